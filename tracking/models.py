@@ -1,0 +1,181 @@
+"""The domain: visits, inbound messages, dialogs, lead alerts.
+
+Every input crosses one of these models once, at the edge; the core trusts them.
+Times are timezone-aware UTC datetimes everywhere inside the core.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+
+class Channel(StrEnum):
+    """Traffic channel of a visit, after GA4's default channel grouping (plus Yandex click ids)."""
+
+    PAID_SEARCH = "paid_search"
+    ORGANIC_SEARCH = "organic_search"
+    PAID_SOCIAL = "paid_social"
+    ORGANIC_SOCIAL = "organic_social"
+    EMAIL = "email"
+    REFERRAL = "referral"
+    DISPLAY = "display"
+    MESSENGER = "messenger"
+    AFFILIATE = "affiliate"
+    OTHER_CAMPAIGN = "other_campaign"
+    DIRECT = "direct"
+    UNATTRIBUTED = "unattributed"
+
+
+class Attribution(BaseModel):
+    """Where a visit (and so a dialog) came from: the fields reports group by."""
+
+    channel: Channel = Channel.UNATTRIBUTED
+    source: str | None = None
+    medium: str | None = None
+    campaign: str | None = None
+    content: str | None = None
+    term: str | None = None
+    gclid: str | None = None
+    yclid: str | None = None
+    fbclid: str | None = None
+    referrer: str | None = None
+    landing_page: str | None = None
+    contact_page: str | None = None
+    region: str | None = None
+    os: str | None = None
+    browser: str | None = None
+    device: str | None = None
+    screen: str | None = None
+    language: str | None = None
+
+
+class Visit(BaseModel):
+    """One visit (a browser session) to the business's site, known by its short code."""
+
+    code: str
+    visitor_id: str
+    first_seen: datetime
+    last_seen: datetime
+    attribution: Attribution
+    current_page: str | None = None
+    pages_seen: int = 1
+    timezone: str | None = None
+    user_agent: str | None = None
+    ip: str | None = None
+    ga_client_id: str | None = None
+    ym_client_id: str | None = None
+
+
+class PageView(BaseModel):
+    """What the snippet reports for one page of a visit (already validated at the edge)."""
+
+    code: str
+    visitor_id: str
+    url: str
+    referrer: str | None = None
+    screen: str | None = None
+    language: str | None = None
+    timezone: str | None = None
+    user_agent: str | None = None
+    ip: str | None = None
+    ga_client_id: str | None = None
+    ym_client_id: str | None = None
+    at: datetime
+
+
+class Click(BaseModel):
+    """A click on a marked click-to-chat link: the page of contact, and a fallback-matching hint."""
+
+    code: str
+    page: str
+    target: str  # the business number (E.164) or Telegram username the link opens
+    at: datetime
+
+
+class Messenger(StrEnum):
+    WHATSAPP = "whatsapp"
+    TELEGRAM = "telegram"
+
+
+class InboundMessage(BaseModel):
+    """A customer's message as any provider delivers it, after its adapter checked the signature."""
+
+    provider: str  # "twilio", "meta", ...
+    message_id: str  # the provider's id: retries carry the same one
+    messenger: Messenger = Messenger.WHATSAPP
+    business_number: str  # E.164 of the tracked number (or @username for Telegram)
+    contact_id: str  # E.164 phone when known, else the provider's user id
+    contact_phone: str | None = None
+    contact_name: str | None = None
+    text: str = ""
+    received_at: datetime
+    start_code: str | None = None  # a code carried invisibly (Telegram deep link)
+    ad_referral: Attribution | None = None  # Click-to-WhatsApp ad data sent by the provider
+
+
+class AttributionStatus(StrEnum):
+    EXACT = "exact"  # a known code in the message
+    UNKNOWN_CODE = "unknown_code"  # a well-formed code we never issued, or one that expired
+    AD_REFERRAL = "ad_referral"  # the provider told us the ad (Click-to-WhatsApp)
+    PROBABLE = "probable"  # matched to a recent click without a code
+    NONE = "none"
+
+
+class TimeBuckets(BaseModel):
+    """Local-time bucket keys of a moment in the business's time zone, stored so stores group cheaply."""
+
+    day: str  # 2026-11-27
+    week: str  # ISO week: 2026-W48
+    month: str  # 2026-11
+    quarter: str  # 2026-Q4
+
+
+class Dialog(BaseModel):
+    """A conversation of one contact with one business number, attributed once, when it opens."""
+
+    id: str
+    provider: str
+    messenger: Messenger
+    business_number: str
+    contact_id: str
+    contact_phone: str | None = None
+    contact_name: str | None = None
+    started_at: datetime
+    last_message_at: datetime
+    is_repeat: bool
+    buckets: TimeBuckets
+    code: str | None = None
+    status: AttributionStatus = AttributionStatus.NONE
+    status_reason: str | None = None
+    attribution: Attribution = Field(default_factory=Attribution)
+    visit: Visit | None = None
+    first_message: str = ""
+    message_count: int = 1
+    tags: list[str] = Field(default_factory=list)
+
+
+class IngestOutcome(StrEnum):
+    NEW_DIALOG = "new_dialog"
+    APPENDED = "appended"
+    DUPLICATE = "duplicate"
+
+
+class IngestResult(BaseModel):
+    outcome: IngestOutcome
+    dialog: Dialog
+
+
+class OutboxItem(BaseModel):
+    """A lead alert waiting to reach one Telegram chat; persisted so no restart loses or repeats it."""
+
+    id: str
+    dialog_id: str
+    chat_id: int
+    kind: str = "lead_alert"
+    attempts: int = 0
+    next_attempt_at: datetime
+    created_at: datetime
+    last_error: str | None = None

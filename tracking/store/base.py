@@ -1,0 +1,144 @@
+"""The `Store` protocol: everything the product keeps, behind one interface with two adapters.
+
+`sqlite.SQLiteStore` is the embedded default; `mongo.MongoStore` is for production. Both pass the
+same contract suite (tests/store_contract). Every method is atomic on its own: several copies of the
+server may run against one database.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Protocol
+
+from pydantic import BaseModel, Field
+
+from tracking.models import Click, Dialog, InboundMessage, IngestResult, OutboxItem, PageView, Visit
+
+
+class StoreUnavailable(Exception):
+    """The database cannot be reached or timed out; webhooks answer 503 so providers retry."""
+
+
+class CodeTaken(Exception):
+    """A visit code already belongs to another visitor (the browser picked a colliding code)."""
+
+
+class Bucket(StrEnum):
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+    QUARTER = "quarter"
+
+
+# Dialog fields a report may group or filter by. "tag" matches any one of a dialog's tags.
+GROUPABLE_FIELDS = (
+    "channel",
+    "source",
+    "medium",
+    "campaign",
+    "content",
+    "term",
+    "landing_page",
+    "contact_page",
+    "region",
+    "os",
+    "browser",
+    "device",
+    "business_number",
+    "messenger",
+    "status",
+    "tag",
+)
+
+
+class CountQuery(BaseModel):
+    """Counts of dialogs started in [start, end), filtered, grouped by fields and/or a time bucket."""
+
+    start: datetime
+    end: datetime
+    group_by: list[str] = Field(default_factory=list)
+    bucket: Bucket | None = None
+    filters: dict[str, str] = Field(default_factory=dict)
+    include_probable: bool = True
+
+
+class CountRow(BaseModel):
+    key: dict[str, str | None] = Field(default_factory=dict)
+    bucket: str | None = None
+    dialogs: int
+    new: int
+    repeat: int
+
+
+class NewDialog(BaseModel):
+    """What `ingest` decided about a message that may open a dialog; the store does the atomic part."""
+
+    message: InboundMessage
+    draft: Dialog  # used only when the message opens a new dialog
+    dialog_gap: timedelta  # a message after this long a silence opens a new dialog
+    alert_chats: list[int]  # Telegram chats that get a lead alert for a new dialog
+
+
+class Store(Protocol):
+    async def open(self) -> None:
+        """Connect, create tables/indexes idempotently, record the schema version."""
+
+    async def close(self) -> None: ...
+
+    async def ping(self) -> bool:
+        """True when the database answers (health check)."""
+
+    # visits
+    async def record_page_view(self, view: PageView, visit: Visit) -> Visit:
+        """Merge a page view into the visit with this code (`visit` is the fresh one if none exists).
+
+        Raises CodeTaken when the code belongs to another visitor.
+        """
+
+    async def record_click(self, click: Click) -> None: ...
+
+    async def get_visit(self, code: str) -> Visit | None: ...
+
+    async def recent_clicks(self, target: str, since: datetime, until: datetime) -> list[Click]: ...
+
+    async def delete_visits_before(self, cutoff: datetime) -> int:
+        """Retention: drop visits (and their clicks) last seen before `cutoff`; returns how many."""
+
+    # dialogs
+    async def add_message(self, new: NewDialog) -> IngestResult:
+        """Store one inbound message, exactly once per (provider, message_id), atomically.
+
+        It joins the contact's latest dialog with this business number when that dialog is younger than
+        `dialog_gap` and the message carries no other code; otherwise it opens `draft` (with is_repeat
+        set by whether the contact wrote to this business before) and queues a lead alert per chat.
+        """
+
+    async def get_dialog(self, dialog_id: str) -> Dialog | None: ...
+
+    async def find_dialogs(
+        self, *, code: str | None = None, contact_id: str | None = None, limit: int = 20
+    ) -> list[Dialog]:
+        """Newest first."""
+
+    async def list_dialogs(self, start: datetime, end: datetime, limit: int = 1000) -> list[Dialog]:
+        """Dialogs started in [start, end), oldest first."""
+
+    async def set_tags(self, dialog_id: str, tags: list[str]) -> Dialog | None: ...
+
+    async def count_dialogs(self, query: CountQuery) -> list[CountRow]:
+        """The report primitive: grouping is done by the database, never by Python loops."""
+
+    # outbox of lead alerts
+    async def claim_alerts(self, now: datetime, lease: timedelta, limit: int = 20) -> list[OutboxItem]:
+        """Lease due alerts to this copy; a lease that expires (its holder died) frees them again."""
+
+    async def alert_sent(self, item_id: str, now: datetime) -> None: ...
+
+    async def alert_failed(self, item_id: str, next_attempt_at: datetime, error: str) -> None: ...
+
+    async def pending_alerts(self) -> int: ...
+
+    # once-only jobs (daily summary across restarts and replicas)
+    async def claim_job(self, key: str, now: datetime) -> bool:
+        """True for exactly one caller per key, ever."""
