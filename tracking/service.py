@@ -1,0 +1,123 @@
+"""The use-cases: record a visit from the snippet, ingest a customer's message from any provider."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Mapping
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from tracking.channels import classify
+from tracking.codes import extract_code, normalise_code
+from tracking.geo import RegionResolver
+from tracking.models import (
+    Attribution,
+    AttributionStatus,
+    Click,
+    Dialog,
+    InboundMessage,
+    IngestResult,
+    PageView,
+    Visit,
+)
+from tracking.periods import buckets_for
+from tracking.settings import Settings
+from tracking.store.base import NewDialog, Store
+from tracking.useragent import describe
+
+log = logging.getLogger("chattrack.tracking")
+
+
+class Tracker:
+    def __init__(self, store: Store, settings: Settings, regions: RegionResolver | None = None) -> None:
+        self.store = store
+        self.settings = settings
+        self.regions = regions
+
+    async def record_view(self, view: PageView, headers: Mapping[str, str] | None = None) -> Visit:
+        """Record a page view; the first one of a visit fixes its attribution (landing page, source…)."""
+        attribution = classify(view.url, view.referrer, site_host=urlsplit(view.url).hostname)
+        device = describe(view.user_agent)
+        attribution.os, attribution.browser, attribution.device = device.os, device.browser, device.device
+        attribution.screen, attribution.language = view.screen, view.language
+        if self.regions is not None:
+            attribution.region = self.regions.resolve(view.ip, headers or {})
+        fresh = Visit(
+            code=view.code,
+            visitor_id=view.visitor_id,
+            first_seen=view.at,
+            last_seen=view.at,
+            attribution=attribution,
+            current_page=view.url,
+            timezone=view.timezone,
+            user_agent=view.user_agent,
+            ip=view.ip,
+            ga_client_id=view.ga_client_id,
+            ym_client_id=view.ym_client_id,
+        )
+        return await self.store.record_page_view(view, fresh)
+
+    async def record_click(self, click: Click) -> None:
+        await self.store.record_click(click)
+
+    async def ingest(self, message: InboundMessage) -> IngestResult:
+        """Store a message exactly once and attribute the dialog it opens. Safe to call on retries."""
+        extraction = extract_code(message.text, self._markers())
+        code = normalise_code(message.start_code) if message.start_code else extraction.code
+        status, reason, attribution, visit = AttributionStatus.NONE, None, Attribution(), None
+        if code is not None:
+            visit = await self.store.get_visit(code)
+            if visit is not None:
+                status, attribution = AttributionStatus.EXACT, visit.attribution.model_copy()
+                attribution.contact_page = attribution.contact_page or visit.current_page
+            else:
+                status, reason = AttributionStatus.UNKNOWN_CODE, f"code {code} is unknown or expired"
+        elif message.ad_referral is not None:
+            status, attribution = AttributionStatus.AD_REFERRAL, message.ad_referral
+            reason = "click-to-WhatsApp ad"
+        draft = Dialog(
+            id=uuid.uuid4().hex,
+            provider=message.provider,
+            messenger=message.messenger,
+            business_number=message.business_number,
+            contact_id=message.contact_id,
+            contact_phone=message.contact_phone,
+            contact_name=message.contact_name,
+            started_at=message.received_at,
+            last_message_at=message.received_at,
+            is_repeat=False,  # decided by the store, atomically with the insert
+            buckets=buckets_for(message.received_at, self.settings.zone),
+            code=code,
+            status=status,
+            status_reason=reason,
+            attribution=attribution,
+            visit=visit,
+            first_message=extraction.text,
+        )
+        # Without owners configured the alert still waits in the outbox (chat 0 = "the owners").
+        chats = list(self.settings.telegram_owner_ids) or [0]
+        result = await self.store.add_message(
+            NewDialog(message=message, draft=draft, dialog_gap=self.settings.dialog_gap, alert_chats=chats)
+        )
+        log.info(
+            "message %s/%s: %s, dialog %s, %s",
+            message.provider,
+            message.message_id,
+            result.outcome.value,
+            result.dialog.id,
+            result.dialog.status.value,
+        )
+        return result
+
+    def _markers(self) -> tuple[str, ...]:
+        from tracking.codes import DEFAULT_MARKERS
+
+        marker = self.settings.code_marker
+        return (marker, *DEFAULT_MARKERS) if marker else tuple(DEFAULT_MARKERS)
+
+
+def purge_cutoff(now: datetime, settings: Settings) -> datetime:
+    from datetime import timedelta
+
+    return now - timedelta(days=settings.visit_retention_days)

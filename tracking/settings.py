@@ -1,0 +1,114 @@
+"""All configuration: one pydantic-settings class, variables prefixed CHATTRACK_, also read from `.env`."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+ENV_PREFIX = "CHATTRACK_"
+
+
+def _split(value: object) -> object:
+    """Lists are written comma-separated in the environment: "a, b,c"."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_file=".env", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=1, le=65535)
+    # Where the public internet reaches this server (providers sign requests against it).
+    public_url: str | None = None
+    database_url: str = "sqlite:///chattrack.db"
+
+    tracked_numbers: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    telegram_usernames: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    default_region: str = "RU"  # for numbers written without a country code (8 999 ...)
+    timezone: str = "UTC"
+    code_marker: str | None = None  # None: "код" on Russian-language pages, "ref" elsewhere
+    site_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)  # CORS for /collect
+
+    twilio_auth_token: SecretStr | None = None
+
+    telegram_bot_token: SecretStr | None = None
+    telegram_owner_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    telegram_api_url: str | None = None  # a self-hosted Bot API server; None: Telegram's
+    telegram_webhook_secret: SecretStr | None = None
+
+    api_token: SecretStr | None = None
+
+    dialog_gap_hours: float = Field(72, gt=0)  # silence after which a message opens a new dialog
+    visit_retention_days: int = Field(90, ge=1)
+    alert_retry_max_seconds: float = Field(300, gt=0)
+
+    @field_validator(
+        "tracked_numbers", "telegram_usernames", "site_origins", "telegram_owner_ids", mode="before"
+    )
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        return _split(value)
+
+    @field_validator("telegram_usernames")
+    @classmethod
+    def _usernames(cls, value: list[str]) -> list[str]:
+        return [v.lstrip("@").lower() for v in value]
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name like Europe/Moscow") from exc
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with https:// (the address providers call)")
+        return value.rstrip("/")
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        if not value.startswith(("sqlite:///", "mongodb://", "mongodb+srv://")):
+            raise ValueError("use sqlite:///path/to/file.db or mongodb://host/dbname")
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def dialog_gap(self) -> timedelta:
+        return timedelta(hours=self.dialog_gap_hours)
+
+
+class SettingsError(Exception):
+    """A setting is wrong; the message names the variable and how to fix it."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    try:
+        settings = Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        name = ENV_PREFIX + str(err["loc"][0]).upper() if err["loc"] else ENV_PREFIX
+        raise SettingsError(f"{name}: {err['msg']}") from exc
+    from tracking.phones import PhoneError, parse_tracked_numbers
+
+    try:
+        settings.tracked_numbers = parse_tracked_numbers(settings.tracked_numbers, settings.default_region)
+    except PhoneError as exc:
+        raise SettingsError(f"{ENV_PREFIX}TRACKED_NUMBERS: {exc}") from exc
+    return settings

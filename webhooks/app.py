@@ -1,0 +1,80 @@
+"""The aiohttp application: routes, shared state, error handling."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from tracking.service import Tracker
+from tracking.settings import Settings
+from tracking.store import Store, StoreUnavailable, open_store
+
+log = logging.getLogger("chattrack.http")
+
+SETTINGS = web.AppKey("settings", Settings)
+STORE = web.AppKey("store", Store)  # type: ignore[type-abstract]
+TRACKER = web.AppKey("tracker", Tracker)
+# Called after a message opens a dialog, so its lead alert leaves at once instead of at the next poll.
+ON_NEW_DIALOG = web.AppKey("on_new_dialog", list[Callable[[], None]])
+
+MAX_BODY = 256 * 1024  # providers send a few KB; anything bigger is not a message
+
+
+def error(status: int, reason: str) -> web.Response:
+    return web.json_response({"error": reason}, status=status)
+
+
+@web.middleware
+async def errors_as_json(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """4xx with a reason for bad input, 503 when the store is away; a bug is logged, not leaked."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status >= 400 and exc.content_type != "application/json":
+            return error(exc.status, exc.reason)
+        raise
+    except StoreUnavailable as exc:
+        log.warning("store unavailable on %s: %s", request.path, exc)
+        return error(503, "store unavailable, retry later")
+    except (UnicodeDecodeError, json.JSONDecodeError, ValueError) as exc:
+        return error(400, f"malformed request: {type(exc).__name__}")
+
+
+def create_app(settings: Settings, store: Store | None = None) -> web.Application:
+    from webhooks import collect, health, twilio
+
+    app = web.Application(middlewares=[errors_as_json], client_max_size=MAX_BODY)
+    store = store or open_store(settings.database_url)
+    app[SETTINGS] = settings
+    app[STORE] = store
+    app[TRACKER] = Tracker(store, settings)
+    app[ON_NEW_DIALOG] = []
+
+    async def open_and_close_store(app: web.Application) -> object:
+        await store.open()
+        yield
+        await store.close()
+
+    app.cleanup_ctx.append(open_and_close_store)
+    health.setup(app)
+    collect.setup(app)
+    twilio.setup(app)
+    try:
+        from bot.runtime import setup_bot
+    except ImportError:  # the bot lands in its own step
+        pass
+    else:
+        runtime = setup_bot(app, settings, store)
+        if runtime is not None:
+            app[ON_NEW_DIALOG].append(runtime.kick)
+    return app
+
+
+def notify_new_dialog(app: web.Application) -> None:
+    for callback in app[ON_NEW_DIALOG]:
+        callback()

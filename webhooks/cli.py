@@ -1,0 +1,77 @@
+"""`chattrack` command: `serve` runs the server; configuration comes from CHATTRACK_* variables / `.env`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from aiohttp import web
+
+from tracking.settings import Settings, SettingsError, load_settings
+
+
+def startup_banner(settings: Settings, host: str, port: int) -> str:
+    base = settings.public_url or f"http://{host}:{port}"
+    lines = [
+        f"chattrack listening on http://{host}:{port}",
+        f"store: {settings.database_url.split('@')[-1]}",
+        "",
+        "Paste this into every page of the site, before </body>:",
+        f'  <script async src="{base}/t.js"></script>',
+        "",
+        "Give Twilio this webhook URL (Messaging → 'A message comes in', HTTP POST):",
+        f"  {base}/webhooks/twilio",
+    ]
+    missing = []
+    if settings.public_url is None:
+        missing.append(
+            "CHATTRACK_PUBLIC_URL: providers cannot reach a local address; set your public https URL"
+        )
+    if not settings.tracked_numbers and not settings.telegram_usernames:
+        missing.append("CHATTRACK_TRACKED_NUMBERS: no number is tracked, so the snippet marks no link")
+    if settings.twilio_auth_token is None:
+        missing.append("CHATTRACK_TWILIO_AUTH_TOKEN: Twilio webhooks are refused until it is set")
+    if settings.telegram_bot_token is None:
+        missing.append(
+            "CHATTRACK_TELEGRAM_BOT_TOKEN: lead alerts are printed to this log and kept in the outbox "
+            "until a bot is configured"
+        )
+    elif not settings.telegram_owner_ids:
+        missing.append("CHATTRACK_TELEGRAM_OWNER_IDS: the bot knows no owner to alert")
+    if missing:
+        lines += ["", "Not configured yet:", *(f"  - {m}" for m in missing)]
+    return "\n".join(lines)
+
+
+def serve(host: str | None, port: int | None) -> int:
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"chattrack: configuration error: {exc}", file=sys.stderr)
+        return 2
+    host = host or settings.host
+    port = port or settings.port
+    from webhooks.app import create_app
+
+    app = create_app(settings)
+    print(startup_banner(settings, host, port), flush=True)
+    web.run_app(app, host=host, port=port, print=None, access_log=None)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="chattrack", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("serve", help="run the web server (snippet, collect, webhooks, bot)")
+    run.add_argument("--host", help="interface to listen on (default CHATTRACK_HOST or 127.0.0.1)")
+    run.add_argument("--port", type=int, help="port (default CHATTRACK_PORT or 8080)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.command == "serve":
+        return serve(args.host, args.port)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

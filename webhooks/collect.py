@@ -1,0 +1,165 @@
+"""The snippet's side of the server: GET /t.js serves it, POST /collect records visits and clicks.
+
+The snippet posts JSON as text/plain, so browsers send it without a CORS preflight.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Annotated, Literal
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from tracking.phones import digits
+
+from snippet import SnippetConfig, render_snippet
+from tracking.codes import is_valid_code, new_code
+from tracking.models import Click, PageView
+from tracking.periods import utc_now
+from tracking.store import CodeTaken
+from webhooks.app import SETTINGS, TRACKER, error
+
+MAX_COLLECT_BODY = 4096
+
+Url = Annotated[str, StringConstraints(max_length=2048)]
+Short = Annotated[str, StringConstraints(max_length=128)]
+
+
+class FirstTouch(BaseModel):
+    u: Url | None = None
+    r: Url | None = None
+
+
+class CollectPayload(BaseModel):
+    """What the snippet sends; see snippet/t.js."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    t: Literal["view", "click"]
+    c: Annotated[str, StringConstraints(min_length=7, max_length=7)]
+    v: Annotated[str, StringConstraints(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+    u: Url
+    r: Url | None = None
+    s: Annotated[str, StringConstraints(max_length=16, pattern=r"^\d{1,5}x\d{1,5}$")] | None = None
+    l: Short | None = None  # noqa: E741 - the wire name
+    z: Short | None = None
+    ga: Short | None = None
+    ym: Short | None = None
+    h: Short | None = None
+    ft: FirstTouch | None = None
+    sl: int | None = Field(default=None, ge=0, le=10_000)
+
+
+def _allowed_origin(request: web.Request) -> str | None:
+    """The value for Access-Control-Allow-Origin, or None when this origin may not post."""
+    origins = request.app[SETTINGS].site_origins
+    origin = request.headers.get("Origin")
+    if not origins:
+        return origin or "*"
+    return origin if origin in origins else None
+
+
+def _target(raw: str) -> str:
+    """A clicked link's target as dialogs name business numbers: +E.164, or @username for Telegram."""
+    if re.fullmatch(r"\+?\d{6,16}", raw):
+        return "+" + raw.lstrip("+")
+    return "@" + raw.lstrip("@").lower()
+
+
+async def collect(request: web.Request) -> web.Response:
+    origin = _allowed_origin(request)
+    if origin is None:
+        return error(403, "origin not allowed: add it to CHATTRACK_SITE_ORIGINS")
+    cors = {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
+    if request.content_length is not None and request.content_length > MAX_COLLECT_BODY:
+        return error(413, f"payload over {MAX_COLLECT_BODY} bytes")
+    body = await request.content.read(MAX_COLLECT_BODY + 1)
+    if len(body) > MAX_COLLECT_BODY:
+        return error(413, f"payload over {MAX_COLLECT_BODY} bytes")
+    try:
+        payload = CollectPayload.model_validate_json(body)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "body"
+        return web.json_response({"error": f"{where}: {first['msg']}"}, status=400, headers=cors)
+    code = payload.c.upper()
+    if not is_valid_code(code):
+        return web.json_response({"error": "c: not a valid visit code"}, status=400, headers=cors)
+
+    tracker = request.app[TRACKER]
+    now = utc_now()
+    if payload.t == "click":
+        if not payload.h:
+            return web.json_response({"error": "h: a click needs its target"}, status=400, headers=cors)
+        await tracker.record_click(Click(code=code, page=payload.u, target=_target(payload.h), at=now))
+        return web.json_response({"code": code}, headers=cors)
+
+    view = PageView(
+        code=code,
+        visitor_id=payload.v,
+        url=payload.u,
+        referrer=payload.r or None,
+        screen=payload.s,
+        language=payload.l,
+        timezone=payload.z,
+        user_agent=request.headers.get("User-Agent", "")[:512] or None,
+        ip=request.remote,
+        ga_client_id=payload.ga,
+        ym_client_id=payload.ym,
+        at=now,
+    )
+    for _ in range(3):
+        try:
+            visit = await tracker.record_view(view, request.headers)
+            return web.json_response({"code": visit.code}, headers=cors)
+        except CodeTaken:
+            # Another visitor holds this code: hand out a fresh one; the snippet re-marks its links.
+            view = view.model_copy(update={"code": new_code()})
+    return web.json_response({"error": "could not allocate a visit code"}, status=409, headers=cors)
+
+
+async def preflight(request: web.Request) -> web.Response:
+    origin = _allowed_origin(request)
+    if origin is None:
+        return error(403, "origin not allowed: add it to CHATTRACK_SITE_ORIGINS")
+    return web.Response(
+        status=204,
+        headers={
+            "Access-Control-Allow-Origin": origin,
+            "Access-Control-Allow-Methods": "POST",
+            "Access-Control-Allow-Headers": "Content-Type",
+            "Access-Control-Max-Age": "86400",
+            "Vary": "Origin",
+        },
+    )
+
+
+def snippet_config(request: web.Request) -> SnippetConfig:
+    settings = request.app[SETTINGS]
+    return SnippetConfig(
+        numbers=[digits(n) for n in settings.tracked_numbers],
+        telegram=settings.telegram_usernames,
+        marker=settings.code_marker,
+        presets=[],
+        consent_required=False,
+    )
+
+
+async def script(request: web.Request) -> web.Response:
+    body = render_snippet(snippet_config(request))
+    etag = hashlib.sha256(body).hexdigest()[:16]
+    headers = {
+        "Cache-Control": "public, max-age=300",
+        "ETag": f'"{etag}"',
+        "Access-Control-Allow-Origin": "*",
+    }
+    if request.headers.get("If-None-Match") == f'"{etag}"':
+        return web.Response(status=304, headers=headers)
+    return web.Response(body=body, content_type="application/javascript", charset="utf-8", headers=headers)
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_post("/collect", collect)
+    app.router.add_route("OPTIONS", "/collect", preflight)
+    app.router.add_get("/t.js", script)

@@ -1,0 +1,80 @@
+"""POST /webhooks/twilio: WhatsApp messages as Twilio posts them (form fields, X-Twilio-Signature)."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+from multidict import MultiDictProxy
+from tracking.phones import normalise_phone
+from twilio.request_validator import RequestValidator
+from twilio.twiml.messaging_response import MessagingResponse
+
+from tracking.models import InboundMessage, IngestOutcome, Messenger
+from tracking.periods import utc_now
+from webhooks.app import SETTINGS, TRACKER, error, notify_new_dialog
+
+log = logging.getLogger("chattrack.twilio")
+
+EMPTY_TWIML = str(MessagingResponse())  # an empty body has been seen to raise Twilio error 11200
+
+
+def public_url(request: web.Request) -> str:
+    """The URL Twilio called: behind a proxy the request's own URL is internal, so build it from settings."""
+    base = request.app[SETTINGS].public_url
+    return (base + request.path_qs) if base else str(request.url)
+
+
+def to_message(form: MultiDictProxy[str], region: str) -> InboundMessage | str:
+    """The message in a Twilio form, or the reason it is not one."""
+    sid = form.get("MessageSid") or form.get("SmsMessageSid")
+    if not sid:
+        return "MessageSid is missing"
+    sender, recipient = form.get("From", ""), form.get("To", "")
+    if not sender or not recipient:
+        return "From and To are required"
+    business = normalise_phone(recipient.removeprefix("whatsapp:"), region)
+    if business is None:
+        return "To is not a phone number"
+    wa_id = form.get("WaId")
+    phone = normalise_phone(sender.removeprefix("whatsapp:"), region) or (
+        normalise_phone("+" + wa_id, region) if wa_id else None
+    )
+    return InboundMessage(
+        provider="twilio",
+        message_id=sid,
+        messenger=Messenger.WHATSAPP,
+        business_number=business,
+        contact_id=phone or sender,
+        contact_phone=phone,
+        contact_name=(form.get("ProfileName") or None),
+        text=form.get("Body", ""),
+        received_at=utc_now(),
+    )
+
+
+async def twilio_webhook(request: web.Request) -> web.Response:
+    settings = request.app[SETTINGS]
+    if settings.twilio_auth_token is None:
+        return error(403, "signature cannot be checked: set CHATTRACK_TWILIO_AUTH_TOKEN")
+    if request.content_type != "application/x-www-form-urlencoded":
+        return error(415, "expected application/x-www-form-urlencoded, as Twilio posts")
+    form = await request.post()
+    signature = request.headers.get("X-Twilio-Signature", "")
+    validator = RequestValidator(settings.twilio_auth_token.get_secret_value())
+    # Validate over every field received: Twilio adds fields without notice.
+    fields = {key: value for key, value in form.items() if isinstance(value, str)}
+    if not signature or not validator.validate(public_url(request), fields, signature):
+        log.warning("twilio: bad signature from %s", request.remote)
+        return error(403, "invalid X-Twilio-Signature")
+    message = to_message(form, settings.default_region)  # type: ignore[arg-type]
+    if isinstance(message, str):
+        return error(400, message)
+    result = await request.app[TRACKER].ingest(message)  # stored before we answer
+    if result.outcome is IngestOutcome.NEW_DIALOG:
+        notify_new_dialog(request.app)
+    return web.Response(text=EMPTY_TWIML, content_type="text/xml")
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_post("/webhooks/twilio", twilio_webhook)
