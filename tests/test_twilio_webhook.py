@@ -1,0 +1,158 @@
+"""POST /webhooks/twilio against the real server on a free port and a real SQLite file."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import aiohttp
+
+from tests.conftest import twilio_form
+from tracking.codes import format_prefill, new_code
+from tracking.models import AttributionStatus, Channel
+
+VISITOR = "visitor-0001"
+
+
+async def collect_view(http: aiohttp.ClientSession, server: Any, code: str, url: str, referrer: str = "") -> dict:
+    payload = {"t": "view", "c": code, "v": VISITOR, "u": url, "r": referrer, "s": "390x844", "l": "ru-RU"}
+    async with http.post(server.url + "/collect", json=payload) as response:
+        assert response.status == 200, await response.text()
+        return dict(await response.json())
+
+
+async def test_message_with_code_is_attributed_to_the_visit(start_server: Any, http: aiohttp.ClientSession) -> None:
+    server = await start_server()
+    code = new_code()
+    landing = "https://studio.example/kids?utm_source=yandex&utm_medium=cpc&utm_campaign=kids_nov&yclid=42"
+    assert (await collect_view(http, server, code, landing))["code"] == code
+    text = format_prefill("Сколько стоит детская съёмка?", code, "код")
+
+    response = await server.post_twilio(http, twilio_form(text))
+
+    assert response.status == 200
+    assert response.headers["Content-Type"].startswith("text/xml")
+    [dialog] = await server.store.find_dialogs(contact_id="+79161234567")
+    assert dialog.status is AttributionStatus.EXACT
+    assert dialog.code == code
+    assert dialog.first_message == "Сколько стоит детская съёмка?"
+    assert dialog.attribution.campaign == "kids_nov"
+    assert dialog.attribution.channel is Channel.PAID_SEARCH
+    assert dialog.attribution.landing_page == landing
+    assert dialog.contact_name == "Анна"
+    assert dialog.business_number == "+79991234567"
+    assert dialog.is_repeat is False
+
+
+async def test_a_new_code_opens_a_repeat_dialog(start_server: Any, http: aiohttp.ClientSession) -> None:
+    server = await start_server()
+    await server.post_twilio(http, twilio_form("Здравствуйте", sid="SM1"))
+    await server.post_twilio(http, twilio_form("Ещё вопрос", sid="SM2"))  # same dialog
+    code = new_code()
+    await collect_view(http, server, code, "https://studio.example/?utm_source=vk&utm_medium=social")
+    await server.post_twilio(http, twilio_form(format_prefill("Снова я", code, "код"), sid="SM3"))
+
+    newest, first = await server.store.find_dialogs(contact_id="+79161234567")
+    assert (first.is_repeat, first.message_count) == (False, 2)
+    assert (newest.is_repeat, newest.code, newest.attribution.source) == (True, code, "vk")
+
+
+async def test_unknown_code_is_recorded_never_guessed(start_server: Any, http: aiohttp.ClientSession) -> None:
+    server = await start_server()
+    code = new_code()  # well-formed, never issued
+    await server.post_twilio(http, twilio_form(format_prefill("Hello", code, "ref")))
+    [dialog] = await server.store.find_dialogs(contact_id="+79161234567")
+    assert dialog.status is AttributionStatus.UNKNOWN_CODE
+    assert dialog.code == code
+    assert dialog.attribution.channel is Channel.UNATTRIBUTED
+    assert dialog.first_message == "Hello"
+
+
+async def test_forged_signature_is_refused_and_nothing_stored(start_server: Any, http: aiohttp.ClientSession) -> None:
+    server = await start_server()
+    form = twilio_form("Hi")
+    signature = server.twilio_signature("/webhooks/twilio", form)
+    form["Body"] = "Hi, tampered"
+
+    forged = await server.post_twilio(http, form, signature=signature)
+    unsigned = await server.post_twilio(http, form, signature="")
+
+    assert forged.status == 403
+    assert unsigned.status == 403
+    assert await server.store.find_dialogs(contact_id="+79161234567") == []
+    assert await server.store.pending_alerts() == 0
+
+
+async def test_three_simultaneous_retries_make_one_dialog_and_one_alert(
+    start_server: Any, http: aiohttp.ClientSession
+) -> None:
+    server = await start_server(telegram_owner_ids="1001")
+    form = twilio_form("Хочу записаться", sid="SMretry")
+
+    responses = await asyncio.gather(*(server.post_twilio(http, form) for _ in range(3)))
+
+    assert [r.status for r in responses] == [200, 200, 200]
+    assert len(await server.store.find_dialogs(contact_id="+79161234567")) == 1
+    assert await server.store.pending_alerts() == 1
+
+
+async def test_malformed_requests_get_4xx_with_a_reason(start_server: Any, http: aiohttp.ClientSession) -> None:
+    server = await start_server()
+    url = server.url + "/webhooks/twilio"
+    cases: list[tuple[dict[str, Any], int]] = [
+        ({"data": "not a form", "headers": {"Content-Type": "text/plain"}}, 415),
+        ({"json": {"Body": "hi"}}, 415),
+        ({"data": b"Body=%ff%fe&MessageSid=x", "headers": {"Content-Type": "application/x-www-form-urlencoded"}}, 403),
+        ({"data": b"x" * 300_000, "headers": {"Content-Type": "application/x-www-form-urlencoded"}}, 413),
+    ]
+    for kwargs, status in cases:
+        async with http.post(url, **kwargs) as response:
+            assert response.status == status, (kwargs, await response.text())
+            assert "error" in await response.json()
+    # Signed but incomplete: a valid signature over a form that is not a message.
+    form = {"Body": "hi", "From": "whatsapp:+79161234567"}
+    response = await server.post_twilio(http, form)
+    assert response.status == 400
+    form = twilio_form("hi", To="whatsapp:not-a-number")
+    response = await server.post_twilio(http, form)
+    assert response.status == 400
+    assert await server.store.find_dialogs(contact_id="+79161234567") == []
+
+
+async def test_without_a_token_twilio_is_refused_with_the_setting_named(
+    start_server: Any, http: aiohttp.ClientSession
+) -> None:
+    server = await start_server(twilio_auth_token=None)
+    response = await server.post_twilio(http, twilio_form("hi"))
+    assert response.status == 403
+    async with http.post(server.url + "/webhooks/twilio", data=twilio_form("hi")) as resp:
+        assert "CHATTRACK_TWILIO_AUTH_TOKEN" in (await resp.json())["error"]
+
+
+async def test_signature_is_checked_against_the_public_url(start_server: Any, http: aiohttp.ClientSession) -> None:
+    server = await start_server(public_url="https://track.example.com")
+    form = twilio_form("hi")
+    # Signed for the public URL (what Twilio calls), though the request reaches us on loopback.
+    assert (await server.post_twilio(http, form)).status == 200
+    local = RequestValidatorFor(server.url + "/webhooks/twilio", form)
+    assert (await server.post_twilio(http, twilio_form("hi", sid="SM9"), signature=local)).status == 403
+
+
+def RequestValidatorFor(url: str, form: dict[str, str]) -> str:  # noqa: N802 - reads as a signature
+    from twilio.request_validator import RequestValidator
+
+    from tests.conftest import TWILIO_TOKEN
+
+    return str(RequestValidator(TWILIO_TOKEN).compute_signature(url, form))
+
+
+async def test_health_says_the_store_is_reachable(start_server: Any, http: aiohttp.ClientSession) -> None:
+    server = await start_server()
+    async with http.get(server.url + "/healthz") as response:
+        assert response.status == 200
+        body = await response.json()
+    assert body["store"] == "ok"
+    await server.store.close()
+    async with http.get(server.url + "/healthz") as response:
+        assert response.status == 503
+        assert (await response.json())["store"] == "unavailable"
