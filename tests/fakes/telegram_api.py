@@ -1,0 +1,472 @@
+"""A local Telegram Bot API server for tests: real HTTP on a free port, speaking the API as aiogram calls it.
+
+Point aiogram at it with `AiohttpSession(api=TelegramAPIServer.from_base(fake.url))`. Every call is
+recorded (`fake.calls`); `await fake.wait_for(method, predicate)` waits for one without sleeping;
+`push_update` feeds long polling; `fail_next` injects 429 / 5xx / 4xx answers or a dropped connection.
+
+Like Telegram, it checks Telegram-HTML (`parse_mode=HTML`): an unsupported tag or an unescaped `<`, `>`
+or `&` is a 400 "can't parse entities", so a missing `html.escape` fails a test instead of an alert.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import html
+import json
+import re
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from aiohttp import web
+
+# Form fields that carry JSON (aiogram serialises objects and lists), integers and booleans.
+JSON_FIELDS = {
+    "reply_markup",
+    "allowed_updates",
+    "commands",
+    "entities",
+    "caption_entities",
+    "link_preview_options",
+    "reply_parameters",
+    "scope",
+    "media",
+}
+INT_FIELDS = {
+    "chat_id",
+    "message_id",
+    "offset",
+    "limit",
+    "timeout",
+    "user_id",
+    "from_chat_id",
+    "message_thread_id",
+    "cache_time",
+    "max_connections",
+}
+BOOL_FIELDS = {
+    "drop_pending_updates",
+    "show_alert",
+    "disable_notification",
+    "protect_content",
+    "disable_web_page_preview",
+    "has_spoiler",
+}
+TRUE_METHODS = {
+    "answercallbackquery",
+    "setmycommands",
+    "deletemycommands",
+    "setwebhook",
+    "deletewebhook",
+    "close",
+    "logout",
+    "sendchataction",
+    "deletemessage",
+}
+MAX_TEXT = 4096
+MAX_CAPTION = 1024
+
+ALLOWED_TAGS = {
+    "b",
+    "strong",
+    "i",
+    "em",
+    "u",
+    "ins",
+    "s",
+    "strike",
+    "del",
+    "span",
+    "tg-spoiler",
+    "a",
+    "code",
+    "pre",
+    "blockquote",
+    "tg-emoji",
+}
+TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)(\s[^<>]*)?>")
+ENTITY = re.compile(r"&(?:#\d+|#x[0-9a-fA-F]+|lt|gt|amp|quot);")
+
+
+class BadRequest(Exception):
+    """Answered as HTTP 400 with Telegram's wording."""
+
+
+def html_to_text(source: str) -> str:
+    """The plain text Telegram would show for a Telegram-HTML message; BadRequest where Telegram refuses."""
+    out: list[str] = []
+    open_tags: list[str] = []
+    pos = 0
+    while pos < len(source):
+        char = source[pos]
+        if char == "<":
+            tag = TAG.match(source, pos)
+            if tag is None:
+                raise BadRequest(f"can't parse entities: Unsupported start tag at byte offset {pos}")
+            closing, name = tag.group(1), tag.group(2).lower()
+            if name not in ALLOWED_TAGS:
+                raise BadRequest(f'can\'t parse entities: Unsupported start tag "{name}" at byte offset {pos}')
+            if not closing:
+                open_tags.append(name)
+            elif not open_tags or open_tags.pop() != name:
+                raise BadRequest(f"can't parse entities: Can't find end tag corresponding to start tag \"{name}\"")
+            pos = tag.end()
+        elif char == "&":
+            entity = ENTITY.match(source, pos)
+            if entity is None:
+                raise BadRequest(f"can't parse entities: unescaped '&' at byte offset {pos}")
+            out.append(html.unescape(entity.group(0)))
+            pos = entity.end()
+        elif char == ">":
+            raise BadRequest(f"can't parse entities: unescaped '>' at byte offset {pos}")
+        else:
+            out.append(char)
+            pos += 1
+    if open_tags:
+        raise BadRequest(f"can't parse entities: Can't find end tag corresponding to start tag \"{open_tags[-1]}\"")
+    return "".join(out)
+
+
+@dataclass
+class ApiCall:
+    method: str  # as in the URL path, e.g. "sendMessage"
+    params: dict[str, Any]
+    files: dict[str, bytes] = field(default_factory=dict)
+    token: str = ""
+    status: int = 200  # the HTTP status answered; 0 when the connection was dropped
+    result: Any = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 200
+
+
+@dataclass
+class Failure:
+    status: int | Literal["unreachable"]
+    retry_after: int | None
+    description: str | None
+
+
+DESCRIPTIONS = {
+    400: "Bad Request: chat not found",
+    401: "Unauthorized",
+    403: "Forbidden: bot was blocked by the user",
+    404: "Not Found",
+    409: "Conflict: terminated by other getUpdates request",
+    429: "Too Many Requests: retry after {retry_after}",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+}
+
+
+class FakeTelegramAPI:
+    def __init__(self, *, username: str = "chattrack_test_bot", first_name: str = "Chattrack") -> None:
+        self.username = username
+        self.first_name = first_name
+        self.calls: list[ApiCall] = []
+        self.messages: dict[tuple[int, int], dict[str, Any]] = {}
+        self.webhook_url = ""
+        self._updates: deque[dict[str, Any]] = deque()
+        self._next_update_id = 1
+        self._next_message_id = 1
+        self._failures: dict[str, deque[Failure]] = {}
+        self._tick: asyncio.Event | None = None  # set and replaced on every change; created on the loop
+        self._closing = False
+        self._runner: web.AppRunner | None = None
+        self.url = ""
+
+    # lifecycle ----------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._tick = asyncio.Event()
+        self._closing = False
+        app = web.Application()
+        app.router.add_route("POST", "/bot{token}/{method}", self._handle)
+        app.router.add_route("GET", "/bot{token}/{method}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0, shutdown_timeout=1)
+        await site.start()
+        host, port = self._runner.addresses[0][:2]
+        self.url = f"http://{host}:{port}"
+
+    async def stop(self) -> None:
+        self._closing = True
+        self._notify()  # long polls answer at once instead of holding shutdown
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> FakeTelegramAPI:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # test helpers -------------------------------------------------------------------------------
+
+    def push_update(self, update: dict[str, Any]) -> int:
+        """Queue an update for getUpdates (update_id assigned when missing); returns its update_id."""
+        update = dict(update)
+        update.setdefault("update_id", self._next_update_id)
+        self._next_update_id = max(self._next_update_id, update["update_id"]) + 1
+        self._updates.append(update)
+        self._notify()
+        return int(update["update_id"])
+
+    def fail_next(
+        self,
+        method: str,
+        n: int = 1,
+        *,
+        status: int | Literal["unreachable"] = 429,
+        retry_after: int | None = 1,
+        description: str | None = None,
+    ) -> None:
+        """The next `n` calls of `method` fail: with an HTTP status (429 carries retry_after) or a dropped
+        connection ("unreachable")."""
+        queue = self._failures.setdefault(method.lower(), deque())
+        queue.extend(Failure(status, retry_after, description) for _ in range(n))
+
+    def calls_to(self, method: str, predicate: Callable[[ApiCall], bool] | None = None) -> list[ApiCall]:
+        return [c for c in self.calls if c.method.lower() == method.lower() and (predicate is None or predicate(c))]
+
+    def sent_messages(self, chat_id: int | None = None) -> list[ApiCall]:
+        """sendMessage calls that were answered ok (optionally to one chat)."""
+        return self.calls_to("sendMessage", lambda c: c.ok and chat_id in (None, c.params.get("chat_id")))
+
+    async def wait_for(
+        self,
+        method: str,
+        predicate: Callable[[ApiCall], bool] | None = None,
+        *,
+        timeout: float = 5.0,  # noqa: ASYNC109 - the helper's documented signature
+        count: int = 1,
+    ) -> ApiCall:
+        """The `count`-th call of `method` matching `predicate`, counting calls already made."""
+        try:
+            await self._until(lambda: len(self.calls_to(method, predicate)) >= count, timeout)
+        except TimeoutError:
+            seen = [(c.method, c.status) for c in self.calls]
+            raise AssertionError(f"no {count} matching {method} call(s) within {timeout}s; calls: {seen}") from None
+        return self.calls_to(method, predicate)[count - 1]
+
+    # the API ------------------------------------------------------------------------------------
+
+    def _notify(self) -> None:
+        if self._tick is not None:
+            self._tick.set()
+            self._tick = asyncio.Event()
+
+    async def _until(self, condition: Callable[[], bool], within: float) -> None:
+        """Wake on every change until `condition` holds; TimeoutError after `within` seconds."""
+        async with asyncio.timeout(within):
+            while not condition():
+                assert self._tick is not None, "start the fake first"
+                await self._tick.wait()
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        method = request.match_info["method"]
+        token = request.match_info["token"]
+        params, files = await self._read_params(request)
+        call = ApiCall(method=method, params=params, files=files, token=token)
+        self.calls.append(call)
+        failure = self._take_failure(method)
+        if failure is not None:
+            return await self._fail(request, call, failure)
+        if not re.fullmatch(r"\d+:[\w-]+", token):
+            return await self._error(call, 401, "Unauthorized")
+        try:
+            result = await self._answer(method.lower(), params, files, token)
+        except BadRequest as exc:
+            return await self._error(call, 400, f"Bad Request: {exc}")
+        except KeyError as exc:
+            return await self._error(call, 400, f"Bad Request: {exc.args[0]} is required")
+        if result is NotImplemented:
+            return await self._error(call, 404, "Not Found: method not found")
+        call.result = result
+        self._notify()
+        return web.json_response({"ok": True, "result": result})
+
+    def _take_failure(self, method: str) -> Failure | None:
+        queue = self._failures.get(method.lower())
+        return queue.popleft() if queue else None
+
+    async def _fail(self, request: web.Request, call: ApiCall, failure: Failure) -> web.StreamResponse:
+        if failure.status == "unreachable":
+            call.status = 0
+            self._notify()
+            assert request.transport is not None
+            request.transport.abort()  # the client sees the connection die without an answer
+            raise asyncio.CancelledError
+        status = failure.status
+        description = failure.description or DESCRIPTIONS.get(status, "Error").format(retry_after=failure.retry_after)
+        extra = {"parameters": {"retry_after": failure.retry_after}} if status == 429 else {}
+        return await self._error(call, status, description, **extra)
+
+    async def _error(self, call: ApiCall, status: int, description: str, **extra: Any) -> web.Response:
+        call.status = status
+        self._notify()
+        body = {"ok": False, "error_code": status, "description": description, **extra}
+        return web.json_response(body, status=status)
+
+    async def _read_params(self, request: web.Request) -> tuple[dict[str, Any], dict[str, bytes]]:
+        if request.content_type == "application/json":
+            return dict(await request.json()), {}
+        params: dict[str, Any] = {}
+        files: dict[str, bytes] = {}
+        for name, value in (await request.post()).items():
+            if isinstance(value, web.FileField):
+                files[name] = value.file.read()
+            else:
+                params[name] = _typed(name, str(value))
+        params.update({k: _typed(k, v) for k, v in request.query.items() if k not in params})
+        return params, files
+
+    async def _answer(self, method: str, params: dict[str, Any], files: dict[str, bytes], token: str) -> Any:
+        if method == "getme":
+            return self.me(token)
+        if method == "getupdates":
+            return await self._get_updates(params)
+        if method == "sendmessage":
+            return self._send_message(params, token)
+        if method == "sendphoto":
+            return self._send_photo(params, files, token)
+        if method == "editmessagetext":
+            text = self._check_text(params, "text", MAX_TEXT)
+            return self._edit(params, {"text": text, "reply_markup": params.get("reply_markup")})
+        if method == "editmessagereplymarkup":
+            return self._edit(params, {"reply_markup": params.get("reply_markup")})
+        if method == "setwebhook":
+            self.webhook_url = str(params["url"])
+            return True
+        if method == "deletewebhook":
+            self.webhook_url = ""
+            if params.get("drop_pending_updates"):
+                self._updates.clear()
+            return True
+        if method == "getwebhookinfo":
+            return {"url": self.webhook_url, "has_custom_certificate": False, "pending_update_count": 0}
+        if method in TRUE_METHODS:
+            return True
+        return NotImplemented
+
+    def me(self, token: str) -> dict[str, Any]:
+        return {
+            "id": int(token.split(":")[0]),
+            "is_bot": True,
+            "first_name": self.first_name,
+            "username": self.username,
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+        }
+
+    async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        offset = params.get("offset")
+        if isinstance(offset, int):  # confirms every update before it, as Telegram does
+            while self._updates and self._updates[0]["update_id"] < offset:
+                self._updates.popleft()
+        timeout = float(params.get("timeout") or 0)
+        limit = int(params.get("limit") or 100)
+        if not self._updates and timeout > 0:
+            with contextlib.suppress(TimeoutError):
+                await self._until(lambda: bool(self._updates) or self._closing, timeout)
+        return list(self._updates)[:limit]
+
+    def _check_text(self, params: dict[str, Any], key: str, limit: int) -> str:
+        source = str(params[key]) if key != "caption" else str(params.get(key, ""))
+        text = html_to_text(source) if str(params.get("parse_mode", "")).upper() == "HTML" else source
+        if key == "text" and not text.strip():
+            raise BadRequest("message text is empty")
+        if len(text) > limit:
+            raise BadRequest("message is too long" if key == "text" else "message caption is too long")
+        return text
+
+    def _chat(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat_id = params["chat_id"]
+        if not isinstance(chat_id, int):
+            raise BadRequest("chat not found")
+        if chat_id > 0:
+            return {"id": chat_id, "type": "private", "first_name": "Owner"}
+        return {"id": chat_id, "type": "supergroup", "title": "Team"}
+
+    def _new_message(self, params: dict[str, Any], token: str, **content: Any) -> dict[str, Any]:
+        chat = self._chat(params)
+        message = {
+            "message_id": self._next_message_id,
+            "from": self.me(token),
+            "chat": chat,
+            "date": int(time.time()),
+            **content,
+        }
+        markup = params.get("reply_markup")
+        if isinstance(markup, dict) and "inline_keyboard" in markup:
+            message["reply_markup"] = markup
+        self._next_message_id += 1
+        self.messages[(chat["id"], message["message_id"])] = message
+        return message
+
+    def _send_message(self, params: dict[str, Any], token: str) -> dict[str, Any]:
+        text = self._check_text(params, "text", MAX_TEXT)
+        return self._new_message(params, token, text=text)
+
+    def _send_photo(self, params: dict[str, Any], files: dict[str, bytes], token: str) -> dict[str, Any]:
+        ref = str(params.get("photo", ""))
+        # aiogram uploads under a random field name and passes "attach://<name>"; a file_id is a string
+        photo = files.get(ref.removeprefix("attach://")) if ref.startswith("attach://") else files.get("photo")
+        if photo is None and not ref:
+            raise BadRequest("there is no photo in the request")
+        if photo is not None:
+            params["photo"] = photo  # tests read the uploaded bytes here
+        size = len(photo) if photo is not None else 0
+        sizes = [
+            {
+                "file_id": f"photo-{self._next_message_id}-{w}",
+                "file_unique_id": f"u{self._next_message_id}{w}",
+                "width": w,
+                "height": w * 3 // 4,
+                "file_size": size,
+            }
+            for w in (320, 800)
+        ]
+        content: dict[str, Any] = {"photo": sizes}
+        if params.get("caption"):
+            content["caption"] = self._check_text(params, "caption", MAX_CAPTION)
+        return self._new_message(params, token, **content)
+
+    def _edit(self, params: dict[str, Any], changes: dict[str, Any]) -> Any:
+        if "inline_message_id" in params:
+            return True
+        key = (params.get("chat_id"), params.get("message_id"))
+        message = self.messages.get(key)  # type: ignore[arg-type]
+        if message is None:
+            raise BadRequest("message to edit not found")
+        for name, value in changes.items():
+            if value is None:
+                message.pop(name, None)
+            else:
+                message[name] = value
+        message["edit_date"] = int(time.time())
+        return message
+
+
+def _typed(name: str, value: str) -> Any:
+    if name in JSON_FIELDS:
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    if name in INT_FIELDS:
+        try:
+            return int(value)
+        except ValueError:
+            return value
+    if name in BOOL_FIELDS:
+        return value.lower() == "true"
+    return value
