@@ -36,6 +36,10 @@ class Settings(BaseSettings):
     site_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)  # CORS for /collect
 
     twilio_auth_token: SecretStr | None = None
+    meta_app_secret: SecretStr | None = None  # Meta app → Settings → Basic → App secret (signs webhooks)
+    meta_verify_token: SecretStr | None = None  # any string; typed again in Meta's webhook settings
+    greenapi_webhook_token: SecretStr | None = None  # Green-API instance setting webhookUrlToken
+    generic_webhook_secret: SecretStr | None = None  # shared secret of /webhooks/generic signatures
 
     telegram_bot_token: SecretStr | None = None
     telegram_owner_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
