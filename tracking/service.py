@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from tracking.channels import classify
-from tracking.codes import extract_code, normalise_code
+from tracking.codes import DEFAULT_MARKERS, extract_code, normalise_code
+from tracking.fallback import match_recent_click
 from tracking.geo import RegionResolver
 from tracking.models import (
     Attribution,
@@ -76,6 +77,14 @@ class Tracker:
         elif message.ad_referral is not None:
             status, attribution = AttributionStatus.AD_REFERRAL, message.ad_referral
             reason = "click-to-WhatsApp ad"
+        elif await self._opens_dialog(message):
+            match = await match_recent_click(
+                self.store, message.business_number, message.received_at, self.settings.fallback_window
+            )
+            visit = None if match is None else await self.store.get_visit(match.code)
+            if match is not None and visit is not None:
+                code, status, reason = match.code, AttributionStatus.PROBABLE, match.reason
+                attribution = visit.attribution.model_copy()
         draft = Dialog(
             id=uuid.uuid4().hex,
             provider=message.provider,
@@ -110,14 +119,19 @@ class Tracker:
         )
         return result
 
-    def _markers(self) -> tuple[str, ...]:
-        from tracking.codes import DEFAULT_MARKERS
+    async def _opens_dialog(self, message: InboundMessage) -> bool:
+        """Whether this message would start a dialog (fallback matching is for first messages only)."""
+        [latest] = await self.store.find_dialogs(contact_id=message.contact_id, limit=1) or [None]
+        return not (
+            latest is not None
+            and latest.business_number == message.business_number
+            and message.received_at - latest.last_message_at < self.settings.dialog_gap
+        )
 
+    def _markers(self) -> tuple[str, ...]:
         marker = self.settings.code_marker
         return (marker, *DEFAULT_MARKERS) if marker else tuple(DEFAULT_MARKERS)
 
-
-def purge_cutoff(now: datetime, settings: Settings) -> datetime:
-    from datetime import timedelta
-
-    return now - timedelta(days=settings.visit_retention_days)
+    async def purge_expired_visits(self, now: datetime) -> int:
+        """Retention: visits (and clicks) older than the configured number of days are deleted."""
+        return await self.store.delete_visits_before(now - timedelta(days=self.settings.visit_retention_days))

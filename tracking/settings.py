@@ -50,11 +50,10 @@ class Settings(BaseSettings):
 
     dialog_gap_hours: float = Field(72, gt=0)  # silence after which a message opens a new dialog
     visit_retention_days: int = Field(90, ge=1)
+    fallback_window_minutes: float = Field(10, ge=0)  # match a code-less first message to a lone recent click
     alert_retry_max_seconds: float = Field(300, gt=0)
 
-    @field_validator(
-        "tracked_numbers", "telegram_usernames", "site_origins", "telegram_owner_ids", mode="before"
-    )
+    @field_validator("tracked_numbers", "telegram_usernames", "site_origins", "telegram_owner_ids", mode="before")
     @classmethod
     def _comma_list(cls, value: object) -> object:
         return _split(value)
@@ -92,6 +91,10 @@ class Settings(BaseSettings):
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def fallback_window(self) -> timedelta:
+        return timedelta(minutes=self.fallback_window_minutes)
 
     @property
     def dialog_gap(self) -> timedelta:

@@ -129,6 +129,12 @@ class Store(Protocol):
     async def count_dialogs(self, query: CountQuery) -> list[CountRow]:
         """The report primitive: grouping is done by the database, never by Python loops."""
 
+    async def forget_contact(self, contact_id: str) -> int:
+        """Privacy: erase a contact's dialogs, messages, alerts and the visits that led to them.
+
+        Returns the number of dialogs erased.
+        """
+
     # outbox of lead alerts
     async def claim_alerts(self, now: datetime, lease: timedelta, limit: int = 20) -> list[OutboxItem]:
         """Lease due alerts to this copy; a lease that expires (its holder died) frees them again."""

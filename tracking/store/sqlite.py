@@ -58,6 +58,7 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS visits (
     code TEXT PRIMARY KEY, visitor_id TEXT NOT NULL, last_seen TEXT NOT NULL, data TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS visits_last_seen ON visits (last_seen);
+CREATE INDEX IF NOT EXISTS visits_visitor ON visits (visitor_id);
 CREATE TABLE IF NOT EXISTS clicks (
     id INTEGER PRIMARY KEY, code TEXT NOT NULL, target TEXT NOT NULL, page TEXT NOT NULL, at TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS clicks_target_at ON clicks (target, at);
@@ -266,8 +267,7 @@ class SQLiteStore:
                     )
                 outcome = IngestOutcome.NEW_DIALOG
             await db.execute(
-                "INSERT INTO messages (provider, message_id, dialog_id, received_at, text) "
-                "VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO messages (provider, message_id, dialog_id, received_at, text) VALUES (?, ?, ?, ?, ?)",
                 (msg.provider, msg.message_id, dialog.id, ts(msg.received_at), msg.text),
             )
             return IngestResult(outcome=outcome, dialog=dialog)
@@ -308,9 +308,7 @@ class SQLiteStore:
             dialog.buckets.quarter,
             dialog.model_dump_json(),
         ]
-        await db.execute(
-            f"INSERT INTO dialogs ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})", values
-        )
+        await db.execute(f"INSERT INTO dialogs ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})", values)
         await db.executemany(
             "INSERT OR IGNORE INTO dialog_tags (dialog_id, tag) VALUES (?, ?)",
             [(dialog.id, tag) for tag in dialog.tags],
@@ -350,15 +348,37 @@ class SQLiteStore:
                 return None
             dialog = Dialog.model_validate_json(row["data"])
             dialog.tags = sorted(set(tags))
-            await db.execute(
-                "UPDATE dialogs SET data = ? WHERE id = ?", (dialog.model_dump_json(), dialog_id)
-            )
+            await db.execute("UPDATE dialogs SET data = ? WHERE id = ?", (dialog.model_dump_json(), dialog_id))
             await db.execute("DELETE FROM dialog_tags WHERE dialog_id = ?", (dialog_id,))
             await db.executemany(
                 "INSERT INTO dialog_tags (dialog_id, tag) VALUES (?, ?)",
                 [(dialog_id, t) for t in dialog.tags],
             )
             return dialog
+
+    async def forget_contact(self, contact_id: str) -> int:
+        async with self._transaction() as db:
+            rows = await (
+                await db.execute("SELECT id, code FROM dialogs WHERE contact_id = ?", (contact_id,))
+            ).fetchall()
+            ids = [(r["id"],) for r in rows]
+            codes = [(r["code"],) for r in rows if r["code"]]
+            for table in ("messages", "outbox", "dialog_tags"):
+                await db.executemany(f"DELETE FROM {table} WHERE dialog_id = ?", ids)
+            await db.executemany("DELETE FROM dialogs WHERE id = ?", ids)
+            visitors = set()
+            for (code,) in codes:
+                row = await (await db.execute("SELECT visitor_id FROM visits WHERE code = ?", (code,))).fetchone()
+                if row is not None:
+                    visitors.add(row["visitor_id"])
+            # Every visit of the same browser goes too, with its clicks.
+            for visitor in visitors:
+                await db.execute(
+                    "DELETE FROM clicks WHERE code IN (SELECT code FROM visits WHERE visitor_id = ?)", (visitor,)
+                )
+                await db.execute("DELETE FROM visits WHERE visitor_id = ?", (visitor,))
+            await db.executemany("DELETE FROM clicks WHERE code = ?", codes)
+            return len(ids)
 
     async def count_dialogs(self, query: CountQuery) -> list[CountRow]:
         for name in [*query.group_by, *query.filters]:
@@ -435,9 +455,7 @@ class SQLiteStore:
         ]
 
     async def alert_sent(self, item_id: str, now: datetime) -> None:
-        await self.db.execute(
-            "UPDATE outbox SET sent_at = ?, lease_until = NULL WHERE id = ?", (ts(now), item_id)
-        )
+        await self.db.execute("UPDATE outbox SET sent_at = ?, lease_until = NULL WHERE id = ?", (ts(now), item_id))
 
     async def alert_failed(self, item_id: str, next_attempt_at: datetime, error: str) -> None:
         async with self._transaction() as db:
@@ -447,16 +465,12 @@ class SQLiteStore:
             )
 
     async def pending_alerts(self) -> int:
-        row = await (
-            await self.db.execute("SELECT COUNT(*) AS n FROM outbox WHERE sent_at IS NULL")
-        ).fetchone()
+        row = await (await self.db.execute("SELECT COUNT(*) AS n FROM outbox WHERE sent_at IS NULL")).fetchone()
         return int(row["n"]) if row else 0
 
     async def claim_job(self, key: str, now: datetime) -> bool:
         async with self._transaction() as db:
-            cursor = await db.execute(
-                "INSERT OR IGNORE INTO jobs (key, claimed_at) VALUES (?, ?)", (key, ts(now))
-            )
+            cursor = await db.execute("INSERT OR IGNORE INTO jobs (key, claimed_at) VALUES (?, ?)", (key, ts(now)))
             return cursor.rowcount == 1
 
 
