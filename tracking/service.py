@@ -121,7 +121,8 @@ class Tracker:
 
     async def _opens_dialog(self, message: InboundMessage) -> bool:
         """Whether this message would start a dialog (fallback matching is for first messages only)."""
-        [latest] = await self.store.find_dialogs(contact_id=message.contact_id, limit=1) or [None]
+        recent = await self.store.find_dialogs(contact_id=message.contact_id, limit=1)
+        latest = recent[0] if recent else None
         return not (
             latest is not None
             and latest.business_number == message.business_number
