@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 
+from tracking.periods import utc_now
 from tracking.service import Tracker
 from tracking.settings import Settings
 from tracking.store import Store, StoreUnavailable, open_store
@@ -15,7 +18,7 @@ from tracking.store import Store, StoreUnavailable, open_store
 log = logging.getLogger("chattrack.http")
 
 SETTINGS = web.AppKey("settings", Settings)
-STORE = web.AppKey("store", Store)  # type: ignore[type-abstract]
+STORE = web.AppKey("store", Store)
 TRACKER = web.AppKey("tracker", Tracker)
 # Called after a message opens a dialog, so its lead alert leaves at once instead of at the next poll.
 ON_NEW_DIALOG = web.AppKey("on_new_dialog", list[Callable[[], None]])
@@ -46,7 +49,7 @@ async def errors_as_json(
 
 
 def create_app(settings: Settings, store: Store | None = None) -> web.Application:
-    from webhooks import collect, health, twilio
+    from webhooks import collect, generic, greenapi, health, meta, twilio
 
     app = web.Application(middlewares=[errors_as_json], client_max_size=MAX_BODY)
     store = store or open_store(settings.database_url)
@@ -55,15 +58,19 @@ def create_app(settings: Settings, store: Store | None = None) -> web.Applicatio
     app[TRACKER] = Tracker(store, settings)
     app[ON_NEW_DIALOG] = []
 
-    async def open_and_close_store(app: web.Application) -> object:
+    async def open_and_close_store(app: web.Application) -> AsyncIterator[None]:
         await store.open()
         yield
         await store.close()
 
     app.cleanup_ctx.append(open_and_close_store)
+    app.cleanup_ctx.append(retention)
     health.setup(app)
     collect.setup(app)
     twilio.setup(app)
+    meta.setup(app)
+    greenapi.setup(app)
+    generic.setup(app)
     try:
         from bot.runtime import setup_bot
     except ImportError:  # the bot lands in its own step
@@ -73,6 +80,26 @@ def create_app(settings: Settings, store: Store | None = None) -> web.Applicatio
         if runtime is not None:
             app[ON_NEW_DIALOG].append(runtime.kick)
     return app
+
+
+async def retention(app: web.Application) -> AsyncIterator[None]:
+    """Delete expired visits at start-up and hourly (MongoDB also expires them with a TTL index)."""
+
+    async def purge_hourly() -> None:
+        while True:
+            try:
+                removed = await app[TRACKER].purge_expired_visits(utc_now())
+                if removed:
+                    log.info("retention: deleted %d expired visits", removed)
+            except StoreUnavailable as exc:
+                log.warning("retention: store unavailable: %s", exc)
+            await asyncio.sleep(3600)
+
+    task = asyncio.create_task(purge_hourly())
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 def notify_new_dialog(app: web.Application) -> None:

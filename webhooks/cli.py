@@ -60,16 +60,47 @@ def serve(host: str | None, port: int | None) -> int:
     return 0
 
 
+def forget(phone: str) -> int:
+    """Erase a contact's dialogs, messages, alerts and visits (a data subject's request)."""
+    import asyncio
+
+    from tracking.phones import normalise_phone
+    from tracking.store import open_store
+
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"chattrack: configuration error: {exc}", file=sys.stderr)
+        return 2
+    contact = normalise_phone(phone, settings.default_region) or phone
+
+    async def run() -> int:
+        store = open_store(settings.database_url)
+        await store.open()
+        try:
+            return await store.forget_contact(contact)
+        finally:
+            await store.close()
+
+    erased = asyncio.run(run())
+    print(f"erased {erased} dialog(s) of {contact}, with their messages, alerts and visits")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="chattrack", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("serve", help="run the web server (snippet, collect, webhooks, bot)")
     run.add_argument("--host", help="interface to listen on (default CHATTRACK_HOST or 127.0.0.1)")
     run.add_argument("--port", type=int, help="port (default CHATTRACK_PORT or 8080)")
+    erase = commands.add_parser("forget", help="erase everything stored about one contact")
+    erase.add_argument("phone", help="the contact's phone number (any common format) or provider user id")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "serve":
         return serve(args.host, args.port)
+    if args.command == "forget":
+        return forget(args.phone)
     return 2
 
 

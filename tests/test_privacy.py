@@ -1,0 +1,60 @@
+"""Privacy: `chattrack forget <phone>` erases a contact; expired visits are deleted."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from tests.conftest import twilio_form
+from tests.test_twilio_webhook import collect_view
+from tracking.codes import format_prefill, new_code
+from tracking.periods import utc_now
+from webhooks.app import TRACKER
+
+
+async def test_forget_erases_dialogs_messages_alerts_and_visits(
+    start_server: Any, http: aiohttp.ClientSession, tmp_path: Path
+) -> None:
+    server = await start_server()
+    code = new_code()
+    await collect_view(http, server, code, "https://studio.example/?utm_campaign=x")
+    await server.post_twilio(http, twilio_form(format_prefill("Привет", code, "код"), sid="SMa"))
+    await server.post_twilio(http, twilio_form("Привет", sid="SMb", From="whatsapp:+79160000000", WaId="79160000000"))
+    assert await server.store.get_visit(code) is not None
+
+    env = {**os.environ, "CHATTRACK_DATABASE_URL": server.settings.database_url}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "webhooks.cli",
+        "forget",
+        "8 (916) 123-45-67",
+        env=env,
+        cwd=Path(__file__).parent.parent,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    out, _ = await process.communicate()
+
+    assert process.returncode == 0
+    assert "erased 1 dialog(s) of +79161234567" in out.decode()
+    assert await server.store.find_dialogs(contact_id="+79161234567") == []
+    assert await server.store.get_visit(code) is None
+    assert await server.store.pending_alerts() == 1  # the other contact's alert stays
+    assert len(await server.store.find_dialogs(contact_id="+79160000000")) == 1
+
+
+async def test_expired_visits_are_purged(start_server: Any, http: aiohttp.ClientSession) -> None:
+    server = await start_server(visit_retention_days=30)
+    code = new_code()
+    await collect_view(http, server, code, "https://studio.example/")
+    tracker = server.app[TRACKER]
+    assert await tracker.purge_expired_visits(utc_now() + timedelta(days=29)) == 0
+    assert await server.store.get_visit(code) is not None
+    assert await tracker.purge_expired_visits(utc_now() + timedelta(days=31)) == 1
+    assert await server.store.get_visit(code) is None
