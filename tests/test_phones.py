@@ -1,0 +1,111 @@
+"""Phone normalisation: the shapes providers and people write numbers in, all to E.164."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tracking.phones import PhoneError, digits, normalise_phone, parse_tracked_numbers
+
+
+@pytest.mark.parametrize(
+    ("raw", "region", "expected"),
+    [
+        ("+7 (999) 123-45-67", "RU", "+79991234567"),
+        ("+79991234567", "RU", "+79991234567"),
+        ("89991234567", "RU", "+79991234567"),  # Russian trunk prefix 8
+        ("8 (999) 123-45-67", "RU", "+79991234567"),
+        ("9991234567", "RU", "+79991234567"),  # national significant number alone
+        ("  +7 999 123 45 67  ", "RU", "+79991234567"),
+        ("whatsapp:+14155238886", "RU", "+14155238886"),  # Twilio's address form
+        ("WhatsApp:+14155238886", "RU", "+14155238886"),
+        ("tel:+7-999-123-45-67", "RU", "+79991234567"),
+        ("79991234567", "RU", "+79991234567"),  # WaId: digits, international, no '+'
+        ("14155238886", "RU", "+14155238886"),  # WaId of a US number with an RU default
+        ("447911123456", "RU", "+447911123456"),  # WaId of a UK mobile
+        ("+44 20 7946 0958", "RU", "+442079460958"),
+        ("+44 20 7946 0958", "US", "+442079460958"),
+        ("(415) 523-8886", "US", "+14155238886"),
+        ("4155238886", "US", "+14155238886"),  # '+4155238886' is no valid number: national
+        ("8 (727) 250-12-34", "KZ", "+77272501234"),
+        ("+7 999 123 45 67 ext. 5", "RU", "+79991234567"),  # E.164 has no extension
+    ],
+)
+def test_normalise_phone_gives_e164(raw: str, region: str, expected: str) -> None:
+    assert normalise_phone(raw, region) == expected
+
+
+def test_default_region_is_russia() -> None:
+    assert normalise_phone("8 999 123-45-67") == "+79991234567"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "",
+        "   ",
+        "whatsapp:",
+        "12345",  # too short anywhere
+        "+7 999",
+        "+1 000 000 0000",  # possible length, but no such number
+        "+999 123 456 789",  # no such country code
+        "hello",
+        "not a number at all",
+        "1" * 30,
+        "+7" + "9" * 200,
+        "x" * 100_000,
+        "\x00\x01",
+        "+7 (999) 123-45-67-89-00",
+    ],
+)
+def test_normalise_phone_rejects_what_is_not_a_number(raw: str) -> None:
+    assert normalise_phone(raw, "RU") is None
+
+
+@given(st.text(max_size=80))
+def test_normalise_phone_never_raises_and_is_idempotent(raw: str) -> None:
+    number = normalise_phone(raw, "RU")
+    if number is not None:
+        assert number.startswith("+")
+        assert number[1:].isascii() and number[1:].isdigit()
+        assert normalise_phone(number, "RU") == number
+        assert normalise_phone(digits(number), "RU") == number  # WaId round trip
+
+
+def test_parse_tracked_numbers_from_a_settings_string() -> None:
+    raw = "+7 (999) 123-45-67, whatsapp:+14155238886;\n 8 999 765-43-21 ,, "
+    assert parse_tracked_numbers(raw, "RU") == ["+79991234567", "+14155238886", "+79997654321"]
+
+
+def test_parse_tracked_numbers_from_a_list_drops_duplicates_in_order() -> None:
+    raw = ["+14155238886", "+79991234567", "89991234567", "", "+1 415 523 8886"]
+    assert parse_tracked_numbers(raw, "RU") == ["+14155238886", "+79991234567"]
+
+
+def test_parse_tracked_numbers_of_nothing_is_empty() -> None:
+    assert parse_tracked_numbers("", "RU") == []
+    assert parse_tracked_numbers([], "RU") == []
+
+
+@pytest.mark.parametrize(
+    ("raw", "bad"),
+    [
+        ("+79991234567, 12345", "12345"),
+        (["+79991234567", " call me "], "call me"),
+        ("+7 999 123-45-67;+1 000 000 0000", "+1 000 000 0000"),
+    ],
+)
+def test_parse_tracked_numbers_names_the_bad_entry(raw: str | list[str], bad: str) -> None:
+    with pytest.raises(PhoneError) as caught:
+        parse_tracked_numbers(raw, "RU")
+    assert repr(bad) in str(caught.value)
+    assert isinstance(caught.value, ValueError)
+
+
+@pytest.mark.parametrize(
+    ("e164", "expected"),
+    [("+79991234567", "79991234567"), ("+14155238886", "14155238886"), ("+442079460958", "442079460958")],
+)
+def test_digits_for_wa_me_links(e164: str, expected: str) -> None:
+    assert digits(e164) == expected

@@ -1,0 +1,412 @@
+"""Traffic channel of a visit: from its landing page's UTM tags and click ids, else its referrer.
+
+The rules follow GA4's default channel grouping (the public reference; Plausible ports it too),
+folded into our smaller set of channels:
+
+- GA4 "Paid Video" and "Paid Shopping" have no channel of ours: a paid medium from a video or
+  social site is paid social, from a search engine paid search; "Organic Video" is organic social.
+- GA4 "Paid Other", "Audio", "Mobile Push" and "Unassigned" become other_campaign.
+- GA4 "SMS" and anything from a messenger (t.me, wa.me, vk.me, Viber…) is messenger: for a
+  chat-tracking product the link sitting in a chat is the fact worth reporting.
+- Click ids GA4 does not know: `yclid` (Yandex Direct) is paid search like `gclid`; either one
+  decides the channel only when the UTM tags do not (UTM tags are what the advertiser wrote).
+- `fbclid` alone is organic social: Meta appends it to every outbound link from Facebook and
+  Instagram, shared posts included, so it proves the click came from Meta but not that it was paid.
+  Paid Meta campaigns carry UTM tags (utm_medium=paid/cpc) and are paid social through those.
+- `ysclid` (Yandex appends it to links opened from its search results) alone is organic search
+  from Yandex, when the referrer says nothing more specific.
+
+Referrer → source uses Snowplow's referer-parser data, extended with hosts it does not know
+(ya.ru, yandex.<any country>, mail.ru/Yandex webmail, Dzen, vk.ru, ok.ru, t.me, wa.me, …) and
+with Android app referrers (android-app://org.telegram.messenger).
+
+Source and medium are lower-cased: they are grouping keys, and 'Google' and 'google' are one
+source. Campaign, content and term are kept as written.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from urllib.parse import parse_qsl, urlsplit
+
+from referer_parser import Referer
+
+from tracking.models import Attribution, Channel
+
+_MAX_URL = 2048  # longer landing pages and referrers are cut (this also bounds query parsing)
+_MAX_VALUE = 500  # one UTM value; Yandex Direct templates can make long campaign names
+
+
+class _Kind(StrEnum):
+    """What a known site, app or source name is."""
+
+    SEARCH = "search"
+    SOCIAL = "social"
+    EMAIL = "email"
+    MESSENGER = "messenger"
+    SEARCH_ADS = "search_ads"  # ad click redirectors of search engines
+    DISPLAY_ADS = "display_ads"  # ad networks serving banners
+
+
+@dataclass(frozen=True, slots=True)
+class _Known:
+    kind: _Kind
+    name: str  # the source name reports show: "google", "vk", "telegram"
+
+
+@dataclass(frozen=True, slots=True)
+class _Origin:
+    """Where a visit came from, before it becomes an Attribution."""
+
+    channel: Channel
+    source: str
+    medium: str
+    term: str | None = None
+
+
+_CHANNEL_OF_KIND = {
+    _Kind.SEARCH: (Channel.ORGANIC_SEARCH, "organic"),
+    _Kind.SOCIAL: (Channel.ORGANIC_SOCIAL, "social"),
+    _Kind.EMAIL: (Channel.EMAIL, "email"),
+    _Kind.MESSENGER: (Channel.MESSENGER, "messenger"),
+    _Kind.SEARCH_ADS: (Channel.PAID_SEARCH, "cpc"),
+    _Kind.DISPLAY_ADS: (Channel.DISPLAY, "display"),
+}
+
+
+def _known(kind: _Kind, name: str, *hosts: str) -> dict[str, _Known]:
+    return dict.fromkeys(hosts, _Known(kind, name))
+
+
+# Hosts referer-parser does not know or gets wrong, matched on the host and each parent domain.
+_HOSTS: dict[str, _Known] = {
+    **_known(_Kind.SEARCH, "yandex", "ya.ru"),
+    **_known(_Kind.SEARCH, "brave", "search.brave.com"),
+    **_known(_Kind.SEARCH, "startpage", "startpage.com"),
+    **_known(_Kind.SEARCH, "qwant", "qwant.com"),
+    **_known(_Kind.SOCIAL, "vk", "vk.com", "vk.ru", "vkontakte.ru", "vkvideo.ru"),
+    **_known(_Kind.SOCIAL, "ok", "ok.ru", "odnoklassniki.ru"),
+    **_known(_Kind.SOCIAL, "dzen", "dzen.ru"),
+    **_known(_Kind.SOCIAL, "tiktok", "tiktok.com"),
+    **_known(_Kind.SOCIAL, "twitter", "x.com", "twitter.com", "t.co"),
+    **_known(_Kind.SOCIAL, "threads", "threads.net", "threads.com"),
+    **_known(_Kind.SOCIAL, "rutube", "rutube.ru"),
+    **_known(_Kind.SOCIAL, "pikabu", "pikabu.ru"),
+    **_known(_Kind.SOCIAL, "discord", "discord.com"),
+    **_known(_Kind.EMAIL, "mail.ru mail", "e.mail.ru", "touch.mail.ru"),
+    **_known(_Kind.EMAIL, "rambler mail", "mail.rambler.ru"),
+    **_known(_Kind.EMAIL, "outlook", "outlook.live.com", "outlook.office.com", "outlook.office365.com"),
+    **_known(_Kind.MESSENGER, "telegram", "t.me", "telegram.me", "telegram.org", "telegram.dog"),
+    **_known(_Kind.MESSENGER, "whatsapp", "wa.me", "whatsapp.com"),
+    **_known(_Kind.MESSENGER, "vk", "vk.me"),
+    **_known(_Kind.MESSENGER, "viber", "viber.com", "viber.click"),
+    **_known(_Kind.MESSENGER, "facebook messenger", "messenger.com", "m.me"),
+    **_known(_Kind.SEARCH_ADS, "google", "googleadservices.com"),
+    **_known(_Kind.DISPLAY_ADS, "google", "googlesyndication.com", "doubleclick.net"),
+}
+
+# yandex.ru, yandex.kz, yandex.com.tr… and their services.
+_YANDEX = re.compile(
+    r"(?:(?P<sub>[a-z0-9.-]+)\.)?yandex\.(?:ru|com|by|kz|uz|ua|az|kg|tj|tm|md|ee|lt|lv|fr|"
+    r"com\.tr|com\.am|com\.ge|co\.il)"
+)
+_YANDEX_SERVICES = {
+    "mail": _Known(_Kind.EMAIL, "yandex mail"),
+    "zen": _Known(_Kind.SOCIAL, "dzen"),
+    "yabs": _Known(_Kind.SEARCH_ADS, "yandex"),  # Yandex Direct's click redirector
+    "an": _Known(_Kind.DISPLAY_ADS, "yandex"),  # Yandex Advertising Network
+}
+
+# android-app://<package>: what Chrome on Android sends when an app opened the link.
+_APPS: dict[str, _Known] = {
+    **_known(_Kind.EMAIL, "gmail", "com.google.android.gm"),
+    **_known(_Kind.EMAIL, "yandex mail", "ru.yandex.mail"),
+    **_known(_Kind.EMAIL, "mail.ru mail", "ru.mail.mailapp", "ru.mail"),
+    **_known(_Kind.EMAIL, "outlook", "com.microsoft.office.outlook"),
+    **_known(_Kind.SEARCH, "google", "com.google.android.googlequicksearchbox"),
+    **_known(_Kind.SEARCH, "yandex", "ru.yandex.searchplugin"),
+    **_known(
+        _Kind.MESSENGER,
+        "telegram",
+        "org.telegram.messenger",
+        "org.telegram.messenger.web",
+        "org.telegram.plus",
+        "org.thunderdog.challegram",
+    ),
+    **_known(_Kind.MESSENGER, "whatsapp", "com.whatsapp", "com.whatsapp.w4b"),
+    **_known(_Kind.MESSENGER, "viber", "com.viber.voip"),
+    **_known(_Kind.MESSENGER, "vk", "com.vk.im"),
+    **_known(_Kind.MESSENGER, "facebook messenger", "com.facebook.orca"),
+    **_known(_Kind.SOCIAL, "vk", "com.vkontakte.android"),
+    **_known(_Kind.SOCIAL, "ok", "ru.ok.android"),
+    **_known(_Kind.SOCIAL, "facebook", "com.facebook.katana", "com.facebook.lite"),
+    **_known(_Kind.SOCIAL, "instagram", "com.instagram.android"),
+    **_known(_Kind.SOCIAL, "tiktok", "com.zhiliaoapp.musically", "com.ss.android.ugc.trill"),
+    **_known(_Kind.SOCIAL, "twitter", "com.twitter.android"),
+    **_known(_Kind.SOCIAL, "linkedin", "com.linkedin.android"),
+    **_known(_Kind.SOCIAL, "youtube", "com.google.android.youtube"),
+    **_known(_Kind.SOCIAL, "pinterest", "com.pinterest"),
+    **_known(_Kind.SOCIAL, "reddit", "com.reddit.frontpage"),
+    **_known(_Kind.SOCIAL, "dzen", "ru.zen.android"),
+}
+
+# utm_source values (not hosts) and what they are. Curated rather than taken from referer-parser's
+# names, some of which are common words ("Meta" there is a German search engine, not Facebook).
+_SOURCE_NAMES: dict[str, _Kind] = {
+    **dict.fromkeys(
+        (
+            "google", "yandex", "ya", "bing", "yahoo", "duckduckgo", "baidu", "ecosia", "brave",
+            "naver", "seznam", "rambler", "startpage", "qwant", "sogou", "adwords", "googleads",
+            "google_ads", "google-ads", "yandex_direct", "yandexdirect", "yandex.direct", "ydirect",
+        ),
+        _Kind.SEARCH,
+    ),
+    **dict.fromkeys(
+        (
+            "facebook", "fb", "instagram", "ig", "meta", "vk", "vkontakte", "vk_ads", "vkads",
+            "mytarget", "ok", "odnoklassniki", "twitter", "x", "linkedin", "pinterest", "reddit",
+            "tiktok", "threads", "dzen", "zen", "youtube", "rutube", "vimeo", "twitch", "snapchat",
+            "quora", "pikabu", "tumblr", "discord", "livejournal",
+        ),
+        _Kind.SOCIAL,
+    ),
+    **dict.fromkeys(
+        ("telegram", "tg", "whatsapp", "wa", "viber", "messenger", "signal", "wechat", "icq"),
+        _Kind.MESSENGER,
+    ),
+}  # fmt: skip
+
+# referer-parser's display names → our source names.
+_NAME_ALIASES = {"vkontakte": "vk", "odnoklassniki": "ok", "outlook.com": "outlook"}
+
+# GA4's medium and source lists.
+_PAID_MEDIUM = re.compile(r".*cp.*|ppc|retargeting|paid.*")
+_DISPLAY_MEDIA = frozenset({"display", "banner", "expandable", "interstitial", "cpm"})
+_SOCIAL_MEDIA = frozenset({"social", "social-network", "social-media", "sm", "social network", "social media"})
+_EMAIL_WORDS = frozenset({"email", "e-mail", "e_mail", "e mail", "newsletter"})
+_REFERRAL_MEDIA = frozenset({"referral", "app", "link"})
+_MESSENGER_MEDIA = frozenset({"messenger", "messengers", "im", "sms"})
+
+_UNFILLED_TEMPLATE = re.compile(r"\{+[^{}]*\}+|\[[^\[\]]*\]|%[a-z_]+%", re.IGNORECASE)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+DIRECT_SOURCE, NO_MEDIUM, NOT_SET = "(direct)", "(none)", "(not set)"
+
+
+def _text(value: object, limit: int) -> str | None:
+    """A clean, bounded string: no control characters, no lone surrogates (they break stores)."""
+    if not isinstance(value, str):
+        return None
+    value = value[:limit].encode("utf-8", "replace").decode("utf-8")
+    value = _CONTROL.sub("", value).strip()
+    return value or None
+
+
+def _query(url: str) -> dict[str, str]:
+    """First non-empty value of each parameter, keys lower-cased; UTM tags in a '#…' count too."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return {}
+    pairs = parse_qsl(parts.query, errors="replace")
+    if "=" in parts.fragment:  # single-page sites sometimes tag the fragment
+        pairs += parse_qsl(parts.fragment.lstrip("!/?"), errors="replace")
+    params: dict[str, str] = {}
+    for key, raw in pairs:
+        value = _text(raw, _MAX_VALUE)
+        if value and not _UNFILLED_TEMPLATE.fullmatch(value):
+            params.setdefault(key.strip().lower(), value)
+    return params
+
+
+def _hostname(url: str | None) -> tuple[str, str] | None:
+    """(scheme, host) of a URL, or None when it has none or is malformed."""
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        return None
+    if not host:
+        return None
+    return parts.scheme.lower(), host.rstrip(".")
+
+
+def _bare(host: str) -> str:
+    return host.removeprefix("www.")
+
+
+def _is_own(host: str, own_hosts: set[str]) -> bool:
+    bare = _bare(host)
+    return any(bare == own or bare.endswith("." + own) for own in own_hosts)
+
+
+def _known_host(host: str) -> _Known | None:
+    """Our own table first (it corrects referer-parser), on the host and each parent domain."""
+    yandex = _YANDEX.fullmatch(host)
+    if yandex:
+        labels = (yandex.group("sub") or "").split(".")
+        return _YANDEX_SERVICES.get(labels[-1], _Known(_Kind.SEARCH, "yandex"))
+    candidate = host
+    while True:
+        if candidate in _HOSTS:
+            return _HOSTS[candidate]
+        if "." not in candidate:
+            return None
+        candidate = candidate.split(".", 1)[1]
+
+
+def _parser_name(name: str) -> str:
+    name = name.lower().replace("!", "").strip()
+    return _NAME_ALIASES.get(name, name)
+
+
+def _from_referer_parser(url: str) -> tuple[_Known, str | None] | None:
+    """referer-parser's verdict on an http(s) URL: the site and the search term it carries."""
+    try:
+        parsed = Referer(url)
+    except ValueError:
+        return None
+    kinds = {"search": _Kind.SEARCH, "social": _Kind.SOCIAL, "email": _Kind.EMAIL}
+    if parsed.medium not in kinds or not parsed.referer:
+        return None
+    term = _text(parsed.search_term, _MAX_VALUE)
+    return _Known(kinds[parsed.medium], _parser_name(parsed.referer)), term
+
+
+def _origin(known: _Known, term: str | None = None) -> _Origin:
+    channel, medium = _CHANNEL_OF_KIND[known.kind]
+    return _Origin(channel, known.name, medium, term)
+
+
+def _from_referrer(referrer: str | None, own_hosts: set[str]) -> _Origin | None:
+    """The referrer's origin, or None for no referrer, a self-referral or a malformed one."""
+    located = _hostname(referrer)
+    if located is None or referrer is None:
+        return None
+    scheme, host = located
+    if scheme == "android-app":
+        app = _APPS.get(host)
+        return _origin(app) if app else _Origin(Channel.REFERRAL, host, "referral")
+    if scheme not in ("http", "https") or _is_own(host, own_hosts):
+        return None
+    known = _known_host(host)
+    if known is not None:
+        return _origin(known)
+    parsed = _from_referer_parser(referrer)
+    if parsed is not None:
+        return _origin(*parsed)
+    return _Origin(Channel.REFERRAL, _bare(host), "referral")
+
+
+def _source_kind(source: str) -> _Kind | None:
+    """What a utm_source names: a bare name ('google', 'vk') or a host ('t.me', 'l.facebook.com')."""
+    if source in _SOURCE_NAMES:
+        return _SOURCE_NAMES[source]
+    if "." not in source or " " in source:
+        return None
+    located = _hostname(source if "://" in source else "https://" + source)
+    if located is None:
+        return None
+    host = located[1]
+    known = _known_host(host)
+    if known is None:
+        parsed = _from_referer_parser("https://" + host)
+        known = parsed[0] if parsed else None
+    return known.kind if known else None
+
+
+def _tagged_channel(source: str, medium: str) -> Channel | None:
+    """GA4's rules on source and medium, in GA4's order; None where GA4 says 'Paid Other'/'Unassigned'."""
+    if source == DIRECT_SOURCE and medium in (NO_MEDIUM, NOT_SET):
+        return Channel.DIRECT
+    kind = _source_kind(source)
+    paid = bool(_PAID_MEDIUM.fullmatch(medium))
+    if paid and kind in (_Kind.SEARCH, _Kind.SEARCH_ADS):
+        return Channel.PAID_SEARCH
+    if paid and kind in (_Kind.SOCIAL, _Kind.MESSENGER):
+        return Channel.PAID_SOCIAL
+    if medium in _DISPLAY_MEDIA or kind is _Kind.DISPLAY_ADS:
+        return Channel.DISPLAY
+    if paid:
+        return None
+    if kind is _Kind.MESSENGER or medium in _MESSENGER_MEDIA or source == "sms":
+        return Channel.MESSENGER
+    if kind is _Kind.SOCIAL or medium in _SOCIAL_MEDIA or "video" in medium:
+        return Channel.ORGANIC_SOCIAL
+    if kind is _Kind.SEARCH or medium == "organic":
+        return Channel.ORGANIC_SEARCH
+    if medium in _REFERRAL_MEDIA:
+        return Channel.REFERRAL
+    if source in _EMAIL_WORDS or medium in _EMAIL_WORDS or kind is _Kind.EMAIL:
+        return Channel.EMAIL
+    if medium == "affiliate":
+        return Channel.AFFILIATE
+    return None
+
+
+def _click_origin(params: Mapping[str, str], referred: _Origin | None) -> _Origin | None:
+    """What the ad platforms' click ids say when no UTM tag does."""
+    if any(key in params for key in ("gclid", "gbraid", "wbraid")):
+        return _Origin(Channel.PAID_SEARCH, "google", "cpc")
+    if "yclid" in params:
+        return _Origin(Channel.PAID_SEARCH, "yandex", "cpc")
+    if "fbclid" in params:
+        if referred is not None and referred.channel is Channel.ORGANIC_SOCIAL:
+            return referred  # Instagram or Facebook, as the referrer tells
+        return _Origin(Channel.ORGANIC_SOCIAL, "facebook", "social")
+    if "ysclid" in params and referred is None:
+        return _Origin(Channel.ORGANIC_SEARCH, "yandex", "organic")
+    return None
+
+
+def classify(page_url: str, referrer: str | None, site_host: str | None = None) -> Attribution:
+    """Attribution of a visit that landed on `page_url` from `referrer`.
+
+    `site_host` is the business's own site: a referrer from it (or a subdomain) is no referral.
+    Never raises: anything malformed counts as absent, and nothing at all is a direct visit.
+    """
+    page = _text(page_url, _MAX_URL)
+    ref = _text(referrer, _MAX_URL)
+    params = _query(page) if page else {}
+    own_hosts = {_bare(h.lower().rstrip(".")) for h in (_text(site_host, 255),) if h}
+    page_host = _hostname(page)
+    if page_host is not None:
+        own_hosts.add(_bare(page_host[1]))
+    own_hosts.discard("")
+
+    referred = _from_referrer(ref, own_hosts)
+    clicked = _click_origin(params, referred)
+    utm_source = params.get("utm_source", "").lower() or None
+    utm_medium = params.get("utm_medium", "").lower() or None
+
+    if utm_source or utm_medium:
+        fallback = clicked or referred
+        source = utm_source or (fallback.source if fallback else NOT_SET)
+        medium = utm_medium or (clicked.medium if clicked else NOT_SET)
+        channel = _tagged_channel(source, medium) or (clicked.channel if clicked else None)
+        origin = _Origin(channel or Channel.OTHER_CAMPAIGN, source, medium)
+    elif (found := clicked or referred) is not None:
+        origin = found
+    elif "utm_campaign" in params:  # a campaign tag alone still marks a campaign, not a typed-in visit
+        origin = _Origin(Channel.OTHER_CAMPAIGN, NOT_SET, NOT_SET)
+    else:
+        origin = _Origin(Channel.DIRECT, DIRECT_SOURCE, NO_MEDIUM)
+
+    return Attribution(
+        channel=origin.channel,
+        source=origin.source,
+        medium=origin.medium,
+        campaign=params.get("utm_campaign"),
+        content=params.get("utm_content"),
+        term=params.get("utm_term") or (origin.term if origin is referred else None),
+        gclid=params.get("gclid"),
+        yclid=params.get("yclid"),
+        fbclid=params.get("fbclid"),
+        referrer=ref,
+        landing_page=page,
+    )
