@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -35,6 +35,8 @@ class Tracker:
         self.store = store
         self.settings = settings
         self.regions = regions
+        # Called after every stored message (metrics); must not raise.
+        self.observers: list[Callable[[InboundMessage, IngestResult], None]] = []
 
     async def record_view(self, view: PageView, headers: Mapping[str, str] | None = None) -> Visit:
         """Record a page view; the first one of a visit fixes its attribution (landing page, source…)."""
@@ -109,6 +111,8 @@ class Tracker:
         result = await self.store.add_message(
             NewDialog(message=message, draft=draft, dialog_gap=self.settings.dialog_gap, alert_chats=chats)
         )
+        for observe in self.observers:
+            observe(message, result)
         log.info(
             "message %s/%s: %s, dialog %s, %s",
             message.provider,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     default_region: str = "RU"  # for numbers written without a country code (8 999 ...)
     timezone: str = "UTC"
     code_marker: str | None = None  # None: "код" on Russian-language pages, "ref" elsewhere
+    collect_rate_per_minute: int = Field(120, ge=1)  # page views and clicks one IP may post
+    trust_forwarded_for: bool = False  # behind a reverse proxy: take the client IP from X-Forwarded-For
+    log_format: Literal["text", "json"] = "text"
     site_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)  # CORS for /collect
 
     twilio_auth_token: SecretStr | None = None

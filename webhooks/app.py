@@ -49,9 +49,10 @@ async def errors_as_json(
 
 
 def create_app(settings: Settings, store: Store | None = None) -> web.Application:
-    from webhooks import collect, generic, greenapi, health, meta, twilio
+    from webhooks import collect, generic, greenapi, health, meta, metrics, twilio
 
-    app = web.Application(middlewares=[errors_as_json], client_max_size=MAX_BODY)
+    # Metrics outermost, so they see the status the error middleware chose.
+    app = web.Application(middlewares=[metrics.count_requests, errors_as_json], client_max_size=MAX_BODY)
     store = store or open_store(settings.database_url)
     app[SETTINGS] = settings
     app[STORE] = store
@@ -65,6 +66,7 @@ def create_app(settings: Settings, store: Store | None = None) -> web.Applicatio
 
     app.cleanup_ctx.append(open_and_close_store)
     app.cleanup_ctx.append(retention)
+    metrics.setup(app)
     health.setup(app)
     collect.setup(app)
     twilio.setup(app)

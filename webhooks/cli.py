@@ -44,12 +44,24 @@ def startup_banner(settings: Settings, host: str, port: int) -> str:
     return "\n".join(lines)
 
 
+def configure_logging(log_format: str) -> None:
+    handler = logging.StreamHandler()
+    if log_format == "json":
+        from pythonjsonlogger.json import JsonFormatter
+
+        handler.setFormatter(JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+
+
 def serve(host: str | None, port: int | None) -> int:
     try:
         settings = load_settings()
     except SettingsError as exc:
         print(f"chattrack: configuration error: {exc}", file=sys.stderr)
         return 2
+    configure_logging(settings.log_format)
     host = host or settings.host
     port = port or settings.port
     from webhooks.app import create_app
@@ -72,6 +84,7 @@ def forget(phone: str) -> int:
     except SettingsError as exc:
         print(f"chattrack: configuration error: {exc}", file=sys.stderr)
         return 2
+    configure_logging(settings.log_format)
     contact = normalise_phone(phone, settings.default_region) or phone
 
     async def run() -> int:
@@ -96,7 +109,6 @@ def main(argv: list[str] | None = None) -> int:
     erase = commands.add_parser("forget", help="erase everything stored about one contact")
     erase.add_argument("phone", help="the contact's phone number (any common format) or provider user id")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "serve":
         return serve(args.host, args.port)
     if args.command == "forget":

@@ -10,13 +10,16 @@ import re
 from typing import Annotated, Literal
 
 from aiohttp import web
+from limits import RateLimitItemPerMinute
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
-from tracking.phones import digits
 
 from snippet import SnippetConfig, render_snippet
 from tracking.codes import is_valid_code, new_code
 from tracking.models import Click, PageView
 from tracking.periods import utc_now
+from tracking.phones import digits
 from tracking.store import CodeTaken
 from webhooks.app import SETTINGS, TRACKER, error
 
@@ -67,11 +70,35 @@ def _target(raw: str) -> str:
     return "@" + raw.lstrip("@").lower()
 
 
+def client_ip(request: web.Request) -> str | None:
+    if request.app[SETTINGS].trust_forwarded_for:
+        forwarded = request.headers.get("X-Forwarded-For", "")
+        if forwarded:
+            return forwarded.split(",")[0].strip()[:64]
+    return request.remote
+
+
+class CollectLimiter:
+    """Per-IP moving-window limit, so one client cannot flood the store with page views."""
+
+    def __init__(self, per_minute: int) -> None:
+        self.limit = RateLimitItemPerMinute(per_minute)
+        self.limiter = MovingWindowRateLimiter(MemoryStorage())
+
+    def allow(self, ip: str | None) -> bool:
+        return self.limiter.hit(self.limit, ip or "unknown")
+
+
+LIMITER = web.AppKey("collect_limiter", CollectLimiter)
+
+
 async def collect(request: web.Request) -> web.Response:
     origin = _allowed_origin(request)
     if origin is None:
         return error(403, "origin not allowed: add it to CHATTRACK_SITE_ORIGINS")
     cors = {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
+    if not request.app[LIMITER].allow(client_ip(request)):
+        return web.json_response({"error": "too many requests from this address"}, status=429, headers=cors)
     if request.content_length is not None and request.content_length > MAX_COLLECT_BODY:
         return error(413, f"payload over {MAX_COLLECT_BODY} bytes")
     body = await request.content.read(MAX_COLLECT_BODY + 1)
@@ -104,7 +131,7 @@ async def collect(request: web.Request) -> web.Response:
         language=payload.l,
         timezone=payload.z,
         user_agent=request.headers.get("User-Agent", "")[:512] or None,
-        ip=request.remote,
+        ip=client_ip(request),
         ga_client_id=payload.ga,
         ym_client_id=payload.ym,
         at=now,
@@ -160,6 +187,7 @@ async def script(request: web.Request) -> web.Response:
 
 
 def setup(app: web.Application) -> None:
+    app[LIMITER] = CollectLimiter(app[SETTINGS].collect_rate_per_minute)
     app.router.add_post("/collect", collect)
     app.router.add_route("OPTIONS", "/collect", preflight)
     app.router.add_get("/t.js", script)

@@ -1,0 +1,88 @@
+"""Prometheus metrics at GET /metrics: requests, ingest outcomes, outbox depth, attribution rate."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from tracking.models import InboundMessage, IngestOutcome, IngestResult
+from tracking.store import StoreUnavailable
+from webhooks.app import STORE, TRACKER
+
+
+class Metrics:
+    """One registry per application, so several apps in one process (tests) never share counters."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "chattrack_http_requests", "HTTP requests by route and status", ["route", "status"], registry=self.registry
+        )
+        self.latency = Histogram(
+            "chattrack_http_request_seconds",
+            "Request handling time",
+            ["route"],
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5),
+            registry=self.registry,
+        )
+        self.ingested = Counter(
+            "chattrack_ingest",
+            "Inbound messages by provider and outcome",
+            ["provider", "outcome"],
+            registry=self.registry,
+        )
+        self.dialogs = Counter(
+            "chattrack_dialogs",
+            "New dialogs by attribution status (exact / probable / ad_referral / unknown_code / none)",
+            ["status"],
+            registry=self.registry,
+        )
+        self.outbox = Gauge("chattrack_outbox_pending", "Lead alerts waiting to be sent", registry=self.registry)
+
+    def observe_ingest(self, message: InboundMessage, result: IngestResult) -> None:
+        self.ingested.labels(message.provider, result.outcome.value).inc()
+        if result.outcome is IngestOutcome.NEW_DIALOG:
+            self.dialogs.labels(result.dialog.status.value).inc()
+
+
+METRICS = web.AppKey("metrics", Metrics)
+
+
+@web.middleware
+async def count_requests(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    metrics = request.app[METRICS]
+    # The route's pattern, not the raw path: unknown paths must not grow the label set.
+    route = request.match_info.route.resource.canonical if request.match_info.route.resource else "unmatched"
+    status = 500
+    with metrics.latency.labels(route).time():
+        try:
+            response = await handler(request)
+            status = response.status
+            return response
+        except web.HTTPException as exc:
+            status = exc.status
+            raise
+        finally:
+            metrics.requests.labels(route, str(status)).inc()
+
+
+async def metrics_endpoint(request: web.Request) -> web.Response:
+    metrics = request.app[METRICS]
+    try:
+        metrics.outbox.set(await request.app[STORE].pending_alerts())
+    except StoreUnavailable:
+        pass
+    body = generate_latest(metrics.registry)
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+def setup(app: web.Application) -> None:
+    metrics = Metrics()
+    app[METRICS] = metrics
+    app[TRACKER].observers.append(metrics.observe_ingest)
+    app.router.add_get("/metrics", metrics_endpoint)
