@@ -149,6 +149,7 @@ class Failure:
     status: int | Literal["unreachable"]
     retry_after: int | None
     description: str | None
+    when: Callable[[ApiCall], bool] | None = None
 
 
 DESCRIPTIONS = {
@@ -187,9 +188,9 @@ class FakeTelegramAPI:
         app = web.Application()
         app.router.add_route("POST", "/bot{token}/{method}", self._handle)
         app.router.add_route("GET", "/bot{token}/{method}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0, shutdown_timeout=1)
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
         host, port = self._runner.addresses[0][:2]
         self.url = f"http://{host}:{port}"
@@ -227,11 +228,12 @@ class FakeTelegramAPI:
         status: int | Literal["unreachable"] = 429,
         retry_after: int | None = 1,
         description: str | None = None,
+        when: Callable[[ApiCall], bool] | None = None,
     ) -> None:
-        """The next `n` calls of `method` fail: with an HTTP status (429 carries retry_after) or a dropped
-        connection ("unreachable")."""
+        """The next `n` calls of `method` (those matching `when`, if given) fail: with an HTTP status
+        (429 carries retry_after) or a dropped connection ("unreachable")."""
         queue = self._failures.setdefault(method.lower(), deque())
-        queue.extend(Failure(status, retry_after, description) for _ in range(n))
+        queue.extend(Failure(status, retry_after, description, when) for _ in range(n))
 
     def calls_to(self, method: str, predicate: Callable[[ApiCall], bool] | None = None) -> list[ApiCall]:
         return [c for c in self.calls if c.method.lower() == method.lower() and (predicate is None or predicate(c))]
@@ -276,7 +278,7 @@ class FakeTelegramAPI:
         params, files = await self._read_params(request)
         call = ApiCall(method=method, params=params, files=files, token=token)
         self.calls.append(call)
-        failure = self._take_failure(method)
+        failure = self._take_failure(call)
         if failure is not None:
             return await self._fail(request, call, failure)
         if not re.fullmatch(r"\d+:[\w-]+", token):
@@ -293,9 +295,13 @@ class FakeTelegramAPI:
         self._notify()
         return web.json_response({"ok": True, "result": result})
 
-    def _take_failure(self, method: str) -> Failure | None:
-        queue = self._failures.get(method.lower())
-        return queue.popleft() if queue else None
+    def _take_failure(self, call: ApiCall) -> Failure | None:
+        queue = self._failures.get(call.method.lower(), deque())
+        for failure in queue:
+            if failure.when is None or failure.when(call):
+                queue.remove(failure)
+                return failure
+        return None
 
     async def _fail(self, request: web.Request, call: ApiCall, failure: Failure) -> web.StreamResponse:
         if failure.status == "unreachable":

@@ -1,0 +1,241 @@
+"""Delivery of lead alerts from the persisted outbox to Telegram, with retries.
+
+Each pass leases the due alerts (`Store.claim_alerts`), so several copies of the server share one outbox
+and each alert goes out once; a copy that dies mid-pass loses its lease and another copy takes over.
+A send that succeeded but could not be marked sent is sent again later: delivery is at least once.
+
+When a send fails the alert waits, then is retried (it is never dropped):
+- 429 Too Many Requests: exactly the `retry_after` Telegram asked for;
+- network errors, 5xx and undecodable answers: exponential backoff from `retry_base` seconds, capped at
+  `retry_max` (the setting `alert_retry_max_seconds`);
+- 4xx (chat not found, bot blocked, bad token…): `retry_max` at once — nothing will change until a person
+  acts (an owner starts the bot, the token is fixed), and then the alert still arrives.
+
+Alerts queued for chat 0 ("the owners", queued when none were configured) go to every owner configured
+now; with none they keep waiting. Which owners already got such an alert is remembered in memory only, so
+a restart in the middle of a partial failure may repeat it to some owners.
+
+Without a bot token the dispatcher only logs that an alert waits (dialog id, channel, campaign — never the
+phone or the message) and leaves it in the outbox for the day a token is configured.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from aiogram import Bot
+from aiogram.exceptions import (
+    AiogramError,
+    ClientDecodeError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
+from aiogram.types import LinkPreviewOptions
+
+from bot.alerts import alert_keyboard, render_alert
+from tracking.models import Dialog, OutboxItem
+from tracking.periods import utc_now
+from tracking.store.base import Store, StoreUnavailable
+
+log = logging.getLogger("chattrack.bot.outbox")
+
+Clock = Callable[[], datetime]
+OWNERS_CHAT = 0  # an outbox chat id meaning "every owner configured at delivery time"
+
+
+def retry_delay(error: BaseException, attempts: int, base: float, cap: float) -> float:
+    """Seconds to wait before the next attempt after `error` on attempt number `attempts` (1-based)."""
+    if isinstance(error, TelegramRetryAfter):
+        return float(max(error.retry_after, 1))  # Telegram's own figure, even above the cap
+    if isinstance(error, TelegramNetworkError | TelegramServerError | ClientDecodeError):
+        return min(base * 2 ** max(attempts - 1, 0), cap)
+    return cap
+
+
+class AlertDispatcher:
+    def __init__(
+        self,
+        store: Store,
+        bot: Bot | None,
+        *,
+        owner_ids: Sequence[int] = (),
+        lang: str = "ru",
+        zone: ZoneInfo | None = None,
+        retry_max: float = 300.0,
+        retry_base: float = 2.0,
+        lease: timedelta = timedelta(seconds=60),
+        batch: int = 10,
+        send_timeout: int = 10,
+        poll_interval: float = 30.0,
+        clock: Clock = utc_now,
+    ) -> None:
+        self.store = store
+        self.bot = bot
+        self.owner_ids = list(owner_ids)
+        self.lang = lang
+        self.zone = zone
+        self.retry_max = retry_max
+        self.retry_base = retry_base
+        self.lease = lease
+        self.batch = batch
+        self.send_timeout = send_timeout
+        # Other copies may queue or release alerts this one never hears of: look again this often.
+        self.poll_interval = poll_interval
+        self.clock = clock
+        self.sent = 0
+        self.failed = 0
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._task: asyncio.Task[None] | None = None
+        self._next_due: datetime | None = None
+        self._delivered_to: dict[str, set[int]] = {}  # chat-0 alerts: owners already served
+        self._logged: set[str] = set()
+
+    # lifecycle ----------------------------------------------------------------------------------
+
+    def kick(self) -> None:
+        """Look at the outbox now (a new dialog was just stored)."""
+        self._wake.set()
+
+    def start(self) -> None:
+        self._stopping = False
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="lead-alerts")
+
+    async def stop(self, grace: float = 10.0) -> None:
+        """Finish the send in flight (so it is marked sent), release the rest of the lease, end the loop."""
+        self._stopping = True
+        self._wake.set()
+        task, self._task = self._task, None
+        if task is None:
+            return
+        done, _ = await asyncio.wait({task}, timeout=grace)
+        if not done:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            self._wake.clear()
+            try:
+                await self.run_once()
+            except StoreUnavailable as exc:
+                log.warning("lead alerts wait: store unavailable (%s)", exc)
+            except Exception:
+                log.exception("lead alert pass failed; retrying at the next pass")
+            if self._stopping:
+                break
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._seconds_to_next_pass())
+
+    def _seconds_to_next_pass(self) -> float:
+        wait = self.poll_interval
+        if self._next_due is not None:
+            wait = min(wait, (self._next_due - self.clock()).total_seconds())
+        return max(wait, 0.0)
+
+    # one pass -----------------------------------------------------------------------------------
+
+    async def run_once(self) -> int:
+        """Claim and deliver every due alert; returns how many were delivered."""
+        self._next_due = None
+        delivered = 0
+        loop = asyncio.get_running_loop()
+        while not self._stopping:
+            items = await self.store.claim_alerts(self.clock(), self.lease, self.batch)
+            # Stop sending before the lease can run out under a slow send, so no other copy sends twice.
+            deadline = loop.time() + self.lease.total_seconds() - self.send_timeout
+            for index, item in enumerate(items):
+                if self._stopping or (index > 0 and loop.time() > deadline):
+                    for rest in items[index:]:
+                        await self.store.alert_failed(rest.id, self.clock(), "lease released unsent")
+                    break
+                delivered += await self._deliver(item)
+            if len(items) < self.batch:
+                break
+        return delivered
+
+    async def _deliver(self, item: OutboxItem) -> int:
+        dialog = await self.store.get_dialog(item.dialog_id)
+        if dialog is None:  # dialogs are written with their alerts, so only a deletion gets here
+            log.warning("lead alert %s: dialog %s is gone; dropping the alert", item.id, item.dialog_id)
+            await self.store.alert_sent(item.id, self.clock())
+            return 0
+        if self.bot is None:
+            self._log_waiting(item, dialog)
+            await self._retry_later(item, self.retry_max, "no Telegram bot token configured")
+            return 0
+        chats = self.owner_ids if item.chat_id == OWNERS_CHAT else [item.chat_id]
+        if not chats:
+            await self._retry_later(item, self.retry_max, "no owner configured")
+            return 0
+        try:
+            await self._send(item, dialog, chats, self.bot)
+        except AiogramError as exc:
+            delay = retry_delay(exc, item.attempts, self.retry_base, self.retry_max)
+            self.failed += 1
+            log.warning(
+                "lead alert %s (dialog %s, attempt %d) failed: %s: %s; retry in %.0f s",
+                item.id,
+                item.dialog_id,
+                item.attempts,
+                type(exc).__name__,
+                exc,
+                delay,
+            )
+            await self._retry_later(item, delay, f"{type(exc).__name__}: {exc}")
+            return 0
+        except Exception as exc:  # a bug must not stop the other alerts
+            log.exception("lead alert %s (dialog %s) failed", item.id, item.dialog_id)
+            await self._retry_later(item, self.retry_max, f"{type(exc).__name__}: {exc}")
+            return 0
+        self._delivered_to.pop(item.id, None)
+        await self.store.alert_sent(item.id, self.clock())
+        self.sent += 1
+        log.info("lead alert %s (dialog %s) sent to %d chat(s)", item.id, item.dialog_id, len(chats))
+        return 1
+
+    async def _send(self, item: OutboxItem, dialog: Dialog, chats: Sequence[int], bot: Bot) -> None:
+        alert = render_alert(dialog, self.lang, self.zone)
+        keyboard = alert_keyboard(dialog, self.lang)
+        served = self._delivered_to.setdefault(item.id, set())
+        for chat_id in chats:
+            if chat_id in served:
+                continue
+            await bot.send_message(
+                chat_id,
+                alert,
+                parse_mode="HTML",
+                reply_markup=keyboard,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+                request_timeout=self.send_timeout,
+            )
+            served.add(chat_id)
+
+    async def _retry_later(self, item: OutboxItem, delay: float, error: str) -> None:
+        due = self.clock() + timedelta(seconds=delay)
+        await self.store.alert_failed(item.id, due, error)
+        if self._next_due is None or due < self._next_due:
+            self._next_due = due
+
+    def _log_waiting(self, item: OutboxItem, dialog: Dialog) -> None:
+        if item.id in self._logged:
+            return
+        self._logged.add(item.id)
+        # Privacy: ids and attribution only; the phone and the customer's words stay in the store.
+        log.info(
+            "lead alert %s waits in the outbox (no CHATTRACK_TELEGRAM_BOT_TOKEN): dialog %s, %s, "
+            "channel %s, campaign %s, %s",
+            item.id,
+            dialog.id,
+            dialog.messenger.value,
+            dialog.attribution.channel.value,
+            dialog.attribution.campaign or "-",
+            "repeat" if dialog.is_repeat else "new",
+        )
