@@ -218,6 +218,12 @@ def test_site_host_covers_other_pages_of_the_site() -> None:
     assert classify("https://landing.sofas.ru/", "https://sofas.ru/").channel is Channel.REFERRAL
 
 
+@pytest.mark.parametrize("site", ["sofas.ru", "SOFAS.RU.", "www.sofas.ru", "https://sofas.ru/", "//sofas.ru"])
+def test_site_host_in_any_written_form(site: str) -> None:
+    got = classify("https://landing.example.com/", "https://m.sofas.ru/", site_host=site)
+    assert got.channel is Channel.DIRECT
+
+
 def test_full_attribution_from_a_yandex_direct_click() -> None:
     url = (
         "https://shop.example.ru/sofas?utm_source=yandex&utm_medium=cpc&utm_campaign=%D0%94%D0%B8%D0%B2%D0%B0%D0%BD%D1%8B"

@@ -40,6 +40,12 @@ def test_default_region_is_russia() -> None:
     assert normalise_phone("8 999 123-45-67") == "+79991234567"
 
 
+def test_region_in_any_case_and_unknown_regions() -> None:
+    assert normalise_phone("8 999 123-45-67", "ru") == "+79991234567"
+    assert normalise_phone("8 999 123-45-67", "ZZ") is None  # no such region: a national number means nothing
+    assert normalise_phone("+7 999 123-45-67", "ZZ") == "+79991234567"  # an international one still does
+
+
 @pytest.mark.parametrize(
     "raw",
     [

@@ -109,6 +109,10 @@ CHROME_IPHONE = (
 HEADLESS_CHROME = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/124.0.0.0 Safari/537.36"
 )
+IE11_WINDOWS_7 = (  # "Tablet PC 2.0" is a .NET token of Windows desktops, not a tablet
+    "Mozilla/5.0 (Windows NT 6.1; WOW64; Trident/7.0; SLCC2; .NET CLR 2.0.50727; Media Center PC 6.0; "
+    "Tablet PC 2.0; rv:11.0) like Gecko"
+)
 CUBOT_PHONE = (  # a phone brand with "bot" inside its name is still a phone
     "Mozilla/5.0 (Linux; Android 10; CUBOT X30) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/120.0.0.0 Mobile Safari/537.36"
@@ -142,6 +146,7 @@ CUBOT_PHONE = (  # a phone brand with "bot" inside its name is still a phone
         (SAMSUNG_INTERNET, DeviceInfo("Android 14", "Samsung Internet 24", "mobile")),
         (CHROME_IPHONE, DeviceInfo("iOS 17.4", "Chrome 124", "mobile")),
         (CUBOT_PHONE, DeviceInfo("Android 10", "Chrome 120", "mobile")),
+        (IE11_WINDOWS_7, DeviceInfo("Windows 7", "IE 11", "desktop")),
     ],
 )
 def test_describe_real_browsers(user_agent: str, expected: DeviceInfo) -> None:

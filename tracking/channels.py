@@ -21,7 +21,9 @@ Referrer → source uses Snowplow's referer-parser data, extended with hosts it 
 with Android app referrers (android-app://org.telegram.messenger).
 
 Source and medium are lower-cased: they are grouping keys, and 'Google' and 'google' are one
-source. Campaign, content and term are kept as written.
+source. Campaign, content and term are kept as written. Untagged visits get GA4's media: organic,
+social, referral, email, cpc (click ids, ad redirectors), display, plus messenger for chats;
+"(direct)" / "(none)" for a direct visit; "(not set)" where tags leave one out.
 """
 
 from __future__ import annotations
@@ -222,8 +224,8 @@ def _query(url: str) -> dict[str, str]:
     return params
 
 
-def _hostname(url: str | None) -> tuple[str, str] | None:
-    """(scheme, host) of a URL, or None when it has none or is malformed."""
+def _located(url: str | None) -> tuple[str, str] | None:
+    """(scheme, host) of a URL, or None when it has no host or is malformed."""
     if not url:
         return None
     try:
@@ -231,9 +233,22 @@ def _hostname(url: str | None) -> tuple[str, str] | None:
         host = parts.hostname
     except ValueError:
         return None
-    if not host:
+    if not host or not host.rstrip("."):
         return None
     return parts.scheme.lower(), host.rstrip(".")
+
+
+def _hostname(url: str | None) -> str | None:
+    located = _located(url)
+    return located[1] if located else None
+
+
+def _site_host(site: object) -> str | None:
+    """The configured site as a host, whether written 'shop.ru', 'Shop.ru.' or 'https://shop.ru/'."""
+    text = _text(site, 255)
+    if text is None:
+        return None
+    return _hostname(text if "//" in text else "//" + text)
 
 
 def _bare(host: str) -> str:
@@ -285,7 +300,7 @@ def _origin(known: _Known, term: str | None = None) -> _Origin:
 
 def _from_referrer(referrer: str | None, own_hosts: set[str]) -> _Origin | None:
     """The referrer's origin, or None for no referrer, a self-referral or a malformed one."""
-    located = _hostname(referrer)
+    located = _located(referrer)
     if located is None or referrer is None:
         return None
     scheme, host = located
@@ -309,10 +324,9 @@ def _source_kind(source: str) -> _Kind | None:
         return _SOURCE_NAMES[source]
     if "." not in source or " " in source:
         return None
-    located = _hostname(source if "://" in source else "https://" + source)
-    if located is None:
+    host = _hostname(source if "://" in source else "https://" + source)
+    if host is None:
         return None
-    host = located[1]
     known = _known_host(host)
     if known is None:
         parsed = _from_referer_parser("https://" + host)
@@ -373,10 +387,7 @@ def classify(page_url: str, referrer: str | None, site_host: str | None = None) 
     page = _text(page_url, _MAX_URL)
     ref = _text(referrer, _MAX_URL)
     params = _query(page) if page else {}
-    own_hosts = {_bare(h.lower().rstrip(".")) for h in (_text(site_host, 255),) if h}
-    page_host = _hostname(page)
-    if page_host is not None:
-        own_hosts.add(_bare(page_host[1]))
+    own_hosts = {_bare(host) for host in (_site_host(site_host), _hostname(page)) if host}
     own_hosts.discard("")
 
     referred = _from_referrer(ref, own_hosts)

@@ -49,9 +49,10 @@ def normalise_phone(raw: str, default_region: str = DEFAULT_REGION) -> str | Non
     text = _SCHEME.sub("", raw).strip()
     if not text:
         return None
+    region = default_region.upper() if isinstance(default_region, str) else None
     if _BARE_DIGITS.fullmatch(text):
-        return _parse_valid("+" + text, None) or _parse_valid(text, default_region)
-    return _parse_valid(text, default_region)
+        return _parse_valid("+" + text, None) or _parse_valid(text, region)
+    return _parse_valid(text, region)
 
 
 def parse_tracked_numbers(raw: str | Iterable[str], default_region: str = DEFAULT_REGION) -> list[str]:

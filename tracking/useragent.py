@@ -70,7 +70,7 @@ def _device_type(ua: str, result: ua_parser.Result, os_name: str | None) -> str 
         return "bot"
     if device is not None and (device.family in _TABLET_DEVICES or device.brand in _TABLET_BRANDS):
         return "tablet"
-    if "iPad" in ua or "Tablet" in ua:
+    if "iPad" in ua or "Tablet;" in ua:  # Firefox on Android tablets; not IE's "Tablet PC 2.0"
         return "tablet"
     if os_name == "Android":
         # Google's rule for Android: phones send "Mobile", tablets do not.
