@@ -1,0 +1,64 @@
+"""The daily summary: one day's dialogs against the day before and the same weekday a week ago, with a chart."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import date, timedelta
+from html import escape
+from zoneinfo import ZoneInfo
+
+from reports.charts import dynamics_png
+from reports.counts import channels, dynamics, pages, summary
+from reports.i18n import WEEKDAYS, Lang, day_label, number, percent, word
+from reports.periods import Period, Unit
+from reports.render import CAPTION_LIMIT, ranking_lines, render_change_line, split_message
+from tracking.store.base import Bucket, Store
+
+CHART_DAYS = 14
+TOP = 5
+
+
+@dataclass(frozen=True)
+class Summary:
+    text: str  # Telegram HTML, under one message's limit
+    png: bytes | None  # the chart; None when the whole chart window had no dialogs
+    caption: str  # a short Telegram-HTML caption for the photo (≤ 1024 characters)
+
+
+async def daily_summary(store: Store, zone: ZoneInfo, day: date, lang: Lang) -> Summary:
+    """The summary of local day `day` (usually yesterday) in `zone`."""
+    period = Period(day, day, zone, Unit.DAY)
+    before, week_ago = period.shifted(days=-1), period.shifted(days=-7)
+    window = Period(day - timedelta(days=CHART_DAYS - 1), day, zone, Unit.SPAN)
+    today, day_before, last_week, by_channel, by_page, trend = await asyncio.gather(
+        summary(store, period),
+        summary(store, before),
+        summary(store, week_ago),
+        channels(store, period, limit=TOP),
+        pages(store, period, "contact", limit=TOP),
+        dynamics(store, window, Bucket.DAY, top=5),
+    )
+    t = today.totals
+    heading = f"{day_label(lang, day)} ({WEEKDAYS[lang][day.weekday()]})"
+    head = [
+        f"<b>{escape(word(lang, 'daily_title'))}</b> · {escape(heading)}",
+        f"{escape(word(lang, 'dialogs'))}: <b>{number(lang, t.dialogs)}</b>",
+    ]
+    if t.dialogs:
+        head.append(
+            f"{escape(word(lang, 'new'))}: {number(lang, t.new)} ({percent(lang, t.new_share)}) · "
+            f"{escape(word(lang, 'repeat'))}: {number(lang, t.repeat)} ({percent(lang, t.repeat_share)})"
+        )
+    head += [
+        render_change_line(lang, "against_day_before", t, day_before.totals),
+        render_change_line(lang, "against_week_ago", t, last_week.totals),
+    ]
+    body = list(head)
+    if t.dialogs:
+        body += ["", f"<b>{escape(word(lang, 'top_channels'))}</b>", *ranking_lines(lang, by_channel)]
+        if by_page.rows:
+            body += ["", f"<b>{escape(word(lang, 'top_pages'))}</b>", *ranking_lines(lang, by_page)]
+    png = await asyncio.to_thread(dynamics_png, trend, lang) if any(trend.totals) else None
+    caption = split_message("\n".join(head), CAPTION_LIMIT)[0]
+    return Summary(text="\n".join(body), png=png, caption=caption)

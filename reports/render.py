@@ -1,0 +1,333 @@
+"""Reports as Telegram HTML, in Russian or English, and `split_message` for Telegram's length limit.
+
+Every value that comes from data or from a person (names, pages, campaign names, message text) goes
+through `html.escape`, so nothing a customer or an ad system writes can break the markup.
+"""
+
+from __future__ import annotations
+
+import re
+from html import escape
+from zoneinfo import ZoneInfo
+
+from reports.card import DialogCard, time_on_site
+from reports.counts import Change, Comparison, Dynamics, PeriodTotals, Ranking, Totals
+from reports.i18n import (
+    Lang,
+    bucket_label,
+    day_label,
+    duration,
+    field_label,
+    number,
+    percent,
+    period_label,
+    signed,
+    signed_percent,
+    value_label,
+    word,
+)
+from reports.periods import PeriodError
+from tracking.models import Dialog
+
+TELEGRAM_LIMIT = 4096  # characters of a message (Telegram counts UTF-16 code units)
+CAPTION_LIMIT = 1024  # characters of a photo's caption
+VALUE_WIDTH = 80  # a page URL longer than this is shortened in the middle (full values are in the API)
+
+BAD_PERIOD: dict[Lang, str] = {
+    "ru": (
+        "Не понял период «{text}». Примеры: сегодня, вчера, неделя, прошлая неделя, месяц, прошлый месяц, "
+        "квартал, год, 7d, 30d, 2026-11-27, 2026-11-01..2026-11-15, 2026-11, 2026-W48, 2026-Q4."
+    ),
+    "en": (
+        "I don't know the period “{text}”. Examples: today, yesterday, week, last week, month, last month, "
+        "quarter, year, 7d, 30d, 2026-11-27, 2026-11-01..2026-11-15, 2026-11, 2026-W48, 2026-Q4."
+    ),
+}
+
+
+def shorten(text: str, width: int = VALUE_WIDTH) -> str:
+    if len(text) <= width:
+        return text
+    keep = width - 1
+    return text[: keep - keep // 3] + "…" + text[len(text) - keep // 3 :]
+
+
+def _value(lang: Lang, by: str, value: str | None) -> str:
+    return escape(shorten(value_label(lang, by, value)))
+
+
+def _title(lang: Lang, key: str, extra: str | None = None) -> str:
+    return f"<b>{escape(word(lang, key))}</b>" + (f" · {escape(extra)}" if extra else "")
+
+
+def _filters(lang: Lang, filters: dict[str, str]) -> list[str]:
+    if not filters:
+        return []
+    parts = [f"{escape(field_label(lang, k))} = {_value(lang, k, v)}" for k, v in filters.items()]
+    return [f"<i>{escape(word(lang, 'filters'))}: {'; '.join(parts)}</i>"]
+
+
+def _share_line(lang: Lang, key: str, count: int, share: float | None) -> str:
+    return f"{escape(word(lang, key))}: {number(lang, count)} ({percent(lang, share)})"
+
+
+def render_period_error(lang: Lang, error: PeriodError) -> str:
+    return escape(BAD_PERIOD[lang].format(text=error.text))
+
+
+def render_summary(report: PeriodTotals, lang: Lang) -> str:
+    t = report.totals
+    lines = [_title(lang, "summary", period_label(lang, report.period)), *_filters(lang, report.filters)]
+    lines.append(f"{escape(word(lang, 'dialogs'))}: <b>{number(lang, t.dialogs)}</b>")
+    if t.dialogs:
+        lines.append(_share_line(lang, "new", t.new, t.new_share))
+        lines.append(_share_line(lang, "repeat", t.repeat, t.repeat_share))
+    return "\n".join(lines)
+
+
+def ranking_lines(lang: Lang, report: Ranking) -> list[str]:
+    lines = []
+    for place, row in enumerate(report.rows, 1):
+        lines.append(
+            f"{place}. {_value(lang, report.by, row.value)} — <b>{number(lang, row.totals.dialogs)}</b> "
+            f"({percent(lang, row.share)}) · {escape(word(lang, 'new').lower())} {number(lang, row.totals.new)}"
+        )
+    if report.rest.dialogs:
+        lines.append(f"{escape(word(lang, 'rest'))} — {number(lang, report.rest.dialogs)}")
+    return lines
+
+
+def render_ranking(report: Ranking, lang: Lang, title: str | None = None) -> str:
+    """Channels, pages or a drill-down; `title` defaults to the grouped field's name."""
+    heading = title or _ranking_title(lang, report.by)
+    lines = [f"<b>{escape(heading)}</b> · {escape(period_label(lang, report.period))}", *_filters(lang, report.filters)]
+    if not report.total.dialogs:
+        return "\n".join([*lines, escape(word(lang, "no_dialogs"))])
+    lines += ranking_lines(lang, report)
+    lines.append(f"{escape(word(lang, 'total'))}: <b>{number(lang, report.total.dialogs)}</b>")
+    return "\n".join(lines)
+
+
+def _ranking_title(lang: Lang, by: str) -> str:
+    names = {"channel": "channels", "contact_page": "pages_contact", "landing_page": "pages_landing"}
+    if by in names:
+        return word(lang, names[by])
+    return f"{word(lang, 'drilldown')}: {field_label(lang, by)}"
+
+
+def render_dynamics(report: Dynamics, lang: Lang) -> str:
+    """One line per bucket: its total and the series that had dialogs in it."""
+    lines = [
+        _title(lang, "dynamics", period_label(lang, report.period)),
+        *_filters(lang, report.filters),
+    ]
+    if not any(report.totals):
+        return "\n".join([*lines, escape(word(lang, "no_dialogs"))])
+    for i, key in enumerate(report.buckets):
+        parts = [
+            f"{_series_name(lang, report, s.value, s.other)} {number(lang, s.points[i])}"
+            for s in report.series
+            if s.points[i]
+        ]
+        detail = f": {', '.join(parts)}" if parts else ""
+        lines.append(
+            f"{escape(bucket_label(lang, report.bucket, key))} — <b>{number(lang, report.totals[i])}</b>{detail}"
+        )
+    return "\n".join(lines)
+
+
+def _series_name(lang: Lang, report: Dynamics, value: str | None, other: bool) -> str:
+    return escape(word(lang, "other")) if other else _value(lang, report.by, value)
+
+
+def _change(lang: Lang, change: Change) -> str:
+    return (
+        f"<b>{number(lang, change.a)}</b> {escape(word(lang, 'vs'))} {number(lang, change.b)} — "
+        f"{signed(lang, change.delta)} ({escape(signed_percent(lang, change.ratio))})"
+    )
+
+
+def render_comparison(report: Comparison, lang: Lang) -> str:
+    lines = [
+        _title(lang, "comparison"),
+        f"A: {escape(period_label(lang, report.a))}",
+        f"B: {escape(period_label(lang, report.b))}",
+        *_filters(lang, report.filters),
+        f"{escape(word(lang, 'dialogs'))}: {_change(lang, report.dialogs)}",
+        f"{escape(word(lang, 'new'))}: {_change(lang, report.new)}",
+        f"{escape(word(lang, 'repeat'))}: {_change(lang, report.repeat)}",
+    ]
+    if report.rows:
+        lines.append("")
+        lines.append(f"<b>{escape(_ranking_title(lang, report.by))}</b>")
+        lines += [f"{_value(lang, report.by, row.value)}: {_change(lang, row.dialogs)}" for row in report.rows]
+    return "\n".join(lines)
+
+
+def render_change_line(lang: Lang, label_key: str, now: Totals, before: Totals) -> str:
+    change = Change(now.dialogs, before.dialogs)
+    return (
+        f"{escape(word(lang, label_key))}: {signed(lang, change.delta)} "
+        f"({escape(signed_percent(lang, change.ratio))}; {number(lang, before.dialogs)})"
+    )
+
+
+# the dialog card ---------------------------------------------------------------------------------
+
+
+def _line(lang: Lang, name: str, value: object) -> str | None:
+    if value is None or value == "":
+        return None
+    return f"{escape(field_label(lang, name))}: {escape(shorten(str(value), 200))}"
+
+
+def render_card(card: DialogCard, lang: Lang) -> str:
+    """Everything known about one dialog; fields we do not know are left out, not shown empty."""
+    d, a, zone = card.dialog, card.dialog.attribution, card.zone
+    started = d.started_at.astimezone(zone)
+    name = escape(d.contact_name) if d.contact_name else "—"
+    customer = word(lang, "customer_repeat" if d.is_repeat else "customer_new")
+    status = escape(word(lang, f"status_{d.status.value}"))
+    if d.code:
+        status += f" <code>{escape(d.code)}</code>"
+    if d.status_reason:
+        status += f" ({escape(d.status_reason)})"
+    click_ids = ", ".join(f"{k}={v}" for k, v in (("gclid", a.gclid), ("yclid", a.yclid), ("fbclid", a.fbclid)) if v)
+    lines: list[str | None] = [
+        _title(lang, "card"),
+        f"👤 <b>{name}</b>" + (f" · {escape(d.contact_phone)}" if d.contact_phone else ""),
+        f"💬 {escape(d.messenger.value.capitalize())} → {escape(d.business_number)}",
+        f"🕐 {escape(day_label(lang, started.date()))}, {started:%H:%M} · {escape(customer)}",
+        "",
+        f"<b>{escape(word(lang, 'attribution'))}</b>: {status}",
+        f"{escape(field_label(lang, 'channel'))}: <b>{_value(lang, 'channel', a.channel.value)}</b>",
+        _line(lang, "source", a.source),
+        _line(lang, "medium", a.medium),
+        _line(lang, "campaign", a.campaign),
+        _line(lang, "content", a.content),
+        _line(lang, "term", a.term),
+        _line(lang, "click_ids", click_ids),
+        _line(lang, "referrer", a.referrer),
+        _line(lang, "landing_page", a.landing_page),
+        _line(lang, "contact_page", a.contact_page),
+    ]
+    on_site = time_on_site(d)
+    if d.visit is not None and on_site is not None:
+        lines.append(_line(lang, "pages_seen", d.visit.pages_seen))
+        lines.append(_line(lang, "time_on_site", duration(lang, on_site)))
+    lines += [
+        _line(lang, "region", a.region),
+        _line(lang, "os", a.os),
+        _line(lang, "browser", a.browser),
+        _line(lang, "device", a.device),
+        _line(lang, "screen", a.screen),
+        _line(lang, "language", a.language),
+        _line(lang, "tags", ", ".join(d.tags)),
+        _line(lang, "message_count", d.message_count),
+    ]
+    if d.first_message:
+        lines += ["", f"<b>{escape(word(lang, 'first_message_block'))}</b>"]
+        lines.append(f"<blockquote>{escape(shorten(d.first_message, 1000))}</blockquote>")
+    lines += ["", *_history(lang, card.history, zone)]
+    return "\n".join(line for line in lines if line is not None)
+
+
+def _history(lang: Lang, history: list[Dialog], zone: ZoneInfo) -> list[str]:
+    if not history:
+        return [f"<i>{escape(word(lang, 'no_history'))}</i>"]
+    lines = [f"<b>{escape(word(lang, 'history'))}</b> ({len(history)}):"]
+    for earlier in history:
+        local = earlier.started_at.astimezone(zone)
+        a = earlier.attribution
+        source = " · ".join(escape(shorten(v, 40)) for v in (a.source, a.campaign) if v)
+        lines.append(
+            f"• {escape(day_label(lang, local.date()))} {local:%H:%M} — {_value(lang, 'channel', a.channel.value)}"
+            + (f" · {source}" if source else "")
+        )
+    return lines
+
+
+def render_dialog_list(dialogs: list[Dialog], lang: Lang, zone: ZoneInfo) -> str:
+    """Recent dialogs, one line each: time, name, channel, source (for /recent and search results)."""
+    if not dialogs:
+        return escape(word(lang, "dialog_not_found"))
+    lines = []
+    for d in dialogs:
+        local = d.started_at.astimezone(zone)
+        who = escape(d.contact_name or d.contact_phone or d.contact_id)
+        source = f" · {escape(shorten(d.attribution.source, 40))}" if d.attribution.source else ""
+        lines.append(
+            f"{escape(day_label(lang, local.date(), year=False))} {local:%H:%M} — {who} — "
+            f"{_value(lang, 'channel', d.attribution.channel.value)}{source}"
+        )
+    return "\n".join(lines)
+
+
+# splitting ---------------------------------------------------------------------------------------
+
+# Atoms never cut: a tag, an entity, a newline, a single character.
+_ATOM = re.compile(r"<[^>]*>|&#?\w+;|\n|.", re.DOTALL)
+_TAG = re.compile(r"<(/?)([a-zA-Z][\w-]*)")
+_ANY_TAG = re.compile(r"<[^>]*>")
+
+
+def telegram_length(text: str) -> int:
+    """Length as Telegram counts it: UTF-16 code units (an emoji outside the BMP counts 2)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _closers(stack: list[tuple[str, str]]) -> str:
+    return "".join(f"</{name}>" for name, _ in reversed(stack))
+
+
+def _push_or_pop(stack: list[tuple[str, str]], atom: str) -> list[tuple[str, str]]:
+    match = _TAG.match(atom)
+    if match is None:
+        return stack
+    closing, name = match.group(1), match.group(2).lower()
+    if not closing:
+        return [*stack, (name, atom)]
+    for i in range(len(stack) - 1, -1, -1):
+        if stack[i][0] == name:
+            return stack[:i] + stack[i + 1 :]
+    return stack
+
+
+def split_message(text: str, limit: int = TELEGRAM_LIMIT) -> list[str]:
+    """Cut Telegram HTML into messages of at most `limit`, at line ends where possible (else at a space).
+
+    Never inside a tag or an entity; a tag open at a cut is closed at the end of one part and opened again
+    at the start of the next, so every part is valid HTML on its own. Blank parts are dropped.
+    """
+    atoms = _ATOM.findall(text)
+    parts: list[str] = []
+    stack: list[tuple[str, str]] = []  # (tag name, opening tag) open where the current part begins
+    i = 0
+    while i < len(atoms):
+        prefix = "".join(opening for _, opening in stack)
+        size = telegram_length(prefix)
+        current = stack
+        j = i
+        at_line: tuple[int, list[tuple[str, str]]] | None = None
+        at_space: tuple[int, list[tuple[str, str]]] | None = None
+        while j < len(atoms):
+            after = _push_or_pop(current, atoms[j])
+            grown = size + telegram_length(atoms[j])
+            if grown + telegram_length(_closers(after)) > limit:
+                break
+            size, current, j = grown, after, j + 1
+            if atoms[j - 1] == "\n":
+                at_line = (j, current)
+            elif atoms[j - 1] == " ":
+                at_space = (j, current)
+        if j < len(atoms):
+            cut, cut_stack = at_line or at_space or (j, current)
+        else:
+            cut, cut_stack = j, current
+        if cut == i:
+            raise ValueError(f"limit {limit} is too small for the markup open at this point")
+        part = prefix + "".join(atoms[i:cut]) + _closers(cut_stack)
+        if _ANY_TAG.sub("", part).strip():
+            parts.append(part.strip("\n"))
+        stack, i = cut_stack, cut
+    return parts
