@@ -6,13 +6,14 @@ import logging
 
 from aiohttp import web
 from multidict import MultiDictProxy
-from tracking.phones import normalise_phone
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from tracking.models import InboundMessage, IngestOutcome, Messenger
 from tracking.periods import utc_now
+from tracking.phones import normalise_phone
 from webhooks.app import SETTINGS, TRACKER, error, notify_new_dialog
+from webhooks.referral import from_twilio
 
 log = logging.getLogger("chattrack.twilio")
 
@@ -50,6 +51,7 @@ def to_message(form: MultiDictProxy[str], region: str) -> InboundMessage | str:
         contact_name=(form.get("ProfileName") or None),
         text=form.get("Body", ""),
         received_at=utc_now(),
+        ad_referral=from_twilio(form),  # Click-to-WhatsApp ad (Referral* fields)
     )
 
 

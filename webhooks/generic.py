@@ -1,0 +1,160 @@
+"""POST /webhooks/generic: one message from any platform, in our own small JSON schema.
+
+For platforms without an adapter (Wazzup, Chat2Desk, an n8n/Make scenario, your own CRM): map the
+platform's event to `GenericMessage` and sign the raw body with the shared secret
+(`CHATTRACK_GENERIC_WEBHOOK_SECRET`):
+
+    X-Chattrack-Signature: sha256=<hex HMAC-SHA256(secret, body)>
+
+Optionally, against replays of a captured request, also send the Unix time and sign it with the body:
+
+    X-Chattrack-Timestamp: 1764000000
+    X-Chattrack-Signature: sha256=<hex HMAC-SHA256(secret, "1764000000." + body)>
+
+A timestamp more than 5 minutes away from our clock is refused. Retries with the same `message_id`
+are safe: the message is stored once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import time
+from datetime import UTC, datetime
+from typing import Annotated
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError, model_validator
+
+from tracking.models import InboundMessage, IngestOutcome, Messenger
+from tracking.periods import utc_now
+from tracking.phones import normalise_phone
+from webhooks.app import SETTINGS, TRACKER, error, notify_new_dialog
+from webhooks.referral import AdReferral, ad_attribution
+
+log = logging.getLogger("chattrack.generic")
+
+PATH = "/webhooks/generic"
+SIGNATURE = "X-Chattrack-Signature"
+TIMESTAMP = "X-Chattrack-Timestamp"
+MAX_CLOCK_SKEW = 300  # seconds a signed timestamp may be away from our clock
+
+Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)]
+Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")]
+
+
+class GenericMessage(BaseModel):
+    """A customer's message, posted as JSON to /webhooks/generic.
+
+    Example: {"message_id": "wz-8812", "business_number": "+7 999 123-45-67",
+    "contact_phone": "79161234567", "contact_name": "Анна", "text": "Здравствуйте! код 7KQ2-M",
+    "timestamp": "2026-11-27T10:15:00Z", "platform": "wazzup"}
+    """
+
+    model_config = ConfigDict(extra="ignore", str_max_length=8192)
+
+    message_id: Short  # the platform's id of the message; a retry sends the same one
+    business_number: Short  # the number the customer wrote to (any format), or @username for Telegram
+    messenger: Messenger = Messenger.WHATSAPP
+    contact_phone: Short | None = None  # the customer's number, any format; best for repeat detection
+    contact_id: Short | None = None  # the platform's id of the customer when it has no phone
+    contact_name: Short | None = None
+    text: str = ""
+    timestamp: datetime | None = None  # ISO 8601 or Unix seconds; default: when we receive it
+    platform: Slug | None = None  # e.g. "wazzup": message ids are unique per platform
+    referral: AdReferral | None = None  # a Click-to-WhatsApp ad, in Meta's field names
+
+    @model_validator(mode="after")
+    def _someone_wrote(self) -> GenericMessage:
+        if not (self.contact_phone or self.contact_id):
+            raise ValueError("contact_phone or contact_id is required")
+        return self
+
+    @property
+    def provider(self) -> str:
+        return f"generic:{self.platform}" if self.platform else "generic"
+
+
+def signature_matches(secret: str, body: bytes, header: str, timestamp: str | None) -> bool:
+    scheme, _, given = header.partition("=")
+    if scheme != "sha256" or not given:
+        return False
+    signed = f"{timestamp}.".encode() + body if timestamp is not None else body
+    expected = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, given.strip().lower())
+
+
+def timestamp_is_fresh(timestamp: str, now: float) -> bool:
+    try:
+        return abs(now - int(timestamp)) <= MAX_CLOCK_SKEW
+    except ValueError:
+        return False
+
+
+def to_message(posted: GenericMessage, region: str, now: datetime) -> InboundMessage | str:
+    """The message in our model, or the reason it is not one."""
+    if posted.messenger is Messenger.TELEGRAM:
+        business: str | None = "@" + posted.business_number.lstrip("@").lower()
+    else:
+        business = normalise_phone(posted.business_number, region)
+    if business is None:
+        return "business_number is not a phone number"
+    phone = normalise_phone(posted.contact_phone, region) if posted.contact_phone else None
+    if posted.contact_phone and phone is None and not posted.contact_id:
+        return "contact_phone is not a phone number"
+    sent = posted.timestamp
+    if sent is not None and sent.tzinfo is None:
+        sent = sent.replace(tzinfo=UTC)  # a time without a zone is taken as UTC, as documented
+    return InboundMessage(
+        provider=posted.provider,
+        message_id=posted.message_id,
+        messenger=posted.messenger,
+        business_number=business,
+        contact_id=phone or posted.contact_id or "",
+        contact_phone=phone,
+        contact_name=posted.contact_name,
+        text=posted.text,
+        received_at=min(sent, now) if sent is not None else now,
+        ad_referral=ad_attribution(posted.referral),
+    )
+
+
+def _reason(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "body"
+    return f"{where}: {first['msg']}"
+
+
+async def receive(request: web.Request) -> web.Response:
+    settings = request.app[SETTINGS]
+    if settings.generic_webhook_secret is None:
+        return error(403, "signatures cannot be checked: set CHATTRACK_GENERIC_WEBHOOK_SECRET")
+    if request.content_type != "application/json":
+        return error(415, "expected application/json")
+    body = await request.read()
+    timestamp = request.headers.get(TIMESTAMP)
+    header = request.headers.get(SIGNATURE, "")
+    if not header or not signature_matches(settings.generic_webhook_secret.get_secret_value(), body, header, timestamp):
+        log.warning("generic: bad signature from %s", request.remote)
+        return error(403, f"invalid {SIGNATURE}: expected sha256=<hex HMAC-SHA256 of the body>")
+    if timestamp is not None and not timestamp_is_fresh(timestamp, time.time()):
+        return error(403, f"{TIMESTAMP} is more than {MAX_CLOCK_SKEW} s away from our clock")
+    try:
+        posted = GenericMessage.model_validate_json(body)
+    except ValidationError as exc:
+        return error(400, _reason(exc))
+    message = to_message(posted, settings.default_region, utc_now())
+    if isinstance(message, str):
+        return error(400, message)
+    result = await request.app[TRACKER].ingest(message)  # stored before we answer
+    if result.outcome is IngestOutcome.NEW_DIALOG:
+        notify_new_dialog(request.app)
+    dialog = result.dialog
+    return web.json_response(
+        {"outcome": result.outcome.value, "dialog": dialog.id, "status": dialog.status.value, "code": dialog.code}
+    )
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_post(PATH, receive)

@@ -1,0 +1,221 @@
+"""POST /webhooks/greenapi: WhatsApp messages as Green-API (green-api.com) posts them.
+
+Green-API runs a WhatsApp account (a phone with WhatsApp or WhatsApp Business, linked by QR code) and
+posts one JSON notification per event. `typeWebhook = incomingMessageReceived` is a customer writing;
+every other type (outgoingMessageStatus, stateInstanceChanged, incomingCall…) is acknowledged and
+ignored. It retries every minute for 24 hours until it gets a 200, so a repeated `idMessage` changes
+nothing. With the instance setting `webhookUrlToken` it sends `Authorization: Bearer <token>`: we
+refuse anything else.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from tracking.models import InboundMessage, IngestOutcome, Messenger
+from tracking.periods import utc_now
+from tracking.phones import normalise_phone
+from webhooks.app import SETTINGS, TRACKER, error, notify_new_dialog
+from webhooks.referral import AdReferral, ad_attribution
+
+log = logging.getLogger("chattrack.greenapi")
+
+PATH = "/webhooks/greenapi"
+PROVIDER = "greenapi"
+INCOMING = "incomingMessageReceived"
+# Not something the customer wrote: reactions, edits and deletions of earlier messages, poll votes.
+IGNORED_TYPES = frozenset({"reactionMessage", "editedMessage", "deletedMessage", "pollUpdateMessage"})
+
+
+class _Lenient(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class InstanceData(_Lenient):
+    wid: str  # the business's own account: "79001234567@c.us"
+    typeInstance: str = "whatsapp"
+
+
+class SenderData(_Lenient):
+    chatId: str
+    sender: str | None = None
+    senderName: str | None = None
+    senderContactName: str | None = None
+
+
+class TextData(_Lenient):
+    textMessage: str = ""
+
+
+class ExtendedTextData(_Lenient):
+    """Text with a link preview, a quote, or a Click-to-WhatsApp ad (then the source* fields are set)."""
+
+    text: str = ""
+    title: str | None = None
+    sourceId: str | None = None
+    sourceType: str | None = None
+    sourceUrl: str | None = None
+
+    def referral(self) -> AdReferral | None:
+        if not (self.sourceId or self.sourceUrl):
+            return None  # an ordinary link preview also has a title
+        return AdReferral(
+            source_url=self.sourceUrl, source_id=self.sourceId, source_type=self.sourceType, headline=self.title
+        )
+
+
+class FileData(_Lenient):
+    caption: str | None = None
+
+
+class ButtonsResponse(_Lenient):
+    selectedButtonText: str | None = None
+
+
+class TemplateButtonReply(_Lenient):
+    selectedDisplayText: str | None = None
+
+
+class ListResponse(_Lenient):
+    title: str | None = None
+
+
+class MessageData(_Lenient):
+    typeMessage: str
+    textMessageData: TextData | None = None
+    extendedTextMessageData: ExtendedTextData | None = None
+    fileMessageData: FileData | None = None
+    buttonsResponseMessage: ButtonsResponse | None = None
+    templateButtonReplyMessage: TemplateButtonReply | None = None
+    listResponseMessage: ListResponse | None = None
+
+    def readable_text(self) -> str:
+        """What the customer wrote: the text, a file's caption, or the button or list item chosen."""
+        if self.textMessageData is not None:
+            return self.textMessageData.textMessage
+        if self.extendedTextMessageData is not None:
+            return self.extendedTextMessageData.text
+        for chosen in (
+            self.fileMessageData and self.fileMessageData.caption,
+            self.buttonsResponseMessage and self.buttonsResponseMessage.selectedButtonText,
+            self.templateButtonReplyMessage and self.templateButtonReplyMessage.selectedDisplayText,
+            self.listResponseMessage and self.listResponseMessage.title,
+        ):
+            if chosen:
+                return chosen
+        return ""
+
+
+class Notification(_Lenient):
+    typeWebhook: str
+
+
+class IncomingMessage(Notification):
+    instanceData: InstanceData
+    timestamp: int | None = None
+    idMessage: str = Field(min_length=1, max_length=256)
+    senderData: SenderData
+    messageData: MessageData
+
+
+def token_matches(expected: str, header: str) -> bool:
+    """`Authorization: Bearer <token>`; the scheme word is not checked, as Green-API's own integration
+    library does not check it either."""
+    _, _, given = header.strip().rpartition(" ")
+    return bool(given) and hmac.compare_digest(given.encode(), expected.encode())
+
+
+def _phone_of(chat_id: str, region: str) -> str | None:
+    """'79001234567@c.us' → '+79001234567'."""
+    user, _, _ = chat_id.partition("@")
+    return normalise_phone(user, region)
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A notification that is not a customer's message to track (acknowledged, not stored)."""
+
+    reason: str
+
+
+def _sent_at(timestamp: int | None, now: datetime) -> datetime:
+    """When the customer sent it (Green-API retries for 24 hours), never in the future."""
+    try:
+        moment = datetime.fromtimestamp(timestamp, UTC) if timestamp else now
+    except (ValueError, OverflowError, OSError):
+        return now
+    return min(moment, now) if moment > now - timedelta(days=2) else now
+
+
+def to_message(notification: IncomingMessage, region: str, now: datetime) -> InboundMessage | Skipped | str:
+    """The customer's message, or why it is skipped, or (a string) why the notification is malformed."""
+    sender = notification.senderData
+    kind = notification.messageData.typeMessage
+    if notification.instanceData.typeInstance != "whatsapp":
+        return Skipped(f"{notification.instanceData.typeInstance} instance")  # only WhatsApp is tracked here
+    if sender.chatId.endswith("@g.us"):
+        return Skipped("group chat")  # a group is not a lead
+    if kind in IGNORED_TYPES:
+        return Skipped(kind)
+    business = _phone_of(notification.instanceData.wid, region)
+    if business is None:
+        return "instanceData.wid is not a phone number"
+    phone = _phone_of(sender.sender or sender.chatId, region)
+    extended = notification.messageData.extendedTextMessageData
+    return InboundMessage(
+        provider=PROVIDER,
+        message_id=notification.idMessage,
+        messenger=Messenger.WHATSAPP,
+        business_number=business,
+        contact_id=phone or sender.chatId,
+        contact_phone=phone,
+        contact_name=sender.senderName or sender.senderContactName or None,
+        text=notification.messageData.readable_text(),
+        received_at=_sent_at(notification.timestamp, now),
+        ad_referral=ad_attribution(extended.referral() if extended else None),
+    )
+
+
+def _reason(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "body"
+    return f"not a Green-API notification: {where}: {first['msg']}"
+
+
+async def receive(request: web.Request) -> web.Response:
+    settings = request.app[SETTINGS]
+    if settings.greenapi_webhook_token is None:
+        return error(403, "requests cannot be checked: set CHATTRACK_GREENAPI_WEBHOOK_TOKEN")
+    header = request.headers.get("Authorization", "")
+    if not token_matches(settings.greenapi_webhook_token.get_secret_value(), header):
+        log.warning("greenapi: bad Authorization from %s", request.remote)
+        return error(403, "invalid Authorization: expected Bearer <webhookUrlToken>")
+    if request.content_type != "application/json":
+        return error(415, "expected application/json, as Green-API posts")
+    body = await request.read()
+    try:
+        kind = Notification.model_validate_json(body).typeWebhook
+        if kind != INCOMING:
+            return web.json_response({"ignored": kind})
+        notification = IncomingMessage.model_validate_json(body)
+    except ValidationError as exc:
+        return error(400, _reason(exc))
+    message = to_message(notification, settings.default_region, utc_now())
+    if isinstance(message, Skipped):
+        return web.json_response({"ignored": message.reason})
+    if isinstance(message, str):
+        return error(400, message)
+    result = await request.app[TRACKER].ingest(message)  # stored before we answer
+    if result.outcome is IngestOutcome.NEW_DIALOG:
+        notify_new_dialog(request.app)
+    return web.json_response({"outcome": result.outcome.value, "dialog": result.dialog.id})
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_post(PATH, receive)
