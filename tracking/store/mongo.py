@@ -1,0 +1,719 @@
+"""The production store: MongoDB through PyMongo's asyncio client (Motor is deprecated).
+
+Every method is safe with several copies of the server on one database, without multi-document
+transactions (a standalone server or a sharded cluster may not offer them):
+
+- a message is stored once: its document is inserted first and the unique (provider, message_id) index
+  decides which copy owns it; a duplicate waits for the owner to finish and returns the same dialog;
+- the owner records its decision (open dialog D with seq N / append to D) on the message document
+  before acting, and every action is idempotent, so a copy that dies half-way leaves a pending message
+  that the provider's retry completes rather than a half-written dialog;
+- two first messages of one contact cannot open two dialogs: dialogs carry a per-(contact, number)
+  sequence number under a unique index, so only one "dialog N+1" can ever be inserted;
+- new/repeat is decided by the first dialog to claim the contact's document;
+- lead alerts are leased with find_one_and_update, one document at a time.
+
+Times are BSON dates (millisecond precision, UTC). Report buckets are the local keys stored on each
+dialog at write time (`tracking.periods.buckets_for`), so reports group on plain fields.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import time
+import uuid
+from collections.abc import Callable, Coroutine, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Concatenate, ParamSpec, TypeVar
+from zoneinfo import ZoneInfo
+
+import bson
+import pymongo
+from bson.codec_options import CodecOptions
+from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, ReturnDocument, UpdateOne
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import (
+    BulkWriteError,
+    ConfigurationError,
+    ConnectionFailure,
+    DuplicateKeyError,
+    ExecutionTimeout,
+    OperationFailure,
+    PyMongoError,
+    WTimeoutError,
+)
+
+from tracking.models import (
+    Click,
+    Dialog,
+    IngestOutcome,
+    IngestResult,
+    OutboxItem,
+    PageView,
+    Visit,
+)
+from tracking.periods import buckets_for
+from tracking.store.base import (
+    GROUPABLE_FIELDS,
+    CodeTaken,
+    CountQuery,
+    CountRow,
+    NewDialog,
+    StoreUnavailable,
+)
+
+SCHEMA_VERSION = 1
+
+# Attribution fields reports group by; they live under `attribution.` on a dialog document.
+ATTRIBUTION_FIELDS = frozenset(
+    (
+        "channel",
+        "source",
+        "medium",
+        "campaign",
+        "content",
+        "term",
+        "landing_page",
+        "contact_page",
+        "region",
+        "os",
+        "browser",
+        "device",
+    )
+)
+
+PENDING, DONE = "pending", "done"
+# Message refs kept on a dialog so that re-applying an append (after a crash) is a no-op.
+APPENDED_KEPT = 32
+# Fields of a dialog document that are bookkeeping, not part of `Dialog`.
+DIALOG_PROJECTION = {"seq": 0, "appended": 0}
+
+Doc = dict[str, Any]
+P = ParamSpec("P")
+R = TypeVar("R")
+
+# Errors that mean "the database is not reachable or did not answer in time".
+UNAVAILABLE_ERRORS = (ConnectionFailure, ExecutionTimeout, WTimeoutError)
+
+
+def _unavailable_as_store_error(
+    method: Callable[Concatenate[MongoStore, P], Coroutine[Any, Any, R]],
+) -> Callable[Concatenate[MongoStore, P], Coroutine[Any, Any, R]]:
+    """Connection failures and timeouts surface as StoreUnavailable (the webhook answers 503)."""
+
+    @functools.wraps(method)
+    async def wrapper(self: MongoStore, *args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return await method(self, *args, **kwargs)
+        except UNAVAILABLE_ERRORS as exc:
+            raise StoreUnavailable(f"MongoDB is unavailable: {exc}") from exc
+
+    return wrapper
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What storing one message does; recorded on the message document before it is carried out."""
+
+    dialog_id: str
+    opens: bool
+    seq: int = 0
+    is_repeat: bool = False
+
+    def as_doc(self) -> Doc:
+        return {"dialog_id": self.dialog_id, "opens": self.opens, "seq": self.seq, "is_repeat": self.is_repeat}
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any]) -> Decision:
+        return cls(
+            dialog_id=doc["dialog_id"], opens=doc["opens"], seq=doc.get("seq", 0), is_repeat=doc.get("is_repeat", False)
+        )
+
+
+def dialog_document(dialog: Dialog, seq: int) -> Doc:
+    """A dialog as stored: the model, keyed by its id, plus its sequence number for this contact."""
+    doc = dialog.model_dump()
+    doc["_id"] = doc.pop("id")
+    doc["tags"] = list(dict.fromkeys(dialog.tags))  # a tag counts once per dialog, as in SQLite
+    doc["seq"] = seq
+    doc["appended"] = []
+    return doc
+
+
+def dialog_from(doc: Mapping[str, Any]) -> Dialog:
+    fields = {k: v for k, v in doc.items() if k not in ("_id", "seq", "appended")}
+    return Dialog.model_validate({**fields, "id": doc["_id"]})
+
+
+def visit_document(visit: Visit) -> Doc:
+    doc = visit.model_dump()
+    doc["_id"] = doc.pop("code")
+    return doc
+
+
+def visit_from(doc: Mapping[str, Any]) -> Visit:
+    return Visit.model_validate({**{k: v for k, v in doc.items() if k != "_id"}, "code": doc["_id"]})
+
+
+def outbox_from(doc: Mapping[str, Any]) -> OutboxItem:
+    return OutboxItem(
+        id=doc["_id"],
+        dialog_id=doc["dialog_id"],
+        chat_id=doc["chat_id"],
+        kind=doc["kind"],
+        attempts=doc["attempts"],
+        next_attempt_at=doc["next_attempt_at"],
+        created_at=doc["created_at"],
+        last_error=doc.get("last_error"),
+    )
+
+
+def _check_fields(query: CountQuery) -> None:
+    for name in [*query.group_by, *query.filters]:
+        if name not in GROUPABLE_FIELDS:
+            raise ValueError(f"cannot group or filter by {name!r}")
+
+
+def _path(name: str) -> str:
+    """Where a groupable field lives in a dialog document (tags are unwound to one per document)."""
+    if name == "tag":
+        return "tags"
+    if name in ATTRIBUTION_FIELDS:
+        return f"attribution.{name}"
+    return name
+
+
+def _hidden_value(name: str) -> str | None:
+    """What a probable match shows for an attribution field when probable matches are excluded."""
+    return "unattributed" if name == "channel" else None
+
+
+def _hides(query: CountQuery, name: str) -> bool:
+    return not query.include_probable and name in ATTRIBUTION_FIELDS
+
+
+def _filter(query: CountQuery, name: str, value: str) -> Doc:
+    path = _path(name)
+    if not _hides(query, name):
+        return {path: value}
+    if value == _hidden_value(name):
+        return {"$or": [{"status": "probable"}, {path: value}]}
+    return {"status": {"$ne": "probable"}, path: value}
+
+
+def _group_key(query: CountQuery, name: str) -> Any:
+    # $ifNull: a missing field groups with null, as NULL does in SQL.
+    value: Any = {"$ifNull": [f"${_path(name)}", None]}
+    if _hides(query, name):
+        value = {"$cond": [{"$eq": ["$status", "probable"]}, _hidden_value(name), value]}
+    return value
+
+
+def count_pipeline(query: CountQuery) -> list[Doc]:
+    """The aggregation behind `count_dialogs`: filter, unwind tags when asked, group, count."""
+    _check_fields(query)
+    match: list[Doc] = [{"started_at": {"$gte": query.start, "$lt": query.end}}]
+    match += [_filter(query, name, value) for name, value in query.filters.items()]
+    pipeline: list[Doc] = [{"$match": match[0] if len(match) == 1 else {"$and": match}}]
+    if "tag" in query.group_by or "tag" in query.filters:
+        pipeline.append({"$unwind": "$tags"})  # dialogs without tags drop out, as in SQLite's join
+        if "tag" in query.filters:
+            pipeline.append({"$match": {"tags": query.filters["tag"]}})
+    key: Doc = {name: _group_key(query, name) for name in query.group_by}
+    if query.bucket is not None:
+        key["bucket"] = f"$buckets.{query.bucket.value}"
+    pipeline.append(
+        {
+            "$group": {
+                "_id": key,
+                "dialogs": {"$sum": 1},
+                "repeat": {"$sum": {"$cond": [{"$eq": ["$is_repeat", True]}, 1, 0]}},
+            }
+        }
+    )
+    pipeline.append({"$sort": {"_id": ASCENDING}})
+    return pipeline
+
+
+def count_rows(query: CountQuery, groups: list[Doc]) -> list[CountRow]:
+    """Turn the pipeline's groups into report rows."""
+    rows = []
+    for group in groups:
+        key = group["_id"] or {}
+        dialogs, repeat = int(group["dialogs"]), int(group["repeat"])
+        rows.append(
+            CountRow(
+                key={name: key.get(name) for name in query.group_by},
+                bucket=key.get("bucket") if query.bucket is not None else None,
+                dialogs=dialogs,
+                new=dialogs - repeat,
+                repeat=repeat,
+            )
+        )
+    return rows
+
+
+class MongoStore:
+    """The `Store` on MongoDB. The database name comes from the URL (mongodb://host/chattrack)."""
+
+    def __init__(
+        self,
+        database_url: str,
+        *,
+        retention_days: int = 90,
+        timeout: float = 5.0,
+        report_timeout: float = 60.0,
+        duplicate_wait: float = 5.0,
+        claim_timeout: float = 30.0,
+    ) -> None:
+        self.url = database_url
+        self.retention = timedelta(days=retention_days)
+        self.timeout = timeout  # server selection, connect and socket timeouts
+        self.report_timeout = report_timeout  # a report may scan much more than one write
+        self.duplicate_wait = duplicate_wait  # how long a duplicate waits for the copy storing the original
+        self.claim_timeout = claim_timeout  # a message pending this long was abandoned by a dead copy
+        self._client: AsyncMongoClient[Doc] | None = None
+        self._db: AsyncDatabase[Doc] | None = None
+        self._codec: CodecOptions[Doc] = CodecOptions(tz_aware=True, tzinfo=UTC)
+
+    @property
+    def db(self) -> AsyncDatabase[Doc]:
+        if self._db is None:
+            raise StoreUnavailable("store is not open")
+        return self._db
+
+    async def open(self) -> None:
+        ms = int(self.timeout * 1000)
+        try:
+            self._client = AsyncMongoClient(
+                self.url,
+                tz_aware=True,
+                tzinfo=UTC,
+                serverSelectionTimeoutMS=ms,
+                connectTimeoutMS=ms,
+                socketTimeoutMS=ms,
+                appname="chattrack",
+            )
+            database = self._client.get_default_database()
+        except ConfigurationError as exc:
+            await self.close()
+            raise ValueError(
+                f"CHATTRACK_DATABASE_URL must name the database, e.g. mongodb://host:27017/chattrack ({exc})"
+            ) from exc
+        try:
+            await self._migrate(database)
+        except UNAVAILABLE_ERRORS as exc:
+            raise StoreUnavailable(f"MongoDB is unavailable: {exc}") from exc
+        self._db = database
+
+    async def _migrate(self, db: AsyncDatabase[Doc]) -> None:
+        """Create indexes idempotently and record the schema version."""
+        meta = await db.meta.find_one({"_id": "schema_version"})
+        if meta is not None and int(meta["value"]) > SCHEMA_VERSION:
+            raise RuntimeError(
+                f"the database has schema version {meta['value']}, newer than this chattrack's "
+                f"{SCHEMA_VERSION}: upgrade chattrack"
+            )
+        await db.messages.create_index(
+            [("provider", ASCENDING), ("message_id", ASCENDING)], unique=True, name="provider_message_id"
+        )
+        await db.messages.create_index("dialog_id", name="dialog_id")
+        dialogs = db.dialogs
+        await dialogs.create_index(
+            [("contact_id", ASCENDING), ("business_number", ASCENDING), ("last_message_at", DESCENDING)],
+            name="contact_latest",
+        )
+        # The arbiter that keeps concurrent first messages from opening two dialogs.
+        await dialogs.create_index(
+            [("contact_id", ASCENDING), ("business_number", ASCENDING), ("seq", ASCENDING)],
+            unique=True,
+            name="contact_seq",
+        )
+        await dialogs.create_index([("business_number", ASCENDING), ("started_at", ASCENDING)], name="number_started")
+        await dialogs.create_index("started_at", name="started_at")
+        await dialogs.create_index("code", name="code")
+        await dialogs.create_index("tags", name="tags")
+        await db.contacts.create_index("phone", name="phone")
+        await db.visits.create_index("visitor_id", name="visitor_id")
+        await db.clicks.create_index([("target", ASCENDING), ("at", ASCENDING)], name="target_at")
+        await db.clicks.create_index("code", name="code")
+        await db.outbox.create_index([("sent_at", ASCENDING), ("next_attempt_at", ASCENDING)], name="due")
+        await db.outbox.create_index("dialog_id", name="dialog_id")
+        await self._ttl_index(db, "visits", "last_seen")
+        await self._ttl_index(db, "clicks", "at")
+        await db.meta.update_one({"_id": "schema_version"}, {"$set": {"value": SCHEMA_VERSION}}, upsert=True)
+
+    async def _ttl_index(self, db: AsyncDatabase[Doc], collection: str, field: str) -> None:
+        """Expire documents after the retention; a changed retention is applied with collMod."""
+        seconds = int(self.retention.total_seconds())
+        name = f"{field}_ttl"
+        try:
+            await db[collection].create_index(field, name=name, expireAfterSeconds=seconds)
+        except OperationFailure as exc:
+            if exc.code != 85:  # IndexOptionsConflict: same index, another expireAfterSeconds
+                raise
+            await db.command({"collMod": collection, "index": {"name": name, "expireAfterSeconds": seconds}})
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+        self._client, self._db = None, None
+
+    async def ping(self) -> bool:
+        if self._client is None:
+            return False
+        try:
+            with pymongo.timeout(min(self.timeout, 2.0)):
+                await self._client.admin.command("ping")
+            return True
+        except PyMongoError:
+            return False
+
+    def _as_stored(self, doc: Doc) -> Doc:
+        """The document as a read would return it (BSON dates keep milliseconds only)."""
+        return bson.decode(bson.encode(doc), codec_options=self._codec)
+
+    # visits -------------------------------------------------------------------------------------
+
+    @_unavailable_as_store_error
+    async def record_page_view(self, view: PageView, visit: Visit) -> Visit:
+        visits = self.db.visits
+        while True:
+            merged = await visits.find_one_and_update(
+                {"_id": view.code, "visitor_id": view.visitor_id},
+                {"$max": {"last_seen": view.at}, "$set": {"current_page": view.url}, "$inc": {"pages_seen": 1}},
+                return_document=ReturnDocument.AFTER,
+            )
+            if merged is not None:
+                return visit_from(merged)
+            doc = visit_document(visit)
+            try:
+                await visits.insert_one(doc)
+                return visit_from(self._as_stored(doc))
+            except DuplicateKeyError:
+                # Either another visitor holds the code, or this visitor's first view won a race: merge.
+                holder = await visits.find_one({"_id": view.code}, {"visitor_id": 1})
+                if holder is not None and holder["visitor_id"] != view.visitor_id:
+                    raise CodeTaken(view.code) from None
+
+    @_unavailable_as_store_error
+    async def record_click(self, click: Click) -> None:
+        await self.db.clicks.insert_one(
+            {"code": click.code, "target": click.target, "page": click.page, "at": click.at}
+        )
+        await self.db.visits.update_one(
+            {"_id": click.code},
+            {"$set": {"attribution.contact_page": click.page}, "$max": {"last_seen": click.at}},
+        )
+
+    @_unavailable_as_store_error
+    async def get_visit(self, code: str) -> Visit | None:
+        doc = await self.db.visits.find_one({"_id": code})
+        return None if doc is None else visit_from(doc)
+
+    @_unavailable_as_store_error
+    async def recent_clicks(self, target: str, since: datetime, until: datetime) -> list[Click]:
+        cursor = self.db.clicks.find({"target": target, "at": {"$gte": since, "$lte": until}}).sort("at", ASCENDING)
+        return [Click(code=d["code"], target=d["target"], page=d["page"], at=d["at"]) for d in await cursor.to_list()]
+
+    @_unavailable_as_store_error
+    async def delete_visits_before(self, cutoff: datetime) -> int:
+        deleted = await self.db.visits.delete_many({"last_seen": {"$lt": cutoff}})
+        await self.db.clicks.delete_many({"at": {"$lt": cutoff}})
+        return deleted.deleted_count
+
+    # dialogs ------------------------------------------------------------------------------------
+
+    @_unavailable_as_store_error
+    async def add_message(self, new: NewDialog) -> IngestResult:
+        msg = new.message
+        token = uuid.uuid4().hex
+        doc: Doc = {
+            "provider": msg.provider,
+            "message_id": msg.message_id,
+            "contact_id": msg.contact_id,
+            "business_number": msg.business_number,
+            "received_at": msg.received_at,
+            "text": msg.text,
+            "state": PENDING,
+            "owner": token,
+            "claimed_at": datetime.now(UTC),
+            "decision": None,
+            "dialog_id": None,
+        }
+        try:
+            result = await self.db.messages.insert_one(doc)
+        except DuplicateKeyError:
+            return await self._settle_duplicate(new)
+        return await self._complete(new, result.inserted_id, token, None)
+
+    async def _settle_duplicate(self, new: NewDialog) -> IngestResult:
+        """The message is known: wait for the copy storing it, or take over from a copy that died."""
+        msg = new.message
+        deadline = time.monotonic() + self.duplicate_wait
+        delay = 0.005
+        while True:
+            doc = await self.db.messages.find_one({"provider": msg.provider, "message_id": msg.message_id})
+            if doc is None:  # removed meanwhile (never by chattrack): store it afresh
+                return await self.add_message(new)
+            if doc["state"] == DONE:
+                dialog = await self.get_dialog(doc["dialog_id"])
+                if dialog is None:
+                    raise RuntimeError(f"message {msg.message_id} points at a missing dialog {doc['dialog_id']}")
+                return IngestResult(outcome=IngestOutcome.DUPLICATE, dialog=dialog)
+            if datetime.now(UTC) - doc["claimed_at"] >= timedelta(seconds=self.claim_timeout):
+                token = uuid.uuid4().hex
+                taken = await self.db.messages.update_one(
+                    {"_id": doc["_id"], "owner": doc["owner"], "state": PENDING},
+                    {"$set": {"owner": token, "claimed_at": datetime.now(UTC)}},
+                )
+                if taken.modified_count == 1:
+                    recorded = doc.get("decision")
+                    return await self._complete(new, doc["_id"], token, recorded and Decision.from_doc(recorded))
+                continue
+            if time.monotonic() >= deadline:
+                raise StoreUnavailable(f"message {msg.provider}/{msg.message_id} is still being stored by another copy")
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.1)
+
+    async def _complete(self, new: NewDialog, message_oid: Any, token: str, decision: Decision | None) -> IngestResult:
+        """Decide (unless a recorded decision is being resumed), record, carry out, mark done."""
+        msg = new.message
+        ref = str(message_oid)
+        for _ in range(20):
+            if decision is None:
+                decision = await self._decide(new)
+                recorded = await self.db.messages.update_one(
+                    {"_id": message_oid, "owner": token},
+                    {"$set": {"decision": decision.as_doc(), "dialog_id": decision.dialog_id}},
+                )
+                if recorded.matched_count == 0:  # another copy took this message over
+                    return await self._settle_duplicate(new)
+            if decision.opens:
+                draft = new.draft.model_copy(update={"id": decision.dialog_id, "is_repeat": decision.is_repeat})
+                dialog = await self._open_dialog(draft, decision.seq)
+                if dialog is None:  # another message opened this contact's next dialog first
+                    decision = None
+                    continue
+                await self._queue_alerts(dialog, new.alert_chats, msg.received_at)
+                outcome = IngestOutcome.NEW_DIALOG
+            else:
+                dialog = await self._append(decision.dialog_id, ref, msg.received_at)
+                outcome = IngestOutcome.APPENDED
+            await self.db.messages.update_one({"_id": message_oid, "owner": token}, {"$set": {"state": DONE}})
+            return IngestResult(outcome=outcome, dialog=dialog)
+        raise StoreUnavailable(f"message {msg.provider}/{msg.message_id}: too many concurrent dialog openings")
+
+    async def _decide(self, new: NewDialog) -> Decision:
+        msg, draft = new.message, new.draft
+        owned = {"contact_id": msg.contact_id, "business_number": msg.business_number}
+        latest = await self.db.dialogs.find_one(
+            owned, {"last_message_at": 1, "code": 1}, sort=[("last_message_at", DESCENDING)]
+        )
+        if (
+            latest is not None
+            and msg.received_at - latest["last_message_at"] < new.dialog_gap
+            and (draft.code is None or draft.code == latest.get("code"))
+        ):
+            return Decision(dialog_id=latest["_id"], opens=False)
+        top = await self.db.dialogs.find_one(owned, {"seq": 1}, sort=[("seq", DESCENDING)])
+        seq = (0 if top is None else int(top["seq"])) + 1
+        is_repeat = not await self._first_dialog_of_contact(new, seq)
+        return Decision(dialog_id=draft.id, opens=True, seq=seq, is_repeat=is_repeat)
+
+    async def _first_dialog_of_contact(self, new: NewDialog, seq: int) -> bool:
+        """The contact's document names its first dialog (number + seq); the first to insert it wins."""
+        msg = new.message
+        first = f"{msg.business_number}#{seq}"
+        try:
+            await self.db.contacts.insert_one(
+                {
+                    "_id": msg.contact_id,
+                    "phone": msg.contact_phone,
+                    "name": msg.contact_name,
+                    "first_dialog": first,
+                    "first_seen": msg.received_at,
+                }
+            )
+            return True
+        except DuplicateKeyError:
+            contact = await self.db.contacts.find_one({"_id": msg.contact_id}, {"first_dialog": 1})
+            return contact is not None and contact.get("first_dialog") == first
+
+    async def _open_dialog(self, dialog: Dialog, seq: int) -> Dialog | None:
+        """Insert the dialog; None when another dialog took this seq (the caller decides again)."""
+        doc = dialog_document(dialog, seq)
+        try:
+            await self.db.dialogs.insert_one(doc)
+        except DuplicateKeyError:
+            existing = await self.db.dialogs.find_one({"_id": dialog.id}, DIALOG_PROJECTION)
+            return None if existing is None else dialog_from(existing)  # inserted by an earlier attempt
+        return dialog_from(self._as_stored(doc))
+
+    async def _queue_alerts(self, dialog: Dialog, chats: list[int], at: datetime) -> None:
+        # One id per (dialog, chat): re-queueing after a crash inserts nothing twice.
+        items = [
+            {
+                "_id": f"{dialog.id}:{chat_id}",
+                "dialog_id": dialog.id,
+                "chat_id": chat_id,
+                "kind": "lead_alert",
+                "attempts": 0,
+                "next_attempt_at": at,
+                "lease_until": None,
+                "created_at": at,
+                "sent_at": None,
+                "last_error": None,
+            }
+            for chat_id in dict.fromkeys(chats)
+        ]
+        if not items:
+            return
+        try:
+            await self.db.outbox.insert_many(items, ordered=False)
+        except BulkWriteError as exc:
+            if any(error.get("code") != 11000 for error in exc.details.get("writeErrors", [])):
+                raise
+
+    async def _append(self, dialog_id: str, ref: str, at: datetime) -> Dialog:
+        """Count the message into the dialog once, even when an earlier attempt already did."""
+        doc = await self.db.dialogs.find_one_and_update(
+            {"_id": dialog_id, "appended": {"$ne": ref}},
+            {
+                "$max": {"last_message_at": at},
+                "$inc": {"message_count": 1},
+                "$push": {"appended": {"$each": [ref], "$slice": -APPENDED_KEPT}},
+            },
+            projection=DIALOG_PROJECTION,
+            return_document=ReturnDocument.AFTER,
+        )
+        if doc is None:
+            doc = await self.db.dialogs.find_one({"_id": dialog_id}, DIALOG_PROJECTION)
+        if doc is None:
+            raise RuntimeError(f"dialog {dialog_id} vanished")
+        return dialog_from(doc)
+
+    @_unavailable_as_store_error
+    async def get_dialog(self, dialog_id: str) -> Dialog | None:
+        doc = await self.db.dialogs.find_one({"_id": dialog_id}, DIALOG_PROJECTION)
+        return None if doc is None else dialog_from(doc)
+
+    @_unavailable_as_store_error
+    async def find_dialogs(
+        self, *, code: str | None = None, contact_id: str | None = None, limit: int = 20
+    ) -> list[Dialog]:
+        where: Doc = {}
+        if code is not None:
+            where["code"] = code
+        if contact_id is not None:
+            where["contact_id"] = contact_id
+        cursor = self.db.dialogs.find(where, DIALOG_PROJECTION).sort("started_at", DESCENDING).limit(limit)
+        return [dialog_from(d) for d in await cursor.to_list()]
+
+    @_unavailable_as_store_error
+    async def list_dialogs(self, start: datetime, end: datetime, limit: int = 1000) -> list[Dialog]:
+        cursor = (
+            self.db.dialogs.find({"started_at": {"$gte": start, "$lt": end}}, DIALOG_PROJECTION)
+            .sort("started_at", ASCENDING)
+            .limit(limit)
+        )
+        return [dialog_from(d) for d in await cursor.to_list()]
+
+    @_unavailable_as_store_error
+    async def set_tags(self, dialog_id: str, tags: list[str]) -> Dialog | None:
+        doc = await self.db.dialogs.find_one_and_update(
+            {"_id": dialog_id},
+            {"$set": {"tags": sorted(set(tags))}},
+            projection=DIALOG_PROJECTION,
+            return_document=ReturnDocument.AFTER,
+        )
+        return None if doc is None else dialog_from(doc)
+
+    @_unavailable_as_store_error
+    async def forget_contact(self, contact_id: str) -> int:
+        db = self.db
+        dialogs = await db.dialogs.find({"contact_id": contact_id}, {"code": 1}).to_list()
+        ids = [d["_id"] for d in dialogs]
+        codes = [d["code"] for d in dialogs if d.get("code")]
+        await db.messages.delete_many({"$or": [{"dialog_id": {"$in": ids}}, {"contact_id": contact_id}]})
+        await db.outbox.delete_many({"dialog_id": {"$in": ids}})
+        # Every visit of the same browsers goes too, with its clicks.
+        visitors = await db.visits.distinct("visitor_id", {"_id": {"$in": codes}})
+        visit_codes = await db.visits.distinct("_id", {"visitor_id": {"$in": visitors}})
+        await db.clicks.delete_many({"code": {"$in": [*codes, *visit_codes]}})
+        await db.visits.delete_many({"visitor_id": {"$in": visitors}})
+        await db.contacts.delete_one({"_id": contact_id})
+        # Dialogs last: were this interrupted, a retry still finds what is left through them.
+        deleted = await db.dialogs.delete_many({"_id": {"$in": ids}})
+        return deleted.deleted_count
+
+    @_unavailable_as_store_error
+    async def count_dialogs(self, query: CountQuery) -> list[CountRow]:
+        pipeline = count_pipeline(query)
+        with pymongo.timeout(self.report_timeout):
+            groups = await (await self.db.dialogs.aggregate(pipeline)).to_list()
+        return count_rows(query, groups)
+
+    async def recompute_buckets(self, zone: ZoneInfo, batch: int = 1000) -> int:
+        """Re-derive every dialog's local buckets for `zone` (after the time zone changed)."""
+        changed = 0
+        updates: list[UpdateOne] = []
+        async for doc in self.db.dialogs.find({}, {"started_at": 1, "buckets": 1}):
+            buckets = buckets_for(doc["started_at"], zone).model_dump()
+            if doc.get("buckets") != buckets:
+                updates.append(UpdateOne({"_id": doc["_id"]}, {"$set": {"buckets": buckets}}))
+            if len(updates) >= batch:
+                changed += (await self.db.dialogs.bulk_write(updates, ordered=False)).modified_count
+                updates = []
+        if updates:
+            changed += (await self.db.dialogs.bulk_write(updates, ordered=False)).modified_count
+        return changed
+
+    # outbox -------------------------------------------------------------------------------------
+
+    @_unavailable_as_store_error
+    async def claim_alerts(self, now: datetime, lease: timedelta, limit: int = 20) -> list[OutboxItem]:
+        claimed: list[OutboxItem] = []
+        while len(claimed) < limit:
+            doc = await self.db.outbox.find_one_and_update(
+                {
+                    "sent_at": None,
+                    "next_attempt_at": {"$lte": now},
+                    "$or": [{"lease_until": None}, {"lease_until": {"$lte": now}}],
+                },
+                {"$set": {"lease_until": now + lease}, "$inc": {"attempts": 1}},
+                sort=[("next_attempt_at", ASCENDING)],
+                return_document=ReturnDocument.AFTER,
+            )
+            if doc is None:
+                break
+            claimed.append(outbox_from(doc))
+        return claimed
+
+    @_unavailable_as_store_error
+    async def alert_sent(self, item_id: str, now: datetime) -> None:
+        await self.db.outbox.update_one({"_id": item_id}, {"$set": {"sent_at": now, "lease_until": None}})
+
+    @_unavailable_as_store_error
+    async def alert_failed(self, item_id: str, next_attempt_at: datetime, error: str) -> None:
+        await self.db.outbox.update_one(
+            {"_id": item_id},
+            {"$set": {"next_attempt_at": next_attempt_at, "lease_until": None, "last_error": error[:500]}},
+        )
+
+    @_unavailable_as_store_error
+    async def pending_alerts(self) -> int:
+        return await self.db.outbox.count_documents({"sent_at": None})
+
+    @_unavailable_as_store_error
+    async def claim_job(self, key: str, now: datetime) -> bool:
+        try:
+            await self.db.jobs.insert_one({"_id": key, "claimed_at": now})
+            return True
+        except DuplicateKeyError:
+            return False
+
+
+__all__ = ["MongoStore", "count_pipeline", "count_rows", "dialog_document"]
