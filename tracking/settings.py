@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -35,6 +36,8 @@ class Settings(BaseSettings):
     code_marker: str | None = None  # None: "код" on Russian-language pages, "ref" elsewhere
     collect_rate_per_minute: int = Field(120, ge=1)  # page views and clicks one IP may post
     trust_forwarded_for: bool = False  # behind a reverse proxy: take the client IP from X-Forwarded-For
+    geoip_database: str | None = None  # a GeoLite2 / DB-IP City Lite .mmdb file, for the visitor's region
+    trust_cdn_headers: bool = False  # behind Cloudflare: take the region from CF-IPCountry / CF-IPCity
     log_format: Literal["text", "json"] = "text"
     site_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)  # CORS for /collect
 
@@ -117,6 +120,8 @@ def load_settings(**overrides: object) -> Settings:
         raise SettingsError(f"{name}: {err['msg']}") from exc
     from tracking.phones import PhoneError, parse_tracked_numbers
 
+    if settings.geoip_database is not None and not Path(settings.geoip_database).is_file():
+        raise SettingsError(f"{ENV_PREFIX}GEOIP_DATABASE: no such file {settings.geoip_database}")
     try:
         settings.tracked_numbers = parse_tracked_numbers(settings.tracked_numbers, settings.default_region)
     except PhoneError as exc:

@@ -10,9 +10,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 
+from tracking.geo import GeoError, RegionResolver
 from tracking.periods import utc_now
 from tracking.service import Tracker
-from tracking.settings import Settings
+from tracking.settings import Settings, SettingsError
 from tracking.store import Store, StoreUnavailable, open_store
 
 log = logging.getLogger("chattrack.http")
@@ -56,7 +57,13 @@ def create_app(settings: Settings, store: Store | None = None) -> web.Applicatio
     store = store or open_store(settings.database_url)
     app[SETTINGS] = settings
     app[STORE] = store
-    app[TRACKER] = Tracker(store, settings)
+    regions = None
+    if settings.geoip_database or settings.trust_cdn_headers:
+        try:
+            regions = RegionResolver(settings.geoip_database, trust_cdn_headers=settings.trust_cdn_headers)
+        except GeoError as exc:
+            raise SettingsError(f"CHATTRACK_GEOIP_DATABASE: {exc}") from exc
+    app[TRACKER] = Tracker(store, settings, regions)
     app[ON_NEW_DIALOG] = []
 
     async def open_and_close_store(app: web.Application) -> AsyncIterator[None]:

@@ -25,9 +25,7 @@ def startup_banner(settings: Settings, host: str, port: int) -> str:
     ]
     missing = []
     if settings.public_url is None:
-        missing.append(
-            "CHATTRACK_PUBLIC_URL: providers cannot reach a local address; set your public https URL"
-        )
+        missing.append("CHATTRACK_PUBLIC_URL: providers cannot reach a local address; set your public https URL")
     if not settings.tracked_numbers and not settings.telegram_usernames:
         missing.append("CHATTRACK_TRACKED_NUMBERS: no number is tracked, so the snippet marks no link")
     if settings.twilio_auth_token is None:
@@ -66,7 +64,11 @@ def serve(host: str | None, port: int | None) -> int:
     port = port or settings.port
     from webhooks.app import create_app
 
-    app = create_app(settings)
+    try:
+        app = create_app(settings)
+    except SettingsError as exc:
+        print(f"chattrack: configuration error: {exc}", file=sys.stderr)
+        return 2
     print(startup_banner(settings, host, port), flush=True)
     web.run_app(app, host=host, port=port, print=None, access_log=None)
     return 0
