@@ -1,0 +1,249 @@
+"""/webhooks/greenapi against the real server on a free port: notifications in the shapes of Green-API's
+docs (green-api.com/en/docs/api/receiving/notifications-format/), authorised as Green-API sends them
+(`Authorization: Bearer <webhookUrlToken>`)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import aiohttp
+
+from tracking.models import AttributionStatus, Channel
+
+TOKEN = "dscnsdiuafkascndjhsalbcvatsvcbasn23rfregvfdg54tds"
+CUSTOMER = "79001234568@c.us"
+
+
+def notification(
+    message_data: dict[str, Any], id_message: str = "F7AEC1B7086ECDC7E6E45923F5EDB825", **sender: Any
+) -> dict:
+    return {
+        "typeWebhook": "incomingMessageReceived",
+        "instanceData": {"idInstance": 1101000001, "wid": "79991234567@c.us", "typeInstance": "whatsapp"},
+        "timestamp": int(time.time()),
+        "idMessage": id_message,
+        "senderData": {
+            "chatId": CUSTOMER,
+            "chatName": "Анна",
+            "sender": CUSTOMER,
+            "senderName": "Анна",
+            "senderContactName": "",
+            **sender,
+        },
+        "messageData": message_data,
+    }
+
+
+def text(body: str, id_message: str = "F7AEC1B7086ECDC7E6E45923F5EDB825", **sender: Any) -> dict[str, Any]:
+    return notification({"typeMessage": "textMessage", "textMessageData": {"textMessage": body}}, id_message, **sender)
+
+
+async def post(
+    http: aiohttp.ClientSession, server: Any, payload: dict[str, Any] | bytes, authorization: str | None = None
+) -> tuple[int, Any]:
+    data = json.dumps(payload).encode() if isinstance(payload, dict) else payload
+    headers = {"Content-Type": "application/json; charset=utf-8"}
+    headers["Authorization"] = f"Bearer {TOKEN}" if authorization is None else authorization
+    async with http.post(server.url + "/webhooks/greenapi", data=data, headers=headers) as response:
+        return response.status, await response.json()
+
+
+async def all_dialogs(server: Any) -> list[Any]:
+    now = datetime.now(UTC)
+    return list(await server.store.list_dialogs(now - timedelta(days=2), now + timedelta(days=1)))
+
+
+async def test_text_message_opens_a_dialog(start_server: Any, http: aiohttp.ClientSession) -> None:
+    server = await start_server(greenapi_webhook_token=TOKEN)
+
+    status, answer = await post(http, server, text("Здравствуйте! Сколько стоит съёмка?"))
+
+    assert (status, answer["outcome"]) == (200, "new_dialog")
+    [dialog] = await server.store.find_dialogs(contact_id="+79001234568")
+    assert (dialog.provider, dialog.business_number, dialog.contact_name) == ("greenapi", "+79991234567", "Анна")
+    assert dialog.first_message == "Здравствуйте! Сколько стоит съёмка?"
+    assert dialog.status is AttributionStatus.NONE
+
+
+async def test_extended_text_image_caption_and_buttons_are_read(start_server: Any, http: aiohttp.ClientSession) -> None:
+    server = await start_server(greenapi_webhook_token=TOKEN)
+    shapes = {
+        "79001110001": {
+            "typeMessage": "extendedTextMessage",
+            "extendedTextMessageData": {
+                "text": "Вот это платье https://shop.example/p/1",
+                "description": "",
+                "title": "Платье",
+                "jpegThumbnail": "",
+                "forwardingScore": 0,
+                "isForwarded": False,
+            },
+        },
+        "79001110002": {
+            "typeMessage": "imageMessage",
+            "fileMessageData": {
+                "downloadUrl": "https://sw-media.example/1101000001/a.jpg",
+                "caption": "Такую хочу",
+                "fileName": "a.jpg",
+                "jpegThumbnail": "",
+                "mimeType": "image/jpeg",
+            },
+        },
+        "79001110003": {
+            "typeMessage": "buttonsResponseMessage",
+            "buttonsResponseMessage": {"stanzaId": "BAE5", "selectedButtonId": "1", "selectedButtonText": "Записаться"},
+        },
+        "79001110004": {
+            "typeMessage": "quotedMessage",
+            "extendedTextMessageData": {"text": "А в субботу?", "stanzaId": "0EA5", "participant": "79991234567@c.us"},
+            "quotedMessage": {"stanzaId": "0EA5", "participant": "79991234567@c.us", "typeMessage": "textMessage"},
+        },
+    }
+    for number, message_data in shapes.items():
+        chat = f"{number}@c.us"
+        status, _ = await post(http, server, notification(message_data, f"ID{number}", chatId=chat, sender=chat))
+        assert status == 200
+
+    first = {d.contact_phone: d.first_message for d in await all_dialogs(server)}
+    assert first == {
+        "+79001110001": "Вот это платье https://shop.example/p/1",
+        "+79001110002": "Такую хочу",
+        "+79001110003": "Записаться",
+        "+79001110004": "А в субботу?",
+    }
+
+
+async def test_wrong_or_missing_token_is_refused_and_nothing_stored(
+    start_server: Any, http: aiohttp.ClientSession
+) -> None:
+    server = await start_server(greenapi_webhook_token=TOKEN)
+    for authorization in ("", "Bearer ", "Bearer wrong-token", TOKEN[:-1], f"Bearer {TOKEN}x"):
+        status, answer = await post(http, server, text("Привет"), authorization=authorization)
+        assert status == 403, authorization
+        assert "Authorization" in answer["error"]
+    assert await all_dialogs(server) == []
+
+    unconfigured = await start_server(greenapi_webhook_token=None)
+    status, answer = await post(http, unconfigured, text("Привет"))
+    assert status == 403
+    assert "CHATTRACK_GREENAPI_WEBHOOK_TOKEN" in answer["error"]
+
+
+async def test_retries_make_one_dialog(start_server: Any, http: aiohttp.ClientSession) -> None:
+    server = await start_server(greenapi_webhook_token=TOKEN, telegram_owner_ids="1001")
+    payload = text("Хочу записаться", "3AE2864C77312000000")
+
+    answers = await asyncio.gather(*(post(http, server, payload) for _ in range(3)))
+
+    assert sorted(answer["outcome"] for _, answer in answers) == ["duplicate", "duplicate", "new_dialog"]
+    [dialog] = await all_dialogs(server)
+    assert dialog.message_count == 1
+    assert await server.store.pending_alerts() == 1
+
+
+async def test_other_notifications_are_acknowledged_and_ignored(start_server: Any, http: aiohttp.ClientSession) -> None:
+    server = await start_server(greenapi_webhook_token=TOKEN)
+    instance = {"idInstance": 1101000001, "wid": "79991234567@c.us", "typeInstance": "whatsapp"}
+    ignored = [
+        {
+            "typeWebhook": "outgoingMessageStatus",
+            "instanceData": instance,
+            "timestamp": 1,
+            "idMessage": "X",
+            "status": "read",
+        },
+        {
+            "typeWebhook": "stateInstanceChanged",
+            "instanceData": instance,
+            "timestamp": 1,
+            "stateInstance": "authorized",
+        },
+        {"typeWebhook": "outgoingMessageReceived", **{k: v for k, v in text("от нас").items() if k != "typeWebhook"}},
+        text("в группе", "G1", chatId="120363043968066561@g.us"),
+        notification({"typeMessage": "reactionMessage", "extendedTextMessageData": {"text": "👍"}}, "R1"),
+    ]
+    telegram = text("из Telegram", "T1")
+    telegram["instanceData"]["typeInstance"] = "telegram"
+    ignored.append(telegram)
+
+    reasons = []
+    for payload in ignored:
+        status, answer = await post(http, server, payload)
+        assert status == 200, payload
+        reasons.append(answer["ignored"])
+
+    assert reasons == [
+        "outgoingMessageStatus",
+        "stateInstanceChanged",
+        "outgoingMessageReceived",
+        "group chat",
+        "reactionMessage",
+        "telegram instance",
+    ]
+    assert await all_dialogs(server) == []
+
+
+async def test_malformed_notifications_get_4xx_with_a_reason(start_server: Any, http: aiohttp.ClientSession) -> None:
+    server = await start_server(greenapi_webhook_token=TOKEN)
+    no_id = text("hi")
+    del no_id["idMessage"]
+    bad_wid = text("hi")
+    bad_wid["instanceData"]["wid"] = "not-a-number@c.us"
+    cases: list[tuple[dict[str, Any] | bytes, str]] = [
+        (b"{oops", "Invalid JSON"),
+        ({"instanceData": {}}, "typeWebhook"),
+        (no_id, "idMessage"),
+        ({**text("hi"), "messageData": {}}, "typeMessage"),
+        (bad_wid, "wid"),
+    ]
+    for payload, reason in cases:
+        status, answer = await post(http, server, payload)
+        assert status == 400, payload
+        assert reason in answer["error"], answer
+    async with http.post(
+        server.url + "/webhooks/greenapi", data="x=1", headers={"Authorization": f"Bearer {TOKEN}"}
+    ) as response:
+        assert response.status == 415
+    assert await all_dialogs(server) == []
+
+
+async def test_click_to_whatsapp_ad_becomes_the_attribution(start_server: Any, http: aiohttp.ClientSession) -> None:
+    server = await start_server(greenapi_webhook_token=TOKEN)
+    ad = {
+        "typeMessage": "extendedTextMessage",
+        "extendedTextMessageData": {
+            "text": "Здравствуйте! Можно узнать подробнее об этом?",
+            "description": "Скидка на первое занятие",
+            "title": "Йога для начинающих",
+            "previewType": "NONE",
+            "containsAutoReply": False,
+            "mediaType": "IMAGE",
+            "showAdAttribution": True,
+            "sourceId": "120208585447520590",
+            "sourceType": "ad",
+            "sourceUrl": "https://fb.me/3cr4Wqqkv",
+            "thumbnailUrl": "https://scontent.example/t.jpg",
+        },
+    }
+
+    status, _ = await post(http, server, notification(ad, "AD1"))
+
+    assert status == 200
+    [dialog] = await all_dialogs(server)
+    assert dialog.status is AttributionStatus.AD_REFERRAL
+    attribution = dialog.attribution
+    assert (attribution.channel, attribution.source, attribution.medium) == (Channel.PAID_SOCIAL, "facebook", "ctwa")
+    assert (attribution.campaign, attribution.content) == ("Йога для начинающих", "120208585447520590")
+
+
+async def test_the_message_time_is_when_the_customer_wrote(start_server: Any, http: aiohttp.ClientSession) -> None:
+    server = await start_server(greenapi_webhook_token=TOKEN)
+    payload = text("hi")
+    payload["timestamp"] = int(time.time()) - 600  # Green-API retried for ten minutes
+    assert (await post(http, server, payload))[0] == 200
+    [dialog] = await all_dialogs(server)
+    assert dialog.started_at == datetime.fromtimestamp(payload["timestamp"], UTC)
