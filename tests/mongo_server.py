@@ -31,8 +31,14 @@ class MongoServer:
     emulator: bool
 
     def database_url(self, name: str) -> str:
-        base, _, query = self.url.partition("?")
-        return f"{base.rstrip('/')}/{name}" + (f"?{query}" if query else "")
+        """The server's URL naming database `name` instead of any it named (options are kept)."""
+        scheme, _, rest = self.url.partition("://")
+        rest, _, query = rest.partition("?")
+        hosts, _, named = rest.partition("/")
+        if "@" in hosts and "authsource=" not in query.lower():
+            # Credentials were checked against the named database (else admin): keep it so.
+            query = "&".join(filter(None, [query, f"authSource={named or 'admin'}"]))
+        return f"{scheme}://{hosts}/{name}" + (f"?{query}" if query else "")
 
 
 def free_port() -> int:
@@ -103,11 +109,10 @@ def emulator(workdir: Path) -> Iterator[MongoServer]:
 
 
 @contextmanager
-def mongo_server(workdir: Path) -> Iterator[MongoServer]:
-    """The real MongoDB when CHATTRACK_TEST_MONGODB_URL is set, else a fresh emulator."""
-    url = real_mongodb_url()
-    if url is not None:
-        yield MongoServer(url=url, emulator=False)
+def mongo_server(workdir: Path, real_url: str | None) -> Iterator[MongoServer]:
+    """The real MongoDB at `real_url` when given (see `real_mongodb_url`), else a fresh emulator."""
+    if real_url is not None:
+        yield MongoServer(url=real_url, emulator=False)
         return
     with emulator(workdir) as server:
         yield server
