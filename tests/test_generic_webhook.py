@@ -7,8 +7,10 @@ import asyncio
 import hashlib
 import hmac
 import json
+import re
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -176,3 +178,35 @@ async def test_ad_referral_becomes_the_attribution(start_server: Any, http: aioh
     assert dialog.status is AttributionStatus.AD_REFERRAL
     assert (dialog.attribution.channel, dialog.attribution.source) == (Channel.PAID_SOCIAL, "facebook")
     assert dialog.attribution.campaign == "23851234567890123"  # no headline: the ad id names the campaign
+
+
+def documented_snippet(language: str) -> str:
+    """The example of webhooks/PROVIDERS.md in this language: what integrators will copy."""
+    text = (Path(__file__).parent.parent / "webhooks" / "PROVIDERS.md").read_text()
+    [snippet] = re.findall(rf"```{language}\n(.*?)```", text, flags=re.DOTALL)
+    return str(snippet)
+
+
+async def test_the_documented_python_example_is_accepted(start_server: Any, http: aiohttp.ClientSession) -> None:
+    server = await start_server(generic_webhook_secret=SECRET)
+    code = documented_snippet("python")
+    code = code.replace("<CHATTRACK_GENERIC_WEBHOOK_SECRET>", SECRET).replace("https://track.example.com", server.url)
+
+    await asyncio.to_thread(exec, code, {})
+
+    [dialog] = await server.store.find_dialogs(contact_id="+79161234567")
+    assert (dialog.provider, dialog.first_message) == ("generic", "Здравствуйте!")
+
+
+async def test_the_documented_shell_example_is_accepted(start_server: Any, http: aiohttp.ClientSession) -> None:
+    server = await start_server(generic_webhook_secret=SECRET)
+    script = documented_snippet("sh").replace("https://track.example.com", server.url)
+    shell = await asyncio.create_subprocess_exec(
+        "sh", "-ec", script, env={"SECRET": SECRET, "PATH": "/usr/bin:/bin"}, stdout=asyncio.subprocess.PIPE
+    )
+    output, _ = await shell.communicate()
+
+    assert shell.returncode == 0
+    assert json.loads(output)["outcome"] == "new_dialog"
+    [dialog] = await server.store.find_dialogs(contact_id="+79161234567")
+    assert dialog.first_message == "Hi"
