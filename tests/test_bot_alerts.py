@@ -315,8 +315,9 @@ async def test_without_a_token_only_the_outbox_runs(
 
 
 async def test_whatsapp_message_reaches_the_owner_through_the_whole_server(
-    start_server: Callable[..., Any], http: aiohttp.ClientSession, fake: FakeTelegramAPI
+    fake: FakeTelegramAPI, start_server: Callable[..., Any], http: aiohttp.ClientSession
 ) -> None:
+    # `fake` first: fixtures tear down in reverse, so the server stops polling before the API goes away.
     server: RunningServer = await start_server(
         telegram_bot_token=TOKEN, telegram_owner_ids=f"{OWNER},222", telegram_api_url=fake.url
     )
