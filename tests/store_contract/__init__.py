@@ -6,18 +6,19 @@ Builders here make messages and drafts the way `Tracker.ingest` does, so tests r
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from tracking.models import Attribution, AttributionStatus, Channel, Dialog, InboundMessage, PageView, Visit
 from tracking.periods import buckets_for
-from tracking.store.base import CountRow, NewDialog
+from tracking.store.base import CountRow, NewDialog, Store
 
 ZONE = ZoneInfo("Europe/Moscow")
 NUMBER = "+79991234567"
 OTHER_NUMBER = "+79997654321"
 CONTACT = "+79161234567"
 GAP = timedelta(hours=72)
+FAR_FUTURE = datetime(2100, 1, 1, tzinfo=UTC)
 
 
 def at(text: str) -> datetime:
@@ -112,3 +113,9 @@ def expect(*items: tuple[dict[str, str | None], str | None, int, int]) -> list[R
         ((tuple(sorted(key.items())), bucket, new + repeat, new, repeat) for key, bucket, new, repeat in items),
         key=lambda row: repr(row),
     )
+
+
+async def queued_alerts(store: Store) -> list[tuple[int, str]]:
+    """(chat, dialog id) of every alert waiting in the outbox; leases them, so call it last."""
+    items = await store.claim_alerts(FAR_FUTURE, timedelta(minutes=1), limit=10_000)
+    return sorted((item.chat_id, item.dialog_id) for item in items)

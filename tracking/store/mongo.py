@@ -509,6 +509,9 @@ class MongoStore:
     async def _decide(self, new: NewDialog) -> Decision:
         msg, draft = new.message, new.draft
         owned = {"contact_id": msg.contact_id, "business_number": msg.business_number}
+        # The highest seq is read before the latest dialog: a dialog opened in between is then either
+        # seen and joined, or its seq collides with ours and the insert sends us back here.
+        top = await self.db.dialogs.find_one(owned, {"seq": 1}, sort=[("seq", DESCENDING)])
         latest = await self.db.dialogs.find_one(
             owned, {"last_message_at": 1, "code": 1}, sort=[("last_message_at", DESCENDING)]
         )
@@ -518,7 +521,6 @@ class MongoStore:
             and (draft.code is None or draft.code == latest.get("code"))
         ):
             return Decision(dialog_id=latest["_id"], opens=False)
-        top = await self.db.dialogs.find_one(owned, {"seq": 1}, sort=[("seq", DESCENDING)])
         seq = (0 if top is None else int(top["seq"])) + 1
         is_repeat = not await self._first_dialog_of_contact(new, seq)
         return Decision(dialog_id=draft.id, opens=True, seq=seq, is_repeat=is_repeat)
@@ -641,7 +643,7 @@ class MongoStore:
         await db.outbox.delete_many({"dialog_id": {"$in": ids}})
         # Every visit of the same browsers goes too, with its clicks.
         visitors = await db.visits.distinct("visitor_id", {"_id": {"$in": codes}})
-        visit_codes = await db.visits.distinct("_id", {"visitor_id": {"$in": visitors}})
+        visit_codes = [v["_id"] for v in await db.visits.find({"visitor_id": {"$in": visitors}}, {"_id": 1}).to_list()]
         await db.clicks.delete_many({"code": {"$in": [*codes, *visit_codes]}})
         await db.visits.delete_many({"visitor_id": {"$in": visitors}})
         await db.contacts.delete_one({"_id": contact_id})
