@@ -276,7 +276,7 @@ async def test_click_to_whatsapp_ad_becomes_the_attribution(start_server: Any, h
     attribution = dialog.attribution
     assert (attribution.channel, attribution.source, attribution.medium) == (Channel.PAID_SOCIAL, "instagram", "ctwa")
     assert (attribution.campaign, attribution.content) == ("Детская фотосессия -20%", "120210123456789")
-    assert attribution.fbclid == referral["ctwa_clid"]
+    assert attribution.ctwa_clid == referral["ctwa_clid"]
     assert dialog.first_message == "Здравствуйте! Расскажите подробнее"
 
 

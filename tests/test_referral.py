@@ -31,7 +31,7 @@ def test_an_ad_is_paid_social_with_the_headline_as_campaign() -> None:
         "medium": "ctwa",
         "campaign": "Скидка 20%",
         "content": "120208585447520590",
-        "fbclid": "ARAkLkA8rmlFeiCk",
+        "ctwa_clid": "ARAkLkA8rmlFeiCk",
         "referrer": "https://fb.me/3cr4Wqqkv",
     }
 
@@ -87,7 +87,7 @@ def test_twilio_referral_fields() -> None:
     }
     attribution = from_twilio(form)
     assert attribution is not None
-    assert (attribution.source, attribution.campaign, attribution.fbclid) == ("instagram", "Йога", "ARAk")
+    assert (attribution.source, attribution.campaign, attribution.ctwa_clid) == ("instagram", "Йога", "ARAk")
     assert from_twilio({"Body": "hi", "ReferralNumMedia": "0"}) is None
 
 
@@ -113,7 +113,7 @@ async def test_twilio_message_from_an_ad_gets_the_ad_attribution(
     attribution = dialog.attribution
     assert (attribution.channel, attribution.source, attribution.medium) == (Channel.PAID_SOCIAL, "facebook", "ctwa")
     assert (attribution.campaign, attribution.content) == ("Детская фотосессия", "120208585447520590")
-    assert attribution.fbclid == "ARAkLkA8rmlFeiCktEJQ"
+    assert attribution.ctwa_clid == "ARAkLkA8rmlFeiCktEJQ"
 
 
 async def test_a_code_in_the_message_wins_over_the_ad(start_server: Any, http: aiohttp.ClientSession) -> None:

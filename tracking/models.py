@@ -41,6 +41,7 @@ class Attribution(BaseModel):
     gclid: str | None = None
     yclid: str | None = None
     fbclid: str | None = None
+    ctwa_clid: str | None = None  # Click-to-WhatsApp ad click id
     referrer: str | None = None
     landing_page: str | None = None
     contact_page: str | None = None

@@ -74,6 +74,9 @@ class Tracker:
             if visit is not None:
                 status, attribution = AttributionStatus.EXACT, visit.attribution.model_copy()
                 attribution.contact_page = attribution.contact_page or visit.current_page
+            elif message.ad_referral is not None:  # the ad still tells where the customer came from
+                status, attribution = AttributionStatus.AD_REFERRAL, message.ad_referral
+                reason = f"code {code} is unknown or expired; click-to-WhatsApp ad"
             else:
                 status, reason = AttributionStatus.UNKNOWN_CODE, f"code {code} is unknown or expired"
         elif message.ad_referral is not None:

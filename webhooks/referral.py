@@ -13,8 +13,7 @@ WhatsApp attaches the ad to their first message. Each provider spells it its own
 All of them become one `AdReferral`, and `ad_attribution` turns that into the Attribution reports
 group by: channel paid_social (organic_social for a post that is not an ad), source facebook /
 instagram (from the ad's URL; "meta" when the URL says neither), medium "ctwa", campaign the ad's
-headline (else its id), content the ad id. The `ctwa_clid` click id is kept in `fbclid`, the
-Attribution field for Meta click ids, until the model grows a field of its own.
+headline (else its id), content the ad id, and the `ctwa_clid` click id (for Meta's Conversions API).
 """
 
 from __future__ import annotations
@@ -88,7 +87,7 @@ def ad_attribution(referral: AdReferral | None) -> Attribution | None:
         medium=MEDIUM,
         campaign=referral.headline or referral.source_id,
         content=referral.source_id,
-        fbclid=referral.ctwa_clid,
+        ctwa_clid=referral.ctwa_clid,
         referrer=referral.source_url,
     )
 
