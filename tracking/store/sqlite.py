@@ -156,6 +156,7 @@ class SQLiteStore:
             try:
                 yield db
             except BaseException:
+                await db.rollback()
                 raise
             await db.commit()
 
@@ -455,7 +456,8 @@ class SQLiteStore:
         ]
 
     async def alert_sent(self, item_id: str, now: datetime) -> None:
-        await self.db.execute("UPDATE outbox SET sent_at = ?, lease_until = NULL WHERE id = ?", (ts(now), item_id))
+        async with self._transaction() as db:
+            await db.execute("UPDATE outbox SET sent_at = ?, lease_until = NULL WHERE id = ?", (ts(now), item_id))
 
     async def alert_failed(self, item_id: str, next_attempt_at: datetime, error: str) -> None:
         async with self._transaction() as db:
