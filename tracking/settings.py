@@ -51,6 +51,7 @@ class Settings(BaseSettings):
     telegram_owner_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     telegram_api_url: str | None = None  # a self-hosted Bot API server; None: Telegram's
     telegram_webhook_secret: SecretStr | None = None
+    bot_language: Literal["ru", "en"] = "ru"  # lead alerts and summaries; replies follow each user's language
 
     api_token: SecretStr | None = None
 
