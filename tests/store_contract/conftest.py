@@ -30,7 +30,6 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "emulator_xfail(reason): fails on nx-27017 only, because it deviates from MongoDB (reason)"
     )
-    config.addinivalue_line("markers", "sqlite_xfail(reason): a known SQLiteStore bug, reported (reason)")
 
 
 @pytest.fixture(scope="session")
@@ -51,16 +50,12 @@ def on_emulator(adapter: str, request: pytest.FixtureRequest) -> bool:
 
 @pytest.fixture(autouse=True)
 def _expected_failures(request: pytest.FixtureRequest) -> None:
-    """Turn emulator_xfail / sqlite_xfail marks into strict xfails for the adapter they concern."""
+    """Turn an emulator_xfail mark into a strict xfail when the test runs on nx-27017."""
     if "adapter" not in request.fixturenames:
         return
-    adapter = request.getfixturevalue("adapter")
     emulated = request.node.get_closest_marker("emulator_xfail")
     if emulated is not None and request.getfixturevalue("on_emulator"):
         request.node.add_marker(pytest.mark.xfail(strict=True, reason="nx-27017: " + emulated.args[0]))
-    sqlite_bug = request.node.get_closest_marker("sqlite_xfail")
-    if sqlite_bug is not None and adapter == "sqlite":
-        request.node.add_marker(pytest.mark.xfail(strict=True, reason="SQLiteStore: " + sqlite_bug.args[0]))
 
 
 @pytest.fixture
