@@ -28,6 +28,10 @@ MOSCOW = ZoneInfo("Europe/Moscow")
 BUSINESS = "+79991234567"
 _serial = itertools.count(1)
 
+A, B, C, F = "+79160000001", "+79160000002", "+79160000003", "+79160000006"
+PRICE, CONTACTS = "https://shop.example/price", "https://shop.example/contacts"
+HOME, SALE = "https://shop.example/", "https://shop.example/sale"
+
 
 def utc(text: str) -> datetime:
     """ "2026-11-27 10:00" read as UTC."""
@@ -95,3 +99,35 @@ async def seed_dialog(
         assert tagged is not None
         return tagged
     return result.dialog
+
+
+async def seed_report_fixture(store: Store) -> dict[str, str]:
+    """Twelve dialogs around the edges that matter; the comments give the Moscow time."""
+    ids = {}
+    plan = [
+        ("d10", "2026-09-30 20:59", {"channel": "email", "source": "newsletter"}),  # Sep 30 23:59 → Q3
+        ("d11", "2026-09-30 21:00", {}),  # Oct 1 00:00 → Q4
+        ("d1", "2026-11-26 20:59", {"contact": A, "channel": "paid_search", "source": "google", "medium": "cpc",
+                                    "campaign": "black friday", "landing_page": SALE, "contact_page": PRICE,
+                                    "tags": ["qualified"]}),  # Nov 26 23:59
+        ("d2", "2026-11-26 21:30", {"contact": B, "channel": "organic_search", "source": "yandex",
+                                    "medium": "organic", "landing_page": HOME, "contact_page": PRICE}),  # Nov 27 00:30
+        ("d3", "2026-11-27 10:00", {"contact": A, "channel": "paid_search", "source": "yandex", "medium": "cpc",
+                                    "campaign": "brand", "landing_page": HOME, "contact_page": CONTACTS,
+                                    "tags": ["qualified", "sale"]}),  # Nov 27 13:00, repeat
+        ("d4", "2026-11-27 12:00", {"contact": C, "contact_page": PRICE, "tags": ["sale"]}),  # Nov 27 15:00
+        ("d5", "2026-11-29 20:30", {"channel": "referral", "source": "vc.ru", "medium": "referral",
+                                    "contact_page": CONTACTS}),  # Sun Nov 29 23:30, W48
+        ("d6", "2026-11-29 21:30", {"channel": "paid_social", "source": "facebook", "medium": "paid",
+                                    "campaign": "retarget", "contact_page": PRICE,
+                                    "status": AttributionStatus.PROBABLE}),  # Mon Nov 30 00:30, W49
+        ("d7", "2026-11-30 21:00", {"contact": B, "channel": "paid_search", "source": "google", "medium": "cpc",
+                                    "campaign": "black friday"}),  # Dec 1 00:00, repeat
+        ("d8", "2026-12-31 21:30", {"contact": F}),  # Jan 1 2027 00:30: 2026-W53, 2027-01, 2027-Q1
+        ("d12", "2027-01-03 20:59", {}),  # Sun Jan 3 23:59: still 2026-W53
+        ("d9", "2027-01-03 21:30", {"contact": F, "channel": "organic_search", "source": "google"}),  # 2027-W01
+    ]  # fmt: skip
+    for name, at, options in plan:
+        dialog = await seed_dialog(store, utc(at), **options)  # type: ignore[arg-type]
+        ids[name] = dialog.id
+    return ids

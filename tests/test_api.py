@@ -1,0 +1,269 @@
+"""The JSON API over a real server on a free port: auth, every endpoint, 400s for bad parameters, never a 500."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from tests.seed import PRICE, seed_dialog, seed_report_fixture, utc
+
+TOKEN = "s3cret-api-token"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+OPENAPI = Path(__file__).parents[1] / "webhooks" / "openapi.yaml"
+
+
+@pytest.fixture
+async def api(start_server: Callable[..., Any]) -> Any:
+    server = await start_server(api_token=TOKEN)
+    server.ids = await seed_report_fixture(server.store)
+    return server
+
+
+async def get(http: aiohttp.ClientSession, url: str, **params: str) -> tuple[int, Any]:
+    async with http.get(url, params=params, headers=AUTH) as response:
+        body = await response.json() if response.content_type == "application/json" else await response.text()
+        return response.status, body
+
+
+async def test_no_token_configured_means_the_api_is_off(start_server: Callable[..., Any], http: Any) -> None:
+    server = await start_server()
+    async with http.get(server.url + "/api/reports/summary", headers=AUTH) as response:
+        assert response.status == 403
+        assert "CHATTRACK_API_TOKEN" in (await response.json())["error"]
+
+
+@pytest.mark.parametrize(
+    "header",
+    [None, "Bearer wrong-token", f"Basic {TOKEN}", f"Bearer {TOKEN}x", "Bearer", f"bearer  {TOKEN[:-1]}"],
+)
+async def test_401_without_the_right_token(api: Any, http: aiohttp.ClientSession, header: str | None) -> None:
+    headers = {} if header is None else {"Authorization": header}
+    for path in ["/api/reports/summary", "/api/dialogs", "/api/dialogs.csv", f"/api/dialogs/{api.ids['d1']}"]:
+        async with http.get(api.url + path, headers=headers) as response:
+            assert response.status == 401, path
+            assert response.headers["WWW-Authenticate"].startswith("Bearer")
+            assert "dialogs" not in await response.text()
+
+
+async def test_the_token_scheme_is_case_insensitive(api: Any, http: aiohttp.ClientSession) -> None:
+    async with http.get(api.url + "/api/reports/summary", headers={"Authorization": f"bearer {TOKEN}"}) as response:
+        assert response.status == 200
+
+
+async def test_summary(api: Any, http: aiohttp.ClientSession) -> None:
+    status, body = await get(http, api.url + "/api/reports/summary", period="2026-11")
+    assert status == 200
+    assert (body["dialogs"], body["new"], body["repeat"]) == (6, 5, 1)
+    assert body["new_share"] == pytest.approx(5 / 6)
+    assert body["period"] == {
+        "label": "2026-11-01..2026-11-30",
+        "first": "2026-11-01",
+        "last": "2026-11-30",
+        "start": "2026-10-31T21:00:00+00:00",
+        "end": "2026-11-30T21:00:00+00:00",
+        "running": False,
+        "timezone": "Europe/Moscow",
+    }
+    status, body = await get(http, api.url + "/api/reports/summary", period="2026-11", tag="sale")
+    assert (body["dialogs"], body["filters"]) == (2, {"tag": "sale"})
+    status, body = await get(http, api.url + "/api/reports/summary", period="2025")
+    assert body["dialogs"] == 0 and body["new_share"] is None
+
+
+async def test_channels_pages_and_drilldown(api: Any, http: aiohttp.ClientSession) -> None:
+    status, body = await get(http, api.url + "/api/reports/channels", period="2026-11", limit="2")
+    assert status == 200
+    assert [(r["value"], r["dialogs"]) for r in body["rows"]] == [("paid_search", 2), ("direct", 1)]
+    assert body["total"]["dialogs"] == 6 and body["rest"]["dialogs"] == 3
+    status, body = await get(http, api.url + "/api/reports/channels", period="2026-11", probable="false")
+    assert "unattributed" in [r["value"] for r in body["rows"]]
+    status, body = await get(http, api.url + "/api/reports/pages", period="2026-11")
+    assert body["by"] == "contact_page" and body["rows"][0] == {
+        "value": PRICE,
+        "dialogs": 4,
+        "new": 4,
+        "repeat": 0,
+        "share": pytest.approx(4 / 6),
+    }
+    status, body = await get(http, api.url + "/api/reports/pages", period="2026-11", kind="landing")
+    assert body["rows"][0]["value"] is None  # most dialogs came without a known landing page
+    status, body = await get(
+        http, api.url + "/api/reports/drilldown", period="2026-11-26..2026-12-01", by="source", channel="paid_search"
+    )
+    assert [(r["value"], r["dialogs"]) for r in body["rows"]] == [("google", 2), ("yandex", 1)]
+    assert body["filters"] == {"channel": "paid_search"}
+
+
+async def test_dynamics(api: Any, http: aiohttp.ClientSession) -> None:
+    status, body = await get(http, api.url + "/api/reports/dynamics", period="2026-12-28..2027-01-10", bucket="week")
+    assert status == 200
+    assert (body["buckets"], body["totals"]) == (["2026-W53", "2027-W01"], [2, 1])
+    status, body = await get(http, api.url + "/api/reports/dynamics", period="2026-07-01..2027-03-31", bucket="quarter")
+    assert (body["buckets"], body["totals"]) == (["2026-Q3", "2026-Q4", "2027-Q1"], [1, 8, 3])
+    status, body = await get(http, api.url + "/api/reports/dynamics", period="2026", bucket="month", top="1")
+    assert [s["value"] for s in body["series"]] == ["paid_search", None]
+    assert body["series"][1]["other"] is True and sum(body["series"][1]["points"]) == 6
+
+
+async def test_compare(api: Any, http: aiohttp.ClientSession) -> None:
+    status, body = await get(http, api.url + "/api/reports/compare", a="2026-W48", b="2026-W49")
+    assert status == 200
+    assert body["dialogs"] == {"a": 5, "b": 2, "delta": 3, "ratio": 1.5}
+    assert body["rows"][0] == {"value": "paid_search", "a": 2, "b": 1, "delta": 1, "ratio": 1.0}
+    assert body["rows"][1]["ratio"] is None
+    status, body = await get(http, api.url + "/api/reports/compare", a="2026-W49", b="previous")
+    assert body["b"]["label"] == "2026-11-23..2026-11-29" and body["dialogs"]["b"] == 5
+    status, body = await get(http, api.url + "/api/reports/compare", a="2026-12", b="year_ago")
+    assert body["b"]["label"] == "2025-12-01..2025-12-31" and body["dialogs"] == {
+        "a": 1,
+        "b": 0,
+        "delta": 1,
+        "ratio": None,
+    }
+
+
+async def test_dialogs_pages_through_a_period(api: Any, http: aiohttp.ClientSession) -> None:
+    got, cursor = [], None
+    while True:
+        params = {"period": "2026", "limit": "4"} | ({"cursor": cursor} if cursor else {})
+        status, body = await get(http, api.url + "/api/dialogs", **params)
+        assert status == 200 and len(body["dialogs"]) <= 4
+        got += [d["id"] for d in body["dialogs"]]
+        cursor = body["next"]
+        if cursor is None:
+            break
+    expected = ["d10", "d11", "d1", "d2", "d3", "d4", "d5", "d6", "d7"]
+    assert got == [api.ids[name] for name in expected]
+
+
+async def test_dialog_card(api: Any, http: aiohttp.ClientSession) -> None:
+    status, body = await get(http, api.url + f"/api/dialogs/{api.ids['d3']}")
+    assert status == 200
+    card = body["card"]
+    assert card["started"] == "2026-11-27 13:00" and card["customer"] == "repeat"
+    assert card["tags"] == "qualified, sale" and card["campaign"] == "brand"
+    assert [h["id"] for h in body["history"]] == [api.ids["d1"]]
+    assert body["history"][0]["campaign"] == "black friday"
+    assert body["dialog"]["id"] == api.ids["d3"]
+    status, body = await get(http, api.url + "/api/dialogs/" + "0" * 32)
+    assert status == 404 and body == {"error": "no dialog with this id"}
+    status, _ = await get(http, api.url + "/api/dialogs/" + "x" * 300)
+    assert status == 404
+
+
+async def test_csv_export(api: Any, http: aiohttp.ClientSession) -> None:
+    async with http.get(api.url + "/api/dialogs.csv", params={"period": "2026-11"}, headers=AUTH) as response:
+        assert response.status == 200
+        assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
+        assert 'filename="dialogs-2026-11-01..2026-11-30.csv"' in response.headers["Content-Disposition"]
+        data = await response.read()
+    assert data.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+    assert len(rows) == 6 and rows[0]["id"] == api.ids["d1"] and rows[0]["contact_page"] == PRICE
+    params = {"period": "2026-11", "lang": "ru", "sep": "semicolon"}
+    async with http.get(api.url + "/api/dialogs.csv", params=params, headers=AUTH) as response:
+        text = (await response.read()).decode("utf-8-sig")
+    russian = list(csv.DictReader(io.StringIO(text), delimiter=";"))
+    assert russian[2]["Клиент"] == "repeat" and russian[2]["Кампания"] == "brand"
+
+
+async def test_csv_export_of_many_dialogs_streams_them_all(start_server: Callable[..., Any], http: Any) -> None:
+    server = await start_server(api_token=TOKEN)
+    for i in range(1203):  # more than two pages of the export
+        await seed_dialog(server.store, utc("2026-11-27 06:00") + timedelta(seconds=30 * i))
+    async with http.get(server.url + "/api/dialogs.csv", params={"period": "2026-11-27"}, headers=AUTH) as response:
+        assert response.status == 200
+        lines = (await response.read()).decode("utf-8-sig").splitlines()
+    assert len(lines) == 1 + 1203
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "reason"),
+    [
+        ("/api/reports/summary", {"period": "garbage"}, "unknown period"),
+        ("/api/reports/summary", {"period": "2026-02-30"}, "no such date"),
+        ("/api/reports/summary", {"channel": "paid_search", "chanel": "x"}, "unknown parameter 'chanel'"),
+        ("/api/reports/summary", {"probable": "maybe"}, "probable must be one of"),
+        ("/api/reports/channels", {"limit": "0"}, "limit must be a whole number from 1 to 1000"),
+        ("/api/reports/channels", {"limit": "ten"}, "limit must be"),
+        ("/api/reports/channels", {"limit": "٣"}, "limit must be"),
+        ("/api/reports/pages", {"kind": "exit"}, "kind must be one of contact, landing"),
+        ("/api/reports/drilldown", {"by": "password"}, "by must be one of"),
+        ("/api/reports/dynamics", {"bucket": "hour"}, "bucket must be one of"),
+        ("/api/reports/dynamics", {"period": "2000-01-01..2009-12-31", "bucket": "day"}, "more than 800 points"),
+        ("/api/reports/compare", {"a": "week", "b": "sometime"}, "unknown period"),
+        ("/api/dialogs", {"cursor": "not-a-cursor"}, "bad cursor"),
+        ("/api/dialogs", {"limit": "1001"}, "limit must be"),
+        ("/api/dialogs.csv", {"lang": "de"}, "lang must be one of ru, en"),
+        ("/api/dialogs.csv", {"sep": "pipe"}, "sep must be one of"),
+        ("/api/reports/summary", {"period": "x" * 201}, "longer than 200"),
+    ],
+)
+async def test_bad_parameters_are_400_with_a_reason(
+    api: Any, http: aiohttp.ClientSession, path: str, params: dict[str, str], reason: str
+) -> None:
+    status, body = await get(http, api.url + path, **params)
+    assert status == 400
+    assert reason in body["error"]
+
+
+async def test_a_repeated_parameter_is_400(api: Any, http: aiohttp.ClientSession) -> None:
+    async with http.get(api.url + "/api/reports/summary?period=week&period=month", headers=AUTH) as response:
+        assert response.status == 400 and "more than once" in (await response.json())["error"]
+
+
+NASTY = ["", " ", "\x00", "%", "'; DROP TABLE dialogs; --", "9" * 200, "２０２６", "٣d", "..", "-1", "1e3",
+         "null", "💥", "2026-W00", "2026-W54", "31.02.2026", "2026-11-01..", "<b>", "true", "0", "2026-Q0",
+         "\u202e"]  # fmt: skip
+PARAMS = {
+    "/api/reports/summary": ["period", "probable", "channel", "tag", "status"],
+    "/api/reports/channels": ["period", "limit"],
+    "/api/reports/pages": ["kind", "limit"],
+    "/api/reports/drilldown": ["by", "source", "campaign"],
+    "/api/reports/dynamics": ["bucket", "by", "top", "period"],
+    "/api/reports/compare": ["a", "b", "by", "limit"],
+    "/api/dialogs": ["period", "limit", "cursor"],
+    "/api/dialogs.csv": ["period", "lang", "sep"],
+}
+
+
+async def test_no_parameter_value_makes_a_500(api: Any, http: aiohttp.ClientSession) -> None:
+    for path, names in PARAMS.items():
+        for name in names:
+            for value in NASTY:
+                async with http.get(api.url + path, params={name: value}, headers=AUTH) as response:
+                    assert response.status in (200, 400), (path, name, value, response.status)
+                    if response.status == 400:
+                        assert (await response.json())["error"]
+    for dialog_id in ["%00", "%2F..%2F", "💥", "'", "a" * 64]:
+        async with http.get(api.url + "/api/dialogs/" + dialog_id, headers=AUTH) as response:
+            assert response.status == 404, dialog_id
+
+
+async def test_openapi_document_is_served_and_covers_every_route(api: Any, http: aiohttp.ClientSession) -> None:
+    async with http.get(api.url + "/api/openapi.yaml") as response:  # no token needed
+        assert response.status == 200 and response.content_type == "application/yaml"
+        text = await response.text()
+    assert text == OPENAPI.read_text() and text.startswith("openapi: 3.")
+    documented = set(re.findall(r"^  (/api/\S+):$", text, re.MULTILINE))
+    served = {
+        resource.canonical.replace("{dialog_id}", "{dialog_id}")
+        for resource in api.app.router.resources()
+        if resource.canonical.startswith("/api/")
+    }
+    assert documented == served
+    for path, names in PARAMS.items():
+        block = text.split(f"\n  {path}:\n", 1)[1].split("\n  /api/", 1)[0]
+        for name in names:
+            assert f"name: {name}\n" in block or f'parameters/{name}"' in block, (path, name)
+    for reference in set(re.findall(r'"#/components/(\w+)/(\w+)"', text)):
+        section, name = reference
+        assert re.search(rf"^  {section}:\n(?:.*\n)*?    {name}:", text, re.MULTILINE), reference

@@ -1,0 +1,338 @@
+"""The JSON API under /api: the reports and the dialogs, for scripts, spreadsheets and BI tools.
+
+Every endpoint but the OpenAPI document wants `Authorization: Bearer <CHATTRACK_API_TOKEN>`. Periods
+take the bot's words ("week", "2026-11-01..2026-11-15"...) in the business's time zone. Any bad
+parameter is a 400 naming it; the reports themselves live in `reports/`, this module only translates.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Awaitable, Callable, Set
+from functools import wraps
+from pathlib import Path
+from typing import Any, cast
+
+from aiohttp import web
+
+from reports import counts
+from reports.card import CardValue, card_record, dialog_card
+from reports.counts import Change, Comparison, Dynamics, PeriodTotals, Ranking, ReportError, Totals
+from reports.export import DELIMITERS, MAX_PAGE, Delimiter, dialogs_csv, page_dialogs
+from reports.i18n import LANGS, Lang
+from reports.periods import Period, PeriodError, parse_comparison, parse_period
+from tracking.periods import utc_now
+from tracking.store.base import GROUPABLE_FIELDS, Bucket
+from webhooks.app import SETTINGS, STORE, error
+
+OPENAPI = Path(__file__).with_name("openapi.yaml")
+MAX_PARAM = 200  # characters of any one query parameter
+
+Json = dict[str, Any]
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class BadRequest(Exception):
+    """A parameter the API cannot use: answered 400 with this message."""
+
+
+def authorized(handler: Handler) -> Handler:
+    """401 without the right bearer token (compared in constant time); 403 while no token is configured."""
+
+    @wraps(handler)
+    async def check(request: web.Request) -> web.StreamResponse:
+        token = request.app[SETTINGS].api_token
+        if token is None or not token.get_secret_value():
+            return error(403, "the API is off: set CHATTRACK_API_TOKEN to enable it")
+        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+        expected = token.get_secret_value().encode()
+        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected):
+            response = error(401, "missing or wrong bearer token")
+            response.headers["WWW-Authenticate"] = 'Bearer realm="chattrack"'
+            return response
+        try:
+            return await handler(request)
+        except (BadRequest, PeriodError, ReportError) as exc:
+            return error(400, str(exc))
+
+    return check
+
+
+class Params:
+    """The query string of one request, read with checks: every problem becomes a BadRequest."""
+
+    def __init__(self, request: web.Request, allowed: Set[str]) -> None:
+        self.query = request.query
+        self.settings = request.app[SETTINGS]
+        self.now = utc_now()
+        for name in self.query:
+            if name not in allowed:
+                raise BadRequest(f"unknown parameter {name!r}; this endpoint takes {', '.join(sorted(allowed))}")
+            if len(self.query.getall(name)) > 1:
+                raise BadRequest(f"parameter {name!r} is given more than once")
+            if len(self.query[name]) > MAX_PARAM:
+                raise BadRequest(f"parameter {name!r} is longer than {MAX_PARAM} characters")
+
+    def text(self, name: str, default: str | None = None) -> str | None:
+        value = self.query.get(name)
+        return default if value is None or value.strip() == "" else value.strip()
+
+    def choice(self, name: str, options: tuple[str, ...] | list[str], default: str | None = None) -> str | None:
+        value = self.text(name, default)
+        if value is not None and value not in options:
+            raise BadRequest(f"{name} must be one of {', '.join(options)}")
+        return value
+
+    def integer(self, name: str, default: int, low: int, high: int) -> int:
+        value = self.text(name)
+        if value is None:
+            return default
+        if not value.isascii() or not value.isdigit() or not low <= int(value) <= high:
+            raise BadRequest(f"{name} must be a whole number from {low} to {high}")
+        return int(value)
+
+    def boolean(self, name: str, default: bool) -> bool:
+        value = self.choice(name, ("true", "false", "1", "0"))
+        return default if value is None else value in ("true", "1")
+
+    def period(self, name: str = "period", default: str = "today") -> Period:
+        return parse_period(self.text(name, default), self.settings.zone, self.now, default)
+
+    def filters(self) -> dict[str, str]:
+        return {name: self.query[name].strip() for name in GROUPABLE_FIELDS if self.text(name) is not None}
+
+
+FILTERS = set(GROUPABLE_FIELDS)
+COMMON = {"period", "probable", *FILTERS}
+
+
+# JSON shapes ----------------------------------------------------------------------------------------
+
+
+def period_json(period: Period) -> Json:
+    return {
+        "label": period.label,
+        "first": period.first.isoformat(),
+        "last": period.last.isoformat(),
+        "start": period.start.isoformat(),
+        "end": period.end.isoformat(),
+        "running": period.running,
+        "timezone": period.zone.key,
+    }
+
+
+def totals_json(totals: Totals) -> Json:
+    return {
+        "dialogs": totals.dialogs,
+        "new": totals.new,
+        "repeat": totals.repeat,
+        "new_share": totals.new_share,
+        "repeat_share": totals.repeat_share,
+    }
+
+
+def change_json(change: Change) -> Json:
+    return {"a": change.a, "b": change.b, "delta": change.delta, "ratio": change.ratio}
+
+
+def summary_json(report: PeriodTotals) -> Json:
+    return {"period": period_json(report.period), "filters": report.filters, **totals_json(report.totals)}
+
+
+def ranking_json(report: Ranking) -> Json:
+    return {
+        "period": period_json(report.period),
+        "filters": report.filters,
+        "by": report.by,
+        "total": totals_json(report.total),
+        "rest": totals_json(report.rest),
+        "rows": [
+            {"value": r.value, "dialogs": r.totals.dialogs, "new": r.totals.new, "repeat": r.totals.repeat,
+             "share": r.share}
+            for r in report.rows
+        ],
+    }  # fmt: skip
+
+
+def dynamics_json(report: Dynamics) -> Json:
+    return {
+        "period": period_json(report.period),
+        "filters": report.filters,
+        "by": report.by,
+        "bucket": report.bucket.value,
+        "buckets": report.buckets,
+        "totals": report.totals,
+        "series": [{"value": s.value, "other": s.other, "total": s.total, "points": s.points} for s in report.series],
+    }
+
+
+def comparison_json(report: Comparison) -> Json:
+    return {
+        "a": period_json(report.a),
+        "b": period_json(report.b),
+        "filters": report.filters,
+        "by": report.by,
+        "dialogs": change_json(report.dialogs),
+        "new": change_json(report.new),
+        "repeat": change_json(report.repeat),
+        "rows": [{"value": r.value, **change_json(r.dialogs)} for r in report.rows],
+    }
+
+
+# handlers -------------------------------------------------------------------------------------------
+
+
+@authorized
+async def summary(request: web.Request) -> web.Response:
+    p = Params(request, COMMON)
+    store = request.app[STORE]
+    report = await counts.summary(store, p.period(), filters=p.filters(), include_probable=p.boolean("probable", True))
+    return web.json_response(summary_json(report))
+
+
+async def _ranking(request: web.Request, p: Params, by: str) -> web.Response:
+    report = await counts.ranking(
+        request.app[STORE],
+        p.period(),
+        by,
+        filters=p.filters(),
+        limit=p.integer("limit", 10, 1, counts.MAX_LIMIT),
+        include_probable=p.boolean("probable", True),
+    )
+    return web.json_response(ranking_json(report))
+
+
+@authorized
+async def channels(request: web.Request) -> web.Response:
+    return await _ranking(request, Params(request, COMMON | {"limit"}), "channel")
+
+
+@authorized
+async def pages(request: web.Request) -> web.Response:
+    p = Params(request, COMMON | {"limit", "kind"})
+    kind = p.choice("kind", list(counts.PAGE_FIELDS), "contact")
+    assert kind is not None
+    return await _ranking(request, p, counts.PAGE_FIELDS[kind])
+
+
+@authorized
+async def drilldown(request: web.Request) -> web.Response:
+    p = Params(request, COMMON | {"limit", "by"})
+    by = p.choice("by", GROUPABLE_FIELDS, "source")
+    assert by is not None
+    return await _ranking(request, p, by)
+
+
+@authorized
+async def dynamics(request: web.Request) -> web.Response:
+    p = Params(request, COMMON | {"bucket", "by", "top"})
+    bucket = p.choice("bucket", [b.value for b in Bucket], "day")
+    by = p.choice("by", GROUPABLE_FIELDS, "channel")
+    assert bucket is not None and by is not None
+    report = await counts.dynamics(
+        request.app[STORE],
+        p.period(default="30d"),
+        Bucket(bucket),
+        by=by,
+        filters=p.filters(),
+        top=p.integer("top", 6, 1, 100),
+        include_probable=p.boolean("probable", True),
+    )
+    return web.json_response(dynamics_json(report))
+
+
+@authorized
+async def compare(request: web.Request) -> web.Response:
+    p = Params(request, {"a", "b", "by", "limit", "probable", *FILTERS})
+    zone = p.settings.zone
+    a_text, b_text = p.text("a", "week"), p.text("b", "previous")
+    by = p.choice("by", GROUPABLE_FIELDS, "channel")
+    assert a_text is not None and b_text is not None and by is not None
+    if b_text in ("previous", "year_ago"):
+        suffix = " yoy" if b_text == "year_ago" else ""
+        a, b = parse_comparison(a_text + suffix, zone, p.now)
+    else:
+        a, b = parse_period(a_text, zone, p.now), parse_period(b_text, zone, p.now)
+    report = await counts.compare(
+        request.app[STORE],
+        a,
+        b,
+        by=by,
+        filters=p.filters(),
+        limit=p.integer("limit", 10, 1, counts.MAX_LIMIT),
+        include_probable=p.boolean("probable", True),
+    )
+    return web.json_response(comparison_json(report))
+
+
+@authorized
+async def list_dialogs(request: web.Request) -> web.Response:
+    p = Params(request, {"period", "limit", "cursor"})
+    zone = p.settings.zone
+    period = p.period()
+    found, cursor = await page_dialogs(
+        request.app[STORE], period, p.integer("limit", 100, 1, MAX_PAGE), p.text("cursor")
+    )
+    return web.json_response(
+        {"period": period_json(period), "dialogs": [card_record(d, zone) for d in found], "next": cursor}
+    )
+
+
+def _history_item(record: dict[str, CardValue]) -> Json:
+    return {k: record[k] for k in ("id", "started", "channel", "source", "medium", "campaign", "status")}
+
+
+@authorized
+async def get_dialog(request: web.Request) -> web.Response:
+    Params(request, set())
+    dialog_id = request.match_info["dialog_id"]
+    zone = request.app[SETTINGS].zone
+    card = await dialog_card(request.app[STORE], dialog_id, zone) if len(dialog_id) <= 64 else None
+    if card is None:
+        return error(404, "no dialog with this id")
+    return web.json_response(
+        {
+            "card": card.record,
+            "history": [_history_item(card_record(d, zone)) for d in card.history],
+            "dialog": card.dialog.model_dump(mode="json"),
+        }
+    )
+
+
+@authorized
+async def dialogs_csv_export(request: web.Request) -> web.StreamResponse:
+    p = Params(request, {"period", "lang", "sep"})
+    period = p.period()
+    lang = cast(Lang | None, p.choice("lang", LANGS))
+    sep = cast(Delimiter, p.choice("sep", list(DELIMITERS), "comma"))
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": "text/csv; charset=utf-8",
+            "Content-Disposition": f'attachment; filename="dialogs-{period.label}.csv"',
+        }
+    )
+    chunks = dialogs_csv(request.app[STORE], period, p.settings.zone, lang=lang, delimiter=sep)
+    first = await anext(chunks)  # a store error here still becomes a JSON error, before any byte is sent
+    await response.prepare(request)
+    await response.write(first)
+    async for chunk in chunks:
+        await response.write(chunk)
+    await response.write_eof()
+    return response
+
+
+async def openapi(request: web.Request) -> web.Response:
+    return web.Response(body=OPENAPI.read_bytes(), content_type="application/yaml", charset="utf-8")
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_get("/api/openapi.yaml", openapi)
+    app.router.add_get("/api/reports/summary", summary)
+    app.router.add_get("/api/reports/channels", channels)
+    app.router.add_get("/api/reports/pages", pages)
+    app.router.add_get("/api/reports/drilldown", drilldown)
+    app.router.add_get("/api/reports/dynamics", dynamics)
+    app.router.add_get("/api/reports/compare", compare)
+    app.router.add_get("/api/dialogs", list_dialogs)
+    app.router.add_get("/api/dialogs.csv", dialogs_csv_export)
+    app.router.add_get("/api/dialogs/{dialog_id}", get_dialog)
