@@ -50,7 +50,7 @@ async def errors_as_json(
 
 
 def create_app(settings: Settings, store: Store | None = None) -> web.Application:
-    from webhooks import collect, generic, greenapi, health, meta, metrics, twilio
+    from webhooks import api, collect, generic, greenapi, health, meta, metrics, twilio
 
     # Metrics outermost, so they see the status the error middleware chose.
     app = web.Application(middlewares=[metrics.count_requests, errors_as_json], client_max_size=MAX_BODY)
@@ -77,6 +77,7 @@ def create_app(settings: Settings, store: Store | None = None) -> web.Applicatio
     health.setup(app)
     collect.setup(app)
     twilio.setup(app)
+    api.setup(app)
     meta.setup(app)
     greenapi.setup(app)
     generic.setup(app)
