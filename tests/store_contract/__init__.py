@@ -6,6 +6,7 @@ Builders here make messages and drafts the way `Tracker.ingest` does, so tests r
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -18,6 +19,7 @@ NUMBER = "+79991234567"
 OTHER_NUMBER = "+79997654321"
 CONTACT = "+79161234567"
 GAP = timedelta(hours=72)
+MakeStore = Callable[[], Awaitable[Store]]  # opens one more store on the same database: another copy
 FAR_FUTURE = datetime(2100, 1, 1, tzinfo=UTC)
 
 

@@ -9,18 +9,17 @@ SQLite and on a real MongoDB.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 from pymongo import AsyncMongoClient
 
 from tests.mongo_server import MongoServer, mongo_server, real_mongodb_url
+from tests.store_contract import MakeStore
 from tracking.store.base import Store
 from tracking.store.mongo import MongoStore
 from tracking.store.sqlite import SQLiteStore
-
-MakeStore = Callable[[], Awaitable[Store]]
 
 # Read at import: tests/conftest.py clears CHATTRACK_* variables around every test.
 REAL_MONGODB_URL = real_mongodb_url()
