@@ -57,11 +57,15 @@ from tracking.models import (
 from tracking.periods import buckets_for
 from tracking.store.base import (
     GROUPABLE_FIELDS,
+    BusinessAccount,
     CodeTaken,
     CountQuery,
     CountRow,
+    Invite,
     NewDialog,
+    StaffMember,
     StoreUnavailable,
+    SummaryChoice,
 )
 
 SCHEMA_VERSION = 1
@@ -285,6 +289,7 @@ class MongoStore:
         return self._db
 
     async def open(self) -> None:
+        await self.close()  # opening again (after a failed open) starts afresh
         ms = int(self.timeout * 1000)
         try:
             self._client = AsyncMongoClient(
@@ -654,6 +659,10 @@ class MongoStore:
     @_unavailable_as_store_error
     async def count_dialogs(self, query: CountQuery) -> list[CountRow]:
         pipeline = count_pipeline(query)
+        # A report may run long, but an unreachable server must still fail within `timeout`: the
+        # report's own time limit would otherwise stretch server selection to `report_timeout` too.
+        with pymongo.timeout(self.timeout):
+            await self.db.command("ping")
         with pymongo.timeout(self.report_timeout):
             groups = await (await self.db.dialogs.aggregate(pipeline)).to_list()
         return count_rows(query, groups)
@@ -716,6 +725,68 @@ class MongoStore:
             return True
         except DuplicateKeyError:
             return False
+
+    # bot access -----------------------------------------------------------------------------------
+    # Small collections keyed by their natural id; a redeemed invite is consumed first, then the member
+    # written, so a copy dying in between wastes the invite rather than letting it be used twice.
+
+    @_unavailable_as_store_error
+    async def create_invite(self, invite: Invite) -> None:
+        doc = invite.model_dump()
+        doc["_id"] = doc.pop("token")
+        await self.db.invites.insert_one({**doc, "used_by": None})
+
+    @_unavailable_as_store_error
+    async def redeem_invite(
+        self, token: str, user_id: int, name: str, username: str | None, now: datetime
+    ) -> StaffMember | None:
+        invite = await self.db.invites.find_one_and_update(
+            {"_id": token, "used_by": None, "expires_at": {"$gt": now}},
+            {"$set": {"used_by": user_id, "used_at": now}},
+        )
+        if invite is None:
+            return None
+        member = StaffMember(user_id=user_id, name=name, username=username, added_at=now, added_by=invite["created_by"])
+        await self.db.staff.replace_one({"_id": user_id}, {"_id": user_id, **member.model_dump()}, upsert=True)
+        return member
+
+    @_unavailable_as_store_error
+    async def get_staff(self, user_id: int) -> StaffMember | None:
+        doc = await self.db.staff.find_one({"_id": user_id}, {"_id": 0})
+        return None if doc is None else StaffMember.model_validate(doc)
+
+    @_unavailable_as_store_error
+    async def list_staff(self) -> list[StaffMember]:
+        cursor = self.db.staff.find({}, {"_id": 0}).sort([("added_at", ASCENDING), ("user_id", ASCENDING)])
+        return [StaffMember.model_validate(doc) for doc in await cursor.to_list()]
+
+    @_unavailable_as_store_error
+    async def remove_staff(self, user_id: int) -> bool:
+        removed = await self.db.staff.delete_one({"_id": user_id})
+        await self.db.summary_choices.delete_one({"_id": user_id})
+        return removed.deleted_count == 1
+
+    @_unavailable_as_store_error
+    async def set_summary_choice(self, choice: SummaryChoice) -> None:
+        await self.db.summary_choices.replace_one(
+            {"_id": choice.user_id}, {"_id": choice.user_id, **choice.model_dump()}, upsert=True
+        )
+
+    @_unavailable_as_store_error
+    async def summary_choices(self) -> list[SummaryChoice]:
+        cursor = self.db.summary_choices.find({}, {"_id": 0}).sort("user_id", ASCENDING)
+        return [SummaryChoice.model_validate(doc) for doc in await cursor.to_list()]
+
+    @_unavailable_as_store_error
+    async def save_business_account(self, account: BusinessAccount) -> None:
+        await self.db.business_accounts.replace_one(
+            {"_id": account.connection_id}, {"_id": account.connection_id, **account.model_dump()}, upsert=True
+        )
+
+    @_unavailable_as_store_error
+    async def get_business_account(self, connection_id: str) -> BusinessAccount | None:
+        doc = await self.db.business_accounts.find_one({"_id": connection_id}, {"_id": 0})
+        return None if doc is None else BusinessAccount.model_validate(doc)
 
 
 __all__ = ["MongoStore", "count_pipeline", "count_rows", "dialog_document"]
