@@ -1,0 +1,56 @@
+"""Re-derive the local-time buckets stored on every dialog, after the business's time zone changed.
+
+Reports group on the day / ISO week / month / quarter keys written with each dialog
+(`tracking.periods.buckets_for`), so a new time zone needs them rewritten once. Safe to run again
+(it only rewrites dialogs whose keys differ) and while the server runs.
+"""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from tracking.models import Dialog
+from tracking.periods import buckets_for
+from tracking.store.base import Store
+from tracking.store.mongo import MongoStore
+from tracking.store.sqlite import SQLiteStore, parse_ts
+
+BATCH = 1000
+
+
+async def recompute_buckets(store: Store, zone: ZoneInfo) -> int:
+    """Rewrite the buckets of every dialog for `zone`; returns how many dialogs changed."""
+    if isinstance(store, MongoStore):
+        return await store.recompute_buckets(zone, batch=BATCH)
+    if isinstance(store, SQLiteStore):
+        return await _recompute_sqlite(store, zone)
+    raise TypeError(f"cannot recompute buckets on {type(store).__name__}")
+
+
+async def _recompute_sqlite(store: SQLiteStore, zone: ZoneInfo) -> int:
+    changed, after = 0, ""
+    while True:
+        # One short transaction per batch, so webhooks are not kept waiting behind a long rewrite.
+        async with store._transaction() as db:
+            cursor = await db.execute(
+                "SELECT id, started_at, day, week, month, quarter, data FROM dialogs WHERE id > ? ORDER BY id LIMIT ?",
+                (after, BATCH),
+            )
+            batch = list(await cursor.fetchall())
+            if not batch:
+                return changed
+            for row in batch:
+                buckets = buckets_for(parse_ts(row["started_at"]), zone)
+                if (row["day"], row["week"], row["month"], row["quarter"]) == tuple(buckets.model_dump().values()):
+                    continue
+                dialog = Dialog.model_validate_json(row["data"])
+                dialog.buckets = buckets
+                await db.execute(
+                    "UPDATE dialogs SET day = ?, week = ?, month = ?, quarter = ?, data = ? WHERE id = ?",
+                    (buckets.day, buckets.week, buckets.month, buckets.quarter, dialog.model_dump_json(), row["id"]),
+                )
+                changed += 1
+            after = batch[-1]["id"]
+
+
+__all__ = ["recompute_buckets"]
