@@ -80,6 +80,44 @@ class NewDialog(BaseModel):
     alert_chats: list[int]  # Telegram chats that get a lead alert for a new dialog
 
 
+class StaffMember(BaseModel):
+    """Someone an owner invited to the bot: they may read reports and tag leads, not manage staff."""
+
+    user_id: int  # Telegram user id
+    name: str
+    username: str | None = None
+    added_at: datetime
+    added_by: int  # the owner whose invite they used
+
+
+class Invite(BaseModel):
+    """A one-time invite; `token` is a digest of the secret in the deep link, never the secret itself."""
+
+    token: str
+    created_by: int
+    created_at: datetime
+    expires_at: datetime
+
+
+class SummaryChoice(BaseModel):
+    """When one owner or staff member wants the daily summary, as local time in the business's zone."""
+
+    user_id: int
+    at: str | None  # "HH:MM"; None: they turned it off
+    lang: str = "ru"
+    chosen_at: datetime  # slots before this moment are not caught up
+
+
+class BusinessAccount(BaseModel):
+    """A Telegram Business account that connected the bot: its chats with customers reach us."""
+
+    connection_id: str
+    user_id: int
+    username: str | None = None
+    name: str = ""
+    enabled: bool = True
+
+
 class Store(Protocol):
     async def open(self) -> None:
         """Connect, create tables/indexes idempotently, record the schema version."""
@@ -148,3 +186,34 @@ class Store(Protocol):
     # once-only jobs (daily summary across restarts and replicas)
     async def claim_job(self, key: str, now: datetime) -> bool:
         """True for exactly one caller per key, ever."""
+
+    # bot access: staff invited by owners
+    async def create_invite(self, invite: Invite) -> None: ...
+
+    async def redeem_invite(
+        self, token: str, user_id: int, name: str, username: str | None, now: datetime
+    ) -> StaffMember | None:
+        """Consume an unused, unexpired invite and make the user staff; None (nothing added) otherwise.
+
+        Exactly one of several concurrent redemptions of one token succeeds.
+        """
+
+    async def get_staff(self, user_id: int) -> StaffMember | None: ...
+
+    async def list_staff(self) -> list[StaffMember]:
+        """Oldest first."""
+
+    async def remove_staff(self, user_id: int) -> bool:
+        """False when they were not staff. Their summary choice goes with them."""
+
+    # daily summary choices
+    async def set_summary_choice(self, choice: SummaryChoice) -> None:
+        """Replace the user's choice."""
+
+    async def summary_choices(self) -> list[SummaryChoice]: ...
+
+    # Telegram Business connections
+    async def save_business_account(self, account: BusinessAccount) -> None:
+        """Insert or replace by connection id."""
+
+    async def get_business_account(self, connection_id: str) -> BusinessAccount | None: ...

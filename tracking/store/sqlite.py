@@ -28,11 +28,15 @@ from tracking.models import (
 )
 from tracking.store.base import (
     GROUPABLE_FIELDS,
+    BusinessAccount,
     CodeTaken,
     CountQuery,
     CountRow,
+    Invite,
     NewDialog,
+    StaffMember,
     StoreUnavailable,
+    SummaryChoice,
 )
 
 SCHEMA_VERSION = 1
@@ -87,6 +91,12 @@ CREATE TABLE IF NOT EXISTS outbox (
     created_at TEXT NOT NULL, sent_at TEXT, last_error TEXT);
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox (sent_at, next_attempt_at);
 CREATE TABLE IF NOT EXISTS jobs (key TEXT PRIMARY KEY, claimed_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS invites (
+    token TEXT PRIMARY KEY, created_by INTEGER NOT NULL, created_at TEXT NOT NULL, expires_at TEXT NOT NULL,
+    used_by INTEGER, used_at TEXT);
+CREATE TABLE IF NOT EXISTS staff (user_id INTEGER PRIMARY KEY, added_at TEXT NOT NULL, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS summary_choices (user_id INTEGER PRIMARY KEY, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS business_accounts (connection_id TEXT PRIMARY KEY, data TEXT NOT NULL);
 """
 
 
@@ -474,6 +484,75 @@ class SQLiteStore:
         async with self._transaction() as db:
             cursor = await db.execute("INSERT OR IGNORE INTO jobs (key, claimed_at) VALUES (?, ?)", (key, ts(now)))
             return cursor.rowcount == 1
+
+    # bot access -----------------------------------------------------------------------------------
+
+    async def create_invite(self, invite: Invite) -> None:
+        async with self._transaction() as db:
+            await db.execute(
+                "INSERT INTO invites (token, created_by, created_at, expires_at) VALUES (?, ?, ?, ?)",
+                (invite.token, invite.created_by, ts(invite.created_at), ts(invite.expires_at)),
+            )
+
+    async def redeem_invite(
+        self, token: str, user_id: int, name: str, username: str | None, now: datetime
+    ) -> StaffMember | None:
+        async with self._transaction() as db:
+            cursor = await db.execute(
+                "UPDATE invites SET used_by = ?, used_at = ? WHERE token = ? AND used_by IS NULL AND expires_at > ? "
+                "RETURNING created_by",
+                (user_id, ts(now), token, ts(now)),
+            )
+            row = await cursor.fetchone()
+            await cursor.close()
+            if row is None:
+                return None
+            member = StaffMember(user_id=user_id, name=name, username=username, added_at=now, added_by=row[0])
+            await db.execute(
+                "INSERT INTO staff (user_id, added_at, data) VALUES (?, ?, ?) "
+                "ON CONFLICT (user_id) DO UPDATE SET added_at = excluded.added_at, data = excluded.data",
+                (user_id, ts(now), member.model_dump_json()),
+            )
+            return member
+
+    async def get_staff(self, user_id: int) -> StaffMember | None:
+        row = await (await self.db.execute("SELECT data FROM staff WHERE user_id = ?", (user_id,))).fetchone()
+        return None if row is None else StaffMember.model_validate_json(row["data"])
+
+    async def list_staff(self) -> list[StaffMember]:
+        cursor = await self.db.execute("SELECT data FROM staff ORDER BY added_at, user_id")
+        return [StaffMember.model_validate_json(r["data"]) for r in await cursor.fetchall()]
+
+    async def remove_staff(self, user_id: int) -> bool:
+        async with self._transaction() as db:
+            cursor = await db.execute("DELETE FROM staff WHERE user_id = ?", (user_id,))
+            await db.execute("DELETE FROM summary_choices WHERE user_id = ?", (user_id,))
+            return cursor.rowcount == 1
+
+    async def set_summary_choice(self, choice: SummaryChoice) -> None:
+        async with self._transaction() as db:
+            await db.execute(
+                "INSERT INTO summary_choices (user_id, data) VALUES (?, ?) "
+                "ON CONFLICT (user_id) DO UPDATE SET data = excluded.data",
+                (choice.user_id, choice.model_dump_json()),
+            )
+
+    async def summary_choices(self) -> list[SummaryChoice]:
+        cursor = await self.db.execute("SELECT data FROM summary_choices ORDER BY user_id")
+        return [SummaryChoice.model_validate_json(r["data"]) for r in await cursor.fetchall()]
+
+    async def save_business_account(self, account: BusinessAccount) -> None:
+        async with self._transaction() as db:
+            await db.execute(
+                "INSERT INTO business_accounts (connection_id, data) VALUES (?, ?) "
+                "ON CONFLICT (connection_id) DO UPDATE SET data = excluded.data",
+                (account.connection_id, account.model_dump_json()),
+            )
+
+    async def get_business_account(self, connection_id: str) -> BusinessAccount | None:
+        cursor = await self.db.execute("SELECT data FROM business_accounts WHERE connection_id = ?", (connection_id,))
+        row = await cursor.fetchone()
+        return None if row is None else BusinessAccount.model_validate_json(row["data"])
 
 
 __all__ = ["SQLiteStore", "sqlite_path"]
