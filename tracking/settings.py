@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     telegram_api_url: str | None = None  # a self-hosted Bot API server; None: Telegram's
     telegram_webhook_secret: SecretStr | None = None
     bot_language: Literal["ru", "en"] = "ru"  # lead alerts and summaries; replies follow each user's language
+    # Owners' daily summary time (local HH:MM) until they choose one with /summary; None: only on request.
+    summary_time: str | None = None
 
     api_token: SecretStr | None = None
 
@@ -78,6 +80,16 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r}; use an IANA name like Europe/Moscow") from exc
         return value
+
+    @field_validator("summary_time")
+    @classmethod
+    def _summary_time(cls, value: str | None) -> str | None:
+        if value is None or value.strip().lower() in ("", "off"):
+            return None
+        hours, _, minutes = value.strip().partition(":")
+        if not (hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60 and len(minutes) == 2):
+            raise ValueError("use local time as HH:MM, e.g. 09:00 (or off)")
+        return f"{int(hours):02d}:{minutes}"
 
     @field_validator("public_url")
     @classmethod
