@@ -81,14 +81,10 @@ def create_app(settings: Settings, store: Store | None = None) -> web.Applicatio
     meta.setup(app)
     greenapi.setup(app)
     generic.setup(app)
-    try:
-        from bot.runtime import setup_bot
-    except ImportError:  # the bot lands in its own step
-        pass
-    else:
-        runtime = setup_bot(app, settings, store)
-        if runtime is not None:
-            app[ON_NEW_DIALOG].append(runtime.kick)
+    from bot.runtime import setup_bot
+
+    runtime = setup_bot(app, settings, store, lang=settings.bot_language)
+    app[ON_NEW_DIALOG].append(runtime.kick)
     return app
 
 
@@ -101,8 +97,8 @@ async def retention(app: web.Application) -> AsyncIterator[None]:
                 removed = await app[TRACKER].purge_expired_visits(utc_now())
                 if removed:
                     log.info("retention: deleted %d expired visits", removed)
-            except StoreUnavailable as exc:
-                log.warning("retention: store unavailable: %s", exc)
+            except Exception as exc:  # a failed purge is retried next hour; it must not end the task
+                log.warning("retention: purge failed: %s", exc)
             await asyncio.sleep(3600)
 
     task = asyncio.create_task(purge_hourly())
