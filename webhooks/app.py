@@ -83,7 +83,7 @@ def create_app(settings: Settings, store: Store | None = None) -> web.Applicatio
     generic.setup(app)
     from bot.runtime import setup_bot
 
-    runtime = setup_bot(app, settings, store, lang=settings.bot_language)
+    runtime = setup_bot(app, settings, store, lang=settings.bot_language, tracker=app[TRACKER])
     app[ON_NEW_DIALOG].append(runtime.kick)
     return app
 
