@@ -270,14 +270,17 @@ class MongoStore:
         timeout: float = 5.0,
         report_timeout: float = 60.0,
         duplicate_wait: float = 5.0,
-        claim_timeout: float = 30.0,
+        claim_timeout: float = 15.0,
     ) -> None:
         self.url = database_url
         self.retention = timedelta(days=retention_days)
         self.timeout = timeout  # server selection, connect and socket timeouts
         self.report_timeout = report_timeout  # a report may scan much more than one write
         self.duplicate_wait = duplicate_wait  # how long a duplicate waits for the copy storing the original
-        self.claim_timeout = claim_timeout  # a message pending this long was abandoned by a dead copy
+        # A message pending this long was presumably abandoned by a dead copy and may be taken over.
+        # Taking over from a copy that is merely slow is safe too: every step is idempotent, and
+        # decisions are recorded only by the current owner (compare-and-set on `owner`).
+        self.claim_timeout = claim_timeout
         self._client: AsyncMongoClient[Doc] | None = None
         self._db: AsyncDatabase[Doc] | None = None
         self._codec: CodecOptions[Doc] = CodecOptions(tz_aware=True, tzinfo=UTC)
