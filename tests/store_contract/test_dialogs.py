@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -215,7 +215,7 @@ async def test_set_tags_replaces_them_sorted_and_unique(store: Store) -> None:
 
 
 async def test_forgetting_a_contact_erases_dialogs_alerts_and_their_visits(store: Store) -> None:
-    recent = at("2026-11-01 10:00")
+    recent = datetime.now(UTC).replace(microsecond=0) - timedelta(days=3)  # visits within their retention
     view = page_view("ABCD1234", "browser-1", "https://shop.example/", recent)
     await store.record_page_view(view, fresh_visit(view))
     second_visit = page_view("EFGH5678", "browser-1", "https://shop.example/", recent)
