@@ -15,7 +15,11 @@ from aiogram import F, Router
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
-from bot.texts import channel_name, text
+from bot.access import MEMBERS, HasRole
+from bot.texts import TEXTS, channel_name, language, text
+from reports.card import dialog_card
+from reports.i18n import normalise_lang
+from reports.render import render_card, split_message
 from tracking.models import AttributionStatus, Dialog, Messenger
 from tracking.store.base import Store
 
@@ -57,9 +61,19 @@ def contact_phone(dialog: Dialog) -> str | None:
     return phone if phone.startswith("+") else "+" + phone
 
 
+def telegram_user_id(dialog: Dialog) -> int | None:
+    """The customer's Telegram user id, for dialogs that came through the bot or Telegram Business."""
+    prefix, _, number = dialog.contact_id.partition(":")
+    return int(number) if prefix == "tg" and number.isdigit() else None
+
+
 def _who(dialog: Dialog, lang: str) -> str:
     name = html.escape(dialog.contact_name or text(lang, "no_name"))
     phone = contact_phone(dialog)
+    tg_user = telegram_user_id(dialog)
+    if phone is None and tg_user is not None:
+        # A mention link: one tap opens the customer's profile (and the chat, when their privacy allows).
+        return f'👤 <a href="tg://user?id={tg_user}"><b>{name}</b></a>'
     if phone is None:
         return f"👤 <b>{name}</b>"
     if dialog.messenger is Messenger.WHATSAPP:
@@ -81,15 +95,24 @@ def _status(dialog: Dialog, lang: str) -> str:
     return text(lang, key, code=code)
 
 
+def messenger_label(dialog: Dialog) -> str:
+    """WhatsApp, Telegram (a chat with the bot itself) or Telegram Business (the owner's own account)."""
+    if dialog.messenger is Messenger.WHATSAPP:
+        return "WhatsApp"
+    return "Telegram Business" if dialog.provider == "telegram_business" else "Telegram"
+
+
 def render_alert(dialog: Dialog, lang: str = "ru", zone: ZoneInfo | None = None) -> str:
     """The lead alert as Telegram HTML."""
     a = dialog.attribution
-    messenger = "WhatsApp" if dialog.messenger is Messenger.WHATSAPP else "Telegram"
+    messenger = messenger_label(dialog)
     first = shorten(dialog.first_message.strip(), MAX_MESSAGE) or text(lang, "no_text")
     lines = [
         text(lang, "lead_repeat" if dialog.is_repeat else "lead_new", messenger=messenger),
         _who(dialog, lang),
-        text(lang, "to_number", number=dialog.business_number),
+        text(
+            lang, "to_number" if dialog.messenger is Messenger.WHATSAPP else "to_account", number=dialog.business_number
+        ),
         f"💬 <i>{html.escape(first)}</i>",
         "",
         text(lang, "channel", channel=channel_name(lang, a.channel.value)),
@@ -115,8 +138,8 @@ def render_alert(dialog: Dialog, lang: str = "ru", zone: ZoneInfo | None = None)
     return "\n".join(lines)
 
 
-def alert_keyboard(dialog: Dialog, lang: str = "ru") -> InlineKeyboardMarkup:
-    """Tag buttons (a ✅ marks the dialog's tags) and the card button."""
+def alert_keyboard(dialog: Dialog, lang: str = "ru", *, card_button: bool = True) -> InlineKeyboardMarkup:
+    """Tag buttons (a ✅ marks the dialog's tags) and the card button (not under the card itself)."""
     tags = [
         InlineKeyboardButton(
             text=("✅ " if tag in dialog.tags else "") + text(lang, f"tag_{tag}"),
@@ -124,21 +147,43 @@ def alert_keyboard(dialog: Dialog, lang: str = "ru") -> InlineKeyboardMarkup:
         )
         for tag in TAGS
     ]
+    if not card_button:
+        return InlineKeyboardMarkup(inline_keyboard=[tags])
     card = InlineKeyboardButton(text=text(lang, "card"), callback_data=CardCallback(dialog_id=dialog.id).pack())
     return InlineKeyboardMarkup(inline_keyboard=[tags, [card]])
 
 
-def alerts_router(store: Store, owner_ids: list[int], lang: str = "ru", zone: ZoneInfo | None = None) -> Router:
-    """Buttons of the alert. Only owners may press them; others get a short refusal."""
-    router = Router(name="alerts")
-    owners = set(owner_ids)
+async def card_messages(store: Store, dialog: Dialog | str, lang: str, zone: ZoneInfo) -> list[str] | None:
+    """The dialog's full card as Telegram messages (split at Telegram's limit); None when it is gone."""
+    card = await dialog_card(store, dialog, zone)
+    if card is None:
+        return None
+    return split_message(render_card(card, normalise_lang(lang)))
 
-    @router.callback_query(~F.from_user.id.in_(owners))
-    async def not_owner(query: CallbackQuery) -> None:
-        await query.answer(text(lang, "not_allowed"), show_alert=True)
+
+async def send_card(message: Message, store: Store, dialog: Dialog | str, lang: str, zone: ZoneInfo) -> bool:
+    """Answer with the card, its tag buttons under the last part; False when there is no such dialog."""
+    parts = await card_messages(store, dialog, lang, zone)
+    found = dialog if isinstance(dialog, Dialog) else await store.get_dialog(dialog)
+    if parts is None or found is None:
+        return False
+    for part in parts[:-1]:
+        await message.answer(part)
+    await message.answer(parts[-1], reply_markup=alert_keyboard(found, lang, card_button=False))
+    return True
+
+
+def alerts_router(store: Store, zone: ZoneInfo | None = None) -> Router:
+    """Buttons of the alert, for owners and staff (strangers fall through to the fallback's refusal).
+
+    Answers follow the presser's language; the alert itself stays in the bot's configured one."""
+    router = Router(name="alerts")
+    router.callback_query.filter(HasRole(MEMBERS))
+    card_zone = zone or ZoneInfo("UTC")
 
     @router.callback_query(TagCallback.filter(F.tag.in_(TAGS)))
     async def toggle_tag(query: CallbackQuery, callback_data: TagCallback) -> None:
+        lang = language(query.from_user.language_code)
         dialog = await store.get_dialog(callback_data.dialog_id)
         if dialog is None:
             await query.answer(text(lang, "dialog_missing"))
@@ -150,17 +195,23 @@ def alerts_router(store: Store, owner_ids: list[int], lang: str = "ru", zone: Zo
         label = text(lang, f"tag_{tag}")
         await query.answer(text(lang, "tag_removed" if removing else "tag_set", tag=label))
         if isinstance(query.message, Message):  # older than 48 h: Telegram no longer lets us edit it
-            await query.message.edit_reply_markup(reply_markup=alert_keyboard(dialog, lang))
+            markup = query.message.reply_markup
+            # The buttons keep the language they were sent in: read it off the first tag button.
+            shown = markup.inline_keyboard[0][0].text if markup and markup.inline_keyboard else ""
+            keyboard_lang = "en" if shown.removeprefix("✅ ") == TEXTS["en"]["tag_qualified"] else "ru"
+            has_card = markup is not None and len(markup.inline_keyboard) > 1
+            await query.message.edit_reply_markup(
+                reply_markup=alert_keyboard(dialog, keyboard_lang, card_button=has_card)
+            )
 
     @router.callback_query(CardCallback.filter())
     async def card(query: CallbackQuery, callback_data: CardCallback) -> None:
-        # The full card lands in a later step; until then it repeats the alert with the current tags.
-        dialog = await store.get_dialog(callback_data.dialog_id)
-        if dialog is None:
-            await query.answer(text(lang, "dialog_missing"))
+        lang = language(query.from_user.language_code)
+        if not isinstance(query.message, Message):
+            await query.answer()
             return
         await query.answer()
-        if isinstance(query.message, Message):
-            await query.message.answer(render_alert(dialog, lang, zone), reply_markup=alert_keyboard(dialog, lang))
+        if not await send_card(query.message, store, callback_data.dialog_id, lang, card_zone):
+            await query.message.answer(text(lang, "dialog_missing"))
 
     return router

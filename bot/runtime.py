@@ -1,8 +1,12 @@
-"""The bot inside the aiohttp server: lead alerts, /start, and updates by long polling or webhook.
+"""The bot inside the aiohttp server: lead alerts, access, reports, the daily summary, Telegram customers.
 
 Without `public_url` the bot long-polls (one copy of the server only: Telegram serves getUpdates to one
 client at a time). With it, Telegram posts updates to `<public_url>/telegram/webhook`, signed with a
 secret header; every copy may receive them. Without a bot token only the outbox runs, in log-only mode.
+
+Routers, in the order an update tries them (`build_dispatcher`): access (/start inv_…, /invite, /staff),
+customers (deep links with a visit code, Telegram Business), start (greeting or refusal), commands
+(reports, members only), alerts (tag and card buttons, members only), fallback (help hint or refusal).
 """
 
 from __future__ import annotations
@@ -17,22 +21,24 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from aiogram import Bot, Dispatcher, F, Router
+from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.exceptions import AiogramError
-from aiogram.filters import CommandStart
-from aiogram.types import Message
 from aiogram.utils.token import TokenValidationError
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
+from bot.access import RoleMiddleware, access_router, fallback_router, set_menus, start_router
 from bot.alerts import alerts_router
+from bot.commands import commands_router
+from bot.customers import customers_router
 from bot.outbox import AlertDispatcher, Clock
-from bot.texts import language, text
+from bot.summary import DailySummaries
 from tracking.periods import utc_now
+from tracking.service import Tracker
 from tracking.settings import ENV_PREFIX, Settings, SettingsError
 from tracking.store.base import Store
 
@@ -53,23 +59,41 @@ def webhook_secret(settings: Settings) -> str | None:
     return hmac.new(token, b"chattrack telegram webhook secret", hashlib.sha256).hexdigest()
 
 
-def start_router(owner_ids: list[int]) -> Router:
-    """/start: owners are greeted in their language; anyone else gets a polite refusal, nothing more."""
-    router = Router(name="start")
-    owners = set(owner_ids)
-
-    @router.message(CommandStart(), F.from_user.id.in_(owners))
-    async def greet_owner(message: Message) -> None:
-        user = message.from_user
-        assert user is not None  # the filter matched its id
-        await message.answer(text(language(user.language_code), "start_owner", name=user.first_name))
-
-    @router.message(CommandStart())
-    async def refuse(message: Message) -> None:
-        code = message.from_user.language_code if message.from_user else None
-        await message.answer(text(language(code), "start_stranger"))
-
-    return router
+def build_dispatcher(
+    store: Store,
+    settings: Settings,
+    tracker: Tracker,
+    *,
+    lang: str = "ru",
+    clock: Clock = utc_now,
+    on_new_dialog: Callable[[], None] = lambda: None,
+) -> Dispatcher:
+    """Every router of the bot behind the role middleware (see the module's docstring for the order)."""
+    owners = settings.telegram_owner_ids
+    dispatcher = Dispatcher(name="chattrack")
+    dispatcher.update.outer_middleware(RoleMiddleware(store, owners))
+    dispatcher.include_routers(
+        access_router(store, zone=settings.zone, clock=clock, lang=lang),
+        customers_router(
+            tracker,
+            store,
+            owner_ids=owners,
+            business_usernames=settings.telegram_usernames,
+            on_new_dialog=on_new_dialog,
+            lang=lang,
+        ),
+        start_router(),
+        commands_router(
+            store,
+            zone=settings.zone,
+            clock=clock,
+            default_region=settings.default_region,
+            summary_default=settings.summary_time,
+        ),
+        alerts_router(store, settings.zone),
+        fallback_router(),
+    )
+    return dispatcher
 
 
 @dataclass
@@ -77,8 +101,11 @@ class BotRuntime:
     alerts: AlertDispatcher
     bot: Bot | None = None
     dispatcher: Dispatcher | None = None
+    summaries: DailySummaries | None = None
     webhook_url: str | None = None  # None: long polling (or no bot at all)
     secret: str | None = None
+    store: Store | None = None
+    owner_ids: list[int] = field(default_factory=list)
     _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
 
     def kick(self) -> None:
@@ -89,6 +116,10 @@ class BotRuntime:
         self.alerts.start()
         if self.bot is None or self.dispatcher is None:
             return
+        if self.summaries is not None:
+            self.summaries.start()  # needs the running loop: hence here, in the app's startup
+        if self.store is not None:
+            self._spawn(self._menus(self.bot, self.store), "telegram-menus")
         if self.webhook_url is None:
             self._spawn(self._poll(self.bot, self.dispatcher), "telegram-polling")
         else:
@@ -99,6 +130,8 @@ class BotRuntime:
         if self.dispatcher is not None and self.webhook_url is None:
             with contextlib.suppress(RuntimeError):  # polling had not started yet
                 await self.dispatcher.stop_polling()
+        if self.summaries is not None:
+            await self.summaries.stop()
         await self.alerts.stop()
         for task in self._tasks:
             task.cancel()
@@ -109,6 +142,12 @@ class BotRuntime:
 
     def _spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
         self._tasks.append(asyncio.create_task(work, name=name))
+
+    async def _menus(self, bot: Bot, store: Store) -> None:
+        try:
+            await set_menus(bot, store, self.owner_ids)
+        except Exception as exc:  # a menu is a convenience: never let it take the bot down
+            log.warning("could not register the command menus: %s", exc)
 
     async def _poll(self, bot: Bot, dispatcher: Dispatcher) -> None:
         # A webhook left by an earlier deployment would make every getUpdates fail with 409.
@@ -159,11 +198,29 @@ def create_bot(settings: Settings) -> Bot | None:
         ) from exc
 
 
+def _app_tracker(app: web.Application) -> Tracker | None:
+    """The server's own use-case object (with its region resolver and metrics observers), when there is one."""
+    try:
+        from webhooks.app import TRACKER
+    except ImportError:  # the bot without the HTTP edge (tests, tools)
+        return None
+    return app.get(TRACKER)
+
+
 def setup_bot(
-    app: web.Application, settings: Settings, store: Store, *, lang: str = "ru", clock: Clock = utc_now
+    app: web.Application,
+    settings: Settings,
+    store: Store,
+    *,
+    lang: str = "ru",
+    clock: Clock = utc_now,
+    tracker: Tracker | None = None,
 ) -> BotRuntime:
     """Wire the bot into `app`: start on startup, stop before the store closes. Returns the runtime (also
-    stored as `app[BOT_RUNTIME]`); without a token the outbox runs in log-only mode."""
+    stored as `app[BOT_RUNTIME]`); without a token the outbox runs in log-only mode.
+
+    `tracker` ingests Telegram customers' messages; default: the app's (webhooks.app.TRACKER), else a new one.
+    `clock` drives reports' "today", the summary job and the outbox (tests pass a fixed one)."""
     bot = create_bot(settings)
     alerts = AlertDispatcher(
         store,
@@ -175,18 +232,16 @@ def setup_bot(
         lease=timedelta(seconds=60),
         clock=clock,
     )
-    runtime = BotRuntime(alerts=alerts)
+    runtime = BotRuntime(alerts=alerts, store=store, owner_ids=list(settings.telegram_owner_ids))
     if bot is None:
         log.warning("no %sTELEGRAM_BOT_TOKEN: lead alerts wait in the outbox and are only logged", ENV_PREFIX)
     else:
         if not settings.telegram_owner_ids:
             log.warning("no %sTELEGRAM_OWNER_IDS: lead alerts wait until an owner is configured", ENV_PREFIX)
-        dispatcher = Dispatcher(name="chattrack")
-        dispatcher.include_routers(
-            start_router(settings.telegram_owner_ids),
-            alerts_router(store, settings.telegram_owner_ids, lang, settings.zone),
-        )
+        tracker = tracker or _app_tracker(app) or Tracker(store, settings)
+        dispatcher = build_dispatcher(store, settings, tracker, lang=lang, clock=clock, on_new_dialog=runtime.kick)
         runtime.bot, runtime.dispatcher = bot, dispatcher
+        runtime.summaries = DailySummaries(store, bot, settings, clock=clock)
         if settings.public_url is not None:
             runtime.webhook_url = settings.public_url + WEBHOOK_PATH
             runtime.secret = webhook_secret(settings)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import html
 
+from reports.i18n import Lang, normalise_lang
+
 DEFAULT_LANGUAGE = "ru"
 
 TEXTS: dict[str, dict[str, str]] = {
@@ -15,6 +17,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "lead_new": "🆕 <b>Новый лид</b> · {messenger}",
         "lead_repeat": "🔁 <b>Повторное обращение</b> · {messenger}",
         "to_number": "📞 на номер {number}",
+        "to_account": "✈️ в чат {number}",
         "no_name": "Без имени",
         "no_text": "(без текста)",
         "channel": "📊 <b>{channel}</b>",
@@ -39,17 +42,65 @@ TEXTS: dict[str, dict[str, str]] = {
         "tag_set": "Тег «{tag}» поставлен",
         "tag_removed": "Тег «{tag}» снят",
         "dialog_missing": "Диалог не найден",
-        "not_allowed": "Эта кнопка только для владельцев",
+        "not_allowed": "Эта кнопка только для сотрудников компании",
         "start_owner": (
             "Здравствуйте, {name}! Я буду присылать сюда новые заявки из WhatsApp и Telegram "
-            "с источником, кампанией и страницей сайта."
+            "с источником, кампанией и страницей сайта. Отчёты и настройки: /help"
         ),
+        "start_staff": "Здравствуйте, {name}! Вам доступны отчёты по заявкам: /help",
         "start_stranger": "Здравствуйте! Это служебный бот компании, он работает только для её сотрудников.",
+        "customer_welcome": "Здравствуйте! Спасибо за обращение. Напишите, пожалуйста, ваш вопрос — мы скоро ответим.",
+        "unknown_command": "Не знаю такой команды. Список команд: /help",
+        "help": (
+            "<b>Отчёты</b> (период: сегодня, вчера, неделя, месяц, 7d, 2026-11-01..2026-11-15…)\n"
+            "/stats неделя — диалоги, новые и повторные, каналы\n"
+            "/channels месяц — каналы трафика\n"
+            "/pages неделя — страницы контакта (/pages landing — страницы входа)\n"
+            "/compare месяц — сравнение с прошлым периодом (month yoy — с прошлым годом)\n"
+            "/report 30d — график по дням и итоги\n"
+            "/dialog 7K3M9QX или /dialog +79161234567 — карточка диалога\n"
+            "/recent — последние диалоги\n"
+            "/summary 09:00 — ежедневная сводка в это время (/summary off — отключить)"
+        ),
+        "help_owner": "\n\n<b>Команда</b>\n/invite — пригласить сотрудника\n/staff — сотрудники и доступ",
+        "invite_link": (
+            "Одноразовая ссылка-приглашение, действует до {until}:\n{link}\n\n"
+            "Перешлите её сотруднику: открыв её, он получит доступ к отчётам (без управления доступом)."
+        ),
+        "invite_welcome": "Добро пожаловать, {name}! Теперь вам доступны отчёты по заявкам: /help",
+        "invite_joined": "{name} присоединяется к боту по вашему приглашению. Список сотрудников: /staff",
+        "invite_invalid": "Это приглашение недействительно: оно уже использовано или устарело. Попросите новое.",
+        "invite_owner": "Вы владелец — приглашение вам не нужно. Отчёты: /help",
+        "invite_already": "У вас уже есть доступ. Отчёты: /help",
+        "staff_title": "<b>Сотрудники</b> ({count})",
+        "staff_line": "{index}. {name}{username} — с {since}",
+        "staff_none": "Сотрудников пока нет. Пригласить: /invite",
+        "staff_remove": "✖ {name}",
+        "staff_removed": "{name}: доступ закрыт",
+        "staff_missing": "Этого сотрудника уже нет в списке",
+        "summary_on": "Ежедневная сводка за вчера будет приходить в {time} ({zone}). Ближайшая — {next}.",
+        "summary_off": "Ежедневная сводка отключена. Включить: /summary 09:00",
+        "summary_status_on": "Сводка приходит в {time} ({zone}). Изменить: /summary 08:30, отключить: /summary off",
+        "summary_status_off": "Ежедневная сводка не приходит. Включить: /summary 09:00",
+        "summary_bad_time": "Не понял время «{text}». Пример: /summary 09:00 или /summary off",
+        "dialog_usage": "Укажите код или телефон: /dialog 7K3M9QX или /dialog +79161234567",
+        "dialog_many": "Найдено диалогов: {count}. Откройте нужный:",
+        "recent_title": "<b>Последние диалоги</b> · стр. {page}",
+        "recent_none": "Диалогов пока нет.",
+        "newer": "◀ Новее",
+        "older": "Старше ▶",
+        "report_failed": "Не получилось построить отчёт: {error}",
+        "business_connected": (
+            "Бот подключён к Telegram Business аккаунта {name}: первые сообщения клиентов в ваших чатах "
+            "будут атрибутированы по коду из ссылки t.me на сайте."
+        ),
+        "business_disconnected": "Бот отключён от Telegram Business аккаунта {name}.",
     },
     "en": {
         "lead_new": "🆕 <b>New lead</b> · {messenger}",
         "lead_repeat": "🔁 <b>Returning customer</b> · {messenger}",
         "to_number": "📞 to {number}",
+        "to_account": "✈️ to the chat {number}",
         "no_name": "No name",
         "no_text": "(no text)",
         "channel": "📊 <b>{channel}</b>",
@@ -74,12 +125,59 @@ TEXTS: dict[str, dict[str, str]] = {
         "tag_set": "Tag “{tag}” set",
         "tag_removed": "Tag “{tag}” removed",
         "dialog_missing": "Dialog not found",
-        "not_allowed": "This button is for the owners only",
+        "not_allowed": "This button is for the company's staff only",
         "start_owner": (
             "Hello, {name}! I will post new WhatsApp and Telegram leads here, with their source, "
-            "campaign and site page."
+            "campaign and site page. Reports and settings: /help"
         ),
+        "start_staff": "Hello, {name}! Lead reports are at your service: /help",
         "start_stranger": "Hello! This is a company's internal bot; it only works for its staff.",
+        "customer_welcome": "Hello! Thank you for getting in touch. Please write your question, we will answer soon.",
+        "unknown_command": "I don't know that command. The list: /help",
+        "help": (
+            "<b>Reports</b> (period: today, yesterday, week, month, 7d, 2026-11-01..2026-11-15…)\n"
+            "/stats week — dialogs, new and repeat, channels\n"
+            "/channels month — traffic channels\n"
+            "/pages week — pages of contact (/pages landing — landing pages)\n"
+            "/compare month — against the previous period (month yoy — against last year)\n"
+            "/report 30d — a chart by day and the totals\n"
+            "/dialog 7K3M9QX or /dialog +79161234567 — a dialog's card\n"
+            "/recent — the latest dialogs\n"
+            "/summary 09:00 — a daily summary at this time (/summary off — stop it)"
+        ),
+        "help_owner": "\n\n<b>Team</b>\n/invite — invite a staff member\n/staff — staff and access",
+        "invite_link": (
+            "A one-time invite link, valid until {until}:\n{link}\n\n"
+            "Send it to your staff member: opening it gives them the reports (not access management)."
+        ),
+        "invite_welcome": "Welcome, {name}! Lead reports are now at your service: /help",
+        "invite_joined": "{name} joined the bot with your invite. Staff list: /staff",
+        "invite_invalid": "This invite is not valid: it was used already or it expired. Please ask for a new one.",
+        "invite_owner": "You are an owner: no invite needed. Reports: /help",
+        "invite_already": "You have access already. Reports: /help",
+        "staff_title": "<b>Staff</b> ({count})",
+        "staff_line": "{index}. {name}{username} — since {since}",
+        "staff_none": "No staff yet. Invite someone: /invite",
+        "staff_remove": "✖ {name}",
+        "staff_removed": "{name}: access closed",
+        "staff_missing": "This staff member is no longer on the list",
+        "summary_on": "Yesterday's summary will arrive daily at {time} ({zone}). The next one: {next}.",
+        "summary_off": "The daily summary is off. Turn it on: /summary 09:00",
+        "summary_status_on": "The summary arrives at {time} ({zone}). Change: /summary 08:30, stop: /summary off",
+        "summary_status_off": "No daily summary. Turn it on: /summary 09:00",
+        "summary_bad_time": "I don't understand the time “{text}”. For example: /summary 09:00 or /summary off",
+        "dialog_usage": "Give a code or a phone: /dialog 7K3M9QX or /dialog +79161234567",
+        "dialog_many": "{count} dialogs found. Open one:",
+        "recent_title": "<b>Latest dialogs</b> · page {page}",
+        "recent_none": "No dialogs yet.",
+        "newer": "◀ Newer",
+        "older": "Older ▶",
+        "report_failed": "Could not build the report: {error}",
+        "business_connected": (
+            "The bot is connected to the Telegram Business account {name}: customers' first messages in your "
+            "chats will be attributed by the code from the site's t.me links."
+        ),
+        "business_disconnected": "The bot is disconnected from the Telegram Business account {name}.",
     },
 }
 
@@ -115,9 +213,10 @@ CHANNELS: dict[str, dict[str, str]] = {
 }
 
 
-def language(code: str | None) -> str:
-    """The bot's language for a Telegram user's language_code: Russian for "ru…", English otherwise."""
-    return "ru" if code and code.lower().startswith("ru") else "en"
+def language(code: str | None) -> Lang:
+    """The bot's language for a Telegram user's language_code: Russian for "ru…" and the languages of
+    countries where Russian is widely read (uk, be, kk…), English otherwise (also when Telegram sent none)."""
+    return normalise_lang(code) if code else "en"
 
 
 def _table(lang: str) -> str:

@@ -1,0 +1,338 @@
+"""Who may use the bot: owners (configuration), staff (invited by an owner), everyone else (refused).
+
+`RoleMiddleware` works out the sender's role once per update and hands it to filters and handlers as
+`role`; each router then says who it serves with `router.message.filter(MEMBERS)` and the like. Strangers
+reach only the final fallback router, which answers them with a polite refusal and nothing else.
+
+Invites are one-time deep links `t.me/<bot>?start=inv_<secret>`. Only a digest of the secret is stored, so
+reading the database does not let anyone in; redeeming is atomic in the store (exactly once, before expiry).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aiogram import BaseMiddleware, Bot, F, Router
+from aiogram.exceptions import AiogramError
+from aiogram.filters import Command, CommandObject, CommandStart, Filter
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import (
+    BotCommand,
+    BotCommandScopeChat,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    TelegramObject,
+    Update,
+    User,
+)
+from aiogram.utils.deep_linking import create_start_link
+
+from bot.texts import language, text
+from reports.i18n import day_label
+from tracking.store.base import Invite, StaffMember, Store
+
+log = logging.getLogger("chattrack.bot.access")
+
+INVITE_PREFIX = "inv_"
+INVITE_LIFETIME = timedelta(days=7)
+INVITE_PAYLOAD = r"^inv_[A-Za-z0-9_-]{16,60}$"  # start parameters allow A–Z a–z 0–9 _ -, up to 64
+
+
+Clock = Callable[[], datetime]
+
+
+class Role(StrEnum):
+    OWNER = "owner"
+    STAFF = "staff"
+    STRANGER = "stranger"
+
+
+MEMBERS = frozenset({Role.OWNER, Role.STAFF})
+
+
+class RoleMiddleware(BaseMiddleware):
+    """Outer update middleware: puts the sender's `role` into the handler data (one store read at most)."""
+
+    def __init__(self, store: Store, owner_ids: Iterable[int]) -> None:
+        self.store = store
+        self.owners = frozenset(owner_ids)
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        data["role"] = await self.role_of(event, data.get("event_from_user"))
+        return await handler(event, data)
+
+    async def role_of(self, event: TelegramObject, user: User | None) -> Role:
+        if user is None:
+            return Role.STRANGER
+        if user.id in self.owners:
+            return Role.OWNER
+        # Customers writing to a Business account are never staff here: spare the store a read per message.
+        if isinstance(event, Update) and event.message is None and event.callback_query is None:
+            return Role.STRANGER
+        return Role.STAFF if await self.store.get_staff(user.id) is not None else Role.STRANGER
+
+
+class HasRole(Filter):
+    """Passes when the sender's role (from RoleMiddleware) is one of `roles`."""
+
+    def __init__(self, roles: Iterable[Role]) -> None:
+        self.roles = frozenset(roles)
+
+    async def __call__(self, event: TelegramObject, role: Role = Role.STRANGER) -> bool:
+        return role in self.roles
+
+
+def digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class StaffCallback(CallbackData, prefix="staff"):
+    """`staff:rm:<user_id>` — an owner removes a staff member."""
+
+    action: str
+    user_id: int
+
+
+# the menu -----------------------------------------------------------------------------------------
+
+MEMBER_COMMANDS: dict[str, tuple[tuple[str, str], ...]] = {
+    "ru": (
+        ("stats", "Сводка за период: /stats неделя"),
+        ("channels", "Каналы трафика"),
+        ("pages", "Страницы контакта"),
+        ("compare", "Сравнение периодов"),
+        ("report", "График и итоги"),
+        ("dialog", "Карточка по коду или телефону"),
+        ("recent", "Последние диалоги"),
+        ("summary", "Время ежедневной сводки"),
+        ("help", "Все команды"),
+    ),
+    "en": (
+        ("stats", "Totals for a period: /stats week"),
+        ("channels", "Traffic channels"),
+        ("pages", "Pages of contact"),
+        ("compare", "Compare periods"),
+        ("report", "Chart and totals"),
+        ("dialog", "A dialog's card by code or phone"),
+        ("recent", "Latest dialogs"),
+        ("summary", "Daily summary time"),
+        ("help", "All commands"),
+    ),
+}
+OWNER_COMMANDS: dict[str, tuple[tuple[str, str], ...]] = {
+    "ru": (("invite", "Пригласить сотрудника"), ("staff", "Сотрудники и доступ")),
+    "en": (("invite", "Invite a staff member"), ("staff", "Staff and access")),
+}
+
+
+def menu(role: Role, lang: str) -> list[BotCommand]:
+    pairs = MEMBER_COMMANDS[lang] + (OWNER_COMMANDS[lang] if role is Role.OWNER else ())
+    return [BotCommand(command=name, description=description) for name, description in pairs]
+
+
+async def set_menu(bot: Bot, chat_id: int, role: Role) -> bool:
+    """The command menu of one member's private chat, in Russian and (by default) English.
+
+    Per chat rather than for everyone, so customers who greet the bot never see report commands.
+    False when Telegram refused (the person never opened the bot yet); their /start sets it again.
+    """
+    scope = BotCommandScopeChat(chat_id=chat_id)
+    try:
+        await bot.set_my_commands(menu(role, "ru"), scope=scope, language_code="ru")
+        await bot.set_my_commands(menu(role, "en"), scope=scope)
+    except AiogramError as exc:
+        log.info("menu for chat %s not set: %s", chat_id, exc)
+        return False
+    return True
+
+
+async def clear_menu(bot: Bot, chat_id: int) -> None:
+    scope = BotCommandScopeChat(chat_id=chat_id)
+    try:
+        await bot.delete_my_commands(scope=scope, language_code="ru")
+        await bot.delete_my_commands(scope=scope)
+    except AiogramError as exc:
+        log.info("menu for chat %s not cleared: %s", chat_id, exc)
+
+
+async def set_menus(bot: Bot, store: Store, owner_ids: Iterable[int]) -> None:
+    """At start-up: every owner's and staff member's menu."""
+    for owner in owner_ids:
+        await set_menu(bot, owner, Role.OWNER)
+    for member in await store.list_staff():
+        await set_menu(bot, member.user_id, Role.STAFF)
+
+
+# routers ------------------------------------------------------------------------------------------
+
+
+def _display_name(user: User) -> str:
+    return user.full_name or (f"@{user.username}" if user.username else str(user.id))
+
+
+def access_router(store: Store, *, zone: ZoneInfo, clock: Clock, lang: str = "ru") -> Router:
+    """/start inv_… (anyone), /invite and /staff with its remove buttons (owners only).
+
+    `lang` is for messages to an owner who is not the one talking (the bot's configured language)."""
+    router = Router(name="access")
+    owners_only = HasRole({Role.OWNER})
+
+    @router.message(CommandStart(deep_link=True, magic=F.args.regexp(INVITE_PAYLOAD)), F.chat.type == "private")
+    async def redeem(message: Message, command: CommandObject, role: Role, bot: Bot) -> None:
+        user = message.from_user
+        assert user is not None  # private chats always have a sender
+        reply = language(user.language_code)
+        if role is not Role.STRANGER:  # keep the invite for the person it was meant for
+            await message.answer(text(reply, "invite_owner" if role is Role.OWNER else "invite_already"))
+            return
+        secret = (command.args or "").removeprefix(INVITE_PREFIX)
+        member = await store.redeem_invite(digest(secret), user.id, _display_name(user), user.username, clock())
+        if member is None:
+            await message.answer(text(reply, "invite_invalid"))
+            return
+        log.info("staff member %s joined with an invite of owner %s", user.id, member.added_by)
+        await message.answer(text(reply, "invite_welcome", name=user.first_name))
+        await set_menu(bot, user.id, Role.STAFF)
+        try:  # the owner learns who used their link: a forwarded link may reach the wrong person
+            await bot.send_message(member.added_by, text(lang, "invite_joined", name=_describe(member)))
+        except AiogramError as exc:
+            log.info("could not tell owner %s about the new staff member: %s", member.added_by, exc)
+
+    @router.message(Command("invite"), owners_only)
+    async def invite(message: Message, bot: Bot) -> None:
+        user = message.from_user
+        assert user is not None
+        lang = language(user.language_code)
+        secret = secrets.token_urlsafe(24)  # 32 characters of A–Z a–z 0–9 _ -
+        now = clock()
+        expires = now + INVITE_LIFETIME
+        await store.create_invite(Invite(token=digest(secret), created_by=user.id, created_at=now, expires_at=expires))
+        link = await create_start_link(bot, INVITE_PREFIX + secret)
+        local = expires.astimezone(zone)
+        until = f"{day_label(lang, local.date())}, {local:%H:%M}"
+        await message.answer(text(lang, "invite_link", link=link, until=until))
+
+    @router.message(Command("staff"), owners_only)
+    async def staff(message: Message) -> None:
+        lang = language(message.from_user.language_code if message.from_user else None)
+        answer, keyboard = await _staff_list(store, lang, zone)
+        await message.answer(answer, reply_markup=keyboard)
+
+    @router.callback_query(StaffCallback.filter(F.action == "rm"), owners_only)
+    async def remove(query: CallbackQuery, callback_data: StaffCallback, bot: Bot) -> None:
+        lang = language(query.from_user.language_code)
+        member = await store.get_staff(callback_data.user_id)
+        removed = await store.remove_staff(callback_data.user_id)
+        if not removed or member is None:
+            await query.answer(text(lang, "staff_missing"))
+        else:
+            log.info("owner %s removed staff member %s", query.from_user.id, member.user_id)
+            await query.answer(text(lang, "staff_removed", name=member.name))
+            await clear_menu(bot, member.user_id)
+        if isinstance(query.message, Message):
+            answer, keyboard = await _staff_list(store, lang, zone)
+            await query.message.edit_text(answer, reply_markup=keyboard)
+
+    return router
+
+
+def _describe(member: StaffMember) -> str:
+    return member.name + (f" (@{member.username})" if member.username else "")
+
+
+async def _staff_list(store: Store, lang: str, zone: ZoneInfo) -> tuple[str, InlineKeyboardMarkup | None]:
+    members = await store.list_staff()
+    if not members:
+        return text(lang, "staff_none"), None
+    lines = [text(lang, "staff_title", count=len(members))]
+    buttons = []
+    for index, member in enumerate(members, 1):
+        since = day_label("ru" if lang == "ru" else "en", member.added_at.astimezone(zone).date())
+        username = f" (@{member.username})" if member.username else ""
+        lines.append(text(lang, "staff_line", index=index, name=member.name, username=username, since=since))
+        buttons.append(
+            [
+                InlineKeyboardButton(
+                    text=text(lang, "staff_remove", name=member.name)[:64],
+                    callback_data=StaffCallback(action="rm", user_id=member.user_id).pack(),
+                )
+            ]
+        )
+    return "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=buttons)
+
+
+def start_router() -> Router:
+    """/start without an invite: members are greeted in their language, anyone else politely refused."""
+    router = Router(name="start")
+
+    @router.message(CommandStart(), HasRole(MEMBERS))
+    async def greet(message: Message, role: Role, bot: Bot) -> None:
+        user = message.from_user
+        assert user is not None  # the role filter matched a sender
+        key = "start_owner" if role is Role.OWNER else "start_staff"
+        await message.answer(text(language(user.language_code), key, name=user.first_name))
+        if message.chat.type == "private":
+            await set_menu(bot, user.id, role)
+
+    @router.message(CommandStart())
+    async def refuse(message: Message) -> None:
+        code = message.from_user.language_code if message.from_user else None
+        await message.answer(text(language(code), "start_stranger"))
+
+    return router
+
+
+def fallback_router() -> Router:
+    """Last in line: members who typed something unknown get the help hint, strangers a refusal."""
+    router = Router(name="fallback")
+
+    @router.message(F.chat.type == "private", HasRole(MEMBERS))
+    async def unknown(message: Message) -> None:
+        code = message.from_user.language_code if message.from_user else None
+        await message.answer(text(language(code), "unknown_command"))
+
+    @router.message(F.chat.type == "private")
+    async def refuse(message: Message) -> None:
+        code = message.from_user.language_code if message.from_user else None
+        await message.answer(text(language(code), "start_stranger"))
+
+    @router.callback_query()
+    async def not_allowed(query: CallbackQuery, role: Role) -> None:
+        # Members reach here only with a stale button (an old keyboard layout): say nothing is wrong.
+        if role in MEMBERS:
+            await query.answer()
+            return
+        await query.answer(text(language(query.from_user.language_code), "not_allowed"), show_alert=True)
+
+    return router
+
+
+__all__ = [
+    "MEMBERS",
+    "HasRole",
+    "Role",
+    "RoleMiddleware",
+    "StaffCallback",
+    "access_router",
+    "clear_menu",
+    "digest",
+    "fallback_router",
+    "menu",
+    "set_menu",
+    "set_menus",
+    "start_router",
+]

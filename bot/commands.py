@@ -1,0 +1,330 @@
+"""Report commands for owners and staff, with natural arguments in Russian and English.
+
+/stats [period], /channels [period] [source|campaign|…], /pages [landing] [period], /compare [periods],
+/report [period] (a chart as a photo, then the totals), /dialog <code or phone>, /recent (paginated),
+/summary [HH:MM|off], /help. Every answer follows the asker's Telegram language; long ones are split at
+Telegram's limit. Reports come from `reports/`: this module only parses, picks and sends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import re
+from collections.abc import Callable, Iterable
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from aiogram import Router
+from aiogram.filters import Command, CommandObject
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+
+from bot.access import MEMBERS, HasRole, Role
+from bot.alerts import CardCallback, send_card
+from bot.outbox import Clock
+from bot.texts import language, text
+from reports.card import find_dialogs
+from reports.charts import dynamics_png
+from reports.counts import DRILLDOWN_FIELDS, ReportError, channels, compare, dynamics, pages, ranking, summary
+from reports.i18n import Lang, day_label, value_label
+from reports.periods import Period, PeriodError, parse_comparison, parse_period
+from reports.render import (
+    CAPTION_LIMIT,
+    render_comparison,
+    render_period_error,
+    render_ranking,
+    render_summary,
+    split_message,
+)
+from tracking.models import Dialog
+from tracking.store.base import Bucket, Store, SummaryChoice
+
+RECENT_PAGE = 8
+RECENT_PAGES = 25  # older dialogs are a /dialog search or the API away
+TOP = 10
+
+# A first word that picks what /channels drills into, and which pages /pages lists.
+DRILLDOWN_WORDS: dict[str, str] = {
+    **{name: name for name in DRILLDOWN_FIELDS},
+    "keyword": "term",
+    "источник": "source",
+    "источники": "source",
+    "тип": "medium",
+    "кампания": "campaign",
+    "кампании": "campaign",
+    "объявление": "content",
+    "объявления": "content",
+    "ключ": "term",
+    "ключи": "term",
+}
+PAGE_WORDS: dict[str, str] = {
+    "landing": "landing",
+    "вход": "landing",
+    "входа": "landing",
+    "входы": "landing",
+    "contact": "contact",
+    "контакт": "contact",
+    "контакта": "contact",
+}
+OFF_WORDS = frozenset({"off", "stop", "no", "выкл", "выключить", "откл", "отключить", "нет", "стоп"})
+_TIME = re.compile(r"^(\d{1,2})(?:[:.](\d{2}))?$")
+
+
+class RecentCallback(CallbackData, prefix="recent"):
+    """`recent:<page>` — another page of /recent (0 is the newest)."""
+
+    page: int
+
+
+def parse_time(value: str) -> time | None:
+    """ "9", "09:00", "9.30" → a local time of day; None for anything else."""
+    match = _TIME.match(value.strip())
+    if match is None:
+        return None
+    hours, minutes = int(match.group(1)), int(match.group(2) or 0)
+    return time(hours, minutes) if hours < 24 and minutes < 60 else None
+
+
+def pick_word(args: str | None, words: dict[str, str]) -> tuple[str | None, str]:
+    """A leading (or trailing) keyword from `words`, and the rest of the arguments (the period)."""
+    parts = (args or "").split()
+    for index in (0, -1):
+        if parts and parts[index].lower() in words:
+            picked = words[parts[index].lower()]
+            del parts[index]
+            return picked, " ".join(parts)
+    return None, " ".join(parts)
+
+
+def chart_bucket(period: Period) -> Bucket:
+    """A bucket that gives a readable number of bars."""
+    if period.days <= 62:
+        return Bucket.DAY
+    if period.days <= 366:
+        return Bucket.WEEK
+    return Bucket.MONTH
+
+
+def next_slot(at: time, zone: ZoneInfo, now: datetime) -> datetime:
+    """The next moment the local time `at` comes round (strictly after `now`)."""
+    today = now.astimezone(zone).date()
+    slot = datetime.combine(today, at, tzinfo=zone)
+    return slot if slot > now else datetime.combine(today + timedelta(days=1), at, tzinfo=zone)
+
+
+def summary_time_of(
+    user_id: int, role: Role, choices: Iterable[SummaryChoice], default: str | None
+) -> tuple[str | None, bool]:
+    """The member's summary time ("HH:MM" or None) and whether they chose it themselves."""
+    for choice in choices:
+        if choice.user_id == user_id:
+            return choice.at, True
+    return (default if role is Role.OWNER else None), False
+
+
+def recent_line(index: int, dialog: Dialog, lang: Lang, zone: ZoneInfo) -> str:
+    local = dialog.started_at.astimezone(zone)
+    who = html.escape(dialog.contact_name or dialog.contact_phone or dialog.contact_id)
+    channel = html.escape(value_label(lang, "channel", dialog.attribution.channel.value))
+    source = f" · {html.escape(dialog.attribution.source[:40])}" if dialog.attribution.source else ""
+    repeat = " 🔁" if dialog.is_repeat else ""
+    return (
+        f"{index}. {day_label(lang, local.date(), year=False)} {local:%H:%M} — <b>{who}</b>{repeat} — {channel}{source}"
+    )
+
+
+def card_buttons(dialogs: list[Dialog], first_index: int = 1) -> list[list[InlineKeyboardButton]]:
+    """Numbered buttons that open each dialog's card, five to a row."""
+    buttons = [
+        InlineKeyboardButton(text=str(first_index + i), callback_data=CardCallback(dialog_id=d.id).pack())
+        for i, d in enumerate(dialogs)
+    ]
+    return [buttons[i : i + 5] for i in range(0, len(buttons), 5)]
+
+
+def commands_router(
+    store: Store,
+    *,
+    zone: ZoneInfo,
+    clock: Clock,
+    default_region: str = "RU",
+    summary_default: str | None = None,
+    render_chart: Callable[..., bytes] = dynamics_png,
+) -> Router:
+    router = Router(name="commands")
+    router.message.filter(HasRole(MEMBERS))
+    router.callback_query.filter(HasRole(MEMBERS))
+
+    def lang_of(message: Message | CallbackQuery) -> Lang:
+        return language(message.from_user.language_code if message.from_user else None)
+
+    async def answer_long(message: Message, body: str) -> None:
+        for part in split_message(body):
+            await message.answer(part)
+
+    async def period_or_error(message: Message, args: str | None, default: str) -> Period | None:
+        try:
+            return parse_period(args, zone, clock(), default=default)
+        except PeriodError as error:
+            await message.answer(render_period_error(lang_of(message), error))
+            return None
+
+    @router.message(Command("help"))
+    async def help_(message: Message, role: Role) -> None:
+        lang = lang_of(message)
+        await message.answer(text(lang, "help") + (text(lang, "help_owner") if role is Role.OWNER else ""))
+
+    @router.message(Command("stats"))
+    async def stats(message: Message, command: CommandObject) -> None:
+        period = await period_or_error(message, command.args, "today")
+        if period is None:
+            return
+        lang = lang_of(message)
+        totals, by_channel = await asyncio.gather(summary(store, period), channels(store, period, limit=TOP))
+        body = render_summary(totals, lang)
+        if totals.totals.dialogs:
+            body += "\n\n" + render_ranking(by_channel, lang)
+        await answer_long(message, body)
+
+    @router.message(Command("channels"))
+    async def channels_(message: Message, command: CommandObject) -> None:
+        field, rest = pick_word(command.args, DRILLDOWN_WORDS)
+        period = await period_or_error(message, rest, "today")
+        if period is None:
+            return
+        report = await ranking(store, period, field or "channel", limit=TOP * 2)
+        await answer_long(message, render_ranking(report, lang_of(message)))
+
+    @router.message(Command("pages"))
+    async def pages_(message: Message, command: CommandObject) -> None:
+        kind, rest = pick_word(command.args, PAGE_WORDS)
+        period = await period_or_error(message, rest, "today")
+        if period is None:
+            return
+        report = await pages(store, period, "landing" if kind == "landing" else "contact", limit=TOP * 2)
+        await answer_long(message, render_ranking(report, lang_of(message)))
+
+    @router.message(Command("compare"))
+    async def compare_(message: Message, command: CommandObject) -> None:
+        lang = lang_of(message)
+        try:
+            a, b = parse_comparison(command.args, zone, clock(), default="week")
+        except PeriodError as error:
+            await message.answer(render_period_error(lang, error))
+            return
+        await answer_long(message, render_comparison(await compare(store, a, b), lang))
+
+    @router.message(Command("report"))
+    async def report(message: Message, command: CommandObject) -> None:
+        period = await period_or_error(message, command.args, "30d")
+        if period is None:
+            return
+        lang = lang_of(message)
+        try:
+            trend, totals, by_channel, by_page = await asyncio.gather(
+                dynamics(store, period, chart_bucket(period)),
+                summary(store, period),
+                channels(store, period, limit=TOP),
+                pages(store, period, "contact", limit=5),
+            )
+        except ReportError as error:
+            await message.answer(text(lang, "report_failed", error=str(error)))
+            return
+        caption = split_message(render_summary(totals, lang), CAPTION_LIMIT)[0]
+        if not any(trend.totals):  # an empty chart says nothing the caption does not
+            await message.answer(caption)
+            return
+        png = await asyncio.to_thread(render_chart, trend, lang)
+        await message.answer_photo(BufferedInputFile(png, filename="report.png"), caption=caption)
+        body = render_ranking(by_channel, lang)
+        if by_page.rows:
+            body += "\n\n" + render_ranking(by_page, lang)
+        await answer_long(message, body)
+
+    @router.message(Command("dialog"))
+    async def dialog(message: Message, command: CommandObject) -> None:
+        lang = lang_of(message)
+        if not command.args:
+            await message.answer(text(lang, "dialog_usage"))
+            return
+        found = await find_dialogs(store, command.args, default_region, limit=10)
+        if not found:
+            await message.answer(text(lang, "dialog_missing"))
+        elif len(found) == 1:
+            await send_card(message, store, found[0], lang, zone)
+        else:
+            lines = [text(lang, "dialog_many", count=len(found))]
+            lines += [recent_line(i, d, lang, zone) for i, d in enumerate(found, 1)]
+            await message.answer(
+                "\n".join(lines), reply_markup=InlineKeyboardMarkup(inline_keyboard=card_buttons(found))
+            )
+
+    async def recent_page(lang: Lang, page: int) -> tuple[str, InlineKeyboardMarkup | None]:
+        page = max(0, min(page, RECENT_PAGES - 1))
+        # Newest first; one more than the page shows whether there is an older page.
+        fetched = await store.find_dialogs(limit=(page + 1) * RECENT_PAGE + 1)
+        shown = fetched[page * RECENT_PAGE : (page + 1) * RECENT_PAGE]
+        if not shown:
+            return text(lang, "recent_none"), None
+        first = page * RECENT_PAGE + 1
+        lines = [text(lang, "recent_title", page=page + 1)]
+        lines += [recent_line(first + i, d, lang, zone) for i, d in enumerate(shown)]
+        rows = card_buttons(shown, first)
+        navigation = []
+        if page > 0:
+            navigation.append(
+                InlineKeyboardButton(text=text(lang, "newer"), callback_data=RecentCallback(page=page - 1).pack())
+            )
+        if len(fetched) > (page + 1) * RECENT_PAGE and page + 1 < RECENT_PAGES:
+            navigation.append(
+                InlineKeyboardButton(text=text(lang, "older"), callback_data=RecentCallback(page=page + 1).pack())
+            )
+        if navigation:
+            rows.append(navigation)
+        return "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=rows)
+
+    @router.message(Command("recent"))
+    async def recent(message: Message) -> None:
+        body, keyboard = await recent_page(lang_of(message), 0)
+        await message.answer(body, reply_markup=keyboard)
+
+    @router.callback_query(RecentCallback.filter())
+    async def recent_more(query: CallbackQuery, callback_data: RecentCallback) -> None:
+        await query.answer()
+        if isinstance(query.message, Message):
+            body, keyboard = await recent_page(lang_of(query), callback_data.page)
+            await query.message.edit_text(body, reply_markup=keyboard)
+
+    @router.message(Command("summary"))
+    async def summary_(message: Message, command: CommandObject, role: Role) -> None:
+        user = message.from_user
+        assert user is not None  # the role filter matched a sender
+        lang = lang_of(message)
+        args = (command.args or "").strip()
+        now = clock()
+        if not args:
+            current, _ = summary_time_of(user.id, role, await store.summary_choices(), summary_default)
+            if current is None:
+                await message.answer(text(lang, "summary_status_off"))
+            else:
+                await message.answer(text(lang, "summary_status_on", time=current, zone=zone.key))
+            return
+        if args.lower() in OFF_WORDS:
+            await store.set_summary_choice(SummaryChoice(user_id=user.id, at=None, lang=lang, chosen_at=now))
+            await message.answer(text(lang, "summary_off"))
+            return
+        at = parse_time(args)
+        if at is None:
+            await message.answer(text(lang, "summary_bad_time", text=args[:40]))
+            return
+        chosen = f"{at:%H:%M}"
+        await store.set_summary_choice(SummaryChoice(user_id=user.id, at=chosen, lang=lang, chosen_at=now))
+        upcoming = next_slot(at, zone, now)
+        when = f"{day_label(lang, upcoming.date(), year=False)}, {chosen}"
+        await message.answer(text(lang, "summary_on", time=chosen, zone=zone.key, next=when))
+
+    return router
+
+
+__all__ = ["RecentCallback", "chart_bucket", "commands_router", "next_slot", "parse_time", "pick_word"]

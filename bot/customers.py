@@ -1,0 +1,204 @@
+"""Customers reaching the business through Telegram: bot deep links and Telegram Business chats.
+
+Deep links: `t.me/<bot>?start=<visit code>` carries the code invisibly (start parameters allow A–Z a–z 0–9
+_ -, up to 64). The customer's chat with the bot becomes a dialog with the bot's @username as business
+number, attributed exactly to that visit; later messages of the same customer join it like any message.
+
+Telegram Business: an owner connects the bot to their own account (Settings → Telegram Business →
+Chatbots). Telegram then sends a `business_connection` update, remembered in the store, and a
+`business_message` for every message in the account's private chats. A customer's message becomes an
+`InboundMessage` with the account's @username as business number, so the code the snippet appended to
+`t.me/<username>?text=` links attributes the chat exactly as on WhatsApp. The owner's own replies (and
+replies sent by bots on their behalf) are not customer messages and are ignored. Only accounts of the
+configured owners (or CHATTRACK_TELEGRAM_USERNAMES) count: anyone can connect a bot to their account, and a
+stranger's chats must not turn into this business's leads.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+
+from aiogram import Bot, F, Router
+from aiogram.exceptions import AiogramError
+from aiogram.filters import CommandObject, CommandStart, Filter
+from aiogram.types import BusinessConnection, Message, User
+
+from bot.access import Role
+from bot.texts import language, text
+from tracking.models import InboundMessage, IngestOutcome, Messenger
+from tracking.service import Tracker
+from tracking.store.base import BusinessAccount, Store
+
+log = logging.getLogger("chattrack.bot.customers")
+
+VISIT_PAYLOAD = r"^[0-9A-Za-z]{7}$"  # a visit code (6 + 1 check character); invites are inv_…
+BOT_PROVIDER = "telegram"
+BUSINESS_PROVIDER = "telegram_business"
+
+
+def contact_id(user: User) -> str:
+    return f"tg:{user.id}"
+
+
+def contact_name(user: User) -> str:
+    return user.full_name + (f" (@{user.username})" if user.username else "")
+
+
+def message_text(message: Message) -> str:
+    return message.text or message.caption or ""
+
+
+class KnownCustomer(Filter):
+    """A stranger's private message, from someone who already has a dialog with the bot (came by deep link)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def __call__(self, message: Message, role: Role = Role.STRANGER) -> bool:
+        if role is not Role.STRANGER or message.from_user is None or (message.text or "").startswith("/"):
+            return False  # members are not customers; a stranger's commands get the refusal
+        return bool(await self.store.find_dialogs(contact_id=contact_id(message.from_user), limit=1))
+
+
+def customers_router(
+    tracker: Tracker,
+    store: Store,
+    *,
+    owner_ids: Iterable[int],
+    business_usernames: Iterable[str] = (),
+    on_new_dialog: Callable[[], None] = lambda: None,
+    lang: str = "ru",
+) -> Router:
+    router = Router(name="customers")
+    owners = frozenset(owner_ids)
+    usernames = frozenset(name.lstrip("@").lower() for name in business_usernames)
+
+    def allowed(account: BusinessAccount) -> bool:
+        return account.user_id in owners or (account.username or "").lower() in usernames
+
+    async def ingest(message: InboundMessage) -> IngestOutcome:
+        result = await tracker.ingest(message)
+        if result.outcome is IngestOutcome.NEW_DIALOG:
+            on_new_dialog()  # the lead alert leaves now rather than at the next poll
+        return result.outcome
+
+    async def bot_number(bot: Bot) -> str:
+        me = await bot.me()  # cached by aiogram after the first call
+        return "@" + (me.username or str(me.id)).lower()
+
+    # deep links into the bot --------------------------------------------------------------------
+
+    @router.message(CommandStart(deep_link=True, magic=F.args.regexp(VISIT_PAYLOAD)), F.chat.type == "private")
+    async def deep_link(message: Message, command: CommandObject, bot: Bot) -> None:
+        user = message.from_user
+        assert user is not None  # private chats always have a sender
+        outcome = await ingest(
+            InboundMessage(
+                provider=BOT_PROVIDER,
+                message_id=f"{message.chat.id}:{message.message_id}",
+                messenger=Messenger.TELEGRAM,
+                business_number=await bot_number(bot),
+                contact_id=contact_id(user),
+                contact_name=contact_name(user),
+                text="",  # "/start <code>" is what Telegram sends; the customer typed nothing
+                received_at=message.date,
+                start_code=command.args,
+            )
+        )
+        if outcome is not IngestOutcome.DUPLICATE:
+            await message.answer(text(language(user.language_code), "customer_welcome"))
+
+    @router.message(F.chat.type == "private", KnownCustomer(store))
+    async def customer_writes(message: Message, bot: Bot) -> None:
+        user = message.from_user
+        assert user is not None  # KnownCustomer checked it
+        await ingest(
+            InboundMessage(
+                provider=BOT_PROVIDER,
+                message_id=f"{message.chat.id}:{message.message_id}",
+                messenger=Messenger.TELEGRAM,
+                business_number=await bot_number(bot),
+                contact_id=contact_id(user),
+                contact_name=contact_name(user),
+                text=message_text(message),
+                received_at=message.date,
+            )
+        )
+
+    # Telegram Business ----------------------------------------------------------------------------
+
+    @router.business_connection()
+    async def connection(event: BusinessConnection, bot: Bot) -> None:
+        account = BusinessAccount(
+            connection_id=event.id,
+            user_id=event.user.id,
+            username=event.user.username,
+            name=event.user.full_name,
+            enabled=event.is_enabled,
+        )
+        if not allowed(account):
+            log.warning(
+                "business connection %s of user %s ignored: not an owner (CHATTRACK_TELEGRAM_OWNER_IDS) "
+                "nor a tracked username (CHATTRACK_TELEGRAM_USERNAMES)",
+                event.id,
+                event.user.id,
+            )
+            return
+        await store.save_business_account(account)
+        log.info("business connection %s of @%s: %s", event.id, account.username, "on" if event.is_enabled else "off")
+        key = "business_connected" if event.is_enabled else "business_disconnected"
+        owner_lang = language(event.user.language_code) if event.user.language_code else lang
+        try:
+            await bot.send_message(event.user_chat_id, text(owner_lang, key, name="@" + (account.username or "")))
+        except AiogramError as exc:
+            log.info("could not confirm the business connection to its owner: %s", exc)
+
+    async def account_of(connection_id: str, bot: Bot) -> BusinessAccount | None:
+        account = await store.get_business_account(connection_id)
+        if account is not None:
+            return account
+        try:  # connected before this server saw the update (another deployment, a lost update)
+            event = await bot.get_business_connection(connection_id)
+        except AiogramError as exc:
+            log.warning("business connection %s is unknown and Telegram did not say whose: %s", connection_id, exc)
+            return None
+        account = BusinessAccount(
+            connection_id=event.id,
+            user_id=event.user.id,
+            username=event.user.username,
+            name=event.user.full_name,
+            enabled=event.is_enabled,
+        )
+        if allowed(account):
+            await store.save_business_account(account)
+        return account
+
+    @router.business_message()
+    async def business_message(message: Message, bot: Bot) -> None:
+        sender = message.from_user
+        if message.business_connection_id is None or sender is None:
+            return
+        # In a business chat the chat is the customer's: anyone else writing in it is the business.
+        if sender.id != message.chat.id or message.sender_business_bot is not None or sender.is_bot:
+            return
+        account = await account_of(message.business_connection_id, bot)
+        if account is None or not allowed(account) or not account.enabled or sender.id == account.user_id:
+            return
+        await ingest(
+            InboundMessage(
+                provider=BUSINESS_PROVIDER,
+                message_id=f"{message.business_connection_id}:{message.chat.id}:{message.message_id}",
+                messenger=Messenger.TELEGRAM,
+                business_number="@" + (account.username or str(account.user_id)).lower(),
+                contact_id=contact_id(sender),
+                contact_name=contact_name(sender),
+                text=message_text(message),
+                received_at=message.date,
+            )
+        )
+
+    return router
+
+
+__all__ = ["BOT_PROVIDER", "BUSINESS_PROVIDER", "VISIT_PAYLOAD", "KnownCustomer", "customers_router"]
