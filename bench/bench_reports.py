@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from reports.card import dialog_card, find_dialogs
+from reports.charts import dynamics_png
 from reports.counts import channels, compare, dynamics, pages, ranking, summary
 from reports.daily import daily_summary
 from reports.export import dialogs_csv_bytes
@@ -55,6 +56,13 @@ OSES = ("Android", "iOS", "Windows", "macOS")
 BROWSERS = ("Chrome", "Safari", "Yandex Browser", "Firefox")
 DEVICES = ("mobile", "mobile", "desktop", "tablet")
 STATUSES = (["exact"] * 70) + (["none"] * 20) + (["probable"] * 5) + (["unknown_code"] * 5)
+# The index this benchmark shows SQLite needs (proposed for tracking/store/sqlite.py): every column a report
+# filters, groups or counts by, after started_at, so a report over a period never reads the wide table rows.
+REPORT_INDEX = (
+    "CREATE INDEX IF NOT EXISTS dialogs_report ON dialogs (started_at, is_repeat, status, channel, source, medium, "
+    "campaign, content, term, landing_page, contact_page, region, os, browser, device, business_number, messenger, "
+    "day, week, month, quarter, id)"
+)
 COLUMNS = [
     "id", "business_number", "contact_id", "messenger", "started_at", "last_message_at", "is_repeat", "status",
     "code", *ATTRIBUTION_COLUMNS, "day", "week", "month", "quarter", "data",
@@ -146,7 +154,7 @@ def rows(count: int, days: int, seed: int = 7) -> list[tuple[object, ...]]:
     return out
 
 
-def seed(path: Path, count: int, days: int) -> float:
+def seed(path: Path, count: int, days: int, report_index: bool) -> float:
     started = time.perf_counter()
     store = SQLiteStore(path)
     asyncio.run(_open_close(store))  # the store's own schema and indexes
@@ -166,6 +174,8 @@ def seed(path: Path, count: int, days: int) -> float:
         db.executemany("INSERT INTO dialog_tags (dialog_id, tag) VALUES (?, ?)", tagged)
         for _, sql in indexes:
             db.execute(sql)
+        if report_index:
+            db.execute(REPORT_INDEX)
     db.execute("ANALYZE")
     db.close()
     loaded = time.perf_counter() - generated
@@ -207,6 +217,7 @@ async def measure(path: Path, runs: int) -> list[tuple[str, float]]:
             return await cursor.fetchone()
 
         paid = {"channel": "paid_search"}
+        fortnight = await dynamics(store, Period(last - timedelta(days=13), last, ZONE, Unit.SPAN), Bucket.DAY, top=5)
         work: list[tuple[str, Callable[[], Awaitable[object]]]] = [
             ("baseline: SELECT COUNT(*) over the month", bare_count),
             ("summary (new / repeat)", lambda: summary(store, month)),
@@ -224,6 +235,7 @@ async def measure(path: Path, runs: int) -> list[tuple[str, float]]:
             ("dynamics by week per channel", lambda: dynamics(store, month, Bucket.WEEK)),
             ("compare with the month before", lambda: compare(store, month, month.previous())),
             ("daily summary (5 queries + PNG chart)", lambda: daily_summary(store, ZONE, last, "ru")),
+            ("  of which the chart (14 days, PNG)", lambda: asyncio.to_thread(dynamics_png, fortnight, "ru")),
             ("dialog card (+ contact's history)", lambda: dialog_card(store, some.id, ZONE)),
             ("find dialogs by phone", lambda: find_dialogs(store, contact)),
         ]
@@ -242,11 +254,12 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=365, help="spread the dialogs over this many days before 2027")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--db", type=Path, help="keep the database here (reused if it exists)")
+    parser.add_argument("--report-index", action="store_true", help="add the proposed covering index REPORT_INDEX")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         path = args.db or Path(tmp) / "bench.db"
         if not path.exists():
-            seconds = seed(path, args.dialogs, args.days)
+            seconds = seed(path, args.dialogs, args.days, args.report_index)
             print(f"seeded {args.dialogs:,} dialogs over {args.days} days in {seconds:.1f} s")
         results = asyncio.run(measure(path, args.runs))
     baseline = results[0][1]
@@ -256,7 +269,7 @@ def main() -> None:
     print(f"{'report':48} {'ms':>8} {'× baseline':>11}  target {TARGET * 1000:.0f} ms")
     slow = []
     for name, seconds in results:
-        over = seconds > TARGET and not name.startswith(("baseline", "CSV"))
+        over = seconds > TARGET and not name.startswith(("baseline", "CSV", " "))
         slow += [name] if over else []
         print(f"{name:48} {seconds * 1000:8.1f} {seconds / baseline:11.1f}  {'OVER' if over else 'ok'}")
     print("every report under target" if not slow else f"over target: {', '.join(slow)}")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -14,6 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pymongo import AsyncMongoClient
 
 from reports.card import CARD_FIELDS, dialog_card, find_dialogs
 from reports.counts import Change, ReportError, bucket_keys, channels, compare, dynamics, pages, ranking, summary
@@ -32,9 +34,11 @@ from reports.render import (
     telegram_length,
 )
 from reports.schedule import DailySummaryJob, Subscription, job_key
+from tests.mongo_server import MongoServer, mongo_server, real_mongodb_url
 from tests.seed import CONTACTS, HOME, MOSCOW, PRICE, SALE, A, seed_dialog, seed_report_fixture, utc
 from tracking.models import Attribution, Visit
 from tracking.store.base import Bucket, Store
+from tracking.store.mongo import MongoStore
 from tracking.store.sqlite import SQLiteStore
 
 UTC = ZoneInfo("UTC")
@@ -164,12 +168,41 @@ def test_bucket_keys_cover_every_bucket_in_order() -> None:
 # fixtures ------------------------------------------------------------------------------------------
 
 
+REAL_MONGODB_URL = real_mongodb_url()  # read at import: tests/conftest.py clears CHATTRACK_* around each test
+EMULATOR_GROUPING = "nx-27017 answers a $group keyed by a document with one literal group (see shared/STACK.md)"
+
+
+@pytest.fixture(scope="session")
+def report_mongodb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MongoServer]:
+    with mongo_server(tmp_path_factory.mktemp("reports-mongodb"), REAL_MONGODB_URL) as server:
+        yield server
+
+
+@pytest.fixture(params=["sqlite", "mongo"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+    """Every report test runs on both adapters: a temp SQLite file, and MongoDB (a fresh database)."""
+    if request.param == "sqlite":
+        sqlite = SQLiteStore(tmp_path / "reports.db")
+        await sqlite.open()
+        yield sqlite
+        await sqlite.close()
+        return
+    server: MongoServer = request.getfixturevalue("report_mongodb")
+    database = f"chattrack_reports_{uuid.uuid4().hex[:12]}"
+    mongo = MongoStore(server.database_url(database))
+    await mongo.open()
+    yield mongo
+    await mongo.close()
+    client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(server.url)
+    await client.drop_database(database)
+    await client.close()
+
+
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    sqlite = SQLiteStore(tmp_path / "reports.db")
-    await sqlite.open()
-    yield sqlite
-    await sqlite.close()
+def grouped(request: pytest.FixtureRequest, store: Store) -> None:
+    """For tests whose reports group by a field: strictly expected to fail on the emulator, nowhere else."""
+    if isinstance(store, MongoStore) and request.getfixturevalue("report_mongodb").emulator:
+        request.node.add_marker(pytest.mark.xfail(strict=True, reason=EMULATOR_GROUPING))
 
 
 @dataclass
@@ -222,6 +255,7 @@ async def test_summary_shares_and_filters(seeded: Seeded) -> None:
         await summary(seeded.store, period("2026"), filters={"password": "x"})
 
 
+@pytest.mark.usefixtures("grouped")
 async def test_channels_ranking(seeded: Seeded) -> None:
     report = await channels(seeded.store, period("2026-11"))
     got = [(r.value, r.totals.dialogs, r.totals.new) for r in report.rows]
@@ -240,6 +274,7 @@ async def test_channels_ranking(seeded: Seeded) -> None:
     assert "paid_social" not in [r.value for r in strict.rows]
 
 
+@pytest.mark.usefixtures("grouped")
 async def test_pages(seeded: Seeded) -> None:
     contact = await pages(seeded.store, period("2026-11"), "contact")
     assert [(r.value, r.totals.dialogs) for r in contact.rows] == [(PRICE, 4), (CONTACTS, 2)]
@@ -249,6 +284,7 @@ async def test_pages(seeded: Seeded) -> None:
         await pages(seeded.store, period("2026-11"), "exit")  # type: ignore[arg-type]
 
 
+@pytest.mark.usefixtures("grouped")
 async def test_drilldown(seeded: Seeded) -> None:
     paid = {"channel": "paid_search"}
     source = await ranking(seeded.store, period("2026-11-26..2026-12-01"), "source", filters=paid)
@@ -266,6 +302,7 @@ async def test_drilldown(seeded: Seeded) -> None:
         await ranking(seeded.store, period("2026-11"), "source", limit=0)
 
 
+@pytest.mark.usefixtures("grouped")
 async def test_dynamics_by_day_fills_empty_days(seeded: Seeded) -> None:
     report = await dynamics(seeded.store, period("2026-11-26..2026-11-30"), Bucket.DAY)
     assert report.buckets == ["2026-11-26", "2026-11-27", "2026-11-28", "2026-11-29", "2026-11-30"]
@@ -276,6 +313,7 @@ async def test_dynamics_by_day_fills_empty_days(seeded: Seeded) -> None:
     assert report.series[0].value == "paid_search"
 
 
+@pytest.mark.usefixtures("grouped")
 async def test_dynamics_by_week_month_quarter(seeded: Seeded) -> None:
     weeks = await dynamics(seeded.store, period("2026-12-28..2027-01-10"), Bucket.WEEK)
     assert (weeks.buckets, weeks.totals) == (["2026-W53", "2027-W01"], [2, 1])
@@ -287,6 +325,7 @@ async def test_dynamics_by_week_month_quarter(seeded: Seeded) -> None:
     assert {s.value: s.points for s in by_source.series} == {"google": [0, 1, 1], "yandex": [0, 1, 0]}
 
 
+@pytest.mark.usefixtures("grouped")
 async def test_dynamics_lumps_small_series_into_other(seeded: Seeded) -> None:
     report = await dynamics(seeded.store, period("2026"), Bucket.QUARTER, top=2)
     assert [(s.value, s.total) for s in report.series[:2]] == [("paid_search", 3), ("direct", 2)]
@@ -303,6 +342,7 @@ def test_change_arithmetic() -> None:
     assert Change(0, 7).ratio == -1.0
 
 
+@pytest.mark.usefixtures("grouped")
 async def test_compare_two_weeks(seeded: Seeded) -> None:
     report = await compare(seeded.store, period("2026-W48"), period("2026-W49"))
     assert (report.dialogs.a, report.dialogs.b, report.dialogs.delta, report.dialogs.ratio) == (5, 2, 3, 1.5)
@@ -323,6 +363,7 @@ async def test_compare_two_weeks(seeded: Seeded) -> None:
     assert by_tag.dialogs.a == 5 and [(r.value, r.dialogs.a) for r in by_tag.rows] == [("qualified", 2), ("sale", 2)]
 
 
+@pytest.mark.usefixtures("grouped")
 async def test_compare_this_month_with_same_month_last_year(store: Store) -> None:
     for at in ("2025-11-03 10:00", "2025-11-20 10:00", "2025-11-28 10:00", "2026-11-02 10:00"):
         await seed_dialog(store, utc(at))
@@ -335,6 +376,7 @@ async def test_compare_this_month_with_same_month_last_year(store: Store) -> Non
 # rendering -----------------------------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("grouped")
 async def test_render_reports_in_both_languages(seeded: Seeded) -> None:
     report = await summary(seeded.store, period("2026-11"))
     ru, en = render_summary(report, "ru"), render_summary(report, "en")
@@ -350,6 +392,7 @@ async def test_render_reports_in_both_languages(seeded: Seeded) -> None:
     assert "No dialogs." in nothing
 
 
+@pytest.mark.usefixtures("grouped")
 async def test_values_are_escaped(store: Store) -> None:
     await seed_dialog(store, utc("2026-11-27 10:00"), campaign="<b>sale</b> & more", channel="paid_search")
     text = render_ranking(await ranking(store, period("2026-11-27"), "campaign"), "en")
@@ -570,6 +613,7 @@ async def test_paging_survives_dialogs_at_the_same_instant(store: Store) -> None
 # the daily summary and its job ---------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("grouped")
 async def test_daily_summary(seeded: Seeded) -> None:
     # 2026-11-27: 3 dialogs; the day before 1; a week before (Nov 20) none.
     result = await daily_summary(seeded.store, MOSCOW, date(2026, 11, 27), "ru")
@@ -595,6 +639,7 @@ class Clock:
         return self.now
 
 
+@pytest.mark.usefixtures("grouped")
 async def test_summary_job_sends_once_across_restarts_and_replicas(seeded: Seeded) -> None:
     sent: list[tuple[int, str]] = []
 
@@ -603,17 +648,18 @@ async def test_summary_job_sends_once_across_restarts_and_replicas(seeded: Seede
 
     clock = Clock(utc("2026-11-28 05:59"))  # 08:59 in Moscow
     owner = Subscription(chat_id=42, at=time(9, 0), zone=MOSCOW, lang="en", since=utc("2026-11-27 12:00"))
-    job = DailySummaryJob(seeded.store, send, [owner], MOSCOW, clock)
+    job = DailySummaryJob(seeded.store, send, [owner], MOSCOW, clock, retry_delays=())
     assert await job.run_due() == [] and sent == []
     assert await job.next_due() == utc("2026-11-28 06:00")
     clock.now = utc("2026-11-28 06:00")
     assert await job.run_due() == [job_key(42, date(2026, 11, 27))]
     assert len(sent) == 1 and "Dialogs: <b>3</b>" in sent[0][1]
     assert await job.run_due() == []
-    replica = DailySummaryJob(seeded.store, send, [owner], MOSCOW, clock)  # another copy, or after a restart
+    replica = DailySummaryJob(seeded.store, send, [owner], MOSCOW, clock, retry_delays=())  # a copy, or a restart
     assert await replica.run_due() == [] and len(sent) == 1
 
 
+@pytest.mark.usefixtures("grouped")
 async def test_summary_job_catches_up_after_downtime(seeded: Seeded) -> None:
     sent: list[int] = []
 
@@ -624,13 +670,14 @@ async def test_summary_job_catches_up_after_downtime(seeded: Seeded) -> None:
         return [Subscription(chat_id=7, at=time(9, 0), zone=ZoneInfo("Asia/Vladivostok"))]
 
     clock = Clock(utc("2026-11-28 21:30"))  # down over the 28th's 09:00 (Vladivostok); back on the 29th 07:30
-    job = DailySummaryJob(seeded.store, send, owners, MOSCOW, clock)
+    job = DailySummaryJob(seeded.store, send, owners, MOSCOW, clock, retry_delays=())
     assert await job.run_due() == [job_key(7, date(2026, 11, 27))]
     clock.now = utc("2026-11-28 23:00")  # 09:00 on the 29th in Vladivostok
     assert await job.run_due() == [job_key(7, date(2026, 11, 28))]
     assert sent == [7, 7]
 
 
+@pytest.mark.usefixtures("grouped")
 async def test_summary_job_retries_a_failed_send_and_skips_slots_before_it_existed(seeded: Seeded) -> None:
     attempts: list[int] = []
     waits: list[float] = []
