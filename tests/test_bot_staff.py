@@ -1,0 +1,188 @@
+"""Access: owners invite staff with one-time deep links, list and remove them; strangers get a refusal only."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import timedelta
+
+from bot.access import INVITE_LIFETIME
+from tests import test_bot_commands as bot_tests
+from tests.seed import seed_dialog, utc
+from tests.test_bot_commands import (
+    BOT_USERNAME,
+    NOW,
+    OWNER,
+    STAFF,
+    STRANGER,
+    BotAPI,
+    Person,
+    RunBot,
+    add_staff,
+    seed_week,
+    shown,
+    to_chat,
+)
+from tests.test_outbox import FakeClock
+from tracking.store.sqlite import SQLiteStore
+
+api, store, run_bot = bot_tests.api, bot_tests.store, bot_tests.run_bot  # the shared fixtures
+
+REFUSAL_RU = "Здравствуйте! Это служебный бот компании, он работает только для её сотрудников."
+REFUSAL_EN = "Hello! This is a company's internal bot; it only works for its staff."
+INVITE_LINK = re.compile(rf"https://t\.me/{BOT_USERNAME}\?start=(inv_[A-Za-z0-9_-]+)")
+
+
+async def invite_link(owner: Person) -> str:
+    owner.says("/invite")
+    answer = await owner.reads()
+    match = INVITE_LINK.search(answer)
+    assert match is not None, answer
+    return match.group(1)
+
+
+async def test_an_invite_link_admits_one_person_once(run_bot: RunBot, api: BotAPI, store: SQLiteStore) -> None:
+    clock = FakeClock(NOW)
+    await seed_week(store)
+    await run_bot(clock=clock)
+    owner = Person(api, OWNER, "ru", "Ирина")
+    maria = Person(api, STAFF, "ru", "Мария", username="maria_s")
+    mallory = Person(api, STRANGER, "en", "Mallory")
+
+    payload = await invite_link(owner)
+    maria.says(f"/start {payload}")
+    welcome = await maria.reads()
+    notice = await owner.reads()
+    mallory.says(f"/start {payload}")  # the link was forwarded further
+    refused = await mallory.reads()
+    maria.says("/stats week")
+    stats = await maria.reads()
+    mallory.says("/stats week")
+    mallory_stats = await mallory.reads()
+
+    assert len(payload) <= 64 and payload.startswith("inv_")
+    assert welcome.startswith("Добро пожаловать, Мария!")
+    assert notice == "Мария (@maria_s) присоединяется к боту по вашему приглашению. Список сотрудников: /staff"
+    assert refused == "This invite is not valid: it was used already or it expired. Please ask for a new one."
+    assert "Диалоги: 3" in stats
+    assert mallory_stats == REFUSAL_EN
+    staff = await store.list_staff()
+    assert [(m.user_id, m.name, m.username, m.added_by, m.added_at) for m in staff] == [
+        (STAFF, "Мария", "maria_s", OWNER, NOW)
+    ]
+    # The database keeps a digest: reading it does not give anyone a working link.
+    secret = payload.removeprefix("inv_")
+    raw = await (await store.db.execute("SELECT token FROM invites")).fetchall()
+    assert [r["token"] for r in raw] == [hashlib.sha256(secret.encode()).hexdigest()]
+    menus = api.calls_to("setMyCommands", lambda c: c.params["scope"]["chat_id"] == STAFF)
+    assert len(menus) == 2  # the new member's menu, in Russian and by default
+
+
+async def test_an_expired_invite_admits_no_one(run_bot: RunBot, api: BotAPI, store: SQLiteStore) -> None:
+    clock = FakeClock(NOW)
+    await run_bot(clock=clock)
+    owner, maria = Person(api, OWNER, "en"), Person(api, STAFF, "ru", "Мария")
+
+    owner.says("/invite")
+    answer = await owner.reads()
+    payload = INVITE_LINK.search(answer)
+    clock.now = NOW + INVITE_LIFETIME
+    assert payload is not None
+    maria.says(f"/start {payload.group(1)}")
+
+    assert await maria.reads() == "Это приглашение недействительно: оно уже использовано или устарело. Попросите новое."
+    assert "valid until Dec 3, 2026, 12:00" in answer  # Moscow time, a week on
+    assert await store.list_staff() == []
+
+
+async def test_an_owner_or_a_member_opening_an_invite_leaves_it_for_its_recipient(
+    run_bot: RunBot, api: BotAPI, store: SQLiteStore
+) -> None:
+    await add_staff(store, STAFF)
+    await run_bot(clock=lambda: NOW)
+    owner, maria, petr = Person(api, OWNER, "en"), Person(api, STAFF, "en"), Person(api, 502, "ru", "Пётр")
+
+    payload = await invite_link(owner)
+    owner.says(f"/start {payload}")
+    maria.says(f"/start {payload}")
+    owner_answer, maria_answer = await owner.reads(), await maria.reads()
+    petr.says(f"/start {payload}")
+
+    assert owner_answer == "You are an owner: no invite needed. Reports: /help"
+    assert maria_answer == "You have access already. Reports: /help"
+    assert (await petr.reads()).startswith("Добро пожаловать, Пётр!")
+    assert [m.user_id for m in await store.list_staff()] == [STAFF, 502]
+
+
+async def test_owners_list_and_remove_staff_and_access_ends_at_once(
+    run_bot: RunBot, api: BotAPI, store: SQLiteStore
+) -> None:
+    await add_staff(store, STAFF, "Мария", NOW - timedelta(days=3))
+    await add_staff(store, 502, "Пётр", NOW)
+    await run_bot(clock=lambda: NOW)
+    owner, maria = Person(api, OWNER, "ru"), Person(api, STAFF, "en", "Мария")
+
+    owner.says("/staff")
+    listing = await owner.gets()
+    buttons = listing.params["reply_markup"]["inline_keyboard"]
+    owner.presses(buttons[0][0]["callback_data"], listing.result)
+    answer = await api.wait_for("answerCallbackQuery")
+    edit = await api.wait_for("editMessageText", lambda c: c.ok)
+    maria.says("/stats")
+
+    assert shown(listing) == "Сотрудники (2)\n1. Мария — с 23 ноя 2026\n2. Пётр — с 26 ноя 2026"
+    assert [row[0]["text"] for row in buttons] == ["✖ Мария", "✖ Пётр"]
+    assert answer.params["text"] == "Мария: доступ закрыт"
+    assert shown(edit) == "Сотрудники (1)\n1. Пётр — с 26 ноя 2026"
+    assert await maria.reads() == REFUSAL_EN
+    assert [m.user_id for m in await store.list_staff()] == [502]
+    cleared = api.calls_to("deleteMyCommands", lambda c: c.params["scope"]["chat_id"] == STAFF)
+    assert len(cleared) == 2
+
+
+async def test_staff_cannot_invite_or_manage_staff(run_bot: RunBot, api: BotAPI, store: SQLiteStore) -> None:
+    await add_staff(store, STAFF)
+    await run_bot(clock=lambda: NOW)
+    maria = Person(api, STAFF, "en")
+    fake_listing = {"message_id": 1, "date": 0, "chat": {"id": STAFF, "type": "private"}, "text": "x"}
+
+    maria.says("/invite")
+    maria.says("/staff")
+    maria.presses(f"staff:rm:{STAFF}", fake_listing)
+    first, second = await maria.reads(), await maria.reads()
+    pressed = await api.wait_for("answerCallbackQuery")
+
+    assert first == second == "I don't know that command. The list: /help"
+    assert "text" not in pressed.params  # a stale or forged button: nothing happens
+    assert [m.user_id for m in await store.list_staff()] == [STAFF]
+    raw = await (await store.db.execute("SELECT COUNT(*) AS n FROM invites")).fetchone()
+    assert raw is not None and raw["n"] == 1  # only the seeded one
+
+
+async def test_a_stranger_gets_a_refusal_and_nothing_else(run_bot: RunBot, api: BotAPI, store: SQLiteStore) -> None:
+    dialog = await seed_dialog(store, utc("2026-11-26 08:00"), name="Анна", code="7K3M9QE")
+    await run_bot(clock=lambda: NOW)
+    mallory = Person(api, STRANGER, "ru", "Mallory")
+    alert_like = {"message_id": 1, "date": 0, "chat": {"id": STRANGER, "type": "private"}, "text": "x"}
+    asks = ["/stats week", "/dialog 7K3M9QE", "/recent", "/report", "/summary 09:00", "/invite", "/staff", "привет"]
+
+    for ask in asks:
+        mallory.says(ask)
+    mallory.presses(f"card:{dialog.id}", alert_like)
+    mallory.presses(f"tag:{dialog.id}:spam", alert_like)
+    mallory.presses("recent:1", alert_like)
+    replies = [await mallory.reads() for _ in asks]
+    await api.wait_for("answerCallbackQuery", count=3)
+
+    assert replies == [REFUSAL_RU] * len(asks)
+    answers = api.calls_to("answerCallbackQuery")
+    assert [(a.params["text"], a.params["show_alert"]) for a in answers] == [
+        ("Эта кнопка только для сотрудников компании", True)
+    ] * 3
+    # Nothing else reached the stranger: no photo, no card, no edit; no data changed.
+    assert [c.method for c in api.calls if c.params.get("chat_id") == STRANGER] == ["sendMessage"] * len(asks)
+    assert api.calls_to("editMessageText") == [] and api.calls_to("editMessageReplyMarkup") == []
+    stored = await store.get_dialog(dialog.id)
+    assert stored is not None and stored.tags == []
+    assert await store.summary_choices() == [] and await store.list_staff() == []
+    assert not any(to_chat(OWNER)(c) for c in api.calls)
