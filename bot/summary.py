@@ -28,7 +28,7 @@ from bot.outbox import Clock
 from reports.daily import Summary
 from reports.i18n import Lang, normalise_lang
 from reports.render import split_message
-from reports.schedule import DailySummaryJob, Subscription
+from reports.schedule import RETRY_DELAYS, DailySummaryJob, Subscription
 from tracking.periods import utc_now
 from tracking.settings import Settings
 from tracking.store.base import Store
@@ -45,14 +45,24 @@ def _local_time(value: str) -> time:
 
 
 class DailySummaries:
-    def __init__(self, store: Store, bot: Bot, settings: Settings, *, clock: Clock = utc_now) -> None:
+    def __init__(
+        self,
+        store: Store,
+        bot: Bot,
+        settings: Settings,
+        *,
+        clock: Clock = utc_now,
+        retry_delays: Sequence[float] = RETRY_DELAYS,
+    ) -> None:
         self.store = store
         self.bot = bot
         self.owner_ids = list(settings.telegram_owner_ids)
         self.zone = settings.zone
         self.default_time = settings.summary_time
         self.default_lang: Lang = settings.bot_language
-        self.job = DailySummaryJob(store, self.send, self.subscriptions, self.zone, clock, catch_up_days=0)
+        self.job = DailySummaryJob(
+            store, self.send, self.subscriptions, self.zone, clock, catch_up_days=0, retry_delays=retry_delays
+        )
         self.scheduler: AsyncIOScheduler | None = None
         self._running: set[asyncio.Task[Any]] = set()
 
