@@ -39,7 +39,7 @@ BAD_PERIOD: dict[Lang, str] = {
         "квартал, год, 7d, 30d, 2026-11-27, 2026-11-01..2026-11-15, 2026-11, 2026-W48, 2026-Q4."
     ),
     "en": (
-        "I don't know the period “{text}”. Examples: today, yesterday, week, last week, month, last month, "
+        "Unknown period “{text}”. Examples: today, yesterday, week, last week, month, last month, "
         "quarter, year, 7d, 30d, 2026-11-27, 2026-11-01..2026-11-15, 2026-11, 2026-W48, 2026-Q4."
     ),
 }
@@ -250,7 +250,7 @@ def _history(lang: Lang, history: list[Dialog], zone: ZoneInfo) -> list[str]:
 def render_dialog_list(dialogs: list[Dialog], lang: Lang, zone: ZoneInfo) -> str:
     """Recent dialogs, one line each: time, name, channel, source (for /recent and search results)."""
     if not dialogs:
-        return escape(word(lang, "dialog_not_found"))
+        return escape(word(lang, "no_dialogs"))
     lines = []
     for d in dialogs:
         local = d.started_at.astimezone(zone)
