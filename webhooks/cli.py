@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import sys
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
 from tracking.settings import Settings, SettingsError, load_settings
+from tracking.store import Store
 
 
 def startup_banner(settings: Settings, host: str, port: int) -> str:
@@ -74,31 +77,37 @@ def serve(host: str | None, port: int | None) -> int:
     return 0
 
 
-def forget(phone: str) -> int:
-    """Erase a contact's dialogs, messages, alerts and visits (a data subject's request)."""
-    import asyncio
-
-    from tracking.phones import normalise_phone
+def with_store(settings: Settings, work: Callable[[Store], Awaitable[int]]) -> int:
+    """Run one piece of work against the configured store, opened and closed around it."""
     from tracking.store import open_store
-
-    try:
-        settings = load_settings()
-    except SettingsError as exc:
-        print(f"chattrack: configuration error: {exc}", file=sys.stderr)
-        return 2
-    configure_logging(settings.log_format)
-    contact = normalise_phone(phone, settings.default_region) or phone
 
     async def run() -> int:
         store = open_store(settings.database_url)
         await store.open()
         try:
-            return await store.forget_contact(contact)
+            return await work(store)
         finally:
             await store.close()
 
-    erased = asyncio.run(run())
+    return asyncio.run(run())
+
+
+def forget(settings: Settings, phone: str) -> int:
+    """Erase a contact's dialogs, messages, alerts and visits (a data subject's request)."""
+    from tracking.phones import normalise_phone
+
+    contact = normalise_phone(phone, settings.default_region) or phone
+    erased = with_store(settings, lambda store: store.forget_contact(contact))
     print(f"erased {erased} dialog(s) of {contact}, with their messages, alerts and visits")
+    return 0
+
+
+def recompute(settings: Settings) -> int:
+    """Rewrite the local day/week/month/quarter keys of every dialog after a time-zone change."""
+    from tracking.recompute import recompute_buckets
+
+    changed = with_store(settings, lambda store: recompute_buckets(store, settings.zone))
+    print(f"recomputed the time buckets of {changed} dialog(s) for {settings.timezone}")
     return 0
 
 
@@ -110,12 +119,19 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--port", type=int, help="port (default CHATTRACK_PORT or 8080)")
     erase = commands.add_parser("forget", help="erase everything stored about one contact")
     erase.add_argument("phone", help="the contact's phone number (any common format) or provider user id")
+    commands.add_parser("recompute-buckets", help="regroup stored dialogs after CHATTRACK_TIMEZONE changed")
     args = parser.parse_args(argv)
     if args.command == "serve":
         return serve(args.host, args.port)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"chattrack: configuration error: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_format)
     if args.command == "forget":
-        return forget(args.phone)
-    return 2
+        return forget(settings, args.phone)
+    return recompute(settings)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,44 @@
+"""`chattrack recompute-buckets`: after the business's time zone changes, reports regroup correctly."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import aiohttp
+
+from tests.conftest import twilio_form
+from tracking.periods import buckets_for
+
+
+async def test_recompute_buckets_after_a_time_zone_change(start_server: Any, http: aiohttp.ClientSession) -> None:
+    server = await start_server(timezone="Pacific/Pago_Pago")  # UTC-11
+    await server.post_twilio(http, twilio_form("Здравствуйте"))
+    [before] = await server.store.find_dialogs(contact_id="+79161234567")
+    kiritimati = ZoneInfo("Pacific/Kiritimati")  # UTC+14: always another local day than UTC-11
+    assert before.buckets.day != buckets_for(before.started_at, kiritimati).day
+
+    env = {
+        **os.environ,
+        "CHATTRACK_DATABASE_URL": server.settings.database_url,
+        "CHATTRACK_TIMEZONE": "Pacific/Kiritimati",
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "webhooks.cli",
+        "recompute-buckets",
+        env=env,
+        cwd=Path(__file__).parent.parent,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    out, _ = await process.communicate()
+
+    assert process.returncode == 0, out
+    assert "1 dialog(s) for Pacific/Kiritimati" in out.decode()
+    [after] = await server.store.find_dialogs(contact_id="+79161234567")
+    assert after.buckets == buckets_for(before.started_at, kiritimati)
