@@ -1,0 +1,311 @@
+"""Telegram customers through the whole server: bot deep links with a visit code, and Telegram Business chats.
+
+Updates arrive by long polling from the fake Bot API; where a test must know that an update was handled
+and deliberately ignored, it is fed straight to the running dispatcher (`feed_raw_update` returns when the
+handlers are done), still answering through the fake API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from bot.runtime import BOT_RUNTIME, BotRuntime
+from tests import test_bot_commands as bot_tests
+from tests.conftest import RunningServer
+from tests.test_bot_commands import BOT_USERNAME, OWNER, TOKEN, BotAPI, Person, shown, to_chat, user
+from tracking.codes import new_code
+from tracking.models import (
+    AttributionStatus,
+    Channel,
+    Dialog,
+    InboundMessage,
+    IngestResult,
+    Messenger,
+    PageView,
+    Visit,
+)
+from tracking.store.base import BusinessAccount
+from webhooks.app import STORE, TRACKER
+
+api = bot_tests.api  # the shared fixture
+
+CUSTOMER = 4242
+CONNECTION = "bc-flowers"
+_ids = itertools.count(50_000)
+
+
+class Ingested:
+    """Every message the server's Tracker stored; `wait(n)` returns once n were stored (no sleeping)."""
+
+    def __init__(self) -> None:
+        self.results: list[IngestResult] = []
+        self._tick = asyncio.Event()
+
+    def __call__(self, message: InboundMessage, result: IngestResult) -> None:
+        self.results.append(result)
+        self._tick.set()
+        self._tick = asyncio.Event()
+
+    async def wait(self, count: int) -> IngestResult:
+        async with asyncio.timeout(5):
+            while len(self.results) < count:
+                await self._tick.wait()
+        return self.results[count - 1]
+
+
+@pytest.fixture
+def serve(api: BotAPI, start_server: Callable[..., Any]) -> Callable[..., Any]:
+    """The whole server with the bot long-polling the fake API (`api` first: it must outlive the server)."""
+
+    async def start(**overrides: Any) -> tuple[RunningServer, Ingested]:
+        values = {"telegram_bot_token": TOKEN, "telegram_owner_ids": str(OWNER), "telegram_api_url": api.url}
+        server: RunningServer = await start_server(**{**values, **overrides})
+        ingested = Ingested()
+        server.app[TRACKER].observers.append(ingested)
+        return server, ingested
+
+    return start
+
+
+async def visit(server: RunningServer, code: str | None = None) -> Visit:
+    """A visit from a Yandex ad, as the snippet reports it."""
+    view = PageView(
+        code=code or new_code(),
+        visitor_id="visitor-1",
+        url="https://flowers.example/roses?utm_source=yandex&utm_medium=cpc&utm_campaign=march8&utm_term=розы",
+        referrer="https://yandex.ru/",
+        screen="390x844",
+        language="ru-RU",
+        user_agent="Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148",
+        at=datetime.now(UTC),
+    )
+    return await server.app[TRACKER].record_view(view)
+
+
+def business_update(sender: dict[str, Any], text: str, *, chat_id: int = CUSTOMER, **extra: Any) -> dict[str, Any]:
+    return {
+        "update_id": next(_ids),
+        "business_message": {
+            "message_id": next(_ids),
+            "date": int(time.time()),
+            "chat": {"id": chat_id, "type": "private", "first_name": "Ольга"},
+            "from": sender,
+            "business_connection_id": extra.pop("connection", CONNECTION),
+            "text": text,
+            **extra,
+        },
+    }
+
+
+def connection_update(owner: dict[str, Any], *, connection: str = CONNECTION, enabled: bool = True) -> dict[str, Any]:
+    return {
+        "update_id": next(_ids),
+        "business_connection": {
+            "id": connection,
+            "user": owner,
+            "user_chat_id": owner["id"],
+            "date": int(time.time()),
+            "is_enabled": enabled,
+            "rights": {"can_reply": True},
+        },
+    }
+
+
+def lead_alert_to(chat: int) -> Callable[[Any], bool]:
+    return lambda call: to_chat(chat)(call) and "Новый лид" in call.params["text"]
+
+
+async def dialogs_of(server: RunningServer, user_id: int) -> list[Dialog]:
+    return await server.app[STORE].find_dialogs(contact_id=f"tg:{user_id}")
+
+
+# deep links ----------------------------------------------------------------------------------------
+
+
+async def test_a_deep_link_start_opens_a_dialog_attributed_exactly_to_the_visit(
+    serve: Callable[..., Any], api: BotAPI
+) -> None:
+    server, ingested = await serve()
+    seen = await visit(server)
+    olga = Person(api, CUSTOMER, "ru", "Ольга", username="olga_k")
+
+    olga.says(f"/start {seen.code}")
+    welcome = await olga.reads()
+    alert = await api.wait_for("sendMessage", lead_alert_to(OWNER))
+    olga.says("Сколько стоят 25 роз с доставкой?")
+    appended = await ingested.wait(2)
+
+    [dialog] = await dialogs_of(server, CUSTOMER)
+    assert dialog.status is AttributionStatus.EXACT and dialog.code == seen.code
+    assert dialog.provider == "telegram" and dialog.messenger is Messenger.TELEGRAM
+    assert dialog.business_number == "@" + BOT_USERNAME
+    assert dialog.contact_name == "Ольга (@olga_k)" and dialog.contact_phone is None
+    assert dialog.visit is not None and dialog.visit.code == seen.code
+    assert dialog.attribution.channel is Channel.PAID_SEARCH
+    assert (dialog.attribution.source, dialog.attribution.campaign, dialog.attribution.term) == (
+        "yandex",
+        "march8",
+        "розы",
+    )
+    assert dialog.attribution.contact_page == seen.current_page
+    assert dialog.first_message == ""  # the customer typed nothing: the code travelled invisibly
+    assert welcome.startswith("Здравствуйте! Спасибо за обращение.")
+    text = shown(alert)
+    for expected in ("Новый лид · Telegram", "Ольга (@olga_k)", f"в чат @{BOT_USERNAME}", f"Точный код {seen.code}"):
+        assert expected in text, expected
+    assert "march8" in text and "Платный поиск" in text
+    assert f'href="tg://user?id={CUSTOMER}"' in alert.params["text"]
+    assert appended.outcome.value == "appended" and appended.dialog.message_count == 2
+    assert len(api.sent_messages(CUSTOMER)) == 1  # the greeting only: no answer to the question
+
+
+async def test_a_repeated_start_update_is_one_dialog_with_one_greeting(serve: Callable[..., Any], api: BotAPI) -> None:
+    server, _ = await serve()
+    seen = await visit(server)
+    runtime: BotRuntime = server.app[BOT_RUNTIME]
+    assert runtime.dispatcher is not None and runtime.bot is not None
+    start = Person(api, CUSTOMER, "en", "Olga").says(f"/start {seen.code}", update_id=next(_ids), message_id=77)
+    await api.wait_for("sendMessage", to_chat(CUSTOMER))
+    await api.wait_for("sendMessage", lead_alert_to(OWNER))
+
+    retry = {**start, "update_id": next(_ids)}  # the same message, delivered again
+    await runtime.dispatcher.feed_raw_update(runtime.bot, retry)
+
+    assert len(await dialogs_of(server, CUSTOMER)) == 1
+    assert len(api.sent_messages(CUSTOMER)) == 1
+    assert len(api.calls_to("sendMessage", lead_alert_to(OWNER))) == 1
+
+
+async def test_an_unknown_code_still_opens_a_dialog_and_says_so(serve: Callable[..., Any], api: BotAPI) -> None:
+    server, _ = await serve()
+    never_issued = new_code()
+    Person(api, CUSTOMER, "ru", "Ольга").says(f"/start {never_issued}")
+
+    alert = await api.wait_for("sendMessage", lead_alert_to(OWNER))
+
+    [dialog] = await dialogs_of(server, CUSTOMER)
+    assert dialog.status is AttributionStatus.UNKNOWN_CODE and dialog.code == never_issued
+    assert f"Неизвестный код {never_issued}" in shown(alert)
+
+
+async def test_a_start_with_any_other_payload_is_no_lead(serve: Callable[..., Any], api: BotAPI) -> None:
+    server, _ = await serve()
+    mallory = Person(api, 31337, "en", "Mallory")
+
+    mallory.says("/start hello-there")
+    refusal = await mallory.reads()
+    mallory.says("/start inv_forgedforgedforgedforged")
+    invalid = await mallory.reads()
+
+    assert refusal == "Hello! This is a company's internal bot; it only works for its staff."
+    assert invalid.startswith("This invite is not valid")
+    assert await dialogs_of(server, 31337) == []
+
+
+# Telegram Business ---------------------------------------------------------------------------------
+
+
+async def test_a_customers_business_message_is_attributed_by_the_code_in_its_text(
+    serve: Callable[..., Any], api: BotAPI
+) -> None:
+    server, ingested = await serve()
+    owner = user(OWNER, "ru", "Ирина", "Flower_Shop")
+    olga = user(CUSTOMER, "ru", "Ольга")
+    seen = await visit(server)
+
+    api.push_update(connection_update(owner))
+    confirmation = await api.wait_for("sendMessage", to_chat(OWNER))
+    api.push_update(business_update(olga, f"Здравствуйте! Хочу букет из 25 роз (код {seen.code})"))
+    alert = await api.wait_for("sendMessage", lead_alert_to(OWNER))
+
+    assert shown(confirmation).startswith("Бот подключён к Telegram Business аккаунта @Flower_Shop")
+    stored = await server.app[STORE].get_business_account(CONNECTION)
+    assert stored == BusinessAccount(
+        connection_id=CONNECTION, user_id=OWNER, username="Flower_Shop", name="Ирина", enabled=True
+    )
+    [dialog] = await dialogs_of(server, CUSTOMER)
+    assert dialog.provider == "telegram_business" and dialog.messenger is Messenger.TELEGRAM
+    assert dialog.business_number == "@flower_shop"  # as the snippet names t.me/<username> click targets
+    assert dialog.status is AttributionStatus.EXACT and dialog.code == seen.code
+    assert dialog.attribution.campaign == "march8"
+    assert dialog.first_message == "Здравствуйте! Хочу букет из 25 роз"  # the code is stripped
+    text = shown(alert)
+    assert "Новый лид · Telegram Business" in text and "в чат @flower_shop" in text
+    assert f"Точный код {seen.code}" in text
+    assert len(ingested.results) == 1
+    assert api.sent_messages(CUSTOMER) == []  # the bot never speaks in the owner's chats
+
+
+async def test_the_owners_own_messages_in_business_chats_are_ignored(serve: Callable[..., Any], api: BotAPI) -> None:
+    server, ingested = await serve()
+    runtime: BotRuntime = server.app[BOT_RUNTIME]
+    assert runtime.dispatcher is not None and runtime.bot is not None
+    owner = user(OWNER, "ru", "Ирина", "flower_shop")
+    olga = user(CUSTOMER, "ru", "Ольга")
+    feed = runtime.dispatcher.feed_raw_update
+
+    await feed(runtime.bot, connection_update(owner))
+    await feed(runtime.bot, business_update(owner, "Здравствуйте, Ольга! Чем помочь? (код 7K3M9QE)"))
+    helper_bot = {"id": 900, "is_bot": True, "first_name": "Helper", "username": "helper_bot"}
+    await feed(runtime.bot, business_update(owner, "Автоответ", sender_business_bot=helper_bot))
+    before = await dialogs_of(server, CUSTOMER), await dialogs_of(server, OWNER)
+    await feed(runtime.bot, business_update(olga, "Добрый день, есть пионы?"))
+    await feed(runtime.bot, business_update(owner, "Есть, 300 ₽ за штуку"))
+    await feed(runtime.bot, business_update(olga, "Беру 15"))
+
+    assert before == ([], [])
+    [dialog] = await dialogs_of(server, CUSTOMER)
+    assert dialog.message_count == 2 and dialog.first_message == "Добрый день, есть пионы?"
+    assert dialog.status is AttributionStatus.NONE
+    assert [r.outcome.value for r in ingested.results] == ["new_dialog", "appended"]
+
+
+async def test_a_strangers_business_account_brings_no_leads(serve: Callable[..., Any], api: BotAPI) -> None:
+    server, ingested = await serve(telegram_usernames="other_shop")
+    runtime: BotRuntime = server.app[BOT_RUNTIME]
+    assert runtime.dispatcher is not None and runtime.bot is not None
+    stranger = user(31337, "en", "Mallory", "mallory_shop")
+    api.business_connections["bc-mallory"] = connection_update(stranger, connection="bc-mallory")["business_connection"]
+
+    await runtime.dispatcher.feed_raw_update(runtime.bot, connection_update(stranger, connection="bc-mallory"))
+    await runtime.dispatcher.feed_raw_update(
+        runtime.bot, business_update(user(CUSTOMER, "ru", "Ольга"), "Здравствуйте", connection="bc-mallory")
+    )
+
+    assert await server.app[STORE].get_business_account("bc-mallory") is None
+    assert ingested.results == [] and await dialogs_of(server, CUSTOMER) == []
+    assert api.sent_messages() == []  # not even a confirmation to the stranger
+
+
+async def test_a_connection_made_while_the_server_was_away_is_looked_up(serve: Callable[..., Any], api: BotAPI) -> None:
+    server, _ = await serve(telegram_usernames="@Second_Shop")
+    partner = user(7070, "ru", "Пётр", "second_shop")  # not an owner, but a tracked username
+    api.business_connections["bc-late"] = connection_update(partner, connection="bc-late")["business_connection"]
+    seen = await visit(server)
+
+    api.push_update(business_update(user(CUSTOMER, "ru", "Ольга"), f"Привет! код {seen.code}", connection="bc-late"))
+    alert = await api.wait_for("sendMessage", lead_alert_to(OWNER))
+
+    assert api.calls_to("getBusinessConnection")[0].params["business_connection_id"] == "bc-late"
+    [dialog] = await dialogs_of(server, CUSTOMER)
+    assert dialog.business_number == "@second_shop" and dialog.status is AttributionStatus.EXACT
+    assert "в чат @second_shop" in shown(alert)
+    remembered = await server.app[STORE].get_business_account("bc-late")
+    assert remembered is not None and remembered.user_id == 7070
+
+
+async def test_webhook_mode_asks_telegram_for_business_updates(serve: Callable[..., Any], api: BotAPI) -> None:
+    await serve(public_url="https://leads.example.com")
+
+    registered = await api.wait_for("setWebhook")
+
+    assert {"message", "callback_query", "business_connection", "business_message"} <= set(
+        registered.params["allowed_updates"]
+    )
