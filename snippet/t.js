@@ -83,8 +83,8 @@
                 ),
           b = (g.get('text') || '').replace(R, '').trimEnd();
         if (!C.k.includes(x)) return;
-        // no text of the site's own: the page's preset
-        b || (b = (C.p.find(p => RegExp(p[0]).test(L.pathname)) || [])[1]);
+        // no text of the site's own (or only a preset written on another route): the page's preset
+        (b && !C.p.some(p => p[1] == b)) || (b = (C.p.find(p => RegExp(p[0]).test(L.pathname)) || [])[1]);
         g.set('text', (b ? b + ' ' : '') + '(' + M + ' ' + S.c + ')');
         u.search = (g + '').replace(/\+/g, '%20'); // every "+" there is a space
         return [u.href, x];

@@ -55,7 +55,7 @@ def collect_errors(page: Page) -> list[str]:
 
     def on_console(message: ConsoleMessage) -> None:
         if message.type == "error":
-            errors.append(f"console: {message.text}")
+            errors.append(f"console: {message.text} ({message.location.get('url')})")
 
     def on_page_error(error: Error) -> None:
         errors.append(f"pageerror: {error.message}")
