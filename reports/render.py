@@ -39,7 +39,7 @@ BAD_PERIOD: dict[Lang, str] = {
         "квартал, год, 7d, 30d, 2026-11-27, 2026-11-01..2026-11-15, 2026-11, 2026-W48, 2026-Q4."
     ),
     "en": (
-        "Unknown period “{text}”. Examples: today, yesterday, week, last week, month, last month, "
+        "I don't know the period “{text}”. Examples: today, yesterday, week, last week, month, last month, "
         "quarter, year, 7d, 30d, 2026-11-27, 2026-11-01..2026-11-15, 2026-11, 2026-W48, 2026-Q4."
     ),
 }

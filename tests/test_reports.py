@@ -726,7 +726,7 @@ async def test_channel_page_and_compare_commands(seeded: Seeded) -> None:
     versus = await commands.compare(seeded.store, MOSCOW, "2026-W48 vs 2026-W49", "en", NOW)
     assert "Dialogs: <b>5</b> vs 2 — +3 (+150%)" in versus.messages[0]
     bad = await commands.compare(seeded.store, MOSCOW, "week vs never", "en", NOW)
-    assert "Unknown period “never”" in bad.messages[0]
+    assert "I don&#x27;t know the period “never”" in bad.messages[0]
 
 
 @pytest.mark.usefixtures("grouped")
