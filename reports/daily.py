@@ -31,15 +31,14 @@ async def daily_summary(store: Store, zone: ZoneInfo, day: date, lang: Lang) -> 
     period = Period(day, day, zone, Unit.DAY)
     before, week_ago = period.shifted(days=-1), period.shifted(days=-7)
     window = Period(day - timedelta(days=CHART_DAYS - 1), day, zone, Unit.SPAN)
-    today, day_before, last_week, by_channel, by_page, trend = await asyncio.gather(
-        summary(store, period),
+    day_before, last_week, by_channel, by_page, trend = await asyncio.gather(
         summary(store, before),
         summary(store, week_ago),
         channels(store, period, limit=TOP),
         pages(store, period, "contact", limit=TOP),
         dynamics(store, window, Bucket.DAY, top=5),
     )
-    t = today.totals
+    t = by_channel.total  # the channels add up to the day's totals: no query of its own
     heading = f"{day_label(lang, day)} ({WEEKDAYS[lang][day.weekday()]})"
     head = [
         f"<b>{escape(word(lang, 'daily_title'))}</b> · {escape(heading)}",
