@@ -54,7 +54,7 @@ def create_app(settings: Settings, store: Store | None = None) -> web.Applicatio
 
     # Metrics outermost, so they see the status the error middleware chose.
     app = web.Application(middlewares=[metrics.count_requests, errors_as_json], client_max_size=MAX_BODY)
-    store = store or open_store(settings.database_url)
+    store = store or open_store(settings.database_url, settings.visit_retention_days)
     app[SETTINGS] = settings
     app[STORE] = store
     regions = None

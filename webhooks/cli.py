@@ -82,7 +82,7 @@ def with_store(settings: Settings, work: Callable[[Store], Awaitable[int]]) -> i
     from tracking.store import open_store
 
     async def run() -> int:
-        store = open_store(settings.database_url)
+        store = open_store(settings.database_url, settings.visit_retention_days)
         await store.open()
         try:
             return await work(store)
