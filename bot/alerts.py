@@ -18,7 +18,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from bot.access import MEMBERS, HasRole
 from bot.texts import TEXTS, channel_name, language, text
 from reports.card import dialog_card
-from reports.i18n import normalise_lang
+from reports.i18n import messenger_label, normalise_lang
 from reports.render import render_card, split_message
 from tracking.models import AttributionStatus, Dialog, Messenger
 from tracking.store.base import Store
@@ -93,13 +93,6 @@ def _status(dialog: Dialog, lang: str) -> str:
         AttributionStatus.NONE: "status_none",
     }[dialog.status]
     return text(lang, key, code=code)
-
-
-def messenger_label(dialog: Dialog) -> str:
-    """WhatsApp, Telegram (a chat with the bot itself) or Telegram Business (the owner's own account)."""
-    if dialog.messenger is Messenger.WHATSAPP:
-        return "WhatsApp"
-    return "Telegram Business" if dialog.provider == "telegram_business" else "Telegram"
 
 
 def render_alert(dialog: Dialog, lang: str = "ru", zone: ZoneInfo | None = None) -> str:

@@ -6,6 +6,7 @@ from datetime import date, timedelta
 from typing import Literal
 
 from reports.periods import Period
+from tracking.models import Dialog, Messenger
 from tracking.store.base import Bucket
 
 Lang = Literal["ru", "en"]
@@ -339,3 +340,10 @@ def duration(lang: Lang, span: timedelta) -> str:
     units = ("д", "ч", "мин", "с") if lang == "ru" else ("d", "h", "min", "s")
     parts = [f"{v}\u00a0{u}" for v, u in zip((days, hours, minutes, secs), units, strict=True) if v]
     return " ".join(parts[:2]) or f"0\u00a0{units[3]}"
+
+
+def messenger_label(dialog: Dialog) -> str:
+    """WhatsApp, Telegram (a chat with the bot itself) or Telegram Business (the owner's own account)."""
+    if dialog.messenger is Messenger.WHATSAPP:
+        return "WhatsApp"
+    return "Telegram Business" if dialog.provider == "telegram_business" else "Telegram"

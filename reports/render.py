@@ -18,6 +18,7 @@ from reports.i18n import (
     day_label,
     duration,
     field_label,
+    messenger_label,
     number,
     percent,
     period_label,
@@ -196,7 +197,7 @@ def render_card(card: DialogCard, lang: Lang) -> str:
     lines: list[str | None] = [
         _title(lang, "card"),
         f"👤 <b>{name}</b>" + (f" · {escape(d.contact_phone)}" if d.contact_phone else ""),
-        f"💬 {escape(d.messenger.value.capitalize())} → {escape(d.business_number)}",
+        f"💬 {escape(messenger_label(d))} → {escape(d.business_number)}",
         f"🕐 {escape(day_label(lang, started.date()))}, {started:%H:%M} · {escape(customer)}",
         "",
         f"<b>{escape(word(lang, 'attribution'))}</b>: {status}",

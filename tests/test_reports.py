@@ -457,7 +457,7 @@ async def test_dialog_card_has_every_field(store: Store) -> None:
     for fragment in [
         "Анна &lt;script&gt;",
         "+79160000001",
-        "Whatsapp → +79991234567",
+        "WhatsApp → +79991234567",
         "27 ноя 2026, 13:03 · повторный клиент",
         "по коду <code>7K3M9QX</code>",
         "Канал: <b>Платный поиск</b>",
