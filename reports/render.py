@@ -248,22 +248,6 @@ def _history(lang: Lang, history: list[Dialog], zone: ZoneInfo) -> list[str]:
     return lines
 
 
-def render_dialog_list(dialogs: list[Dialog], lang: Lang, zone: ZoneInfo) -> str:
-    """Recent dialogs, one line each: time, name, channel, source (for /recent and search results)."""
-    if not dialogs:
-        return escape(word(lang, "no_dialogs"))
-    lines = []
-    for d in dialogs:
-        local = d.started_at.astimezone(zone)
-        who = escape(d.contact_name or d.contact_phone or d.contact_id)
-        source = f" · {escape(shorten(d.attribution.source, 40))}" if d.attribution.source else ""
-        lines.append(
-            f"{escape(day_label(lang, local.date(), year=False))} {local:%H:%M} — {who} — "
-            f"{_value(lang, 'channel', d.attribution.channel.value)}{source}"
-        )
-    return "\n".join(lines)
-
-
 # splitting ---------------------------------------------------------------------------------------
 
 # Atoms never cut: a tag, an entity, a newline, a single character.

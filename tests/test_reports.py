@@ -17,7 +17,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pymongo import AsyncMongoClient
 
-from reports import commands
 from reports.card import CARD_FIELDS, dialog_card, find_dialogs
 from reports.counts import Change, ReportError, bucket_keys, channels, compare, dynamics, pages, ranking, summary
 from reports.daily import daily_summary
@@ -697,61 +696,3 @@ async def test_summary_job_retries_a_failed_send_and_skips_slots_before_it_exist
     job = DailySummaryJob(seeded.store, flaky, [owner], MOSCOW, clock, retry_delays=(1, 2, 3), sleep=no_wait)
     assert await job.run_due() == [job_key(1, date(2026, 11, 27))]  # not the 26th: chosen after that slot
     assert attempts == [1, 1, 1] and waits == [1, 2]
-
-
-# the bot's commands ---------------------------------------------------------------------------------
-
-
-async def test_stats_command(seeded: Seeded) -> None:
-    answer = await commands.stats(seeded.store, MOSCOW, "2026-11", "ru", NOW)
-    assert len(answer.messages) == 1 and "Диалоги: <b>6</b>" in answer.messages[0]
-    today = await commands.stats(seeded.store, MOSCOW, "", "en", NOW)
-    assert "Dialogs: <b>1</b>" in today.messages[0]  # Nov 27 up to 12:00 in Moscow: d2 (d3 comes at 13:00)
-    wrong = await commands.stats(seeded.store, MOSCOW, "позавчера<b>", "ru", NOW)
-    assert "Не понял период «позавчера&lt;b&gt;»" in wrong.messages[0]
-
-
-@pytest.mark.usefixtures("grouped")
-async def test_channel_page_and_compare_commands(seeded: Seeded) -> None:
-    answer = await commands.channels(seeded.store, MOSCOW, "2026-11", "en", NOW)
-    assert "1. Paid search — <b>2</b>" in answer.messages[0]
-    for args in ["paid_search 2026-11-26..2026-12-01", "платный поиск 2026-11-26..2026-12-01"]:
-        sources = await commands.channels(seeded.store, MOSCOW, args, "ru", NOW)
-        assert "Детализация: Источник" in sources.messages[0], args
-        assert "1. google — <b>2</b>" in sources.messages[0] and "2. yandex — <b>1</b>" in sources.messages[0]
-    landing = await commands.pages(seeded.store, MOSCOW, "вход 2026-11", "ru", NOW)
-    assert "Страницы входа" in landing.messages[0] and "https://shop.example/ — <b>2</b>" in landing.messages[0]
-    contact = await commands.pages(seeded.store, MOSCOW, "2026-11", "en", NOW)
-    assert "Pages of contact" in contact.messages[0] and f"1. {PRICE} — <b>4</b>" in contact.messages[0]
-    versus = await commands.compare(seeded.store, MOSCOW, "2026-W48 vs 2026-W49", "en", NOW)
-    assert "Dialogs: <b>5</b> vs 2 — +3 (+150%)" in versus.messages[0]
-    bad = await commands.compare(seeded.store, MOSCOW, "week vs never", "en", NOW)
-    assert "I don&#x27;t know the period “never”" in bad.messages[0]
-
-
-@pytest.mark.usefixtures("grouped")
-async def test_report_command_has_text_and_a_chart(seeded: Seeded) -> None:
-    answer = await commands.report(seeded.store, MOSCOW, "2026-11", "ru", NOW)
-    text = "\n".join(answer.messages)
-    assert "Сводка" in text and "Каналы" in text and "Страницы контакта" in text
-    assert answer.photo is not None and answer.photo.startswith(b"\x89PNG")
-    assert answer.caption is not None and "Диалоги по каналам" in answer.caption
-    assert commands.bucket_for(period("2026-11")) is Bucket.DAY
-    assert commands.bucket_for(period("2026-Q4")) is Bucket.WEEK
-    assert commands.bucket_for(period("2026")) is Bucket.MONTH
-
-
-async def test_dialog_recent_and_export_commands(seeded: Seeded) -> None:
-    card = await commands.dialog(seeded.store, MOSCOW, A, "ru")
-    assert "Карточка диалога" in card.messages[0] and "brand" in card.messages[0]  # A's newest: d3
-    assert "/dialog 7K3M9QE" in (await commands.dialog(seeded.store, MOSCOW, " ", "en")).messages[0]
-    assert (await commands.dialog(seeded.store, MOSCOW, "nobody", "en")).messages == ["Dialog not found."]
-    by_button = await commands.card(seeded.store, MOSCOW, seeded.ids["d1"], "en")
-    assert "black friday" in by_button.messages[0]
-    latest = await commands.recent(seeded.store, MOSCOW, "en", limit=2)
-    lines = latest.messages[0].splitlines()
-    assert len(lines) == 2 and lines[0].startswith("Jan 4 00:30") and lines[1].startswith("Jan 3 23:59")
-    export = await commands.export(seeded.store, MOSCOW, "2026-11", "ru", NOW)
-    assert export.document is not None and export.document[0] == "dialogs-2026-11-01..2026-11-30.csv"
-    rows = list(csv.reader(io.StringIO(export.document[1].decode("utf-8-sig")), delimiter=";"))
-    assert rows[0][0] == "ID диалога" and len(rows) == 7
