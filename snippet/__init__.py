@@ -15,7 +15,7 @@ from importlib.resources import files
 import rjsmin
 from pydantic import BaseModel, Field, field_validator
 
-__all__ = ["SIZE_BUDGET", "SnippetConfig", "gzipped_size", "preset_pattern", "render_snippet"]
+__all__ = ["SIZE_BUDGET", "SnippetConfig", "config_literal", "gzipped_size", "preset_pattern", "render_snippet"]
 
 SIZE_BUDGET = 2000  # bytes, gzip -9 of the served script
 PLACEHOLDER = "CHATTRACK_CONFIG"
@@ -100,24 +100,29 @@ def _minified() -> str:
     return minified
 
 
-def _config_json(config: SnippetConfig) -> str:
-    data: dict[str, object] = {
+def config_literal(config: SnippetConfig) -> str:
+    """The configuration as the JavaScript object literal that replaces the placeholder in t.js.
+
+    Keys unquoted and defaults left out (the script reads a missing key as false), every byte counts.
+    No "<" (so no "</script>") and no U+2028/2029: safe even if someone inlines the script in HTML.
+    """
+    fields = {
         "k": config.numbers + config.telegram,  # digits and usernames never collide
         "p": [[preset_pattern(pattern), phrase] for pattern, phrase in config.presets],
+        "m": config.marker,
+        "c": config.consent_required,
     }
-    # left out when default: the script reads a missing key as null / false
-    if config.marker:
-        data["m"] = config.marker
-    if config.consent_required:
-        data["c"] = True
-    # No "<" (so no "</script>") and no U+2028/2029: safe even if someone inlines the script in HTML.
-    text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    text = "{" + ",".join(f"{key}:{_json(value)}" for key, value in fields.items() if value or key in "kp") + "}"
     return text.replace("<", "\\u003c").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 def render_snippet(config: SnippetConfig) -> bytes:
     """The script served at /t.js for this configuration (UTF-8)."""
-    return _minified().replace(PLACEHOLDER, _config_json(config)).encode("utf-8")
+    return _minified().replace(PLACEHOLDER, config_literal(config)).encode("utf-8")
 
 
 def gzipped_size(config: SnippetConfig) -> int:

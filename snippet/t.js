@@ -1,40 +1,45 @@
 /* chattrack snippet: gives each visit a short code and writes it into the prefilled text of the
-   site's click-to-chat links (wa.me, api.whatsapp.com, whatsapp://, web.whatsapp.com, t.me).
+   site's click-to-chat links (wa.me, api.whatsapp.com, whatsapp://, web.whatsapp.com, t.me):
+   "<the link's text> (<marker> <CODE>)".
 
    Served minified (rjsmin) by snippet/__init__.py, which replaces CHATTRACK_CONFIG with
-   {"n": tracked numbers (digits), "t": Telegram usernames (lowercase), "m": marker or null,
-    "p": [[path regex, preset phrase], ...], "c": consent required}.
-   rjsmin does not rename, so names are one letter (legend below): the budget is 2,000 bytes gzipped.
+   {"k": tracked targets: WhatsApp numbers as digits and Telegram usernames in lowercase,
+    "p": [[path regex, preset phrase], ...], "m": marker (absent: by page language),
+    "c": consent required (absent: no)}.
+   rjsmin does not rename, so names are one letter (legend below) and the style is terse: the
+   served script must stay under 2,000 bytes gzipped (tests/test_snippet_build.py).
 
-   No globals but window.chattrack; no eval or inline code (strict-CSP safe); every entry point is
-   wrapped by G so nothing throws into the host page.
+   No globals but window.chattrack; no eval, no inline code (strict-CSP safe); every entry point is
+   wrapped by G, so nothing the script does throws into the host page (G also ends a step early on
+   purpose: a missing element or match is a TypeError it swallows).
 
    Limitation: a widget that builds the chat URL inside its own code and assigns it to
    location.href cannot be seen (location cannot be wrapped). The common plugin pattern keeps the URL
    in a data-href / data-url / data-link attribute (rewritten here, so the plugin reads the marked
-   URL) or as a literal in onclick (the click is intercepted and the marked URL opened instead).
+   URL) or as a literal in onclick (the click is intercepted and the marked URL opened instead);
+   window.open is wrapped.
 
    Legend
-   data:  A code alphabet  B browser state {v visitor id, f first touch, l last touch} (localStorage.ct)
-          C config  E collect url  K tracked targets  L location  M marker  N navigator  O window.open
-          P presets  R "(marker CODE)" pattern  S tab state {c visit code, t last activity,
-          q unsent payloads} (sessionStorage.ct)  X url attributes  Y their selector
-          k storage allowed  l route of the last view  h, j last click target and time
-   code:  D read state  F marked url  G guard  H mark one element  I mark a subtree  J post
-          Q send queued  T touch {u, r}  U cut  V save state  W route  Z random chars
-          a payload  b page view  e view (route change)  g keep visit  o click  v session tick
-          x contact  y route changed  z listen */
+   data  A code alphabet (Crockford base32)   B browser state in localStorage.ct: v visitor id,
+         f first touch {u, r}, l last touch   C config   E collect url   L location   M marker
+         N navigator   O the page's window.open   R "(marker CODE)" pattern   S tab state in
+         sessionStorage.ct: c visit code, t last page view (ms), q unsent payloads   X attributes
+         that may hold a chat url   Y their selector   j last click (target + second)
+         k storage and cookies allowed   l route of the last page view
+   code  D read state   F marked url   G guard   H mark one element   I mark a subtree   J post
+         Q post queued   T touch {u, r}   U cut   V save state   W route   Z random chars
+         a payload   e page view   g keep the visit   o click   x contact   y route changed
+         z listen */
 (function (w, d) {
-  'use strict';
   var G = f => (...a) => {
     try {
-      return f(...a);
-    } catch (e) {}
-  };
+      return f(...a)
+    } catch {}
+  }
   G(() => {
-    if (w.chattrack) return; // loaded twice
+    if (w.chattrack) return // loaded twice: two copies would fight over every link
     var C = CHATTRACK_CONFIG,
-      A = '0123456789ABCDEFGHJKMNPQRSTVWXYZ', // Crockford base32
+      A = '0123456789ABCDEFGHJKMNPQRSTVWXYZ',
       L = location,
       N = navigator,
       X = ['href', 'data-href', 'data-url', 'data-link'],
@@ -53,66 +58,55 @@
       B = D('localStorage') || { v: Z(16), f: T() },
       V = G(() => k && (sessionStorage.ct = JSON.stringify(S), localStorage.ct = JSON.stringify(B))),
       W = () => L.href.split('#')[0],
-      // Keeps the tab's visit code; a new visit after 30 min without a page view.
+      // Keeps the visit's code; a new visit after 30 min without a page view.
       g = (t, m, i, q) => {
-        t = Date.now();
+        t = Date.now()
         if (!S.c || t - S.t > 18e5) {
           // 6 payload chars with 2-4 digits (so >= 2 letters), redrawn otherwise
-          do S.c = Z(6);
-          while ((q = S.c.replace(/\D/g, '').length) < 2 || q > 4);
-          // + a Luhn mod N check char (N = 32): from the right, factors 2, 1, 2...; an addend a counts
-          // floor(a / N) + a % N, which is a + floor(a / N) modulo N
-          for (m = 0, i = 6; i--; ) m += (q = A.indexOf(S.c[i]) << (i & 1)) + (q >> 5);
-          S.c += A[-m & 31]; // (N - sum % N) % N
-          B.l = T();
+          do S.c = Z(6)
+          while ((q = S.c.replace(/\D/g, '').length) < 2 || q > 4)
+          // + the Luhn mod N check char (N = 32): from the right, factors 2, 1, 2...; an addend a
+          // counts floor(a / N) + a % N, which is a + floor(a / N) modulo N
+          for (m = 0, i = 6; i--; ) m += (q = A.indexOf(S.c[i]) << (i & 1)) + (q >> 5)
+          S.c += A[-m & 31] // (N - sum % N) % N
+          B.l = T()
         }
-        S.t = t;
-        V();
+        S.t = t
+        V()
       },
-      // [marked url, target] for a tracked click-to-chat url, else undefined.
-      F = G(v => {
-        var u = new URL(v, L.href),
-          H = u.hostname,
-          g = u.searchParams,
-          x =
-            H == 't.me'
-              ? u.pathname.split('/')[1].toLowerCase()
-              : ((H == 'wa.me' ? u.pathname : /whatsapp/.test(u.protocol + H) && g.get('phone')) + '').replace(
-                  /%\w\w|\D/g, // digits only, "%20" of spaces too
-                  ''
-                ),
-          b = (g.get('text') || '').replace(R, '').trimEnd();
-        if (!C.k.includes(x)) return;
-        // no text of the site's own (or only a preset written on another route): the page's preset
-        (b && !C.p.some(p => p[1] == b)) || (b = (C.p.find(p => RegExp(p[0]).test(L.pathname)) || [])[1]);
-        g.set('text', (b ? b + ' ' : '') + '(' + M + ' ' + S.c + ')');
-        u.search = (g + '').replace(/\+/g, '%20'); // every "+" there is a space
-        return [u.href, x];
+      // [marked url, target] for a tracked click-to-chat url, else undefined. A regular expression,
+      // not new URL(): a page of 1,000 links is marked in a few ms.
+      F = G((v, m, g, x, b) => {
+        // m: 1 scheme and host, 2 host, 4 path, 5 query
+        if (!(m = v.match(/^(https?:\/\/(wa\.me|t\.me|(api|web)\.whatsapp\.com)|whatsapp:\/\/send)(\/?[^?#]*)\??([^#]*)/))) return
+        g = new URLSearchParams(m[5])
+        x = m[2] == 't.me' ? m[4].split('/')[1].toLowerCase() : ((m[2] == 'wa.me' ? m[4] : g.get('phone')) + '').replace(/%\w\w|\D/g, '') // digits, "%20" too
+        b = (g.get('text') || '').replace(R, '').trimEnd()
+        if (!C.k.includes(x)) return
+        // no text of the site's own: the page's preset phrase
+        b || (b = (C.p.find(p => RegExp(p[0]).test(L.pathname)) || [])[1])
+        g.set('text', (b ? b + ' ' : '') + '(' + M + ' ' + S.c + ')')
+        return [m[1] + m[4] + '?' + (g + '').replace(/\+/g, '%20'), x] // every "+" there is a space
       }),
       // Marks one element's url attributes; returns the target when it holds a tracked link.
-      H = (e, t, r, v) => X.map(n => (r = (v = e.getAttribute(n)) && F(v)) && (r[0] != v && e.setAttribute(n, r[0]), (t = r[1]))) && t,
+      H = (e, t, r, v) => X.map(n => (r = (v = e.getAttribute(n)) && F(v)) && (r[0] != v && e.setAttribute(n, r[0]), t = r[1])) && t,
       I = (r = d) => r.querySelectorAll(Y).forEach(e => H(e)),
       J = o =>
         fetch(E, { method: 'POST', body: JSON.stringify(o), keepalive: 1 })
           .then(r => {
-            if (!r.ok) throw 0;
-            r.json().then(
-              G(r => {
-                // the server saw a collision: adopt its code and re-mark
-                /^[0-9A-Z]{7}$/.test((r = r.code)) && o.c == S.c && r != S.c && ((S.c = r), V(), I());
-              }),
-              Object
-            );
+            if (!r.ok) throw 0
+            // the server saw a collision: adopt its code and re-mark
+            r.json().then(G(r => /^[0-9A-Z]{7}$/.test(r = r.code) && o.c == S.c && r != S.c && (S.c = r, V(), I())), Object)
           })
           .catch(() => {
-            S.q = S.q.concat(o).slice(-9);
-            V();
+            S.q = S.q.concat(o).slice(-9)
+            V()
           }),
       Q = q => {
-        q = S.q;
-        S.q = [];
-        V();
-        q.map(J);
+        q = S.q
+        S.q = []
+        V()
+        q.map(J)
       },
       a = (t, x) => ({
         t,
@@ -122,66 +116,58 @@
         s: screen.width + 'x' + screen.height,
         l: N.language,
         z: Intl.DateTimeFormat().resolvedOptions().timeZone,
-        ...(k && {
-          ga: (d.cookie.match(/\b_ga=GA\d\.\d\.([\d.]+)/) || [])[1],
-          ym: (d.cookie.match(/\b_ym_uid=(\d+)/) || [])[1],
-          ft: B.f
-        }),
+        ...k && { ga: (d.cookie.match(/\b_ga=GA\d\.\d\.([\d.]+)/) || [])[1], ym: (d.cookie.match(/\b_ym_uid=(\d+)/) || [])[1], ft: B.f },
         ...x
       }),
       e = () => {
-        l = W();
-        g();
-        I();
-        Q();
-        J(a('view', { r: U(d.referrer), sl: d.querySelectorAll('[href*="wa.me/message/"]').length }));
+        l = W()
+        g()
+        I()
+        Q()
+        J(a('view', { r: U(d.referrer), sl: d.querySelectorAll('[href*="wa.me/message/"]').length }))
       },
       // a click and the window.open it triggers (same target, same second) are one contact
       x = t => j != (j = t + (Date.now() >> 10)) && J(a('click', { h: t })),
       O = w.open,
       z = (t, e, f) => t.addEventListener(e, f, 1),
       o = G(e => {
-        // (no element, no onclick, no url in it: a TypeError that G swallows ends the handler)
         var t = e.target.closest(Y + ',[onclick]'),
           r = H(t),
-          c = t.getAttribute('onclick');
-        r
-          ? x(r)
-          : // onclick="window.open('https://wa.me/...')" or location.href='...': open the marked url instead
-            (r = F(c.match(/(https?|whatsapp):\/\/[^'"\s]+/)[0])) &&
-            (e.preventDefault(), e.stopImmediatePropagation(), x(r[1]), /open\(/.test(c) ? O.call(w, r[0]) : L.assign(r[0]));
+          c = t.getAttribute('onclick')
+        r ? x(r)
+          // onclick="window.open('https://wa.me/...')" or location.href='...': open the marked url instead
+          // (in a new window, as chat widgets do)
+          : (r = F(c.match(/(https?|whatsapp):\/\/[^'"\s]+/)[0])) && (e.preventDefault(), e.stopImmediatePropagation(), x(r[1]), O.call(w, r[0]))
       }),
       // SPA: the page of contact is the route at click time; each route change is a page view.
-      y = G(() => W() != l && e());
-
+      y = G(() => W() != l && e())
     w.open = function (u) {
-      G(() => (u = F(u + '')) && (arguments[0] = u[0], x(u[1])))();
-      return O.apply(w, arguments);
-    };
-    z(w, 'click', o);
-    z(w, 'auxclick', o);
-    ['pushState', 'replaceState'].map((n, f) => {
-      f = history[n];
+      G(r => (r = F(u + '')) && (arguments[0] = r[0], x(r[1])))()
+      return O.apply(w, arguments)
+    }
+    z(w, 'click', o)
+    ;['pushState', 'replaceState'].map((n, f) => {
+      f = history[n]
       history[n] = function () {
         try {
-          return f.apply(this, arguments);
+          return f.apply(this, arguments)
         } finally {
-          y();
+          y()
         }
-      };
-    });
-    z(w, 'popstate', y);
-    z(d, 'visibilitychange', G(Q));
+      }
+    })
+    z(w, 'popstate', y)
+    z(d, 'visibilitychange', G(Q))
     w.chattrack = {
       // consent mode: from now on the browser keeps the visit, the visitor id and the first touch
       consent: G(() => k || (k = 1, S = D('sessionStorage') || S, B = D('localStorage') || B, e())),
       code: () => S.c,
       mark: G(I)
-    };
-    g();
-    I();
+    }
+    g()
+    I()
     // links added or changed later (re-renders): one re-scan per batch of mutations
-    new MutationObserver(G(() => I())).observe(d, { childList: 1, subtree: 1, attributeFilter: X });
-    d.readyState[0] == 'l' ? z(d, 'DOMContentLoaded', G(e)) : e();
-  })();
-})(window, document);
+    new MutationObserver(G(() => I())).observe(d, { childList: 1, subtree: 1, attributeFilter: X })
+    d.readyState[0] == 'l' ? z(d, 'DOMContentLoaded', G(e)) : e()
+  })()
+})(window, document)
