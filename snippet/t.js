@@ -83,9 +83,9 @@
         x = m[2] == 't.me' ? m[4].split('/')[1].toLowerCase() : ((m[2] == 'wa.me' ? m[4] : g.get('phone')) + '').replace(/%\w\w|\D/g, '') // digits, "%20" too
         b = (g.get('text') || '').replace(R, '').trimEnd()
         if (!C.k.includes(x)) return
-        // no text of the site's own: the page's preset phrase
-        b || (b = (C.p.find(p => RegExp(p[0]).test(L.pathname)) || [])[1])
-        g.set('text', (b ? b + ' ' : '') + '(' + M + ' ' + S.c + ')')
+        // a bot deep link (t.me/<bot>?start=) carries the code invisibly as its start parameter;
+        // else no text of the site's own: the page's preset phrase
+        g.has('start') ? g.set('start', S.c) : g.set('text', ((b ||= (C.p.find(p => RegExp(p[0]).test(L.pathname)) || [])[1]) ? b + ' ' : '') + '(' + M + ' ' + S.c + ')')
         return [m[1] + m[4] + '?' + (g + '').replace(/\+/g, '%20'), x] // every "+" there is a space
       }),
       // Marks one element's url attributes; returns the target when it holds a tracked link.

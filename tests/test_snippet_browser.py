@@ -295,6 +295,8 @@ async def test_telegram_links_for_configured_usernames(tracker: Tracker, page: P
     assert tg == f"https://t.me/Shop_Bot?text=%28ref%20{code}%29"
     check_marked(await marked(page, "#tg-text"), "https://t.me/shop_bot", "I want the Python course", code)
     assert await page.get_attribute("#tg-channel", "href") == "https://t.me/shop_news"
+    # a bot deep link carries the code invisibly, as its start parameter
+    assert await page.get_attribute("#tg-bot", "href") == f"https://t.me/shop_bot?start={code}"
     async with page.expect_request(CHAT_URL):
         await page.click("#tg")
     assert opened == [tg]

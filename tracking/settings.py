@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     geoip_database: str | None = None  # a GeoLite2 / DB-IP City Lite .mmdb file, for the visitor's region
     trust_cdn_headers: bool = False  # behind Cloudflare: take the region from CF-IPCountry / CF-IPCity
     log_format: Literal["text", "json"] = "text"
+    # Preset first messages by page, for links without text of their own: {"/kids/*": "How much is a kids' shoot?"}
+    presets: dict[str, str] = Field(default_factory=dict)
+    consent_required: bool = False  # the snippet stores nothing in the browser until the site calls chattrack.consent()
     site_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)  # CORS for /collect
 
     twilio_auth_token: SecretStr | None = None

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from aiohttp import web
@@ -19,7 +20,7 @@ from snippet import SnippetConfig, render_snippet
 from tracking.codes import is_valid_code, new_code
 from tracking.models import Click, PageView
 from tracking.periods import utc_now
-from tracking.phones import digits
+from tracking.settings import Settings, SettingsError
 from tracking.store import CodeTaken
 from webhooks.app import SETTINGS, TRACKER, error
 
@@ -162,32 +163,47 @@ async def preflight(request: web.Request) -> web.Response:
     )
 
 
-def snippet_config(request: web.Request) -> SnippetConfig:
-    settings = request.app[SETTINGS]
-    return SnippetConfig(
-        numbers=[digits(n) for n in settings.tracked_numbers],
-        telegram=settings.telegram_usernames,
-        marker=settings.code_marker,
-        presets=[],
-        consent_required=False,
-    )
+@dataclass(frozen=True)
+class Script:
+    """The served snippet, rendered once: its configuration only changes with a restart."""
+
+    body: bytes
+    etag: str
+
+
+SCRIPT = web.AppKey("script", Script)
+
+
+def render_script(settings: Settings) -> Script:
+    try:
+        config = SnippetConfig(
+            numbers=settings.tracked_numbers,
+            telegram=settings.telegram_usernames,
+            marker=settings.code_marker,
+            presets=list(settings.presets.items()),
+            consent_required=settings.consent_required,
+        )
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = {"presets": "PRESETS", "marker": "CODE_MARKER", "telegram": "TELEGRAM_USERNAMES"}.get(
+            str(first["loc"][0]) if first["loc"] else "", "TRACKED_NUMBERS"
+        )
+        raise SettingsError(f"CHATTRACK_{name}: {first['msg']}") from exc
+    body = render_snippet(config)
+    return Script(body=body, etag='"' + hashlib.sha256(body).hexdigest()[:16] + '"')
 
 
 async def script(request: web.Request) -> web.Response:
-    body = render_snippet(snippet_config(request))
-    etag = hashlib.sha256(body).hexdigest()[:16]
-    headers = {
-        "Cache-Control": "public, max-age=300",
-        "ETag": f'"{etag}"',
-        "Access-Control-Allow-Origin": "*",
-    }
-    if request.headers.get("If-None-Match") == f'"{etag}"':
+    served = request.app[SCRIPT]
+    headers = {"Cache-Control": "public, max-age=300", "ETag": served.etag, "Access-Control-Allow-Origin": "*"}
+    if request.headers.get("If-None-Match") == served.etag:
         return web.Response(status=304, headers=headers)
-    return web.Response(body=body, content_type="application/javascript", charset="utf-8", headers=headers)
+    return web.Response(body=served.body, content_type="application/javascript", charset="utf-8", headers=headers)
 
 
 def setup(app: web.Application) -> None:
     app[LIMITER] = CollectLimiter(app[SETTINGS].collect_rate_per_minute)
+    app[SCRIPT] = render_script(app[SETTINGS])
     app.router.add_post("/collect", collect)
     app.router.add_route("OPTIONS", "/collect", preflight)
     app.router.add_get("/t.js", script)
