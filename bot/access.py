@@ -134,8 +134,12 @@ MEMBER_COMMANDS: dict[str, tuple[tuple[str, str], ...]] = {
     ),
 }
 OWNER_COMMANDS: dict[str, tuple[tuple[str, str], ...]] = {
-    "ru": (("invite", "Пригласить сотрудника"), ("staff", "Сотрудники и доступ")),
-    "en": (("invite", "Invite a staff member"), ("staff", "Staff and access")),
+    "ru": (
+        ("invite", "Пригласить сотрудника"),
+        ("staff", "Сотрудники и доступ"),
+        ("forget", "Удалить данные контакта"),
+    ),
+    "en": (("invite", "Invite a staff member"), ("staff", "Staff and access"), ("forget", "Erase a contact's data")),
 }
 
 

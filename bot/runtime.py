@@ -36,6 +36,7 @@ from bot.alerts import alerts_router
 from bot.commands import commands_router
 from bot.customers import customers_router
 from bot.outbox import AlertDispatcher, Clock
+from bot.privacy import privacy_router
 from bot.summary import DailySummaries
 from tracking.periods import utc_now
 from tracking.service import Tracker
@@ -74,6 +75,7 @@ def build_dispatcher(
     dispatcher.update.outer_middleware(RoleMiddleware(store, owners))
     dispatcher.include_routers(
         access_router(store, zone=settings.zone, clock=clock, lang=lang),
+        privacy_router(store, default_region=settings.default_region),
         customers_router(
             tracker,
             store,

@@ -62,7 +62,10 @@ TEXTS: dict[str, dict[str, str]] = {
             "/recent — последние диалоги\n"
             "/summary 09:00 — ежедневная сводка в это время (/summary off — отключить)"
         ),
-        "help_owner": "\n\n<b>Команда</b>\n/invite — пригласить сотрудника\n/staff — сотрудники и доступ",
+        "help_owner": (
+            "\n\n<b>Команда</b>\n/invite — пригласить сотрудника\n/staff — сотрудники и доступ"
+            "\n/forget — удалить данные контакта"
+        ),
         "invite_link": (
             "Одноразовая ссылка-приглашение, действует до {until}:\n{link}\n\n"
             "Перешлите её сотруднику: открыв её, он получит доступ к отчётам (без управления доступом)."
@@ -75,6 +78,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "staff_title": "<b>Сотрудники</b> ({count})",
         "staff_line": "{index}. {name}{username} — с {since}",
         "staff_none": "Сотрудников пока нет. Пригласить: /invite",
+        "forget_usage": "Напишите телефон контакта: <code>/forget +7 916 123-45-67</code>",
+        "forget_done": "Удалено всё о {phone}: диалогов — {count}, с сообщениями, уведомлениями и визитами.",
         "staff_remove": "✖ {name}",
         "staff_removed": "{name}: доступ закрыт",
         "staff_missing": "Этого сотрудника уже нет в списке",
@@ -145,7 +150,10 @@ TEXTS: dict[str, dict[str, str]] = {
             "/recent — the latest dialogs\n"
             "/summary 09:00 — a daily summary at this time (/summary off — stop it)"
         ),
-        "help_owner": "\n\n<b>Team</b>\n/invite — invite a staff member\n/staff — staff and access",
+        "help_owner": (
+            "\n\n<b>Team</b>\n/invite — invite a staff member\n/staff — staff and access"
+            "\n/forget — erase a contact's data"
+        ),
         "invite_link": (
             "A one-time invite link, valid until {until}:\n{link}\n\n"
             "Send it to your staff member: opening it gives them the reports (not access management)."
@@ -158,6 +166,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "staff_title": "<b>Staff</b> ({count})",
         "staff_line": "{index}. {name}{username} — since {since}",
         "staff_none": "No staff yet. Invite someone: /invite",
+        "forget_usage": "Give the contact's phone: <code>/forget +7 916 123-45-67</code>",
+        "forget_done": "Erased everything about {phone}: {count} dialog(s), with messages, alerts and visits.",
         "staff_remove": "✖ {name}",
         "staff_removed": "{name}: access closed",
         "staff_missing": "This staff member is no longer on the list",

@@ -186,3 +186,25 @@ async def test_a_stranger_gets_a_refusal_and_nothing_else(run_bot: RunBot, api: 
     assert stored is not None and stored.tags == []
     assert await store.summary_choices() == [] and await store.list_staff() == []
     assert not any(to_chat(OWNER)(c) for c in api.calls)
+
+
+async def test_an_owner_erases_a_contact_and_staff_cannot(run_bot: RunBot, api: BotAPI, store: SQLiteStore) -> None:
+    await seed_week(store)
+    await run_bot(clock=FakeClock(NOW))
+    owner = Person(api, OWNER, "en", "Irina")
+    maria = Person(api, STAFF, "ru", "Мария")
+    await add_staff(store)
+
+    maria.says(f"/forget {bot_tests.A}")
+    refused = await maria.reads()
+    assert len(await store.find_dialogs(contact_id=bot_tests.A)) == 2
+    owner.says("/forget")
+    usage = await owner.reads()
+    owner.says(f"/forget {bot_tests.A}")
+    done = await owner.reads()
+
+    assert bot_tests.A not in refused  # no erasing, no details
+    assert usage.startswith("Give the contact's phone")
+    assert done == f"Erased everything about {bot_tests.A}: 2 dialog(s), with messages, alerts and visits."
+    assert await store.find_dialogs(contact_id=bot_tests.A) == []
+    assert len(await store.find_dialogs(contact_id=bot_tests.C)) == 1
