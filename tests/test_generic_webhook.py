@@ -1,4 +1,4 @@
-"""/webhooks/generic against the real server on a free port, signed the way webhooks/PROVIDERS.md tells
+"""/webhooks/generic against the real server on a free port, signed the way the README tells
 integrators to sign (X-Chattrack-Signature, optional X-Chattrack-Timestamp)."""
 
 from __future__ import annotations
@@ -181,9 +181,10 @@ async def test_ad_referral_becomes_the_attribution(start_server: Any, http: aioh
 
 
 def documented_snippet(language: str) -> str:
-    """The example of webhooks/PROVIDERS.md in this language: what integrators will copy."""
-    text = (Path(__file__).parent.parent / "webhooks" / "PROVIDERS.md").read_text()
-    [snippet] = re.findall(rf"```{language}\n(.*?)```", text, flags=re.DOTALL)
+    """The example of the README in this language: what integrators will copy."""
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    section = readme.split("### Generic JSON webhook", 1)[1].split("\n### ", 1)[0]
+    [snippet] = re.findall(rf"```{language}\n(.*?)```", section, flags=re.DOTALL)
     return str(snippet)
 
 
