@@ -31,8 +31,8 @@ class Bucket(StrEnum):
     QUARTER = "quarter"
 
 
-# Dialog fields a report may group or filter by. "tag" matches any one of a dialog's tags.
-GROUPABLE_FIELDS = (
+# Attribution fields of a dialog that reports group by (stores keep them where they can index them).
+ATTRIBUTION_FIELDS = (
     "channel",
     "source",
     "medium",
@@ -45,11 +45,9 @@ GROUPABLE_FIELDS = (
     "os",
     "browser",
     "device",
-    "business_number",
-    "messenger",
-    "status",
-    "tag",
 )
+# Dialog fields a report may group or filter by. "tag" matches any one of a dialog's tags.
+GROUPABLE_FIELDS = (*ATTRIBUTION_FIELDS, "business_number", "messenger", "status", "tag")
 
 
 class CountQuery(BaseModel):

@@ -56,6 +56,7 @@ from tracking.models import (
 )
 from tracking.periods import buckets_for
 from tracking.store.base import (
+    ATTRIBUTION_FIELDS,
     GROUPABLE_FIELDS,
     BusinessAccount,
     CodeTaken,
@@ -70,23 +71,6 @@ from tracking.store.base import (
 
 SCHEMA_VERSION = 1
 
-# Attribution fields reports group by; they live under `attribution.` on a dialog document.
-ATTRIBUTION_FIELDS = frozenset(
-    (
-        "channel",
-        "source",
-        "medium",
-        "campaign",
-        "content",
-        "term",
-        "landing_page",
-        "contact_page",
-        "region",
-        "os",
-        "browser",
-        "device",
-    )
-)
 
 PENDING, DONE = "pending", "done"
 # Message refs kept on a dialog so that re-applying an append (after a crash) is a no-op.
