@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import html
 
-from reports.i18n import Lang, normalise_lang
+from reports.i18n import CHANNELS, Lang, normalise_lang
 
 DEFAULT_LANGUAGE = "ru"
 
@@ -191,36 +191,6 @@ TEXTS: dict[str, dict[str, str]] = {
     },
 }
 
-CHANNELS: dict[str, dict[str, str]] = {
-    "ru": {
-        "paid_search": "Платный поиск",
-        "organic_search": "Поиск",
-        "paid_social": "Реклама в соцсетях",
-        "organic_social": "Соцсети",
-        "email": "Email",
-        "referral": "Переход с сайта",
-        "display": "Медийная реклама",
-        "messenger": "Мессенджер",
-        "affiliate": "Партнёры",
-        "other_campaign": "Другая кампания",
-        "direct": "Прямой заход",
-        "unattributed": "Источник неизвестен",
-    },
-    "en": {
-        "paid_search": "Paid search",
-        "organic_search": "Organic search",
-        "paid_social": "Paid social",
-        "organic_social": "Organic social",
-        "email": "Email",
-        "referral": "Referral",
-        "display": "Display",
-        "messenger": "Messenger",
-        "affiliate": "Affiliates",
-        "other_campaign": "Other campaign",
-        "direct": "Direct",
-        "unattributed": "Unknown source",
-    },
-}
 
 
 def language(code: str | None) -> Lang:
@@ -241,4 +211,4 @@ def text(lang: str, key: str, **values: object) -> str:
 
 def channel_name(lang: str, channel: str) -> str:
     """Plain text (not escaped): a channel's human name."""
-    return CHANNELS[_table(lang)].get(channel, channel)
+    return CHANNELS[normalise_lang(lang)].get(channel, channel)
