@@ -87,44 +87,36 @@ def customers_router(
         me = await bot.me()  # cached by aiogram after the first call
         return "@" + (me.username or str(me.id)).lower()
 
+    async def from_bot_chat(message: Message, bot: Bot, typed: str, start_code: str | None = None) -> InboundMessage:
+        """A customer's message in their chat with the bot itself."""
+        user = message.from_user
+        assert user is not None  # private chats always have a sender
+        return InboundMessage(
+            provider=BOT_PROVIDER,
+            message_id=f"{message.chat.id}:{message.message_id}",
+            messenger=Messenger.TELEGRAM,
+            business_number=await bot_number(bot),
+            contact_id=contact_id(user),
+            contact_name=contact_name(user),
+            text=typed,
+            received_at=message.date,
+            start_code=start_code,
+        )
+
     # deep links into the bot --------------------------------------------------------------------
 
     @router.message(CommandStart(deep_link=True, magic=F.args.regexp(VISIT_PAYLOAD)), F.chat.type == "private")
     async def deep_link(message: Message, command: CommandObject, bot: Bot) -> None:
         user = message.from_user
         assert user is not None  # private chats always have a sender
-        outcome = await ingest(
-            InboundMessage(
-                provider=BOT_PROVIDER,
-                message_id=f"{message.chat.id}:{message.message_id}",
-                messenger=Messenger.TELEGRAM,
-                business_number=await bot_number(bot),
-                contact_id=contact_id(user),
-                contact_name=contact_name(user),
-                text="",  # "/start <code>" is what Telegram sends; the customer typed nothing
-                received_at=message.date,
-                start_code=command.args,
-            )
-        )
+        # "/start <code>" is what Telegram sends; the customer typed nothing
+        outcome = await ingest(await from_bot_chat(message, bot, "", start_code=command.args))
         if outcome is not IngestOutcome.DUPLICATE:
             await message.answer(text(language(user.language_code), "customer_welcome"))
 
     @router.message(F.chat.type == "private", KnownCustomer(store))
     async def customer_writes(message: Message, bot: Bot) -> None:
-        user = message.from_user
-        assert user is not None  # KnownCustomer checked it
-        await ingest(
-            InboundMessage(
-                provider=BOT_PROVIDER,
-                message_id=f"{message.chat.id}:{message.message_id}",
-                messenger=Messenger.TELEGRAM,
-                business_number=await bot_number(bot),
-                contact_id=contact_id(user),
-                contact_name=contact_name(user),
-                text=message_text(message),
-                received_at=message.date,
-            )
-        )
+        await ingest(await from_bot_chat(message, bot, message_text(message)))
 
     # Telegram Business ----------------------------------------------------------------------------
 
