@@ -7,9 +7,11 @@ share the file. Times are stored as UTC ISO-8601 strings, which sort like the in
 from __future__ import annotations
 
 import asyncio
+import functools
+import inspect
 import sqlite3
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,6 +29,7 @@ from tracking.models import (
     Visit,
 )
 from tracking.store.base import (
+    ATTRIBUTION_FIELDS,
     GROUPABLE_FIELDS,
     BusinessAccount,
     CodeTaken,
@@ -42,20 +45,7 @@ from tracking.store.base import (
 SCHEMA_VERSION = 1
 
 # Attribution columns copied from Dialog.attribution, so reports group in SQL.
-ATTRIBUTION_COLUMNS = (
-    "channel",
-    "source",
-    "medium",
-    "campaign",
-    "content",
-    "term",
-    "landing_page",
-    "contact_page",
-    "region",
-    "os",
-    "browser",
-    "device",
-)
+ATTRIBUTION_COLUMNS = ATTRIBUTION_FIELDS
 
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -116,6 +106,33 @@ def sqlite_path(database_url: str) -> Path:
     return Path(database_url.removeprefix("sqlite:///"))
 
 
+def _failures_as_unavailable(cls: type[SQLiteStore]) -> type[SQLiteStore]:
+    """Wrap every public coroutine method: SQLite failing (locked past busy_timeout, I/O error, disk full)
+    or the store being closed under a call becomes StoreUnavailable, so webhooks answer 503 and providers
+    retry, instead of a 500 or (aiosqlite's ValueError "Connection closed") a 400 that drops the message."""
+
+    def guard(method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+        @functools.wraps(method)
+        async def call(self: SQLiteStore, *args: Any, **kwargs: Any) -> Any:
+            opened = self._db
+            try:
+                return await method(self, *args, **kwargs)
+            except sqlite3.OperationalError as exc:
+                raise StoreUnavailable(f"SQLite: {exc}") from exc
+            except (ValueError, sqlite3.ProgrammingError) as exc:
+                if opened is None or self._db is not opened:  # closed (or reopened) during the call
+                    raise StoreUnavailable("the store was closed during the call") from exc
+                raise
+
+        return call
+
+    for name, method in list(vars(cls).items()):
+        if not name.startswith("_") and name not in ("open", "close", "ping") and inspect.iscoroutinefunction(method):
+            setattr(cls, name, guard(method))
+    return cls
+
+
+@_failures_as_unavailable
 class SQLiteStore:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
@@ -147,9 +164,10 @@ class SQLiteStore:
             raise StoreUnavailable(f"cannot open SQLite file {self.path}: {exc}") from exc
 
     async def close(self) -> None:
-        if self._db is not None:
-            await self._db.close()
-            self._db = None
+        async with self._write:  # let the transaction in flight commit rather than cut it off
+            if self._db is not None:
+                db, self._db = self._db, None
+                await db.close()
 
     async def ping(self) -> bool:
         try:
