@@ -192,7 +192,6 @@ TEXTS: dict[str, dict[str, str]] = {
 }
 
 
-
 def language(code: str | None) -> Lang:
     """The bot's language for a Telegram user's language_code: Russian for "ru…" and the languages of
     countries where Russian is widely read (uk, be, kk…), English otherwise (also when Telegram sent none)."""

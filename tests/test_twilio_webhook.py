@@ -6,8 +6,9 @@ import asyncio
 from typing import Any
 
 import aiohttp
+from twilio.request_validator import RequestValidator
 
-from tests.conftest import twilio_form
+from tests.conftest import TWILIO_TOKEN, twilio_form
 from tracking.codes import format_prefill, new_code
 from tracking.models import AttributionStatus, Channel
 
@@ -134,15 +135,11 @@ async def test_signature_is_checked_against_the_public_url(start_server: Any, ht
     form = twilio_form("hi")
     # Signed for the public URL (what Twilio calls), though the request reaches us on loopback.
     assert (await server.post_twilio(http, form)).status == 200
-    local = RequestValidatorFor(server.url + "/webhooks/twilio", form)
+    local = signature_for(server.url + "/webhooks/twilio", form)
     assert (await server.post_twilio(http, twilio_form("hi", sid="SM9"), signature=local)).status == 403
 
 
-def RequestValidatorFor(url: str, form: dict[str, str]) -> str:  # noqa: N802 - reads as a signature
-    from twilio.request_validator import RequestValidator
-
-    from tests.conftest import TWILIO_TOKEN
-
+def signature_for(url: str, form: dict[str, str]) -> str:
     return str(RequestValidator(TWILIO_TOKEN).compute_signature(url, form))
 
 
