@@ -7,6 +7,7 @@ are shortened so the alert stays readable on a phone and under Telegram's 4096 c
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 from datetime import UTC
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -131,19 +132,27 @@ def render_alert(dialog: Dialog, lang: str = "ru", zone: ZoneInfo | None = None)
     return "\n".join(lines)
 
 
-def alert_keyboard(dialog: Dialog, lang: str = "ru", *, card_button: bool = True) -> InlineKeyboardMarkup:
-    """Tag buttons (a ✅ marks the dialog's tags) and the card button (not under the card itself)."""
-    tags = [
+def tag_label(lang: str, tag: str) -> str:
+    """A built-in tag's name in `lang`; an owner-defined tag as the owner wrote it."""
+    return text(lang, f"tag_{tag}") if tag in TAGS else html.escape(tag)
+
+
+def alert_keyboard(
+    dialog: Dialog, lang: str = "ru", *, card_button: bool = True, tags: Sequence[str] = TAGS
+) -> InlineKeyboardMarkup:
+    """Tag buttons, three a row (a ✅ marks the dialog's tags), and the card button (not under the card)."""
+    buttons = [
         InlineKeyboardButton(
-            text=("✅ " if tag in dialog.tags else "") + text(lang, f"tag_{tag}"),
+            text=("✅ " if tag in dialog.tags else "") + tag_label(lang, tag),
             callback_data=TagCallback(dialog_id=dialog.id, tag=tag).pack(),
         )
-        for tag in TAGS
+        for tag in tags
     ]
+    rows = [buttons[i : i + 3] for i in range(0, len(buttons), 3)]
     if not card_button:
-        return InlineKeyboardMarkup(inline_keyboard=[tags])
+        return InlineKeyboardMarkup(inline_keyboard=rows)
     card = InlineKeyboardButton(text=text(lang, "card"), callback_data=CardCallback(dialog_id=dialog.id).pack())
-    return InlineKeyboardMarkup(inline_keyboard=[tags, [card]])
+    return InlineKeyboardMarkup(inline_keyboard=[*rows, [card]])
 
 
 async def card_messages(store: Store, dialog: Dialog | str, lang: str, zone: ZoneInfo) -> list[str] | None:
@@ -154,7 +163,9 @@ async def card_messages(store: Store, dialog: Dialog | str, lang: str, zone: Zon
     return split_message(render_card(card, normalise_lang(lang)))
 
 
-async def send_card(message: Message, store: Store, dialog: Dialog | str, lang: str, zone: ZoneInfo) -> bool:
+async def send_card(
+    message: Message, store: Store, dialog: Dialog | str, lang: str, zone: ZoneInfo, tags: Sequence[str] = TAGS
+) -> bool:
     """Answer with the card, its tag buttons under the last part; False when there is no such dialog."""
     parts = await card_messages(store, dialog, lang, zone)
     found = dialog if isinstance(dialog, Dialog) else await store.get_dialog(dialog)
@@ -162,11 +173,11 @@ async def send_card(message: Message, store: Store, dialog: Dialog | str, lang: 
         return False
     for part in parts[:-1]:
         await message.answer(part)
-    await message.answer(parts[-1], reply_markup=alert_keyboard(found, lang, card_button=False))
+    await message.answer(parts[-1], reply_markup=alert_keyboard(found, lang, card_button=False, tags=tags))
     return True
 
 
-def alerts_router(store: Store, zone: ZoneInfo | None = None) -> Router:
+def alerts_router(store: Store, zone: ZoneInfo | None = None, tags: Sequence[str] = TAGS) -> Router:
     """Buttons of the alert, for owners and staff (strangers fall through to the fallback's refusal).
 
     Answers follow the presser's language; the alert itself stays in the bot's configured one."""
@@ -174,7 +185,7 @@ def alerts_router(store: Store, zone: ZoneInfo | None = None) -> Router:
     router.callback_query.filter(HasRole(MEMBERS))
     card_zone = zone or ZoneInfo("UTC")
 
-    @router.callback_query(TagCallback.filter(F.tag.in_(TAGS)))
+    @router.callback_query(TagCallback.filter(F.tag.in_(set(tags))))
     async def toggle_tag(query: CallbackQuery, callback_data: TagCallback) -> None:
         lang = language(query.from_user.language_code)
         dialog = await store.get_dialog(callback_data.dialog_id)
@@ -183,18 +194,20 @@ def alerts_router(store: Store, zone: ZoneInfo | None = None) -> Router:
             return
         tag = callback_data.tag
         removing = tag in dialog.tags
-        tags = [t for t in dialog.tags if t != tag] if removing else [*dialog.tags, tag]
-        dialog = await store.set_tags(dialog.id, tags) or dialog
-        label = text(lang, f"tag_{tag}")
+        chosen = [t for t in dialog.tags if t != tag] if removing else [*dialog.tags, tag]
+        dialog = await store.set_tags(dialog.id, chosen) or dialog
+        label = tag_label(lang, tag)
         await query.answer(text(lang, "tag_removed" if removing else "tag_set", tag=label))
         if isinstance(query.message, Message):  # older than 48 h: Telegram no longer lets us edit it
             markup = query.message.reply_markup
             # The buttons keep the language they were sent in: read it off the first tag button.
             shown = markup.inline_keyboard[0][0].text if markup and markup.inline_keyboard else ""
             keyboard_lang = "en" if shown.removeprefix("✅ ") == TEXTS["en"]["tag_qualified"] else "ru"
-            has_card = markup is not None and len(markup.inline_keyboard) > 1
+            has_card = markup is not None and any(
+                CardCallback.__prefix__ in (b.callback_data or "") for row in markup.inline_keyboard for b in row
+            )
             await query.message.edit_reply_markup(
-                reply_markup=alert_keyboard(dialog, keyboard_lang, card_button=has_card)
+                reply_markup=alert_keyboard(dialog, keyboard_lang, card_button=has_card, tags=tags)
             )
 
     @router.callback_query(CardCallback.filter())
@@ -204,7 +217,7 @@ def alerts_router(store: Store, zone: ZoneInfo | None = None) -> Router:
             await query.answer()
             return
         await query.answer()
-        if not await send_card(query.message, store, callback_data.dialog_id, lang, card_zone):
+        if not await send_card(query.message, store, callback_data.dialog_id, lang, card_zone, tags):
             await query.message.answer(text(lang, "dialog_missing"))
 
     return router

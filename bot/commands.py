@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import html
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -21,7 +21,7 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from bot.access import MEMBERS, HasRole, Role
-from bot.alerts import CardCallback, send_card
+from bot.alerts import TAGS, CardCallback, send_card
 from bot.outbox import Clock
 from bot.texts import language, text
 from reports.card import find_dialogs
@@ -151,6 +151,7 @@ def commands_router(
     default_region: str = "RU",
     summary_default: str | None = None,
     render_chart: Callable[..., bytes] = dynamics_png,
+    tags: Sequence[str] = TAGS,
 ) -> Router:
     router = Router(name="commands")
     router.message.filter(HasRole(MEMBERS))
@@ -252,7 +253,7 @@ def commands_router(
         if not found:
             await message.answer(text(lang, "dialog_missing"))
         elif len(found) == 1:
-            await send_card(message, store, found[0], lang, zone)
+            await send_card(message, store, found[0], lang, zone, tags)
         else:
             lines = [text(lang, "dialog_many", count=len(found))]
             lines += [recent_line(i, d, lang, zone) for i, d in enumerate(found, 1)]

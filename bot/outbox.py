@@ -38,7 +38,7 @@ from aiogram.exceptions import (
 )
 from aiogram.types import LinkPreviewOptions
 
-from bot.alerts import alert_keyboard, render_alert
+from bot.alerts import TAGS, alert_keyboard, render_alert
 from tracking.models import Dialog, OutboxItem
 from tracking.periods import utc_now
 from tracking.store.base import Store, StoreUnavailable
@@ -74,7 +74,9 @@ class AlertDispatcher:
         send_timeout: int = 10,
         poll_interval: float = 30.0,
         clock: Clock = utc_now,
+        tags: Sequence[str] = TAGS,
     ) -> None:
+        self.tags = tuple(tags)
         self.store = store
         self.bot = bot
         self.owner_ids = list(owner_ids)
@@ -203,7 +205,7 @@ class AlertDispatcher:
 
     async def _send(self, item: OutboxItem, dialog: Dialog, chats: Sequence[int], bot: Bot) -> None:
         alert = render_alert(dialog, self.lang, self.zone)
-        keyboard = alert_keyboard(dialog, self.lang)
+        keyboard = alert_keyboard(dialog, self.lang, tags=self.tags)
         served = self._delivered_to.setdefault(item.id, set())
         for chat_id in chats:
             if chat_id in served:

@@ -32,7 +32,7 @@ from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
 from bot.access import RoleMiddleware, access_router, fallback_router, set_menus, start_router
-from bot.alerts import alerts_router
+from bot.alerts import TAGS, alerts_router
 from bot.commands import commands_router
 from bot.customers import customers_router
 from bot.outbox import AlertDispatcher, Clock
@@ -58,6 +58,11 @@ def webhook_secret(settings: Settings) -> str | None:
         return None
     token = settings.telegram_bot_token.get_secret_value().encode()
     return hmac.new(token, b"chattrack telegram webhook secret", hashlib.sha256).hexdigest()
+
+
+def lead_tags(settings: Settings) -> tuple[str, ...]:
+    """The alert's tag buttons: the built-in ones, then the owner's own."""
+    return tuple(dict.fromkeys([*TAGS, *settings.lead_tags]))
 
 
 def build_dispatcher(
@@ -91,8 +96,9 @@ def build_dispatcher(
             clock=clock,
             default_region=settings.default_region,
             summary_default=settings.summary_time,
+            tags=lead_tags(settings),
         ),
-        alerts_router(store, settings.zone),
+        alerts_router(store, settings.zone, lead_tags(settings)),
         fallback_router(),
     )
     return dispatcher
@@ -233,6 +239,7 @@ def setup_bot(
         retry_max=settings.alert_retry_max_seconds,
         lease=timedelta(seconds=60),
         clock=clock,
+        tags=lead_tags(settings),
     )
     runtime = BotRuntime(alerts=alerts, store=store, owner_ids=list(settings.telegram_owner_ids))
     if bot is None:

@@ -269,6 +269,36 @@ async def test_tag_buttons_tag_the_dialog_for_owners_only(
     assert stored is not None and stored.tags == ["sale"]
 
 
+async def test_owner_defined_tags_are_buttons_too(
+    run_bot: Callable[..., Any], fake: FakeTelegramAPI, store: SQLiteStore
+) -> None:
+    dialog = await queue_lead(store, at=datetime.now(UTC))
+    await run_bot(lead_tags="VIP,перезвонить")
+    alert = await fake.wait_for("sendMessage", to_chat(OWNER))
+    message = alert.result
+    rows = message["reply_markup"]["inline_keyboard"]
+    assert [b["text"] for b in rows[0] + rows[1]] == ["Целевой", "Продажа", "Спам", "VIP", "перезвонить"]
+    fake.push_update(
+        {
+            "callback_query": {
+                "id": f"cq{next(_ids)}",
+                "from": user(OWNER, "ru"),
+                "chat_instance": "42",
+                "data": f"tag:{dialog.id}:перезвонить",
+                "message": message,
+            }
+        }
+    )
+    answer = await fake.wait_for("answerCallbackQuery")
+    edit = await fake.wait_for("editMessageReplyMarkup", lambda c: c.ok)
+
+    assert answer.params["text"] == "Тег «перезвонить» поставлен"
+    assert edit.params["reply_markup"]["inline_keyboard"][1][1]["text"] == "✅ перезвонить"
+    assert edit.params["reply_markup"]["inline_keyboard"][2][0]["callback_data"] == f"card:{dialog.id}"
+    stored = await store.get_dialog(dialog.id)
+    assert stored is not None and stored.tags == ["перезвонить"]
+
+
 async def test_webhook_mode_registers_the_webhook_and_checks_its_secret(
     run_bot: Callable[..., Any], fake: FakeTelegramAPI, make_settings: Callable[..., Settings]
 ) -> None:

@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     bot_language: Literal["ru", "en"] = "ru"  # lead alerts and summaries; replies follow each user's language
     # Owners' daily summary time (local HH:MM) until they choose one with /summary; None: only on request.
     summary_time: str | None = None
+    # The owner's own tags, as buttons under lead alerts beside qualified / sale / spam.
+    lead_tags: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     api_token: SecretStr | None = None
 
@@ -65,7 +67,9 @@ class Settings(BaseSettings):
     fallback_window_minutes: float = Field(10, ge=0)  # match a code-less first message to a lone recent click
     alert_retry_max_seconds: float = Field(300, gt=0)
 
-    @field_validator("tracked_numbers", "telegram_usernames", "site_origins", "telegram_owner_ids", mode="before")
+    @field_validator(
+        "tracked_numbers", "telegram_usernames", "site_origins", "telegram_owner_ids", "lead_tags", mode="before"
+    )
     @classmethod
     def _comma_list(cls, value: object) -> object:
         return _split(value)
@@ -74,6 +78,15 @@ class Settings(BaseSettings):
     @classmethod
     def _usernames(cls, value: list[str]) -> list[str]:
         return [v.lstrip("@").lower() for v in value]
+
+    @field_validator("lead_tags")
+    @classmethod
+    def _lead_tags(cls, value: list[str]) -> list[str]:
+        for tag in value:
+            # A tag rides in a button's callback data, which Telegram caps at 64 bytes.
+            if len(tag.encode()) > 24 or ":" in tag:
+                raise ValueError(f"tag {tag!r} is too long (24 bytes at most) or has a colon")
+        return list(dict.fromkeys(value))
 
     @field_validator("timezone")
     @classmethod
