@@ -9,6 +9,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
+from pydantic import ValidationError
 
 from tracking.geo import GeoError, RegionResolver
 from tracking.periods import utc_now
@@ -29,6 +30,13 @@ MAX_BODY = 256 * 1024  # providers send a few KB; anything bigger is not a messa
 
 def error(status: int, reason: str) -> web.Response:
     return web.json_response({"error": reason}, status=status)
+
+
+def validation_reason(exc: ValidationError, what: str = "") -> str:
+    """The first thing wrong with a request body, as `field.path: message` (after `what`, when given)."""
+    first = exc.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "body"
+    return f"{what}{where}: {first['msg']}"
 
 
 @web.middleware

@@ -22,7 +22,7 @@ from tracking.models import Click, PageView
 from tracking.periods import utc_now
 from tracking.settings import Settings, SettingsError
 from tracking.store import CodeTaken
-from webhooks.app import SETTINGS, TRACKER, error
+from webhooks.app import SETTINGS, TRACKER, error, validation_reason
 
 MAX_COLLECT_BODY = 4096
 
@@ -112,9 +112,7 @@ async def collect(request: web.Request) -> web.Response:
     try:
         payload = CollectPayload.model_validate_json(body)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "body"
-        return web.json_response({"error": f"{where}: {first['msg']}"}, status=400, headers=cors)
+        return web.json_response({"error": validation_reason(exc)}, status=400, headers=cors)
     code = payload.c.upper()
     if not is_valid_code(code):
         return web.json_response({"error": "c: not a valid visit code"}, status=400, headers=cors)

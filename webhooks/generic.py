@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError, 
 from tracking.models import InboundMessage, IngestOutcome, Messenger
 from tracking.periods import utc_now
 from tracking.phones import normalise_phone
-from webhooks.app import SETTINGS, TRACKER, error, notify_new_dialog
+from webhooks.app import SETTINGS, TRACKER, error, notify_new_dialog, validation_reason
 from webhooks.referral import AdReferral, ad_attribution
 
 log = logging.getLogger("chattrack.generic")
@@ -120,12 +120,6 @@ def to_message(posted: GenericMessage, region: str, now: datetime) -> InboundMes
     )
 
 
-def _reason(exc: ValidationError) -> str:
-    first = exc.errors()[0]
-    where = ".".join(str(part) for part in first["loc"]) or "body"
-    return f"{where}: {first['msg']}"
-
-
 async def receive(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     if settings.generic_webhook_secret is None:
@@ -143,7 +137,7 @@ async def receive(request: web.Request) -> web.Response:
     try:
         posted = GenericMessage.model_validate_json(body)
     except ValidationError as exc:
-        return error(400, _reason(exc))
+        return error(400, validation_reason(exc))
     message = to_message(posted, settings.default_region, utc_now())
     if isinstance(message, str):
         return error(400, message)

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from tracking.models import InboundMessage, IngestOutcome, Messenger
 from tracking.periods import utc_now
 from tracking.phones import normalise_phone
-from webhooks.app import SETTINGS, TRACKER, error, notify_new_dialog
+from webhooks.app import SETTINGS, TRACKER, error, notify_new_dialog, validation_reason
 from webhooks.referral import AdReferral, ad_attribution
 
 log = logging.getLogger("chattrack.greenapi")
@@ -182,12 +182,6 @@ def to_message(notification: IncomingMessage, region: str, now: datetime) -> Inb
     )
 
 
-def _reason(exc: ValidationError) -> str:
-    first = exc.errors()[0]
-    where = ".".join(str(part) for part in first["loc"]) or "body"
-    return f"not a Green-API notification: {where}: {first['msg']}"
-
-
 async def receive(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     if settings.greenapi_webhook_token is None:
@@ -205,7 +199,7 @@ async def receive(request: web.Request) -> web.Response:
             return web.json_response({"ignored": kind})
         notification = IncomingMessage.model_validate_json(body)
     except ValidationError as exc:
-        return error(400, _reason(exc))
+        return error(400, validation_reason(exc, "not a Green-API notification: "))
     message = to_message(notification, settings.default_region, utc_now())
     if isinstance(message, Skipped):
         return web.json_response({"ignored": message.reason})

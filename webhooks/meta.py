@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from tracking.models import InboundMessage, IngestOutcome, Messenger
 from tracking.periods import utc_now
 from tracking.phones import normalise_phone
-from webhooks.app import SETTINGS, TRACKER, error, notify_new_dialog
+from webhooks.app import SETTINGS, TRACKER, error, notify_new_dialog, validation_reason
 from webhooks.referral import AdReferral, ad_attribution
 
 log = logging.getLogger("chattrack.meta")
@@ -218,12 +218,6 @@ def _contact_of(message: Message, contacts: list[Contact]) -> Contact | None:
     return None if someone_else else only
 
 
-def _reason(exc: ValidationError) -> str:
-    first = exc.errors()[0]
-    where = ".".join(str(part) for part in first["loc"]) or "body"
-    return f"not a WhatsApp Cloud API delivery: {where}: {first['msg']}"
-
-
 async def verify(request: web.Request) -> web.Response:
     """Meta's handshake when the callback URL is saved: echo hub.challenge if the token is ours."""
     token = request.app[SETTINGS].meta_verify_token
@@ -253,7 +247,7 @@ async def receive(request: web.Request) -> web.Response:
     try:
         delivery = Delivery.model_validate_json(body)
     except ValidationError as exc:
-        return error(400, _reason(exc))
+        return error(400, validation_reason(exc, "not a WhatsApp Cloud API delivery: "))
     if delivery.object != "whatsapp_business_account":
         return web.json_response({"ignored": f"object {delivery.object}"})
     messages = to_messages(delivery, settings.default_region)
