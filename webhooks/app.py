@@ -45,7 +45,7 @@ async def errors_as_json(
 ) -> web.StreamResponse:
     """4xx with a reason for bad input, 503 when the store is away; a bug is logged, not leaked."""
     try:
-        return await handler(request)
+        response = await handler(request)
     except web.HTTPException as exc:
         if exc.status >= 400 and exc.content_type != "application/json":
             return error(exc.status, exc.reason)
@@ -53,8 +53,13 @@ async def errors_as_json(
     except StoreUnavailable as exc:
         log.warning("store unavailable on %s: %s", request.path, exc)
         return error(503, "store unavailable, retry later")
-    except (UnicodeDecodeError, json.JSONDecodeError, ValueError) as exc:
+    # RecursionError: json.loads of absurdly nested JSON (aiogram's webhook handler parses on its own)
+    except (UnicodeDecodeError, json.JSONDecodeError, ValueError, RecursionError) as exc:
         return error(400, f"malformed request: {type(exc).__name__}")
+    if response.status >= 400 and isinstance(response, web.Response) and response.content_type == "text/plain":
+        # A library's own plain-text refusal (aiogram's 401 "Unauthorized") gets the same JSON shape.
+        return error(response.status, response.text or response.reason)
+    return response
 
 
 def create_app(settings: Settings, store: Store | None = None) -> web.Application:
