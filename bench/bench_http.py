@@ -599,7 +599,7 @@ def profiled(server: Server, enabled: bool, name: str) -> Iterator[None]:
     out = server.workdir / f"profile-{name}.txt"
     process = subprocess.Popen(
         [spy, "record", "--pid", str(server.pid), "--format", "raw", "--rate", "200", "--output", str(out),
-         "--gil", "--nonblocking"],
+         *os.environ.get("PYSPY_FLAGS", "--gil").split(), "--nonblocking"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )  # fmt: skip
@@ -706,19 +706,25 @@ def bench_ingest(gen: Generator, workdir: Path, seconds: float, rate: float, pro
         with profiled(server, profile, "ingest"):
             most = gen.closed(server, "/webhooks/twilio", saturating, seconds)
         print(f"  throughput {most.line()}")
+        # The latency of a server that keeps up: half the throughput just measured, fresh messages again
+        # (before the target rate, whose backlog would still be draining).
+        half = max(most.rps / 2, 10)
+        calm = twilio_messages(int(half * seconds / 3) + 100, server.url, codes, seed=4, first_contact=700_000_000)
+        relaxed = gen.paced(server, "/webhooks/twilio", calm, half, seconds)
+        print(f"  at {half:,.0f}/s    {relaxed.line()}")
         steady = gen.paced(server, "/webhooks/twilio", paced, rate, seconds)
         print(f"  at {rate:,.0f}/s  {steady.line()}")
         server.stop()  # flushes the WAL into the file before we count
         assert server.database is not None
         counts = stored_counts(server.database)
-    accepted = most.ok + steady.ok
+    accepted = most.ok + steady.ok + relaxed.ok
     print(
         f"  stored: {counts['messages']:,} messages in {counts['dialogs']:,} dialogs,"
         f" {counts['outbox']:,} alerts queued ({accepted:,} answers 200, retries included)"
     )
     print(
         f"  target: 1,000 msg/s with p99 < 50 ms → max {most.rps:,.0f} msg/s;"
-        f" at {rate:,.0f}/s p99 {steady.p99_ms:.1f} ms"
+        f" at {rate:,.0f}/s p99 {steady.p99_ms:.1f} ms; at {half:,.0f}/s p99 {relaxed.p99_ms:.1f} ms"
     )
     return most.rps, steady.p99_ms
 

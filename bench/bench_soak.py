@@ -5,6 +5,7 @@ Run from the repository root:
     .venv/bin/python -m bench.bench_soak                  # 10 minutes at 200 requests/s
     .venv/bin/python -m bench.bench_soak --minutes 1      # quick look
     .venv/bin/python -m bench.bench_soak --no-bot         # lead alerts only logged (no Bot API configured)
+    .venv/bin/python -m bench.bench_soak --jemalloc       # the server on jemalloc (Debian: libjemalloc2)
 
 `chattrack serve` runs in its own process on a temp SQLite file; this process offers a steady,
 open-loop load (request i is due at t0 + i/rate): page views from fresh visits (3 pages each, 5,000
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ctypes.util
 import itertools
 import json
 import random
@@ -185,6 +187,15 @@ def slope_mb_per_min(samples: list[Sample]) -> float:
     return fit.slope
 
 
+def server_env(args: argparse.Namespace) -> dict[str, str]:
+    if not args.jemalloc:
+        return {}
+    found = ctypes.util.find_library("jemalloc")
+    if found is None:
+        raise SystemExit("--jemalloc: libjemalloc not found (Debian: apt-get install libjemalloc2)")
+    return {"LD_PRELOAD": found}
+
+
 async def with_bot(args: argparse.Namespace, workdir: Path) -> list[Sample]:
     from tests.fakes.telegram_api import FakeTelegramAPI
 
@@ -193,6 +204,7 @@ async def with_bot(args: argparse.Namespace, workdir: Path) -> list[Sample]:
             "CHATTRACK_TELEGRAM_BOT_TOKEN": "123456:BENCH-token",
             "CHATTRACK_TELEGRAM_OWNER_IDS": str(OWNER),
             "CHATTRACK_TELEGRAM_API_URL": telegram.url,
+            **server_env(args),
         }
         server = await asyncio.to_thread(start_chattrack, workdir / "soak", **env)
         try:
@@ -205,7 +217,7 @@ async def with_bot(args: argparse.Namespace, workdir: Path) -> list[Sample]:
 
 
 async def without_bot(args: argparse.Namespace, workdir: Path) -> list[Sample]:
-    server = await asyncio.to_thread(start_chattrack, workdir / "soak")
+    server = await asyncio.to_thread(start_chattrack, workdir / "soak", **server_env(args))
     try:
         return await soak(server, args.minutes, args.rate, args.interval)
     finally:
@@ -218,12 +230,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rate", type=float, default=200, help="requests per second offered (default 200)")
     parser.add_argument("--interval", type=float, default=10, help="seconds between RSS samples (default 10)")
     parser.add_argument("--no-bot", action="store_true", help="no Bot API: lead alerts are only logged")
+    parser.add_argument("--jemalloc", action="store_true", help="run the server on jemalloc (LD_PRELOAD)")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (server log, database)")
     args = parser.parse_args(argv)
     print(machine())
     print(
         f"soak: {args.minutes:g} min at {args.rate:g} requests/s (5 page views : 1 Twilio message), "
         f"RSS every {args.interval:g} s, lead alerts {'only logged' if args.no_bot else 'sent to a local Bot API'}"
+        + (", server on jemalloc" if args.jemalloc else "")
     )
     workdir = Path(tempfile.mkdtemp(prefix="chattrack-soak-"))
     try:
