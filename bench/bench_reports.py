@@ -210,11 +210,12 @@ async def measure(path: Path, runs: int) -> list[tuple[str, float]]:
         some = (await store.list_dialogs(day.start, day.end, limit=1))[0]
 
         async def bare_count() -> object:
-            cursor = await store.db.execute(
-                "SELECT COUNT(*) FROM dialogs WHERE started_at >= ? AND started_at < ?",
-                (ts(month.start), ts(month.end)),
+            return await store.read(
+                lambda db: db.execute(
+                    "SELECT COUNT(*) FROM dialogs WHERE started_at >= ? AND started_at < ?",
+                    (ts(month.start), ts(month.end)),
+                ).fetchone()
             )
-            return await cursor.fetchone()
 
         paid = {"channel": "paid_search"}
         fortnight = await dynamics(store, Period(last - timedelta(days=13), last, ZONE, Unit.SPAN), Bucket.DAY, top=5)

@@ -19,6 +19,7 @@ import asyncio
 import functools
 import os
 import random
+import sqlite3
 import statistics
 import sys
 import tempfile
@@ -207,9 +208,11 @@ async def seed_mongo(store: MongoStore, dialogs: list[Dialog]) -> float:
 
 async def seed_sqlite(store: SQLiteStore, dialogs: list[Dialog]) -> float:
     async def insert() -> None:
-        async with store._transaction() as tx:
+        def insert_all(db: sqlite3.Connection) -> None:
             for dialog in dialogs:
-                await store._insert_dialog(tx, dialog)
+                store._insert_dialog(db, dialog)
+
+        await store.write(insert_all)
 
     return await timed(insert)
 
@@ -292,11 +295,12 @@ async def run(scale: int, messages_count: int | None, dialogs_count: int | None)
             print(f"\nseeded {dialogs_count} dialogs: SQLite {seed_s:.1f}s, MongoDB {seed_m:.1f}s (bulk)")
 
             async def sqlite_count(q: CountQuery) -> object:
-                cursor = await sqlite.db.execute(
-                    "SELECT COUNT(*) FROM dialogs WHERE started_at >= ? AND started_at < ?",
-                    (q.start.isoformat(timespec="microseconds"), q.end.isoformat(timespec="microseconds")),
+                return await sqlite.read(
+                    lambda db: db.execute(
+                        "SELECT COUNT(*) FROM dialogs WHERE started_at >= ? AND started_at < ?",
+                        (q.start.isoformat(timespec="microseconds"), q.end.isoformat(timespec="microseconds")),
+                    ).fetchone()
                 )
-                return await cursor.fetchone()
 
             async def mongo_count(q: CountQuery) -> object:
                 return await mongo.db.dialogs.count_documents({"started_at": {"$gte": q.start, "$lt": q.end}})

@@ -72,7 +72,7 @@ async def test_an_invite_link_admits_one_person_once(run_bot: RunBot, api: BotAP
     ]
     # The database keeps a digest: reading it does not give anyone a working link.
     secret = payload.removeprefix("inv_")
-    raw = await (await store.db.execute("SELECT token FROM invites")).fetchall()
+    raw = await store.read(lambda db: db.execute("SELECT token FROM invites").fetchall())
     assert [r["token"] for r in raw] == [hashlib.sha256(secret.encode()).hexdigest()]
     menus = api.calls_to("setMyCommands", lambda c: c.params["scope"]["chat_id"] == STAFF)
     assert len(menus) == 2  # the new member's menu, in Russian and by default
@@ -155,7 +155,7 @@ async def test_staff_cannot_invite_or_manage_staff(run_bot: RunBot, api: BotAPI,
     assert first == second == "I don't know that command. The list: /help"
     assert "text" not in pressed.params  # a stale or forged button: nothing happens
     assert [m.user_id for m in await store.list_staff()] == [STAFF]
-    raw = await (await store.db.execute("SELECT COUNT(*) AS n FROM invites")).fetchone()
+    raw = await store.read(lambda db: db.execute("SELECT COUNT(*) AS n FROM invites").fetchone())
     assert raw is not None and raw["n"] == 1  # only the seeded one
 
 

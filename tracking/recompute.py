@@ -7,6 +7,7 @@ Reports group on the day / ISO week / month / quarter keys written with each dia
 
 from __future__ import annotations
 
+import sqlite3
 from zoneinfo import ZoneInfo
 
 from tracking.models import Dialog
@@ -29,28 +30,34 @@ async def recompute_buckets(store: Store, zone: ZoneInfo) -> int:
 
 async def _recompute_sqlite(store: SQLiteStore, zone: ZoneInfo) -> int:
     changed, after = 0, ""
-    while True:
-        # One short transaction per batch, so webhooks are not kept waiting behind a long rewrite.
-        async with store._transaction() as db:
-            cursor = await db.execute(
-                "SELECT id, started_at, day, week, month, quarter, data FROM dialogs WHERE id > ? ORDER BY id LIMIT ?",
-                (after, BATCH),
+
+    def rewrite_batch(db: sqlite3.Connection) -> tuple[int, str | None]:
+        rows = db.execute(
+            "SELECT id, started_at, day, week, month, quarter, data FROM dialogs WHERE id > ? ORDER BY id LIMIT ?",
+            (after, BATCH),
+        ).fetchall()
+        if not rows:
+            return 0, None
+        rewritten = 0
+        for row in rows:
+            buckets = buckets_for(parse_ts(row["started_at"]), zone)
+            if (row["day"], row["week"], row["month"], row["quarter"]) == tuple(buckets.model_dump().values()):
+                continue
+            dialog = Dialog.model_validate_json(row["data"])
+            dialog.buckets = buckets
+            db.execute(
+                "UPDATE dialogs SET day = ?, week = ?, month = ?, quarter = ?, data = ? WHERE id = ?",
+                (buckets.day, buckets.week, buckets.month, buckets.quarter, dialog.model_dump_json(), row["id"]),
             )
-            batch = list(await cursor.fetchall())
-            if not batch:
-                return changed
-            for row in batch:
-                buckets = buckets_for(parse_ts(row["started_at"]), zone)
-                if (row["day"], row["week"], row["month"], row["quarter"]) == tuple(buckets.model_dump().values()):
-                    continue
-                dialog = Dialog.model_validate_json(row["data"])
-                dialog.buckets = buckets
-                await db.execute(
-                    "UPDATE dialogs SET day = ?, week = ?, month = ?, quarter = ?, data = ? WHERE id = ?",
-                    (buckets.day, buckets.week, buckets.month, buckets.quarter, dialog.model_dump_json(), row["id"]),
-                )
-                changed += 1
-            after = batch[-1]["id"]
+            rewritten += 1
+        return rewritten, rows[-1]["id"]
+
+    while True:
+        # One short write per batch, so webhooks are not kept waiting behind a long rewrite.
+        rewritten, last = await store.write(rewrite_batch)
+        if last is None:
+            return changed
+        changed, after = changed + rewritten, last
 
 
 __all__ = ["recompute_buckets"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 from collections.abc import Callable, Mapping
@@ -40,13 +41,17 @@ class Tracker:
 
     async def record_view(self, view: PageView, headers: Mapping[str, str] | None = None) -> Visit:
         """Record a page view; the first one of a visit fixes its attribution (landing page, source…)."""
+        return await self.store.record_page_view(view, functools.partial(self.first_view, view, headers or {}))
+
+    def first_view(self, view: PageView, headers: Mapping[str, str]) -> Visit:
+        """The visit a first page view opens, with its attribution. Pure CPU (stores may call it off-loop)."""
         attribution = classify(view.url, view.referrer, site_host=urlsplit(view.url).hostname)
         device = describe(view.user_agent)
         attribution.os, attribution.browser, attribution.device = device.os, device.browser, device.device
         attribution.screen, attribution.language = view.screen, view.language
         if self.regions is not None:
-            attribution.region = self.regions.resolve(view.ip, headers or {})
-        fresh = Visit(
+            attribution.region = self.regions.resolve(view.ip, headers)
+        return Visit(
             code=view.code,
             visitor_id=view.visitor_id,
             first_seen=view.at,
@@ -59,7 +64,6 @@ class Tracker:
             ga_client_id=view.ga_client_id,
             ym_client_id=view.ym_client_id,
         )
-        return await self.store.record_page_view(view, fresh)
 
     async def record_click(self, click: Click) -> None:
         await self.store.record_click(click)

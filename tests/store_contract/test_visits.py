@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -18,7 +19,7 @@ T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(days=20)
 async def test_first_page_view_stores_the_fresh_visit(store: Store) -> None:
     view = page_view("ABCD1234", "visitor-1", "https://shop.example/", T0)
 
-    stored = await store.record_page_view(view, fresh_visit(view))
+    stored = await store.record_page_view(view, lambda: fresh_visit(view))
 
     assert stored == fresh_visit(view)
     assert await store.get_visit("ABCD1234") == stored
@@ -27,10 +28,10 @@ async def test_first_page_view_stores_the_fresh_visit(store: Store) -> None:
 
 async def test_later_page_views_merge_into_the_visit(store: Store) -> None:
     first = page_view("ABCD1234", "visitor-1", "https://shop.example/", T0)
-    await store.record_page_view(first, fresh_visit(first))
+    await store.record_page_view(first, lambda: fresh_visit(first))
     second = page_view("ABCD1234", "visitor-1", "https://shop.example/prices", T0 + timedelta(minutes=3))
 
-    merged = await store.record_page_view(second, fresh_visit(second))
+    merged = await store.record_page_view(second, lambda: fresh_visit(second))
 
     assert merged.pages_seen == 2
     assert merged.current_page == "https://shop.example/prices"
@@ -42,12 +43,12 @@ async def test_later_page_views_merge_into_the_visit(store: Store) -> None:
 @pytest.mark.emulator_xfail("$max with a date leaves the field unchanged")
 async def test_page_views_move_last_seen_forward_only(store: Store) -> None:
     first = page_view("ABCD1234", "visitor-1", "https://shop.example/", T0)
-    await store.record_page_view(first, fresh_visit(first))
+    await store.record_page_view(first, lambda: fresh_visit(first))
     later = page_view("ABCD1234", "visitor-1", "https://shop.example/b", T0 + timedelta(minutes=5))
-    await store.record_page_view(later, fresh_visit(later))
+    await store.record_page_view(later, lambda: fresh_visit(later))
     late_arrival = page_view("ABCD1234", "visitor-1", "https://shop.example/a", T0 + timedelta(minutes=1))
 
-    visit = await store.record_page_view(late_arrival, fresh_visit(late_arrival))
+    visit = await store.record_page_view(late_arrival, lambda: fresh_visit(late_arrival))
 
     assert visit.last_seen == T0 + timedelta(minutes=5)
     assert visit.pages_seen == 3
@@ -55,11 +56,11 @@ async def test_page_views_move_last_seen_forward_only(store: Store) -> None:
 
 async def test_a_code_held_by_another_visitor_is_taken(store: Store) -> None:
     mine = page_view("ABCD1234", "visitor-1", "https://shop.example/", T0)
-    await store.record_page_view(mine, fresh_visit(mine))
+    await store.record_page_view(mine, lambda: fresh_visit(mine))
     theirs = page_view("ABCD1234", "visitor-2", "https://shop.example/other", T0 + timedelta(minutes=1))
 
     with pytest.raises(CodeTaken):
-        await store.record_page_view(theirs, fresh_visit(theirs))
+        await store.record_page_view(theirs, lambda: fresh_visit(theirs))
 
     visit = await store.get_visit("ABCD1234")
     assert visit is not None and visit.visitor_id == "visitor-1" and visit.pages_seen == 1
@@ -67,13 +68,13 @@ async def test_a_code_held_by_another_visitor_is_taken(store: Store) -> None:
 
 async def test_the_store_keeps_working_after_a_taken_code(store: Store) -> None:
     mine = page_view("ABCD1234", "visitor-1", "https://shop.example/", T0)
-    await store.record_page_view(mine, fresh_visit(mine))
+    await store.record_page_view(mine, lambda: fresh_visit(mine))
     theirs = page_view("ABCD1234", "visitor-2", "https://shop.example/", T0)
     with pytest.raises(CodeTaken):
-        await store.record_page_view(theirs, fresh_visit(theirs))
+        await store.record_page_view(theirs, lambda: fresh_visit(theirs))
 
     other = page_view("EFGH5678", "visitor-2", "https://shop.example/", T0)
-    await store.record_page_view(other, fresh_visit(other))
+    await store.record_page_view(other, lambda: fresh_visit(other))
 
     assert await store.get_visit("EFGH5678") is not None
 
@@ -81,7 +82,7 @@ async def test_the_store_keeps_working_after_a_taken_code(store: Store) -> None:
 async def test_concurrent_first_views_of_one_visit_make_one_visit(store: Store) -> None:
     views = [page_view("ABCD1234", "visitor-1", f"https://shop.example/{i}", T0) for i in range(10)]
 
-    await asyncio.gather(*(store.record_page_view(v, fresh_visit(v)) for v in views))
+    await asyncio.gather(*(store.record_page_view(v, functools.partial(fresh_visit, v)) for v in views))
 
     visit = await store.get_visit("ABCD1234")
     assert visit is not None and visit.pages_seen == 10
@@ -89,7 +90,7 @@ async def test_concurrent_first_views_of_one_visit_make_one_visit(store: Store) 
 
 async def test_a_click_sets_the_page_of_contact(store: Store) -> None:
     view = page_view("ABCD1234", "visitor-1", "https://shop.example/", T0)
-    await store.record_page_view(view, fresh_visit(view))
+    await store.record_page_view(view, lambda: fresh_visit(view))
 
     await store.record_click(Click(code="ABCD1234", page="https://shop.example/contacts", target=NUMBER, at=T0))
 
@@ -101,7 +102,7 @@ async def test_a_click_sets_the_page_of_contact(store: Store) -> None:
 @pytest.mark.emulator_xfail("$max with a date leaves the field unchanged")
 async def test_a_click_counts_as_activity_of_the_visit(store: Store) -> None:
     view = page_view("ABCD1234", "visitor-1", "https://shop.example/", T0)
-    await store.record_page_view(view, fresh_visit(view))
+    await store.record_page_view(view, lambda: fresh_visit(view))
 
     await store.record_click(Click(code="ABCD1234", page="https://shop.example/", target=NUMBER, at=T0 + timedelta(1)))
 
@@ -127,7 +128,7 @@ async def test_recent_clicks_are_those_on_the_target_in_the_window_oldest_first(
 async def test_retention_drops_visits_and_clicks_last_seen_before_the_cutoff(store: Store) -> None:
     for i, code in enumerate(["OLD00000", "OLD00001", "NEW00000"]):
         view = page_view(code, f"visitor-{i}", "https://shop.example/", T0 + timedelta(days=10 * (code == "NEW00000")))
-        await store.record_page_view(view, fresh_visit(view))
+        await store.record_page_view(view, functools.partial(fresh_visit, view))
     await store.record_click(Click(code="OLD00000", page="https://shop.example/", target=NUMBER, at=T0))
     await store.record_click(Click(code="NEW00000", page="/", target=NUMBER, at=T0 + timedelta(days=10)))
     cutoff = T0 + timedelta(days=1)

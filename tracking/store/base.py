@@ -7,6 +7,7 @@ server may run against one database.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
@@ -126,10 +127,11 @@ class Store(Protocol):
         """True when the database answers (health check)."""
 
     # visits
-    async def record_page_view(self, view: PageView, visit: Visit) -> Visit:
-        """Merge a page view into the visit with this code (`visit` is the fresh one if none exists).
+    async def record_page_view(self, view: PageView, fresh: Callable[[], Visit]) -> Visit:
+        """Merge a page view into the visit with this code; when none exists, store `fresh()`.
 
-        Raises CodeTaken when the code belongs to another visitor.
+        `fresh` is called only for a visit's first view (classifying its attribution is the costly part),
+        possibly on a store's worker thread. Raises CodeTaken when the code belongs to another visitor.
         """
 
     async def record_click(self, click: Click) -> None: ...

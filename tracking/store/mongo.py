@@ -370,7 +370,7 @@ class MongoStore:
     # visits -------------------------------------------------------------------------------------
 
     @_unavailable_as_store_error
-    async def record_page_view(self, view: PageView, visit: Visit) -> Visit:
+    async def record_page_view(self, view: PageView, fresh: Callable[[], Visit]) -> Visit:
         visits = self.db.visits
         while True:
             merged = await visits.find_one_and_update(
@@ -380,7 +380,7 @@ class MongoStore:
             )
             if merged is not None:
                 return visit_from(merged)
-            doc = visit_document(visit)
+            doc = visit_document(fresh())
             try:
                 await visits.insert_one(doc)
                 return visit_from(self._as_stored(doc))

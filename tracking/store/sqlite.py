@@ -1,23 +1,20 @@
 """The embedded default store: one SQLite file, zero set-up.
 
-Writes that must be atomic run inside `BEGIN IMMEDIATE` transactions, so several server processes may
-share the file. Times are stored as UTC ISO-8601 strings, which sort like the instants they name.
+Writes are group-committed inside `BEGIN IMMEDIATE` transactions (tracking/store/sqlite_runner.py), so
+several server processes may share the file. Times are stored as UTC ISO-8601 strings, which sort like the
+instants they name.
 """
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import inspect
 import sqlite3
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
-
-import aiosqlite
+from typing import Any, TypeVar
 
 from tracking.models import (
     Click,
@@ -41,6 +38,9 @@ from tracking.store.base import (
     StoreUnavailable,
     SummaryChoice,
 )
+from tracking.store.sqlite_runner import SQLiteRunner
+
+T = TypeVar("T")
 
 SCHEMA_VERSION = 1
 
@@ -94,6 +94,26 @@ CREATE TABLE IF NOT EXISTS business_accounts (connection_id TEXT PRIMARY KEY, da
 """
 
 
+DIALOG_COLUMNS = (
+    "id",
+    "business_number",
+    "contact_id",
+    "messenger",
+    "started_at",
+    "last_message_at",
+    "is_repeat",
+    "status",
+    "code",
+    *ATTRIBUTION_COLUMNS,
+    "day",
+    "week",
+    "month",
+    "quarter",
+    "data",
+)
+INSERT_DIALOG = f"INSERT INTO dialogs ({', '.join(DIALOG_COLUMNS)}) VALUES ({', '.join('?' * len(DIALOG_COLUMNS))})"
+
+
 def ts(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
@@ -108,21 +128,15 @@ def sqlite_path(database_url: str) -> Path:
 
 def _failures_as_unavailable(cls: type[SQLiteStore]) -> type[SQLiteStore]:
     """Wrap every public coroutine method: SQLite failing (locked past busy_timeout, I/O error, disk full)
-    or the store being closed under a call becomes StoreUnavailable, so webhooks answer 503 and providers
-    retry, instead of a 500 or (aiosqlite's ValueError "Connection closed") a 400 that drops the message."""
+    becomes StoreUnavailable, so webhooks answer 503 and providers retry, instead of a 500."""
 
     def guard(method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
         @functools.wraps(method)
         async def call(self: SQLiteStore, *args: Any, **kwargs: Any) -> Any:
-            opened = self._db
             try:
                 return await method(self, *args, **kwargs)
-            except sqlite3.OperationalError as exc:
+            except (sqlite3.OperationalError, sqlite3.ProgrammingError) as exc:  # Programming: closed under us
                 raise StoreUnavailable(f"SQLite: {exc}") from exc
-            except (ValueError, sqlite3.ProgrammingError) as exc:
-                if opened is None or self._db is not opened:  # closed (or reopened) during the call
-                    raise StoreUnavailable("the store was closed during the call") from exc
-                raise
 
         return call
 
@@ -132,198 +146,183 @@ def _failures_as_unavailable(cls: type[SQLiteStore]) -> type[SQLiteStore]:
     return cls
 
 
+def _one(db: sqlite3.Connection, sql: str, args: Sequence[Any] | dict[str, Any] = ()) -> sqlite3.Row | None:
+    row: sqlite3.Row | None = db.execute(sql, args).fetchone()
+    return row
+
+
+def _all(db: sqlite3.Connection, sql: str, args: Sequence[Any] = ()) -> list[sqlite3.Row]:
+    return db.execute(sql, args).fetchall()
+
+
 @_failures_as_unavailable
 class SQLiteStore:
+    """Reads and writes go through SQLiteRunner (tracking/store/sqlite_runner.py): writes are plain
+    functions of a connection, group-committed on one writer thread; reads run on a pool of readers."""
+
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
-        self._db: aiosqlite.Connection | None = None
-        # One connection per process: transactions of concurrent coroutines must not interleave on it.
-        self._write = asyncio.Lock()
-
-    @property
-    def db(self) -> aiosqlite.Connection:
-        if self._db is None:
-            raise StoreUnavailable("store is not open")
-        return self._db
+        self.runner = SQLiteRunner(self.path)
 
     async def open(self) -> None:
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = await aiosqlite.connect(self.path, isolation_level=None, timeout=10)
-            self._db.row_factory = sqlite3.Row
-            await self._db.execute("PRAGMA journal_mode=WAL")
-            await self._db.execute("PRAGMA synchronous=NORMAL")
-            await self._db.execute("PRAGMA busy_timeout=10000")
-            await self._db.executescript(SCHEMA)
-            await self._db.execute(
+        def setup(db: sqlite3.Connection) -> None:
+            db.executescript(SCHEMA)
+            db.execute(
                 "INSERT INTO meta (key, value) VALUES ('schema_version', ?) "
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (str(SCHEMA_VERSION),),
             )
+
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            await self.runner.open(setup)
         except (sqlite3.Error, OSError) as exc:
             raise StoreUnavailable(f"cannot open SQLite file {self.path}: {exc}") from exc
 
     async def close(self) -> None:
-        async with self._write:  # let the transaction in flight commit rather than cut it off
-            if self._db is not None:
-                db, self._db = self._db, None
-                await db.close()
+        """Commits the writes already queued (graceful shutdown), then closes."""
+        await self.runner.close()
 
     async def ping(self) -> bool:
         try:
-            await self.db.execute("SELECT 1")
+            await self.runner.read(lambda db: db.execute("SELECT 1").fetchone())
             return True
-        except (sqlite3.Error, StoreUnavailable, ValueError):
+        except (sqlite3.Error, StoreUnavailable, RuntimeError):
             return False
 
-    @asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """BEGIN IMMEDIATE … COMMIT; rolled back on any error. Other processes wait on busy_timeout."""
-        async with self._write:
-            db = self.db
-            try:
-                await db.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as exc:
-                raise StoreUnavailable(str(exc)) from exc
-            try:
-                yield db
-            except BaseException:
-                await db.rollback()
-                raise
-            await db.commit()
+    async def read(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `work` on a reader connection (for tools, benchmarks and tests)."""
+        return await self.runner.read(work)
+
+    async def write(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `work` inside the next group commit, atomically (its own savepoint)."""
+        return await self.runner.write(work)
 
     # visits -------------------------------------------------------------------------------------
 
-    async def record_page_view(self, view: PageView, visit: Visit) -> Visit:
-        async with self._transaction() as db:
-            row = await (await db.execute("SELECT data FROM visits WHERE code = ?", (view.code,))).fetchone()
-            if row is None:
-                stored = visit
-            else:
-                stored = Visit.model_validate_json(row["data"])
-                if stored.visitor_id != view.visitor_id:
-                    raise CodeTaken(view.code)
-                stored.last_seen = max(stored.last_seen, view.at)
-                stored.current_page = view.url
-                stored.pages_seen += 1
-            await db.execute(
-                "INSERT INTO visits (code, visitor_id, last_seen, data) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (code) DO UPDATE SET last_seen = excluded.last_seen, data = excluded.data",
-                (stored.code, stored.visitor_id, ts(stored.last_seen), stored.model_dump_json()),
+    async def record_page_view(self, view: PageView, fresh: Callable[[], Visit]) -> Visit:
+        at = ts(view.at)
+
+        def merge(db: sqlite3.Connection) -> Visit:
+            # Later views touch three fields in place: no read-modify-write of the visit's document.
+            row = _one(
+                db,
+                "UPDATE visits SET last_seen = max(last_seen, :at), data = json_set(data, "
+                "'$.last_seen', CASE WHEN :at > last_seen THEN :at ELSE json_extract(data, '$.last_seen') END, "
+                "'$.current_page', :url, '$.pages_seen', json_extract(data, '$.pages_seen') + 1) "
+                "WHERE code = :code AND visitor_id = :visitor RETURNING data",
+                {"at": at, "url": view.url, "code": view.code, "visitor": view.visitor_id},
             )
-            return stored
+            if row is not None:
+                return Visit.model_validate_json(row["data"])
+            if _one(db, "SELECT 1 FROM visits WHERE code = ?", (view.code,)) is not None:
+                raise CodeTaken(view.code)
+            visit = fresh()
+            db.execute(
+                "INSERT INTO visits (code, visitor_id, last_seen, data) VALUES (?, ?, ?, ?)",
+                (visit.code, visit.visitor_id, ts(visit.last_seen), visit.model_dump_json()),
+            )
+            return visit
+
+        return await self.runner.write(merge)
 
     async def record_click(self, click: Click) -> None:
-        async with self._transaction() as db:
-            await db.execute(
+        at = ts(click.at)
+
+        def insert(db: sqlite3.Connection) -> None:
+            db.execute(
                 "INSERT INTO clicks (code, target, page, at) VALUES (?, ?, ?, ?)",
-                (click.code, click.target, click.page, ts(click.at)),
+                (click.code, click.target, click.page, at),
             )
-            row = await (await db.execute("SELECT data FROM visits WHERE code = ?", (click.code,))).fetchone()
-            if row is not None:
-                visit = Visit.model_validate_json(row["data"])
-                visit.attribution.contact_page = click.page
-                visit.last_seen = max(visit.last_seen, click.at)
-                await db.execute(
-                    "UPDATE visits SET data = ?, last_seen = ? WHERE code = ?",
-                    (visit.model_dump_json(), ts(visit.last_seen), click.code),
-                )
+            db.execute(
+                "UPDATE visits SET last_seen = max(last_seen, :at), data = json_set(data, "
+                "'$.last_seen', CASE WHEN :at > last_seen THEN :at ELSE json_extract(data, '$.last_seen') END, "
+                "'$.attribution.contact_page', :page) WHERE code = :code",
+                {"at": at, "page": click.page, "code": click.code},
+            )
+
+        await self.runner.write(insert)
 
     async def get_visit(self, code: str) -> Visit | None:
-        row = await (await self.db.execute("SELECT data FROM visits WHERE code = ?", (code,))).fetchone()
+        row = await self.runner.read(lambda db: _one(db, "SELECT data FROM visits WHERE code = ?", (code,)))
         return None if row is None else Visit.model_validate_json(row["data"])
 
     async def recent_clicks(self, target: str, since: datetime, until: datetime) -> list[Click]:
-        cursor = await self.db.execute(
-            "SELECT code, target, page, at FROM clicks WHERE target = ? AND at >= ? AND at <= ? ORDER BY at",
-            (target, ts(since), ts(until)),
+        rows = await self.runner.read(
+            lambda db: _all(
+                db,
+                "SELECT code, target, page, at FROM clicks WHERE target = ? AND at >= ? AND at <= ? ORDER BY at",
+                (target, ts(since), ts(until)),
+            )
         )
-        return [
-            Click(code=r["code"], target=r["target"], page=r["page"], at=parse_ts(r["at"]))
-            for r in await cursor.fetchall()
-        ]
+        return [Click(code=r["code"], target=r["target"], page=r["page"], at=parse_ts(r["at"])) for r in rows]
 
     async def delete_visits_before(self, cutoff: datetime) -> int:
-        async with self._transaction() as db:
-            cursor = await db.execute("DELETE FROM visits WHERE last_seen < ?", (ts(cutoff),))
-            await db.execute("DELETE FROM clicks WHERE at < ?", (ts(cutoff),))
-            return cursor.rowcount
+        def delete(db: sqlite3.Connection) -> int:
+            removed = db.execute("DELETE FROM visits WHERE last_seen < ?", (ts(cutoff),)).rowcount
+            db.execute("DELETE FROM clicks WHERE at < ?", (ts(cutoff),))
+            return removed
+
+        return await self.runner.write(delete)
 
     # dialogs ------------------------------------------------------------------------------------
 
     async def add_message(self, new: NewDialog) -> IngestResult:
+        return await self.runner.write(functools.partial(self._add_message, new=new))
+
+    def _add_message(self, db: sqlite3.Connection, new: NewDialog) -> IngestResult:
         msg = new.message
-        async with self._transaction() as db:
-            seen = await (
-                await db.execute(
-                    "SELECT dialog_id FROM messages WHERE provider = ? AND message_id = ?",
-                    (msg.provider, msg.message_id),
-                )
-            ).fetchone()
-            if seen is not None:
-                dialog = await self.get_dialog(seen["dialog_id"])
-                assert dialog is not None  # a message row is only written with its dialog
-                return IngestResult(outcome=IngestOutcome.DUPLICATE, dialog=dialog)
+        seen = _one(
+            db,
+            "SELECT d.data FROM messages m JOIN dialogs d ON d.id = m.dialog_id "
+            "WHERE m.provider = ? AND m.message_id = ?",
+            (msg.provider, msg.message_id),
+        )
+        if seen is not None:  # a provider's retry: a message row is only written with its dialog
+            return IngestResult(outcome=IngestOutcome.DUPLICATE, dialog=Dialog.model_validate_json(seen["data"]))
 
-            latest = await (
-                await db.execute(
-                    "SELECT data FROM dialogs WHERE contact_id = ? AND business_number = ? "
-                    "ORDER BY last_message_at DESC LIMIT 1",
-                    (msg.contact_id, msg.business_number),
-                )
-            ).fetchone()
-            current = None if latest is None else Dialog.model_validate_json(latest["data"])
-            joins = (
-                current is not None
-                and msg.received_at - current.last_message_at < new.dialog_gap
-                and (new.draft.code is None or new.draft.code == current.code)
+        latest = _one(
+            db,
+            "SELECT data FROM dialogs WHERE contact_id = ? AND business_number = ? "
+            "ORDER BY last_message_at DESC LIMIT 1",
+            (msg.contact_id, msg.business_number),
+        )
+        current = None if latest is None else Dialog.model_validate_json(latest["data"])
+        joins = (
+            current is not None
+            and msg.received_at - current.last_message_at < new.dialog_gap
+            and (new.draft.code is None or new.draft.code == current.code)
+        )
+        if joins and current is not None:
+            current.last_message_at = max(current.last_message_at, msg.received_at)
+            current.message_count += 1
+            db.execute(
+                "UPDATE dialogs SET last_message_at = ?, data = ? WHERE id = ?",
+                (ts(current.last_message_at), current.model_dump_json(), current.id),
             )
-            if joins and current is not None:
-                current.last_message_at = max(current.last_message_at, msg.received_at)
-                current.message_count += 1
-                await db.execute(
-                    "UPDATE dialogs SET last_message_at = ?, data = ? WHERE id = ?",
-                    (ts(current.last_message_at), current.model_dump_json(), current.id),
-                )
-                dialog, outcome = current, IngestOutcome.APPENDED
-            else:
-                earlier = await (
-                    await db.execute("SELECT 1 FROM dialogs WHERE contact_id = ? LIMIT 1", (msg.contact_id,))
-                ).fetchone()
-                dialog = new.draft.model_copy(update={"is_repeat": earlier is not None})
-                await self._insert_dialog(db, dialog)
-                for chat_id in new.alert_chats:
-                    await db.execute(
-                        "INSERT INTO outbox (id, dialog_id, chat_id, kind, next_attempt_at, created_at) "
-                        "VALUES (?, ?, ?, 'lead_alert', ?, ?)",
-                        (uuid.uuid4().hex, dialog.id, chat_id, ts(msg.received_at), ts(msg.received_at)),
-                    )
-                outcome = IngestOutcome.NEW_DIALOG
-            await db.execute(
-                "INSERT INTO messages (provider, message_id, dialog_id, received_at, text) VALUES (?, ?, ?, ?, ?)",
-                (msg.provider, msg.message_id, dialog.id, ts(msg.received_at), msg.text),
+            dialog, outcome = current, IngestOutcome.APPENDED
+        else:
+            earlier = _one(db, "SELECT 1 FROM dialogs WHERE contact_id = ? LIMIT 1", (msg.contact_id,))
+            dialog = new.draft.model_copy(update={"is_repeat": earlier is not None})
+            self._insert_dialog(db, dialog)
+            db.executemany(
+                "INSERT INTO outbox (id, dialog_id, chat_id, kind, next_attempt_at, created_at) "
+                "VALUES (?, ?, ?, 'lead_alert', ?, ?)",
+                [
+                    (uuid.uuid4().hex, dialog.id, chat_id, ts(msg.received_at), ts(msg.received_at))
+                    for chat_id in new.alert_chats
+                ],
             )
-            return IngestResult(outcome=outcome, dialog=dialog)
+            outcome = IngestOutcome.NEW_DIALOG
+        db.execute(
+            "INSERT INTO messages (provider, message_id, dialog_id, received_at, text) VALUES (?, ?, ?, ?, ?)",
+            (msg.provider, msg.message_id, dialog.id, ts(msg.received_at), msg.text),
+        )
+        return IngestResult(outcome=outcome, dialog=dialog)
 
-    async def _insert_dialog(self, db: aiosqlite.Connection, dialog: Dialog) -> None:
+    @staticmethod
+    def _insert_dialog(db: sqlite3.Connection, dialog: Dialog) -> None:
         attribution = dialog.attribution.model_dump(mode="json")
-        columns = [
-            "id",
-            "business_number",
-            "contact_id",
-            "messenger",
-            "started_at",
-            "last_message_at",
-            "is_repeat",
-            "status",
-            "code",
-            *ATTRIBUTION_COLUMNS,
-            "day",
-            "week",
-            "month",
-            "quarter",
-            "data",
-        ]
         values: list[Any] = [
             dialog.id,
             dialog.business_number,
@@ -341,14 +340,14 @@ class SQLiteStore:
             dialog.buckets.quarter,
             dialog.model_dump_json(),
         ]
-        await db.execute(f"INSERT INTO dialogs ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})", values)
-        await db.executemany(
+        db.execute(INSERT_DIALOG, values)
+        db.executemany(
             "INSERT OR IGNORE INTO dialog_tags (dialog_id, tag) VALUES (?, ?)",
             [(dialog.id, tag) for tag in dialog.tags],
         )
 
     async def get_dialog(self, dialog_id: str) -> Dialog | None:
-        row = await (await self.db.execute("SELECT data FROM dialogs WHERE id = ?", (dialog_id,))).fetchone()
+        row = await self.runner.read(lambda db: _one(db, "SELECT data FROM dialogs WHERE id = ?", (dialog_id,)))
         return None if row is None else Dialog.model_validate_json(row["data"])
 
     async def find_dialogs(
@@ -364,54 +363,59 @@ class SQLiteStore:
         sql = "SELECT data FROM dialogs"
         if where:
             sql += " WHERE " + " AND ".join(where)
-        cursor = await self.db.execute(sql + " ORDER BY started_at DESC LIMIT ?", (*args, limit))
-        return [Dialog.model_validate_json(r["data"]) for r in await cursor.fetchall()]
+        sql += " ORDER BY started_at DESC LIMIT ?"
+        rows = await self.runner.read(lambda db: _all(db, sql, (*args, limit)))
+        return [Dialog.model_validate_json(r["data"]) for r in rows]
 
     async def list_dialogs(self, start: datetime, end: datetime, limit: int = 1000) -> list[Dialog]:
-        cursor = await self.db.execute(
-            "SELECT data FROM dialogs WHERE started_at >= ? AND started_at < ? ORDER BY started_at LIMIT ?",
-            (ts(start), ts(end), limit),
+        rows = await self.runner.read(
+            lambda db: _all(
+                db,
+                "SELECT data FROM dialogs WHERE started_at >= ? AND started_at < ? ORDER BY started_at LIMIT ?",
+                (ts(start), ts(end), limit),
+            )
         )
-        return [Dialog.model_validate_json(r["data"]) for r in await cursor.fetchall()]
+        return [Dialog.model_validate_json(r["data"]) for r in rows]
 
     async def set_tags(self, dialog_id: str, tags: list[str]) -> Dialog | None:
-        async with self._transaction() as db:
-            row = await (await db.execute("SELECT data FROM dialogs WHERE id = ?", (dialog_id,))).fetchone()
+        def retag(db: sqlite3.Connection) -> Dialog | None:
+            row = _one(db, "SELECT data FROM dialogs WHERE id = ?", (dialog_id,))
             if row is None:
                 return None
             dialog = Dialog.model_validate_json(row["data"])
             dialog.tags = sorted(set(tags))
-            await db.execute("UPDATE dialogs SET data = ? WHERE id = ?", (dialog.model_dump_json(), dialog_id))
-            await db.execute("DELETE FROM dialog_tags WHERE dialog_id = ?", (dialog_id,))
-            await db.executemany(
-                "INSERT INTO dialog_tags (dialog_id, tag) VALUES (?, ?)",
-                [(dialog_id, t) for t in dialog.tags],
+            db.execute("UPDATE dialogs SET data = ? WHERE id = ?", (dialog.model_dump_json(), dialog_id))
+            db.execute("DELETE FROM dialog_tags WHERE dialog_id = ?", (dialog_id,))
+            db.executemany(
+                "INSERT INTO dialog_tags (dialog_id, tag) VALUES (?, ?)", [(dialog_id, t) for t in dialog.tags]
             )
             return dialog
 
+        return await self.runner.write(retag)
+
     async def forget_contact(self, contact_id: str) -> int:
-        async with self._transaction() as db:
-            rows = await (
-                await db.execute("SELECT id, code FROM dialogs WHERE contact_id = ?", (contact_id,))
-            ).fetchall()
+        def forget(db: sqlite3.Connection) -> int:
+            rows = _all(db, "SELECT id, code FROM dialogs WHERE contact_id = ?", (contact_id,))
             ids = [(r["id"],) for r in rows]
             codes = [(r["code"],) for r in rows if r["code"]]
             for table in ("messages", "outbox", "dialog_tags"):
-                await db.executemany(f"DELETE FROM {table} WHERE dialog_id = ?", ids)
-            await db.executemany("DELETE FROM dialogs WHERE id = ?", ids)
+                db.executemany(f"DELETE FROM {table} WHERE dialog_id = ?", ids)
+            db.executemany("DELETE FROM dialogs WHERE id = ?", ids)
             visitors = set()
             for (code,) in codes:
-                row = await (await db.execute("SELECT visitor_id FROM visits WHERE code = ?", (code,))).fetchone()
+                row = _one(db, "SELECT visitor_id FROM visits WHERE code = ?", (code,))
                 if row is not None:
                     visitors.add(row["visitor_id"])
             # Every visit of the same browser goes too, with its clicks.
             for visitor in visitors:
-                await db.execute(
+                db.execute(
                     "DELETE FROM clicks WHERE code IN (SELECT code FROM visits WHERE visitor_id = ?)", (visitor,)
                 )
-                await db.execute("DELETE FROM visits WHERE visitor_id = ?", (visitor,))
-            await db.executemany("DELETE FROM clicks WHERE code = ?", codes)
+                db.execute("DELETE FROM visits WHERE visitor_id = ?", (visitor,))
+            db.executemany("DELETE FROM clicks WHERE code = ?", codes)
             return len(ids)
+
+        return await self.runner.write(forget)
 
     async def count_dialogs(self, query: CountQuery) -> list[CountRow]:
         for name in [*query.group_by, *query.filters]:
@@ -442,7 +446,7 @@ class SQLiteStore:
             + f" WHERE {' AND '.join(where)}"
             + (f" GROUP BY {', '.join(groups)}" if groups else "")
         )
-        rows = await (await self.db.execute(sql, args)).fetchall()
+        rows = await self.runner.read(lambda db: _all(db, sql, args))
         result = []
         for row in rows:
             n, repeat = int(row["n"]), int(row["r"] or 0)
@@ -462,17 +466,19 @@ class SQLiteStore:
     # outbox -------------------------------------------------------------------------------------
 
     async def claim_alerts(self, now: datetime, lease: timedelta, limit: int = 20) -> list[OutboxItem]:
-        async with self._transaction() as db:
-            cursor = await db.execute(
+        def claim(db: sqlite3.Connection) -> list[sqlite3.Row]:
+            rows = _all(
+                db,
                 "SELECT * FROM outbox WHERE sent_at IS NULL AND next_attempt_at <= ? "
                 "AND (lease_until IS NULL OR lease_until <= ?) ORDER BY next_attempt_at LIMIT ?",
                 (ts(now), ts(now), limit),
             )
-            rows = await cursor.fetchall()
-            await db.executemany(
+            db.executemany(
                 "UPDATE outbox SET lease_until = ?, attempts = attempts + 1 WHERE id = ?",
                 [(ts(now + lease), r["id"]) for r in rows],
             )
+            return rows
+
         return [
             OutboxItem(
                 id=r["id"],
@@ -484,96 +490,107 @@ class SQLiteStore:
                 created_at=parse_ts(r["created_at"]),
                 last_error=r["last_error"],
             )
-            for r in rows
+            for r in await self.runner.write(claim)
         ]
 
     async def alert_sent(self, item_id: str, now: datetime) -> None:
-        async with self._transaction() as db:
-            await db.execute("UPDATE outbox SET sent_at = ?, lease_until = NULL WHERE id = ?", (ts(now), item_id))
+        await self.runner.write(
+            lambda db: db.execute("UPDATE outbox SET sent_at = ?, lease_until = NULL WHERE id = ?", (ts(now), item_id))
+        )
 
     async def alert_failed(self, item_id: str, next_attempt_at: datetime, error: str) -> None:
-        async with self._transaction() as db:
-            await db.execute(
+        await self.runner.write(
+            lambda db: db.execute(
                 "UPDATE outbox SET next_attempt_at = ?, lease_until = NULL, last_error = ? WHERE id = ?",
                 (ts(next_attempt_at), error[:500], item_id),
             )
+        )
 
     async def pending_alerts(self) -> int:
-        row = await (await self.db.execute("SELECT COUNT(*) AS n FROM outbox WHERE sent_at IS NULL")).fetchone()
+        row = await self.runner.read(lambda db: _one(db, "SELECT COUNT(*) AS n FROM outbox WHERE sent_at IS NULL"))
         return int(row["n"]) if row else 0
 
     async def claim_job(self, key: str, now: datetime) -> bool:
-        async with self._transaction() as db:
-            cursor = await db.execute("INSERT OR IGNORE INTO jobs (key, claimed_at) VALUES (?, ?)", (key, ts(now)))
+        def claim(db: sqlite3.Connection) -> bool:
+            cursor = db.execute("INSERT OR IGNORE INTO jobs (key, claimed_at) VALUES (?, ?)", (key, ts(now)))
             return cursor.rowcount == 1
+
+        return await self.runner.write(claim)
 
     # bot access -----------------------------------------------------------------------------------
 
     async def create_invite(self, invite: Invite) -> None:
-        async with self._transaction() as db:
-            await db.execute(
+        await self.runner.write(
+            lambda db: db.execute(
                 "INSERT INTO invites (token, created_by, created_at, expires_at) VALUES (?, ?, ?, ?)",
                 (invite.token, invite.created_by, ts(invite.created_at), ts(invite.expires_at)),
             )
+        )
 
     async def redeem_invite(
         self, token: str, user_id: int, name: str, username: str | None, now: datetime
     ) -> StaffMember | None:
-        async with self._transaction() as db:
-            cursor = await db.execute(
+        def redeem(db: sqlite3.Connection) -> StaffMember | None:
+            row = _one(
+                db,
                 "UPDATE invites SET used_by = ?, used_at = ? WHERE token = ? AND used_by IS NULL AND expires_at > ? "
                 "RETURNING created_by",
                 (user_id, ts(now), token, ts(now)),
             )
-            row = await cursor.fetchone()
-            await cursor.close()
             if row is None:
                 return None
             member = StaffMember(user_id=user_id, name=name, username=username, added_at=now, added_by=row[0])
-            await db.execute(
+            db.execute(
                 "INSERT INTO staff (user_id, added_at, data) VALUES (?, ?, ?) "
                 "ON CONFLICT (user_id) DO UPDATE SET added_at = excluded.added_at, data = excluded.data",
                 (user_id, ts(now), member.model_dump_json()),
             )
             return member
 
+        return await self.runner.write(redeem)
+
     async def get_staff(self, user_id: int) -> StaffMember | None:
-        row = await (await self.db.execute("SELECT data FROM staff WHERE user_id = ?", (user_id,))).fetchone()
+        row = await self.runner.read(lambda db: _one(db, "SELECT data FROM staff WHERE user_id = ?", (user_id,)))
         return None if row is None else StaffMember.model_validate_json(row["data"])
 
     async def list_staff(self) -> list[StaffMember]:
-        cursor = await self.db.execute("SELECT data FROM staff ORDER BY added_at, user_id")
-        return [StaffMember.model_validate_json(r["data"]) for r in await cursor.fetchall()]
+        rows = await self.runner.read(lambda db: _all(db, "SELECT data FROM staff ORDER BY added_at, user_id"))
+        return [StaffMember.model_validate_json(r["data"]) for r in rows]
 
     async def remove_staff(self, user_id: int) -> bool:
-        async with self._transaction() as db:
-            cursor = await db.execute("DELETE FROM staff WHERE user_id = ?", (user_id,))
-            await db.execute("DELETE FROM summary_choices WHERE user_id = ?", (user_id,))
-            return cursor.rowcount == 1
+        def remove(db: sqlite3.Connection) -> bool:
+            removed = db.execute("DELETE FROM staff WHERE user_id = ?", (user_id,)).rowcount == 1
+            db.execute("DELETE FROM summary_choices WHERE user_id = ?", (user_id,))
+            return removed
+
+        return await self.runner.write(remove)
 
     async def set_summary_choice(self, choice: SummaryChoice) -> None:
-        async with self._transaction() as db:
-            await db.execute(
+        await self.runner.write(
+            lambda db: db.execute(
                 "INSERT INTO summary_choices (user_id, data) VALUES (?, ?) "
                 "ON CONFLICT (user_id) DO UPDATE SET data = excluded.data",
                 (choice.user_id, choice.model_dump_json()),
             )
+        )
 
     async def summary_choices(self) -> list[SummaryChoice]:
-        cursor = await self.db.execute("SELECT data FROM summary_choices ORDER BY user_id")
-        return [SummaryChoice.model_validate_json(r["data"]) for r in await cursor.fetchall()]
+        rows = await self.runner.read(lambda db: _all(db, "SELECT data FROM summary_choices ORDER BY user_id"))
+        return [SummaryChoice.model_validate_json(r["data"]) for r in rows]
 
     async def save_business_account(self, account: BusinessAccount) -> None:
-        async with self._transaction() as db:
-            await db.execute(
+        await self.runner.write(
+            lambda db: db.execute(
                 "INSERT INTO business_accounts (connection_id, data) VALUES (?, ?) "
                 "ON CONFLICT (connection_id) DO UPDATE SET data = excluded.data",
                 (account.connection_id, account.model_dump_json()),
             )
+        )
 
     async def get_business_account(self, connection_id: str) -> BusinessAccount | None:
-        cursor = await self.db.execute("SELECT data FROM business_accounts WHERE connection_id = ?", (connection_id,))
-        row = await cursor.fetchone()
+        row = await self.runner.read(
+            lambda db: _one(db, "SELECT data FROM business_accounts WHERE connection_id = ?", (connection_id,))
+        )
         return None if row is None else BusinessAccount.model_validate_json(row["data"])
 
 

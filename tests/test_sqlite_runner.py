@@ -1,0 +1,110 @@
+"""The group-committing writer under the SQLite store: one commit per burst, a failing write undone alone."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tracking.store.base import StoreUnavailable
+from tracking.store.sqlite_runner import MAX_BATCH, SQLiteRunner
+
+
+def make_table(db: sqlite3.Connection) -> None:
+    db.execute("CREATE TABLE IF NOT EXISTS items (n INTEGER PRIMARY KEY)")
+
+
+@pytest.fixture
+async def runner(tmp_path: Path) -> SQLiteRunner:
+    runner = SQLiteRunner(tmp_path / "runner.db")
+    await runner.open(make_table)
+    return runner
+
+
+def insert(n: int) -> Callable[[sqlite3.Connection], int]:
+    def work(db: sqlite3.Connection) -> int:
+        db.execute("INSERT INTO items (n) VALUES (?)", (n,))
+        return n
+
+    return work
+
+
+def stored(path: Path) -> list[int]:
+    with sqlite3.connect(path) as db:
+        return [n for (n,) in db.execute("SELECT n FROM items ORDER BY n")]
+
+
+async def test_a_burst_of_writes_shares_few_commits(runner: SQLiteRunner) -> None:
+    before = runner.commits
+
+    results = await asyncio.gather(*(runner.write(insert(n)) for n in range(600)))
+
+    assert results == list(range(600))
+    assert stored(runner.path) == list(range(600))
+    commits = runner.commits - before
+    # The first write commits alone; the 599 that queued meanwhile go in batches of at most MAX_BATCH.
+    assert 1 < commits <= 1 + -(-599 // MAX_BATCH)
+    await runner.close()
+
+
+async def test_a_failing_write_is_undone_alone_and_the_rest_commit(runner: SQLiteRunner) -> None:
+    def half_then_fail(db: sqlite3.Connection) -> None:
+        db.execute("INSERT INTO items (n) VALUES (100)")
+        raise ValueError("refused after a partial write")
+
+    outcomes = await asyncio.gather(
+        runner.write(insert(1)), runner.write(half_then_fail), runner.write(insert(2)), return_exceptions=True
+    )
+
+    assert outcomes[0] == 1 and outcomes[2] == 2
+    assert isinstance(outcomes[1], ValueError)
+    assert stored(runner.path) == [1, 2]  # nothing of the refused write, everything of the others
+    await runner.close()
+
+
+async def test_a_database_failure_fails_the_whole_batch_and_keeps_nothing(runner: SQLiteRunner) -> None:
+    def broken(db: sqlite3.Connection) -> None:
+        db.execute("INSERT INTO no_such_table VALUES (1)")  # OperationalError: the database refused
+
+    outcomes = await asyncio.gather(
+        runner.write(insert(1)), runner.write(insert(2)), runner.write(broken), return_exceptions=True
+    )
+
+    # The first write may have committed on its own before the others queued; the batch with the
+    # failure keeps nothing and every write in it hears StoreUnavailable (so webhooks answer 503).
+    assert isinstance(outcomes[2], StoreUnavailable)
+    committed = [n for n, outcome in zip((1, 2), outcomes[:2], strict=True) if outcome == n]
+    assert stored(runner.path) == committed
+    assert all(isinstance(o, StoreUnavailable) for o in outcomes[len(committed) : 2])
+    assert await runner.write(insert(3)) == 3  # and the writer goes on
+    await runner.close()
+
+
+async def test_close_commits_what_is_queued_and_refuses_what_comes_after(runner: SQLiteRunner) -> None:
+    queued = [asyncio.ensure_future(runner.write(insert(n))) for n in range(50)]
+    await asyncio.sleep(0)  # let them queue (no waiting on time: one loop turn)
+
+    await runner.close()
+
+    assert [await q for q in queued] == list(range(50))
+    assert stored(runner.path) == list(range(50))
+    with pytest.raises(StoreUnavailable):
+        await runner.write(insert(99))
+    with pytest.raises(StoreUnavailable):
+        await runner.read(lambda db: db.execute("SELECT 1").fetchone())
+
+
+async def test_reads_see_every_answered_write_and_reopen_works(runner: SQLiteRunner) -> None:
+    for n in range(5):
+        await runner.write(insert(n))
+        count = await runner.read(lambda db: db.execute("SELECT COUNT(*) FROM items").fetchone()[0])
+        assert count == n + 1
+    await runner.close()
+
+    await runner.open(make_table)
+
+    assert await runner.read(lambda db: db.execute("SELECT COUNT(*) FROM items").fetchone()[0]) == 5
+    await runner.close()
