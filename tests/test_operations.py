@@ -12,6 +12,7 @@ import aiohttp
 
 from tests.conftest import twilio_form
 from tracking.codes import new_code
+from webhooks.collect import CollectLimiter
 
 
 async def test_metrics_count_ingest_outcomes_and_outbox(start_server: Any, http: aiohttp.ClientSession) -> None:
@@ -37,6 +38,37 @@ async def test_collect_is_rate_limited_per_address(start_server: Any, http: aioh
         async with http.post(server.url + "/collect", json=payload) as response:
             statuses.append(response.status)
     assert statuses == [200, 200, 200, 429, 429]
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 60.0 * 16_667 + 20  # 20 s into a minute
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_limit_slides_instead_of_resetting_on_the_minute() -> None:
+    clock = Clock()
+    limiter = CollectLimiter(10, clock=clock)
+    assert [limiter.allow("10.0.0.1") for _ in range(11)] == [True] * 10 + [False]
+    assert limiter.allow("10.0.0.2")  # another address has its own count
+
+    clock.now += 55  # 15 s into the next minute: the last minute still weighs 45/60 → 7.5 of 10 used
+    assert [limiter.allow("10.0.0.1") for _ in range(4)] == [True, True, True, False]
+    clock.now += 120  # two minutes on: neither earlier minute counts any more
+    assert sum(limiter.allow("10.0.0.1") for _ in range(12)) == 10
+
+
+def test_the_limiter_remembers_a_bounded_number_of_addresses() -> None:
+    clock = Clock()
+    limiter = CollectLimiter(5, max_addresses=1000, clock=clock)
+    for n in range(50_000):
+        limiter.allow(f"10.{n // 65536}.{n // 256 % 256}.{n % 256}")
+    assert len(limiter.hits) <= 2000
+    clock.now += 121
+    limiter.allow("10.9.9.9")
+    assert len(limiter.hits) == 1  # expired counters go as the cache is used
 
 
 async def test_collect_cors_is_limited_to_site_origins(start_server: Any, http: aiohttp.ClientSession) -> None:

@@ -28,6 +28,7 @@ social, referral, email, cpc (click ids, ad redirectors), display, plus messenge
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -255,7 +256,7 @@ def _bare(host: str) -> str:
     return host.removeprefix("www.")
 
 
-def _is_own(host: str, own_hosts: set[str]) -> bool:
+def _is_own(host: str, own_hosts: frozenset[str]) -> bool:
     bare = _bare(host)
     return any(bare == own or bare.endswith("." + own) for own in own_hosts)
 
@@ -298,8 +299,12 @@ def _origin(known: _Known, term: str | None = None) -> _Origin:
     return _Origin(channel, known.name, medium, term)
 
 
-def _from_referrer(referrer: str | None, own_hosts: set[str]) -> _Origin | None:
-    """The referrer's origin, or None for no referrer, a self-referral or a malformed one."""
+@functools.lru_cache(maxsize=4096)
+def _from_referrer(referrer: str | None, own_hosts: frozenset[str]) -> _Origin | None:
+    """The referrer's origin, or None for no referrer, a self-referral or a malformed one.
+
+    Cached: most visits come from a few referrers (search engines send their bare origin), and
+    referer-parser's lookup is the costliest step of classifying a visit."""
     located = _located(referrer)
     if located is None or referrer is None:
         return None
@@ -387,8 +392,7 @@ def classify(page_url: str, referrer: str | None, site_host: str | None = None) 
     page = _text(page_url, _MAX_URL)
     ref = _text(referrer, _MAX_URL)
     params = _query(page) if page else {}
-    own_hosts = {_bare(host) for host in (_site_host(site_host), _hostname(page)) if host}
-    own_hosts.discard("")
+    own_hosts = frozenset(_bare(host) for host in (_site_host(site_host), _hostname(page)) if host) - {""}
 
     referred = _from_referrer(ref, own_hosts)
     clicked = _click_origin(params, referred)

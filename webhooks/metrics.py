@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -41,6 +43,19 @@ class Metrics:
             registry=self.registry,
         )
         self.outbox = Gauge("chattrack_outbox_pending", "Lead alerts waiting to be sent", registry=self.registry)
+        # Children by label values: `labels()` validates and locks on every call, a few µs per request.
+        self._timers: dict[str, Any] = {}
+        self._counts: dict[tuple[str, int], Any] = {}
+
+    def request_done(self, route: str, status: int, seconds: float) -> None:
+        timer = self._timers.get(route)
+        if timer is None:
+            timer = self._timers[route] = self.latency.labels(route)
+        count = self._counts.get((route, status))
+        if count is None:
+            count = self._counts[route, status] = self.requests.labels(route, str(status))
+        timer.observe(seconds)
+        count.inc()
 
     def observe_ingest(self, message: InboundMessage, result: IngestResult) -> None:
         self.ingested.labels(message.provider, result.outcome.value).inc()
@@ -58,17 +73,16 @@ async def count_requests(
     metrics = request.app[METRICS]
     # The route's pattern, not the raw path: unknown paths must not grow the label set.
     route = request.match_info.route.resource.canonical if request.match_info.route.resource else "unmatched"
-    status = 500
-    with metrics.latency.labels(route).time():
-        try:
-            response = await handler(request)
-            status = response.status
-            return response
-        except web.HTTPException as exc:
-            status = exc.status
-            raise
-        finally:
-            metrics.requests.labels(route, str(status)).inc()
+    status, started = 500, time.perf_counter()
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
+    finally:
+        metrics.request_done(route, status, time.perf_counter() - started)
 
 
 async def metrics_endpoint(request: web.Request) -> web.Response:
