@@ -7,6 +7,7 @@ libphonenumber knows every country's rules; we only decide how to treat bare dig
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 
@@ -44,12 +45,19 @@ def normalise_phone(raw: str, default_region: str = DEFAULT_REGION) -> str | Non
     Bare digits ('79991234567', as WhatsApp ids arrive) are tried as an international number
     first, then as a national one of `default_region` ('89991234567' → '+79991234567').
     """
-    if not isinstance(raw, str) or len(raw) > _MAX_INPUT:
+    if not isinstance(raw, str) or len(raw) > _MAX_INPUT or not isinstance(default_region, str):
         return None
+    return _normalise(raw, default_region)
+
+
+@functools.lru_cache(maxsize=16_384)
+def _normalise(raw: str, default_region: str) -> str | None:
+    """Cached: every message names the business's number and a contact who usually writes several times,
+    and libphonenumber's parse and validation cost ~40 µs a number."""
     text = _SCHEME.sub("", raw).strip()
     if not text:
         return None
-    region = default_region.upper() if isinstance(default_region, str) else None
+    region = default_region.upper()
     if _BARE_DIGITS.fullmatch(text):
         return _parse_valid("+" + text, None) or _parse_valid(text, region)
     return _parse_valid(text, region)

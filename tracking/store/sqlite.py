@@ -244,11 +244,11 @@ class SQLiteStore:
         await self.runner.write(insert)
 
     async def get_visit(self, code: str) -> Visit | None:
-        row = await self.runner.read(lambda db: _one(db, "SELECT data FROM visits WHERE code = ?", (code,)))
+        row = self.runner.lookup(lambda db: _one(db, "SELECT data FROM visits WHERE code = ?", (code,)))
         return None if row is None else Visit.model_validate_json(row["data"])
 
     async def recent_clicks(self, target: str, since: datetime, until: datetime) -> list[Click]:
-        rows = await self.runner.read(
+        rows = self.runner.lookup(
             lambda db: _all(
                 db,
                 "SELECT code, target, page, at FROM clicks WHERE target = ? AND at >= ? AND at <= ? ORDER BY at",
@@ -347,7 +347,7 @@ class SQLiteStore:
         )
 
     async def get_dialog(self, dialog_id: str) -> Dialog | None:
-        row = await self.runner.read(lambda db: _one(db, "SELECT data FROM dialogs WHERE id = ?", (dialog_id,)))
+        row = self.runner.lookup(lambda db: _one(db, "SELECT data FROM dialogs WHERE id = ?", (dialog_id,)))
         return None if row is None else Dialog.model_validate_json(row["data"])
 
     async def find_dialogs(
@@ -364,7 +364,7 @@ class SQLiteStore:
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY started_at DESC LIMIT ?"
-        rows = await self.runner.read(lambda db: _all(db, sql, (*args, limit)))
+        rows = self.runner.lookup(lambda db: _all(db, sql, (*args, limit)))
         return [Dialog.model_validate_json(r["data"]) for r in rows]
 
     async def list_dialogs(self, start: datetime, end: datetime, limit: int = 1000) -> list[Dialog]:
@@ -507,7 +507,7 @@ class SQLiteStore:
         )
 
     async def pending_alerts(self) -> int:
-        row = await self.runner.read(lambda db: _one(db, "SELECT COUNT(*) AS n FROM outbox WHERE sent_at IS NULL"))
+        row = self.runner.lookup(lambda db: _one(db, "SELECT COUNT(*) AS n FROM outbox WHERE sent_at IS NULL"))
         return int(row["n"]) if row else 0
 
     async def claim_job(self, key: str, now: datetime) -> bool:
@@ -550,11 +550,11 @@ class SQLiteStore:
         return await self.runner.write(redeem)
 
     async def get_staff(self, user_id: int) -> StaffMember | None:
-        row = await self.runner.read(lambda db: _one(db, "SELECT data FROM staff WHERE user_id = ?", (user_id,)))
+        row = self.runner.lookup(lambda db: _one(db, "SELECT data FROM staff WHERE user_id = ?", (user_id,)))
         return None if row is None else StaffMember.model_validate_json(row["data"])
 
     async def list_staff(self) -> list[StaffMember]:
-        rows = await self.runner.read(lambda db: _all(db, "SELECT data FROM staff ORDER BY added_at, user_id"))
+        rows = self.runner.lookup(lambda db: _all(db, "SELECT data FROM staff ORDER BY added_at, user_id"))
         return [StaffMember.model_validate_json(r["data"]) for r in rows]
 
     async def remove_staff(self, user_id: int) -> bool:
@@ -575,7 +575,7 @@ class SQLiteStore:
         )
 
     async def summary_choices(self) -> list[SummaryChoice]:
-        rows = await self.runner.read(lambda db: _all(db, "SELECT data FROM summary_choices ORDER BY user_id"))
+        rows = self.runner.lookup(lambda db: _all(db, "SELECT data FROM summary_choices ORDER BY user_id"))
         return [SummaryChoice.model_validate_json(r["data"]) for r in rows]
 
     async def save_business_account(self, account: BusinessAccount) -> None:
@@ -588,7 +588,7 @@ class SQLiteStore:
         )
 
     async def get_business_account(self, connection_id: str) -> BusinessAccount | None:
-        row = await self.runner.read(
+        row = self.runner.lookup(
             lambda db: _one(db, "SELECT data FROM business_accounts WHERE connection_id = ?", (connection_id,))
         )
         return None if row is None else BusinessAccount.model_validate_json(row["data"])

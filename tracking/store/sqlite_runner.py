@@ -5,8 +5,9 @@ the writer thread runs all that are waiting in ONE `BEGIN IMMEDIATE … COMMIT`,
 savepoint: one commit (and one thread hop) serves a whole burst of page views and messages instead of one
 per request, and a write that raises is rolled back alone while the others still commit. A caller's
 await returns only after the commit, so an answered request is stored. Reads run on their own
-connections (WAL: they see the last commit and never wait for the writer), several at once so a long
-report does not hold up the webhook's lookups.
+connections (WAL: they see the last commit and never wait for the writer): point lookups by an index
+(a visit by its code, a contact's latest dialog) run at once on the event loop's thread, since a thread
+hop costs more than the lookup; anything that may scan (reports) runs on a pool of reader threads.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class SQLiteRunner:
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="chattrack-sqlite-writer")
         self._readers = ThreadPoolExecutor(READERS, thread_name_prefix="chattrack-sqlite-reader")
         self._reader_dbs: list[sqlite3.Connection] = []
+        self._lookup_db: sqlite3.Connection | None = None
         self._local = threading.local()
         self._pending: list[tuple[Work, asyncio.Future[Any]]] = []
         self._draining: asyncio.Task[None] | None = None
@@ -68,6 +70,7 @@ class SQLiteRunner:
             return db
 
         self._writer_db = await loop.run_in_executor(self._writer, open_writer)
+        self._lookup_db = connect(self.path)
         self._open = True
 
     async def close(self) -> None:
@@ -85,13 +88,21 @@ class SQLiteRunner:
         self._writer.shutdown(wait=True)
         for db in self._reader_dbs:
             db.close()
-        if self._writer_db is not None:
-            self._writer_db.close()
-        self._writer_db, self._reader_dbs = None, []
+        for one in (self._writer_db, self._lookup_db):
+            if one is not None:
+                one.close()
+        self._writer_db, self._lookup_db, self._reader_dbs = None, None, []
 
     # reads --------------------------------------------------------------------------------------
 
+    def lookup(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run a read that an index answers in microseconds, right here on the event loop's thread."""
+        if not self._open or self._lookup_db is None:
+            raise StoreUnavailable("store is not open")
+        return work(self._lookup_db)
+
     async def read(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run a read that may scan, on a reader thread."""
         if not self._open:
             raise StoreUnavailable("store is not open")
         return await asyncio.get_running_loop().run_in_executor(self._readers, self._read, work)
