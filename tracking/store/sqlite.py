@@ -84,7 +84,7 @@ CREATE TABLE IF NOT EXISTS outbox (
     attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at TEXT NOT NULL, lease_until TEXT,
     created_at TEXT NOT NULL, sent_at TEXT, last_error TEXT);
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox (sent_at, next_attempt_at);
-CREATE TABLE IF NOT EXISTS jobs (key TEXT PRIMARY KEY, claimed_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS jobs (key TEXT PRIMARY KEY, claimed_at TEXT NOT NULL, lease_until TEXT, done_at TEXT);
 CREATE TABLE IF NOT EXISTS invites (
     token TEXT PRIMARY KEY, created_by INTEGER NOT NULL, created_at TEXT NOT NULL, expires_at TEXT NOT NULL,
     used_by INTEGER, used_at TEXT);
@@ -155,6 +155,7 @@ class SQLiteStore:
             await self._db.execute("PRAGMA synchronous=NORMAL")
             await self._db.execute("PRAGMA busy_timeout=10000")
             await self._db.executescript(SCHEMA)
+            await self._add_job_leases(self._db)
             await self._db.execute(
                 "INSERT INTO meta (key, value) VALUES ('schema_version', ?) "
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -162,6 +163,22 @@ class SQLiteStore:
             )
         except (sqlite3.Error, OSError) as exc:
             raise StoreUnavailable(f"cannot open SQLite file {self.path}: {exc}") from exc
+
+    @staticmethod
+    async def _add_job_leases(db: aiosqlite.Connection) -> None:
+        """Give a jobs table made before leases its lease_until and done_at columns (once, under a write lock,
+        as another copy may be opening the file too). Its rows keep NULL in both, which claim_job reads as
+        done: the old claim meant "sent or given up"."""
+        await db.execute("BEGIN IMMEDIATE")
+        try:
+            columns = {row["name"] for row in await db.execute_fetchall("PRAGMA table_info(jobs)")}
+            for column in ("lease_until", "done_at"):
+                if column not in columns:
+                    await db.execute(f"ALTER TABLE jobs ADD COLUMN {column} TEXT")
+        except BaseException:
+            await db.rollback()
+            raise
+        await db.commit()
 
     async def close(self) -> None:
         async with self._write:  # let the transaction in flight commit rather than cut it off
@@ -502,10 +519,26 @@ class SQLiteStore:
         row = await (await self.db.execute("SELECT COUNT(*) AS n FROM outbox WHERE sent_at IS NULL")).fetchone()
         return int(row["n"]) if row else 0
 
-    async def claim_job(self, key: str, now: datetime) -> bool:
+    async def claim_job(self, key: str, now: datetime, lease: timedelta) -> bool:
+        # A new key is inserted; an existing one is taken over only when unfinished and its lease expired.
+        # A row without a lease (written before leases) never is: it counts as done.
         async with self._transaction() as db:
-            cursor = await db.execute("INSERT OR IGNORE INTO jobs (key, claimed_at) VALUES (?, ?)", (key, ts(now)))
+            cursor = await db.execute(
+                "INSERT INTO jobs (key, claimed_at, lease_until) VALUES (?, ?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET claimed_at = excluded.claimed_at, lease_until = excluded.lease_until "
+                "WHERE jobs.done_at IS NULL AND jobs.lease_until IS NOT NULL "
+                "AND jobs.lease_until <= excluded.claimed_at",
+                (key, ts(now), ts(now + lease)),
+            )
             return cursor.rowcount == 1
+
+    async def finish_job(self, key: str, now: datetime) -> None:
+        async with self._transaction() as db:
+            await db.execute(
+                "INSERT INTO jobs (key, claimed_at, done_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET done_at = coalesce(jobs.done_at, excluded.done_at)",
+                (key, ts(now), ts(now)),
+            )
 
     # bot access -----------------------------------------------------------------------------------
 
