@@ -1,10 +1,11 @@
 """The daily summary in Telegram: who gets it when, how it is sent, and the APScheduler that runs it.
 
 Each owner and staff member picks a local time in the business's zone with /summary (owners start with
-CHATTRACK_SUMMARY_TIME when set). `reports.schedule.DailySummaryJob` does the once-only part: it claims
-`summary:<chat>:<day>` in the store before sending, so a restart never sends one twice and two copies of
-the server never both send it; it looks at today's slot only, so a copy that was down at the chosen time
-sends the summary when it comes back — the same day, never a stale one.
+CHATTRACK_SUMMARY_TIME when set). `reports.schedule.DailySummaryJob` does the once-only part: it leases
+`summary:<chat>:<day>` in the store before sending and marks it done after, so a restart never sends one
+twice, two copies of the server never both send it, and one a copy died sending goes out after the lease;
+it looks at today's slot only, so a copy that was down at the chosen time sends the summary when it comes
+back — the same day, never a stale one.
 
 The scheduler runs the job every minute rather than one cron job per person: choices live in the store,
 and a choice made through another copy of the server must be honoured here without telling this copy.
@@ -96,18 +97,22 @@ class DailySummaries:
             await self.bot.send_message(chat_id, part)
 
     async def run_due(self) -> list[str]:
-        """One pass of the job (what the scheduler calls every minute); errors are logged, not raised."""
-        task = asyncio.current_task()
-        if task is not None:
-            self._running.add(task)
+        """One pass of the job (what the scheduler calls every minute); errors are logged, not raised.
+
+        The pass runs in a task of its own, shielded: APScheduler's shutdown cancels the jobs it runs, and
+        a summary cut off mid-send would be sent again by another copy; `stop` lets it finish instead.
+        """
+        task = asyncio.ensure_future(self._pass())
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+        return await asyncio.shield(task)
+
+    async def _pass(self) -> list[str]:
         try:
             return await self.job.run_due()
         except Exception:
             log.exception("daily summary pass failed; the next minute tries again")
             return []
-        finally:
-            if task is not None:
-                self._running.discard(task)
 
     def start(self) -> AsyncIOScheduler:
         """Start the scheduler on the running loop; the first pass runs at once (catching up a missed one)."""

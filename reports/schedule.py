@@ -1,13 +1,16 @@
 """The daily summary job: at each owner's chosen local time, send yesterday's summary exactly once.
 
-Once-only across restarts and replicas comes from the store: a copy sends a summary only after
-`store.claim_job("summary:<chat_id>:<day>")` said yes, which it says once per key, ever. Catching up comes
-from looking back: every run considers today's slot and the ones of the last `catch_up_days` days, so
-a summary due while the server was down goes out when it is back. Call `run_due` often (every minute,
-see `schedule_every_minute`); it does nothing until a slot is due.
+Once-only across restarts and replicas comes from the store, the way lead alerts are leased: a copy
+sends a summary only after `store.claim_job("summary:<chat_id>:<day>", now, SUMMARY_LEASE)` leased the
+key to it, and calls `store.finish_job` once Telegram accepted it; a finished key is never claimed again.
+A copy that dies (or gives up after its retries) before that leaves the lease to expire, and the next run
+of any copy within the catch-up window claims and sends it. Catching up comes from looking back: every run
+considers today's slot and the ones of the last `catch_up_days` days, so a summary due while the server
+was down goes out when it is back. Call `run_due` often (every minute, see `schedule_every_minute`); it
+does nothing until a slot is due.
 
-The trade-off: a copy that claims a summary and dies before Telegram accepted it loses that one (the
-claim is not a lease); sending is retried in-process, so a Telegram hiccup does not.
+The trade-off: a copy that dies after Telegram accepted a summary but before `finish_job` recorded it
+sends nothing more, and another copy repeats that one summary once the lease expired.
 """
 
 from __future__ import annotations
@@ -28,6 +31,9 @@ from tracking.store.base import Store
 log = logging.getLogger("chattrack.reports.schedule")
 
 RETRY_DELAYS = (5.0, 30.0, 120.0)  # seconds between attempts to send one claimed summary
+# How long a claim keeps other copies off a summary: its retries (2.5 min of waits, plus four sends with
+# aiogram's 60 s timeout) fit well inside, so a live holder is never taken over.
+SUMMARY_LEASE = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -61,7 +67,10 @@ class DailySummaryJob:
         catch_up_days: int = 1,
         retry_delays: Sequence[float] = RETRY_DELAYS,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+        lease: timedelta = SUMMARY_LEASE,
     ) -> None:
+        if timedelta(seconds=sum(retry_delays)) >= lease:
+            raise ValueError("the lease must outlast the retries, or another copy could send the summary too")
         self.store = store
         self.send = send
         self._subscriptions = subscriptions
@@ -70,7 +79,13 @@ class DailySummaryJob:
         self.catch_up_days = catch_up_days
         self.retry_delays = tuple(retry_delays)
         self.sleep = sleep
-        self._settled: set[str] = set()  # keys this copy already claimed or saw claimed: no need to ask again
+        self.lease = lease
+        self._settled: set[str] = set()  # keys this copy sent: no need to ask again
+        # Keys someone holds a lease on (another copy, or this one after giving up): not worth asking
+        # before that lease may have expired. The store cannot say "done" from "leased", so keys another
+        # copy sent are asked about again once a lease.
+        self._leased_until: dict[str, datetime] = {}
+        self._unfinished: set[str] = set()  # sent, but finish_job failed: finish it on the next run
 
     async def subscriptions(self) -> Sequence[Subscription]:
         if callable(self._subscriptions):
@@ -94,35 +109,58 @@ class DailySummaryJob:
     async def run_due(self) -> list[str]:
         """Send every summary that is due and that no one sent yet; returns the keys this copy sent."""
         now = self.clock()
+        for key in list(self._unfinished):
+            await self._finish(key)
         sent, current = [], set()
         for subscription in await self.subscriptions():
             for slot in self.slots(subscription, now):
                 day = self.day_of(slot)
                 key = job_key(subscription.chat_id, day)
                 current.add(key)
-                if key in self._settled:
+                if key in self._settled or now < self._leased_until.get(key, now):
                     continue
-                claimed = await self.store.claim_job(key, now)
-                self._settled.add(key)
+                claimed = await self.store.claim_job(key, now, self.lease)
+                # Ours or another's (or done): no use asking again before a lease from now has passed.
+                self._leased_until[key] = now + self.lease
                 if not claimed:
                     continue
-                if await self._deliver(subscription, day):
+                if await self._deliver(subscription, day, now + self.lease):
+                    self._settled.add(key)
                     sent.append(key)
-        self._settled &= current  # forget slots that left the catch-up window
+                    await self._finish(key)
+        # Forget slots that left the catch-up window.
+        self._settled &= current
+        self._leased_until = {key: until for key, until in self._leased_until.items() if key in current}
         return sent
 
-    async def _deliver(self, subscription: Subscription, day: date) -> bool:
+    async def _finish(self, key: str) -> None:
+        """Record a sent summary as done; when the store fails, the next run tries again (within the lease,
+        nobody else sends it; past it, another copy may repeat it)."""
+        try:
+            await self.store.finish_job(key, self.clock())
+            self._unfinished.discard(key)
+        except Exception:
+            log.exception("daily summary %s was sent but could not be recorded as done; retrying next run", key)
+            self._unfinished.add(key)
+
+    async def _deliver(self, subscription: Subscription, day: date, lease_until: datetime) -> bool:
         chat = subscription.chat_id
         for attempt, delay in enumerate((0.0, *self.retry_delays), 1):
             if delay:
                 await self.sleep(delay)
+            if self.clock() >= lease_until:  # another copy may have claimed it by now: sending could double it
+                log.error("daily summary for chat %s, %s: lease expired before attempt %d", chat, day, attempt)
+                return False
             try:
                 summary = await daily_summary(self.store, self.report_zone, day, subscription.lang)
                 await self.send(chat, summary)
                 return True
-            except Exception:  # Telegram, network or store trouble: the claim is ours, so retrying is safe
+            except Exception:  # Telegram, network or store trouble: the lease is ours, so retrying is safe
                 log.exception("daily summary for chat %s, %s: attempt %d failed", chat, day, attempt)
-        log.error("daily summary for chat %s, %s: given up after %d attempts", chat, day, attempt)
+        # Left unfinished: the lease expires and a later run (of any copy) tries again.
+        log.error(
+            "daily summary for chat %s, %s: given up after %d attempts until the lease expires", chat, day, attempt
+        )
         return False
 
     async def next_due(self) -> datetime | None:

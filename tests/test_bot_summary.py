@@ -7,7 +7,7 @@ server to check the APScheduler wiring and the catch-up pass it runs at start.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,13 +17,14 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.runtime import create_bot
 from bot.summary import JOB_ID, DailySummaries
+from reports.schedule import SUMMARY_LEASE
 from tests import test_bot_commands as bot_tests
 from tests.seed import seed_dialog, utc
 from tests.test_bot_commands import OWNER, STAFF, TOKEN, BotAPI, RunBot, add_staff, shown, to_chat
 from tests.test_outbox import FakeClock
 from tracking.models import Channel
 from tracking.settings import Settings
-from tracking.store.base import SummaryChoice
+from tracking.store.base import StoreUnavailable, SummaryChoice
 from tracking.store.sqlite import SQLiteStore
 
 api, store, run_bot = bot_tests.api, bot_tests.store, bot_tests.run_bot  # the shared fixtures
@@ -66,6 +67,18 @@ async def replica_store(tmp_path: Path, store: SQLiteStore) -> AsyncIterator[SQL
     await other.open()
     yield other
     await other.close()
+
+
+class FinishFailsOnce(SQLiteStore):
+    """A copy's store that is unreachable just when a sent summary is recorded as done."""
+
+    finish_calls = 0
+
+    async def finish_job(self, key: str, now: datetime) -> None:
+        self.finish_calls += 1
+        if self.finish_calls == 1:
+            raise StoreUnavailable("database is locked")
+        await super().finish_job(key, now)
 
 
 def photos_to(api: BotAPI, chat: int) -> list[bytes]:
@@ -188,7 +201,54 @@ async def test_the_scheduler_runs_every_minute_and_catches_up_when_the_server_st
     job = runtime.summaries.scheduler.get_job(JOB_ID)
     assert isinstance(job.trigger, IntervalTrigger) and job.trigger.interval == timedelta(minutes=1)
     assert job.max_instances == 1 and job.coalesce is True
-    assert await store.claim_job(KEY_OWNER, THU_1400) is False  # claimed before sending
+    await runtime.summaries.stop()  # lets the pass in flight finish
+    assert await store.claim_job(KEY_OWNER, THU_1400 + timedelta(days=1), SUMMARY_LEASE) is False  # finished
+
+
+async def test_a_summary_claimed_by_a_copy_that_died_before_sending_goes_out_once_its_lease_expired(
+    api: BotAPI, store: SQLiteStore, replica_store: SQLiteStore, bot: Bot, settings: Callable[..., Settings]
+) -> None:
+    await seed_wednesday(store)
+    config = settings(summary_time="09:00")
+    assert await replica_store.claim_job(KEY_OWNER, THU_1400, SUMMARY_LEASE)  # as a copy does, then it is killed
+    clock = FakeClock(THU_1400)
+    survivor = DailySummaries(store, bot, config, clock=clock)
+
+    while_leased = await survivor.run_due()
+    clock.now = THU_1400 + SUMMARY_LEASE - timedelta(seconds=1)
+    restarted_too_early = await DailySummaries(replica_store, bot, config, clock=clock).run_due()
+    clock.now = THU_1400 + SUMMARY_LEASE
+    expired = [await survivor.run_due(), await survivor.run_due()]
+    clock.now = THU_1400 + 3 * SUMMARY_LEASE
+    restarted_later = await DailySummaries(replica_store, bot, config, clock=clock).run_due()
+
+    assert while_leased == [] and restarted_too_early == []
+    assert expired == [[KEY_OWNER], []]
+    assert restarted_later == []  # finished: never sent again
+    assert len(photos_to(api, OWNER)) == 1
+
+
+async def test_a_summary_that_failed_every_attempt_is_tried_again_once_its_lease_expired(
+    api: BotAPI, store: SQLiteStore, bot: Bot, settings: Callable[..., Settings]
+) -> None:
+    await seed_wednesday(store)
+    api.fail_next("sendPhoto", 2, status=502)  # both attempts of the first run
+    config = settings(summary_time="09:00")
+    clock = FakeClock(THU_1400)
+    summaries = DailySummaries(store, bot, config, clock=clock, retry_delays=[0])
+
+    given_up = await summaries.run_due()
+    clock.now = THU_1400 + SUMMARY_LEASE - timedelta(seconds=1)
+    while_leased = [await summaries.run_due(), await DailySummaries(store, bot, config, clock=clock).run_due()]
+    clock.now = THU_1400 + SUMMARY_LEASE
+    retried = [await summaries.run_due(), await summaries.run_due()]
+    clock.now = THU_1400 + 3 * SUMMARY_LEASE
+    afterwards = [await summaries.run_due(), await DailySummaries(store, bot, config, clock=clock).run_due()]
+
+    assert given_up == [] and while_leased == [[], []]
+    assert retried == [[KEY_OWNER], []]
+    assert afterwards == [[], []]
+    assert [c.status for c in api.calls_to("sendPhoto")] == [502, 502, 200]
 
 
 async def test_two_quiet_weeks_give_a_text_summary_without_a_chart(
@@ -201,3 +261,25 @@ async def test_two_quiet_weeks_give_a_text_summary_without_a_chart(
     assert sent == [KEY_OWNER]
     assert api.calls_to("sendPhoto") == []
     assert shown(api.sent_messages(OWNER)[0]).startswith("Daily summary · Nov 25, 2026 (Wed)\nDialogs: 0")
+
+
+async def test_a_sent_summary_the_store_failed_to_record_is_recorded_by_the_next_run(
+    tmp_path: Path, api: BotAPI, store: SQLiteStore, bot: Bot, settings: Callable[..., Settings]
+) -> None:
+    await seed_wednesday(store)
+    config = settings(summary_time="09:00")
+    flaky = FinishFailsOnce(tmp_path / "chattrack.db")
+    await flaky.open()
+    clock = FakeClock(THU_1400)
+    summaries = DailySummaries(flaky, bot, config, clock=clock)
+
+    sent = await summaries.run_due()
+    clock.now = THU_1400 + timedelta(minutes=1)
+    next_run = await summaries.run_due()
+    clock.now = THU_1400 + 3 * SUMMARY_LEASE  # long after the lease: only `done` keeps another copy off
+    another_copy = await DailySummaries(store, bot, config, clock=clock).run_due()
+    await flaky.close()
+
+    assert sent == [KEY_OWNER] and next_run == [] and another_copy == []
+    assert flaky.finish_calls == 2
+    assert len(photos_to(api, OWNER)) == 1

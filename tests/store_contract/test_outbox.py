@@ -1,14 +1,19 @@
-"""The outbox of lead alerts (leases, retries) and once-only jobs."""
+"""The outbox of lead alerts (leases, retries) and leased once-only jobs."""
 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+from contextlib import closing
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
 from tests.store_contract import MakeStore, at, message, new_dialog
 from tracking.store.base import Store
+from tracking.store.mongo import MongoStore
+from tracking.store.sqlite import ts
 
 T0 = at("2026-03-01 10:00")
 LEASE = timedelta(minutes=1)
@@ -97,11 +102,64 @@ async def test_two_copies_claiming_together_share_out_each_alert_once(make_store
     assert len(claimed) == 30 and len(set(claimed)) == 30
 
 
-async def test_a_job_is_claimed_once_ever(make_store: MakeStore) -> None:
+JOB = "summary:7:2026-02-28"
+
+
+async def test_a_job_is_leased_to_exactly_one_of_many_concurrent_claimants(make_store: MakeStore) -> None:
     one, two = await make_store(), await make_store()
 
-    wins = await asyncio.gather(*(s.claim_job("daily-summary:2026-03-01", T0) for s in [one, two] * 5))
+    wins = await asyncio.gather(*(s.claim_job(JOB, T0, LEASE) for s in [one, two] * 5))
 
     assert sorted(wins) == [False] * 9 + [True]
-    assert await one.claim_job("daily-summary:2026-03-01", T0 + timedelta(days=1)) is False
-    assert await two.claim_job("daily-summary:2026-03-02", T0) is True
+    assert await one.claim_job(JOB, T0 + LEASE - timedelta(seconds=1), LEASE) is False  # the lease holds
+    assert await two.claim_job("summary:7:2026-03-01", T0, LEASE) is True  # keys are independent
+
+
+async def test_an_expired_job_lease_lets_exactly_one_other_copy_claim_it(make_store: MakeStore) -> None:
+    one, two = await make_store(), await make_store()
+    assert await one.claim_job(JOB, T0, LEASE) is True  # and its holder dies without finishing
+    expired = T0 + LEASE
+
+    wins = await asyncio.gather(*(s.claim_job(JOB, expired, LEASE) for s in [two, one] * 5))
+
+    assert sorted(wins) == [False] * 9 + [True]
+    assert await one.claim_job(JOB, expired + LEASE - timedelta(seconds=1), LEASE) is False  # the new lease
+    assert await two.claim_job(JOB, expired + LEASE, LEASE) is True
+
+
+async def test_a_finished_job_is_never_claimed_again(make_store: MakeStore) -> None:
+    one, two = await make_store(), await make_store()
+    assert await one.claim_job(JOB, T0, LEASE) is True
+
+    await one.finish_job(JOB, T0 + timedelta(seconds=3))
+    await two.finish_job(JOB, T0 + timedelta(seconds=4))  # finishing again changes nothing
+
+    later = [T0, T0 + LEASE, T0 + timedelta(days=365)]
+    assert [await s.claim_job(JOB, t, LEASE) for t in later for s in (one, two)] == [False] * 6
+
+
+async def test_a_job_finished_without_a_claim_is_never_claimed(store: Store) -> None:
+    await store.finish_job(JOB, T0)
+
+    assert await store.claim_job(JOB, T0 + timedelta(days=1), LEASE) is False
+
+
+async def test_a_job_claimed_before_leases_existed_counts_as_done(
+    adapter: str, make_store: MakeStore, tmp_path: Path
+) -> None:
+    # The old claim meant "sent, or given up": an old key must not be sent again after the upgrade.
+    if adapter == "sqlite":  # a file from before leases: the jobs table has no lease_until/done_at
+        with closing(sqlite3.connect(tmp_path / "chattrack.db")) as old, old:  # the file make_store opens
+            old.execute("CREATE TABLE jobs (key TEXT PRIMARY KEY, claimed_at TEXT NOT NULL)")
+            old.execute("INSERT INTO jobs (key, claimed_at) VALUES (?, ?)", (JOB, ts(T0)))
+        store = await make_store()
+    else:
+        store = await make_store()
+        assert isinstance(store, MongoStore)
+        await store.db.jobs.insert_one({"_id": JOB, "claimed_at": T0})
+    again = await make_store()  # a second open of the upgraded database changes nothing
+
+    assert await store.claim_job(JOB, T0 + timedelta(days=365), LEASE) is False
+    assert await again.claim_job(JOB, T0 + timedelta(days=365), LEASE) is False
+    assert await store.claim_job("summary:7:2026-03-01", T0, LEASE) is True  # new keys are leased as usual
+    assert await again.claim_job("summary:7:2026-03-01", T0 + LEASE, LEASE) is True

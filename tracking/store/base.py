@@ -183,9 +183,16 @@ class Store(Protocol):
 
     async def pending_alerts(self) -> int: ...
 
-    # once-only jobs (daily summary across restarts and replicas)
-    async def claim_job(self, key: str, now: datetime) -> bool:
-        """True for exactly one caller per key, ever."""
+    # once-only jobs (daily summary across restarts and replicas), leased like alerts
+    async def claim_job(self, key: str, now: datetime, lease: timedelta) -> bool:
+        """Lease the job to this caller until `now + lease`; False when it is done or another lease holds.
+
+        True when the key was never claimed, or its last lease expired (its holder died or gave up) and it
+        was never finished. Exactly one of many concurrent callers wins, across copies of the server too.
+        """
+
+    async def finish_job(self, key: str, now: datetime) -> None:
+        """Mark the job done: it is never claimed again."""
 
     # bot access: staff invited by owners
     async def create_invite(self, invite: Invite) -> None: ...

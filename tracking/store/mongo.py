@@ -12,6 +12,7 @@ transactions (a standalone server or a sharded cluster may not offer them):
   sequence number under a unique index, so only one "dialog N+1" can ever be inserted;
 - new/repeat is decided by the first dialog to claim the contact's document;
 - lead alerts are leased with find_one_and_update, one document at a time.
+- once-only jobs (daily summaries) are leased by one upsert on their `_id`, finished with `done_at`.
 
 Times are BSON dates (millisecond precision, UTC). Report buckets are the local keys stored on each
 dialog at write time (`tracking.periods.buckets_for`), so reports group on plain fields.
@@ -20,6 +21,7 @@ dialog at write time (`tracking.periods.buckets_for`), so reports group on plain
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import time
 import uuid
@@ -705,13 +707,35 @@ class MongoStore:
     async def pending_alerts(self) -> int:
         return await self.db.outbox.count_documents({"sent_at": None})
 
+    # A job is {_id: key, claimed_at, lease_until, done_at (only once finished)}. A claim is one upsert: it
+    # takes over the document when unfinished with an expired lease; when none matches, the upsert inserts
+    # one and `_id`'s uniqueness turns "the key exists (done, or leased to another)" into DuplicateKeyError.
+    # Concurrent claimers: single-document updates are atomic, so after the first takes the lease the
+    # filter no longer matches for the others. A document from before leases ({_id, claimed_at}) has no
+    # lease_until, which `$lte` never matches: it counts as done, as the old claim meant "sent or given up".
+    # `done_at` is absent rather than null until finished: the equality {done_at: None} would be copied
+    # into the upserted document, and `$exists` says what is meant.
+
     @_unavailable_as_store_error
-    async def claim_job(self, key: str, now: datetime) -> bool:
+    async def claim_job(self, key: str, now: datetime, lease: timedelta) -> bool:
         try:
-            await self.db.jobs.insert_one({"_id": key, "claimed_at": now})
+            await self.db.jobs.update_one(
+                {"_id": key, "done_at": {"$exists": False}, "lease_until": {"$lte": now}},
+                {"$set": {"claimed_at": now, "lease_until": now + lease}},
+                upsert=True,
+            )
             return True
         except DuplicateKeyError:
             return False
+
+    @_unavailable_as_store_error
+    async def finish_job(self, key: str, now: datetime) -> None:
+        with contextlib.suppress(DuplicateKeyError):  # finished before: it keeps its first done_at
+            await self.db.jobs.update_one(
+                {"_id": key, "done_at": {"$exists": False}},
+                {"$set": {"done_at": now}, "$setOnInsert": {"claimed_at": now}},
+                upsert=True,
+            )
 
     # bot access -----------------------------------------------------------------------------------
     # Small collections keyed by their natural id; a redeemed invite is consumed first, then the member

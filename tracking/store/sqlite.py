@@ -84,7 +84,7 @@ CREATE TABLE IF NOT EXISTS outbox (
     attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at TEXT NOT NULL, lease_until TEXT,
     created_at TEXT NOT NULL, sent_at TEXT, last_error TEXT);
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox (sent_at, next_attempt_at);
-CREATE TABLE IF NOT EXISTS jobs (key TEXT PRIMARY KEY, claimed_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS jobs (key TEXT PRIMARY KEY, claimed_at TEXT NOT NULL, lease_until TEXT, done_at TEXT);
 CREATE TABLE IF NOT EXISTS invites (
     token TEXT PRIMARY KEY, created_by INTEGER NOT NULL, created_at TEXT NOT NULL, expires_at TEXT NOT NULL,
     used_by INTEGER, used_at TEXT);
@@ -146,6 +146,22 @@ def _failures_as_unavailable(cls: type[SQLiteStore]) -> type[SQLiteStore]:
     return cls
 
 
+def add_job_leases(db: sqlite3.Connection) -> None:
+    """Give a jobs table made before leases its lease_until and done_at columns (once, under a write lock,
+    as another copy may be opening the file too). Its rows keep NULL in both, which claim_job reads as
+    done: the old claim meant "sent or given up"."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        columns = {row["name"] for row in db.execute("PRAGMA table_info(jobs)")}
+        for column in ("lease_until", "done_at"):
+            if column not in columns:
+                db.execute(f"ALTER TABLE jobs ADD COLUMN {column} TEXT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
 def _one(db: sqlite3.Connection, sql: str, args: Sequence[Any] | dict[str, Any] = ()) -> sqlite3.Row | None:
     row: sqlite3.Row | None = db.execute(sql, args).fetchone()
     return row
@@ -167,6 +183,7 @@ class SQLiteStore:
     async def open(self) -> None:
         def setup(db: sqlite3.Connection) -> None:
             db.executescript(SCHEMA)
+            add_job_leases(db)
             db.execute(
                 "INSERT INTO meta (key, value) VALUES ('schema_version', ?) "
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -510,12 +527,29 @@ class SQLiteStore:
         row = self.runner.lookup(lambda db: _one(db, "SELECT COUNT(*) AS n FROM outbox WHERE sent_at IS NULL"))
         return int(row["n"]) if row else 0
 
-    async def claim_job(self, key: str, now: datetime) -> bool:
+    async def claim_job(self, key: str, now: datetime, lease: timedelta) -> bool:
+        # A new key is inserted; an existing one is taken over only when unfinished and its lease expired.
+        # A row without a lease (written before leases) never is: it counts as done.
         def claim(db: sqlite3.Connection) -> bool:
-            cursor = db.execute("INSERT OR IGNORE INTO jobs (key, claimed_at) VALUES (?, ?)", (key, ts(now)))
+            cursor = db.execute(
+                "INSERT INTO jobs (key, claimed_at, lease_until) VALUES (?, ?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET claimed_at = excluded.claimed_at, lease_until = excluded.lease_until "
+                "WHERE jobs.done_at IS NULL AND jobs.lease_until IS NOT NULL "
+                "AND jobs.lease_until <= excluded.claimed_at",
+                (key, ts(now), ts(now + lease)),
+            )
             return cursor.rowcount == 1
 
         return await self.runner.write(claim)
+
+    async def finish_job(self, key: str, now: datetime) -> None:
+        await self.runner.write(
+            lambda db: db.execute(
+                "INSERT INTO jobs (key, claimed_at, done_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET done_at = coalesce(jobs.done_at, excluded.done_at)",
+                (key, ts(now), ts(now)),
+            )
+        )
 
     # bot access -----------------------------------------------------------------------------------
 
