@@ -86,12 +86,13 @@ class Tracker:
         elif message.ad_referral is not None:
             status, attribution = AttributionStatus.AD_REFERRAL, message.ad_referral
             reason = "click-to-WhatsApp ad"
-        elif await self._opens_dialog(message):
-            match = await match_recent_click(
+        elif (
+            match := await match_recent_click(
                 self.store, message.business_number, message.received_at, self.settings.fallback_window
             )
-            visit = None if match is None else await self.store.get_visit(match.code)
-            if match is not None and visit is not None:
+        ) is not None and await self._opens_dialog(message):  # clicks first: most messages have none near
+            visit = await self.store.get_visit(match.code)
+            if visit is not None:
                 code, status, reason = match.code, AttributionStatus.PROBABLE, match.reason
                 attribution = visit.attribution.model_copy()
         draft = Dialog(

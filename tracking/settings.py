@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
@@ -127,11 +128,11 @@ class Settings(BaseSettings):
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
-    @property
+    @functools.cached_property
     def fallback_window(self) -> timedelta:
         return timedelta(minutes=self.fallback_window_minutes)
 
-    @property
+    @functools.cached_property
     def dialog_gap(self) -> timedelta:
         return timedelta(hours=self.dialog_gap_hours)
 

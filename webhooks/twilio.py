@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
 
 from aiohttp import web
@@ -24,6 +25,15 @@ def public_url(request: web.Request) -> str:
     """The URL Twilio called: behind a proxy the request's own URL is internal, so build it from settings."""
     base = request.app[SETTINGS].public_url
     return (base + request.path_qs) if base else str(request.url)
+
+
+def signed_by_twilio(validator: RequestValidator, url: str, fields: MultiDict[str], signature: str) -> bool:
+    """The validator's verdict, computing one signature where it can: `validate` always computes two (the
+    URL with and without its port, since Twilio's own signing is inconsistent about ports)."""
+    expected = validator.compute_signature(url, fields)
+    if hmac.compare_digest(expected.encode(), signature.encode()):
+        return True
+    return bool(validator.validate(url, fields, signature))
 
 
 def to_message(form: MultiDictProxy[str], region: str) -> InboundMessage | str:
@@ -63,11 +73,10 @@ async def twilio_webhook(request: web.Request) -> web.Response:
         return error(415, "expected application/x-www-form-urlencoded, as Twilio posts")
     form = await request.post()
     signature = request.headers.get("X-Twilio-Signature", "")
-    validator = RequestValidator(settings.twilio_auth_token.get_secret_value())
     # Validate over every field received (Twilio adds fields without notice), repeated ones included. A
     # MultiDict is what the validator looks for first: a dict costs it two exceptions per field, twice.
     fields = MultiDict((key, value) for key, value in form.items() if isinstance(value, str))
-    if not signature or not validator.validate(public_url(request), fields, signature):
+    if not signature or not signed_by_twilio(request.app[VALIDATOR], public_url(request), fields, signature):
         log.warning("twilio: bad signature from %s", request.remote)
         return error(403, "invalid X-Twilio-Signature")
     message = to_message(form, settings.default_region)  # type: ignore[arg-type]
@@ -79,5 +88,10 @@ async def twilio_webhook(request: web.Request) -> web.Response:
     return web.Response(text=EMPTY_TWIML, content_type="text/xml")
 
 
+VALIDATOR = web.AppKey("twilio_validator", RequestValidator)
+
+
 def setup(app: web.Application) -> None:
+    token = app[SETTINGS].twilio_auth_token
+    app[VALIDATOR] = RequestValidator(token.get_secret_value() if token else "")
     app.router.add_post("/webhooks/twilio", twilio_webhook)
