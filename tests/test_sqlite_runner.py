@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tracking.store.base import StoreUnavailable
-from tracking.store.sqlite_runner import MAX_BATCH, SQLiteRunner
+from tracking.store.sqlite_runner import CHECKPOINT_EVERY, MAX_BATCH, SQLiteRunner
 
 
 def make_table(db: sqlite3.Connection) -> None:
@@ -108,3 +108,33 @@ async def test_reads_see_every_answered_write_and_reopen_works(runner: SQLiteRun
 
     assert await runner.read(lambda db: db.execute("SELECT COUNT(*) FROM items").fetchone()[0]) == 5
     await runner.close()
+
+
+async def test_a_write_lock_held_by_another_process_is_waited_for_off_the_event_loop(runner: SQLiteRunner) -> None:
+    other = sqlite3.connect(runner.path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another copy (or `chattrack forget`) is writing
+    other.execute("INSERT INTO items (n) VALUES (7)")
+    writing = asyncio.ensure_future(runner.write(insert(8)))
+
+    # The write waits for the lock, and the event loop keeps serving meanwhile (the timeout can only fire
+    # on a loop that runs); lookups still see the last commit.
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(asyncio.shield(writing), 0.3)
+    assert runner.lookup(lambda db: db.execute("SELECT COUNT(*) FROM items").fetchone()[0]) == 0
+
+    other.execute("COMMIT")
+    other.close()
+    assert await writing == 8
+    assert stored(runner.path) == [7, 8]
+    await runner.close()
+
+
+async def test_the_wal_is_checkpointed_off_the_commit_path(runner: SQLiteRunner) -> None:
+    for n in range(CHECKPOINT_EVERY + 1):
+        await runner.write(insert(n))
+    await runner.close()  # waits for the checkpoint in flight, then truncates the WAL
+
+    assert runner.checkpoints == 1 and runner.commits == CHECKPOINT_EVERY + 1
+    wal = runner.path.with_name(runner.path.name + "-wal")
+    assert not wal.exists() or wal.stat().st_size == 0
+    assert len(stored(runner.path)) == CHECKPOINT_EVERY + 1
