@@ -86,7 +86,9 @@ async def visit(server: RunningServer, code: str | None = None) -> Visit:
         user_agent="Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148",
         at=datetime.now(UTC),
     )
-    return await server.app[TRACKER].record_view(view)
+    stored = await server.app[TRACKER].store.get_visit(await server.app[TRACKER].record_view(view))
+    assert stored is not None
+    return stored
 
 
 def business_update(sender: dict[str, Any], text: str, *, chat_id: int = CUSTOMER, **extra: Any) -> dict[str, Any]:

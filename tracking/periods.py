@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import functools
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from tracking.models import TimeBuckets
 
 
 def buckets_for(moment: datetime, zone: ZoneInfo) -> TimeBuckets:
-    local = moment.astimezone(zone)
+    """The buckets of `moment`'s local day (a copy: callers may keep and change it)."""
+    return _day_buckets(moment.astimezone(zone).date()).model_copy()
+
+
+@functools.lru_cache(maxsize=1024)
+def _day_buckets(local: date) -> TimeBuckets:
+    # Cached by day: every message of a day gets the same keys, and strftime + validation cost ~20 µs.
     iso = local.isocalendar()
     return TimeBuckets(
         day=local.strftime("%Y-%m-%d"),

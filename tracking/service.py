@@ -39,8 +39,9 @@ class Tracker:
         # Called after every stored message (metrics); must not raise.
         self.observers: list[Callable[[InboundMessage, IngestResult], None]] = []
 
-    async def record_view(self, view: PageView, headers: Mapping[str, str] | None = None) -> Visit:
-        """Record a page view; the first one of a visit fixes its attribution (landing page, source…)."""
+    async def record_view(self, view: PageView, headers: Mapping[str, str] | None = None) -> str:
+        """Record a page view; the first one of a visit fixes its attribution (landing page, source…).
+        Returns the visit's code; raises CodeTaken when another visitor holds it."""
         return await self.store.record_page_view(view, functools.partial(self.first_view, view, headers or {}))
 
     def first_view(self, view: PageView, headers: Mapping[str, str]) -> Visit:

@@ -154,8 +154,8 @@ async def collect(request: web.Request) -> web.Response:
     )
     for _ in range(3):
         try:
-            visit = await tracker.record_view(view, request.headers)
-            return web.json_response({"code": visit.code}, headers=cors)
+            code = await tracker.record_view(view, request.headers)
+            return web.json_response({"code": code}, headers=cors)
         except CodeTaken:
             # Another visitor holds this code: hand out a fresh one; the snippet re-marks its links.
             view = view.model_copy(update={"code": new_code()})

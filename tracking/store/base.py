@@ -127,8 +127,9 @@ class Store(Protocol):
         """True when the database answers (health check)."""
 
     # visits
-    async def record_page_view(self, view: PageView, fresh: Callable[[], Visit]) -> Visit:
-        """Merge a page view into the visit with this code; when none exists, store `fresh()`.
+    async def record_page_view(self, view: PageView, fresh: Callable[[], Visit]) -> str:
+        """Merge a page view into the visit with this code; when none exists, store `fresh()`. Returns the
+        code (the merged visit is not read back: the snippet only needs to hear its code is taken or not).
 
         `fresh` is called only for a visit's first view (classifying its attribution is the costly part),
         possibly on a store's worker thread. Raises CodeTaken when the code belongs to another visitor.

@@ -372,20 +372,18 @@ class MongoStore:
     # visits -------------------------------------------------------------------------------------
 
     @_unavailable_as_store_error
-    async def record_page_view(self, view: PageView, fresh: Callable[[], Visit]) -> Visit:
+    async def record_page_view(self, view: PageView, fresh: Callable[[], Visit]) -> str:
         visits = self.db.visits
         while True:
-            merged = await visits.find_one_and_update(
+            merged = await visits.update_one(
                 {"_id": view.code, "visitor_id": view.visitor_id},
                 {"$max": {"last_seen": view.at}, "$set": {"current_page": view.url}, "$inc": {"pages_seen": 1}},
-                return_document=ReturnDocument.AFTER,
             )
-            if merged is not None:
-                return visit_from(merged)
-            doc = visit_document(fresh())
+            if merged.matched_count:
+                return view.code
             try:
-                await visits.insert_one(doc)
-                return visit_from(self._as_stored(doc))
+                await visits.insert_one(visit_document(fresh()))
+                return view.code
             except DuplicateKeyError:
                 # Either another visitor holds the code, or this visitor's first view won a race: merge.
                 holder = await visits.find_one({"_id": view.code}, {"visitor_id": 1})

@@ -217,21 +217,20 @@ class SQLiteStore:
 
     # visits -------------------------------------------------------------------------------------
 
-    async def record_page_view(self, view: PageView, fresh: Callable[[], Visit]) -> Visit:
+    async def record_page_view(self, view: PageView, fresh: Callable[[], Visit]) -> str:
         at = ts(view.at)
 
-        def merge(db: sqlite3.Connection) -> Visit:
+        def merge(db: sqlite3.Connection) -> str:
             # Later views touch three fields in place: no read-modify-write of the visit's document.
-            row = _one(
-                db,
+            merged = db.execute(
                 "UPDATE visits SET last_seen = max(last_seen, :at), data = json_set(data, "
                 "'$.last_seen', CASE WHEN :at > last_seen THEN :at ELSE json_extract(data, '$.last_seen') END, "
                 "'$.current_page', :url, '$.pages_seen', json_extract(data, '$.pages_seen') + 1) "
-                "WHERE code = :code AND visitor_id = :visitor RETURNING data",
+                "WHERE code = :code AND visitor_id = :visitor",
                 {"at": at, "url": view.url, "code": view.code, "visitor": view.visitor_id},
             )
-            if row is not None:
-                return Visit.model_validate_json(row["data"])
+            if merged.rowcount == 1:
+                return view.code
             if _one(db, "SELECT 1 FROM visits WHERE code = ?", (view.code,)) is not None:
                 raise CodeTaken(view.code)
             visit = fresh()
@@ -239,7 +238,7 @@ class SQLiteStore:
                 "INSERT INTO visits (code, visitor_id, last_seen, data) VALUES (?, ?, ?, ?)",
                 (visit.code, visit.visitor_id, ts(visit.last_seen), visit.model_dump_json()),
             )
-            return visit
+            return visit.code
 
         return await self.runner.write(merge)
 
