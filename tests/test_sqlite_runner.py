@@ -65,6 +65,19 @@ async def test_a_failing_write_is_undone_alone_and_the_rest_commit(runner: SQLit
     await runner.close()
 
 
+async def test_a_refused_write_alone_in_its_batch_leaves_nothing(runner: SQLiteRunner) -> None:
+    def half_then_fail(db: sqlite3.Connection) -> None:
+        db.execute("INSERT INTO items (n) VALUES (100)")
+        raise ValueError("refused after a partial write")
+
+    with pytest.raises(ValueError):
+        await runner.write(half_then_fail)
+
+    assert await runner.write(insert(1)) == 1
+    assert stored(runner.path) == [1]
+    await runner.close()
+
+
 async def test_a_database_failure_fails_the_whole_batch_and_keeps_nothing(runner: SQLiteRunner) -> None:
     def broken(db: sqlite3.Connection) -> None:
         db.execute("INSERT INTO no_such_table VALUES (1)")  # OperationalError: the database refused

@@ -208,16 +208,21 @@ class SQLiteRunner:
                 if not wait and exc.sqlite_errorcode == sqlite3.SQLITE_BUSY:
                     return None
                 raise
+            alone = len(batch) == 1  # the transaction itself is the savepoint (the common case at low rates)
             for work in batch:
-                db.execute("SAVEPOINT write")
+                if not alone:
+                    db.execute("SAVEPOINT write")
                 try:
                     outcomes.append((True, work(db)))
                 except sqlite3.OperationalError:
                     raise  # the database itself failed (locked, I/O, full): nothing of the batch stays
                 except Exception as exc:  # this write's own refusal (a taken code, bad data): undo it alone
-                    db.execute("ROLLBACK TO write")
+                    db.execute("ROLLBACK" if alone else "ROLLBACK TO write")
                     outcomes.append((False, exc))
-                db.execute("RELEASE write")
+                    if alone:
+                        return outcomes
+                if not alone:
+                    db.execute("RELEASE write")
             db.execute("COMMIT")
             self.commits += 1
         except sqlite3.Error as exc:
