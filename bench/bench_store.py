@@ -178,25 +178,22 @@ async def ingest_mongo(store: MongoStore, stream: list[NewDialog]) -> Ingest:
 
 async def ingest_sqlite(store: SQLiteStore, stream: list[NewDialog]) -> Ingest:
     seconds = await timed(lambda: in_flight([functools.partial(store.add_message, n) for n in stream]))
-    db = store.db
-    await db.execute("CREATE TABLE bench_raw (provider TEXT, message_id TEXT, received_at TEXT, text TEXT)")
+    await store.write(
+        lambda db: db.execute("CREATE TABLE bench_raw (provider TEXT, message_id TEXT, received_at TEXT, text TEXT)")
+    )
     rows = [
         (r["provider"], r["message_id"], r["received_at"].isoformat(), r["text"]) for r in map(raw_message_row, stream)
     ]
 
-    async def insert_one(row: tuple[str, ...]) -> None:
-        async with store._transaction() as tx:  # one transaction per row, as add_message has
-            await tx.execute("INSERT INTO bench_raw VALUES (?, ?, ?, ?)", row)
+    async def insert_one(row: tuple[str, ...]) -> None:  # through the same group commit as add_message
+        await store.write(lambda db: db.execute("INSERT INTO bench_raw VALUES (?, ?, ?, ?)", row))
 
     single = await timed(lambda: in_flight([functools.partial(insert_one, r) for r in rows]))
-    await db.execute("DELETE FROM bench_raw")
-
-    async def insert_many() -> None:
-        async with store._transaction() as tx:
-            await tx.executemany("INSERT INTO bench_raw VALUES (?, ?, ?, ?)", rows)
-
-    bulk = await timed(insert_many)
-    await db.execute("DROP TABLE bench_raw")
+    await store.write(lambda db: db.execute("DELETE FROM bench_raw"))
+    bulk = await timed(
+        lambda: store.write(lambda db: db.executemany("INSERT INTO bench_raw VALUES (?, ?, ?, ?)", rows))
+    )
+    await store.write(lambda db: db.execute("DROP TABLE bench_raw"))
     n = len(stream)
     return Ingest(n / seconds, n / single, n / bulk)
 
