@@ -9,13 +9,14 @@ Run from the repository root:
 
 Load generator: `wrk` (Debian package `wrk`; the bench looks for it and, as root, installs it with
 apt-get unless `--no-install`) for the closed-loop runs, else an aiohttp client with N keep-alive
-connections. The latency at a fixed offered rate is always measured by an open-loop aiohttp client that
+connections. The latency at a fixed offered rate is always measured by an open-loop client that
 schedules request i at t0 + i/rate and times it from that moment (so a stalled server cannot hide its
-queue). The generator runs in this process; the servers are `python -m webhooks.cli serve` (chattrack, a
+queue); it writes prepared bytes on raw asyncio streams, so it takes little of the CPU the server shares
+with it. The generator runs in this process; the servers are `python -m webhooks.cli serve` (chattrack, a
 temp SQLite file) and `python -m bench.bench_http bare-server` (a handler that reads the body and answers
 a small JSON document: the ceiling of aiohttp itself on this machine).
 
-Realistic traffic, not one request replayed: page views of a pool of visits (3 pages each, various UTM
+Realistic traffic, not one request replayed: page views of fresh visits every round (3 pages each, various UTM
 tags, referrers and user agents) from 5,000 client addresses (X-Forwarded-For, trusted), so the per-IP
 rate limit stays on the path without refusing anyone; Twilio messages of contacts who each write 3
 times (a prefilled code of a seeded visit, or none), 2% provider retries.
