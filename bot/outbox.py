@@ -37,6 +37,7 @@ from aiogram.exceptions import (
     TelegramServerError,
 )
 from aiogram.types import LinkPreviewOptions
+from cachetools import LRUCache
 
 from bot.alerts import TAGS, alert_keyboard, render_alert
 from tracking.models import Dialog, OutboxItem
@@ -97,7 +98,8 @@ class AlertDispatcher:
         self._task: asyncio.Task[None] | None = None
         self._next_due: datetime | None = None
         self._delivered_to: dict[str, set[int]] = {}  # chat-0 alerts: owners already served
-        self._logged: set[str] = set()
+        # Alerts already logged in log-only mode; bounded, since without a token they are never sent.
+        self._logged: LRUCache[str, bool] = LRUCache(maxsize=10_000)
 
     # lifecycle ----------------------------------------------------------------------------------
 
@@ -229,7 +231,7 @@ class AlertDispatcher:
     def _log_waiting(self, item: OutboxItem, dialog: Dialog) -> None:
         if item.id in self._logged:
             return
-        self._logged.add(item.id)
+        self._logged[item.id] = True
         # Privacy: ids and attribution only; the phone and the customer's words stay in the store.
         log.info(
             "lead alert %s waits in the outbox (no CHATTRACK_TELEGRAM_BOT_TOKEN): dialog %s, %s, "
