@@ -50,7 +50,7 @@ def normalise_phone(raw: str, default_region: str = DEFAULT_REGION) -> str | Non
     return _normalise(raw, default_region)
 
 
-@functools.lru_cache(maxsize=16_384)
+@functools.lru_cache(maxsize=4096)  # a contact's messages come minutes apart; the business number always hits
 def _normalise(raw: str, default_region: str) -> str | None:
     """Cached: every message names the business's number and a contact who usually writes several times,
     and libphonenumber's parse and validation cost ~40 µs a number."""
