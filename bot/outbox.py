@@ -155,17 +155,15 @@ class AlertDispatcher:
             items = await self.store.claim_alerts(self.clock(), self.lease, self.batch)
             if self.bot is None:  # log-only: nothing is sent, so put the whole batch back in one commit
                 await asyncio.gather(*(self._deliver(item) for item in items))
-                if len(items) < self.batch:
-                    break
-                continue
-            # Stop sending before the lease can run out under a slow send, so no other copy sends twice.
-            deadline = loop.time() + self.lease.total_seconds() - self.send_timeout
-            for index, item in enumerate(items):
-                if self._stopping or (index > 0 and loop.time() > deadline):
-                    for rest in items[index:]:
-                        await self.store.alert_failed(rest.id, self.clock(), "lease released unsent")
-                    break
-                delivered += await self._deliver(item)
+            else:
+                # Stop sending before the lease can run out under a slow send, so no other copy sends twice.
+                deadline = loop.time() + self.lease.total_seconds() - self.send_timeout
+                for index, item in enumerate(items):
+                    if self._stopping or (index > 0 and loop.time() > deadline):
+                        for rest in items[index:]:
+                            await self.store.alert_failed(rest.id, self.clock(), "lease released unsent")
+                        break
+                    delivered += await self._deliver(item)
             if len(items) < self.batch:
                 break
         return delivered

@@ -114,6 +114,14 @@ DIALOG_COLUMNS = (
 INSERT_DIALOG = f"INSERT INTO dialogs ({', '.join(DIALOG_COLUMNS)}) VALUES ({', '.join('?' * len(DIALOG_COLUMNS))})"
 
 
+# The start of an UPDATE of a visit that moves its last_seen forward only (column and document alike);
+# callers append the other `json_set` paths and the WHERE clause. Parameters: :at (a `ts()` string).
+TOUCH_VISIT = (
+    "UPDATE visits SET last_seen = max(last_seen, :at), data = json_set(data, "
+    "'$.last_seen', CASE WHEN :at > last_seen THEN :at ELSE json_extract(data, '$.last_seen') END, "
+)
+
+
 def ts(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
@@ -223,9 +231,7 @@ class SQLiteStore:
         def merge(db: sqlite3.Connection) -> str:
             # Later views touch three fields in place: no read-modify-write of the visit's document.
             merged = db.execute(
-                "UPDATE visits SET last_seen = max(last_seen, :at), data = json_set(data, "
-                "'$.last_seen', CASE WHEN :at > last_seen THEN :at ELSE json_extract(data, '$.last_seen') END, "
-                "'$.current_page', :url, '$.pages_seen', json_extract(data, '$.pages_seen') + 1) "
+                TOUCH_VISIT + "'$.current_page', :url, '$.pages_seen', json_extract(data, '$.pages_seen') + 1) "
                 "WHERE code = :code AND visitor_id = :visitor",
                 {"at": at, "url": view.url, "code": view.code, "visitor": view.visitor_id},
             )
@@ -251,9 +257,7 @@ class SQLiteStore:
                 (click.code, click.target, click.page, at),
             )
             db.execute(
-                "UPDATE visits SET last_seen = max(last_seen, :at), data = json_set(data, "
-                "'$.last_seen', CASE WHEN :at > last_seen THEN :at ELSE json_extract(data, '$.last_seen') END, "
-                "'$.attribution.contact_page', :page) WHERE code = :code",
+                TOUCH_VISIT + "'$.attribution.contact_page', :page) WHERE code = :code",
                 {"at": at, "page": click.page, "code": click.code},
             )
 

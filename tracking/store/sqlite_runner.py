@@ -37,8 +37,8 @@ CHECKPOINT_EVERY = 200  # commits between WAL checkpoints (SQLite's own default 
 
 
 def connect(path: Path, *, busy_timeout: float = 10.0, autocheckpoint: bool = True) -> sqlite3.Connection:
-    # isolation_level=None: we issue BEGIN/COMMIT ourselves. check_same_thread=False: the connection is
-    # opened on the event loop's thread and used only by the one worker thread that owns it.
+    # isolation_level=None: we issue BEGIN/COMMIT ourselves. check_same_thread=False: a connection may be
+    # opened on one thread and used on another, but never by two threads at once (see SQLiteRunner).
     db = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None, check_same_thread=False)
     db.row_factory = sqlite3.Row
     db.execute("PRAGMA journal_mode=WAL")
@@ -53,8 +53,9 @@ class SQLiteRunner:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._writer_db: sqlite3.Connection | None = None
-        self._writer = ThreadPoolExecutor(1, thread_name_prefix="chattrack-sqlite-writer")
-        self._readers = ThreadPoolExecutor(READERS, thread_name_prefix="chattrack-sqlite-reader")
+        # Made by open(): a store closed and opened again gets fresh threads (and so fresh reader connections).
+        self._writer: ThreadPoolExecutor
+        self._readers: ThreadPoolExecutor
         self._reader_dbs: list[sqlite3.Connection] = []
         self._lookup_db: sqlite3.Connection | None = None
         self._loop_writer_db: sqlite3.Connection | None = None
@@ -66,10 +67,6 @@ class SQLiteRunner:
         self._open = False
         self.commits = 0  # transactions committed, for tests and benchmarks (writes per commit)
         self.checkpoints = 0
-
-    @property
-    def is_open(self) -> bool:
-        return self._open
 
     async def open(self, setup: Callable[[sqlite3.Connection], None]) -> None:
         loop = asyncio.get_running_loop()
