@@ -623,7 +623,8 @@ class Generator:
 @contextlib.contextmanager
 def profiled(server: Server, enabled: bool, name: str) -> Iterator[None]:
     """py-spy record of the server process while the block runs (speedscope JSON and top functions)."""
-    spy = shutil.which("py-spy") or next((str(p) for p in [Path("/tmp/pyspy/bin/py-spy")] if p.exists()), None)
+    beside = [Path(sys.executable).parent / "py-spy", Path("/tmp/pyspy/bin/py-spy")]
+    spy = shutil.which("py-spy") or next((str(p) for p in beside if p.exists()), None)
     if not enabled:
         yield
         return

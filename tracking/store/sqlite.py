@@ -123,7 +123,9 @@ TOUCH_VISIT = (
 
 
 def ts(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+    if moment.tzinfo is not UTC:  # most moments come from utc_now(): skip the conversion (a hot path)
+        moment = moment.astimezone(UTC)
+    return moment.isoformat(timespec="microseconds")
 
 
 def parse_ts(value: str) -> datetime:
