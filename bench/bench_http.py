@@ -118,9 +118,12 @@ def proc_status_kib(pid: int, field_name: str = "VmRSS") -> int:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process, all its threads (from /proc/<pid>/stat)."""
+    """User + system CPU time of a process, all its threads (from /proc/<pid>/stat), plus its live
+    children's (worker processes)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return own + sum(cpu_seconds(int(child)) for child in children)
 
 
 @dataclass
@@ -208,22 +211,22 @@ def start_process(name: str, argv: list[str], env: dict[str, str], workdir: Path
     return server
 
 
-def start_chattrack(workdir: Path, **env_overrides: str) -> Server:
+def start_chattrack(workdir: Path, workers: int = 1, **env_overrides: str) -> Server:
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     env = chattrack_env(workdir, port, **env_overrides)
-    argv = [sys.executable, "-m", "webhooks.cli", "serve", "--port", str(port)]
-    server = start_process("chattrack", argv, env, workdir, port)
+    argv = [sys.executable, "-m", "webhooks.cli", "serve", "--port", str(port), "--workers", str(workers)]
+    server = start_process(f"chattrack×{workers}", argv, env, workdir, port)
     server.database = workdir / "chattrack.db"
     return server
 
 
-def start_bare(workdir: Path) -> Server:
+def start_bare(workdir: Path, workers: int = 1) -> Server:
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    argv = [sys.executable, "-m", "bench.bench_http", "bare-server", "--port", str(port)]
-    return start_process("bare", argv, env, workdir, port)
+    argv = [sys.executable, "-m", "bench.bench_http", "bare-server", "--port", str(port), "--workers", str(workers)]
+    return start_process(f"bare×{workers}", argv, env, workdir, port)
 
 
 @contextlib.contextmanager
@@ -234,9 +237,12 @@ def running(server: Server) -> Iterator[Server]:
         server.stop()
 
 
-def serve_bare(port: int) -> None:
+def serve_bare(port: int, workers: int = 1) -> None:
     """The baseline: aiohttp with a handler that reads the body and answers a small JSON document, on the
-    same event loop as `chattrack serve` (uvloop where installed), so the ratio compares like with like."""
+    same event loop as `chattrack serve` (uvloop where installed), so the ratio compares like with like.
+    With `workers` > 1, that many processes accept on one socket, as `chattrack serve --workers` does."""
+    import multiprocessing
+
     from webhooks.cli import new_event_loop
 
     async def collect(request: web.Request) -> web.Response:
@@ -249,7 +255,20 @@ def serve_bare(port: int) -> None:
     app = web.Application()
     app.router.add_post("/collect", collect)
     app.router.add_get("/healthz", healthz)
-    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None, loop=new_event_loop())
+    listener = socket.create_server(("127.0.0.1", port), backlog=1024)
+
+    def run() -> None:
+        web.run_app(app, sock=listener, print=None, access_log=None, loop=new_event_loop())
+
+    if workers == 1:
+        run()
+        return
+    processes = [multiprocessing.get_context("fork").Process(target=run) for _ in range(workers)]
+    for process in processes:
+        process.start()
+    signal.signal(signal.SIGINT, lambda *_: [os.kill(p.pid, signal.SIGINT) for p in processes if p.pid])
+    for process in processes:
+        process.join()
 
 
 # traffic ------------------------------------------------------------------------------------------
@@ -690,14 +709,23 @@ def machine() -> str:
     )
 
 
-def bench_collect(gen: Generator, workdir: Path, seconds: float, rounds: int, profile: bool) -> tuple[float, float]:
-    """Collect against the bare handler, alternating runs so background load hits both alike."""
-    print(f"\nPOST /collect: {gen.connections} connections, {rounds} x {seconds:.0f} s per server, alternating")
+def bench_collect(
+    gen: Generator, workdir: Path, seconds: float, rounds: int, profile: bool, workers: int = 1
+) -> tuple[float, float]:
+    """Collect against the bare handler, alternating runs so background load hits both alike; both run as
+    `workers` processes."""
+    print(
+        f"\nPOST /collect: {gen.connections} connections, {rounds} x {seconds:.0f} s per server, alternating,"
+        f" {workers} process(es) each"
+    )
     # Fresh visits for every round: replaying a round's views would make them all later pages of known
     # visits (no first view to classify and insert), flattering the later rounds.
     warm_up, _ = page_views(1000, seed=100)
     results: dict[str, list[LoadResult]] = {"bare": [], "chattrack": []}
-    with running(start_bare(workdir / "bare")) as bare, running(start_chattrack(workdir / "collect")) as ours:
+    with (
+        running(start_bare(workdir / f"bare-{workers}", workers)) as bare,
+        running(start_chattrack(workdir / f"collect-{workers}", workers)) as ours,
+    ):
         for server in (bare, ours):
             gen.closed(server, "/collect", warm_up, 2)  # warm-up: imports, caches, connections
         for turn in range(rounds):
@@ -705,8 +733,8 @@ def bench_collect(gen: Generator, workdir: Path, seconds: float, rounds: int, pr
             for server in (bare, ours):
                 with profiled(server, profile and server is ours and turn == 0, "collect"):
                     result = gen.closed(server, "/collect", views, seconds)
-                results[server.name].append(result)
-                print(f"  {server.name:9} {result.line()}")
+                results["bare" if server is bare else "chattrack"].append(result)
+                print(f"  {server.name:12} {result.line()}")
     best_bare = max(results["bare"], key=lambda r: r.rps)
     best_ours = max(results["chattrack"], key=lambda r: r.rps)
     ratio = best_ours.rps / best_bare.rps
@@ -738,9 +766,14 @@ def seed_visits(server: Server, views: Sequence[Request]) -> None:
     asyncio.run(post_all())
 
 
-def bench_ingest(gen: Generator, workdir: Path, seconds: float, rate: float, profile: bool) -> tuple[float, float]:
-    print(f"\nPOST /webhooks/twilio (signed form → stored → alert queued), SQLite, {seconds:.0f} s per phase")
-    with running(start_chattrack(workdir / "ingest")) as server:
+def bench_ingest(
+    gen: Generator, workdir: Path, seconds: float, rate: float, profile: bool, workers: int = 1
+) -> tuple[float, float]:
+    print(
+        f"\nPOST /webhooks/twilio (signed form → stored → alert queued), SQLite, {seconds:.0f} s per phase,"
+        f" {workers} server process(es)"
+    )
+    with running(start_chattrack(workdir / f"ingest-{workers}", workers)) as server:
         views, codes = page_views(2000, pages_per_visit=1)
         seed_visits(server, views)
         contacts = int(max(rate, 3000) * seconds)  # 3 messages each: more than either phase can send
@@ -777,6 +810,12 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", nargs="?", default="run", choices=["run", "bare-server"])
     parser.add_argument("--port", type=int, help="bare-server: port to listen on")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="server processes for the second set of runs (default: one per core; 1: one set only)",
+    )
     parser.add_argument("--only", choices=["collect", "ingest"], help="run one benchmark")
     parser.add_argument("--duration", type=float, default=10, help="seconds per measured run (default 10)")
     parser.add_argument("--rounds", type=int, default=2, help="collect: alternating runs per server (default 2)")
@@ -788,7 +827,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs, database, profiles)")
     args = parser.parse_args(argv)
     if args.command == "bare-server":
-        serve_bare(args.port)
+        serve_bare(args.port, args.workers)
         return
     wrk = None if args.generator == "aiohttp" else find_wrk(install=not args.no_install)
     if args.generator == "wrk" and wrk is None:
@@ -799,9 +838,11 @@ def main(argv: list[str] | None = None) -> None:
     try:
         gen = Generator(wrk, args.connections, workdir)
         if args.only in (None, "collect"):
-            bench_collect(gen, workdir, args.duration, args.rounds, args.profile)
+            for workers in sorted({1, args.workers}):
+                bench_collect(gen, workdir, args.duration, args.rounds, args.profile, workers)
         if args.only in (None, "ingest"):
-            bench_ingest(gen, workdir, args.duration, args.rate, args.profile)
+            for workers in sorted({1, args.workers}):
+                bench_ingest(gen, workdir, args.duration, args.rate, args.profile, workers)
     finally:
         if args.keep or args.profile:
             print(f"\nwork directory kept: {workdir}")

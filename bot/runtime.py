@@ -114,6 +114,10 @@ class BotRuntime:
     secret: str | None = None
     store: Store | None = None
     owner_ids: list[int] = field(default_factory=list)
+    # One worker process of several is primary: it alone polls Telegram (a second getUpdates gets 409),
+    # registers the webhook and menus, and runs the daily summary. Every worker sends lead alerts when a
+    # bot is configured (outbox leases make each alert leave once); without one only the primary logs them.
+    primary: bool = True
     _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
 
     def kick(self) -> None:
@@ -121,8 +125,9 @@ class BotRuntime:
         self.alerts.kick()
 
     async def start(self) -> None:
-        self.alerts.start()
-        if self.bot is None or self.dispatcher is None:
+        if self.primary or self.bot is not None:
+            self.alerts.start()
+        if self.bot is None or self.dispatcher is None or not self.primary:
             return
         if self.summaries is not None:
             self.summaries.start()  # needs the running loop: hence here, in the app's startup
@@ -223,6 +228,7 @@ def setup_bot(
     lang: str = "ru",
     clock: Clock = utc_now,
     tracker: Tracker | None = None,
+    primary: bool = True,
 ) -> BotRuntime:
     """Wire the bot into `app`: start on startup, stop before the store closes. Returns the runtime (also
     stored as `app[BOT_RUNTIME]`); without a token the outbox runs in log-only mode.
@@ -241,7 +247,7 @@ def setup_bot(
         clock=clock,
         tags=lead_tags(settings),
     )
-    runtime = BotRuntime(alerts=alerts, store=store, owner_ids=list(settings.telegram_owner_ids))
+    runtime = BotRuntime(alerts=alerts, store=store, owner_ids=list(settings.telegram_owner_ids), primary=primary)
     if bot is None:
         log.warning("no %sTELEGRAM_BOT_TOKEN: lead alerts wait in the outbox and are only logged", ENV_PREFIX)
     else:

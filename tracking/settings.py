@@ -26,6 +26,8 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=1, le=65535)
+    # Server processes sharing the port and the store: one per core the server may use (`serve --workers`).
+    workers: int = Field(1, ge=1, le=64)
     # Where the public internet reaches this server (providers sign requests against it).
     public_url: str | None = None
     database_url: str = "sqlite:///chattrack.db"

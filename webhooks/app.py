@@ -64,7 +64,9 @@ async def errors_as_json(
     return response
 
 
-def create_app(settings: Settings, store: Store | None = None) -> web.Application:
+def create_app(settings: Settings, store: Store | None = None, *, primary: bool = True) -> web.Application:
+    """The whole server. With several worker processes (webhooks/workers.py) one is `primary`: it alone
+    runs the timed work (retention, daily summary, Telegram polling); every worker serves requests."""
     from webhooks import api, collect, generic, greenapi, health, meta, metrics, twilio
 
     # One middleware: metrics around errors_as_json, so they see the status it chose.
@@ -87,7 +89,8 @@ def create_app(settings: Settings, store: Store | None = None) -> web.Applicatio
         await store.close()
 
     app.cleanup_ctx.append(open_and_close_store)
-    app.cleanup_ctx.append(retention)
+    if primary:
+        app.cleanup_ctx.append(retention)
     app.on_startup.append(freeze_startup_objects)
     metrics.setup(app)
     health.setup(app)
@@ -99,7 +102,7 @@ def create_app(settings: Settings, store: Store | None = None) -> web.Applicatio
     generic.setup(app)
     from bot.runtime import setup_bot
 
-    runtime = setup_bot(app, settings, store, lang=settings.bot_language, tracker=app[TRACKER])
+    runtime = setup_bot(app, settings, store, lang=settings.bot_language, tracker=app[TRACKER], primary=primary)
     app[ON_NEW_DIALOG].append(runtime.kick)
     return app
 

@@ -66,7 +66,7 @@ def new_event_loop() -> asyncio.AbstractEventLoop:
     return uvloop.new_event_loop()
 
 
-def serve(host: str | None, port: int | None) -> int:
+def serve(host: str | None, port: int | None, workers: int | None = None) -> int:
     try:
         settings = load_settings()
     except SettingsError as exc:
@@ -82,7 +82,13 @@ def serve(host: str | None, port: int | None) -> int:
     except SettingsError as exc:
         print(f"chattrack: configuration error: {exc}", file=sys.stderr)
         return 2
+    workers = workers or settings.workers
     print(startup_banner(settings, host, port), flush=True)
+    if workers > 1:
+        from webhooks.workers import serve_workers
+
+        del app  # each worker builds its own; this one only proved the configuration sound
+        return serve_workers(settings, host, port, workers, new_event_loop)
     web.run_app(app, host=host, port=port, print=None, access_log=None, loop=new_event_loop())
     return 0
 
@@ -127,12 +133,17 @@ def main(argv: list[str] | None = None) -> int:
     run = commands.add_parser("serve", help="run the web server (snippet, collect, webhooks, bot)")
     run.add_argument("--host", help="interface to listen on (default CHATTRACK_HOST or 127.0.0.1)")
     run.add_argument("--port", type=int, help="port (default CHATTRACK_PORT or 8080)")
+    run.add_argument(
+        "--workers", type=int, help="server processes sharing the port: one per core (default CHATTRACK_WORKERS or 1)"
+    )
     erase = commands.add_parser("forget", help="erase everything stored about one contact")
     erase.add_argument("phone", help="the contact's phone number (any common format) or provider user id")
     commands.add_parser("recompute-buckets", help="regroup stored dialogs after CHATTRACK_TIMEZONE changed")
     args = parser.parse_args(argv)
     if args.command == "serve":
-        return serve(args.host, args.port)
+        if args.workers is not None and args.workers < 1:
+            parser.error("--workers: at least 1")
+        return serve(args.host, args.port, args.workers)
     try:
         settings = load_settings()
     except SettingsError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.multiprocess import MultiProcessCollector
 
 from tracking.models import InboundMessage, IngestOutcome, IngestResult
 from tracking.store import StoreUnavailable
@@ -42,7 +44,12 @@ class Metrics:
             ["status"],
             registry=self.registry,
         )
-        self.outbox = Gauge("chattrack_outbox_pending", "Lead alerts waiting to be sent", registry=self.registry)
+        self.outbox = Gauge(
+            "chattrack_outbox_pending",
+            "Lead alerts waiting to be sent",
+            registry=self.registry,
+            multiprocess_mode="livemostrecent",  # set by whichever worker was scraped last
+        )
         # Children by label values: `labels()` validates and locks on every call, a few µs per request.
         self._timers: dict[str, Any] = {}
         self._counts: dict[tuple[str, int], Any] = {}
@@ -92,8 +99,18 @@ async def metrics_endpoint(request: web.Request) -> web.Response:
         metrics.outbox.set(await request.app[STORE].pending_alerts())
     except StoreUnavailable:
         pass
-    body = generate_latest(metrics.registry)
+    body = generate_latest(_all_workers() or metrics.registry)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+def _all_workers() -> CollectorRegistry | None:
+    """With several worker processes (PROMETHEUS_MULTIPROC_DIR set by `serve --workers`), each keeps its
+    counts in a memory-mapped file there; a scrape, served by any one worker, adds them all up."""
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return None
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry)
+    return registry
 
 
 def setup(app: web.Application) -> None:
