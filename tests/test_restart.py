@@ -113,12 +113,12 @@ class Site:
         )
         return env
 
-    def launch(self, telegram_api_url: str) -> Server:
+    def launch(self, telegram_api_url: str, *options: str, **env: str) -> Server:
         log = self.workdir / f"server-{len(self.servers)}.log"
         with log.open("wb") as out:
             process = subprocess.Popen(
-                [sys.executable, "-m", "webhooks.cli", "serve", "--port", str(self.port)],
-                env=self.env(telegram_api_url),
+                [sys.executable, "-m", "webhooks.cli", "serve", "--port", str(self.port), *options],
+                env={**self.env(telegram_api_url), **env},
                 cwd=self.workdir,  # no developer's .env is read
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -127,8 +127,8 @@ class Site:
         self.servers.append(server)
         return server
 
-    async def start(self, telegram_api_url: str) -> Server:
-        server = self.launch(telegram_api_url)
+    async def start(self, telegram_api_url: str, *options: str, **env: str) -> Server:
+        server = self.launch(telegram_api_url, *options, **env)
         await wait_ready(server)
         return server
 

@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     port: int = Field(8080, ge=1, le=65535)
     # Server processes sharing the port and the store: one per core the server may use (`serve --workers`).
     workers: int = Field(1, ge=1, le=64)
+    # A worker that dies sooner after its start stops the server (a start-up error would only repeat);
+    # one that dies later is replaced.
+    worker_startup_grace_seconds: float = Field(10, ge=0)
     # Where the public internet reaches this server (providers sign requests against it).
     public_url: str | None = None
     database_url: str = "sqlite:///chattrack.db"

@@ -38,8 +38,6 @@ from tracking.store import StoreUnavailable, open_store
 
 log = logging.getLogger("chattrack.workers")
 
-STARTUP_GRACE = 10.0  # seconds: a worker that dies sooner has a start-up problem, not a crash
-
 
 def use_shared_metrics(directory: str) -> None:
     """Prometheus' multi-process mode: each worker writes its counters to a file in `directory` and a
@@ -110,7 +108,7 @@ def serve_workers(
                 _forget_metrics(process)
                 if state["stopping"]:
                     continue
-                if time.monotonic() - started[index] < STARTUP_GRACE:
+                if time.monotonic() - started[index] < settings.worker_startup_grace_seconds:
                     log.error("worker %d exited with %s during start-up; stopping", index, process.exitcode)
                     state["exit"] = 1
                     stop(signal.SIGTERM)
