@@ -6,6 +6,10 @@ Run from the repository root:
     .venv/bin/python -m bench.bench_http                 # both benchmarks, about 2 minutes
     .venv/bin/python -m bench.bench_http --only ingest --duration 20 --rate 1000
     .venv/bin/python -m bench.bench_http --profile       # also a py-spy profile of each chattrack phase
+    .venv/bin/python -m bench.bench_http --workers 1     # one process only (default: also one per core)
+
+Each benchmark runs twice: both servers as one process, then as `--workers` processes sharing the port
+(`chattrack serve --workers N`; the bare handler forked the same way), CPU summed over the processes.
 
 Load generator: `wrk` (Debian package `wrk`; the bench looks for it and, as root, installs it with
 apt-get unless `--no-install`) for the closed-loop runs, else an aiohttp client with N keep-alive
