@@ -248,7 +248,7 @@ class SQLiteStore:
             )
             return visit.code
 
-        return await self.runner.write(merge)
+        return await self.runner.write(merge, atomic=True)  # one UPDATE, or a check and one INSERT
 
     async def record_click(self, click: Click) -> None:
         at = ts(click.at)
