@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import sqlite3
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
-from tests.store_contract import NUMBER, fresh_visit, page_view
+from tests.store_contract import NUMBER, MakeStore, fresh_visit, page_view
 from tracking.models import Click
 from tracking.store.base import CodeTaken, Store
+from tracking.store.sqlite import ts
 
 # Recent enough that MongoDB's TTL index (90 days) keeps these visits; whole seconds (BSON keeps ms).
 T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(days=20)
@@ -140,3 +144,31 @@ async def test_retention_drops_visits_and_clicks_last_seen_before_the_cutoff(sto
     clicks = await store.recent_clicks(NUMBER, T0 - timedelta(days=1), T0 + timedelta(days=30))
     assert [c.code for c in clicks] == ["NEW00000"]
     assert await store.delete_visits_before(cutoff) == 0
+
+
+async def test_visits_stored_before_the_page_columns_keep_their_pages(
+    adapter: str, make_store: MakeStore, tmp_path: Path
+) -> None:
+    first = page_view("ABCD1234", "visitor-1", "https://shop.example/", T0)
+    old_visit = fresh_visit(first).model_copy(update={"pages_seen": 4, "current_page": "https://shop.example/kids"})
+    if adapter == "sqlite":  # a file from before the columns: later views' changes lived in the document only
+        with closing(sqlite3.connect(tmp_path / "chattrack.db")) as old, old:  # the file make_store opens
+            old.execute("CREATE TABLE visits (code TEXT PRIMARY KEY, visitor_id TEXT NOT NULL,"
+                        " last_seen TEXT NOT NULL, data TEXT NOT NULL)")  # fmt: skip
+            old.execute(
+                "INSERT INTO visits VALUES (?, ?, ?, ?)",
+                ("ABCD1234", "visitor-1", ts(T0), old_visit.model_dump_json()),
+            )
+        store = await make_store()
+    else:  # MongoDB keeps the whole visit in one document: nothing to migrate, the same must hold
+        store = await make_store()
+        await store.record_page_view(first, lambda: old_visit)
+    assert await store.get_visit("ABCD1234") == old_visit
+
+    later = page_view("ABCD1234", "visitor-1", "https://shop.example/prices", T0 + timedelta(minutes=3))
+    await store.record_page_view(later, lambda: fresh_visit(later))
+    again = await make_store()  # a second open of the upgraded file changes nothing
+
+    merged = await again.get_visit("ABCD1234")
+    assert merged is not None
+    assert (merged.pages_seen, merged.current_page) == (5, "https://shop.example/prices")
