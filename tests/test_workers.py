@@ -17,8 +17,10 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from pymongo import MongoClient
 
 from tests.fakes.telegram_api import FakeTelegramAPI
+from tests.mongo_server import mongo_server, real_mongodb_url
 from tests.test_restart import (
     DEADLINE,
     Server,
@@ -132,3 +134,29 @@ def test_bad_workers_setting_names_it(tmp_path: Path, value: str) -> None:
     server = site.launch("http://127.0.0.1:9", CHATTRACK_WORKERS=value)
     assert server.process.wait(timeout=DEADLINE) == 2
     assert "CHATTRACK_WORKERS" in server.log.read_text()
+
+
+async def test_two_workers_on_mongodb_store_each_message_once(
+    site: Site, telegram: FakeTelegramAPI, tmp_path: Path
+) -> None:
+    """The same with the MongoDB store: the parent prepares it and closes its client before forking;
+    each worker opens its own. (nx-27017 here, or CHATTRACK_TEST_MONGODB_URL.)"""
+    (tmp_path / "mongodb").mkdir()
+    with mongo_server(tmp_path / "mongodb", real_mongodb_url()) as mongodb:
+        database = mongodb.database_url("chattrack_workers")
+        await site.start(telegram.url, "--workers", "2", CHATTRACK_DATABASE_URL=database)
+        posts = traffic()
+
+        async with aiohttp.ClientSession() as session:
+            statuses = await asyncio.gather(*(post(session, site, item) for item in posts for _ in range(3)))
+        assert Counter(statuses) == Counter({200: 3 * len(posts)})
+
+        with MongoClient(database) as client:
+            db = client.get_default_database()
+            per_contact = Counter(d["contact_id"] for d in db.dialogs.find({}, {"contact_id": 1}))
+            assert per_contact == Counter({item.contact: 1 for item in posts})
+            assert db.messages.count_documents({}) == len(posts)
+            dialogs = {str(d["_id"]) for d in db.dialogs.find({}, {"_id": 1})}
+        await telegram.wait_for("sendMessage", lambda c: c.ok, count=len(dialogs), timeout=DEADLINE)
+        await until(lambda: outbox_empty(site), "every alert marked sent")
+        assert delivered(telegram) == Counter({dialog: 1 for dialog in dialogs})
