@@ -248,10 +248,10 @@ def setup_bot(
         tags=lead_tags(settings),
     )
     runtime = BotRuntime(alerts=alerts, store=store, owner_ids=list(settings.telegram_owner_ids), primary=primary)
-    if bot is None:
+    if bot is None and primary:  # said once, not by every worker
         log.warning("no %sTELEGRAM_BOT_TOKEN: lead alerts wait in the outbox and are only logged", ENV_PREFIX)
-    else:
-        if not settings.telegram_owner_ids:
+    if bot is not None:
+        if not settings.telegram_owner_ids and primary:
             log.warning("no %sTELEGRAM_OWNER_IDS: lead alerts wait until an owner is configured", ENV_PREFIX)
         tracker = tracker or _app_tracker(app) or Tracker(store, settings)
         dispatcher = build_dispatcher(store, settings, tracker, lang=lang, clock=clock, on_new_dialog=runtime.kick)

@@ -77,12 +77,12 @@ def serve(host: str | None, port: int | None, workers: int | None = None) -> int
     port = port or settings.port
     from webhooks.app import create_app
 
+    workers = workers or settings.workers
     try:
-        app = create_app(settings)
+        app = create_app(settings, primary=workers == 1)  # with workers, worker 0 is the primary
     except SettingsError as exc:
         print(f"chattrack: configuration error: {exc}", file=sys.stderr)
         return 2
-    workers = workers or settings.workers
     print(startup_banner(settings, host, port), flush=True)
     if workers > 1:
         from webhooks.workers import serve_workers
