@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Awaitable, Callable
 
@@ -78,6 +79,10 @@ def serve(host: str | None, port: int | None, workers: int | None = None) -> int
     from webhooks.app import create_app
 
     workers = workers or settings.workers
+    if workers > 1 and not hasattr(os, "fork"):
+        reason = "CHATTRACK_WORKERS: several workers need fork (Linux, macOS)"
+        print(f"chattrack: configuration error: {reason}", file=sys.stderr)
+        return 2
     try:
         app = create_app(settings, primary=workers == 1)  # with workers, worker 0 is the primary
     except SettingsError as exc:
