@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.store_contract import NUMBER, MakeStore, fresh_visit, page_view
-from tracking.models import Click
+from tracking.models import Click, PageView
 from tracking.store.base import CodeTaken, Store
 from tracking.store.sqlite import ts
 
@@ -90,6 +90,34 @@ async def test_concurrent_first_views_of_one_visit_make_one_visit(store: Store) 
 
     visit = await store.get_visit("ABCD1234")
     assert visit is not None and visit.pages_seen == 10
+
+
+async def test_a_burst_of_page_views_from_many_visitors(store: Store) -> None:
+    """Many visitors at once, each with two pages, and one stranger holding a taken code: every visit is
+    opened once and merged, the stranger alone is refused."""
+    codes = [f"CODE{n:04d}" for n in range(60)]
+    first = [page_view(code, f"visitor-{n}", "https://shop.example/", T0) for n, code in enumerate(codes)]
+    second = [
+        page_view(code, f"visitor-{n}", f"https://shop.example/p{n}", T0 + timedelta(minutes=1))
+        for n, code in enumerate(codes)
+    ]
+    stranger = page_view(codes[7], "visitor-x", "https://shop.example/", T0 + timedelta(seconds=1))
+
+    async def at_once(views: list[PageView]) -> list[str | BaseException]:
+        return await asyncio.gather(
+            *(store.record_page_view(v, functools.partial(fresh_visit, v)) for v in views), return_exceptions=True
+        )
+
+    landed = await at_once(first)
+    # Everyone's second page, and the stranger's first view with a code already held.
+    later = await at_once([*second[:30], stranger, *second[30:]])
+
+    assert landed == codes and later[:30] + later[31:] == codes
+    assert isinstance(later[30], CodeTaken)
+    for n, code in enumerate(codes):
+        visit = await store.get_visit(code)
+        assert visit is not None and visit.visitor_id == f"visitor-{n}"
+        assert (visit.pages_seen, visit.current_page) == (2, f"https://shop.example/p{n}")
 
 
 async def test_a_click_sets_the_page_of_contact(store: Store) -> None:

@@ -7,6 +7,7 @@ instants they name.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import inspect
 import sqlite3
@@ -181,6 +182,62 @@ def migrate(db: sqlite3.Connection) -> None:
     )
 
 
+PageViewWork = tuple[PageView, Callable[[], Visit], asyncio.Future[str]]
+
+
+def _record_views(db: sqlite3.Connection, batch: list[PageViewWork]) -> list[str | Exception]:
+    """Store a batch of page views: a code not seen yet opens a visit (`fresh()`, its first view), a code of
+    the same visitor is a later view (last_seen, current page, pages seen), a code of another visitor is
+    CodeTaken. Changes nothing before every view is decided, so a view refused is refused alone."""
+    codes = list({view.code for view, _, _ in batch})
+    owners: dict[str, str] = {}
+    for start in range(0, len(codes), 500):  # well under SQLite's limit of bound parameters
+        part = codes[start : start + 500]
+        sql = f"SELECT code, visitor_id FROM visits WHERE code IN ({', '.join('?' * len(part))})"
+        owners.update((row[0], row[1]) for row in db.execute(sql, part))
+    outcomes: list[str | Exception] = []
+    opened: list[tuple[Any, ...]] = []
+    later: list[tuple[Any, ...]] = []
+    for view, fresh, _ in batch:
+        owner = owners.get(view.code)
+        if owner is None:
+            try:
+                visit = fresh()
+            except Exception as exc:  # classification is not expected to fail; if it does, this view alone
+                outcomes.append(exc)
+                continue
+            owners[view.code] = view.visitor_id
+            opened.append(
+                (
+                    visit.code,
+                    visit.visitor_id,
+                    ts(visit.last_seen),
+                    visit.model_dump_json(),
+                    visit.current_page,
+                    visit.pages_seen,
+                )
+            )
+            outcomes.append(visit.code)
+        elif owner == view.visitor_id:
+            later.append((ts(view.at), view.url, view.code, view.visitor_id))
+            outcomes.append(view.code)
+        else:
+            outcomes.append(CodeTaken(view.code))
+    if opened:
+        db.executemany(
+            "INSERT INTO visits (code, visitor_id, last_seen, data, current_page, pages_seen) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            opened,
+        )
+    if later:  # after the inserts: a visit opened in this batch may already have its second view here
+        db.executemany(
+            "UPDATE visits SET last_seen = max(last_seen, ?), current_page = ?, pages_seen = pages_seen + 1 "
+            "WHERE code = ? AND visitor_id = ?",
+            later,
+        )
+    return outcomes
+
+
 def _one(db: sqlite3.Connection, sql: str, args: Sequence[Any] | dict[str, Any] = ()) -> sqlite3.Row | None:
     row: sqlite3.Row | None = db.execute(sql, args).fetchone()
     return row
@@ -198,6 +255,8 @@ class SQLiteStore:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self.runner = SQLiteRunner(self.path)
+        self._views: list[PageViewWork] = []
+        self._views_flush: asyncio.Task[None] | None = None
 
     async def open(self) -> None:
         def setup(db: sqlite3.Connection) -> None:
@@ -217,6 +276,8 @@ class SQLiteStore:
 
     async def close(self) -> None:
         """Commits the writes already queued (graceful shutdown), then closes."""
+        if self._views_flush is not None:
+            await asyncio.shield(self._views_flush)  # page views waiting for their batch are queued writes too
         await self.runner.close()
 
     async def ping(self) -> bool:
@@ -237,35 +298,39 @@ class SQLiteStore:
     # visits -------------------------------------------------------------------------------------
 
     async def record_page_view(self, view: PageView, fresh: Callable[[], Visit]) -> str:
-        at = ts(view.at)
+        # The page views of one moment go into the group commit as one write (_record_views): one lookup of
+        # their codes, then the new visits and the later views as one statement each. Per view that is
+        # ~30 µs less than a write of its own (bench/bench_http.py traffic, in-process). Each caller still
+        # returns only once its view is committed.
+        done: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self._views.append((view, fresh, done))
+        if self._views_flush is None:
+            self._views_flush = asyncio.create_task(self._flush_views())
+        return await done
 
-        def merge(db: sqlite3.Connection) -> str:
-            # Later views touch three fields in place: no read-modify-write of the visit's document.
-            merged = db.execute(
-                "UPDATE visits SET last_seen = max(last_seen, ?), current_page = ?, pages_seen = pages_seen + 1 "
-                "WHERE code = ? AND visitor_id = ?",
-                (at, view.url, view.code, view.visitor_id),
-            )
-            if merged.rowcount == 1:
-                return view.code
-            if _one(db, "SELECT 1 FROM visits WHERE code = ?", (view.code,)) is not None:
-                raise CodeTaken(view.code)
-            visit = fresh()
-            db.execute(
-                "INSERT INTO visits (code, visitor_id, last_seen, data, current_page, pages_seen) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (
-                    visit.code,
-                    visit.visitor_id,
-                    ts(visit.last_seen),
-                    visit.model_dump_json(),
-                    visit.current_page,
-                    visit.pages_seen,
-                ),
-            )
-            return visit.code
-
-        return await self.runner.write(merge, atomic=True)  # one UPDATE, or a check and one INSERT
+    async def _flush_views(self) -> None:
+        try:
+            while self._views:
+                batch, self._views = self._views, []
+                try:
+                    outcomes = await self.runner.write(functools.partial(_record_views, batch=batch))
+                except BaseException as exc:
+                    failure = exc if isinstance(exc, Exception) else StoreUnavailable(f"SQLite writer stopped: {exc!r}")
+                    for _, _, done in batch:
+                        if not done.done():
+                            done.set_exception(failure)
+                    if not isinstance(exc, Exception):
+                        raise
+                    continue
+                for (_, _, done), outcome in zip(batch, outcomes, strict=True):
+                    if done.done():
+                        continue  # its caller gave up waiting; the view is stored (or not) all the same
+                    if isinstance(outcome, Exception):
+                        done.set_exception(outcome)
+                    else:
+                        done.set_result(outcome)
+        finally:
+            self._views_flush = None
 
     async def record_click(self, click: Click) -> None:
         at = ts(click.at)
