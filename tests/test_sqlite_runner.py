@@ -65,22 +65,6 @@ async def test_a_failing_write_is_undone_alone_and_the_rest_commit(runner: SQLit
     await runner.close()
 
 
-async def test_atomic_writes_share_a_batch_without_savepoints(runner: SQLiteRunner) -> None:
-    statements: list[str] = []
-    assert runner._loop_writer_db is not None
-    runner._loop_writer_db.set_trace_callback(statements.append)
-
-    # The second is refused by SQLite itself (a duplicate key): that one statement is undone alone.
-    outcomes = await asyncio.gather(*(runner.write(insert(n), atomic=True) for n in (1, 1, 2)), return_exceptions=True)
-
-    assert outcomes[0] == 1 and outcomes[2] == 2
-    assert isinstance(outcomes[1], sqlite3.IntegrityError)
-    assert stored(runner.path) == [1, 2]
-    assert statements.count("COMMIT") == 1  # one batch...
-    assert not [s for s in statements if "SAVEPOINT" in s or "RELEASE" in s]  # ...and no savepoints
-    await runner.close()
-
-
 async def test_a_refused_write_alone_in_its_batch_leaves_nothing(runner: SQLiteRunner) -> None:
     def half_then_fail(db: sqlite3.Connection) -> None:
         db.execute("INSERT INTO items (n) VALUES (100)")

@@ -30,10 +30,6 @@ from tracking.store.base import StoreUnavailable
 
 T = TypeVar("T")
 Work = Callable[[sqlite3.Connection], Any]
-# A write and whether it is atomic by itself: when it raises it has changed nothing (it fails before its
-# first statement, or its one change is a single statement, which SQLite undoes alone). Such a write needs
-# no savepoint of its own (~5 µs of a page view).
-Queued = tuple[Work, bool]
 
 MAX_BATCH = 256  # writes per transaction: bounds the wait of the first in a burst
 READERS = 4
@@ -66,7 +62,7 @@ class SQLiteRunner:
         self._checkpointing: asyncio.Future[Any] | None = None
         self._since_checkpoint = 0
         self._local = threading.local()
-        self._pending: list[tuple[Queued, asyncio.Future[Any]]] = []
+        self._pending: list[tuple[Work, asyncio.Future[Any]]] = []
         self._draining: asyncio.Task[None] | None = None
         self._open = False
         self.commits = 0  # transactions committed, for tests and benchmarks (writes per commit)
@@ -138,14 +134,13 @@ class SQLiteRunner:
 
     # writes -------------------------------------------------------------------------------------
 
-    async def write(self, work: Callable[[sqlite3.Connection], T], *, atomic: bool = False) -> T:
-        """Run `work` inside the next group commit; returns (or raises) once that commit is done.
-        `atomic`: `work` changes nothing when it raises (see Queued), so it runs without a savepoint."""
+    async def write(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `work` inside the next group commit; returns (or raises) once that commit is done."""
         if not self._open:
             raise StoreUnavailable("store is not open")
         loop = asyncio.get_running_loop()
         done: asyncio.Future[T] = loop.create_future()
-        self._pending.append(((work, atomic), done))
+        self._pending.append((work, done))
         if self._draining is None:
             self._draining = loop.create_task(self._drain())
         return await done
@@ -197,7 +192,7 @@ class SQLiteRunner:
         self._checkpointing.add_done_callback(finished)
 
     def _commit(
-        self, batch: list[Queued], db: sqlite3.Connection | None, wait: bool = True
+        self, batch: list[Work], db: sqlite3.Connection | None, wait: bool = True
     ) -> list[tuple[bool, Any]] | None:
         """Run a batch in one transaction. None when `wait` is False and another process holds the lock."""
         if db is None:
@@ -211,24 +206,19 @@ class SQLiteRunner:
                     return None
                 raise
             alone = len(batch) == 1  # the transaction itself is the savepoint (the common case at low rates)
-            for work, atomic in batch:
-                savepoint = not alone and not atomic
-                if savepoint:
+            for work in batch:
+                if not alone:
                     db.execute("SAVEPOINT write")
                 try:
                     outcomes.append((True, work(db)))
                 except sqlite3.OperationalError:
                     raise  # the database itself failed (locked, I/O, full): nothing of the batch stays
                 except Exception as exc:  # this write's own refusal (a taken code, bad data): undo it alone
-                    if alone:
-                        db.execute("ROLLBACK")
-                        return [(False, exc)]
-                    if savepoint:
-                        db.execute("ROLLBACK TO write")
-                        db.execute("RELEASE write")
+                    db.execute("ROLLBACK" if alone else "ROLLBACK TO write")
                     outcomes.append((False, exc))
-                    continue
-                if savepoint:
+                    if alone:
+                        return outcomes
+                if not alone:
                     db.execute("RELEASE write")
             db.execute("COMMIT")
             self.commits += 1
