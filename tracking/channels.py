@@ -203,8 +203,12 @@ def _text(value: object, limit: int) -> str | None:
     """A clean, bounded string: no control characters, no lone surrogates (they break stores)."""
     if not isinstance(value, str):
         return None
-    value = value[:limit].encode("utf-8", "replace").decode("utf-8")
-    value = _CONTROL.sub("", value).strip()
+    value = value[:limit]
+    if not value.isascii():  # fast path: ASCII has no lone surrogates (most URLs and UTM values are ASCII)
+        value = value.encode("utf-8", "replace").decode("utf-8")
+    if not value.isprintable():  # every control character is unprintable
+        value = _CONTROL.sub("", value)
+    value = value.strip()
     return value or None
 
 
