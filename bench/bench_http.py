@@ -41,6 +41,7 @@ import shutil
 import signal
 import socket
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -744,6 +745,10 @@ def bench_collect(
     ratio = best_ours.rps / best_bare.rps
     print(f"  best: bare {best_bare.rps:,.0f} req/s, chattrack {best_ours.rps:,.0f} req/s → {ratio:.0%} of bare"
           f" (target ≥ 50%)")  # fmt: skip
+    # Each round's pair ran back to back, so its ratio is less exposed to the host's swings than the bests.
+    rounds_ratio = [ours.rps / bare.rps for bare, ours in zip(results["bare"], results["chattrack"], strict=True)]
+    print(f"  round by round: {', '.join(f'{r:.0%}' for r in rounds_ratio)}"
+          f" (median {statistics.median(rounds_ratio):.0%})")  # fmt: skip
     return ratio, best_ours.rps
 
 
