@@ -309,19 +309,15 @@ class SQLiteStore:
         return await done
 
     async def _flush_views(self) -> None:
+        batch: list[PageViewWork] = []
         try:
             while self._views:
                 batch, self._views = self._views, []
+                outcomes: list[str | Exception]
                 try:
                     outcomes = await self.runner.write(functools.partial(_record_views, batch=batch))
-                except BaseException as exc:
-                    failure = exc if isinstance(exc, Exception) else StoreUnavailable(f"SQLite writer stopped: {exc!r}")
-                    for _, _, done in batch:
-                        if not done.done():
-                            done.set_exception(failure)
-                    if not isinstance(exc, Exception):
-                        raise
-                    continue
+                except Exception as exc:  # the store failed the whole write: every view of it fails alike
+                    outcomes = [exc] * len(batch)
                 for (_, _, done), outcome in zip(batch, outcomes, strict=True):
                     if done.done():
                         continue  # its caller gave up waiting; the view is stored (or not) all the same
@@ -331,6 +327,9 @@ class SQLiteStore:
                         done.set_result(outcome)
         finally:
             self._views_flush = None
+            for _, _, done in batch:  # only when cancelled mid-write: no caller may wait forever
+                if not done.done():
+                    done.set_exception(StoreUnavailable("page view write cancelled"))
 
     async def record_click(self, click: Click) -> None:
         at = ts(click.at)
