@@ -34,7 +34,8 @@ from typing import cast
 from aiohttp import web
 
 from tracking.settings import Settings
-from tracking.store import StoreUnavailable, open_store
+from tracking.store import Store, StoreUnavailable
+from webhooks.cli import with_store
 
 log = logging.getLogger("chattrack.workers")
 
@@ -48,12 +49,8 @@ def use_shared_metrics(directory: str) -> None:
     values.ValueClass = values.get_value_class()  # the class is chosen when the module is imported
 
 
-async def prepare_store(settings: Settings) -> None:
-    """Open and close the store once before forking: schema and migrations run in one process, and a store
-    that is away stops the start with one clear message instead of N crashing workers."""
-    store = open_store(settings.database_url, settings.visit_retention_days)
-    await store.open()
-    await store.close()
+async def _nothing(store: Store) -> int:
+    return 0
 
 
 def serve_workers(
@@ -63,8 +60,10 @@ def serve_workers(
     count: int,
     loop_factory: Callable[[], asyncio.AbstractEventLoop],
 ) -> int:
+    # Open and close the store once before forking: schema and migrations run in one process, and a store
+    # that is away stops the start with one clear message instead of N crashing workers.
     try:
-        asyncio.run(prepare_store(settings))
+        with_store(settings, _nothing)
     except StoreUnavailable as exc:
         log.error("store unavailable: %s", exc)
         return 1
@@ -75,7 +74,7 @@ def serve_workers(
     context = multiprocessing.get_context("fork")  # workers inherit the bound socket and the settings
     workers: dict[int, BaseProcess] = {}
     started: dict[int, float] = {}
-    state = {"stopping": False, "exit": 0}
+    stopping, exit_code = False, 0
 
     def spawn(index: int) -> None:
         process = context.Process(
@@ -87,9 +86,10 @@ def serve_workers(
         workers[index], started[index] = process, time.monotonic()
 
     def stop(signum: int, frame: FrameType | None = None) -> None:
-        if state["stopping"]:
+        nonlocal stopping
+        if stopping:
             return
-        state["stopping"] = True
+        stopping = True
         for process in workers.values():
             if process.pid is not None and process.is_alive():
                 os.kill(process.pid, signal.SIGTERM)
@@ -106,11 +106,11 @@ def serve_workers(
                 process = workers.pop(index)
                 process.join()
                 _forget_metrics(process)
-                if state["stopping"]:
+                if stopping:
                     continue
                 if time.monotonic() - started[index] < settings.worker_startup_grace_seconds:
                     log.error("worker %d exited with %s during start-up; stopping", index, process.exitcode)
-                    state["exit"] = 1
+                    exit_code = 1
                     stop(signal.SIGTERM)
                 else:
                     log.warning("worker %d exited with %s; starting another", index, process.exitcode)
@@ -122,7 +122,7 @@ def serve_workers(
         os.close(alive_read)
         os.close(alive_write)
         shutil.rmtree(metrics_dir, ignore_errors=True)
-    return state["exit"]
+    return exit_code
 
 
 def _forget_metrics(process: BaseProcess) -> None:
