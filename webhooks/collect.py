@@ -55,9 +55,9 @@ class CollectPayload(BaseModel):
     sl: int | None = Field(default=None, ge=0, le=10_000)
 
 
-def _allowed_origin(request: web.Request) -> str | None:
+def _allowed_origin(settings: Settings, request: web.Request) -> str | None:
     """The value for Access-Control-Allow-Origin, or None when this origin may not post."""
-    origins = request.app[SETTINGS].site_origins
+    origins = settings.site_origins
     origin = request.headers.get("Origin")
     if not origins:
         return origin or "*"
@@ -71,8 +71,8 @@ def _target(raw: str) -> str:
     return "@" + raw.lstrip("@").lower()
 
 
-def client_ip(request: web.Request) -> str | None:
-    if request.app[SETTINGS].trust_forwarded_for:
+def client_ip(settings: Settings, request: web.Request) -> str | None:
+    if settings.trust_forwarded_for:
         forwarded = request.headers.get("X-Forwarded-For", "")
         if forwarded:
             return forwarded.split(",")[0].strip()[:64]
@@ -127,11 +127,14 @@ def _answer(code: str, cors: dict[str, str]) -> web.Response:
 
 
 async def collect(request: web.Request) -> web.Response:
-    origin = _allowed_origin(request)
+    app = request.app  # a property: looked up once
+    settings = app[SETTINGS]
+    origin = _allowed_origin(settings, request)
     if origin is None:
         return error(403, "origin not allowed: add it to CHATTRACK_SITE_ORIGINS")
     cors = {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
-    if not request.app[LIMITER].allow(client_ip(request)):
+    ip = client_ip(settings, request)
+    if not app[LIMITER].allow(ip):
         return web.json_response({"error": "too many requests from this address"}, status=429, headers=cors)
     if request.content_length is not None and request.content_length > MAX_COLLECT_BODY:
         return error(413, f"payload over {MAX_COLLECT_BODY} bytes")
@@ -146,7 +149,7 @@ async def collect(request: web.Request) -> web.Response:
     if not is_valid_code(code):
         return web.json_response({"error": "c: not a valid visit code"}, status=400, headers=cors)
 
-    tracker = request.app[TRACKER]
+    tracker = app[TRACKER]
     now = utc_now()
     if payload.t == "click":
         if not payload.h:
@@ -163,7 +166,7 @@ async def collect(request: web.Request) -> web.Response:
         language=payload.l,
         timezone=payload.z,
         user_agent=request.headers.get("User-Agent", "")[:512] or None,
-        ip=client_ip(request),
+        ip=ip,
         ga_client_id=payload.ga,
         ym_client_id=payload.ym,
         at=now,
@@ -179,7 +182,7 @@ async def collect(request: web.Request) -> web.Response:
 
 
 async def preflight(request: web.Request) -> web.Response:
-    origin = _allowed_origin(request)
+    origin = _allowed_origin(request.app[SETTINGS], request)
     if origin is None:
         return error(403, "origin not allowed: add it to CHATTRACK_SITE_ORIGINS")
     return web.Response(

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
+from aiohttp.web_urldispatcher import AbstractRoute
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.multiprocess import MultiProcessCollector
@@ -53,6 +54,16 @@ class Metrics:
         # Children by label values: `labels()` validates and locks on every call, a few µs per request.
         self._timers: dict[str, Any] = {}
         self._counts: dict[tuple[str, int], Any] = {}
+        self._labels: dict[AbstractRoute, str] = {}
+
+    def route_label(self, route: AbstractRoute) -> str:
+        """The route's pattern, not the raw path: unknown paths must not grow the label set."""
+        label = self._labels.get(route)
+        if label is None:
+            if route.resource is None:  # aiohttp's own 404/405 routes: a new object every time
+                return "unmatched"
+            label = self._labels[route] = route.resource.canonical
+        return label
 
     def request_done(self, route: str, status: int, seconds: float) -> None:
         timer = self._timers.get(route)
@@ -79,8 +90,7 @@ async def count_requests(
 ) -> web.StreamResponse:
     """Counts and times every request; inside, errors_as_json turns failures into JSON answers."""
     metrics = request.app[METRICS]
-    # The route's pattern, not the raw path: unknown paths must not grow the label set.
-    route = request.match_info.route.resource.canonical if request.match_info.route.resource else "unmatched"
+    route = metrics.route_label(request.match_info.route)
     status, started = 500, time.perf_counter()
     try:
         response = await errors_as_json(request, handler)
