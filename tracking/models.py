@@ -88,7 +88,33 @@ class PageView:
     ip: str | None = None
     ga_client_id: str | None = None
     ym_client_id: str | None = None
+    region: str | None = None  # set by the Tracker when it resolves regions
     at: datetime
+
+
+def opened_visit(view: PageView) -> Visit:
+    """The visit a first page view opens: what the view tells, not yet attributed. Source, channel and
+    device are worked out from it when a message needs them (Tracker.attributed): most visits never
+    write, and classifying took ~40 µs of every first page view, a third of the snippet's traffic."""
+    return Visit(
+        code=view.code,
+        visitor_id=view.visitor_id,
+        first_seen=view.at,
+        last_seen=view.at,
+        attribution=Attribution(
+            landing_page=view.url,
+            referrer=view.referrer,
+            screen=view.screen,
+            language=view.language,
+            region=view.region,
+        ),
+        current_page=view.url,
+        timezone=view.timezone,
+        user_agent=view.user_agent,
+        ip=view.ip,
+        ga_client_id=view.ga_client_id,
+        ym_client_id=view.ym_client_id,
+    )
 
 
 class Click(BaseModel):

@@ -87,7 +87,8 @@ def page_view(code: str, visitor: str, url: str, when: datetime) -> PageView:
     return PageView(code=code, visitor_id=visitor, url=url, at=when)
 
 
-def fresh_visit(view: PageView) -> Visit:
+def classified_visit(view: PageView) -> Visit:
+    """A visit as versions before lazy attribution stored it: classified on its first page view."""
     return Visit(
         code=view.code,
         visitor_id=view.visitor_id,

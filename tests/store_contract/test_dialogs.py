@@ -13,7 +13,6 @@ from tests.store_contract import (
     NUMBER,
     OTHER_NUMBER,
     at,
-    fresh_visit,
     message,
     new_dialog,
     page_view,
@@ -217,9 +216,9 @@ async def test_set_tags_replaces_them_sorted_and_unique(store: Store) -> None:
 async def test_forgetting_a_contact_erases_dialogs_alerts_and_their_visits(store: Store) -> None:
     recent = datetime.now(UTC).replace(microsecond=0) - timedelta(days=3)  # visits within their retention
     view = page_view("ABCD1234", "browser-1", "https://shop.example/", recent)
-    await store.record_page_view(view, lambda: fresh_visit(view))
+    await store.record_page_view(view)
     second_visit = page_view("EFGH5678", "browser-1", "https://shop.example/", recent)
-    await store.record_page_view(second_visit, lambda: fresh_visit(second_visit))
+    await store.record_page_view(second_visit)
     await store.record_click(Click(code="EFGH5678", page="/", target=NUMBER, at=recent))
     mine = new_dialog(message(recent), code="ABCD1234")
     again = new_dialog(message(recent + GAP * 2))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import sqlite3
 from contextlib import closing
 from datetime import UTC, datetime, timedelta
@@ -11,30 +10,47 @@ from pathlib import Path
 
 import pytest
 
-from tests.store_contract import NUMBER, MakeStore, fresh_visit, page_view
-from tracking.models import Click, PageView
+from tests.store_contract import NUMBER, MakeStore, classified_visit, page_view
+from tracking.models import Click, PageView, opened_visit
 from tracking.store.base import CodeTaken, Store
+from tracking.store.mongo import MongoStore, visit_document
 from tracking.store.sqlite import ts
 
 # Recent enough that MongoDB's TTL index (90 days) keeps these visits; whole seconds (BSON keeps ms).
 T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(days=20)
 
 
-async def test_first_page_view_stores_the_fresh_visit(store: Store) -> None:
-    view = page_view("ABCD1234", "visitor-1", "https://shop.example/", T0)
+async def test_first_page_view_opens_the_visit_with_everything_it_tells(store: Store) -> None:
+    view = PageView(
+        code="ABCD1234",
+        visitor_id="visitor-1",
+        url="https://shop.example/?utm_source=yandex&utm_medium=cpc",
+        referrer="https://yandex.ru/",
+        screen="390x844",
+        language="ru-RU",
+        timezone="Europe/Moscow",
+        user_agent="Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X)",
+        ip="203.0.113.7",
+        ga_client_id="GA1.1.123.456",
+        ym_client_id="1700000000123",
+        region="Moscow, RU",
+        at=T0,
+    )
 
-    assert await store.record_page_view(view, lambda: fresh_visit(view)) == "ABCD1234"
+    assert await store.record_page_view(view) == "ABCD1234"
 
-    assert await store.get_visit("ABCD1234") == fresh_visit(view)
+    visit = await store.get_visit("ABCD1234")
+    assert visit == opened_visit(view)
+    assert visit.attribution.landing_page == view.url and visit.attribution.region == "Moscow, RU"
     assert await store.get_visit("NOPE0000") is None
 
 
 async def test_later_page_views_merge_into_the_visit(store: Store) -> None:
     first = page_view("ABCD1234", "visitor-1", "https://shop.example/", T0)
-    await store.record_page_view(first, lambda: fresh_visit(first))
+    await store.record_page_view(first)
     second = page_view("ABCD1234", "visitor-1", "https://shop.example/prices", T0 + timedelta(minutes=3))
 
-    assert await store.record_page_view(second, lambda: fresh_visit(second)) == "ABCD1234"
+    assert await store.record_page_view(second) == "ABCD1234"
 
     merged = await store.get_visit("ABCD1234")
     assert merged is not None and merged.pages_seen == 2
@@ -46,12 +62,12 @@ async def test_later_page_views_merge_into_the_visit(store: Store) -> None:
 @pytest.mark.emulator_xfail("$max with a date leaves the field unchanged")
 async def test_page_views_move_last_seen_forward_only(store: Store) -> None:
     first = page_view("ABCD1234", "visitor-1", "https://shop.example/", T0)
-    await store.record_page_view(first, lambda: fresh_visit(first))
+    await store.record_page_view(first)
     later = page_view("ABCD1234", "visitor-1", "https://shop.example/b", T0 + timedelta(minutes=5))
-    await store.record_page_view(later, lambda: fresh_visit(later))
+    await store.record_page_view(later)
     late_arrival = page_view("ABCD1234", "visitor-1", "https://shop.example/a", T0 + timedelta(minutes=1))
 
-    await store.record_page_view(late_arrival, lambda: fresh_visit(late_arrival))
+    await store.record_page_view(late_arrival)
 
     visit = await store.get_visit("ABCD1234")
     assert visit is not None and visit.last_seen == T0 + timedelta(minutes=5)
@@ -60,11 +76,11 @@ async def test_page_views_move_last_seen_forward_only(store: Store) -> None:
 
 async def test_a_code_held_by_another_visitor_is_taken(store: Store) -> None:
     mine = page_view("ABCD1234", "visitor-1", "https://shop.example/", T0)
-    await store.record_page_view(mine, lambda: fresh_visit(mine))
+    await store.record_page_view(mine)
     theirs = page_view("ABCD1234", "visitor-2", "https://shop.example/other", T0 + timedelta(minutes=1))
 
     with pytest.raises(CodeTaken):
-        await store.record_page_view(theirs, lambda: fresh_visit(theirs))
+        await store.record_page_view(theirs)
 
     visit = await store.get_visit("ABCD1234")
     assert visit is not None and visit.visitor_id == "visitor-1" and visit.pages_seen == 1
@@ -72,13 +88,13 @@ async def test_a_code_held_by_another_visitor_is_taken(store: Store) -> None:
 
 async def test_the_store_keeps_working_after_a_taken_code(store: Store) -> None:
     mine = page_view("ABCD1234", "visitor-1", "https://shop.example/", T0)
-    await store.record_page_view(mine, lambda: fresh_visit(mine))
+    await store.record_page_view(mine)
     theirs = page_view("ABCD1234", "visitor-2", "https://shop.example/", T0)
     with pytest.raises(CodeTaken):
-        await store.record_page_view(theirs, lambda: fresh_visit(theirs))
+        await store.record_page_view(theirs)
 
     other = page_view("EFGH5678", "visitor-2", "https://shop.example/", T0)
-    await store.record_page_view(other, lambda: fresh_visit(other))
+    await store.record_page_view(other)
 
     assert await store.get_visit("EFGH5678") is not None
 
@@ -86,7 +102,7 @@ async def test_the_store_keeps_working_after_a_taken_code(store: Store) -> None:
 async def test_concurrent_first_views_of_one_visit_make_one_visit(store: Store) -> None:
     views = [page_view("ABCD1234", "visitor-1", f"https://shop.example/{i}", T0) for i in range(10)]
 
-    await asyncio.gather(*(store.record_page_view(v, functools.partial(fresh_visit, v)) for v in views))
+    await asyncio.gather(*(store.record_page_view(v) for v in views))
 
     visit = await store.get_visit("ABCD1234")
     assert visit is not None and visit.pages_seen == 10
@@ -104,9 +120,7 @@ async def test_a_burst_of_page_views_from_many_visitors(store: Store) -> None:
     stranger = page_view(codes[7], "visitor-x", "https://shop.example/", T0 + timedelta(seconds=1))
 
     async def at_once(views: list[PageView]) -> list[str | BaseException]:
-        return await asyncio.gather(
-            *(store.record_page_view(v, functools.partial(fresh_visit, v)) for v in views), return_exceptions=True
-        )
+        return await asyncio.gather(*(store.record_page_view(v) for v in views), return_exceptions=True)
 
     landed = await at_once(first)
     # Everyone's second page, and the stranger's first view with a code already held.
@@ -121,20 +135,20 @@ async def test_a_burst_of_page_views_from_many_visitors(store: Store) -> None:
 
 
 async def test_a_click_sets_the_page_of_contact(store: Store) -> None:
-    view = page_view("ABCD1234", "visitor-1", "https://shop.example/", T0)
-    await store.record_page_view(view, lambda: fresh_visit(view))
+    view = page_view("ABCD1234", "visitor-1", "https://shop.example/?utm_source=google", T0)
+    await store.record_page_view(view)
 
     await store.record_click(Click(code="ABCD1234", page="https://shop.example/contacts", target=NUMBER, at=T0))
 
     visit = await store.get_visit("ABCD1234")
     assert visit is not None and visit.attribution.contact_page == "https://shop.example/contacts"
-    assert visit.attribution.source == "google"  # the rest of the attribution is kept
+    assert visit.attribution.landing_page == view.url  # the rest of what the first view told is kept
 
 
 @pytest.mark.emulator_xfail("$max with a date leaves the field unchanged")
 async def test_a_click_counts_as_activity_of_the_visit(store: Store) -> None:
     view = page_view("ABCD1234", "visitor-1", "https://shop.example/", T0)
-    await store.record_page_view(view, lambda: fresh_visit(view))
+    await store.record_page_view(view)
 
     await store.record_click(Click(code="ABCD1234", page="https://shop.example/", target=NUMBER, at=T0 + timedelta(1)))
 
@@ -160,7 +174,7 @@ async def test_recent_clicks_are_those_on_the_target_in_the_window_oldest_first(
 async def test_retention_drops_visits_and_clicks_last_seen_before_the_cutoff(store: Store) -> None:
     for i, code in enumerate(["OLD00000", "OLD00001", "NEW00000"]):
         view = page_view(code, f"visitor-{i}", "https://shop.example/", T0 + timedelta(days=10 * (code == "NEW00000")))
-        await store.record_page_view(view, functools.partial(fresh_visit, view))
+        await store.record_page_view(view)
     await store.record_click(Click(code="OLD00000", page="https://shop.example/", target=NUMBER, at=T0))
     await store.record_click(Click(code="NEW00000", page="/", target=NUMBER, at=T0 + timedelta(days=10)))
     cutoff = T0 + timedelta(days=1)
@@ -178,7 +192,9 @@ async def test_visits_stored_before_the_page_columns_keep_their_pages(
     adapter: str, make_store: MakeStore, tmp_path: Path
 ) -> None:
     first = page_view("ABCD1234", "visitor-1", "https://shop.example/", T0)
-    old_visit = fresh_visit(first).model_copy(update={"pages_seen": 4, "current_page": "https://shop.example/kids"})
+    old_visit = classified_visit(first).model_copy(
+        update={"pages_seen": 4, "current_page": "https://shop.example/kids"}
+    )
     if adapter == "sqlite":  # a file from before the columns: later views' changes lived in the document only
         with closing(sqlite3.connect(tmp_path / "chattrack.db")) as old, old:  # the file make_store opens
             old.execute("CREATE TABLE visits (code TEXT PRIMARY KEY, visitor_id TEXT NOT NULL,"
@@ -190,13 +206,19 @@ async def test_visits_stored_before_the_page_columns_keep_their_pages(
         store = await make_store()
     else:  # MongoDB keeps the whole visit in one document: nothing to migrate, the same must hold
         store = await make_store()
-        await store.record_page_view(first, lambda: old_visit)
+        assert isinstance(store, MongoStore)
+        await store.db.visits.insert_one(visit_document(old_visit))
     assert await store.get_visit("ABCD1234") == old_visit
 
     later = page_view("ABCD1234", "visitor-1", "https://shop.example/prices", T0 + timedelta(minutes=3))
-    await store.record_page_view(later, lambda: fresh_visit(later))
+    await store.record_page_view(later)
     again = await make_store()  # a second open of the upgraded file changes nothing
 
     merged = await again.get_visit("ABCD1234")
     assert merged is not None
     assert (merged.pages_seen, merged.current_page) == (5, "https://shop.example/prices")
+
+    await again.record_click(Click(code="ABCD1234", page="https://shop.example/prices", target=NUMBER, at=T0))
+    clicked = await again.get_visit("ABCD1234")
+    assert clicked is not None and clicked.attribution.contact_page == "https://shop.example/prices"
+    assert clicked.attribution.channel is old_visit.attribution.channel  # classified then, kept as it was

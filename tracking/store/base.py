@@ -7,7 +7,6 @@ server may run against one database.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
@@ -127,17 +126,17 @@ class Store(Protocol):
         """True when the database answers (health check)."""
 
     # visits
-    async def record_page_view(self, view: PageView, fresh: Callable[[], Visit]) -> str:
-        """Merge a page view into the visit with this code; when none exists, store `fresh()`. Returns the
-        code (the merged visit is not read back: the snippet only needs to hear its code is taken or not).
-
-        `fresh` is called only for a visit's first view (classifying its attribution is the costly part),
-        possibly on a store's worker thread. Raises CodeTaken when the code belongs to another visitor.
+    async def record_page_view(self, view: PageView) -> str:
+        """Merge a page view into the visit with this code; when none exists, the view opens it
+        (`opened_visit`). Returns the code (the merged visit is not read back: the snippet only needs to
+        hear its code is taken or not). Raises CodeTaken when the code belongs to another visitor.
         """
 
     async def record_click(self, click: Click) -> None: ...
 
-    async def get_visit(self, code: str) -> Visit | None: ...
+    async def get_visit(self, code: str) -> Visit | None:
+        """The visit as stored: its first view's landing page, referrer and device, its later pages; its
+        attribution is classified by the Tracker (visits stored by older versions come classified)."""
 
     async def recent_clicks(self, target: str, since: datetime, until: datetime) -> list[Click]: ...
 

@@ -55,6 +55,7 @@ from tracking.models import (
     OutboxItem,
     PageView,
     Visit,
+    opened_visit,
 )
 from tracking.periods import buckets_for
 from tracking.store.base import (
@@ -372,7 +373,7 @@ class MongoStore:
     # visits -------------------------------------------------------------------------------------
 
     @_unavailable_as_store_error
-    async def record_page_view(self, view: PageView, fresh: Callable[[], Visit]) -> str:
+    async def record_page_view(self, view: PageView) -> str:
         visits = self.db.visits
         while True:
             merged = await visits.update_one(
@@ -382,7 +383,7 @@ class MongoStore:
             if merged.matched_count:
                 return view.code
             try:
-                await visits.insert_one(visit_document(fresh()))
+                await visits.insert_one(visit_document(opened_visit(view)))
                 return view.code
             except DuplicateKeyError:
                 # Either another visitor holds the code, or this visitor's first view won a race: merge.
