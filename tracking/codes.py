@@ -71,20 +71,21 @@ def check_character(payload: str, alphabet: str = ALPHABET) -> str:
     return alphabet[(n - total % n) % n]
 
 
+# Each symbol's folded Luhn addend at factor 1 and at factor 2, looked up instead of computed: a page
+# view's code is checked once per visit, and the loop cost ~5 µs of that first view.
+_ADDEND_1 = _VALUE
+_ADDEND_2 = {symbol: 2 * value // len(ALPHABET) + 2 * value % len(ALPHABET) for symbol, value in _VALUE.items()}
+
+
 def _check_passes(code: str) -> bool:
     """Validation half of Luhn mod N: factor starts at 1 over the whole code, sum % N == 0."""
-    n = len(ALPHABET)
-    total = 0
-    factor = 1
-    for symbol in reversed(code):
-        addend = factor * _VALUE[symbol]
-        total += addend // n + addend % n
-        factor = 3 - factor
-    return total % n == 0
+    # From the right: factor 1 on the last symbol and every second one before it, 2 on the others.
+    total = sum(map(_ADDEND_1.__getitem__, code[::-2])) + sum(map(_ADDEND_2.__getitem__, code[-2::-2]))
+    return total % len(ALPHABET) == 0
 
 
 def _mixed(payload: str) -> bool:
-    digits = sum(symbol.isdigit() for symbol in payload)
+    digits = sum(map(str.isdigit, payload))
     return digits >= MIN_DIGITS and len(payload) - digits >= MIN_LETTERS
 
 
@@ -92,12 +93,7 @@ def _mixed(payload: str) -> bool:
 def is_valid_code(s: str) -> bool:
     """Whether ``s`` is a code in canonical form (upper case, no look-alikes): use for stored codes.
     Cached: a visit's code comes back with each of its page views (~5 µs saved each time)."""
-    return (
-        len(s) == CODE_LENGTH
-        and all(symbol in _VALUE for symbol in s)
-        and _mixed(s[:PAYLOAD_LENGTH])
-        and _check_passes(s)
-    )
+    return len(s) == CODE_LENGTH and _VALUE.keys() >= set(s) and _mixed(s[:PAYLOAD_LENGTH]) and _check_passes(s)
 
 
 def new_code() -> str:

@@ -7,7 +7,7 @@ import contextlib
 import gc
 import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 from pydantic import ValidationError
@@ -40,26 +40,26 @@ def validation_reason(exc: ValidationError, what: str = "") -> str:
     return f"{what}{where}: {first['msg']}"
 
 
-async def errors_as_json(
-    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-) -> web.StreamResponse:
-    """4xx with a reason for bad input, 503 when the store is away; a bug is logged, not leaked.
-    Called by the metrics middleware, not registered as one: each middleware layer costs a page view
-    two more coroutine frames (aiohttp adds one of its own when any middleware is set)."""
-    try:
-        response = await handler(request)
-    except web.HTTPException as exc:
+def failure_as_json(request: web.Request, exc: Exception) -> web.Response:
+    """The answer to a request whose handler raised: 4xx with a reason for bad input, 503 when the store
+    is away. Raises again what is not ours to answer (a redirect; a bug, which aiohttp logs as a 500
+    without leaking it)."""
+    if isinstance(exc, web.HTTPException):
         if exc.status >= 400 and exc.content_type != "application/json":
             return error(exc.status, exc.reason)
-        raise
-    except StoreUnavailable as exc:
+        raise exc
+    if isinstance(exc, StoreUnavailable):
         log.warning("store unavailable on %s: %s", request.path, exc)
         return error(503, "store unavailable, retry later")
     # RecursionError: json.loads of absurdly nested JSON (aiogram's webhook handler parses on its own)
-    except (UnicodeDecodeError, json.JSONDecodeError, ValueError, RecursionError) as exc:
+    if isinstance(exc, (UnicodeDecodeError, json.JSONDecodeError, ValueError, RecursionError)):
         return error(400, f"malformed request: {type(exc).__name__}")
+    raise exc
+
+
+def refusal_as_json(response: web.StreamResponse) -> web.StreamResponse:
+    """A library's own plain-text refusal (aiogram's 401 "Unauthorized") in the same JSON shape."""
     if response.status >= 400 and isinstance(response, web.Response) and response.content_type == "text/plain":
-        # A library's own plain-text refusal (aiogram's 401 "Unauthorized") gets the same JSON shape.
         return error(response.status, response.text or response.reason)
     return response
 
@@ -69,7 +69,8 @@ def create_app(settings: Settings, store: Store | None = None, *, primary: bool 
     runs the timed work (retention, daily summary, Telegram polling); every worker serves requests."""
     from webhooks import api, collect, generic, greenapi, health, meta, metrics, twilio
 
-    # One middleware: metrics around errors_as_json, so they see the status it chose.
+    # One middleware counts requests and turns failures into JSON: each layer costs every request two
+    # coroutine frames (aiohttp adds one of its own when any middleware is set).
     app = web.Application(middlewares=[metrics.count_requests], client_max_size=MAX_BODY)
     store = store or open_store(settings.database_url, settings.visit_retention_days)
     app[SETTINGS] = settings

@@ -15,7 +15,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 
 from tracking.models import InboundMessage, IngestOutcome, IngestResult
 from tracking.store import StoreUnavailable
-from webhooks.app import STORE, TRACKER, errors_as_json
+from webhooks.app import STORE, TRACKER, failure_as_json, refusal_as_json
 
 
 class Metrics:
@@ -88,12 +88,19 @@ METRICS = web.AppKey("metrics", Metrics)
 async def count_requests(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
-    """Counts and times every request; inside, errors_as_json turns failures into JSON answers."""
+    """Counts and times every request, and turns failures into JSON answers (webhooks.app): 4xx with a
+    reason for bad input, 503 when the store is away. One layer, so a request pays for one frame here."""
     metrics = request.app[METRICS]
     route = metrics.route_label(request.match_info.route)
-    status, started = 500, time.perf_counter()
+    status, started = 500, time.perf_counter()  # 500: what aiohttp answers for an exception that passes
     try:
-        response = await errors_as_json(request, handler)
+        try:
+            response = await handler(request)
+        except Exception as exc:
+            response = failure_as_json(request, exc)  # raises again what it does not answer
+        else:
+            if response.status >= 400:
+                response = refusal_as_json(response)
         status = response.status
         return response
     except web.HTTPException as exc:

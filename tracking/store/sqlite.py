@@ -117,10 +117,23 @@ DIALOG_COLUMNS = (
 INSERT_DIALOG = f"INSERT INTO dialogs ({', '.join(DIALOG_COLUMNS)}) VALUES ({', '.join('?' * len(DIALOG_COLUMNS))})"
 
 
+# The last whole second ts() formatted, and its text (one tuple: threads read it whole).
+_last_second: tuple[tuple[int, ...], str] = ((), "")
+
+
 def ts(moment: datetime) -> str:
+    """A moment as stored: ISO 8601 in UTC with microseconds, text that sorts in time order."""
+    global _last_second
     if moment.tzinfo is not UTC:  # most moments come from utc_now(): skip the conversion (a hot path)
         moment = moment.astimezone(UTC)
-    return moment.isoformat(timespec="microseconds")
+    # isoformat() cost ~2 µs of every page view (CPython formats it with a printf-like parser): the date
+    # and time to the second are formatted once per second, the microseconds each time (~0.6 µs).
+    second = (moment.year, moment.month, moment.day, moment.hour, moment.minute, moment.second)
+    known, text = _last_second
+    if second != known:
+        text = moment.replace(microsecond=0, tzinfo=None).isoformat()
+        _last_second = (second, text)
+    return f"{text}.{moment.microsecond:06d}+00:00"
 
 
 def parse_ts(value: str) -> datetime:
