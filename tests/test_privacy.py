@@ -4,18 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sqlite3
 import sys
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 
 from tests.conftest import twilio_form
+from tests.store_contract import CONTACT, message, new_dialog
 from tests.test_twilio_webhook import collect_view
 from tracking.codes import format_prefill, new_code
+from tracking.models import PageView
 from tracking.periods import utc_now
+from tracking.store.sqlite import SQLiteStore
 from webhooks.app import TRACKER
+
+T = TypeVar("T")
 
 
 async def test_forget_erases_dialogs_messages_alerts_and_visits(
@@ -58,3 +65,28 @@ async def test_expired_visits_are_purged(start_server: Any, http: aiohttp.Client
     assert await server.store.get_visit(code) is not None
     assert await tracker.purge_expired_visits(utc_now() + timedelta(days=31)) == 1
     assert await server.store.get_visit(code) is None
+
+
+async def test_forget_also_takes_what_the_browser_stored_during_its_scan(tmp_path: Path) -> None:
+    """Visits have no index by visitor: forget scans on a reader first, then the write adds what the same
+    browser stored meanwhile, so a page view landing between the two is erased too."""
+    store = SQLiteStore(tmp_path / "forget.db")
+    await store.open()
+    now = utc_now()
+    first, during = new_code(), new_code()
+    await store.record_page_view(PageView(code=first, visitor_id="browser-1", url="https://shop.example/", at=now))
+    await store.add_message(new_dialog(message(now), code=first))
+    scan = store.runner.read
+
+    async def scan_then_browse(work: Callable[[sqlite3.Connection], T]) -> T:
+        found = await scan(work)
+        page = PageView(code=during, visitor_id="browser-1", url="https://shop.example/prices", at=utc_now())
+        await store.record_page_view(page)
+        return found
+
+    store.runner.read = scan_then_browse  # type: ignore[method-assign]
+
+    assert await store.forget_contact(CONTACT) == 1
+
+    assert await store.get_visit(first) is None and await store.get_visit(during) is None
+    await store.close()

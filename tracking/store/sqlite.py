@@ -27,6 +27,7 @@ from tracking.models import (
     PageView,
     Visit,
 )
+from tracking.periods import utc_now
 from tracking.store.base import (
     ATTRIBUTION_FIELDS,
     GROUPABLE_FIELDS,
@@ -55,7 +56,6 @@ CREATE TABLE IF NOT EXISTS visits (
     code TEXT PRIMARY KEY, visitor_id TEXT NOT NULL, last_seen TEXT NOT NULL, data TEXT NOT NULL,
     current_page TEXT, pages_seen INTEGER);
 CREATE INDEX IF NOT EXISTS visits_last_seen ON visits (last_seen);
-CREATE INDEX IF NOT EXISTS visits_visitor ON visits (visitor_id);
 CREATE TABLE IF NOT EXISTS clicks (
     id INTEGER PRIMARY KEY, code TEXT NOT NULL, target TEXT NOT NULL, page TEXT NOT NULL, at TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS clicks_target_at ON clicks (target, at);
@@ -202,6 +202,10 @@ def migrate(db: sqlite3.Connection) -> None:
     # document in `data` (and NULL here); a click's page of contact goes to its column on both kinds.
     add_columns(db, "visits", {name: "TEXT" for name in VIEW_COLUMNS if name not in ("code", "visitor_id")})
     add_columns(db, "visits", {"contact_page": "TEXT"})
+    # No index on visitor_id: visitor ids are random, so each first page view wrote one more page of it
+    # to the WAL (~1/3 of the pages a burst of views commits); only `forget` asks by visitor, rarely,
+    # and it scans on a reader thread instead (SQLiteStore.forget_contact).
+    db.execute("DROP INDEX IF EXISTS visits_visitor")
 
 
 PageViewWork = tuple[PageView, asyncio.Future[str]]
@@ -376,10 +380,13 @@ class SQLiteStore:
         # their codes, then the new visits and the later views as one statement each. Per view that is
         # ~30 µs less than a write of its own (bench/bench_http.py traffic, in-process). Each caller still
         # returns only once its view is committed.
-        done: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        flush = self._views_flush
+        if flush is None:
+            flush = self._views_flush = asyncio.create_task(self._flush_views())
+        # The flush task's loop, not asyncio.get_running_loop(): on Python 3.11 that is a getpid()
+        # system call each time (fork safety), ~1 µs of every page view on a virtual machine.
+        done: asyncio.Future[str] = flush.get_loop().create_future()
         self._views.append((view, done))
-        if self._views_flush is None:
-            self._views_flush = asyncio.create_task(self._flush_views())
         return await done
 
     async def _flush_views(self) -> None:
@@ -571,25 +578,47 @@ class SQLiteStore:
         return await self.runner.write(retag)
 
     async def forget_contact(self, contact_id: str) -> int:
+        # Every visit of the browsers that led to the contact's dialogs goes too, with its clicks. Visits
+        # have no index by visitor (page views are cheaper without), so they are found by a scan on a
+        # reader thread first; the write then adds what those browsers stored since (last_seen is
+        # indexed), and scans for a browser only a dialog opened meanwhile brought.
+        scan_started = utc_now() - timedelta(minutes=5)  # a view answered just before may commit after
+
+        def browsers(db: sqlite3.Connection) -> dict[str, list[str]]:
+            found: dict[str, list[str]] = {}
+            query = (
+                "SELECT visitor_id, code FROM visits WHERE visitor_id IN (SELECT visitor_id FROM visits"
+                " WHERE code IN (SELECT code FROM dialogs WHERE contact_id = ? AND code IS NOT NULL))"
+            )
+            for visitor, code in db.execute(query, (contact_id,)):
+                found.setdefault(visitor, []).append(code)
+            return found
+
+        scanned = await self.runner.read(browsers)
+
         def forget(db: sqlite3.Connection) -> int:
             rows = _all(db, "SELECT id, code FROM dialogs WHERE contact_id = ?", (contact_id,))
             ids = [(r["id"],) for r in rows]
-            codes = [(r["code"],) for r in rows if r["code"]]
+            codes = {r["code"] for r in rows if r["code"]}
+            visitors = {
+                row[0]
+                for code in codes
+                if (row := _one(db, "SELECT visitor_id FROM visits WHERE code = ?", (code,))) is not None
+            }
+            for visitor in visitors | scanned.keys():
+                if visitor in scanned:
+                    codes.update(scanned[visitor])
+                    recent = "SELECT code FROM visits WHERE last_seen >= ? AND visitor_id = ?"
+                    codes.update(row[0] for row in db.execute(recent, (ts(scan_started), visitor)))
+                else:  # a dialog opened after the scan: rare, scan for this browser here
+                    codes.update(
+                        row[0] for row in db.execute("SELECT code FROM visits WHERE visitor_id = ?", (visitor,))
+                    )
             for table in ("messages", "outbox", "dialog_tags"):
                 db.executemany(f"DELETE FROM {table} WHERE dialog_id = ?", ids)
             db.executemany("DELETE FROM dialogs WHERE id = ?", ids)
-            visitors = set()
-            for (code,) in codes:
-                row = _one(db, "SELECT visitor_id FROM visits WHERE code = ?", (code,))
-                if row is not None:
-                    visitors.add(row["visitor_id"])
-            # Every visit of the same browser goes too, with its clicks.
-            for visitor in visitors:
-                db.execute(
-                    "DELETE FROM clicks WHERE code IN (SELECT code FROM visits WHERE visitor_id = ?)", (visitor,)
-                )
-                db.execute("DELETE FROM visits WHERE visitor_id = ?", (visitor,))
-            db.executemany("DELETE FROM clicks WHERE code = ?", codes)
+            db.executemany("DELETE FROM clicks WHERE code = ?", [(code,) for code in codes])
+            db.executemany("DELETE FROM visits WHERE code = ?", [(code,) for code in codes])
             return len(ids)
 
         return await self.runner.write(forget)
