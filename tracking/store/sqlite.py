@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from tracking.models import (
-    Attribution,
     Click,
     Dialog,
     IngestOutcome,
@@ -26,6 +25,7 @@ from tracking.models import (
     OutboxItem,
     PageView,
     Visit,
+    opened_visit,
 )
 from tracking.periods import utc_now
 from tracking.store.base import (
@@ -289,25 +289,9 @@ def _visit(row: sqlite3.Row) -> Visit:
     """A visit from its row: the columns of its first view, or the document of an older version's."""
     if row["data"]:
         visit = Visit.model_validate_json(row["data"])
-    else:
-        visit = Visit(
-            code=row["code"],
-            visitor_id=row["visitor_id"],
-            first_seen=parse_ts(row["first_seen"]),
-            last_seen=parse_ts(row["last_seen"]),
-            attribution=Attribution(
-                landing_page=row["landing_page"],
-                referrer=row["referrer"],
-                screen=row["screen"],
-                language=row["language"],
-                region=row["region"],
-            ),
-            timezone=row["timezone"],
-            user_agent=row["user_agent"],
-            ip=row["ip"],
-            ga_client_id=row["ga_client_id"],
-            ym_client_id=row["ym_client_id"],
-        )
+    else:  # the first view as stored opens the visit, as it did when it came
+        first = {name: row[name] for name in VIEW_COLUMNS if name not in ("first_seen", "landing_page")}
+        visit = opened_visit(PageView(**first, url=row["landing_page"], at=parse_ts(row["first_seen"])))
     # The columns are the truth for what later page views and clicks change.
     visit.last_seen = parse_ts(row["last_seen"])
     visit.current_page, visit.pages_seen = row["current_page"], row["pages_seen"]
