@@ -151,3 +151,20 @@ async def test_the_wal_is_checkpointed_off_the_commit_path(runner: SQLiteRunner)
     wal = runner.path.with_name(runner.path.name + "-wal")
     assert not wal.exists() or wal.stat().st_size == 0
     assert len(stored(runner.path)) == CHECKPOINT_EVERY + 1
+
+
+async def test_a_steady_stream_of_commits_keeps_the_wal_small(runner: SQLiteRunner) -> None:
+    # Writes one after another, as under a steady load: there is always a commit to make when a checkpoint
+    # runs. Each commit adds about one page to the WAL; once the checkpoint has copied them, the WAL must
+    # start over instead of growing for as long as the load lasts.
+    wal = runner.path.with_name(runner.path.name + "-wal")
+    page = runner.lookup(lambda db: db.execute("PRAGMA page_size").fetchone()[0])
+    largest = 0
+    for n in range(10 * CHECKPOINT_EVERY):
+        await runner.write(insert(n))
+        largest = max(largest, wal.stat().st_size)
+
+    assert runner.checkpoints >= 5
+    assert largest < 3 * CHECKPOINT_EVERY * (page + 24)  # a frame: a page and its 24-byte header
+    assert len(stored(runner.path)) == 10 * CHECKPOINT_EVERY
+    await runner.close()
