@@ -8,8 +8,7 @@ answered request is stored. The commit runs right on the event loop's thread: a 
 and back (futex, self-pipe, epoll wake-up) cost more CPU than a small commit itself (~450 µs against
 ~150 µs a message at low rates). The loop never waits on a lock, though: its connection does not wait
 when another process holds the write lock (busy_timeout 0); that batch goes to the writer thread, which
-waits there. WAL checkpoints (an fsync) also run on the writer thread, never inside a commit on the loop;
-the writes that come meanwhile wait and commit together right after, at the WAL's beginning again.
+waits there. WAL checkpoints (an fsync) also run on the writer thread, never inside a commit on the loop.
 
 Reads run on their own connections (WAL: they see the last commit and never wait for the writer): point
 lookups by an index (a visit by its code, a contact's latest dialog) run at once on the event loop's
@@ -35,6 +34,7 @@ Work = Callable[[sqlite3.Connection], Any]
 MAX_BATCH = 256  # writes per transaction: bounds the wait of the first in a burst
 READERS = 4
 CHECKPOINT_EVERY = 200  # commits between WAL checkpoints (SQLite's own default is every ~1,000 pages)
+CATCH_UP_FRAMES = 4096  # WAL frames (~16 MB of 4 KB pages) past which commits pause for a checkpoint to finish
 
 
 def connect(path: Path, *, busy_timeout: float = 10.0, autocheckpoint: bool = True) -> sqlite3.Connection:
@@ -51,8 +51,9 @@ def connect(path: Path, *, busy_timeout: float = 10.0, autocheckpoint: bool = Tr
 
 
 class SQLiteRunner:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, catch_up_frames: int = CATCH_UP_FRAMES) -> None:
         self.path = path
+        self.catch_up_frames = catch_up_frames
         self._writer_db: sqlite3.Connection | None = None
         # Made by open(): a store closed and opened again gets fresh threads (and so fresh reader connections).
         self._writer: ThreadPoolExecutor
@@ -61,6 +62,7 @@ class SQLiteRunner:
         self._lookup_db: sqlite3.Connection | None = None
         self._loop_writer_db: sqlite3.Connection | None = None
         self._checkpointing: asyncio.Future[Any] | None = None
+        self._catching_up: asyncio.Future[Any] | None = None
         self._since_checkpoint = 0
         self._local = threading.local()
         self._pending: list[tuple[Work, asyncio.Future[Any]]] = []
@@ -150,12 +152,8 @@ class SQLiteRunner:
         loop = asyncio.get_running_loop()
         try:
             while self._pending:
-                if self._checkpointing is not None:
-                    # Commit only once the checkpoint is done: it then copies every frame, and the next commit
-                    # starts the WAL over from its beginning. Committing beside it, a steady load never lets
-                    # it finish, and the WAL grew without end (~3.5 KB a page view; 190 MB after 54,000),
-                    # every write appending to fresh file blocks the kernel must zero first.
-                    await asyncio.wait((self._checkpointing,))
+                if self._catching_up is not None:  # see _checkpoint_now_and_then
+                    await asyncio.wait((self._catching_up,))
                 batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
                 works = [w for w, _ in batch]
                 outcomes = self._commit(works, self._loop_writer_db, wait=False)
@@ -178,25 +176,40 @@ class SQLiteRunner:
 
     def _checkpoint_now_and_then(self, loop: asyncio.AbstractEventLoop) -> None:
         """Copy the WAL back into the database file on the writer thread, every CHECKPOINT_EVERY commits.
-        PASSIVE: it never blocks a writer or a reader, it copies what it can."""
+        PASSIVE: it never blocks a writer or a reader, it copies what it can, and commits go on meanwhile.
+
+        The WAL starts over from its beginning only when a commit finds every frame copied, and under a
+        steady load a commit always lands while a checkpoint runs (its fsyncs take 10 ms, at times
+        700 ms): the WAL grew without end (190 MB after 54,000 page views, each write appending to file
+        blocks the kernel must zero first, ~8% of the server's CPU). So once it holds CATCH_UP_FRAMES,
+        the next checkpoint is FULL (it also holds off other processes' writers) and this process's
+        commits wait for it: it has only the frames since the last one to copy."""
         self._since_checkpoint += 1
         if self._since_checkpoint < CHECKPOINT_EVERY or self._checkpointing is not None or not self._open:
             return
         self._since_checkpoint = 0
+        self._start_checkpoint(loop, "PASSIVE")
 
-        def checkpoint() -> None:
-            if self._writer_db is not None:
-                self._writer_db.execute("PRAGMA wal_checkpoint(PASSIVE)")
-                self.checkpoints += 1
+    def _start_checkpoint(self, loop: asyncio.AbstractEventLoop, mode: str) -> None:
+        def checkpoint() -> int:
+            if self._writer_db is None:
+                return 0
+            _, frames, _ = self._writer_db.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
+            self.checkpoints += 1
+            return int(frames)
 
-        self._checkpointing = loop.run_in_executor(self._writer, checkpoint)
+        running = self._checkpointing = loop.run_in_executor(self._writer, checkpoint)
+        if mode == "FULL":
+            self._catching_up = running
 
         def finished(future: asyncio.Future[Any]) -> None:
-            self._checkpointing = None
-            if not future.cancelled():
-                future.exception()  # a failed checkpoint is simply retried CHECKPOINT_EVERY commits later
+            self._checkpointing = self._catching_up = None
+            if future.cancelled() or future.exception() is not None:
+                return  # a failed checkpoint is simply retried CHECKPOINT_EVERY commits later
+            if mode == "PASSIVE" and future.result() >= self.catch_up_frames and self._open:
+                self._start_checkpoint(loop, "FULL")
 
-        self._checkpointing.add_done_callback(finished)
+        running.add_done_callback(finished)
 
     def _commit(
         self, batch: list[Work], db: sqlite3.Connection | None, wait: bool = True
