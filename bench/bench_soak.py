@@ -107,6 +107,7 @@ class Sample:
     errors: int
     p50_ms: float
     p99_ms: float
+    wal_kib: int = 0
 
 
 @dataclass
@@ -114,6 +115,16 @@ class Window:
     latencies: list[float] = field(default_factory=list)
     statuses: Counter[int] = field(default_factory=Counter)
     errors: int = 0
+
+
+def wal_kib(server: Server) -> int:
+    """The size of the SQLite write-ahead log: under a steady load it must start over, not grow."""
+    if server.database is None:
+        return 0
+    try:
+        return server.database.with_name(server.database.name + "-wal").stat().st_size // 1024
+    except FileNotFoundError:
+        return 0
 
 
 async def soak(server: Server, minutes: float, rate: float, interval: float) -> list[Sample]:
@@ -139,7 +150,10 @@ async def soak(server: Server, minutes: float, rate: float, interval: float) -> 
         next_sample = started + interval
         tasks: set[asyncio.Task[None]] = set()
         samples.append(Sample(0.0, server.rss_kib(), 0, Counter(), 0, 0.0, 0.0))
-        print(f"{'t (s)':>6} {'RSS (MB)':>9} {'sent':>8} {'p50 (ms)':>9} {'p99 (ms)':>9}  answers", flush=True)
+        print(
+            f"{'t (s)':>6} {'RSS (MB)':>9} {'WAL (MB)':>9} {'sent':>8} {'p50 (ms)':>9} {'p99 (ms)':>9}  answers",
+            flush=True,
+        )
         for i in itertools.count():
             due = started + i / rate
             if due >= end:
@@ -149,7 +163,16 @@ async def soak(server: Server, minutes: float, rate: float, interval: float) -> 
                 if delay > 0:
                     await asyncio.sleep(delay)
                 p50, p99, _ = percentiles(window.latencies)
-                sample = Sample(next_sample - started, server.rss_kib(), sent, window.statuses, window.errors, p50, p99)
+                sample = Sample(
+                    next_sample - started,
+                    server.rss_kib(),
+                    sent,
+                    window.statuses,
+                    window.errors,
+                    p50,
+                    p99,
+                    wal_kib(server),
+                )
                 samples.append(sample)
                 print(row(sample), flush=True)
                 window = Window()
@@ -164,7 +187,8 @@ async def soak(server: Server, minutes: float, rate: float, interval: float) -> 
             sent += 1
         await asyncio.gather(*tasks)
         p50, p99, _ = percentiles(window.latencies)
-        sample = Sample(time.perf_counter() - started, server.rss_kib(), sent, window.statuses, window.errors, p50, p99)
+        elapsed = time.perf_counter() - started
+        sample = Sample(elapsed, server.rss_kib(), sent, window.statuses, window.errors, p50, p99, wal_kib(server))
         samples.append(sample)
         print(row(sample), flush=True)
     return samples
@@ -175,8 +199,8 @@ def row(sample: Sample) -> str:
     if sample.errors:
         answers += f", errors: {sample.errors}"
     return (
-        f"{sample.seconds:6.0f} {sample.rss_kib / 1024:9.1f} {sample.sent:8,} {sample.p50_ms:9.1f} {sample.p99_ms:9.1f}"
-        f"  {answers}"
+        f"{sample.seconds:6.0f} {sample.rss_kib / 1024:9.1f} {sample.wal_kib / 1024:9.1f} {sample.sent:8,}"
+        f" {sample.p50_ms:9.1f} {sample.p99_ms:9.1f}  {answers}"
     )
 
 
@@ -258,6 +282,10 @@ def main(argv: list[str] | None = None) -> None:
         f"RSS {samples[1].rss_kib / 1024:.1f} MB after {samples[1].seconds:.0f} s → {final:.1f} MB at the end; "
         f"slope {whole:+.3f} MB/min over the run, {second_half:+.3f} MB/min over its second half "
         f"→ {'flat' if flat else 'GROWING'} (flat: < 1% of RSS per 10 min)"
+    )
+    print(
+        f"SQLite WAL: at most {max(s.wal_kib for s in samples) / 1024:.1f} MB,"
+        f" {samples[-1].wal_kib / 1024:.1f} MB at the end"
     )
 
 
