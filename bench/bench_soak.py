@@ -60,6 +60,7 @@ from bench.bench_http import (  # noqa: E402
     start_chattrack,
 )
 from tracking.codes import format_prefill, new_code  # noqa: E402
+from tracking.store.sqlite_runner import wal_path  # noqa: E402
 
 OWNER = 777
 
@@ -107,7 +108,7 @@ class Sample:
     errors: int
     p50_ms: float
     p99_ms: float
-    wal_kib: int = 0
+    wal_kib: int
 
 
 @dataclass
@@ -122,7 +123,7 @@ def wal_kib(server: Server) -> int:
     if server.database is None:
         return 0
     try:
-        return server.database.with_name(server.database.name + "-wal").stat().st_size // 1024
+        return wal_path(server.database).stat().st_size // 1024
     except FileNotFoundError:
         return 0
 
@@ -149,7 +150,7 @@ async def soak(server: Server, minutes: float, rate: float, interval: float) -> 
         end = started + minutes * 60
         next_sample = started + interval
         tasks: set[asyncio.Task[None]] = set()
-        samples.append(Sample(0.0, server.rss_kib(), 0, Counter(), 0, 0.0, 0.0))
+        samples.append(Sample(0.0, server.rss_kib(), 0, Counter(), 0, 0.0, 0.0, wal_kib(server)))
         print(
             f"{'t (s)':>6} {'RSS (MB)':>9} {'WAL (MB)':>9} {'sent':>8} {'p50 (ms)':>9} {'p99 (ms)':>9}  answers",
             flush=True,

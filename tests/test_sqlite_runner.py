@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tracking.store.base import StoreUnavailable
-from tracking.store.sqlite_runner import CHECKPOINT_EVERY, MAX_BATCH, SQLiteRunner
+from tracking.store.sqlite_runner import CHECKPOINT_EVERY, MAX_BATCH, SQLiteRunner, wal_path
 
 
 def make_table(db: sqlite3.Connection) -> None:
@@ -148,7 +148,7 @@ async def test_the_wal_is_checkpointed_off_the_commit_path(runner: SQLiteRunner)
     await runner.close()  # waits for the checkpoint in flight, then truncates the WAL
 
     assert runner.checkpoints == 1 and runner.commits == CHECKPOINT_EVERY + 1
-    wal = runner.path.with_name(runner.path.name + "-wal")
+    wal = wal_path(runner.path)
     assert not wal.exists() or wal.stat().st_size == 0
     assert len(stored(runner.path)) == CHECKPOINT_EVERY + 1
 
@@ -159,7 +159,7 @@ async def test_a_steady_stream_of_commits_keeps_the_wal_small(tmp_path: Path) ->
     # over instead of growing for as long as the load lasts.
     runner = SQLiteRunner(tmp_path / "runner.db", catch_up_frames=CHECKPOINT_EVERY)
     await runner.open(make_table)
-    wal = runner.path.with_name(runner.path.name + "-wal")
+    wal = wal_path(runner.path)
     page = runner.lookup(lambda db: db.execute("PRAGMA page_size").fetchone()[0])
     largest = 0
     for n in range(10 * CHECKPOINT_EVERY):

@@ -50,6 +50,11 @@ def connect(path: Path, *, busy_timeout: float = 10.0, autocheckpoint: bool = Tr
     return db
 
 
+def wal_path(path: Path) -> Path:
+    """The write-ahead log SQLite keeps beside the database file."""
+    return path.with_name(path.name + "-wal")
+
+
 class SQLiteRunner:
     def __init__(self, path: Path, catch_up_frames: int = CATCH_UP_FRAMES) -> None:
         self.path = path
