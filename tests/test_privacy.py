@@ -90,3 +90,70 @@ async def test_forget_also_takes_what_the_browser_stored_during_its_scan(tmp_pat
 
     assert await store.get_visit(first) is None and await store.get_visit(during) is None
     await store.close()
+
+
+# What forget must leave nowhere on disk: the contact's phone, name and words, and their visit's address.
+SECRETS = ("79165550199", "Zinaida Erasmova", "secret-words-4242", "203.0.113.77", "ErasedAgent/9.9")
+
+
+def files_holding(path: Path, needles: tuple[str, ...]) -> dict[str, list[str]]:
+    """Which of the database's files (main, WAL, shared memory) hold which needles, byte for byte."""
+    found: dict[str, list[str]] = {}
+    for name in (path.name, path.name + "-wal", path.name + "-shm"):
+        one = path.with_name(name)
+        if not one.exists():
+            continue
+        data = one.read_bytes()
+        hits = [needle for needle in needles if needle.encode() in data]
+        if hits:
+            found[name] = hits
+    return found
+
+
+async def test_forget_leaves_no_trace_in_the_sqlite_files_while_readers_are_open(tmp_path: Path) -> None:
+    """secure_delete zeroes what is deleted; a TRUNCATE checkpoint after the erase empties the WAL, which
+    held the old pages. Readers stay open as in production: this store's own, and another copy's."""
+    path = tmp_path / "chattrack.db"
+    store, other_copy = SQLiteStore(path), SQLiteStore(path)
+    await store.open()
+    await other_copy.open()
+    now = utc_now()
+    code = new_code()
+    view = PageView(
+        code=code,
+        visitor_id="browser-9",
+        url="https://shop.example/",
+        ip="203.0.113.77",
+        user_agent="ErasedAgent/9.9",
+        at=now,
+    )
+    await store.record_page_view(view)
+    for n in range(30):  # other customers before and after, so pages are shared and reused
+        await store.add_message(new_dialog(message(now, contact=f"+7926000{n:04d}", text=f"hello {n}")))
+    secret = message(now, contact="+79165550199", text="secret-words-4242")
+    secret.contact_name = "Zinaida Erasmova"
+    await store.add_message(new_dialog(secret, code=code))
+    with sqlite3.connect(path) as side:  # the rows reach the database file itself, not only the WAL
+        assert side.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[0] == 0
+    await store.add_message(new_dialog(message(now, contact="+79165550199", text="secret-words-4242 again")))  # joins
+    for n in range(30, 60):
+        await store.add_message(new_dialog(message(now, contact=f"+7926000{n:04d}", text=f"hello {n}")))
+    before = files_holding(path, SECRETS)  # the test can see them before
+    assert set(before["chattrack.db"]) == set(SECRETS) and "secret-words-4242" in before["chattrack.db-wal"]
+    # Readers of this copy (lookups, the reader pool) and of the other copy have read, and stay open.
+    assert await store.find_dialogs(contact_id="+79165550199")
+    assert await store.list_dialogs(now - timedelta(days=1), now + timedelta(days=1))
+    assert await other_copy.list_dialogs(now - timedelta(days=1), now + timedelta(days=1))
+    assert await other_copy.get_visit(code) is not None
+    idle = [sqlite3.connect(path, check_same_thread=False) for _ in range(3)]
+    for reader in idle:
+        reader.execute("SELECT count(*) FROM dialogs").fetchone()
+
+    assert await store.forget_contact("+79165550199") == 1
+
+    assert files_holding(path, SECRETS) == {}
+    assert len(await other_copy.list_dialogs(now - timedelta(days=1), now + timedelta(days=1))) == 60
+    for reader in idle:
+        reader.close()
+    await other_copy.close()
+    await store.close()

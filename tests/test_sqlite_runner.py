@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tracking.store import sqlite_runner
 from tracking.store.base import StoreUnavailable
 from tracking.store.sqlite_runner import CHECKPOINT_EVERY, MAX_BATCH, SQLiteRunner, wal_path
 
@@ -169,4 +170,63 @@ async def test_a_steady_stream_of_commits_keeps_the_wal_small(tmp_path: Path) ->
     assert largest < 4 * CHECKPOINT_EVERY * (page + 24)  # a frame: a page and its 24-byte header
     assert runner.checkpoints >= 10
     assert len(stored(runner.path)) == 10 * CHECKPOINT_EVERY
+    await runner.close()
+
+
+async def checkpoint_settled(runner: SQLiteRunner) -> None:
+    """Wait for the checkpoint the last commit may have started (and one it chained) to finish."""
+    while (running := runner._checkpointing) is not None:
+        await asyncio.wait((running,))
+
+
+async def test_every_connection_zeroes_what_is_deleted(runner: SQLiteRunner) -> None:
+    await runner.read(lambda db: db.execute("SELECT 1").fetchone())
+    connections = [runner._writer_db, runner._lookup_db, runner._loop_writer_db, *runner._reader_dbs]
+
+    assert len(connections) == 4
+    assert all(db is not None and db.execute("PRAGMA secure_delete").fetchone()[0] == 1 for db in connections)
+    await runner.close()
+
+
+async def test_emptying_the_wal_cuts_it_to_nothing_while_commits_go_on(runner: SQLiteRunner) -> None:
+    for n in range(20):
+        await runner.write(insert(n))
+    wal = wal_path(runner.path)
+    assert wal.stat().st_size > 0
+
+    during = [asyncio.ensure_future(runner.write(insert(100 + n))) for n in range(20)]
+    emptied = await runner.empty_wal()
+
+    assert emptied is True
+    assert wal.stat().st_size == 0  # the writes queued behind the checkpoint have not run yet
+    assert [await w for w in during] == [100 + n for n in range(20)]
+    assert len(stored(runner.path)) == 40
+    await runner.close()
+
+
+async def test_a_reader_of_another_process_delays_the_truncation_to_a_later_checkpoint(
+    runner: SQLiteRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_runner, "ERASE_WAIT", 0.2)
+    for n in range(10):
+        await runner.write(insert(n))
+    report = sqlite3.connect(runner.path, isolation_level=None)
+    report.execute("BEGIN")
+    assert report.execute("SELECT COUNT(*) FROM items").fetchone()[0] == 10  # a long report holds the WAL
+    await runner.write(insert(10))
+
+    assert await runner.empty_wal() is False  # gave up after ERASE_WAIT
+    assert await runner.write(insert(11)) == 11  # commits go on
+    wal = wal_path(runner.path)
+    assert wal.stat().st_size > 0
+
+    report.execute("COMMIT")
+    report.close()
+    due = CHECKPOINT_EVERY - runner._since_checkpoint  # commits until the next periodic checkpoint
+    for n in range(due):  # which truncates instead of copying
+        await runner.write(insert(100 + n))
+    await checkpoint_settled(runner)
+
+    assert wal.stat().st_size == 0
+    assert len(stored(runner.path)) == 12 + due
     await runner.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
+import logging
 import sqlite3
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -41,9 +42,10 @@ from tracking.store.base import (
     StoreUnavailable,
     SummaryChoice,
 )
-from tracking.store.sqlite_runner import SQLiteRunner
+from tracking.store.sqlite_runner import SQLiteRunner, wal_path
 
 T = TypeVar("T")
+log = logging.getLogger("chattrack.store")
 
 SCHEMA_VERSION = 1
 
@@ -605,7 +607,15 @@ class SQLiteStore:
             db.executemany("DELETE FROM visits WHERE code = ?", [(code,) for code in codes])
             return len(ids)
 
-        return await self.runner.write(forget)
+        erased = await self.runner.write(forget)
+        # secure_delete zeroed the rows in the pages; the WAL still holds the pages as they were.
+        if not await self.runner.empty_wal():
+            log.warning(
+                "forget: another process is reading the database, so the erased data stay in %s until a "
+                "later checkpoint empties it (at the latest when every copy of chattrack stops)",
+                wal_path(self.path),
+            )
+        return erased
 
     async def count_dialogs(self, query: CountQuery) -> list[CountRow]:
         for name in [*query.group_by, *query.filters]:

@@ -33,11 +33,13 @@ Work = Callable[[sqlite3.Connection], Any]
 
 MAX_BATCH = 256  # writes per transaction: bounds the wait of the first in a burst
 READERS = 4
+BUSY_TIMEOUT = 10.0  # seconds a connection waits for another process's lock
 CHECKPOINT_EVERY = 200  # commits between WAL checkpoints (SQLite's own default is every ~1,000 pages)
 CATCH_UP_FRAMES = 4096  # WAL frames (~16 MB of 4 KB pages) past which commits pause for a checkpoint to finish
+ERASE_WAIT = 2.0  # seconds a TRUNCATE checkpoint after an erase waits for other processes' readers (commits wait too)
 
 
-def connect(path: Path, *, busy_timeout: float = 10.0, autocheckpoint: bool = True) -> sqlite3.Connection:
+def connect(path: Path, *, busy_timeout: float = BUSY_TIMEOUT, autocheckpoint: bool = True) -> sqlite3.Connection:
     # isolation_level=None: we issue BEGIN/COMMIT ourselves. check_same_thread=False: a connection may be
     # opened on one thread and used on another, but never by two threads at once (see SQLiteRunner).
     db = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None, check_same_thread=False)
@@ -45,6 +47,9 @@ def connect(path: Path, *, busy_timeout: float = 10.0, autocheckpoint: bool = Tr
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=NORMAL")
     db.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
+    # Deleted rows are overwritten with zeros, not left in free space (a forgotten contact's phone and words):
+    # Debian builds SQLite with this on, other builds (macOS, python.org, Alpine) do not.
+    db.execute("PRAGMA secure_delete=ON")
     if not autocheckpoint:
         db.execute("PRAGMA wal_autocheckpoint=0")
     return db
@@ -69,6 +74,7 @@ class SQLiteRunner:
         self._checkpointing: asyncio.Future[Any] | None = None
         self._catching_up: asyncio.Future[Any] | None = None
         self._since_checkpoint = 0
+        self._truncate_owed = False  # an erase's TRUNCATE found readers: the next checkpoint tries again
         self._local = threading.local()
         self._pending: list[tuple[Work, asyncio.Future[Any]]] = []
         self._draining: asyncio.Task[None] | None = None
@@ -193,28 +199,61 @@ class SQLiteRunner:
         if self._since_checkpoint < CHECKPOINT_EVERY or self._checkpointing is not None or not self._open:
             return
         self._since_checkpoint = 0
-        self._start_checkpoint(loop, "PASSIVE")
+        self._start_checkpoint(loop, "TRUNCATE" if self._truncate_owed else "PASSIVE")
 
-    def _start_checkpoint(self, loop: asyncio.AbstractEventLoop, mode: str) -> None:
-        def checkpoint() -> int:
+    async def empty_wal(self) -> bool:
+        """After an erase: copy the whole WAL into the database file and cut the WAL to zero bytes
+        (TRUNCATE), on the writer thread. The WAL keeps the old versions of every page a delete changed
+        (a forgotten contact's phone, name and words) until it is overwritten, which may take thousands
+        of commits. Commits of this process wait meanwhile, as for a catch-up (a few ms on a quiet file).
+
+        It needs every reader to have finished with the WAL: idle connections do not hold it, a report
+        running in another process does. After ERASE_WAIT this gives up and returns False; the WAL is
+        then truncated by the next periodic checkpoint that finds no such reader (or on close)."""
+        if not self._open:
+            raise StoreUnavailable("store is not open")
+        while self._checkpointing is not None:  # one checkpoint at a time on the writer thread
+            await asyncio.wait((self._checkpointing,))
+        if not self._open:
+            return False
+        self._truncate_owed = True
+        running = self._start_checkpoint(asyncio.get_running_loop(), "TRUNCATE")
+        await asyncio.wait((running,))
+        return not running.cancelled() and running.exception() is None and running.result()[0] == 0
+
+    def _start_checkpoint(self, loop: asyncio.AbstractEventLoop, mode: str) -> asyncio.Future[tuple[int, int]]:
+        """Run a checkpoint on the writer thread; the future gives SQLite's busy flag and the WAL's frames."""
+
+        def checkpoint() -> tuple[int, int]:
             if self._writer_db is None:
-                return 0
-            _, frames, _ = self._writer_db.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
+                return 1, 0
+            db = self._writer_db
+            if mode == "TRUNCATE":  # waits for readers, holding off writers: not for busy_timeout's 10 s
+                db.execute(f"PRAGMA busy_timeout={int(ERASE_WAIT * 1000)}")
+            try:
+                busy, frames, _ = db.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
+            finally:
+                if mode == "TRUNCATE":
+                    db.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT * 1000)}")
             self.checkpoints += 1
-            return int(frames)
+            return int(busy), int(frames)
 
         running = self._checkpointing = loop.run_in_executor(self._writer, checkpoint)
-        if mode == "FULL":
+        if mode in ("FULL", "TRUNCATE"):
             self._catching_up = running
 
-        def finished(future: asyncio.Future[Any]) -> None:
+        def finished(future: asyncio.Future[tuple[int, int]]) -> None:
             self._checkpointing = self._catching_up = None
             if future.cancelled() or future.exception() is not None:
                 return  # a failed checkpoint is simply retried CHECKPOINT_EVERY commits later
-            if mode == "PASSIVE" and future.result() >= self.catch_up_frames and self._open:
+            busy, frames = future.result()
+            if mode == "TRUNCATE" and not busy:
+                self._truncate_owed = False
+            if mode == "PASSIVE" and frames >= self.catch_up_frames and self._open:
                 self._start_checkpoint(loop, "FULL")
 
         running.add_done_callback(finished)
+        return running
 
     def _commit(
         self, batch: list[Work], db: sqlite3.Connection | None, wait: bool = True
