@@ -362,3 +362,18 @@ async def test_whatsapp_message_reaches_the_owner_through_the_whole_server(
         assert alert.params["reply_markup"]["inline_keyboard"][1][0]["callback_data"].startswith("card:")
     await server.app[BOT_RUNTIME].alerts.stop()  # lets the pass in flight mark them sent
     assert await server.store.pending_alerts() == 0
+
+
+async def test_an_empty_webhook_secret_is_derived_from_the_token_and_still_checked(
+    run_bot: Callable[..., Any], fake: FakeTelegramAPI, store: SQLiteStore
+) -> None:
+    # `CHATTRACK_TELEGRAM_WEBHOOK_SECRET=` once let a forged update run an owner's command unchecked.
+    runtime, url = await run_bot(public_url="https://leads.example.com", telegram_webhook_secret=" ")
+    registered = await fake.wait_for("setWebhook")
+    assert registered.params["secret_token"] == runtime.secret and runtime.secret
+    async with aiohttp.ClientSession() as http:
+        update = start_update(OWNER, "ru", "Ирина")
+        for headers in [{}, {"X-Telegram-Bot-Api-Secret-Token": ""}, {"X-Telegram-Bot-Api-Secret-Token": " "}]:
+            async with http.post(url + WEBHOOK_PATH, json=update, headers=headers) as forged:
+                assert forged.status == 401, headers
+    assert fake.sent_messages() == []

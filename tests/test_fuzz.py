@@ -630,7 +630,8 @@ def test_any_method_on_any_path(server: Server, method: str, path: str, body: by
 def accepted(server: Server, route: str) -> float:
     """Requests answered 200 on `route` so far, from the server's own /metrics."""
     prefix = f'chattrack_http_requests_total{{route="{route}",status="200"}} '
-    for line in server.request("GET", "/metrics").text.splitlines():
+    metrics = server.request("GET", "/metrics", headers={"Authorization": f"Bearer {API_TOKEN}"})
+    for line in metrics.text.splitlines():
         if line.startswith(prefix):
             return float(line.removeprefix(prefix))
     return 0.0

@@ -16,7 +16,7 @@ from webhooks.collect import CollectLimiter
 
 
 async def test_metrics_count_ingest_outcomes_and_outbox(start_server: Any, http: aiohttp.ClientSession) -> None:
-    server = await start_server()
+    server = await start_server(metrics_access="public")
     form = twilio_form("Здравствуйте")
     for _ in range(2):
         await server.post_twilio(http, form)

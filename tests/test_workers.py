@@ -56,7 +56,7 @@ def wait_gone(pid: int, timeout: float = DEADLINE) -> bool:
 
 
 async def test_two_workers_store_and_alert_each_message_once(site: Site, telegram: FakeTelegramAPI) -> None:
-    server = await site.start(telegram.url, "--workers", "2")
+    server = await site.start(telegram.url, "--workers", "2", CHATTRACK_METRICS_ACCESS="public")
     assert len(workers_of(server)) == 2
     posts = traffic()
 

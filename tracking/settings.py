@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import functools
+import typing
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_core.core_schema import ValidatorFunctionWrapHandler
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ENV_PREFIX = "CHATTRACK_"
@@ -42,6 +44,16 @@ class Settings(BaseSettings):
     code_marker: str | None = None  # None: "код" on Russian-language pages, "ref" elsewhere
     collect_rate_per_minute: int = Field(120, ge=1)  # page views and clicks one IP may post
     trust_forwarded_for: bool = False  # behind a reverse proxy: take the client IP from X-Forwarded-For
+    # Reverse proxies in front of chattrack that each append to X-Forwarded-For: the client is the N-th
+    # entry from the right (what the nearest proxy saw); entries further left are the client's own claim.
+    forwarded_proxies: int = Field(1, ge=1, le=10)
+    # Slow or idle clients: the time to send a request's headers, and then its body; open connections
+    # one address may hold (0: no cap; off behind a trusted proxy, whose address every connection has).
+    header_timeout_seconds: float = Field(10, gt=0)
+    body_timeout_seconds: float = Field(30, gt=0)
+    connections_per_address: int = Field(64, ge=0)
+    # GET /metrics: `public` (anyone who reaches the port), `token` (Bearer CHATTRACK_API_TOKEN), or `off`.
+    metrics_access: Literal["public", "token", "off"] = "token"
     geoip_database: str | None = None  # a GeoLite2 / DB-IP City Lite .mmdb file, for the visitor's region
     trust_cdn_headers: bool = False  # behind Cloudflare: take the region from CF-IPCountry / CF-IPCity
     log_format: Literal["text", "json"] = "text"
@@ -72,6 +84,31 @@ class Settings(BaseSettings):
     visit_retention_days: int = Field(90, ge=1)
     fallback_window_minutes: float = Field(10, ge=0)  # match a code-less first message to a lone recent click
     alert_retry_max_seconds: float = Field(300, gt=0)
+
+    # Secret settings written but left empty (`CHATTRACK_META_APP_SECRET=`), for the start-up report.
+    _blank_secrets: list[str] = PrivateAttr(default_factory=list)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _blank_secret_is_unset(cls, data: object, handler: ValidatorFunctionWrapHandler) -> Settings:
+        """One rule for every secret, present and future: empty or whitespace-only is the same as unset. An
+        empty key would otherwise switch a check off (an HMAC with the key "" is easy to forge)."""
+        blank: list[str] = []
+        if isinstance(data, dict):
+            data = dict(data)
+            for name in secret_settings():
+                value = data.get(name)
+                raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+                if isinstance(raw, str) and not raw.strip():
+                    data[name] = None
+                    blank.append(ENV_PREFIX + name.upper())
+        settings: Settings = handler(data)
+        settings._blank_secrets = blank
+        return settings
+
+    @property
+    def blank_secrets(self) -> list[str]:
+        return list(self._blank_secrets)
 
     @field_validator(
         "tracked_numbers", "telegram_usernames", "site_origins", "telegram_owner_ids", "lead_tags", mode="before"
@@ -140,6 +177,14 @@ class Settings(BaseSettings):
     @functools.cached_property
     def dialog_gap(self) -> timedelta:
         return timedelta(hours=self.dialog_gap_hours)
+
+
+@functools.cache
+def secret_settings() -> tuple[str, ...]:
+    """Every setting typed as a secret: the rule above needs no list kept by hand."""
+    return tuple(
+        name for name, field in Settings.model_fields.items() if SecretStr in typing.get_args(field.annotation)
+    )
 
 
 class SettingsError(Exception):

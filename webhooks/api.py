@@ -7,7 +7,6 @@ parameter is a 400 naming it; the reports themselves live in `reports/`, this mo
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Awaitable, Callable, Set
 from functools import wraps
 from pathlib import Path
@@ -23,7 +22,7 @@ from reports.i18n import LANGS, Lang
 from reports.periods import Period, PeriodError, parse_comparison, parse_period
 from tracking.periods import utc_now
 from tracking.store.base import GROUPABLE_FIELDS, Bucket
-from webhooks.app import SETTINGS, STORE, error
+from webhooks.app import SETTINGS, STORE, bearer_refusal, error
 
 OPENAPI = Path(__file__).with_name("openapi.yaml")
 MAX_PARAM = 200  # characters of any one query parameter
@@ -41,15 +40,9 @@ def authorized(handler: Handler) -> Handler:
 
     @wraps(handler)
     async def check(request: web.Request) -> web.StreamResponse:
-        token = request.app[SETTINGS].api_token
-        if token is None or not token.get_secret_value():
-            return error(403, "the API is off: set CHATTRACK_API_TOKEN to enable it")
-        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-        expected = token.get_secret_value().encode()
-        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected):
-            response = error(401, "missing or wrong bearer token")
-            response.headers["WWW-Authenticate"] = 'Bearer realm="chattrack"'
-            return response
+        refusal = bearer_refusal(request, "the API is off: set CHATTRACK_API_TOKEN to enable it")
+        if refusal is not None:
+            return refusal
         try:
             return await handler(request)
         except (BadRequest, PeriodError, ReportError) as exc:

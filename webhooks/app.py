@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import hmac
 import json
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -40,6 +41,20 @@ def validation_reason(exc: ValidationError, what: str = "") -> str:
     return f"{what}{where}: {first['msg']}"
 
 
+def bearer_refusal(request: web.Request, off: str) -> web.Response | None:
+    """None when the request carries `Authorization: Bearer <CHATTRACK_API_TOKEN>` (compared in constant
+    time); else 401, or 403 saying `off` while no token is configured."""
+    token = request.app[SETTINGS].api_token
+    if token is None:
+        return error(403, off)
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.get_secret_value().encode()):
+        response = error(401, "missing or wrong bearer token")
+        response.headers["WWW-Authenticate"] = 'Bearer realm="chattrack"'
+        return response
+    return None
+
+
 def failure_as_json(request: web.Request, exc: Exception) -> web.Response:
     """The answer to a request whose handler raised: 4xx with a reason for bad input, 503 when the store
     is away. Raises again what is not ours to answer (a redirect; a bug, which aiohttp logs as a 500
@@ -71,7 +86,13 @@ def create_app(settings: Settings, store: Store | None = None, *, primary: bool 
 
     # One middleware counts requests and turns failures into JSON: each layer costs every request two
     # coroutine frames (aiohttp adds one of its own when any middleware is set).
-    app = web.Application(middlewares=[metrics.count_requests], client_max_size=MAX_BODY)
+    app = web.Application(
+        middlewares=[metrics.count_requests],
+        client_max_size=MAX_BODY,
+        # Never inflate a request body: aiohttp would do it on the event loop as the bytes arrive, before any
+        # handler could refuse it. The middleware answers 415 to a compressed body instead.
+        handler_args={"auto_decompress": False},
+    )
     store = store or open_store(settings.database_url, settings.visit_retention_days)
     app[SETTINGS] = settings
     app[STORE] = store

@@ -14,6 +14,20 @@ from aiohttp import web
 from tracking.settings import Settings, SettingsError, load_settings
 from tracking.store import Store
 
+# An empty secret counts as unset (tracking/settings.py); what that means for each, said at start-up.
+BLANK_DEFAULT = "set but empty, so it counts as not set: the requests it checks are refused (403) until it has a value"
+BLANK_SECRET = {
+    "CHATTRACK_TWILIO_AUTH_TOKEN": "set but empty, so it counts as not set: Twilio webhooks are refused (403)",
+    "CHATTRACK_META_APP_SECRET": "set but empty, so it counts as not set: Meta webhooks are refused (403)",
+    "CHATTRACK_META_VERIFY_TOKEN": "set but empty, so it counts as not set: Meta's verification is refused (403)",
+    "CHATTRACK_GREENAPI_WEBHOOK_TOKEN": "set but empty, so it counts as not set: Green-API webhooks are refused (403)",
+    "CHATTRACK_GENERIC_WEBHOOK_SECRET": "set but empty, so it counts as not set: the generic webhook is refused (403)",
+    "CHATTRACK_API_TOKEN": "set but empty, so it counts as not set: the JSON API is off (403)",
+    "CHATTRACK_TELEGRAM_BOT_TOKEN": "set but empty, so it counts as not set: lead alerts wait in the outbox",
+    "CHATTRACK_TELEGRAM_WEBHOOK_SECRET": "set but empty, so it counts as not set: the bot's webhook secret is derived "
+    "from the bot token",
+}
+
 
 def startup_banner(settings: Settings, host: str, port: int) -> str:
     base = settings.public_url or f"http://{host}:{port}"
@@ -27,14 +41,14 @@ def startup_banner(settings: Settings, host: str, port: int) -> str:
         "Give Twilio this webhook URL (Messaging → 'A message comes in', HTTP POST):",
         f"  {base}/webhooks/twilio",
     ]
-    missing = []
+    missing = [f"{name}: {BLANK_SECRET.get(name, BLANK_DEFAULT)}" for name in settings.blank_secrets]
     if settings.public_url is None:
         missing.append("CHATTRACK_PUBLIC_URL: providers cannot reach a local address; set your public https URL")
     if not settings.tracked_numbers and not settings.telegram_usernames:
         missing.append("CHATTRACK_TRACKED_NUMBERS: no number is tracked, so the snippet marks no link")
-    if settings.twilio_auth_token is None:
+    if settings.twilio_auth_token is None and "CHATTRACK_TWILIO_AUTH_TOKEN" not in settings.blank_secrets:
         missing.append("CHATTRACK_TWILIO_AUTH_TOKEN: Twilio webhooks are refused until it is set")
-    if settings.telegram_bot_token is None:
+    if settings.telegram_bot_token is None and "CHATTRACK_TELEGRAM_BOT_TOKEN" not in settings.blank_secrets:
         missing.append(
             "CHATTRACK_TELEGRAM_BOT_TOKEN: lead alerts are printed to this log and kept in the outbox "
             "until a bot is configured"

@@ -72,10 +72,16 @@ def _target(raw: str) -> str:
 
 
 def client_ip(settings: Settings, request: web.Request) -> str | None:
+    """The visitor's address. Behind `forwarded_proxies` trusted proxies it is the N-th X-Forwarded-For
+    entry from the right: each proxy appends the address it saw, so the entries left of it are whatever
+    the client sent (uvicorn, werkzeug's ProxyFix and gunicorn read it the same way). A header too short
+    to have passed through every proxy leaves the peer's address."""
     if settings.trust_forwarded_for:
-        forwarded = request.headers.get("X-Forwarded-For", "")
+        forwarded = request.headers.getall("X-Forwarded-For", ())
         if forwarded:
-            return forwarded.split(",")[0].strip()[:64]
+            entries = (forwarded[0] if len(forwarded) == 1 else ",".join(forwarded)).split(",")
+            if len(entries) >= settings.forwarded_proxies:
+                return entries[-settings.forwarded_proxies].strip()[:64] or request.remote
     return request.remote
 
 

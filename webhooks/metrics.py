@@ -15,7 +15,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 
 from tracking.models import InboundMessage, IngestOutcome, IngestResult
 from tracking.store import StoreUnavailable
-from webhooks.app import STORE, TRACKER, failure_as_json, refusal_as_json
+from webhooks.app import SETTINGS, STORE, TRACKER, bearer_refusal, error, failure_as_json, refusal_as_json
 
 
 class Metrics:
@@ -93,9 +93,16 @@ async def count_requests(
     metrics = request.app[METRICS]
     route = metrics.route_label(request.match_info.route)
     status, started = 500, time.perf_counter()  # 500: what aiohttp answers for an exception that passes
+    response: web.StreamResponse
     try:
         try:
-            response = await handler(request)
+            encoding = request.headers.get("Content-Encoding")
+            if encoding is not None and encoding.strip().lower() not in ("", "identity"):
+                # Bodies are never inflated (auto_decompress is off, webhooks.app): no provider or browser
+                # compresses what it posts to us, and a 0.5 MB gzip bomb inflates to 512 MB on the loop.
+                response = error(415, "compressed request bodies are not accepted: send Content-Encoding: identity")
+            else:
+                response = await handler(request)
         except Exception as exc:
             response = failure_as_json(request, exc)  # raises again what it does not answer
         else:
@@ -111,6 +118,16 @@ async def count_requests(
 
 
 async def metrics_endpoint(request: web.Request) -> web.Response:
+    # Lead counts and traffic are the business's own figures: not for anyone who finds the port.
+    access = request.app[SETTINGS].metrics_access
+    if access == "off":
+        return error(404, "metrics are off: CHATTRACK_METRICS_ACCESS=off")
+    if access == "token":
+        refusal = bearer_refusal(
+            request, "metrics need CHATTRACK_API_TOKEN (sent as a bearer token) or CHATTRACK_METRICS_ACCESS=public"
+        )
+        if refusal is not None:
+            return refusal
     metrics = request.app[METRICS]
     try:
         metrics.outbox.set(await request.app[STORE].pending_alerts())

@@ -1,0 +1,208 @@
+"""The HTTP edge against an outsider and a careless operator: compressed bodies, empty secrets, forged
+X-Forwarded-For, who may read /metrics (issue #14)."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import hashlib
+import hmac
+import json
+import time
+import zlib
+from typing import Any
+
+import aiohttp
+import pytest
+from pydantic import SecretStr
+
+from tests.conftest import twilio_form
+from tests.test_generic_webhook import message as generic_message
+from tests.test_meta_webhook import change as meta_change
+from tests.test_meta_webhook import delivery, raw, text_message
+from tracking.codes import new_code
+from tracking.settings import Settings, load_settings, secret_settings
+from webhooks.cli import startup_banner
+
+
+@functools.cache
+def gzip_bomb(inflated_mb: int = 256) -> bytes:
+    """`inflated_mb` MB of zeros, gzipped: ~1 KB on the wire per inflated MB."""
+    deflate = zlib.compressobj(9, zlib.DEFLATED, 31)
+    zeros = bytes(1 << 20)
+    return b"".join(deflate.compress(zeros) for _ in range(inflated_mb)) + deflate.flush()
+
+
+async def healthz_seconds(http: aiohttp.ClientSession, url: str) -> float:
+    started = time.perf_counter()
+    async with http.get(url + "/healthz") as response:
+        assert response.status == 200
+    return time.perf_counter() - started
+
+
+async def test_compressed_bodies_are_refused_unread_and_healthz_stays_fast(
+    start_server: Any, http: aiohttp.ClientSession
+) -> None:
+    server = await start_server()
+    bomb = gzip_bomb()
+    paths = ["/collect", "/webhooks/twilio", "/webhooks/meta", "/no/such/path"] * 2  # 8 bombs, as in the attack
+
+    async def post(path: str, encoding: str = "gzip") -> tuple[int, dict[str, Any]]:
+        headers = {"Content-Encoding": encoding, "Content-Type": "application/json"}
+        async with http.post(server.url + path, data=bomb, headers=headers) as response:
+            return response.status, await response.json()
+
+    bombs = [asyncio.create_task(post(path)) for path in paths]
+    probes = [await healthz_seconds(http, server.url) for _ in range(5)]
+    answers = await asyncio.gather(*bombs)
+    # Inflated on the loop, 8 bombs held /healthz for 10–14 s; refused unread, it stays in milliseconds.
+    assert max(probes) < 1.0, probes
+    assert [status for status, _ in answers] == [415] * len(paths)
+    assert all("Content-Encoding" in body["error"] for _, body in answers)
+    for encoding in ["deflate", "br", "GZIP", "identity, gzip"]:
+        status, _ = await post("/collect", encoding)
+        assert status == 415, encoding
+
+
+async def test_identity_encoding_is_still_accepted(start_server: Any, http: aiohttp.ClientSession) -> None:
+    server = await start_server()
+    form = twilio_form("Здравствуйте")
+    headers = {"X-Twilio-Signature": server.twilio_signature("/webhooks/twilio", form), "Content-Encoding": "identity"}
+    async with http.post(server.url + "/webhooks/twilio", data=form, headers=headers) as response:
+        assert response.status == 200
+    assert len(await server.store.find_dialogs(contact_id="+79161234567")) == 1
+
+
+# --- empty secrets -------------------------------------------------------------------------------------
+
+
+def test_every_secret_setting_follows_the_blank_rule() -> None:
+    # The rule finds secrets by type: a new SecretStr setting is covered without being listed anywhere.
+    names = set(secret_settings())
+    assert {"twilio_auth_token", "meta_app_secret", "meta_verify_token", "generic_webhook_secret"} <= names
+    assert {"telegram_webhook_secret", "telegram_bot_token", "greenapi_webhook_token", "api_token"} <= names
+    for name in names:
+        for blank in ["", "   ", "\t\n"]:
+            settings = load_settings(**{name: blank})
+            assert getattr(settings, name) is None, name
+            assert settings.blank_secrets == [f"CHATTRACK_{name.upper()}"]
+        kept = load_settings(**{name: "k3y"})
+        assert isinstance(getattr(kept, name), SecretStr) and kept.blank_secrets == []
+
+
+def test_blank_secrets_from_the_environment_and_the_start_up_report(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CHATTRACK_META_APP_SECRET", "")
+    monkeypatch.setenv("CHATTRACK_TWILIO_AUTH_TOKEN", " ")
+    settings = load_settings()
+    assert settings.meta_app_secret is None and settings.twilio_auth_token is None
+    banner = startup_banner(settings, "127.0.0.1", 8080)
+    assert "CHATTRACK_META_APP_SECRET: set but empty, so it counts as not set: Meta webhooks are refused" in banner
+    assert "CHATTRACK_TWILIO_AUTH_TOKEN: set but empty" in banner
+    assert banner.count("CHATTRACK_TWILIO_AUTH_TOKEN") == 1  # said once, as empty, not also as missing
+
+
+async def test_empty_secrets_refuse_what_they_would_check(start_server: Any, http: aiohttp.ClientSession) -> None:
+    server = await start_server(
+        twilio_auth_token="", meta_app_secret=" ", meta_verify_token="", generic_webhook_secret="", api_token=""
+    )
+    # Twilio, signed with the empty key.
+    form = twilio_form("Здравствуйте")
+    from twilio.request_validator import RequestValidator
+
+    signature = RequestValidator("").compute_signature(server.url + "/webhooks/twilio", form)
+    async with http.post(server.url + "/webhooks/twilio", data=form, headers={"X-Twilio-Signature": signature}) as r:
+        assert r.status == 403 and "CHATTRACK_TWILIO_AUTH_TOKEN" in (await r.json())["error"]
+    # Meta, signed with the empty key, and its handshake with the empty verify token.
+    body = raw(delivery(meta_change([text_message("Здравствуйте")])))
+    meta_sig = "sha256=" + hmac.new(b"", body, hashlib.sha256).hexdigest()
+    headers = {"X-Hub-Signature-256": meta_sig, "Content-Type": "application/json"}
+    async with http.post(server.url + "/webhooks/meta", data=body, headers=headers) as r:
+        assert r.status == 403 and "CHATTRACK_META_APP_SECRET" in (await r.json())["error"]
+    query = {"hub.mode": "subscribe", "hub.verify_token": "", "hub.challenge": "1158201444"}
+    async with http.get(server.url + "/webhooks/meta", params=query) as r:
+        assert r.status == 403 and "CHATTRACK_META_VERIFY_TOKEN" in (await r.json())["error"]
+    # The generic webhook, signed with the empty key.
+    generic = json.dumps(generic_message()).encode()
+    generic_sig = "sha256=" + hmac.new(b"", generic, hashlib.sha256).hexdigest()
+    headers = {"X-Chattrack-Signature": generic_sig, "Content-Type": "application/json"}
+    async with http.post(server.url + "/webhooks/generic", data=generic, headers=headers) as r:
+        assert r.status == 403 and "CHATTRACK_GENERIC_WEBHOOK_SECRET" in (await r.json())["error"]
+    # The API, with an empty bearer token.
+    async with http.get(server.url + "/api/dialogs", headers={"Authorization": "Bearer "}) as r:
+        assert r.status == 403 and "CHATTRACK_API_TOKEN" in (await r.json())["error"]
+    assert await server.store.find_dialogs(contact_id="+79161234567") == []
+
+
+# --- X-Forwarded-For -----------------------------------------------------------------------------------
+
+
+def view(visitor: str) -> bytes:
+    return json.dumps({"t": "view", "c": new_code(), "v": visitor, "u": "https://shop.example/"}).encode()
+
+
+async def test_forwarded_for_takes_what_the_proxy_saw_not_what_the_client_claims(
+    start_server: Any, http: aiohttp.ClientSession
+) -> None:
+    server = await start_server(trust_forwarded_for=True, collect_rate_per_minute=5)
+    statuses = []
+    for n in range(12):
+        # The client invents a new address each time; the proxy appends the one it saw.
+        headers = {"X-Forwarded-For": f"10.0.{n}.1, 198.51.100.7"}
+        async with http.post(server.url + "/collect", data=view(f"visitor-{n:04d}"), headers=headers) as r:
+            statuses.append(r.status)
+    assert statuses == [200] * 5 + [429] * 7
+    # The same address, written by a proxy that folded the client's header onto two lines.
+    async with http.post(
+        server.url + "/collect",
+        data=view("visitor-next"),
+        headers=[("X-Forwarded-For", "203.0.113.9"), ("X-Forwarded-For", "198.51.100.7")],
+    ) as r:
+        assert r.status == 429
+
+
+async def test_forwarded_for_behind_two_proxies(start_server: Any, http: aiohttp.ClientSession) -> None:
+    server = await start_server(trust_forwarded_for=True, forwarded_proxies=2, collect_rate_per_minute=3)
+    statuses = []
+    for n in range(6):
+        headers = {"X-Forwarded-For": f"10.9.{n}.1, 198.51.100.7, 172.16.0.2"}  # claim, client, CDN edge
+        async with http.post(server.url + "/collect", data=view(f"visitor-{n:04d}"), headers=headers) as r:
+            statuses.append(r.status)
+    assert statuses == [200] * 3 + [429] * 3
+    # Another client behind the same edge has its own budget.
+    headers = {"X-Forwarded-For": "198.51.100.8, 172.16.0.2"}
+    async with http.post(server.url + "/collect", data=view("visitor-other"), headers=headers) as r:
+        assert r.status == 200
+
+
+# --- /metrics ------------------------------------------------------------------------------------------
+
+
+async def test_metrics_need_the_api_token_by_default(start_server: Any, http: aiohttp.ClientSession) -> None:
+    server = await start_server(api_token="metrics-reader-token")
+    async with http.get(server.url + "/metrics") as r:
+        assert r.status == 401
+    async with http.get(server.url + "/metrics", headers={"Authorization": "Bearer wrong"}) as r:
+        assert r.status == 401
+    async with http.get(server.url + "/metrics", headers={"Authorization": "Bearer metrics-reader-token"}) as r:
+        assert r.status == 200 and "chattrack_http_requests_total" in await r.text()
+
+
+async def test_metrics_access_setting(start_server: Any, http: aiohttp.ClientSession) -> None:
+    closed = await start_server()  # no token configured: refused, and told what to set
+    async with http.get(closed.url + "/metrics") as r:
+        reason = (await r.json())["error"]
+        assert r.status == 403 and "CHATTRACK_API_TOKEN" in reason and "CHATTRACK_METRICS_ACCESS" in reason
+    public = await start_server(metrics_access="public")
+    async with http.get(public.url + "/metrics") as r:
+        assert r.status == 200 and "chattrack_dialogs" in await r.text()
+    off = await start_server(metrics_access="off", api_token="t0ken")
+    async with http.get(off.url + "/metrics", headers={"Authorization": "Bearer t0ken"}) as r:
+        assert r.status == 404
+
+
+def test_metrics_access_is_checked_at_start_up() -> None:
+    from tracking.settings import SettingsError
+
+    with pytest.raises(SettingsError, match="CHATTRACK_METRICS_ACCESS"):
+        load_settings(metrics_access="everyone")
+    assert isinstance(load_settings(), Settings)
