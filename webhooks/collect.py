@@ -12,9 +12,18 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+)
 
 from snippet import SnippetConfig, render_snippet
 from tracking.codes import is_valid_code, new_code
@@ -26,13 +35,64 @@ from webhooks.app import SETTINGS, TRACKER, error, validation_reason
 
 MAX_COLLECT_BODY = 4096
 
-Url = Annotated[str, StringConstraints(max_length=2048)]
-Short = Annotated[str, StringConstraints(max_length=128)]
+# What one visit may store is bounded by these (item 7 of issue #14; the figures are in README). The
+# snippet itself cuts page URLs and referrers at 800 characters; the rest is what browsers send.
+MAX_PAGE_URL = 2048  # landing pages with UTM tags and click ids
+MAX_REFERRER = 1024  # browsers send only the origin across sites unless the site asks for more
+PAGE_SCHEMES = frozenset({"http", "https"})
+REFERRER_SCHEMES = PAGE_SCHEMES | {"android-app"}  # Chrome on Android names the app that opened the link
+
+
+def _checked_url(schemes: frozenset[str]) -> Callable[[str], str]:
+    """A validator: the URL exactly as sent (not normalised: attribution reads it as the browser wrote it),
+    once urllib.parse, which every reader of stored URLs uses, takes it whole: a known scheme, a host, a
+    valid IPv6 address and port, no control, format or space characters (browsers percent-encode them).
+    pydantic's HttpUrl was not used: it rewrites what it accepts (punycode hosts, percent-encoded paths,
+    a trailing slash) and parses by other rules than the urllib.parse our renderers use."""
+
+    def check(value: str) -> str:
+        if not value.isprintable() or " " in value:
+            raise ValueError("has control or space characters")
+        try:
+            parts = urlsplit(value)
+            host = parts.hostname
+            parts.port  # noqa: B018 - raises for a port that is not a number from 0 to 65535
+        except ValueError as exc:
+            raise ValueError(f"not a valid URL ({exc})") from None
+        if parts.scheme not in schemes:
+            raise ValueError(f"must start with {' or '.join(sorted(f'{s}://' for s in schemes))}")
+        if not host:
+            raise ValueError("has no host")
+        return value
+
+    return check
+
+
+def _none_if_empty(value: object) -> object:
+    return None if value == "" else value  # the snippet sends document.referrer: "" when there is none
+
+
+PageUrl = Annotated[str, StringConstraints(max_length=MAX_PAGE_URL), AfterValidator(_checked_url(PAGE_SCHEMES))]
+Referrer = Annotated[
+    Annotated[str, StringConstraints(max_length=MAX_REFERRER), AfterValidator(_checked_url(REFERRER_SCHEMES))] | None,
+    BeforeValidator(_none_if_empty),
+]
+_TARGET = re.compile(r"\+?[0-9]{6,16}|@?[A-Za-z0-9_]{1,32}")
+
+
+def _checked_target(value: str) -> str:
+    if not _TARGET.fullmatch(value):
+        raise ValueError("must be a WhatsApp number's digits or a Telegram username")
+    return value
+
+
+# A clicked link's target as the snippet names it (see _target below).
+ClickTarget = Annotated[str, StringConstraints(max_length=33), AfterValidator(_checked_target)]
 
 
 class FirstTouch(BaseModel):
-    u: Url | None = None
-    r: Url | None = None
+    u: PageUrl | None = None
+    r: Referrer = None
 
 
 class CollectPayload(BaseModel):
@@ -43,14 +103,14 @@ class CollectPayload(BaseModel):
     t: Literal["view", "click"]
     c: Annotated[str, StringConstraints(min_length=7, max_length=7)]
     v: Annotated[str, StringConstraints(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
-    u: Url
-    r: Url | None = None
-    s: Annotated[str, StringConstraints(max_length=16, pattern=r"^\d{1,5}x\d{1,5}$")] | None = None
-    l: Short | None = None  # noqa: E741 - the wire name
-    z: Short | None = None
-    ga: Short | None = None
-    ym: Short | None = None
-    h: Short | None = None
+    u: PageUrl
+    r: Referrer = None
+    s: Annotated[str, StringConstraints(max_length=11, pattern=r"^[0-9]{1,5}x[0-9]{1,5}$")] | None = None
+    l: Annotated[str, StringConstraints(max_length=35)] | None = None  # noqa: E741 - the wire name; BCP 47
+    z: Annotated[str, StringConstraints(max_length=64)] | None = None  # IANA names are 32 at most
+    ga: Annotated[str, StringConstraints(max_length=64)] | None = None
+    ym: Annotated[str, StringConstraints(max_length=32)] | None = None
+    h: ClickTarget | None = None
     ft: FirstTouch | None = None
     sl: int | None = Field(default=None, ge=0, le=10_000)
 
@@ -167,7 +227,7 @@ async def collect(request: web.Request) -> web.Response:
         code=code,
         visitor_id=payload.v,
         url=payload.u,
-        referrer=payload.r or None,
+        referrer=payload.r,
         screen=payload.s,
         language=payload.l,
         timezone=payload.z,
