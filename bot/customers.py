@@ -111,7 +111,7 @@ def customers_router(
         assert user is not None  # private chats always have a sender
         # "/start <code>" is what Telegram sends; the customer typed nothing
         outcome = await ingest(await from_bot_chat(message, bot, "", start_code=command.args))
-        if outcome is not IngestOutcome.DUPLICATE:
+        if outcome not in (IngestOutcome.DUPLICATE, IngestOutcome.ERASED):  # a redelivered update: answered once
             await message.answer(text(language(user.language_code), "customer_welcome"))
 
     @router.message(F.chat.type == "private", KnownCustomer(store))

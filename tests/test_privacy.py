@@ -92,8 +92,9 @@ async def test_forget_also_takes_what_the_browser_stored_during_its_scan(tmp_pat
     await store.close()
 
 
-# What forget must leave nowhere on disk: the contact's phone, name and words, and their visit's address.
-SECRETS = ("79165550199", "Zinaida Erasmova", "secret-words-4242", "203.0.113.77", "ErasedAgent/9.9")
+# What forget must leave nowhere on disk: the contact's phone, name and words, their visit's address, and the
+# message's id (only a keyed hash of it is kept, to recognise a replay).
+SECRETS = ("79165550199", "Zinaida Erasmova", "secret-words-4242", "203.0.113.77", "ErasedAgent/9.9", "SMerased4242")
 
 
 def files_holding(path: Path, needles: tuple[str, ...]) -> dict[str, list[str]]:
@@ -130,7 +131,7 @@ async def test_forget_leaves_no_trace_in_the_sqlite_files_while_readers_are_open
     await store.record_page_view(view)
     for n in range(30):  # other customers before and after, so pages are shared and reused
         await store.add_message(new_dialog(message(now, contact=f"+7926000{n:04d}", text=f"hello {n}")))
-    secret = message(now, contact="+79165550199", text="secret-words-4242")
+    secret = message(now, contact="+79165550199", text="secret-words-4242", message_id="SMerased4242")
     secret.contact_name = "Zinaida Erasmova"
     await store.add_message(new_dialog(secret, code=code))
     with sqlite3.connect(path) as side:  # the rows reach the database file itself, not only the WAL
@@ -157,3 +158,22 @@ async def test_forget_leaves_no_trace_in_the_sqlite_files_while_readers_are_open
         reader.close()
     await other_copy.close()
     await store.close()
+
+
+async def test_a_replayed_twilio_request_after_forget_is_answered_and_stored_nowhere(
+    start_server: Any, http: aiohttp.ClientSession
+) -> None:
+    server = await start_server()
+    form = twilio_form("Здравствуйте, хочу записаться", sid="SMreplayed0000000000000000000001")
+    first = await server.post_twilio(http, form)
+    assert first.status == 200 and await server.store.pending_alerts() == 1
+    assert await server.store.forget_contact("+79161234567") == 1
+
+    replay = await server.post_twilio(http, form)  # the same signed request, byte for byte
+
+    assert replay.status == 200  # Twilio stops retrying; a replayer learns nothing
+    assert await server.store.find_dialogs(contact_id="+79161234567") == []
+    assert await server.store.pending_alerts() == 0
+    store = server.store
+    assert isinstance(store, SQLiteStore)
+    assert await store.read(lambda db: db.execute("SELECT COUNT(*) FROM messages").fetchone()[0]) == 0

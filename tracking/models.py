@@ -192,11 +192,12 @@ class IngestOutcome(StrEnum):
     NEW_DIALOG = "new_dialog"
     APPENDED = "appended"
     DUPLICATE = "duplicate"
+    ERASED = "erased"  # a retry or replay of a message whose contact was forgotten: stored nowhere
 
 
 class IngestResult(BaseModel):
     outcome: IngestOutcome
-    dialog: Dialog
+    dialog: Dialog  # ERASED: the draft, which was not stored
 
 
 class OutboxItem(BaseModel):

@@ -7,6 +7,9 @@ server may run against one database.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
@@ -22,6 +25,18 @@ class StoreUnavailable(Exception):
 
 class CodeTaken(Exception):
     """A visit code already belongs to another visitor (the browser picked a colliding code)."""
+
+
+def new_erasure_key() -> str:
+    """The installation's key for erased message ids, made once when a store is first opened."""
+    return secrets.token_hex(32)
+
+
+def erased_message_digest(key: str, provider: str, message_id: str) -> str:
+    """What a store keeps of a message it erased: a keyed hash of its id, so a provider's retry (or a
+    replay of its signed request) is recognised and stored nowhere. The id alone is no personal data, but
+    some providers' ids encode the phone (Meta's wamid): without the key the hash tells nothing."""
+    return hmac.new(bytes.fromhex(key), f"{provider}\0{message_id}".encode(), hashlib.sha256).hexdigest()
 
 
 class Bucket(StrEnum):
@@ -141,7 +156,10 @@ class Store(Protocol):
     async def recent_clicks(self, target: str, since: datetime, until: datetime) -> list[Click]: ...
 
     async def delete_visits_before(self, cutoff: datetime) -> int:
-        """Retention: drop visits (and their clicks) last seen before `cutoff`; returns how many."""
+        """Retention: drop visits (and their clicks) last seen before `cutoff`; returns how many.
+
+        The copies of those visits in dialogs lose the browser's IP address and user agent; what was
+        derived from them (region, OS, browser, device, screen) stays for reports."""
 
     # dialogs
     async def add_message(self, new: NewDialog) -> IngestResult:
@@ -150,6 +168,7 @@ class Store(Protocol):
         It joins the contact's latest dialog with this business number when that dialog is younger than
         `dialog_gap` and the message carries no other code; otherwise it opens `draft` (with is_repeat
         set by whether the contact wrote to this business before) and queues a lead alert per chat.
+        A message that `forget_contact` erased is stored nowhere again (outcome ERASED).
         """
 
     async def get_dialog(self, dialog_id: str) -> Dialog | None: ...
@@ -170,6 +189,7 @@ class Store(Protocol):
     async def forget_contact(self, contact_id: str) -> int:
         """Privacy: erase a contact's dialogs, messages, alerts and the visits that led to them.
 
+        Keeps only `erased_message_digest` of each erased message's id, so a retry of it stays erased.
         Returns the number of dialogs erased.
         """
 

@@ -70,6 +70,8 @@ from tracking.store.base import (
     StaffMember,
     StoreUnavailable,
     SummaryChoice,
+    erased_message_digest,
+    new_erasure_key,
 )
 
 SCHEMA_VERSION = 1
@@ -271,6 +273,7 @@ class MongoStore:
         self._client: AsyncMongoClient[Doc] | None = None
         self._db: AsyncDatabase[Doc] | None = None
         self._codec: CodecOptions[Doc] = CodecOptions(tz_aware=True, tzinfo=UTC)
+        self._erasure_key = ""  # read from the database by open()
 
     @property
     def db(self) -> AsyncDatabase[Doc]:
@@ -339,6 +342,14 @@ class MongoStore:
         await self._ttl_index(db, "visits", "last_seen")
         await self._ttl_index(db, "clicks", "at")
         await db.meta.update_one({"_id": "schema_version"}, {"$set": {"value": SCHEMA_VERSION}}, upsert=True)
+        # The first open makes the key; every copy reads the one stored (a racing upsert loses with 11000).
+        with contextlib.suppress(DuplicateKeyError):
+            await db.meta.update_one(
+                {"_id": "erasure_key"}, {"$setOnInsert": {"value": new_erasure_key()}}, upsert=True
+            )
+        stored = await db.meta.find_one({"_id": "erasure_key"})
+        assert stored is not None
+        self._erasure_key = str(stored["value"])
 
     async def _ttl_index(self, db: AsyncDatabase[Doc], collection: str, field: str) -> None:
         """Expire documents after the retention; a changed retention is applied with collMod."""
@@ -415,13 +426,37 @@ class MongoStore:
     async def delete_visits_before(self, cutoff: datetime) -> int:
         deleted = await self.db.visits.delete_many({"last_seen": {"$lt": cutoff}})
         await self.db.clicks.delete_many({"at": {"$lt": cutoff}})
+        await self._scrub_expired_visit_copies(cutoff)
         return deleted.deleted_count
+
+    async def _scrub_expired_visit_copies(self, cutoff: datetime) -> None:
+        """Dialogs whose visit is gone keep what was derived from it, not the browser's address and string.
+        The TTL index may have deleted the visits already, so the dialogs are found by their copy's
+        last_seen (never later than the visit's own) and checked against the visits still kept. A scan of
+        the older dialogs (once a day): dialogs are few beside visits."""
+        dialogs = self.db.dialogs
+        copies = dialogs.find(
+            {
+                "visit.last_seen": {"$lt": cutoff},
+                "$or": [{"visit.ip": {"$ne": None}}, {"visit.user_agent": {"$ne": None}}],
+            },
+            {"code": 1},
+        )
+        found = {d["_id"]: d.get("code") for d in await copies.to_list()}
+        live = self.db.visits.find({"_id": {"$in": list(set(found.values()))}}, {"_id": 1})
+        kept = {v["_id"] for v in await live.to_list()}
+        expired = [dialog_id for dialog_id, code in found.items() if code not in kept]
+        if expired:
+            await dialogs.update_many({"_id": {"$in": expired}}, {"$set": {"visit.ip": None, "visit.user_agent": None}})
 
     # dialogs ------------------------------------------------------------------------------------
 
     @_unavailable_as_store_error
     async def add_message(self, new: NewDialog) -> IngestResult:
         msg = new.message
+        digest = erased_message_digest(self._erasure_key, msg.provider, msg.message_id)
+        if await self.db.erased_messages.find_one({"_id": digest}, {"_id": 1}) is not None:
+            return IngestResult(outcome=IngestOutcome.ERASED, dialog=new.draft)
         token = uuid.uuid4().hex
         doc: Doc = {
             "provider": msg.provider,
@@ -632,7 +667,18 @@ class MongoStore:
         dialogs = await db.dialogs.find({"contact_id": contact_id}, {"code": 1}).to_list()
         ids = [d["_id"] for d in dialogs]
         codes = [d["code"] for d in dialogs if d.get("code")]
-        await db.messages.delete_many({"$or": [{"dialog_id": {"$in": ids}}, {"contact_id": contact_id}]})
+        messages = {"$or": [{"dialog_id": {"$in": ids}}, {"contact_id": contact_id}]}
+        erased = [
+            {"_id": erased_message_digest(self._erasure_key, m["provider"], m["message_id"])}
+            async for m in db.messages.find(messages, {"provider": 1, "message_id": 1})
+        ]
+        if erased:  # kept before the messages go: an interrupted forget, retried, finds them again
+            try:
+                await db.erased_messages.insert_many(erased, ordered=False)
+            except BulkWriteError as exc:  # erased before (a retried forget): already kept
+                if any(error.get("code") != 11000 for error in exc.details.get("writeErrors", [])):
+                    raise
+        await db.messages.delete_many(messages)
         await db.outbox.delete_many({"dialog_id": {"$in": ids}})
         # Every visit of the same browsers goes too, with its clicks.
         visitors = await db.visits.distinct("visitor_id", {"_id": {"$in": codes}})

@@ -41,6 +41,8 @@ from tracking.store.base import (
     StaffMember,
     StoreUnavailable,
     SummaryChoice,
+    erased_message_digest,
+    new_erasure_key,
 )
 from tracking.store.sqlite_runner import SQLiteRunner, wal_path
 
@@ -96,6 +98,7 @@ CREATE TABLE IF NOT EXISTS invites (
 CREATE TABLE IF NOT EXISTS staff (user_id INTEGER PRIMARY KEY, added_at TEXT NOT NULL, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS summary_choices (user_id INTEGER PRIMARY KEY, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS business_accounts (connection_id TEXT PRIMARY KEY, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS erased_messages (digest TEXT PRIMARY KEY) WITHOUT ROWID;
 """
 
 
@@ -321,6 +324,7 @@ class SQLiteStore:
         self.runner = SQLiteRunner(self.path)
         self._views: list[PageViewWork] = []
         self._views_flush: asyncio.Task[None] | None = None
+        self._erasure_key = ""  # read from the file by open()
 
     async def open(self) -> None:
         def setup(db: sqlite3.Connection) -> None:
@@ -331,6 +335,9 @@ class SQLiteStore:
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (str(SCHEMA_VERSION),),
             )
+            # The first open makes the key; every copy opening the file reads the one that was stored.
+            db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('erasure_key', ?)", (new_erasure_key(),))
+            self._erasure_key = db.execute("SELECT value FROM meta WHERE key = 'erasure_key'").fetchone()[0]
 
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -429,6 +436,13 @@ class SQLiteStore:
 
     async def delete_visits_before(self, cutoff: datetime) -> int:
         def delete(db: sqlite3.Connection) -> int:
+            # The dialogs' copies of these visits keep what was derived (region, OS, screen), not the
+            # browser's address and string (dialogs_code and visits_last_seen find them).
+            db.execute(
+                "UPDATE dialogs SET data = json_set(data, '$.visit.ip', NULL, '$.visit.user_agent', NULL) "
+                "WHERE code IN (SELECT code FROM visits WHERE last_seen < ?) AND json_type(data, '$.visit') = 'object'",
+                (ts(cutoff),),
+            )
             removed = db.execute("DELETE FROM visits WHERE last_seen < ?", (ts(cutoff),)).rowcount
             db.execute("DELETE FROM clicks WHERE at < ?", (ts(cutoff),))
             return removed
@@ -438,9 +452,10 @@ class SQLiteStore:
     # dialogs ------------------------------------------------------------------------------------
 
     async def add_message(self, new: NewDialog) -> IngestResult:
-        return await self.runner.write(functools.partial(self._add_message, new=new))
+        digest = erased_message_digest(self._erasure_key, new.message.provider, new.message.message_id)
+        return await self.runner.write(functools.partial(self._add_message, new=new, digest=digest))
 
-    def _add_message(self, db: sqlite3.Connection, new: NewDialog) -> IngestResult:
+    def _add_message(self, db: sqlite3.Connection, new: NewDialog, digest: str) -> IngestResult:
         msg = new.message
         seen = _one(
             db,
@@ -450,6 +465,8 @@ class SQLiteStore:
         )
         if seen is not None:  # a provider's retry: a message row is only written with its dialog
             return IngestResult(outcome=IngestOutcome.DUPLICATE, dialog=Dialog.model_validate_json(seen["data"]))
+        if _one(db, "SELECT 1 FROM erased_messages WHERE digest = ?", (digest,)) is not None:
+            return IngestResult(outcome=IngestOutcome.ERASED, dialog=new.draft)
 
         latest = _one(
             db,
@@ -600,6 +617,12 @@ class SQLiteStore:
                     codes.update(
                         row[0] for row in db.execute("SELECT code FROM visits WHERE visitor_id = ?", (visitor,))
                     )
+            erased = [
+                (erased_message_digest(self._erasure_key, row[0], row[1]),)
+                for dialog_id in ids
+                for row in db.execute("SELECT provider, message_id FROM messages WHERE dialog_id = ?", dialog_id)
+            ]
+            db.executemany("INSERT OR IGNORE INTO erased_messages (digest) VALUES (?)", erased)
             for table in ("messages", "outbox", "dialog_tags"):
                 db.executemany(f"DELETE FROM {table} WHERE dialog_id = ?", ids)
             db.executemany("DELETE FROM dialogs WHERE id = ?", ids)
