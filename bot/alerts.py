@@ -1,12 +1,15 @@
 """The lead alert: what the owner sees in Telegram when a customer opens a dialog, and its buttons.
 
-Everything that came from outside (names, messages, URLs, UTM values) is HTML-escaped, and the long parts
-are shortened so the alert stays readable on a phone and under Telegram's 4096 characters.
+Everything that came from outside (names, messages, URLs, UTM values) is shown on one line where it is a
+one-line field (`tracking.strings.one_line`), HTML-escaped, and cut to a budget of escaped characters, so
+the alert stays readable on a phone and under Telegram's 4096 characters whatever the store holds.
+`plain_alert` is the form without markup the outbox falls back to when Telegram refuses the alert.
 """
 
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Sequence
 from datetime import UTC
 from urllib.parse import urlsplit
@@ -20,13 +23,18 @@ from bot.access import MEMBERS, HasRole
 from bot.texts import TEXTS, channel_name, language, text
 from reports.card import dialog_card
 from reports.i18n import messenger_label, normalise_lang
-from reports.render import render_card, split_message
+from reports.render import TELEGRAM_LIMIT, clip, render_card, split_message, telegram_length
 from tracking.models import AttributionStatus, Dialog, Messenger
 from tracking.store.base import Store
+from tracking.strings import cut, message_text, one_line
 
 TAGS = ("qualified", "sale", "spam")
-MAX_MESSAGE = 600  # characters of the customer's first message shown in the alert
-MAX_URL = 80
+# Budgets in escaped characters (what Telegram measures): together well under 4096 whatever the values.
+MAX_MESSAGE = 800  # the customer's first message
+MAX_NAME = 120
+MAX_URL = 100  # a page, a source, a campaign...
+MAX_SHORT = 60  # a region, a device, a business number, a code
+_PHONE = re.compile(r"^\+\d{5,15}$")
 
 
 class TagCallback(CallbackData, prefix="tag"):
@@ -42,22 +50,28 @@ class CardCallback(CallbackData, prefix="card"):
     dialog_id: str
 
 
-def shorten(value: str, limit: int) -> str:
-    return value if len(value) <= limit else value[: limit - 1] + "…"
+def shown(value: object, budget: int = MAX_URL) -> str:
+    """A one-line field as the alert shows it: on one line, cut to `budget` characters once escaped."""
+    return clip(one_line(value), budget)
 
 
 def short_url(url: str) -> str:
     """host/path: the query (UTM tags, click ids) is shown on its own lines, the scheme is noise on a phone."""
-    parts = urlsplit(url)
+    url = one_line(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # "http://[" and the like: shown as the browser sent it
+        return clip(url, MAX_URL)
     if not parts.netloc:
-        return shorten(url, MAX_URL)
-    return shorten(parts.netloc + (parts.path if parts.path != "/" else ""), MAX_URL)
+        return clip(url, MAX_URL)
+    return clip(parts.netloc + (parts.path if parts.path != "/" else ""), MAX_URL)
 
 
 def contact_phone(dialog: Dialog) -> str | None:
     """The customer's phone as +E.164, when known."""
     phone = dialog.contact_phone or (dialog.contact_id if dialog.contact_id.startswith("+") else None)
-    if phone is None:
+    phone = one_line(phone)
+    if not phone:
         return None
     return phone if phone.startswith("+") else "+" + phone
 
@@ -65,11 +79,12 @@ def contact_phone(dialog: Dialog) -> str | None:
 def telegram_user_id(dialog: Dialog) -> int | None:
     """The customer's Telegram user id, for dialogs that came through the bot or Telegram Business."""
     prefix, _, number = dialog.contact_id.partition(":")
-    return int(number) if prefix == "tg" and number.isdigit() else None
+    # ASCII digits of a plausible length only: int() refuses "²" and numbers of thousands of digits.
+    return int(number) if prefix == "tg" and number.isascii() and number.isdigit() and len(number) <= 20 else None
 
 
 def _who(dialog: Dialog, lang: str) -> str:
-    name = html.escape(dialog.contact_name or text(lang, "no_name"))
+    name = html.escape(shown(dialog.contact_name, MAX_NAME) or text(lang, "no_name"))
     phone = contact_phone(dialog)
     tg_user = telegram_user_id(dialog)
     if phone is None and tg_user is not None:
@@ -77,15 +92,15 @@ def _who(dialog: Dialog, lang: str) -> str:
         return f'👤 <a href="tg://user?id={tg_user}"><b>{name}</b></a>'
     if phone is None:
         return f"👤 <b>{name}</b>"
-    if dialog.messenger is Messenger.WHATSAPP:
+    if dialog.messenger is Messenger.WHATSAPP and _PHONE.match(phone):
         # One tap on the phone opens the chat with the customer.
         link = html.escape(f"https://wa.me/{phone.lstrip('+')}", quote=True)
         return f'👤 <b>{name}</b> · <a href="{link}">{html.escape(phone)}</a>'
-    return f"👤 <b>{name}</b> · {html.escape(phone)}"
+    return f"👤 <b>{name}</b> · {html.escape(clip(phone, MAX_SHORT))}"
 
 
 def _status(dialog: Dialog, lang: str) -> str:
-    code = dialog.code or "—"
+    code = shown(dialog.code, MAX_SHORT) or "—"
     key = {
         AttributionStatus.EXACT: "status_exact",
         AttributionStatus.UNKNOWN_CODE: "status_unknown_code",
@@ -97,62 +112,90 @@ def _status(dialog: Dialog, lang: str) -> str:
 
 
 def render_alert(dialog: Dialog, lang: str = "ru", zone: ZoneInfo | None = None) -> str:
-    """The lead alert as Telegram HTML."""
+    """The lead alert as Telegram HTML, at most Telegram's 4096 characters whatever the dialog holds."""
     a = dialog.attribution
     messenger = messenger_label(dialog)
-    first = shorten(dialog.first_message.strip(), MAX_MESSAGE) or text(lang, "no_text")
+    first = clip(message_text(dialog.first_message), MAX_MESSAGE) or text(lang, "no_text")
+    number = shown(dialog.business_number, MAX_SHORT)
     lines = [
         text(lang, "lead_repeat" if dialog.is_repeat else "lead_new", messenger=messenger),
         _who(dialog, lang),
-        text(
-            lang, "to_number" if dialog.messenger is Messenger.WHATSAPP else "to_account", number=dialog.business_number
-        ),
+        text(lang, "to_number" if dialog.messenger is Messenger.WHATSAPP else "to_account", number=number),
         f"💬 <i>{html.escape(first)}</i>",
         "",
         text(lang, "channel", channel=channel_name(lang, a.channel.value)),
     ]
-    source = " / ".join(v for v in (a.source, a.medium) if v)
+    source = " / ".join(v for v in (one_line(a.source), one_line(a.medium)) if v)
     if source:
-        lines.append(text(lang, "source", source=shorten(source, MAX_URL)))
+        lines.append(text(lang, "source", source=clip(source, MAX_URL)))
     for key, value in (("campaign", a.campaign), ("content", a.content), ("term", a.term)):
-        if value:
-            lines.append(text(lang, key, value=shorten(value, MAX_URL)))
-    if a.contact_page:
-        lines.append(text(lang, "contact_page", value=short_url(a.contact_page)))
-    if a.landing_page and a.landing_page != a.contact_page:
-        lines.append(text(lang, "landing_page", value=short_url(a.landing_page)))
-    if a.region:
-        lines.append(text(lang, "region", value=a.region))
-    device = " · ".join(v for v in (a.os, a.screen) if v)
+        if one_line(value):
+            lines.append(text(lang, key, value=shown(value)))
+    if one_line(a.contact_page):
+        lines.append(text(lang, "contact_page", value=short_url(a.contact_page or "")))
+    if one_line(a.landing_page) and a.landing_page != a.contact_page:
+        lines.append(text(lang, "landing_page", value=short_url(a.landing_page or "")))
+    if one_line(a.region):
+        lines.append(text(lang, "region", value=shown(a.region, MAX_SHORT)))
+    device = " · ".join(v for v in (one_line(a.os), one_line(a.screen)) if v)
     if device:
-        lines.append(text(lang, "device", value=device))
+        lines.append(text(lang, "device", value=clip(device, MAX_SHORT)))
     lines.append(_status(dialog, lang))
     started = dialog.started_at.astimezone(zone or UTC).strftime("%d.%m.%Y %H:%M")
     lines.append(text(lang, "started", value=started))
-    return "\n".join(lines)
+    alert = "\n".join(lines)
+    # The budgets above keep it far below the limit; should a template ever grow past it, cut, never fail.
+    return alert if telegram_length(alert) <= TELEGRAM_LIMIT else split_message(alert)[0]
+
+
+def plain_alert(dialog: Dialog, lang: str = "ru") -> str:
+    """The lead alert without markup, for when Telegram refused the full one: that a lead came, who (short),
+    and how to open the card. Nothing in it can break a parser or pass Telegram's limit."""
+    who = contact_phone(dialog) or one_line(dialog.contact_name) or text(lang, "no_name")
+    template = TEXTS[lang if lang in TEXTS else "en"]["lead_plain_repeat" if dialog.is_repeat else "lead_plain_new"]
+    return template.format(
+        messenger=messenger_label(dialog), contact=cut(one_line(who), 64), dialog_id=cut(one_line(dialog.id), 64)
+    )
 
 
 def tag_label(lang: str, tag: str) -> str:
-    """A built-in tag's name in `lang`; an owner-defined tag as the owner wrote it."""
-    return text(lang, f"tag_{tag}") if tag in TAGS else html.escape(tag)
+    """A built-in tag's name in `lang`; an owner-defined tag as the owner wrote it (button text is plain)."""
+    return text(lang, f"tag_{tag}") if tag in TAGS else one_line(tag, 64)
 
 
 def alert_keyboard(
     dialog: Dialog, lang: str = "ru", *, card_button: bool = True, tags: Sequence[str] = TAGS
 ) -> InlineKeyboardMarkup:
-    """Tag buttons, three a row (a ✅ marks the dialog's tags), and the card button (not under the card)."""
+    """Tag buttons, three a row (a ✅ marks the dialog's tags), and the card button (not under the card).
+    A button whose data Telegram would refuse (over 64 bytes, a separator in it) is left out."""
     buttons = [
-        InlineKeyboardButton(
-            text=("✅ " if tag in dialog.tags else "") + tag_label(lang, tag),
-            callback_data=TagCallback(dialog_id=dialog.id, tag=tag).pack(),
-        )
+        InlineKeyboardButton(text=("✅ " if tag in dialog.tags else "") + tag_label(lang, tag), callback_data=data)
         for tag in tags
+        if (data := _packed(TagCallback, dialog_id=dialog.id, tag=tag)) is not None
     ]
     rows = [buttons[i : i + 3] for i in range(0, len(buttons), 3)]
-    if not card_button:
+    card = _packed(CardCallback, dialog_id=dialog.id)
+    if not card_button or card is None:
         return InlineKeyboardMarkup(inline_keyboard=rows)
-    card = InlineKeyboardButton(text=text(lang, "card"), callback_data=CardCallback(dialog_id=dialog.id).pack())
-    return InlineKeyboardMarkup(inline_keyboard=[*rows, [card]])
+    return InlineKeyboardMarkup(
+        inline_keyboard=[*rows, [InlineKeyboardButton(text=text(lang, "card"), callback_data=card)]]
+    )
+
+
+def card_keyboard(dialog: Dialog, lang: str = "ru") -> InlineKeyboardMarkup | None:
+    """The card button alone (under the plain alert), when the dialog's id fits in its data."""
+    card = _packed(CardCallback, dialog_id=dialog.id)
+    if card is None:
+        return None
+    return InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(text=text(lang, "card"), callback_data=card)]])
+
+
+def _packed(kind: type[CallbackData], **values: str) -> str | None:
+    try:
+        data = kind(**values).pack()
+    except ValueError:  # a separator in a value, or more than Telegram's 64 bytes
+        return None
+    return data if len(data.encode()) <= 64 else None
 
 
 async def card_messages(store: Store, dialog: Dialog | str, lang: str, zone: ZoneInfo) -> list[str] | None:

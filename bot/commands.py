@@ -31,6 +31,7 @@ from reports.i18n import Lang, day_label, value_label
 from reports.periods import Period, PeriodError, parse_comparison, parse_period
 from reports.render import (
     CAPTION_LIMIT,
+    clip,
     render_comparison,
     render_period_error,
     render_ranking,
@@ -39,6 +40,7 @@ from reports.render import (
 )
 from tracking.models import Dialog
 from tracking.store.base import Bucket, Store, SummaryChoice
+from tracking.strings import one_line
 
 RECENT_PAGE = 8
 RECENT_PAGES = 25  # older dialogs are a /dialog search or the API away
@@ -125,9 +127,11 @@ def summary_time_of(
 
 def recent_line(index: int, dialog: Dialog, lang: Lang, zone: ZoneInfo) -> str:
     local = dialog.started_at.astimezone(zone)
-    who = html.escape(dialog.contact_name or dialog.contact_phone or dialog.contact_id)
+    # One line per dialog, bounded once escaped: eight of them always fit one Telegram message.
+    who = html.escape(clip(one_line(dialog.contact_name or dialog.contact_phone or dialog.contact_id), 120))
     channel = html.escape(value_label(lang, "channel", dialog.attribution.channel.value))
-    source = f" · {html.escape(dialog.attribution.source[:40])}" if dialog.attribution.source else ""
+    source = one_line(dialog.attribution.source)
+    source = f" · {html.escape(clip(source, 60))}" if source else ""
     repeat = " 🔁" if dialog.is_repeat else ""
     return (
         f"{index}. {day_label(lang, local.date(), year=False)} {local:%H:%M} — <b>{who}</b>{repeat} — {channel}{source}"

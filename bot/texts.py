@@ -16,6 +16,15 @@ TEXTS: dict[str, dict[str, str]] = {
     "ru": {
         "lead_new": "🆕 <b>Новый лид</b> · {messenger}",
         "lead_repeat": "🔁 <b>Повторное обращение</b> · {messenger}",
+        # Plain text (no markup): the form sent when Telegram refused the full alert.
+        "lead_plain_new": (
+            "🆕 Новый лид · {messenger}\n👤 {contact}\n"
+            "Не получилось показать уведомление целиком. Карточка диалога: /dialog {dialog_id}"
+        ),
+        "lead_plain_repeat": (
+            "🔁 Повторное обращение · {messenger}\n👤 {contact}\n"
+            "Не получилось показать уведомление целиком. Карточка диалога: /dialog {dialog_id}"
+        ),
         "to_number": "📞 на номер {number}",
         "to_account": "✈️ в чат {number}",
         "no_name": "Без имени",
@@ -104,6 +113,14 @@ TEXTS: dict[str, dict[str, str]] = {
     "en": {
         "lead_new": "🆕 <b>New lead</b> · {messenger}",
         "lead_repeat": "🔁 <b>Returning customer</b> · {messenger}",
+        "lead_plain_new": (
+            "🆕 New lead · {messenger}\n👤 {contact}\n"
+            "The alert could not be shown in full. The dialog's card: /dialog {dialog_id}"
+        ),
+        "lead_plain_repeat": (
+            "🔁 Returning customer · {messenger}\n👤 {contact}\n"
+            "The alert could not be shown in full. The dialog's card: /dialog {dialog_id}"
+        ),
         "to_number": "📞 to {number}",
         "to_account": "✈️ to the chat {number}",
         "no_name": "No name",

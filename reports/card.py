@@ -15,6 +15,7 @@ from tracking.codes import normalise_code
 from tracking.models import Dialog
 from tracking.phones import normalise_phone
 from tracking.store.base import Store
+from tracking.strings import one_line
 
 HISTORY_LIMIT = 10
 _DIALOG_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -84,41 +85,46 @@ def time_on_site(dialog: Dialog) -> timedelta | None:
     return max(dialog.started_at - dialog.visit.first_seen, timedelta(0))
 
 
+def _one_line(value: str | None) -> str | None:
+    return None if value is None else one_line(value)
+
+
 def card_record(dialog: Dialog, zone: ZoneInfo) -> dict[str, CardValue]:
+    """The card's fields; one-line fields (names, pages, UTM values, tags) on one line, as everywhere shown."""
     a = dialog.attribution
     on_site = time_on_site(dialog)
     record: dict[str, CardValue] = {
         "id": dialog.id,
         "started": local_time(dialog.started_at, zone),
-        "contact_name": dialog.contact_name,
-        "contact_phone": dialog.contact_phone,
+        "contact_name": _one_line(dialog.contact_name),
+        "contact_phone": _one_line(dialog.contact_phone),
         "contact_id": dialog.contact_id,
         "messenger": dialog.messenger.value,
-        "business_number": dialog.business_number,
+        "business_number": _one_line(dialog.business_number),
         "customer": "repeat" if dialog.is_repeat else "new",
         "channel": a.channel.value,
-        "source": a.source,
-        "medium": a.medium,
-        "campaign": a.campaign,
-        "content": a.content,
-        "term": a.term,
-        "gclid": a.gclid,
-        "yclid": a.yclid,
-        "fbclid": a.fbclid,
-        "referrer": a.referrer,
-        "landing_page": a.landing_page,
-        "contact_page": a.contact_page,
+        "source": _one_line(a.source),
+        "medium": _one_line(a.medium),
+        "campaign": _one_line(a.campaign),
+        "content": _one_line(a.content),
+        "term": _one_line(a.term),
+        "gclid": _one_line(a.gclid),
+        "yclid": _one_line(a.yclid),
+        "fbclid": _one_line(a.fbclid),
+        "referrer": _one_line(a.referrer),
+        "landing_page": _one_line(a.landing_page),
+        "contact_page": _one_line(a.contact_page),
         "pages_seen": dialog.visit.pages_seen if dialog.visit else None,
         "time_on_site_seconds": int(on_site.total_seconds()) if on_site is not None else None,
-        "region": a.region,
-        "os": a.os,
-        "browser": a.browser,
-        "device": a.device,
-        "screen": a.screen,
-        "language": a.language,
-        "tags": ", ".join(dialog.tags),
+        "region": _one_line(a.region),
+        "os": _one_line(a.os),
+        "browser": _one_line(a.browser),
+        "device": _one_line(a.device),
+        "screen": _one_line(a.screen),
+        "language": _one_line(a.language),
+        "tags": ", ".join(one_line(tag) for tag in dialog.tags),
         "status": dialog.status.value,
-        "status_reason": dialog.status_reason,
+        "status_reason": _one_line(dialog.status_reason),
         "code": dialog.code,
         "first_message": dialog.first_message,
         "message_count": dialog.message_count,

@@ -29,10 +29,12 @@ from reports.i18n import (
 )
 from reports.periods import PeriodError
 from tracking.models import Dialog
+from tracking.strings import ELLIPSIS, message_text, one_line
 
 TELEGRAM_LIMIT = 4096  # characters of a message (Telegram counts UTF-16 code units)
 CAPTION_LIMIT = 1024  # characters of a photo's caption
 VALUE_WIDTH = 80  # a page URL longer than this is shortened in the middle (full values are in the API)
+NAME_WIDTH = 100  # a contact's name as shown; providers do not bound it
 
 BAD_PERIOD: dict[Lang, str] = {
     "ru": (
@@ -53,8 +55,24 @@ def shorten(text: str, width: int = VALUE_WIDTH) -> str:
     return text[: keep - keep // 3] + "…" + text[len(text) - keep // 3 :]
 
 
+def clip(value: str, budget: int) -> str:
+    """`value` cut so that, HTML-escaped, it takes at most `budget` of Telegram's characters: a field of
+    `&` or `"` grows fivefold in the markup, and the markup is what Telegram measures against its limit."""
+    if telegram_length(escape(value)) <= budget:
+        return value
+    used = 1  # the ellipsis
+    for index, char in enumerate(value):
+        used += _ESCAPED.get(char, 2 if ord(char) > 0xFFFF else 1)
+        if used > budget:
+            return value[:index] + ELLIPSIS
+    return value
+
+
+_ESCAPED = {"&": 5, "<": 4, ">": 4, '"': 6, "'": 6}  # &amp; &lt; &gt; &quot; &#x27;
+
+
 def _value(lang: Lang, by: str, value: str | None) -> str:
-    return escape(shorten(value_label(lang, by, value)))
+    return escape(shorten(one_line(value_label(lang, by, value))))
 
 
 def _title(lang: Lang, key: str, extra: str | None = None) -> str:
@@ -177,27 +195,33 @@ def render_change_line(lang: Lang, label_key: str, now: Totals, before: Totals) 
 
 
 def _line(lang: Lang, name: str, value: object) -> str | None:
-    if value is None or value == "":
+    shown = one_line(value)
+    if not shown:
         return None
-    return f"{escape(field_label(lang, name))}: {escape(shorten(str(value), 200))}"
+    return f"{escape(field_label(lang, name))}: {escape(shorten(shown, 200))}"
 
 
 def render_card(card: DialogCard, lang: Lang) -> str:
     """Everything known about one dialog; fields we do not know are left out, not shown empty."""
     d, a, zone = card.dialog, card.dialog.attribution, card.zone
     started = d.started_at.astimezone(zone)
-    name = escape(d.contact_name) if d.contact_name else "—"
+    name = escape(one_line(d.contact_name, NAME_WIDTH) or "—")
+    phone = one_line(d.contact_phone, VALUE_WIDTH)
     customer = word(lang, "customer_repeat" if d.is_repeat else "customer_new")
     status = escape(word(lang, f"status_{d.status.value}"))
-    if d.code:
-        status += f" <code>{escape(d.code)}</code>"
-    if d.status_reason:
-        status += f" ({escape(d.status_reason)})"
-    click_ids = ", ".join(f"{k}={v}" for k, v in (("gclid", a.gclid), ("yclid", a.yclid), ("fbclid", a.fbclid)) if v)
+    if one_line(d.code):
+        status += f" <code>{escape(one_line(d.code, VALUE_WIDTH))}</code>"
+    if one_line(d.status_reason):
+        status += f" ({escape(one_line(d.status_reason, 200))})"
+    click_ids = ", ".join(
+        f"{k}={one_line(v, VALUE_WIDTH)}"
+        for k, v in (("gclid", a.gclid), ("yclid", a.yclid), ("fbclid", a.fbclid))
+        if v
+    )
     lines: list[str | None] = [
         _title(lang, "card"),
-        f"👤 <b>{name}</b>" + (f" · {escape(d.contact_phone)}" if d.contact_phone else ""),
-        f"💬 {escape(messenger_label(d))} → {escape(d.business_number)}",
+        f"👤 <b>{name}</b>" + (f" · {escape(phone)}" if phone else ""),
+        f"💬 {escape(messenger_label(d))} → {escape(one_line(d.business_number, VALUE_WIDTH))}",
         f"🕐 {escape(day_label(lang, started.date()))}, {started:%H:%M} · {escape(customer)}",
         "",
         f"<b>{escape(word(lang, 'attribution'))}</b>: {status}",
@@ -223,12 +247,13 @@ def render_card(card: DialogCard, lang: Lang) -> str:
         _line(lang, "device", a.device),
         _line(lang, "screen", a.screen),
         _line(lang, "language", a.language),
-        _line(lang, "tags", ", ".join(d.tags)),
+        _line(lang, "tags", ", ".join(one_line(tag, VALUE_WIDTH) for tag in d.tags)),
         _line(lang, "message_count", d.message_count),
     ]
-    if d.first_message:
+    first_message = message_text(d.first_message, 1000)
+    if first_message:
         lines += ["", f"<b>{escape(word(lang, 'first_message_block'))}</b>"]
-        lines.append(f"<blockquote>{escape(shorten(d.first_message, 1000))}</blockquote>")
+        lines.append(f"<blockquote>{escape(first_message)}</blockquote>")
     lines += ["", *_history(lang, card.history, zone)]
     return "\n".join(line for line in lines if line is not None)
 
@@ -240,7 +265,7 @@ def _history(lang: Lang, history: list[Dialog], zone: ZoneInfo) -> list[str]:
     for earlier in history:
         local = earlier.started_at.astimezone(zone)
         a = earlier.attribution
-        source = " · ".join(escape(shorten(v, 40)) for v in (a.source, a.campaign) if v)
+        source = " · ".join(escape(one_line(v, 40)) for v in (a.source, a.campaign) if one_line(v))
         lines.append(
             f"• {escape(day_label(lang, local.date()))} {local:%H:%M} — {_value(lang, 'channel', a.channel.value)}"
             + (f" · {source}" if source else "")
