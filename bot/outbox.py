@@ -11,6 +11,16 @@ When a send fails the alert waits, then is retried (it is never dropped):
 - 4xx (chat not found, bot blocked, bad token…): `retry_max` at once — nothing will change until a person
   acts (an owner starts the bot, the token is fixed), and then the alert still arrives.
 
+An alert Telegram keeps refusing with 400 Bad Request ("message is too long", "can't parse entities"…) is
+sent in its plain form (`plain_alert`: no markup, that a lead came, the contact, how to open the card) from
+its `FALLBACK_AFTER`-th attempt on; one that cannot be rendered at all is sent plain at once (rendering is
+a pure function of the stored dialog: a retry would fail the same way). So no stored value can hold an
+alert back for ever, and none is dropped.
+
+Sends wait `SEND_TIMEOUT` seconds for Telegram's answer, longer than the Bot API itself takes to answer:
+a send given up while Telegram was still accepting it would be sent again. The lease outlasts several such
+sends, so no other copy takes over an alert whose send is still in flight.
+
 Alerts queued for chat 0 ("the owners", queued when none were configured) go to every owner configured
 now; with none they keep waiting. Which owners already got such an alert is remembered in memory only, so
 a restart in the middle of a partial failure may repeat it to some owners.
@@ -32,14 +42,15 @@ from aiogram import Bot
 from aiogram.exceptions import (
     AiogramError,
     ClientDecodeError,
+    TelegramBadRequest,
     TelegramNetworkError,
     TelegramRetryAfter,
     TelegramServerError,
 )
-from aiogram.types import LinkPreviewOptions
+from aiogram.types import InlineKeyboardMarkup, LinkPreviewOptions
 from cachetools import LRUCache
 
-from bot.alerts import TAGS, alert_keyboard, render_alert
+from bot.alerts import TAGS, alert_keyboard, card_keyboard, plain_alert, render_alert
 from tracking.models import Dialog, OutboxItem
 from tracking.periods import utc_now
 from tracking.store.base import Store, StoreUnavailable
@@ -48,6 +59,10 @@ log = logging.getLogger("chattrack.bot.outbox")
 
 Clock = Callable[[], datetime]
 OWNERS_CHAT = 0  # an outbox chat id meaning "every owner configured at delivery time"
+FALLBACK_AFTER = 5  # from this attempt on, an alert Telegram refuses with 400 goes in its plain form
+# Seconds to wait for Telegram's answer: above the Bot API's own ~60 s (and aiogram's default of 60).
+SEND_TIMEOUT = 75
+LEASE = timedelta(seconds=4 * SEND_TIMEOUT)  # several sends at the slowest fit in one lease
 
 
 def retry_delay(error: BaseException, attempts: int, base: float, cap: float) -> float:
@@ -70,9 +85,9 @@ class AlertDispatcher:
         zone: ZoneInfo | None = None,
         retry_max: float = 300.0,
         retry_base: float = 2.0,
-        lease: timedelta = timedelta(seconds=60),
+        lease: timedelta = LEASE,
         batch: int = 10,
-        send_timeout: int = 10,
+        send_timeout: int = SEND_TIMEOUT,
         poll_interval: float = 30.0,
         clock: Clock = utc_now,
         tags: Sequence[str] = TAGS,
@@ -87,6 +102,8 @@ class AlertDispatcher:
         self.retry_base = retry_base
         self.lease = lease
         self.batch = batch
+        if lease.total_seconds() < 2 * send_timeout:  # else another copy could take over a send in flight
+            raise ValueError(f"the outbox lease ({lease}) must last at least two send timeouts ({send_timeout} s)")
         self.send_timeout = send_timeout
         # Other copies may queue or release alerts this one never hears of: look again this often.
         self.poll_interval = poll_interval
@@ -209,21 +226,53 @@ class AlertDispatcher:
         return 1
 
     async def _send(self, item: OutboxItem, dialog: Dialog, chats: Sequence[int], bot: Bot) -> None:
-        alert = render_alert(dialog, self.lang, self.zone)
-        keyboard = alert_keyboard(dialog, self.lang, tags=self.tags)
+        try:
+            rich: tuple[str, InlineKeyboardMarkup] | None = (
+                render_alert(dialog, self.lang, self.zone),
+                alert_keyboard(dialog, self.lang, tags=self.tags),
+            )
+        except Exception:  # a bug: the lead still gets its alert, in the plain form
+            log.exception("lead alert %s (dialog %s) could not be rendered; sending it plain", item.id, dialog.id)
+            rich = None
         served = self._delivered_to.setdefault(item.id, set())
         for chat_id in chats:
             if chat_id in served:
                 continue
-            await bot.send_message(
-                chat_id,
-                alert,
-                parse_mode="HTML",
-                reply_markup=keyboard,
-                link_preview_options=LinkPreviewOptions(is_disabled=True),
-                request_timeout=self.send_timeout,
-            )
+            if rich is None:
+                await self._send_plain(bot, chat_id, dialog)
+            else:
+                try:
+                    await bot.send_message(
+                        chat_id,
+                        rich[0],
+                        parse_mode="HTML",
+                        reply_markup=rich[1],
+                        link_preview_options=LinkPreviewOptions(is_disabled=True),
+                        request_timeout=self.send_timeout,
+                    )
+                except TelegramBadRequest as exc:
+                    if item.attempts < FALLBACK_AFTER:
+                        raise
+                    log.warning(
+                        "lead alert %s (dialog %s, attempt %d) refused again (%s); sending it plain",
+                        item.id,
+                        dialog.id,
+                        item.attempts,
+                        exc,
+                    )
+                    await self._send_plain(bot, chat_id, dialog)
             served.add(chat_id)
+
+    async def _send_plain(self, bot: Bot, chat_id: int, dialog: Dialog) -> None:
+        """The alert without markup: nothing in it for Telegram to refuse but the chat itself."""
+        await bot.send_message(
+            chat_id,
+            plain_alert(dialog, self.lang),
+            parse_mode=None,
+            reply_markup=card_keyboard(dialog, self.lang),
+            link_preview_options=LinkPreviewOptions(is_disabled=True),
+            request_timeout=self.send_timeout,
+        )
 
     async def _retry_later(self, item: OutboxItem, delay: float, error: str) -> None:
         due = self.clock() + timedelta(seconds=delay)

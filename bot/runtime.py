@@ -18,7 +18,6 @@ import hmac
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 from aiogram import Bot, Dispatcher
@@ -243,7 +242,6 @@ def setup_bot(
         lang=lang,
         zone=settings.zone,
         retry_max=settings.alert_retry_max_seconds,
-        lease=timedelta(seconds=60),
         clock=clock,
         tags=lead_tags(settings),
     )

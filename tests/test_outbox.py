@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import AsyncIterator, Sequence
@@ -17,7 +18,8 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramBadRequest, TelegramNetworkError, TelegramRetryAfter, TelegramServerError
 from aiogram.methods import SendMessage
 
-from bot.outbox import AlertDispatcher, retry_delay
+from bot import outbox
+from bot.outbox import FALLBACK_AFTER, SEND_TIMEOUT, AlertDispatcher, retry_delay
 from tests.fakes.telegram_api import ApiCall, FakeTelegramAPI
 from tracking.models import Attribution, AttributionStatus, Channel, Dialog, InboundMessage, Messenger
 from tracking.periods import buckets_for
@@ -301,3 +303,101 @@ async def test_an_owner_already_served_is_not_sent_the_alert_again_on_retry(
         (OTHER_OWNER, 500),
         (OTHER_OWNER, 200),
     ]
+
+
+# alerts Telegram refuses, alerts that cannot be rendered, slow answers ------------------------------------
+
+
+def refused_unless_plain(call: ApiCall) -> bool:
+    return str(call.params.get("parse_mode", "")).upper() == "HTML"
+
+
+async def test_an_alert_telegram_keeps_refusing_goes_out_plain_at_the_fifth_attempt(
+    store: SQLiteStore, fake: FakeTelegramAPI, bot: Bot
+) -> None:
+    clock = FakeClock()
+    dialog = await queue_lead(store, contact_id="+79161112233")
+    dispatcher = AlertDispatcher(store, bot, owner_ids=[OWNER], retry_max=300, clock=clock)
+    # Every marked-up send fails, as a message Telegram cannot parse would, for ever.
+    reason = "Bad Request: can't parse entities: Unsupported start tag at byte offset 42"
+    fake.fail_next("sendMessage", 1000, status=400, description=reason, when=refused_unless_plain)
+
+    for _ in range(FALLBACK_AFTER - 1):
+        assert await dispatcher.run_once() == 0
+        clock.advance(300)
+    assert await store.pending_alerts() == 1
+    assert await dispatcher.run_once() == 1
+    clock.advance(3600)
+    assert await dispatcher.run_once() == 0  # delivered: never sent again
+
+    calls = fake.calls_to("sendMessage")
+    assert [c.status for c in calls] == [400] * FALLBACK_AFTER + [200]
+    plain = calls[-1].params
+    assert "parse_mode" not in plain or plain["parse_mode"] in (None, "")
+    assert plain["text"] == (
+        "🆕 Новый лид · WhatsApp\n👤 +79161112233\n"
+        f"Не получилось показать уведомление целиком. Карточка диалога: /dialog {dialog.id}"
+    )
+    assert plain["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == f"card:{dialog.id}"
+    assert await store.pending_alerts() == 0
+
+
+async def test_a_refused_alert_before_the_fifth_attempt_is_retried_in_full(
+    store: SQLiteStore, fake: FakeTelegramAPI, bot: Bot
+) -> None:
+    clock = FakeClock()
+    await queue_lead(store)
+    dispatcher = AlertDispatcher(store, bot, owner_ids=[OWNER], retry_max=300, clock=clock)
+    fake.fail_next("sendMessage", 2, status=400, description="Bad Request: chat not found")
+
+    for _ in range(3):
+        await dispatcher.run_once()
+        clock.advance(300)
+
+    # The owner started the bot meanwhile: the alert arrives whole, not in the plain form.
+    assert [c.status for c in fake.calls_to("sendMessage")] == [400, 400, 200]
+    assert fake.sent_messages()[0].params["parse_mode"] == "HTML"
+
+
+async def test_an_alert_that_cannot_be_rendered_goes_out_plain_at_once(
+    store: SQLiteStore, fake: FakeTelegramAPI, bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dialog = await queue_lead(store, contact_id="+79161112233", contact_name="Пётр")
+
+    def broken(*_: object, **__: object) -> str:
+        raise ValueError("Invalid IPv6 URL")  # what a click page "http://[" once did to the renderer
+
+    monkeypatch.setattr(outbox, "render_alert", broken)
+    dispatcher = AlertDispatcher(store, bot, owner_ids=[OWNER], lang="en", clock=FakeClock())
+
+    assert await dispatcher.run_once() == 1
+    [sent] = fake.sent_messages(OWNER)
+    assert sent.params["text"].startswith("🆕 New lead · WhatsApp\n👤 +79161112233\n")
+    assert f"/dialog {dialog.id}" in sent.params["text"]
+    assert await store.pending_alerts() == 0
+
+
+async def test_a_slow_answer_from_telegram_is_waited_for_not_sent_again(
+    store: SQLiteStore, fake: FakeTelegramAPI, bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = FakeClock()
+    await queue_lead(store)
+    dispatcher = AlertDispatcher(store, bot, owner_ids=[OWNER], retry_base=1, clock=clock)
+    held = fake.hold_next("sendMessage")
+    sending = asyncio.create_task(dispatcher.run_once())
+    await held.arrived.wait()
+
+    # Telegram takes a minute to answer: move the loop's clock past the Bot API's own ~60 s, so every timer
+    # due by then fires (an aiohttp timeout shorter than that gives the send up), then let the answer go.
+    loop = asyncio.get_running_loop()
+    real_time = loop.time
+    monkeypatch.setattr(loop, "time", lambda: real_time() + 61)
+    held.release()
+    delivered = await sending
+    clock.advance(3600)
+    assert await dispatcher.run_once() == 0
+
+    assert delivered == 1
+    assert [c.status for c in fake.calls_to("sendMessage")] == [200]  # one send, no duplicate
+    assert await store.pending_alerts() == 0
+    assert SEND_TIMEOUT > 60

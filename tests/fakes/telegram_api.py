@@ -145,6 +145,17 @@ class ApiCall:
 
 
 @dataclass
+class Hold:
+    """A call held without an answer until the test releases it: `arrived` is set when the call came in."""
+
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    released: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def release(self) -> None:
+        self.released.set()
+
+
+@dataclass
 class Failure:
     status: int | Literal["unreachable"]
     retry_after: int | None
@@ -175,6 +186,7 @@ class FakeTelegramAPI:
         self._next_update_id = 1
         self._next_message_id = 1
         self._failures: dict[str, deque[Failure]] = {}
+        self._holds: dict[str, deque[Hold]] = {}
         self._tick: asyncio.Event | None = None  # set and replaced on every change; created on the loop
         self._closing = False
         self._runner: web.AppRunner | None = None
@@ -235,6 +247,12 @@ class FakeTelegramAPI:
         queue = self._failures.setdefault(method.lower(), deque())
         queue.extend(Failure(status, retry_after, description, when) for _ in range(n))
 
+    def hold_next(self, method: str) -> Hold:
+        """The next call of `method` is answered only after `hold.release()`, as a slow Telegram would."""
+        hold = Hold()
+        self._holds.setdefault(method.lower(), deque()).append(hold)
+        return hold
+
     def calls_to(self, method: str, predicate: Callable[[ApiCall], bool] | None = None) -> list[ApiCall]:
         return [c for c in self.calls if c.method.lower() == method.lower() and (predicate is None or predicate(c))]
 
@@ -278,6 +296,11 @@ class FakeTelegramAPI:
         params, files = await self._read_params(request)
         call = ApiCall(method=method, params=params, files=files, token=token)
         self.calls.append(call)
+        holds = self._holds.get(method.lower())
+        if holds:
+            hold = holds.popleft()
+            hold.arrived.set()
+            await hold.released.wait()
         failure = self._take_failure(call)
         if failure is not None:
             return await self._fail(request, call, failure)
