@@ -1,7 +1,12 @@
-"""/forget <phone> (owners only): erase a contact's dialogs, messages, alerts and visits, as the CLI does."""
+"""/forget <contact> (owners only): erase a contact's dialogs, messages, alerts and visits, as the CLI does.
+
+The contact is named as alerts and cards show it: a phone in any format, or a Telegram customer (tg:777,
+777, @username); see tracking/contacts.py.
+"""
 
 from __future__ import annotations
 
+import html
 import logging
 
 from aiogram import Router
@@ -10,7 +15,7 @@ from aiogram.types import Message
 
 from bot.access import HasRole, Role
 from bot.texts import language, text
-from tracking.phones import normalise_phone
+from tracking.contacts import contacts_meant, telegram_user
 from tracking.store.base import Store
 
 log = logging.getLogger("chattrack.bot")
@@ -22,12 +27,19 @@ def privacy_router(store: Store, *, default_region: str) -> Router:
     @router.message(Command("forget"), HasRole({Role.OWNER}))
     async def forget(message: Message, command: CommandObject) -> None:
         lang = language(message.from_user.language_code if message.from_user else None)
-        phone = normalise_phone(command.args or "", default_region)
-        if phone is None:
+        naming = (command.args or "").strip()
+        if not naming:
             await message.answer(text(lang, "forget_usage"))
             return
-        erased = await store.forget_contact(phone)
-        log.info("owner erased %d dialog(s) of a contact", erased)  # the phone stays out of the log
-        await message.answer(text(lang, "forget_done", phone=phone, count=erased))
+        contacts = await contacts_meant(store, naming, default_region)
+        if not contacts:
+            await message.answer(text(lang, "forget_nothing", who=html.escape(naming[:64])))
+            return
+        for contact in contacts:
+            erased = await store.forget_contact(contact)
+            log.info("owner erased %d dialog(s) of a contact", erased)  # who stays out of the log
+            user = telegram_user(contact)
+            who = contact if user is None else text(lang, "forget_telegram_user", id=user)
+            await message.answer(text(lang, "forget_done", phone=html.escape(who), count=erased))
 
     return router

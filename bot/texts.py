@@ -87,7 +87,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "staff_title": "<b>Сотрудники</b> ({count})",
         "staff_line": "{index}. {name}{username} — с {since}",
         "staff_none": "Сотрудников пока нет. Пригласить: /invite",
-        "forget_usage": "Напишите телефон контакта: <code>/forget +7 916 123-45-67</code>",
+        "forget_usage": "Напишите телефон контакта или его Telegram, как в уведомлении или карточке: "
+        "<code>/forget +7 916 123-45-67</code>, <code>/forget @olga_flowers</code>, <code>/forget tg:777</code>",
+        "forget_telegram_user": "пользователе Telegram {id}",
+        "forget_nothing": "О {who} ничего не сохранено.",
         "forget_done": "Удалено всё о {phone}: диалогов — {count}, с сообщениями, уведомлениями и визитами.",
         "staff_remove": "✖ {name}",
         "staff_removed": "{name}: доступ закрыт",
@@ -183,7 +186,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "staff_title": "<b>Staff</b> ({count})",
         "staff_line": "{index}. {name}{username} — since {since}",
         "staff_none": "No staff yet. Invite someone: /invite",
-        "forget_usage": "Give the contact's phone: <code>/forget +7 916 123-45-67</code>",
+        "forget_usage": "Give the contact's phone or Telegram, as the alert or the card shows it: "
+        "<code>/forget +7 916 123-45-67</code>, <code>/forget @olga_flowers</code>, <code>/forget tg:777</code>",
+        "forget_telegram_user": "Telegram user {id}",
+        "forget_nothing": "Nothing is stored about {who}.",
         "forget_done": "Erased everything about {phone}: {count} dialog(s), with messages, alerts and visits.",
         "staff_remove": "✖ {name}",
         "staff_removed": "{name}: access closed",

@@ -23,7 +23,7 @@ from bot.runtime import BotRuntime, setup_bot
 from reports.render import TELEGRAM_LIMIT
 from tests.fakes.telegram_api import ApiCall, BadRequest, FakeTelegramAPI, html_to_text
 from tests.seed import seed_dialog, utc
-from tracking.models import AttributionStatus, Channel
+from tracking.models import AttributionStatus, Channel, Messenger
 from tracking.service import Tracker
 from tracking.settings import Settings
 from tracking.store.base import Invite, Store
@@ -477,3 +477,39 @@ async def test_a_removed_or_unknown_command_gets_the_help_hint_for_members(run_b
 
     assert await owner.reads() == "I don't know that command. The list: /help"
     assert await owner.reads() == "I don't know that command. The list: /help"
+
+
+# /forget -----------------------------------------------------------------------------------------
+
+
+async def test_an_owner_erases_a_contact_named_as_alerts_and_cards_show_it(
+    run_bot: RunBot, api: BotAPI, store: SQLiteStore
+) -> None:
+    await seed_week(store)
+
+    async def telegram_customer(contact: str, name: str) -> None:
+        await seed_dialog(store, NOW, contact=contact, name=name, messenger=Messenger.TELEGRAM, business_number="@shop")
+
+    await telegram_customer("tg:777", "Ольга (@Olga_Flowers)")
+    await telegram_customer("tg:778", "Пётр")
+    await telegram_customer("tg:779", "Мария (@maria_k)")
+    await run_bot(clock=lambda: NOW)
+    owner = Person(api, OWNER, "ru")
+
+    answers = []
+    for who in ("@olga_flowers", "778", "tg:779", "8 (916) 000-00-01", "+7 916 000 00 03", "@nobody_here", ""):
+        owner.says(f"/forget {who}".strip())
+        answers.append(await owner.reads())
+
+    assert answers[:5] == [
+        "Удалено всё о пользователе Telegram 777: диалогов — 1, с сообщениями, уведомлениями и визитами.",
+        "Удалено всё о пользователе Telegram 778: диалогов — 1, с сообщениями, уведомлениями и визитами.",
+        "Удалено всё о пользователе Telegram 779: диалогов — 1, с сообщениями, уведомлениями и визитами.",
+        "Удалено всё о +79160000001: диалогов — 2, с сообщениями, уведомлениями и визитами.",
+        "Удалено всё о +79160000003: диалогов — 1, с сообщениями, уведомлениями и визитами.",
+    ]
+    assert answers[5] == "О @nobody_here ничего не сохранено."
+    assert answers[6].startswith("Напишите телефон контакта")
+    for contact in ("tg:777", "tg:778", "tg:779", A, C):
+        assert await store.find_dialogs(contact_id=contact) == []
+    assert len(await store.find_dialogs(contact_id=B)) == 1  # nobody else

@@ -14,10 +14,11 @@ from typing import Any, TypeVar
 import aiohttp
 
 from tests.conftest import twilio_form
+from tests.seed import seed_dialog
 from tests.store_contract import CONTACT, message, new_dialog
 from tests.test_twilio_webhook import collect_view
 from tracking.codes import format_prefill, new_code
-from tracking.models import PageView
+from tracking.models import Messenger, PageView
 from tracking.periods import utc_now
 from tracking.store.sqlite import SQLiteStore
 from webhooks.app import TRACKER
@@ -177,3 +178,34 @@ async def test_a_replayed_twilio_request_after_forget_is_answered_and_stored_now
     store = server.store
     assert isinstance(store, SQLiteStore)
     assert await store.read(lambda db: db.execute("SELECT COUNT(*) FROM messages").fetchone()[0]) == 0
+
+
+async def run_forget(database_url: str, naming: str) -> str:
+    env = {**os.environ, "CHATTRACK_DATABASE_URL": database_url}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "webhooks.cli", "forget", naming,
+        env=env, cwd=Path(__file__).parent.parent, stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, _ = await process.communicate()
+    assert process.returncode == 0
+    return out.decode()
+
+
+async def test_the_command_line_erases_telegram_customers_as_cards_show_them(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "chattrack.db")
+    await store.open()
+    now = utc_now()
+    for contact, name in (("tg:777", "Ольга (@olga_flowers)"), ("tg:778", "Пётр"), ("tg:779", "Мария")):
+        await seed_dialog(store, now, contact=contact, name=name, messenger=Messenger.TELEGRAM, business_number="@shop")
+    url = f"sqlite:///{store.path}"
+
+    outputs = [await run_forget(url, naming) for naming in ("@Olga_Flowers", "778", "@nobody_here")]
+
+    assert outputs == [
+        "erased 1 dialog(s) of tg:777, with their messages, alerts and visits\n",
+        "erased 1 dialog(s) of tg:778, with their messages, alerts and visits\n",
+        "nothing is stored about '@nobody_here': nothing erased\n",
+    ]
+    assert await store.find_dialogs(contact_id="tg:777") == [] and await store.find_dialogs(contact_id="tg:778") == []
+    assert len(await store.find_dialogs(contact_id="tg:779")) == 1
+    await store.close()

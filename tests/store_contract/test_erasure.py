@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from tests.store_contract import CONTACT, MakeStore, message, new_dialog, page_view, queued_alerts
-from tracking.models import Attribution, Channel, IngestOutcome, Visit
-from tracking.store.base import Store
+from tracking.models import Attribution, Channel, IngestOutcome, Messenger, Visit
+from tracking.store.base import NewDialog, Store
 
 RECENT = datetime.now(UTC).replace(microsecond=0) - timedelta(days=3)
 
@@ -72,3 +72,26 @@ async def test_an_expired_visit_leaves_the_dialog_its_derived_fields_only(store:
     )
     untouched = await store.get_dialog(kept.draft.id)
     assert untouched == kept.draft  # its visit is still kept: so is its copy
+
+
+async def test_telegram_customers_are_found_by_their_username_in_any_case(store: Store) -> None:
+    def from_telegram(user: str, name: str | None, minutes: int) -> NewDialog:
+        msg = message(RECENT + timedelta(minutes=minutes), contact=user, provider="telegram")
+        msg.contact_phone, msg.contact_name, msg.messenger = None, name, Messenger.TELEGRAM
+        return new_dialog(msg, code=f"CODE{minutes:04d}")
+
+    for new in (
+        from_telegram("tg:777", "Ольга (@Olga_Flowers)", 0),
+        from_telegram("tg:777", "Ольга (@Olga_Flowers)", 1),  # two dialogs, one contact
+        from_telegram("tg:778", "Пётр (@olga_flowers_2)", 2),  # a longer username
+        from_telegram("tg:779", "Мария", 3),  # no username
+        from_telegram("tg:780", "OlgaXflowers (@someone)", 4),  # '_' is no wildcard
+    ):
+        await store.add_message(new)
+    await store.add_message(new_dialog(message(RECENT)))  # a WhatsApp customer
+
+    assert await store.telegram_contacts("olga_flowers") == ["tg:777"]
+    assert await store.telegram_contacts("OLGA_FLOWERS") == ["tg:777"]
+    assert await store.telegram_contacts("olga_flowers_2") == ["tg:778"]
+    assert await store.telegram_contacts("olga%flowers") == []
+    assert await store.telegram_contacts("olga") == []

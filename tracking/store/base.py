@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -61,6 +62,9 @@ ATTRIBUTION_FIELDS = (
     "browser",
     "device",
 )
+# A Telegram username, as customers' names carry it: "Ольга (@olga_flowers)" (bot/customers.py).
+TELEGRAM_USERNAME = re.compile(r"[A-Za-z0-9_]{4,32}")
+
 # Dialog fields a report may group or filter by. "tag" matches any one of a dialog's tags.
 GROUPABLE_FIELDS = (*ATTRIBUTION_FIELDS, "business_number", "messenger", "status", "tag")
 
@@ -185,6 +189,10 @@ class Store(Protocol):
 
     async def count_dialogs(self, query: CountQuery) -> list[CountRow]:
         """The report primitive: grouping is done by the database, never by Python loops."""
+
+    async def telegram_contacts(self, username: str) -> list[str]:
+        """Contact ids of Telegram customers whose name as stored ends with this "(@username)", in any case
+        (Telegram usernames ignore it). [] for what is no username. Scans: for rare look-ups (forget)."""
 
     async def forget_contact(self, contact_id: str) -> int:
         """Privacy: erase a contact's dialogs, messages, alerts and the visits that led to them.

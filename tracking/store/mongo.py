@@ -61,6 +61,7 @@ from tracking.periods import buckets_for
 from tracking.store.base import (
     ATTRIBUTION_FIELDS,
     GROUPABLE_FIELDS,
+    TELEGRAM_USERNAME,
     BusinessAccount,
     CodeTaken,
     CountQuery,
@@ -660,6 +661,16 @@ class MongoStore:
             return_document=ReturnDocument.AFTER,
         )
         return None if doc is None else dialog_from(doc)
+
+    @_unavailable_as_store_error
+    async def telegram_contacts(self, username: str) -> list[str]:
+        if not TELEGRAM_USERNAME.fullmatch(username):
+            return []
+        named = {
+            "contact_id": {"$regex": "^tg:"},
+            "contact_name": {"$regex": r"\(@" + username + r"\)$", "$options": "i"},  # [A-Za-z0-9_] only
+        }
+        return sorted({d["contact_id"] for d in await self.db.dialogs.find(named, {"contact_id": 1}).to_list()})
 
     @_unavailable_as_store_error
     async def forget_contact(self, contact_id: str) -> int:

@@ -32,6 +32,7 @@ from tracking.periods import utc_now
 from tracking.store.base import (
     ATTRIBUTION_FIELDS,
     GROUPABLE_FIELDS,
+    TELEGRAM_USERNAME,
     BusinessAccount,
     CodeTaken,
     CountQuery,
@@ -579,6 +580,20 @@ class SQLiteStore:
             return dialog
 
         return await self.runner.write(retag)
+
+    async def telegram_contacts(self, username: str) -> list[str]:
+        if not TELEGRAM_USERNAME.fullmatch(username):
+            return []
+        ending = "%(@" + username.replace("_", "\\_") + ")"  # LIKE ignores the case of ASCII letters
+
+        def scan(db: sqlite3.Connection) -> list[str]:
+            sql = (
+                "SELECT DISTINCT contact_id FROM dialogs WHERE contact_id LIKE 'tg:%' "
+                "AND json_extract(data, '$.contact_name') LIKE ? ESCAPE '\\' ORDER BY contact_id"
+            )
+            return [row[0] for row in db.execute(sql, (ending,))]
+
+        return await self.runner.read(scan)
 
     async def forget_contact(self, contact_id: str) -> int:
         # Every visit of the browsers that led to the contact's dialogs goes too, with its clicks. Visits
