@@ -6,7 +6,7 @@ import itertools
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,11 +19,14 @@ from bot.alerts import CardCallback, TagCallback, alert_keyboard, render_alert
 from bot.runtime import BOT_RUNTIME, WEBHOOK_PATH, BotRuntime, setup_bot, webhook_secret
 from tests.conftest import RunningServer, twilio_form
 from tests.fakes.telegram_api import ApiCall, FakeTelegramAPI, html_to_text
+from tests.seed import seed_dialog
 from tests.test_outbox import OWNER, TOKEN, queue_lead
-from tracking.models import Attribution, AttributionStatus, Channel, Dialog, Messenger
+from tracking.codes import new_code
+from tracking.models import Attribution, AttributionStatus, Channel, Click, Dialog, Messenger, PageView
 from tracking.periods import buckets_for
 from tracking.settings import Settings
 from tracking.store.sqlite import SQLiteStore
+from webhooks.app import TRACKER
 
 STARTED = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
 STRANGER = 999
@@ -377,3 +380,61 @@ async def test_an_empty_webhook_secret_is_derived_from_the_token_and_still_check
             async with http.post(url + WEBHOOK_PATH, json=update, headers=headers) as forged:
                 assert forged.status == 401, headers
     assert fake.sent_messages() == []
+
+
+async def test_a_five_thousand_character_name_gets_its_alert_and_recent_still_works(
+    fake: FakeTelegramAPI, start_server: Callable[..., Any], http: aiohttp.ClientSession
+) -> None:
+    server: RunningServer = await start_server(
+        telegram_bot_token=TOKEN, telegram_owner_ids=str(OWNER), telegram_api_url=fake.url
+    )
+    # Dialogs stored before names were bounded at ingest: /recent must bound them when it shows them.
+    for minutes in range(8):
+        await seed_dialog(server.store, datetime.now(UTC) - timedelta(minutes=10 + minutes), name="&" * 5000)
+    name = ("Анна & <Co> " * 500)[:5000]
+    response = await server.post_twilio(http, twilio_form("Здравствуйте!", ProfileName=name))
+    assert response.status == 200
+
+    alert = await fake.wait_for("sendMessage", to_chat(OWNER), timeout=2)
+    assert len(alert.params["text"]) <= 4096  # the markup as sent, escaping included
+    assert "Анна &amp; &lt;Co&gt;" in alert.params["text"]
+    [stored] = await server.store.find_dialogs(contact_id="+79161234567")
+    assert stored.contact_name is not None and len(stored.contact_name) <= 256
+
+    fake.push_update(
+        {
+            "message": {
+                "message_id": next(_ids),
+                "date": int(time.time()),
+                "chat": {"id": OWNER, "type": "private", "first_name": "Ирина"},
+                "from": user(OWNER, "ru", "Ирина"),
+                "text": "/recent",
+                "entities": [{"type": "bot_command", "offset": 0, "length": 7}],
+            }
+        }
+    )
+    recent = await fake.wait_for("sendMessage", lambda c: to_chat(OWNER)(c) and "Последние диалоги" in c.params["text"])
+    assert len(recent.params["text"]) <= 4096
+    assert html_to_text(recent.params["text"]).count("\n") == 8  # the title and eight dialogs, one line each
+    assert [c.status for c in fake.calls_to("sendMessage")] == [200, 200]
+
+
+async def test_a_click_on_a_malformed_address_does_not_hold_back_the_lead_alert(
+    fake: FakeTelegramAPI, start_server: Callable[..., Any], http: aiohttp.ClientSession
+) -> None:
+    server: RunningServer = await start_server(
+        telegram_bot_token=TOKEN, telegram_owner_ids=str(OWNER), telegram_api_url=fake.url
+    )
+    now = datetime.now(UTC)
+    view = PageView(code=new_code(), visitor_id="visitor-1", url="https://shop.example/?utm_campaign=sofa", at=now)
+    code = await server.app[TRACKER].record_view(view)
+    # Straight into the store, as /collect accepted it before it checked addresses.
+    await server.store.record_click(Click(code=code, page="http://[", target="+79991234567", at=now))
+
+    response = await server.post_twilio(http, twilio_form(f"Здравствуйте! (код {code})"))
+    assert response.status == 200
+
+    alert = await fake.wait_for("sendMessage", to_chat(OWNER), timeout=2)
+    shown = html_to_text(alert.params["text"])
+    assert "Страница контакта: http://[" in shown and f"Точный код {code}" in shown and "sofa" in shown
+    assert alert.params["parse_mode"] == "HTML"  # the full alert, not the fallback

@@ -9,8 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
+
+from tracking.strings import bounded, bounded_id, one_line
 
 
 class Channel(StrEnum):
@@ -131,20 +134,44 @@ class Messenger(StrEnum):
     TELEGRAM = "telegram"
 
 
+# Caps on what providers send: none of them bounds a profile name, and a signed request is still outside
+# data. Ids keep telling different ids apart when cut (bounded_id); names and referral fields are one line.
+NAME_LIMIT = 256
+TEXT_LIMIT = 4096  # WhatsApp's and Telegram's own limit on a message
+ID_LIMIT = 256
+REFERRAL_LIMIT = 2048  # an ad's URL, headline, body
+
+
+def _name(value: str | None) -> str | None:
+    return one_line(value, NAME_LIMIT) or None
+
+
+def _referral(value: Attribution | None) -> Attribution | None:
+    if value is None:
+        return None
+    texts = {k: one_line(v, REFERRAL_LIMIT) or None for k, v in value if isinstance(v, str) and k != "channel"}
+    return value.model_copy(update=texts)
+
+
+Id = Annotated[str, AfterValidator(lambda v: bounded_id(v, ID_LIMIT))]
+OptionalId = Annotated[str | None, AfterValidator(lambda v: None if v is None else bounded_id(v, ID_LIMIT))]
+
+
 class InboundMessage(BaseModel):
-    """A customer's message as any provider delivers it, after its adapter checked the signature."""
+    """A customer's message as any provider delivers it, after its adapter checked the signature.
+    Every string is bounded here, once, whichever provider it came from."""
 
     provider: str  # "twilio", "meta", ...
-    message_id: str  # the provider's id: retries carry the same one
+    message_id: Id  # the provider's id: retries carry the same one
     messenger: Messenger = Messenger.WHATSAPP
-    business_number: str  # E.164 of the tracked number (or @username for Telegram)
-    contact_id: str  # E.164 phone when known, else the provider's user id
-    contact_phone: str | None = None
-    contact_name: str | None = None
-    text: str = ""
+    business_number: Id  # E.164 of the tracked number (or @username for Telegram)
+    contact_id: Id  # E.164 phone when known, else the provider's user id
+    contact_phone: OptionalId = None
+    contact_name: Annotated[str | None, AfterValidator(_name)] = None
+    text: Annotated[str, AfterValidator(lambda v: bounded(v, TEXT_LIMIT))] = ""
     received_at: datetime
-    start_code: str | None = None  # a code carried invisibly (Telegram deep link)
-    ad_referral: Attribution | None = None  # Click-to-WhatsApp ad data sent by the provider
+    start_code: OptionalId = None  # a code carried invisibly (Telegram deep link)
+    ad_referral: Annotated[Attribution | None, AfterValidator(_referral)] = None  # Click-to-WhatsApp ad data
 
 
 class AttributionStatus(StrEnum):
