@@ -18,7 +18,6 @@ from aiohttp import web
 from pydantic import (
     AfterValidator,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -35,22 +34,32 @@ from webhooks.app import SETTINGS, TRACKER, error, validation_reason
 
 MAX_COLLECT_BODY = 4096
 
-# What one visit may store is bounded by these (item 7 of issue #14; the figures are in README). The
-# snippet itself cuts page URLs and referrers at 800 characters; the rest is what browsers send.
+# What one visit may store is bounded by these and the body's cap. The snippet itself cuts page URLs and
+# referrers at 800 characters; the rest is what browsers send.
 MAX_PAGE_URL = 2048  # landing pages with UTM tags and click ids
 MAX_REFERRER = 1024  # browsers send only the origin across sites unless the site asks for more
 PAGE_SCHEMES = frozenset({"http", "https"})
 REFERRER_SCHEMES = PAGE_SCHEMES | {"android-app"}  # Chrome on Android names the app that opened the link
 
 
-def _checked_url(schemes: frozenset[str]) -> Callable[[str], str]:
+# An http(s) URL of printable ASCII with a plain host name and no port or user: what browsers send nearly
+# always. urllib.parse takes every such URL whole (its netloc has no brackets, "@" or port to check), so
+# a match needs no urlsplit; anything else goes the full way below.
+_PLAIN_WEB_URL = re.compile(r"https?://[A-Za-z0-9.-]+(?:[/?#][!-~]*)?")  # no IGNORECASE: it doubles the cost
+
+
+def _checked_url(schemes: frozenset[str], *, empty: bool = False) -> Callable[[str], str]:
     """A validator: the URL exactly as sent (not normalised: attribution reads it as the browser wrote it),
     once urllib.parse, which every reader of stored URLs uses, takes it whole: a known scheme, a host, a
     valid IPv6 address and port, no control, format or space characters (browsers percent-encode them).
     pydantic's HttpUrl was not used: it rewrites what it accepts (punycode hosts, percent-encoded paths,
     a trailing slash) and parses by other rules than the urllib.parse our renderers use."""
 
+    plain = _PLAIN_WEB_URL.fullmatch
+
     def check(value: str) -> str:
+        if plain(value) or (empty and not value):
+            return value  # the common case: ~0.4 µs, where urlsplit and its checks take ~3 µs
         if not value.isprintable() or " " in value:
             raise ValueError("has control or space characters")
         try:
@@ -68,15 +77,12 @@ def _checked_url(schemes: frozenset[str]) -> Callable[[str], str]:
     return check
 
 
-def _none_if_empty(value: object) -> object:
-    return None if value == "" else value  # the snippet sends document.referrer: "" when there is none
-
-
 PageUrl = Annotated[str, StringConstraints(max_length=MAX_PAGE_URL), AfterValidator(_checked_url(PAGE_SCHEMES))]
+# "" is no referrer (the snippet sends document.referrer as it is), stored as none.
 Referrer = Annotated[
-    Annotated[str, StringConstraints(max_length=MAX_REFERRER), AfterValidator(_checked_url(REFERRER_SCHEMES))] | None,
-    BeforeValidator(_none_if_empty),
+    str, StringConstraints(max_length=MAX_REFERRER), AfterValidator(_checked_url(REFERRER_SCHEMES, empty=True))
 ]
+
 _TARGET = re.compile(r"\+?[0-9]{6,16}|@?[A-Za-z0-9_]{1,32}")
 
 
@@ -92,7 +98,7 @@ ClickTarget = Annotated[str, StringConstraints(max_length=33), AfterValidator(_c
 
 class FirstTouch(BaseModel):
     u: PageUrl | None = None
-    r: Referrer = None
+    r: Referrer | None = None
 
 
 class CollectPayload(BaseModel):
@@ -104,7 +110,7 @@ class CollectPayload(BaseModel):
     c: Annotated[str, StringConstraints(min_length=7, max_length=7)]
     v: Annotated[str, StringConstraints(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
     u: PageUrl
-    r: Referrer = None
+    r: Referrer | None = None
     s: Annotated[str, StringConstraints(max_length=11, pattern=r"^[0-9]{1,5}x[0-9]{1,5}$")] | None = None
     l: Annotated[str, StringConstraints(max_length=35)] | None = None  # noqa: E741 - the wire name; BCP 47
     z: Annotated[str, StringConstraints(max_length=64)] | None = None  # IANA names are 32 at most
@@ -227,7 +233,7 @@ async def collect(request: web.Request) -> web.Response:
         code=code,
         visitor_id=payload.v,
         url=payload.u,
-        referrer=payload.r,
+        referrer=payload.r or None,
         screen=payload.s,
         language=payload.l,
         timezone=payload.z,
