@@ -16,6 +16,7 @@ from twilio.request_validator import RequestValidator
 from tracking.settings import Settings, load_settings
 from tracking.store import Store
 from webhooks.app import STORE, create_app
+from webhooks.serving import GuardedRunner
 
 TWILIO_TOKEN = "test-twilio-auth-token"
 
@@ -85,7 +86,7 @@ async def start_server(make_settings: Callable[..., Settings]) -> AsyncIterator[
         port = free_port()
         settings = make_settings(port=port, **overrides)
         app = create_app(settings)
-        runner = web.AppRunner(app)
+        runner = GuardedRunner(app)  # as `chattrack serve` runs it: slow clients meet the connection guard
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", port).start()
         runners.append(runner)

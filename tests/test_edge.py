@@ -206,3 +206,152 @@ def test_metrics_access_is_checked_at_start_up() -> None:
     with pytest.raises(SettingsError, match="CHATTRACK_METRICS_ACCESS"):
         load_settings(metrics_access="everyone")
     assert isinstance(load_settings(), Settings)
+
+
+# --- slow and greedy clients ---------------------------------------------------------------------------
+
+
+async def connect(server: Any, source: str = "127.0.0.1") -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    host, port = server.url.removeprefix("http://").split(":")
+    return await asyncio.open_connection(host, int(port), local_addr=(source, 0))
+
+
+async def closed_by_server(reader: asyncio.StreamReader, within: float = 10.0) -> bool:
+    """True once the server closes the connection (end of file or a reset); False if it stays open."""
+    try:
+        while await asyncio.wait_for(reader.read(4096), within):
+            pass
+    except ConnectionResetError:
+        return True
+    except TimeoutError:
+        return False
+    return True
+
+
+async def test_headers_and_bodies_that_trickle_are_cut_off(start_server: Any, http: aiohttp.ClientSession) -> None:
+    server = await start_server(header_timeout_seconds=0.4, body_timeout_seconds=0.4, metrics_access="public")
+    silent = await connect(server)
+    partial = await connect(server)
+    partial[1].write(b"POST /collect HTTP/1.1\r\nHost: track.example\r\nX-Slow: 1")
+    body = await connect(server)
+    body[1].write(b"POST /collect HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n")
+    body[1].write(b'Content-Length: 1000\r\n\r\n{"t": "view", ')  # the handler waits to read the rest
+    started = time.perf_counter()
+    assert await closed_by_server(silent[0]) and await closed_by_server(partial[0]) and await closed_by_server(body[0])
+    assert 0.4 <= time.perf_counter() - started < 5  # cut at the timeout, not at aiohttp's 75 s keep-alive
+    async with http.get(server.url + "/metrics") as r:
+        text = await r.text()
+    assert 'chattrack_connections_closed_total{reason="slow_headers"} 2.0' in text
+    assert 'chattrack_connections_closed_total{reason="slow_body"} 1.0' in text
+    # A request sent whole, at an ordinary pace, is answered.
+    async with http.get(server.url + "/healthz") as r:
+        assert r.status == 200
+
+
+async def test_an_address_holding_too_many_connections_cannot_lock_others_out(
+    start_server: Any, http: aiohttp.ClientSession
+) -> None:
+    server = await start_server(connections_per_address=20, header_timeout_seconds=30)
+    attacker = "127.0.0.2"
+    held = [await connect(server, attacker) for _ in range(20)]
+    for _, writer in held:
+        writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")  # headers that never end
+    extra = [await connect(server, attacker) for _ in range(10)]
+    assert all([await closed_by_server(reader) for reader, _ in extra])  # refused at once
+    assert [await healthz_seconds(http, server.url) < 1.0 for _ in range(3)] == [True] * 3  # others still served
+    assert not await closed_by_server(held[0][0], within=0.05)  # the first 20 are kept (until their timeout)
+    for _, writer in held:
+        writer.close()
+    for reader, _ in held:
+        await closed_by_server(reader)
+    again, _ = await connect(server, attacker)  # its count went down with the connections it closed
+    _.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert (await again.read()).startswith(b"HTTP/1.1 200")
+
+
+async def test_many_slow_clients_are_cut_while_health_checks_pass(
+    start_server: Any, http: aiohttp.ClientSession
+) -> None:
+    server = await start_server(connections_per_address=100, header_timeout_seconds=1.0)
+    clients = [await connect(server, f"127.0.0.{3 + n % 3}") for n in range(330)]  # 30 over the caps
+    for _, writer in clients:
+        writer.write(b"GET / HTTP/1.1\r\nHost: x\r\nX-A: ")
+    probes = [await healthz_seconds(http, server.url) for _ in range(5)]
+    assert max(probes) < 1.0, probes
+    closed = [await closed_by_server(reader) for reader, _ in clients]
+    assert all(closed)
+    for _, writer in clients:
+        writer.close()
+
+
+class FakeTransport(asyncio.Transport):
+    def __init__(self, peer: str) -> None:
+        super().__init__()
+        self.peer, self.aborted = peer, False
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return (self.peer, 40000) if name == "peername" else default
+
+    def abort(self) -> None:
+        self.aborted = True
+
+
+class FakeHandler:
+    """Stands in for aiohttp's protocol: takes what the guard passes on."""
+
+    def __init__(self) -> None:
+        self.received = b""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        pass
+
+    def data_received(self, data: bytes) -> None:
+        self.received += data
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        pass
+
+
+def test_a_kept_alive_connection_waits_idle_without_a_header_deadline() -> None:
+    from webhooks.serving import ConnectionGuard, GuardedConnection
+
+    now = [100.0]
+    guard = ConnectionGuard(header_timeout=10, body_timeout=30, per_address=0, clock=lambda: now[0])
+    transport = FakeTransport("192.0.2.1")
+    connection = GuardedConnection(FakeHandler(), guard)  # type: ignore[arg-type]
+    connection.connection_made(transport)
+    connection.data_received(b"GET /healthz HTTP/1.1\r\n\r\n")
+
+    class Body:
+        def is_eof(self) -> bool:
+            return True  # it came with the headers
+
+    class Request:  # what the middleware hands the guard
+        def __init__(self) -> None:
+            self.transport = transport
+            self.content = Body()
+
+    request = Request()
+    guard.request_started(request)  # type: ignore[arg-type]
+    now[0] += 60  # a slow handler: no deadline while it runs
+    assert guard.sweep() == 0
+    guard.request_finished(request)  # type: ignore[arg-type]
+    now[0] += 3600  # idle for an hour: aiohttp's keep-alive timeout decides, not the header deadline
+    assert guard.sweep() == 0 and not transport.aborted
+    connection.data_received(b"GET /he")  # the next request starts
+    now[0] += 10.5
+    assert guard.sweep() == 1 and transport.aborted
+    assert guard.closed == {"slow_headers": 1}
+
+
+def test_the_open_file_limit_is_raised_to_the_hard_limit() -> None:
+    import resource
+
+    from webhooks.serving import raise_open_file_limit
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(1024, hard), hard))
+    try:
+        assert raise_open_file_limit() == (hard if hard != resource.RLIM_INFINITY else max(1024, 1 << 20))
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))

@@ -18,6 +18,7 @@ from tracking.periods import utc_now
 from tracking.service import Tracker
 from tracking.settings import Settings, SettingsError
 from tracking.store import Store, StoreUnavailable, open_store
+from webhooks.serving import GUARD, ConnectionGuard, sweep_connections
 
 log = logging.getLogger("chattrack.http")
 
@@ -103,6 +104,8 @@ def create_app(settings: Settings, store: Store | None = None, *, primary: bool 
         except GeoError as exc:
             raise SettingsError(f"CHATTRACK_GEOIP_DATABASE: {exc}") from exc
     app[TRACKER] = Tracker(store, settings, regions)
+    app[GUARD] = ConnectionGuard.from_settings(settings)
+    app.cleanup_ctx.append(sweep_connections)
     app[ON_NEW_DIALOG] = []
 
     async def open_and_close_store(app: web.Application) -> AsyncIterator[None]:

@@ -9,8 +9,6 @@ import os
 import sys
 from collections.abc import Awaitable, Callable
 
-from aiohttp import web
-
 from tracking.settings import Settings, SettingsError, load_settings
 from tracking.store import Store
 
@@ -108,7 +106,9 @@ def serve(host: str | None, port: int | None, workers: int | None = None) -> int
 
         del app  # each worker builds its own; this one only proved the configuration sound
         return serve_workers(settings, host, port, workers, new_event_loop)
-    web.run_app(app, host=host, port=port, print=None, access_log=None, loop=new_event_loop())
+    from webhooks.serving import run_app
+
+    run_app(app, host=host, port=port, loop=new_event_loop())
     return 0
 
 
@@ -127,14 +127,21 @@ def with_store(settings: Settings, work: Callable[[Store], Awaitable[int]]) -> i
     return asyncio.run(run())
 
 
-def forget(settings: Settings, phone: str) -> int:
-    """Erase a contact's dialogs, messages, alerts and visits (a data subject's request)."""
-    from tracking.phones import normalise_phone
+def forget(settings: Settings, naming: str) -> int:
+    """Erase a contact's dialogs, messages, alerts and visits (a data subject's request). The contact is
+    named as alerts and cards show it: a phone in any format, tg:777, 777 or @username (tracking/contacts.py)."""
+    from tracking.contacts import contacts_meant
 
-    contact = normalise_phone(phone, settings.default_region) or phone
-    erased = with_store(settings, lambda store: store.forget_contact(contact))
-    print(f"erased {erased} dialog(s) of {contact}, with their messages, alerts and visits")
-    return 0
+    async def erase(store: Store) -> int:
+        contacts = await contacts_meant(store, naming, settings.default_region)
+        if not contacts:
+            print(f"nothing is stored about {naming.strip()!r}: nothing erased")
+        for contact in contacts:
+            erased = await store.forget_contact(contact)
+            print(f"erased {erased} dialog(s) of {contact}, with their messages, alerts and visits")
+        return 0
+
+    return with_store(settings, erase)
 
 
 def recompute(settings: Settings) -> int:
@@ -156,7 +163,9 @@ def main(argv: list[str] | None = None) -> int:
         "--workers", type=int, help="server processes sharing the port: one per core (default CHATTRACK_WORKERS or 1)"
     )
     erase = commands.add_parser("forget", help="erase everything stored about one contact")
-    erase.add_argument("phone", help="the contact's phone number (any common format) or provider user id")
+    erase.add_argument(
+        "contact", help="the contact as alerts and cards show it: a phone (any format), tg:777, 777 or @username"
+    )
     commands.add_parser("recompute-buckets", help="regroup stored dialogs after CHATTRACK_TIMEZONE changed")
     args = parser.parse_args(argv)
     if args.command == "serve":
@@ -170,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     configure_logging(settings.log_format)
     if args.command == "forget":
-        return forget(settings, args.phone)
+        return forget(settings, args.contact)
     return recompute(settings)
 
 

@@ -210,7 +210,8 @@ async def collect(request: web.Request) -> web.Response:
         return web.json_response({"error": "too many requests from this address"}, status=429, headers=cors)
     if request.content_length is not None and request.content_length > MAX_COLLECT_BODY:
         return error(413, f"payload over {MAX_COLLECT_BODY} bytes")
-    body = await request.content.read(MAX_COLLECT_BODY + 1)
+    # The whole body, however it was split on the way (content.read(n) returns the first chunk only).
+    body = await request.read()
     if len(body) > MAX_COLLECT_BODY:
         return error(413, f"payload over {MAX_COLLECT_BODY} bytes")
     try:

@@ -16,6 +16,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from tracking.models import InboundMessage, IngestOutcome, IngestResult
 from tracking.store import StoreUnavailable
 from webhooks.app import SETTINGS, STORE, TRACKER, bearer_refusal, error, failure_as_json, refusal_as_json
+from webhooks.serving import GUARD
 
 
 class Metrics:
@@ -43,6 +44,12 @@ class Metrics:
             "chattrack_dialogs",
             "New dialogs by attribution status (exact / probable / ad_referral / unknown_code / none)",
             ["status"],
+            registry=self.registry,
+        )
+        self.connections_closed = Counter(
+            "chattrack_connections_closed",
+            "Connections closed or refused at the edge (slow_headers / slow_body / too_many_from_address)",
+            ["reason"],
             registry=self.registry,
         )
         self.outbox = Gauge(
@@ -90,10 +97,13 @@ async def count_requests(
 ) -> web.StreamResponse:
     """Counts and times every request, and turns failures into JSON answers (webhooks.app): 4xx with a
     reason for bad input, 503 when the store is away. One layer, so a request pays for one frame here."""
-    metrics = request.app[METRICS]
+    app = request.app
+    metrics = app[METRICS]
     route = metrics.route_label(request.match_info.route)
     status, started = 500, time.perf_counter()  # 500: what aiohttp answers for an exception that passes
     response: web.StreamResponse
+    guard = app[GUARD]
+    guard.request_started(request)  # the headers are in: from now on the body's time counts
     try:
         try:
             encoding = request.headers.get("Content-Encoding")
@@ -114,6 +124,7 @@ async def count_requests(
         status = exc.status
         raise
     finally:
+        guard.request_finished(request)
         metrics.request_done(route, status, time.perf_counter() - started)
 
 
@@ -150,5 +161,6 @@ def _all_workers() -> CollectorRegistry | None:
 def setup(app: web.Application) -> None:
     metrics = Metrics()
     app[METRICS] = metrics
+    app[GUARD].on_close = lambda reason: metrics.connections_closed.labels(reason).inc()
     app[TRACKER].observers.append(metrics.observe_ingest)
     app.router.add_get("/metrics", metrics_endpoint)

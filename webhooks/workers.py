@@ -163,4 +163,6 @@ def run_worker(
         loop.remove_reader(alive)
 
     app.cleanup_ctx.append(follow_parent)
-    web.run_app(app, sock=listener, print=None, access_log=None, loop=loop_factory())
+    from webhooks.serving import run_app
+
+    run_app(app, sock=listener, loop=loop_factory())
