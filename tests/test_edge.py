@@ -355,3 +355,28 @@ def test_the_open_file_limit_is_raised_to_the_hard_limit() -> None:
         assert raise_open_file_limit() == (hard if hard != resource.RLIM_INFINITY else max(1024, 1 << 20))
     finally:
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+# --- health ----------------------------------------------------------------------------------------------
+
+
+async def test_healthz_reports_writes_failing_on_a_full_disk(start_server: Any, http: aiohttp.ClientSession) -> None:
+    server = await start_server()
+    async with http.get(server.url + "/healthz") as r:
+        assert r.status == 200 and (await r.json())["writes"] == "ok"
+    # SQLite answers a database that may not grow as it answers a full disk: SQLITE_FULL.
+    runner = server.store.runner
+    for db in (runner._writer_db, runner._loop_writer_db):
+        pages = db.execute("PRAGMA page_count").fetchone()[0]
+        db.execute(f"PRAGMA max_page_count = {pages}")
+    statuses = []
+    for n in range(50):
+        form = twilio_form("Здравствуйте! " + "много слов " * 300, sid=f"SM{n:032d}", WaId=f"7916{n:07d}")
+        statuses.append((await server.post_twilio(http, form)).status)
+        if statuses[-1] != 200:
+            break
+    assert statuses[-1] == 503  # the provider retries later: nothing accepted is lost
+    async with http.get(server.url + "/healthz") as r:
+        body = await r.json()
+    assert r.status == 503 and body["writes"] == "failing" and body["store"] == "ok"
+    assert "full" in body["reason"]

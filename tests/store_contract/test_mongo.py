@@ -104,9 +104,11 @@ async def test_a_server_that_goes_away_makes_writes_fail_fast_not_hang(tmp_path:
         await store.open()
         assert (await store.add_message(new_dialog(message(T0)))).outcome is IngestOutcome.NEW_DIALOG
         assert await store.ping() is True
+        assert await store.check_writes(T0) is None
     # the server is gone now
     started = time.monotonic()
     assert await store.ping() is False
+    assert (await store.check_writes(T0) or "").startswith("a write fails")
     with pytest.raises(StoreUnavailable):
         await store.add_message(new_dialog(message(T0 + timedelta(minutes=1))))
     with pytest.raises(StoreUnavailable):

@@ -144,6 +144,10 @@ class Store(Protocol):
     async def ping(self) -> bool:
         """True when the database answers (health check)."""
 
+    async def check_writes(self, now: datetime) -> str | None:
+        """None when a write commits now and none has failed in the last minute; else why not (health
+        check: a full disk or a read-only file fails writes while reads still answer)."""
+
     # visits
     async def record_page_view(self, view: PageView) -> str:
         """Merge a page view into the visit with this code; when none exists, the view opens it

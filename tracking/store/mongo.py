@@ -378,6 +378,14 @@ class MongoStore:
         except PyMongoError:
             return False
 
+    async def check_writes(self, now: datetime) -> str | None:
+        try:
+            with pymongo.timeout(min(self.timeout, 2.0)):
+                await self.db.meta.update_one({"_id": "write_check"}, {"$set": {"value": now}}, upsert=True)
+        except (PyMongoError, StoreUnavailable) as exc:
+            return f"a write fails: {exc}"
+        return None
+
     def _as_stored(self, doc: Doc) -> Doc:
         """The document as a read would return it (BSON dates keep milliseconds only)."""
         return bson.decode(bson.encode(doc), codec_options=self._codec)

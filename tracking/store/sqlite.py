@@ -12,6 +12,7 @@ import functools
 import inspect
 import logging
 import sqlite3
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -48,6 +49,7 @@ from tracking.store.base import (
 from tracking.store.sqlite_runner import SQLiteRunner, wal_path
 
 T = TypeVar("T")
+WRITE_FAILURE_MEMORY = 60.0  # seconds a failed commit keeps the health check saying writes fail
 log = logging.getLogger("chattrack.store")
 
 SCHEMA_VERSION = 1
@@ -358,6 +360,24 @@ class SQLiteStore:
             return True
         except (sqlite3.Error, StoreUnavailable, RuntimeError):
             return False
+
+    async def check_writes(self, now: datetime) -> str | None:
+        def touch(db: sqlite3.Connection) -> None:
+            db.execute(
+                "INSERT INTO meta (key, value) VALUES ('write_check', ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (now.isoformat(),),
+            )
+
+        try:
+            await self.runner.write(touch)
+        except (sqlite3.Error, StoreUnavailable, RuntimeError) as exc:
+            return f"a write fails: {exc}"
+        # A small write may still fit where a new dialog does not (a full disk, a WAL that has room left).
+        failure = self.runner.last_failure
+        if failure is not None and time.monotonic() - failure[0] < WRITE_FAILURE_MEMORY:
+            return f"a write failed {time.monotonic() - failure[0]:.0f} s ago: {failure[1]}"
+        return None
 
     async def read(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """Run `work` on a reader connection (for tools, benchmarks and tests)."""

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -80,6 +81,7 @@ class SQLiteRunner:
         self._draining: asyncio.Task[None] | None = None
         self._open = False
         self.commits = 0  # transactions committed, for tests and benchmarks (writes per commit)
+        self.last_failure: tuple[float, str] | None = None  # (monotonic time, reason) of the last failed commit
         self.checkpoints = 0
 
     async def open(self, setup: Callable[[sqlite3.Connection], None]) -> None:
@@ -292,6 +294,7 @@ class SQLiteRunner:
                     db.execute("ROLLBACK")
                 except sqlite3.Error:
                     pass  # the connection is broken; the next BEGIN reports it again
+            self.last_failure = (time.monotonic(), str(exc))  # for the health check: writes are failing
             return [(False, StoreUnavailable(f"SQLite: {exc}")) for _ in batch]
         return outcomes
 
