@@ -61,7 +61,7 @@ async def simulate(
                 assert isinstance(data, str)
                 url = f"https://site.example/?utm_campaign=c{i}"
                 await tracker.record_view(PageView(code=data, visitor_id=f"visitor-{i:06d}", url=url, at=when))
-                await tracker.record_click(Click(code=data, page=url, target=NUMBER, at=when))
+                await tracker.record_click(Click(code=data, page=url, target=NUMBER, at=when), f"visitor-{i:06d}")
                 continue
             phone, text, own_code = data  # type: ignore[misc]
             result = await tracker.ingest(

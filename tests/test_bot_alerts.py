@@ -429,7 +429,7 @@ async def test_a_click_on_a_malformed_address_does_not_hold_back_the_lead_alert(
     view = PageView(code=new_code(), visitor_id="visitor-1", url="https://shop.example/?utm_campaign=sofa", at=now)
     code = await server.app[TRACKER].record_view(view)
     # Straight into the store, as /collect accepted it before it checked addresses.
-    await server.store.record_click(Click(code=code, page="http://[", target="+79991234567", at=now))
+    await server.store.record_click(Click(code=code, page="http://[", target="+79991234567", at=now), "visitor-1")
 
     response = await server.post_twilio(http, twilio_form(f"Здравствуйте! (код {code})"))
     assert response.status == 200

@@ -29,7 +29,7 @@ async def visit_and_click(tracker: Tracker, visitor: str, at: datetime, campaign
     code = new_code()
     url = f"https://site.example/price?utm_source=vk&utm_medium=cpc&utm_campaign={campaign}"
     await tracker.record_view(PageView(code=code, visitor_id=visitor, url=url, at=at))
-    await tracker.record_click(Click(code=code, page=url, target=target, at=at + timedelta(seconds=5)))
+    await tracker.record_click(Click(code=code, page=url, target=target, at=at + timedelta(seconds=5)), visitor)
     return code
 
 

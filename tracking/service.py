@@ -11,6 +11,7 @@ from tracking.channels import classify
 from tracking.codes import DEFAULT_MARKERS, extract_code, normalise_code
 from tracking.fallback import match_recent_click
 from tracking.geo import RegionResolver
+from tracking.limits import NewVisitBudget
 from tracking.models import (
     Attribution,
     AttributionStatus,
@@ -34,16 +35,18 @@ class Tracker:
         self.store = store
         self.settings = settings
         self.regions = regions
+        self.new_visits = NewVisitBudget(settings.new_visits_per_minute)
         # Called after every stored message (metrics); must not raise.
         self.observers: list[Callable[[InboundMessage, IngestResult], None]] = []
 
     def record_view(self, view: PageView, headers: Mapping[str, str] | None = None) -> Awaitable[str]:
         """Record a page view; the first one of a visit keeps its landing page, referrer and device.
-        Awaits to the visit's code; raises CodeTaken when another visitor holds it. (Not a coroutine of
-        its own: one frame less on the snippet's hottest path.)"""
+        Awaits to the visit's code; raises CodeTaken when another visitor holds it, VisitBudgetSpent when
+        it would open a visit past this minute's budget. (Not a coroutine of its own: one frame less on
+        the snippet's hottest path.)"""
         if self.regions is not None:  # from the request's own headers: only known now
             view.region = self.regions.resolve(view.ip, headers or {})
-        return self.store.record_page_view(view)
+        return self.store.record_page_view(view, self.new_visits)
 
     @staticmethod
     def attributed(visit: Visit) -> Visit:
@@ -62,8 +65,9 @@ class Tracker:
         stored = await self.store.get_visit(code)
         return None if stored is None else self.attributed(stored)
 
-    async def record_click(self, click: Click) -> None:
-        await self.store.record_click(click)
+    async def record_click(self, click: Click, visitor_id: str) -> bool:
+        """Only the browser that holds the visit's code moves its page of contact (Store.record_click)."""
+        return await self.store.record_click(click, visitor_id)
 
     async def ingest(self, message: InboundMessage) -> IngestResult:
         """Store a message exactly once and attribute the dialog it opens. Safe to call on retries."""

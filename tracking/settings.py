@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     timezone: str = "UTC"
     code_marker: str | None = None  # None: "код" on Russian-language pages, "ref" elsewhere
     collect_rate_per_minute: int = Field(120, ge=1)  # page views and clicks one IP may post
+    # Visits opened a minute (per server process), from all addresses together: bounds what a flood stores.
+    new_visits_per_minute: int = Field(6000, ge=1)
     trust_forwarded_for: bool = False  # behind a reverse proxy: take the client IP from X-Forwarded-For
     # Reverse proxies in front of chattrack that each append to X-Forwarded-For: the client is the N-th
     # entry from the right (what the nearest proxy saw); entries further left are the client's own claim.

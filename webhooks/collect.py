@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import logging
 import re
 import time
 from collections.abc import Callable
@@ -30,13 +31,18 @@ from tracking.models import Click, PageView
 from tracking.periods import utc_now
 from tracking.settings import Settings, SettingsError
 from tracking.store import CodeTaken
+from tracking.store.base import VisitBudgetSpent
 from webhooks.app import SETTINGS, TRACKER, error, validation_reason
+from webhooks.metrics import METRICS, Metrics
+
+log = logging.getLogger("chattrack.collect")
 
 MAX_COLLECT_BODY = 4096
 
-# What one visit may store is bounded by these and the body's cap. The snippet itself cuts page URLs and
-# referrers at 800 characters; the rest is what browsers send.
-MAX_PAGE_URL = 2048  # landing pages with UTM tags and click ids
+# What one visit may store is bounded by these: the snippet itself cuts page URLs and referrers at 800
+# characters, the rest is what browsers send. A visit keeps its page up to three times (landing, current,
+# contact) and its clicks (CLICKS_KEPT_PER_VISIT) once each: ~5 KB and ~10 KB at most.
+MAX_PAGE_URL = 1024
 MAX_REFERRER = 1024  # browsers send only the origin across sites unless the site asks for more
 PAGE_SCHEMES = frozenset({"http", "https"})
 REFERRER_SCHEMES = PAGE_SCHEMES | {"android-app"}  # Chrome on Android names the app that opened the link
@@ -193,6 +199,34 @@ class CollectLimiter:
 LIMITER = web.AppKey("collect_limiter", CollectLimiter)
 
 
+class BudgetWarning:
+    """Counts new visits refused over CHATTRACK_NEW_VISITS_PER_MINUTE, and says so in the log at most once
+    a minute (a flood would otherwise write a line per request)."""
+
+    EVERY = 60.0
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self.unreported = 0
+        self.next_line = 0.0
+
+    def refused(self, metrics: Metrics, per_minute: int) -> None:
+        metrics.new_visits_refused.inc()
+        self.unreported += 1
+        now = self.clock()
+        if now >= self.next_line:
+            log.warning(
+                "new visits over the budget of %d a minute (CHATTRACK_NEW_VISITS_PER_MINUTE): %d refused with 429"
+                " since the last such line; page views of open visits are still kept",
+                per_minute,
+                self.unreported,
+            )
+            self.unreported, self.next_line = 0, now + self.EVERY
+
+
+BUDGET_WARNING = web.AppKey("new_visit_budget_warning", BudgetWarning)
+
+
 def _answer(code: str, cors: dict[str, str]) -> web.Response:
     # A code is 7 base32 symbols, nothing to escape: no json.dumps on the hottest path.
     return web.Response(body=b'{"code":"%s"}' % code.encode(), content_type="application/json", headers=cors)
@@ -227,7 +261,9 @@ async def collect(request: web.Request) -> web.Response:
     if payload.t == "click":
         if not payload.h:
             return web.json_response({"error": "h: a click needs its target"}, status=400, headers=cors)
-        await tracker.record_click(Click(code=code, page=payload.u, target=_target(payload.h), at=now))
+        # Kept only from the browser that holds the code; anyone else gets the answer an unknown code gets
+        # (nothing tells whether the code exists) and stores nothing.
+        await tracker.record_click(Click(code=code, page=payload.u, target=_target(payload.h), at=now), payload.v)
         return _answer(code, cors)
 
     view = PageView(
@@ -251,6 +287,12 @@ async def collect(request: web.Request) -> web.Response:
         except CodeTaken:
             # Another visitor holds this code: hand out a fresh one; the snippet re-marks its links.
             view = dataclasses.replace(view, code=new_code())
+        except VisitBudgetSpent:
+            app[BUDGET_WARNING].refused(app[METRICS], settings.new_visits_per_minute)
+            # The snippet keeps the view and sends it again with the next page or when the tab is hidden.
+            return web.json_response(
+                {"error": "too many new visits this minute, try again later"}, status=429, headers=cors
+            )
     return web.json_response({"error": "could not allocate a visit code"}, status=409, headers=cors)
 
 
@@ -310,6 +352,7 @@ async def script(request: web.Request) -> web.Response:
 
 def setup(app: web.Application) -> None:
     app[LIMITER] = CollectLimiter(app[SETTINGS].collect_rate_per_minute)
+    app[BUDGET_WARNING] = BudgetWarning()
     app[SCRIPT] = render_script(app[SETTINGS])
     app.router.add_post("/collect", collect)
     app.router.add_route("OPTIONS", "/collect", preflight)

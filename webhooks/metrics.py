@@ -52,6 +52,11 @@ class Metrics:
             ["reason"],
             registry=self.registry,
         )
+        self.new_visits_refused = Counter(
+            "chattrack_new_visits_refused",
+            "First page views refused with 429 over CHATTRACK_NEW_VISITS_PER_MINUTE",
+            registry=self.registry,
+        )
         self.outbox = Gauge(
             "chattrack_outbox_pending",
             "Lead alerts waiting to be sent",

@@ -219,7 +219,7 @@ async def test_forgetting_a_contact_erases_dialogs_alerts_and_their_visits(store
     await store.record_page_view(view)
     second_visit = page_view("EFGH5678", "browser-1", "https://shop.example/", recent)
     await store.record_page_view(second_visit)
-    await store.record_click(Click(code="EFGH5678", page="/", target=NUMBER, at=recent))
+    await store.record_click(Click(code="EFGH5678", page="/", target=NUMBER, at=recent), "browser-1")
     mine = new_dialog(message(recent), code="ABCD1234")
     again = new_dialog(message(recent + GAP * 2))
     theirs = new_dialog(message(recent, contact="+79160000000"))

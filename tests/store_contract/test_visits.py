@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 
 from tests.store_contract import NUMBER, MakeStore, classified_visit, page_view
+from tracking.limits import NewVisitBudget
 from tracking.models import Click, PageView, opened_visit
-from tracking.store.base import CodeTaken, Store
+from tracking.store.base import CLICKS_KEPT_PER_VISIT, CodeTaken, Store, VisitBudgetSpent
 from tracking.store.mongo import MongoStore, visit_document
-from tracking.store.sqlite import ts
+from tracking.store.sqlite import SQLiteStore, ts
 
 # Recent enough that MongoDB's TTL index (90 days) keeps these visits; whole seconds (BSON keeps ms).
 T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(days=20)
@@ -138,7 +139,8 @@ async def test_a_click_sets_the_page_of_contact(store: Store) -> None:
     view = page_view("ABCD1234", "visitor-1", "https://shop.example/?utm_source=google", T0)
     await store.record_page_view(view)
 
-    await store.record_click(Click(code="ABCD1234", page="https://shop.example/contacts", target=NUMBER, at=T0))
+    clicked = Click(code="ABCD1234", page="https://shop.example/contacts", target=NUMBER, at=T0)
+    assert await store.record_click(clicked, "visitor-1") is True
 
     visit = await store.get_visit("ABCD1234")
     assert visit is not None and visit.attribution.contact_page == "https://shop.example/contacts"
@@ -150,20 +152,99 @@ async def test_a_click_counts_as_activity_of_the_visit(store: Store) -> None:
     view = page_view("ABCD1234", "visitor-1", "https://shop.example/", T0)
     await store.record_page_view(view)
 
-    await store.record_click(Click(code="ABCD1234", page="https://shop.example/", target=NUMBER, at=T0 + timedelta(1)))
+    await store.record_click(
+        Click(code="ABCD1234", page="https://shop.example/", target=NUMBER, at=T0 + timedelta(1)), "visitor-1"
+    )
 
     visit = await store.get_visit("ABCD1234")
     assert visit is not None and visit.last_seen == T0 + timedelta(days=1)
+
+
+async def test_a_click_from_another_browser_changes_nothing_and_is_kept_nowhere(store: Store) -> None:
+    """Whoever learns a visit's code (it is in the chat message) cannot move its page of contact."""
+    await store.record_page_view(page_view("ABCD1234", "visitor-1", "https://shop.example/", T0))
+    forged = Click(code="ABCD1234", page="https://evil.example/", target=NUMBER, at=T0 + timedelta(minutes=1))
+
+    assert await store.record_click(forged, "visitor-2") is False
+
+    visit = await store.get_visit("ABCD1234")
+    assert visit is not None and visit.attribution.contact_page is None and visit.last_seen == T0
+    assert await store.recent_clicks(NUMBER, T0 - timedelta(days=1), T0 + timedelta(days=1)) == []
+    own = Click(code="ABCD1234", page="https://shop.example/price", target=NUMBER, at=T0 + timedelta(minutes=2))
+    assert await store.record_click(own, "visitor-1") is True
+    assert await store.recent_clicks(NUMBER, T0, T0 + timedelta(days=1)) == [own]
+
+
+async def test_a_click_on_a_code_without_a_visit_is_kept_nowhere(store: Store) -> None:
+    click = Click(code="NOPE0000", page="https://shop.example/", target=NUMBER, at=T0)
+
+    assert await store.record_click(click, "visitor-1") is False
+
+    assert await store.get_visit("NOPE0000") is None
+    assert await store.recent_clicks(NUMBER, T0 - timedelta(days=1), T0 + timedelta(days=1)) == []
+
+
+async def test_a_visit_keeps_a_bounded_number_of_clicks(store: Store) -> None:
+    await store.record_page_view(page_view("ABCD1234", "visitor-1", "https://shop.example/", T0))
+    clicks = [
+        Click(code="ABCD1234", page=f"https://shop.example/{n}", target=NUMBER, at=T0 + timedelta(seconds=n))
+        for n in range(CLICKS_KEPT_PER_VISIT + 5)
+    ]
+
+    for click in clicks:
+        assert await store.record_click(click, "visitor-1") is True
+
+    kept = await store.recent_clicks(NUMBER, T0, T0 + timedelta(days=1))
+    assert kept == clicks[:CLICKS_KEPT_PER_VISIT]
+    visit = await store.get_visit("ABCD1234")
+    assert visit is not None and visit.attribution.contact_page == clicks[-1].page  # the last click still counts
+
+
+async def test_new_visits_stop_at_the_budget_while_open_visits_take_more_views(store: Store) -> None:
+    budget = NewVisitBudget(3, clock=lambda: 60.0 * 1000 + 1)
+    codes = [f"CODE{n:04d}" for n in range(5)]
+    first = [page_view(code, f"visitor-{n}", "https://shop.example/", T0) for n, code in enumerate(codes)]
+
+    opened = await asyncio.gather(*(store.record_page_view(v, budget) for v in first), return_exceptions=True)
+
+    assert opened[:3] == codes[:3] and all(isinstance(o, VisitBudgetSpent) for o in opened[3:])
+    assert [await store.get_visit(code) is not None for code in codes] == [True, True, True, False, False]
+    later = page_view(codes[0], "visitor-0", "https://shop.example/price", T0 + timedelta(minutes=1))
+    assert await store.record_page_view(later, budget) == codes[0]  # not a new visit: always merged
+    visit = await store.get_visit(codes[0])
+    assert visit is not None and visit.pages_seen == 2
+    assert budget.refused == 2
+
+
+async def test_sqlite_a_click_right_behind_the_first_view_finds_its_visit(tmp_path: Path) -> None:
+    """SQLite commits page views in batches: a click that arrives while its visit's first view still waits
+    for the batch (the snippet does not wait for the view's answer) goes into the same batch, after it."""
+    store = SQLiteStore(tmp_path / "batched.db")
+    await store.open()
+    try:
+        view = page_view("ABCD1234", "visitor-1", "https://shop.example/", T0)
+        click = Click(code="ABCD1234", page="https://shop.example/price", target=NUMBER, at=T0)
+
+        commits = store.runner.commits
+        code, kept = await asyncio.gather(store.record_page_view(view), store.record_click(click, "visitor-1"))
+
+        assert (code, kept) == ("ABCD1234", True)
+        assert store.runner.commits == commits + 1  # one batch: the view, then the click
+        visit = await store.get_visit("ABCD1234")
+        assert visit is not None and visit.attribution.contact_page == click.page
+    finally:
+        await store.close()
 
 
 async def test_recent_clicks_are_those_on_the_target_in_the_window_oldest_first(store: Store) -> None:
     def click(code: str, minutes: int, target: str = NUMBER) -> Click:
         return Click(code=code, page=f"https://shop.example/{code}", target=target, at=T0 + timedelta(minutes=minutes))
 
-    for c in [click("LATE0000", 11), click("EDGE0001", 10), click("MID00000", 5), click("EDGE0000", 0)]:
-        await store.record_click(c)  # clicks without a known visit are kept too
-    await store.record_click(click("EARLY000", -1))
-    await store.record_click(click("OTHER000", 5, target="+70000000000"))
+    clicks = [click("LATE0000", 11), click("EDGE0001", 10), click("MID00000", 5), click("EDGE0000", 0)]
+    clicks += [click("EARLY000", -1), click("OTHER000", 5, target="+70000000000")]
+    for c in clicks:
+        await store.record_page_view(page_view(c.code, f"visitor-{c.code}", "https://shop.example/", c.at))
+        await store.record_click(c, f"visitor-{c.code}")
 
     found = await store.recent_clicks(NUMBER, T0, T0 + timedelta(minutes=10))
 
@@ -175,8 +256,8 @@ async def test_retention_drops_visits_and_clicks_last_seen_before_the_cutoff(sto
     for i, code in enumerate(["OLD00000", "OLD00001", "NEW00000"]):
         view = page_view(code, f"visitor-{i}", "https://shop.example/", T0 + timedelta(days=10 * (code == "NEW00000")))
         await store.record_page_view(view)
-    await store.record_click(Click(code="OLD00000", page="https://shop.example/", target=NUMBER, at=T0))
-    await store.record_click(Click(code="NEW00000", page="/", target=NUMBER, at=T0 + timedelta(days=10)))
+    await store.record_click(Click(code="OLD00000", page="https://shop.example/", target=NUMBER, at=T0), "visitor-0")
+    await store.record_click(Click(code="NEW00000", page="/", target=NUMBER, at=T0 + timedelta(days=10)), "visitor-2")
     cutoff = T0 + timedelta(days=1)
 
     assert await store.delete_visits_before(cutoff) == 2
@@ -218,7 +299,9 @@ async def test_visits_stored_before_the_page_columns_keep_their_pages(
     assert merged is not None
     assert (merged.pages_seen, merged.current_page) == (5, "https://shop.example/prices")
 
-    await again.record_click(Click(code="ABCD1234", page="https://shop.example/prices", target=NUMBER, at=T0))
+    await again.record_click(
+        Click(code="ABCD1234", page="https://shop.example/prices", target=NUMBER, at=T0), "visitor-1"
+    )
     clicked = await again.get_visit("ABCD1234")
     assert clicked is not None and clicked.attribution.contact_page == "https://shop.example/prices"
     assert clicked.attribution.channel is old_visit.attribution.channel  # classified then, kept as it was

@@ -17,6 +17,7 @@ from typing import Protocol
 
 from pydantic import BaseModel, Field
 
+from tracking.limits import NewVisitBudget
 from tracking.models import Click, Dialog, InboundMessage, IngestResult, OutboxItem, PageView, Visit
 
 
@@ -26,6 +27,15 @@ class StoreUnavailable(Exception):
 
 class CodeTaken(Exception):
     """A visit code already belongs to another visitor (the browser picked a colliding code)."""
+
+
+class VisitBudgetSpent(Exception):
+    """A first page view would open a visit past this minute's budget of new visits (NewVisitBudget)."""
+
+
+# Clicks kept per visit (for matching code-less first messages): a real visitor clicks a few chat links;
+# past this, a click still moves the visit's page of contact but adds no row.
+CLICKS_KEPT_PER_VISIT = 10
 
 
 def new_erasure_key() -> str:
@@ -149,13 +159,19 @@ class Store(Protocol):
         check: a full disk or a read-only file fails writes while reads still answer)."""
 
     # visits
-    async def record_page_view(self, view: PageView) -> str:
+    async def record_page_view(self, view: PageView, budget: NewVisitBudget | None = None) -> str:
         """Merge a page view into the visit with this code; when none exists, the view opens it
         (`opened_visit`). Returns the code (the merged visit is not read back: the snippet only needs to
-        hear its code is taken or not). Raises CodeTaken when the code belongs to another visitor.
+        hear its code is taken or not). Raises CodeTaken when the code belongs to another visitor, and
+        VisitBudgetSpent when the view would open a visit and `budget` has none left (a later view of an
+        open visit is merged whatever the budget).
         """
 
-    async def record_click(self, click: Click) -> None: ...
+    async def record_click(self, click: Click, visitor_id: str) -> bool:
+        """A click of the visit's own browser: when the code's visit has this visitor id, the click sets
+        its page of contact and is kept (up to CLICKS_KEPT_PER_VISIT per visit); True. Otherwise nothing
+        is stored anywhere and False: someone who learned a code cannot change its visit. A click finds
+        a first view that was answered (SQLite: also one still waiting for its batch's commit)."""
 
     async def get_visit(self, code: str) -> Visit | None:
         """The visit as stored: its first view's landing page, referrer and device, its later pages; its

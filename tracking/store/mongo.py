@@ -47,6 +47,7 @@ from pymongo.errors import (
     WTimeoutError,
 )
 
+from tracking.limits import NewVisitBudget
 from tracking.models import (
     Click,
     Dialog,
@@ -60,6 +61,7 @@ from tracking.models import (
 from tracking.periods import buckets_for
 from tracking.store.base import (
     ATTRIBUTION_FIELDS,
+    CLICKS_KEPT_PER_VISIT,
     GROUPABLE_FIELDS,
     TELEGRAM_USERNAME,
     BusinessAccount,
@@ -71,6 +73,7 @@ from tracking.store.base import (
     StaffMember,
     StoreUnavailable,
     SummaryChoice,
+    VisitBudgetSpent,
     erased_message_digest,
     new_erasure_key,
 )
@@ -393,7 +396,7 @@ class MongoStore:
     # visits -------------------------------------------------------------------------------------
 
     @_unavailable_as_store_error
-    async def record_page_view(self, view: PageView) -> str:
+    async def record_page_view(self, view: PageView, budget: NewVisitBudget | None = None) -> str:
         visits = self.db.visits
         while True:
             merged = await visits.update_one(
@@ -402,6 +405,8 @@ class MongoStore:
             )
             if merged.matched_count:
                 return view.code
+            if budget is not None and not budget.take():
+                raise VisitBudgetSpent(view.code)
             try:
                 await visits.insert_one(visit_document(opened_visit(view)))
                 return view.code
@@ -412,14 +417,22 @@ class MongoStore:
                     raise CodeTaken(view.code) from None
 
     @_unavailable_as_store_error
-    async def record_click(self, click: Click) -> None:
-        await self.db.clicks.insert_one(
-            {"code": click.code, "target": click.target, "page": click.page, "at": click.at}
-        )
-        await self.db.visits.update_one(
-            {"_id": click.code},
+    async def record_click(self, click: Click, visitor_id: str) -> bool:
+        held = await self.db.visits.update_one(
+            {"_id": click.code, "visitor_id": visitor_id},
             {"$set": {"attribution.contact_page": click.page}, "$max": {"last_seen": click.at}},
         )
+        if not held.matched_count:
+            return False
+        # Two clicks at once may both see room for one more: the bound is loose by the clicks in flight.
+        if (
+            await self.db.clicks.count_documents({"code": click.code}, limit=CLICKS_KEPT_PER_VISIT)
+            < CLICKS_KEPT_PER_VISIT
+        ):
+            await self.db.clicks.insert_one(
+                {"code": click.code, "target": click.target, "page": click.page, "at": click.at}
+            )
+        return True
 
     @_unavailable_as_store_error
     async def get_visit(self, code: str) -> Visit | None:

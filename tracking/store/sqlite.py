@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
+from tracking.limits import NewVisitBudget
 from tracking.models import (
     Click,
     Dialog,
@@ -32,6 +33,7 @@ from tracking.models import (
 from tracking.periods import utc_now
 from tracking.store.base import (
     ATTRIBUTION_FIELDS,
+    CLICKS_KEPT_PER_VISIT,
     GROUPABLE_FIELDS,
     TELEGRAM_USERNAME,
     BusinessAccount,
@@ -43,6 +45,7 @@ from tracking.store.base import (
     StaffMember,
     StoreUnavailable,
     SummaryChoice,
+    VisitBudgetSpent,
     erased_message_digest,
     new_erasure_key,
 )
@@ -216,7 +219,9 @@ def migrate(db: sqlite3.Connection) -> None:
     db.execute("DROP INDEX IF EXISTS visits_visitor")
 
 
-PageViewWork = tuple[PageView, asyncio.Future[str]]
+PageViewWork = tuple[PageView, asyncio.Future[str], NewVisitBudget | None]
+# A click rides in the page views' batch, after them: the view that opens its visit may still be waiting.
+ClickWork = tuple[Click, str, asyncio.Future[bool]]
 # What a visit's first page view stores (besides last_seen, current_page and pages_seen).
 VIEW_COLUMNS = (
     "code",
@@ -239,22 +244,28 @@ INSERT_VISIT = (
 )
 
 
-def _record_views(db: sqlite3.Connection, batch: list[PageViewWork]) -> list[str | Exception]:
-    """Store a batch of page views: a code not seen yet opens a visit (its first view), a code of the
-    same visitor is a later view (last_seen, current page, pages seen), a code of another visitor is
-    CodeTaken. Changes nothing before every view is decided, so a view refused is refused alone."""
-    codes = list({view.code for view, _ in batch})
+def _record_views(
+    db: sqlite3.Connection, batch: list[PageViewWork], clicks: Sequence[ClickWork] = ()
+) -> list[str | Exception | bool]:
+    """Store a batch of page views: a code not seen yet opens a visit (its first view) while the budget of
+    new visits allows (else VisitBudgetSpent), a code of the same visitor is a later view (last_seen,
+    current page, pages seen), a code of another visitor is CodeTaken. Changes nothing before every view
+    is decided, so a view refused is refused alone. Then the clicks, in order (see _record_click)."""
+    codes = list({view.code for view, _, _ in batch})
     owners: dict[str, str] = {}
     for start in range(0, len(codes), 500):  # well under SQLite's limit of bound parameters
         part = codes[start : start + 500]
         sql = f"SELECT code, visitor_id FROM visits WHERE code IN ({', '.join('?' * len(part))})"
         owners.update((row[0], row[1]) for row in db.execute(sql, part))
-    outcomes: list[str | Exception] = []
+    outcomes: list[str | Exception | bool] = []
     opened: list[tuple[Any, ...]] = []
     later: list[tuple[Any, ...]] = []
-    for view, _ in batch:
+    for view, _, budget in batch:
         owner = owners.get(view.code)
         if owner is None:
+            if budget is not None and not budget.take():
+                outcomes.append(VisitBudgetSpent(view.code))
+                continue
             owners[view.code] = view.visitor_id
             at = ts(view.at)
             opened.append(
@@ -290,7 +301,27 @@ def _record_views(db: sqlite3.Connection, batch: list[PageViewWork]) -> list[str
             "WHERE code = ? AND visitor_id = ?",
             later,
         )
+    outcomes.extend(_record_click(db, click, visitor) for click, visitor, _ in clicks)
     return outcomes
+
+
+def _record_click(db: sqlite3.Connection, click: Click, visitor_id: str) -> bool:
+    """Store.record_click: the visit moves its page of contact only for its own visitor, then the click
+    is kept while the visit has fewer than CLICKS_KEPT_PER_VISIT (clicks_code counts them)."""
+    at = ts(click.at)
+    held = db.execute(
+        "UPDATE visits SET last_seen = max(last_seen, ?), contact_page = ? WHERE code = ? AND visitor_id = ?",
+        (at, click.page, click.code, visitor_id),
+    ).rowcount
+    if not held:
+        return False
+    kept = db.execute("SELECT count(*) FROM clicks WHERE code = ?", (click.code,)).fetchone()[0]
+    if kept < CLICKS_KEPT_PER_VISIT:
+        db.execute(
+            "INSERT INTO clicks (code, target, page, at) VALUES (?, ?, ?, ?)",
+            (click.code, click.target, click.page, at),
+        )
+    return True
 
 
 def _visit(row: sqlite3.Row) -> Visit:
@@ -326,6 +357,7 @@ class SQLiteStore:
         self.path = Path(path)
         self.runner = SQLiteRunner(self.path)
         self._views: list[PageViewWork] = []
+        self._clicks: list[ClickWork] = []
         self._views_flush: asyncio.Task[None] | None = None
         self._erasure_key = ""  # read from the file by open()
 
@@ -389,7 +421,7 @@ class SQLiteStore:
 
     # visits -------------------------------------------------------------------------------------
 
-    async def record_page_view(self, view: PageView) -> str:
+    async def record_page_view(self, view: PageView, budget: NewVisitBudget | None = None) -> str:
         # The page views of one moment go into the group commit as one write (_record_views): one lookup of
         # their codes, then the new visits and the later views as one statement each. Per view that is
         # ~30 µs less than a write of its own (bench/bench_http.py traffic, in-process). Each caller still
@@ -400,20 +432,23 @@ class SQLiteStore:
         # The flush task's loop, not asyncio.get_running_loop(): on Python 3.11 that is a getpid()
         # system call each time (fork safety), ~1 µs of every page view on a virtual machine.
         done: asyncio.Future[str] = flush.get_loop().create_future()
-        self._views.append((view, done))
+        self._views.append((view, done, budget))
         return await done
 
     async def _flush_views(self) -> None:
-        batch: list[PageViewWork] = []
+        waiting: list[asyncio.Future[Any]] = []
         try:
-            while self._views:
+            while self._views or self._clicks:
                 batch, self._views = self._views, []
-                outcomes: list[str | Exception]
+                clicks, self._clicks = self._clicks, []
+                waiting = [done for _, done, _ in batch]
+                waiting += [done for _, _, done in clicks]
+                outcomes: list[str | Exception | bool]
                 try:
-                    outcomes = await self.runner.write(functools.partial(_record_views, batch=batch))
+                    outcomes = await self.runner.write(functools.partial(_record_views, batch=batch, clicks=clicks))
                 except Exception as exc:  # the store failed the whole write: every view of it fails alike
-                    outcomes = [exc] * len(batch)
-                for (_, done), outcome in zip(batch, outcomes, strict=True):
+                    outcomes = [exc] * len(waiting)
+                for done, outcome in zip(waiting, outcomes, strict=True):
                     if done.done():
                         continue  # its caller gave up waiting; the view is stored (or not) all the same
                     if isinstance(outcome, Exception):
@@ -422,24 +457,19 @@ class SQLiteStore:
                         done.set_result(outcome)
         finally:
             self._views_flush = None
-            for _, done in batch:  # only when cancelled mid-write: no caller may wait forever
+            for done in waiting:  # only when cancelled mid-write: no caller may wait forever
                 if not done.done():
                     done.set_exception(StoreUnavailable("page view write cancelled"))
 
-    async def record_click(self, click: Click) -> None:
-        at = ts(click.at)
-
-        def insert(db: sqlite3.Connection) -> None:
-            db.execute(
-                "INSERT INTO clicks (code, target, page, at) VALUES (?, ?, ?, ?)",
-                (click.code, click.target, click.page, at),
-            )
-            db.execute(
-                "UPDATE visits SET last_seen = max(last_seen, ?), contact_page = ? WHERE code = ?",
-                (at, click.page, click.code),
-            )
-
-        await self.runner.write(insert)
+    async def record_click(self, click: Click, visitor_id: str) -> bool:
+        # In the page views' batch, after every view queued before it: the first view of its visit may
+        # not be committed yet (it waits for the batch), and a write of its own could commit first.
+        flush = self._views_flush
+        if flush is None:
+            flush = self._views_flush = asyncio.create_task(self._flush_views())
+        done: asyncio.Future[bool] = flush.get_loop().create_future()
+        self._clicks.append((click, visitor_id, done))
+        return await done
 
     async def get_visit(self, code: str) -> Visit | None:
         row = self.runner.lookup(lambda db: _one(db, "SELECT * FROM visits WHERE code = ?", (code,)))

@@ -1,0 +1,38 @@
+"""The global budget of new visits: however many addresses post first page views, the store opens at most
+so many visits a minute, so no flood fills the disk (later page views of open visits are never refused)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+
+class NewVisitBudget:
+    """At most `per_minute` new visits in any sliding minute, per server process.
+
+    The same sliding-window counter as the per-address limit at /collect: this minute's count plus the last
+    one's, weighted by the share of it the window still covers. A store asks `take()` once per first page
+    view, on one thread at a time (SQLite commits one batch after another; MongoDB on the event loop)."""
+
+    WINDOW = 60.0
+
+    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.per_minute = per_minute
+        self.clock = clock
+        self.minute = -2
+        self.current = 0
+        self.previous = 0
+        self.refused = 0  # since start, for tests and the log line
+
+    def take(self) -> bool:
+        """True, and counted, when one more visit may open now; False (counted as refused) when not."""
+        window, into = divmod(self.clock(), self.WINDOW)
+        minute = int(window)
+        if minute != self.minute:
+            self.previous = self.current if minute == self.minute + 1 else 0
+            self.current, self.minute = 0, minute
+        if self.current + self.previous * (1 - into / self.WINDOW) >= self.per_minute:
+            self.refused += 1
+            return False
+        self.current += 1
+        return True
