@@ -18,6 +18,7 @@ from tests.seed import seed_dialog
 from tests.store_contract import CONTACT, message, new_dialog
 from tests.test_twilio_webhook import collect_view
 from tracking.codes import format_prefill, new_code
+from tracking.contacts import contacts_meant
 from tracking.models import Messenger, PageView
 from tracking.periods import utc_now
 from tracking.store.sqlite import SQLiteStore
@@ -208,4 +209,18 @@ async def test_the_command_line_erases_telegram_customers_as_cards_show_them(tmp
     ]
     assert await store.find_dialogs(contact_id="tg:777") == [] and await store.find_dialogs(contact_id="tg:778") == []
     assert len(await store.find_dialogs(contact_id="tg:779")) == 1
+    await store.close()
+
+
+async def test_a_bare_number_that_is_both_a_phone_and_a_telegram_id_names_the_phone_only(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "chattrack.db")
+    await store.open()
+    now = utc_now()
+    await seed_dialog(store, now, contact="+79160000001")
+    await seed_dialog(store, now, contact="tg:9160000001", messenger=Messenger.TELEGRAM, business_number="@shop")
+
+    assert await contacts_meant(store, "9160000001", "RU") == ["+79160000001"]  # as owners write phones
+    assert await contacts_meant(store, "tg:9160000001", "RU") == ["tg:9160000001"]
+    assert await contacts_meant(store, " +7 (916) 000-00-01 ", "RU") == ["+79160000001"]
+    assert await contacts_meant(store, "9160000002", "RU") == []
     await store.close()

@@ -36,7 +36,8 @@ async def contacts_meant(store: Store, naming: str, default_region: str) -> list
         named = await store.telegram_contacts(naming[1:])
         if named:
             return named
-    candidates = [normalise_phone(naming, default_region)]
+    explicit = naming.lower().startswith(TELEGRAM_PREFIX)  # libphonenumber would read "tg:916…" as a phone
+    candidates = [None if explicit else normalise_phone(naming, default_region)]
     if (telegram := _TELEGRAM_ID.fullmatch(naming)) is not None:
         candidates.append(TELEGRAM_PREFIX + telegram[1])
     candidates.append(naming)  # a provider's own id, as stored
