@@ -223,6 +223,7 @@ def render_card(card: DialogCard, lang: Lang) -> str:
         f"👤 <b>{name}</b>" + (f" · {escape(phone)}" if phone else ""),
         f"💬 {escape(messenger_label(d))} → {escape(one_line(d.business_number, VALUE_WIDTH))}",
         f"🕐 {escape(day_label(lang, started.date()))}, {started:%H:%M} · {escape(customer)}",
+        f"🔕 <i>{escape(word(lang, 'alert_withheld'))}</i>" if d.alert_withheld else None,
         "",
         f"<b>{escape(word(lang, 'attribution'))}</b>: {status}",
         f"{escape(field_label(lang, 'channel'))}: <b>{_value(lang, 'channel', a.channel.value)}</b>",

@@ -213,6 +213,7 @@ class Dialog(BaseModel):
     first_message: str = ""
     message_count: int = 1
     tags: list[str] = Field(default_factory=list)
+    alert_withheld: bool = False  # opened with no lead alert: the contact opened too many dialogs within an hour
 
 
 class IngestOutcome(StrEnum):
