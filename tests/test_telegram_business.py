@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -311,3 +312,28 @@ async def test_webhook_mode_asks_telegram_for_business_updates(serve: Callable[.
     assert {"message", "callback_query", "business_connection", "business_message"} <= set(
         registered.params["allowed_updates"]
     )
+
+
+async def test_customers_telegram_ids_stay_out_of_the_info_log(
+    serve: Callable[..., Any], api: BotAPI, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A Telegram user id is personal data like a phone: what is logged at INFO and above names neither."""
+    caplog.set_level(logging.INFO)
+    customer = 731_904_265
+    server, ingested = await serve()
+    seen = await visit(server)
+    olga = Person(api, customer, "ru", "Ольга", username="olga_k")
+    api.push_update(connection_update(user(OWNER, "ru", "Ирина", "Flower_Shop")))
+    await api.wait_for("sendMessage", to_chat(OWNER))
+
+    olga.says(f"/start {seen.code}")
+    await olga.reads()
+    olga.says("Сколько стоят 25 роз?")
+    await ingested.wait(2)
+    api.push_update(business_update(user(customer, "ru", "Ольга"), "Здравствуйте!", chat_id=customer))
+    await ingested.wait(3)
+    await api.wait_for("sendMessage", lead_alert_to(OWNER))
+
+    logged = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
+    assert any("dialog" in line for line in logged)  # the messages were logged, without who sent them
+    assert [line for line in logged if str(customer) in line] == []

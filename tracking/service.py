@@ -147,14 +147,16 @@ class Tracker:
             )
         for observe in self.observers:
             observe(message, result)
+        # Message ids name the sender in some providers (Telegram's chat id is the customer's user id, Meta's
+        # wamid encodes the phone): personal data, so only at DEBUG; the dialog id traces the message.
         log.info(
-            "message %s/%s: %s, dialog %s, %s",
+            "message from %s: %s, dialog %s, %s",
             message.provider,
-            message.message_id,
             result.outcome.value,
             result.dialog.id,
             result.dialog.status.value,
         )
+        log.debug("message %s/%s is in dialog %s", message.provider, message.message_id, result.dialog.id)
         return result
 
     async def _opens_dialog(self, message: InboundMessage) -> bool:
