@@ -224,6 +224,7 @@ async def test_wa_me_links_are_marked_and_the_click_opens_the_marked_url(tracker
     assert opened == [f"https://wa.me/79991234567?text=%28ref%20{code}%29"]
     click = await tracker.wait_for(lambda p: p["t"] == "click")
     assert click["c"] == code
+    assert click["v"] == view["v"]  # the server keeps a click only from the browser holding the code
     assert click["h"] == NUMBER
     assert click["u"] == tracker.url("plain")
     assert "r" not in click
