@@ -16,6 +16,7 @@ from matplotlib.ticker import MaxNLocator
 
 from reports.counts import Dynamics
 from reports.i18n import Lang, bucket_label, period_label, value_label, word
+from tracking.strings import one_line
 
 FONT = "DejaVu Sans"
 # Colour-blind-safe (Okabe–Ito), then grey for the lumped "other" series.
@@ -72,4 +73,6 @@ def dynamics_png(report: Dynamics, lang: Lang, title: str | None = None) -> byte
 
 
 def _clip(label: str, width: int = 28) -> str:
-    return label if len(label) <= width else label[: width - 1] + "…"
+    """A legend label: one line, cut, and with `$` escaped (matplotlib reads `$…$` as a formula and refuses
+    one it cannot parse, a campaign named `$\\x$` included)."""
+    return one_line(label, width).replace("$", r"\$")

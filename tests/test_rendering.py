@@ -5,7 +5,9 @@ stay within Telegram's 4096 characters after escaping, and show one-line fields 
 
 from __future__ import annotations
 
+import asyncio
 import re
+import tempfile
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,16 +18,39 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.alerts import alert_keyboard, plain_alert, render_alert
+from bot.alerts import alert_keyboard, card_messages, plain_alert, render_alert
 from bot.commands import recent_line
 from reports.card import DialogCard, card_record
-from reports.counts import ranking
+from reports.charts import dynamics_png
+from reports.counts import Dynamics, Series, dynamics, ranking
+from reports.export import dialogs_csv_bytes
 from reports.periods import parse_period
-from reports.render import TELEGRAM_LIMIT, render_card, render_ranking, split_message, telegram_length
+from reports.render import (
+    TELEGRAM_LIMIT,
+    render_card,
+    render_dynamics,
+    render_ranking,
+    split_message,
+    telegram_length,
+)
 from tests.fakes.telegram_api import html_to_text
 from tests.seed import MOSCOW, seed_dialog, utc
 from tests.test_bot_alerts import make_dialog
-from tracking.models import Attribution, AttributionStatus, Channel, Dialog, Messenger, Visit
+from tracking.codes import new_code
+from tracking.models import (
+    Attribution,
+    AttributionStatus,
+    Channel,
+    Click,
+    Dialog,
+    InboundMessage,
+    Messenger,
+    PageView,
+    Visit,
+)
+from tracking.service import Tracker
+from tracking.settings import load_settings
+from tracking.store.base import Bucket
 from tracking.store.sqlite import SQLiteStore
 from tracking.strings import message_text, one_line
 
@@ -213,3 +238,96 @@ async def test_reports_show_stored_values_on_one_line(store: SQLiteStore) -> Non
         assert len(shown.split("\n")) == 4, shown  # title, two rows, the total: no forged row
         assert not FORGING.search(shown.replace("\n", " "))
         assert telegram_length(text) < 1000
+
+
+# through the store: whatever a visit, a click and a message leave there renders everywhere -----------------
+
+NASTY_URLS = (
+    "http://[",
+    "https://[::1/x",
+    "http://a:99999/",
+    "https://shop.example/?utm_source=%ff%fe&utm_campaign=\u202eelas\u202c&utm_term=a\nb",
+    "javascript:alert(1)",
+    "https://shop.example/" + "&" * 3000,
+    "",
+)
+# What a store can hold: no lone surrogates (neither SQLite nor BSON encodes them; every edge's JSON parser
+# refuses them, and ingest drops them).
+storable = field.map(lambda s: "".join(c for c in s if not "\ud800" <= c <= "\udfff"))
+url = st.one_of(st.sampled_from(NASTY_URLS), storable)
+
+
+async def _through_the_store(directory: Path, visit: dict[str, str], name: str | None, page: str, lang: str) -> None:
+    store = SQLiteStore(directory / "chattrack.db")
+    await store.open()
+    try:
+        tracker = Tracker(store, load_settings(telegram_owner_ids="111", tracked_numbers="+79991234567"))
+        now = datetime.now(UTC)
+        code = await tracker.record_view(PageView(code=new_code(), visitor_id="v", at=now, **visit))
+        assert await store.record_click(Click(code=code, page=page, target="+79991234567", at=now), "v")
+        message = InboundMessage(
+            provider="twilio",
+            message_id="SM1",
+            business_number="+79991234567",
+            contact_id="+79161234567",
+            contact_name=name,
+            text=f"{name or ''} (код {code})",
+            received_at=now,
+        )
+        dialog = (await tracker.ingest(message)).dialog
+        assert dialog.code == code
+
+        alert = render_alert(dialog, lang, MOSCOW)
+        assert telegram_length(alert) <= TELEGRAM_LIMIT
+        html_to_text(alert)
+        alert_keyboard(dialog, lang)
+        plain_alert(dialog, lang)
+        card = await card_messages(store, dialog.id, lang, MOSCOW)
+        assert card is not None
+        for part in card:
+            assert telegram_length(part) <= TELEGRAM_LIMIT
+            html_to_text(part)
+        period = parse_period("today", MOSCOW, now + timedelta(minutes=1))  # a running period ends at "now"
+        for by in ("source", "medium", "campaign", "content", "term", "landing_page", "contact_page", "region"):
+            html_to_text(render_ranking(await ranking(store, period, by), "ru" if lang == "ru" else "en"))
+            html_to_text(render_dynamics(await dynamics(store, period, Bucket.DAY, by=by), "en"))
+        dynamics_png(await dynamics(store, period, Bucket.DAY, by="campaign"), "ru")
+        csv_text = (await dialogs_csv_bytes(store, period, MOSCOW)).decode("utf-8-sig")
+        assert len(csv_text.splitlines()) >= 2
+        line = recent_line(1, dialog, "ru", MOSCOW)
+        assert "\n" not in html_to_text(line)
+    finally:
+        await store.close()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    visit=st.fixed_dictionaries(
+        {"url": url},
+        optional={
+            "referrer": url,
+            "screen": storable,
+            "language": storable,
+            "timezone": storable,
+            "user_agent": storable,
+        },
+    ),
+    name=maybe,
+    page=url,
+    lang=st.sampled_from(["ru", "en"]),
+)
+def test_hostile_visits_clicks_and_messages_render_in_every_view(
+    visit: dict[str, str], name: str | None, page: str, lang: str
+) -> None:
+    with tempfile.TemporaryDirectory() as directory:
+        asyncio.run(_through_the_store(Path(directory), visit, name, page, lang))
+
+
+def test_a_chart_legend_shows_any_value_as_text() -> None:
+    period = parse_period("2026-11-27", MOSCOW, datetime(2026, 11, 28, tzinfo=UTC))
+    values = ["$\\undefinedcommand$", "a$b", "line\nbreak\u202e"]
+    series = [Series(value=v, points=[i + 1]) for i, v in enumerate(values)]
+    report = Dynamics(
+        period=period, bucket=Bucket.DAY, by="campaign", buckets=["2026-11-27"], series=series, totals=[6]
+    )
+    assert dynamics_png(report, "ru").startswith(b"\x89PNG")
