@@ -53,7 +53,7 @@ class Settings(BaseSettings):
     # one address may hold (0: no cap; off behind a trusted proxy, whose address every connection has).
     header_timeout_seconds: float = Field(10, gt=0)
     body_timeout_seconds: float = Field(30, gt=0)
-    connections_per_address: int = Field(64, ge=0)
+    connections_per_address: int = Field(256, ge=0)
     # GET /metrics: `public` (anyone who reaches the port), `token` (Bearer CHATTRACK_API_TOKEN), or `off`.
     metrics_access: Literal["public", "token", "off"] = "token"
     geoip_database: str | None = None  # a GeoLite2 / DB-IP City Lite .mmdb file, for the visitor's region
