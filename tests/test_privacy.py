@@ -224,3 +224,18 @@ async def test_a_bare_number_that_is_both_a_phone_and_a_telegram_id_names_the_ph
     assert await contacts_meant(store, " +7 (916) 000-00-01 ", "RU") == ["+79160000001"]
     assert await contacts_meant(store, "9160000002", "RU") == []
     await store.close()
+
+
+async def test_a_replayed_generic_request_after_forget_names_no_dialog(
+    start_server: Any, http: aiohttp.ClientSession
+) -> None:
+    from tests.test_generic_webhook import SECRET, message, post
+
+    server = await start_server(generic_webhook_secret=SECRET)
+    body = message(message_id="wz-erased-1", contact_phone="+79161234567")
+    status, answer = await post(http, server, body)
+    assert status == 200 and "dialog" in answer
+    assert await server.store.forget_contact("+79161234567") == 1
+
+    assert await post(http, server, body) == (200, {"outcome": "erased"})  # no id of anything unstored
+    assert await server.store.find_dialogs(contact_id="+79161234567") == []

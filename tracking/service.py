@@ -20,6 +20,7 @@ from tracking.models import (
     Click,
     Dialog,
     InboundMessage,
+    IngestOutcome,
     IngestResult,
     PageView,
     Visit,
@@ -149,6 +150,9 @@ class Tracker:
             observe(message, result)
         # Message ids name the sender in some providers (Telegram's chat id is the customer's user id, Meta's
         # wamid encodes the phone): personal data, so only at DEBUG; the dialog id traces the message.
+        if result.outcome is IngestOutcome.ERASED:
+            log.info("message from %s: erased (its contact was forgotten), stored nowhere", message.provider)
+            return result
         log.info(
             "message from %s: %s, dialog %s, %s",
             message.provider,

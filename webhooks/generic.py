@@ -144,6 +144,8 @@ async def receive(request: web.Request) -> web.Response:
     result = await request.app[TRACKER].ingest(message)  # stored before we answer
     if result.outcome is IngestOutcome.NEW_DIALOG:
         notify_new_dialog(request.app)
+    if result.outcome is IngestOutcome.ERASED:  # its contact was forgotten: no dialog to name
+        return web.json_response({"outcome": result.outcome.value})
     dialog = result.dialog
     return web.json_response(
         {"outcome": result.outcome.value, "dialog": dialog.id, "status": dialog.status.value, "code": dialog.code}
