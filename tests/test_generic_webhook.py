@@ -1,4 +1,4 @@
-"""/webhooks/generic against the real server on a free port, signed the way the README tells
+"""/webhooks/generic against the real server on a free port, signed the way docs/providers.md tells
 integrators to sign (X-Chattrack-Signature, optional X-Chattrack-Timestamp)."""
 
 from __future__ import annotations
@@ -181,9 +181,9 @@ async def test_ad_referral_becomes_the_attribution(start_server: Any, http: aioh
 
 
 def documented_snippet(language: str) -> str:
-    """The example of the README in this language: what integrators will copy."""
-    readme = (Path(__file__).parent.parent / "README.md").read_text()
-    section = readme.split("### Generic JSON webhook", 1)[1].split("\n### ", 1)[0]
+    """The example of docs/providers.md in this language: what integrators will copy."""
+    page = (Path(__file__).parent.parent / "docs" / "providers.md").read_text()
+    section = page.split("\n## Generic JSON webhook\n", 1)[1].split("\n## ", 1)[0]
     [snippet] = re.findall(rf"```{language}\n(.*?)```", section, flags=re.DOTALL)
     return str(snippet)
 
