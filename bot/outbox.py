@@ -54,6 +54,7 @@ from bot.alerts import TAGS, alert_keyboard, card_keyboard, plain_alert, render_
 from tracking.models import Dialog, OutboxItem
 from tracking.periods import utc_now
 from tracking.store.base import Store, StoreUnavailable
+from tracking.strings import one_line
 
 log = logging.getLogger("chattrack.bot.outbox")
 
@@ -292,6 +293,6 @@ class AlertDispatcher:
             dialog.id,
             dialog.messenger.value,
             dialog.attribution.channel.value,
-            dialog.attribution.campaign or "-",
+            one_line(dialog.attribution.campaign or "-", 80),  # a UTM tag anyone can set: no forged log lines
             "repeat" if dialog.is_repeat else "new",
         )

@@ -71,7 +71,9 @@ async def queue_lead(
         buckets=buckets_for(at, ZoneInfo("UTC")),
         code="K7Q2M",
         status=AttributionStatus.EXACT,
-        attribution=Attribution(channel=Channel.PAID_SEARCH, source="yandex", medium="cpc", campaign="winter_sale"),
+        attribution=Attribution(
+            channel=Channel.PAID_SEARCH, source="yandex", medium="cpc", campaign=fields.pop("campaign", "winter_sale")
+        ),
         first_message=message.text,
         **fields,
     )
@@ -266,6 +268,17 @@ async def test_without_a_token_alerts_are_logged_without_personal_data_and_kept(
     log_text = caplog.text
     assert "79161112233" not in log_text and "Пётр" not in log_text and "сколько стоит" not in log_text
     assert await store.pending_alerts() == 1
+
+
+async def test_a_campaign_name_cannot_forge_lines_in_the_log(
+    store: SQLiteStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    forged = "x\n2026-12-06 07:00:00 WARNING chattrack.http: admin token accepted\u202e"
+    dialog = await queue_lead(store, campaign=forged)
+    caplog.set_level(logging.INFO, logger="chattrack.bot.outbox")
+    await AlertDispatcher(store, None, owner_ids=[OWNER], clock=FakeClock()).run_once()
+    [line] = [r.getMessage() for r in caplog.records if dialog.id in r.getMessage()]
+    assert "\n" not in line and "\u202e" not in line and "admin token accepted" in line
 
 
 async def test_alerts_for_the_owners_wait_for_an_owner_then_reach_each(
