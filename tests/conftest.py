@@ -15,6 +15,7 @@ from twilio.request_validator import RequestValidator
 
 from tracking.settings import Settings, load_settings
 from tracking.store import Store
+from tracking.store.sqlite import SQLiteStore
 from webhooks.app import STORE, create_app
 from webhooks.serving import GuardedRunner
 
@@ -51,6 +52,15 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
         return load_settings(**values)
 
     return make
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[SQLiteStore]:
+    """A store on a temp SQLite file, opened (test files and folders may override it, e.g. for both stores)."""
+    store = SQLiteStore(tmp_path / "chattrack.db")
+    await store.open()
+    yield store
+    await store.close()
 
 
 @dataclass

@@ -7,7 +7,6 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -178,14 +177,6 @@ def to_chat(chat_id: int) -> Callable[[ApiCall], bool]:
 async def fake() -> AsyncIterator[FakeTelegramAPI]:
     async with FakeTelegramAPI() as api:
         yield api
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SQLiteStore]:
-    store = SQLiteStore(tmp_path / "chattrack.db")
-    await store.open()
-    yield store
-    await store.close()
 
 
 @pytest.fixture

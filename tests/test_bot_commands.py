@@ -11,7 +11,6 @@ import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -136,14 +135,6 @@ async def api() -> AsyncIterator[BotAPI]:
     await fake.start()
     yield fake
     await fake.stop()
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SQLiteStore]:
-    store = SQLiteStore(tmp_path / "chattrack.db")
-    await store.open()
-    yield store
-    await store.close()
 
 
 RunBot = Callable[..., Any]

@@ -82,14 +82,6 @@ async def queue_lead(
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SQLiteStore]:
-    store = SQLiteStore(tmp_path / "chattrack.db")
-    await store.open()
-    yield store
-    await store.close()
-
-
-@pytest.fixture
 async def fake() -> AsyncIterator[FakeTelegramAPI]:
     async with FakeTelegramAPI() as api:
         yield api

@@ -8,13 +8,11 @@ from __future__ import annotations
 import asyncio
 import re
 import tempfile
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -103,25 +101,8 @@ def hostile_dialog(values: dict[str, Any]) -> Dialog:
     )
 
 
-ATTRIBUTION_TEXT = [
-    "source",
-    "medium",
-    "campaign",
-    "content",
-    "term",
-    "gclid",
-    "yclid",
-    "fbclid",
-    "referrer",
-    "landing_page",
-    "contact_page",
-    "region",
-    "os",
-    "browser",
-    "device",
-    "screen",
-    "language",
-]
+# Every text field of a visit's attribution: any of them may carry what a visitor wrote.
+ATTRIBUTION_TEXT = [name for name, field in Attribution.model_fields.items() if field.annotation == str | None]
 
 dialogs = st.fixed_dictionaries(
     {
@@ -217,14 +198,6 @@ def test_lines_cannot_be_forged_by_a_name_or_a_campaign() -> None:
     card = html_to_text(render_card(DialogCard(forged, [], MOSCOW), "ru"))
     assert "Кампания: winter sale" in card.split("\n") and not FORGING.search(card.replace("\n", " "))
     assert "VIP продажа" in card
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SQLiteStore]:
-    store = SQLiteStore(tmp_path / "chattrack.db")
-    await store.open()
-    yield store
-    await store.close()
 
 
 async def test_reports_show_stored_values_on_one_line(store: SQLiteStore) -> None:
