@@ -140,8 +140,8 @@ class Tracker:
         chats = list(self.settings.telegram_owner_ids) or [0]
         lock = self._contact_locks.setdefault(message.contact_id, asyncio.Lock())
         async with lock:
-            earlier = await self.store.find_dialogs(contact_id=message.contact_id, limit=ALERTS_PER_CONTACT)
-            if alert_withheld((d.started_at for d in earlier), message.received_at):
+            earlier = await self.store.dialog_starts(message.contact_id, ALERTS_PER_CONTACT)
+            if alert_withheld(earlier, message.received_at):
                 draft.alert_withheld, chats = True, []  # a message joining an open dialog queues none anyway
             result = await self.store.add_message(
                 NewDialog(message=message, draft=draft, dialog_gap=self.settings.dialog_gap, alert_chats=chats)

@@ -202,6 +202,10 @@ class Store(Protocol):
     ) -> list[Dialog]:
         """Newest first."""
 
+    async def dialog_starts(self, contact_id: str, limit: int) -> list[datetime]:
+        """When the contact's latest `limit` dialogs started, newest first (what the lead alert bound needs on
+        every message, without reading whole dialogs)."""
+
     async def list_dialogs(self, start: datetime, end: datetime, limit: int = 1000) -> list[Dialog]:
         """Dialogs started in [start, end), oldest first."""
 

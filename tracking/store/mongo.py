@@ -665,6 +665,15 @@ class MongoStore:
         return [dialog_from(d) for d in await cursor.to_list()]
 
     @_unavailable_as_store_error
+    async def dialog_starts(self, contact_id: str, limit: int) -> list[datetime]:
+        cursor = (
+            self.db.dialogs.find({"contact_id": contact_id}, {"_id": 0, "started_at": 1})
+            .sort("started_at", DESCENDING)
+            .limit(limit)
+        )
+        return [d["started_at"] for d in await cursor.to_list()]
+
+    @_unavailable_as_store_error
     async def list_dialogs(self, start: datetime, end: datetime, limit: int = 1000) -> list[Dialog]:
         cursor = (
             self.db.dialogs.find({"started_at": {"$gte": start, "$lt": end}}, DIALOG_PROJECTION)

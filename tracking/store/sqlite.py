@@ -605,6 +605,11 @@ class SQLiteStore:
         rows = self.runner.lookup(lambda db: _all(db, sql, (*args, limit)))
         return [Dialog.model_validate_json(r["data"]) for r in rows]
 
+    async def dialog_starts(self, contact_id: str, limit: int) -> list[datetime]:
+        sql = "SELECT started_at FROM dialogs WHERE contact_id = ? ORDER BY started_at DESC LIMIT ?"
+        rows = self.runner.lookup(lambda db: db.execute(sql, (contact_id, limit)).fetchall())
+        return [parse_ts(started) for (started,) in rows]
+
     async def list_dialogs(self, start: datetime, end: datetime, limit: int = 1000) -> list[Dialog]:
         rows = await self.runner.read(
             lambda db: _all(
