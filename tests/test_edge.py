@@ -332,10 +332,11 @@ def test_a_kept_alive_connection_waits_idle_without_a_header_deadline() -> None:
             self.content = Body()
 
     request = Request()
-    guard.request_started(request)  # type: ignore[arg-type]
+    started = guard.request_started(request)  # type: ignore[arg-type]
+    assert started is connection
     now[0] += 60  # a slow handler: no deadline while it runs
     assert guard.sweep() == 0
-    guard.request_finished(request)  # type: ignore[arg-type]
+    guard.request_finished(started)
     now[0] += 3600  # idle for an hour: aiohttp's keep-alive timeout decides, not the header deadline
     assert guard.sweep() == 0 and not transport.aborted
     connection.data_received(b"GET /he")  # the next request starts
@@ -380,3 +381,26 @@ async def test_healthz_reports_writes_failing_on_a_full_disk(start_server: Any, 
         body = await r.json()
     assert r.status == 503 and body["writes"] == "failing" and body["store"] == "ok"
     assert "full" in body["reason"]
+
+
+async def test_a_page_view_split_on_the_way_is_read_whole(start_server: Any) -> None:
+    from webhooks.serving import GUARD
+
+    server = await start_server()
+    body = view("visitor-split")
+    reader, writer = await connect(server)
+    writer.write(b"POST /collect HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nConnection: close\r\n")
+    writer.write(b"Content-Length: %d\r\n\r\n" % len(body) + body[:20])
+    guard, started = server.app[GUARD], asyncio.Event()
+    request_started = guard.request_started
+
+    def noting(request: Any) -> Any:
+        started.set()
+        return request_started(request)
+
+    guard.request_started = noting  # type: ignore[method-assign]
+    await started.wait()  # the handler has the headers and the first part of the body
+    writer.write(body[20:])
+    answer = asyncio.create_task(reader.read())
+    assert (await answer).startswith(b"HTTP/1.1 200"), answer.result()
+    writer.close()

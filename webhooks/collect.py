@@ -244,8 +244,10 @@ async def collect(request: web.Request) -> web.Response:
         return web.json_response({"error": "too many requests from this address"}, status=429, headers=cors)
     if request.content_length is not None and request.content_length > MAX_COLLECT_BODY:
         return error(413, f"payload over {MAX_COLLECT_BODY} bytes")
-    # The whole body, however it was split on the way (content.read(n) returns the first chunk only).
-    body = await request.read()
+    # The whole body, however it was split on the way (content.read(n) returns what has arrived so far).
+    body = await request.content.read(MAX_COLLECT_BODY + 1)
+    while len(body) <= MAX_COLLECT_BODY and not request.content.at_eof():
+        body += await request.content.read(MAX_COLLECT_BODY + 1 - len(body))
     if len(body) > MAX_COLLECT_BODY:
         return error(413, f"payload over {MAX_COLLECT_BODY} bytes")
     try:

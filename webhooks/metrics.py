@@ -16,7 +16,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from tracking.models import InboundMessage, IngestOutcome, IngestResult
 from tracking.store import StoreUnavailable
 from webhooks.app import SETTINGS, STORE, TRACKER, bearer_refusal, error, failure_as_json, refusal_as_json
-from webhooks.serving import GUARD
+from webhooks.serving import GUARD, ConnectionGuard
 
 
 class Metrics:
@@ -107,8 +107,7 @@ async def count_requests(
     route = metrics.route_label(request.match_info.route)
     status, started = 500, time.perf_counter()  # 500: what aiohttp answers for an exception that passes
     response: web.StreamResponse
-    guard = app[GUARD]
-    guard.request_started(request)  # the headers are in: from now on the body's time counts
+    connection = app[GUARD].request_started(request)  # the headers are in: from now on the body's time counts
     try:
         try:
             encoding = request.headers.get("Content-Encoding")
@@ -129,7 +128,7 @@ async def count_requests(
         status = exc.status
         raise
     finally:
-        guard.request_finished(request)
+        ConnectionGuard.request_finished(connection)
         metrics.request_done(route, status, time.perf_counter() - started)
 
 

@@ -133,15 +133,17 @@ class ConnectionGuard:
 
     # requests (called from the app's middleware) ----------------------------------------------------
 
-    def request_started(self, request: web.BaseRequest) -> None:
-        """The headers are in. The body, when one is still coming, has `body_timeout` to arrive."""
-        connection = self.open.get(request.transport) if request.transport is not None else None
+    def request_started(self, request: web.BaseRequest) -> GuardedConnection | None:
+        """The headers are in. The body, when one is still coming, has `body_timeout` to arrive. Returns the
+        connection, for `request_finished`."""
+        transport = request.transport
+        connection = self.open.get(transport) if transport is not None else None
         if connection is None:
-            return
+            return None
         payload = request.content
         if payload.is_eof():
             connection.deadline, connection.waiting_for = IDLE, "nothing"
-            return
+            return connection
         connection.deadline, connection.waiting_for = self.clock() + self.body_timeout, "body"
 
         def body_received() -> None:
@@ -149,9 +151,10 @@ class ConnectionGuard:
                 connection.deadline, connection.waiting_for = IDLE, "nothing"
 
         payload.on_eof(body_received)
+        return connection
 
-    def request_finished(self, request: web.BaseRequest) -> None:
-        connection = self.open.get(request.transport) if request.transport is not None else None
+    @staticmethod
+    def request_finished(connection: GuardedConnection | None) -> None:
         if connection is not None:
             connection.deadline, connection.waiting_for = IDLE, "headers"
 
