@@ -1,10 +1,30 @@
-"""The global budget of new visits: however many addresses post first page views, the store opens at most
+"""Bounds on what outsiders can make chattrack store or send.
+
+The global budget of new visits: however many addresses post first page views, the store opens at most
 so many visits a minute, so no flood fills the disk (later page views of open visits are never refused)."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+
+# Lead alerts for one contact: anyone can open dialog after dialog (a fresh code in every `/start`, every
+# message), and each would ring the owner. Past this many within the window the dialog is stored, marked,
+# and sent no alert. The stores decide it in the step that opens the dialog, so concurrent copies count
+# each other's dialogs.
+ALERTS_PER_CONTACT = 3
+ALERT_WINDOW = timedelta(hours=1)
+
+
+def alert_withheld(
+    earlier_starts: Iterable[datetime], at: datetime, limit: int = ALERTS_PER_CONTACT, window: timedelta = ALERT_WINDOW
+) -> bool:
+    """Whether a dialog a contact opens at `at` goes without a lead alert: `limit` of the contact's dialogs
+    stored before it started within `window` of it. Quiet ones count too, so a flood stays quiet until it
+    pauses for a whole window; so do ones dated after it (messages sent at once are stored in any order,
+    and a late retry comes after newer ones), so about `limit` alerts reach the owner in any window."""
+    return sum(1 for start in earlier_starts if abs(at - start) < window) >= limit
 
 
 class NewVisitBudget:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import uuid
-import weakref
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 
 from tracking.channels import classify
@@ -32,21 +30,6 @@ from tracking.useragent import describe
 
 log = logging.getLogger("chattrack.tracking")
 
-# Lead alerts for one contact: anyone can open dialog after dialog (a fresh code in every `/start`, every
-# message), and each would ring the owner. Past this many within the window the dialog is stored, marked,
-# and sent no alert.
-ALERTS_PER_CONTACT = 3
-ALERT_WINDOW = timedelta(hours=1)
-
-
-def alert_withheld(
-    earlier_starts: Iterable[datetime], at: datetime, limit: int = ALERTS_PER_CONTACT, window: timedelta = ALERT_WINDOW
-) -> bool:
-    """Whether a dialog a contact opens at `at` goes without a lead alert: the contact opened `limit` dialogs
-    in the `window` before it. Quiet ones count too, so at most `limit` alerts reach the owner in any
-    window, and a flood stays quiet until it pauses for a whole window."""
-    return sum(1 for start in earlier_starts if at - window < start <= at) >= limit
-
 
 class Tracker:
     def __init__(self, store: Store, settings: Settings, regions: RegionResolver | None = None) -> None:
@@ -56,9 +39,6 @@ class Tracker:
         self.new_visits = NewVisitBudget(settings.new_visits_per_minute)
         # Called after every stored message (metrics); must not raise.
         self.observers: list[Callable[[InboundMessage, IngestResult], None]] = []
-        # One contact's messages are stored one at a time, so a flood sent at once is counted (alert_withheld)
-        # as it would be one by one. Per process: other worker processes may each let one more through.
-        self._contact_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     def record_view(self, view: PageView, headers: Mapping[str, str] | None = None) -> Awaitable[str]:
         """Record a page view; the first one of a visit keeps its landing page, referrer and device.
@@ -138,14 +118,10 @@ class Tracker:
         )
         # Without owners configured the alert still waits in the outbox (chat 0 = "the owners").
         chats = list(self.settings.telegram_owner_ids) or [0]
-        lock = self._contact_locks.setdefault(message.contact_id, asyncio.Lock())
-        async with lock:
-            earlier = await self.store.dialog_starts(message.contact_id, ALERTS_PER_CONTACT)
-            if alert_withheld(earlier, message.received_at):
-                draft.alert_withheld, chats = True, []  # a message joining an open dialog queues none anyway
-            result = await self.store.add_message(
-                NewDialog(message=message, draft=draft, dialog_gap=self.settings.dialog_gap, alert_chats=chats)
-            )
+        # The store withholds the alert of a contact's dialogs past ALERTS_PER_CONTACT an hour (limits.py).
+        result = await self.store.add_message(
+            NewDialog(message=message, draft=draft, dialog_gap=self.settings.dialog_gap, alert_chats=chats)
+        )
         for observe in self.observers:
             observe(message, result)
         # Message ids name the sender in some providers (Telegram's chat id is the customer's user id, Meta's

@@ -6,8 +6,9 @@ from datetime import timedelta
 
 from tests.store_contract import at, queued_alerts
 from tracking.codes import new_code
+from tracking.limits import ALERTS_PER_CONTACT
 from tracking.models import InboundMessage
-from tracking.service import ALERTS_PER_CONTACT, Tracker
+from tracking.service import Tracker
 from tracking.settings import load_settings
 from tracking.store.base import Store
 
@@ -41,16 +42,3 @@ async def test_a_contact_opening_dialog_after_dialog_rings_the_owner_three_times
     assert stored is not None and stored.alert_withheld
     alerted = [r.dialog.id for r in (*results[:ALERTS_PER_CONTACT], other, after_a_quiet_hour)]
     assert await queued_alerts(store) == sorted((111, dialog_id) for dialog_id in alerted)
-
-
-async def test_dialog_starts_are_the_contacts_latest_newest_first(store: Store) -> None:
-    tracker = Tracker(store, load_settings(tracked_numbers="+79991234567"))
-    for minutes in (0, 10, 20, 30):
-        await tracker.ingest(whatsapp(minutes))
-    await tracker.ingest(whatsapp(25, contact="+79160000000"))
-
-    starts = await store.dialog_starts("+79161234567", 3)
-
-    assert starts == [T0 + timedelta(minutes=m) for m in (30, 20, 10)]
-    assert all(start.tzinfo is not None for start in starts)
-    assert await store.dialog_starts("+79990000000", 3) == []

@@ -47,3 +47,17 @@ async def test_one_contact_writing_two_numbers_at_once_is_new_once(make_store: M
 
     assert all(r.outcome is IngestOutcome.NEW_DIALOG for r in results)
     assert sorted(r.dialog.is_repeat for r in results) == [False, True]
+
+
+async def test_two_copies_flooded_by_one_contact_send_three_alerts_in_all(make_store: MakeStore) -> None:
+    from tracking.limits import ALERTS_PER_CONTACT
+
+    one, two = await make_store(), await make_store()
+    # Each message carries a fresh code, so each opens a dialog of its own; all arrive at once.
+    news = [new_dialog(message(T0 + timedelta(seconds=i)), code=f"K7Q2M{i:02d}", chats=[1]) for i in range(8)]
+
+    results = await asyncio.gather(*(store.add_message(new) for store, new in zip([one, two] * 4, news, strict=True)))
+
+    assert [r.outcome for r in results] == [IngestOutcome.NEW_DIALOG] * 8
+    assert sum(not r.dialog.alert_withheld for r in results) == ALERTS_PER_CONTACT
+    assert len(await queued_alerts(one)) == ALERTS_PER_CONTACT

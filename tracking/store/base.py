@@ -104,7 +104,7 @@ class NewDialog(BaseModel):
     message: InboundMessage
     draft: Dialog  # used only when the message opens a new dialog
     dialog_gap: timedelta  # a message after this long a silence opens a new dialog
-    alert_chats: list[int]  # Telegram chats that get a lead alert for a new dialog
+    alert_chats: list[int]  # Telegram chats that get a lead alert for a new dialog, unless limits.alert_withheld
 
 
 class StaffMember(BaseModel):
@@ -201,10 +201,6 @@ class Store(Protocol):
         self, *, code: str | None = None, contact_id: str | None = None, limit: int = 20
     ) -> list[Dialog]:
         """Newest first."""
-
-    async def dialog_starts(self, contact_id: str, limit: int) -> list[datetime]:
-        """When the contact's latest `limit` dialogs started, newest first (what the lead alert bound needs on
-        every message, without reading whole dialogs)."""
 
     async def list_dialogs(self, start: datetime, end: datetime, limit: int = 1000) -> list[Dialog]:
         """Dialogs started in [start, end), oldest first."""

@@ -47,7 +47,7 @@ from pymongo.errors import (
     WTimeoutError,
 )
 
-from tracking.limits import NewVisitBudget
+from tracking.limits import ALERTS_PER_CONTACT, NewVisitBudget, alert_withheld
 from tracking.models import (
     Click,
     Dialog,
@@ -118,14 +118,25 @@ class Decision:
     opens: bool
     seq: int = 0
     is_repeat: bool = False
+    alert_withheld: bool = False
 
     def as_doc(self) -> Doc:
-        return {"dialog_id": self.dialog_id, "opens": self.opens, "seq": self.seq, "is_repeat": self.is_repeat}
+        return {
+            "dialog_id": self.dialog_id,
+            "opens": self.opens,
+            "seq": self.seq,
+            "is_repeat": self.is_repeat,
+            "alert_withheld": self.alert_withheld,
+        }
 
     @classmethod
     def from_doc(cls, doc: Mapping[str, Any]) -> Decision:
         return cls(
-            dialog_id=doc["dialog_id"], opens=doc["opens"], seq=doc.get("seq", 0), is_repeat=doc.get("is_repeat", False)
+            dialog_id=doc["dialog_id"],
+            opens=doc["opens"],
+            seq=doc.get("seq", 0),
+            is_repeat=doc.get("is_repeat", False),
+            alert_withheld=doc.get("alert_withheld", False),
         )
 
 
@@ -542,12 +553,19 @@ class MongoStore:
                 if recorded.matched_count == 0:  # another copy took this message over
                     return await self._settle_duplicate(new)
             if decision.opens:
-                draft = new.draft.model_copy(update={"id": decision.dialog_id, "is_repeat": decision.is_repeat})
+                draft = new.draft.model_copy(
+                    update={
+                        "id": decision.dialog_id,
+                        "is_repeat": decision.is_repeat,
+                        "alert_withheld": decision.alert_withheld,
+                    }
+                )
                 dialog = await self._open_dialog(draft, decision.seq)
                 if dialog is None:  # another message opened this contact's next dialog first
                     decision = None
                     continue
-                await self._queue_alerts(dialog, new.alert_chats, msg.received_at)
+                chats = [] if decision.alert_withheld else new.alert_chats
+                await self._queue_alerts(dialog, chats, msg.received_at)
                 outcome = IngestOutcome.NEW_DIALOG
             else:
                 dialog = await self._append(decision.dialog_id, ref, msg.received_at)
@@ -573,7 +591,14 @@ class MongoStore:
             return Decision(dialog_id=latest["_id"], opens=False)
         seq = (0 if top is None else int(top["seq"])) + 1
         is_repeat = not await self._first_dialog_of_contact(new, seq)
-        return Decision(dialog_id=draft.id, opens=True, seq=seq, is_repeat=is_repeat)
+        # Dialogs with other business numbers are opened beside this one, not serialised with it: a flood
+        # to two numbers at the same instant may bring one alert more.
+        starts = self.db.dialogs.find({"contact_id": msg.contact_id}, {"_id": 0, "started_at": 1})
+        recent = [
+            d["started_at"] for d in await starts.sort("started_at", DESCENDING).limit(ALERTS_PER_CONTACT).to_list()
+        ]
+        withheld = alert_withheld(recent, msg.received_at)
+        return Decision(dialog_id=draft.id, opens=True, seq=seq, is_repeat=is_repeat, alert_withheld=withheld)
 
     async def _first_dialog_of_contact(self, new: NewDialog, seq: int) -> bool:
         """The contact's document names its first dialog (number + seq); the first to insert it wins."""
@@ -663,15 +688,6 @@ class MongoStore:
             where["contact_id"] = contact_id
         cursor = self.db.dialogs.find(where, DIALOG_PROJECTION).sort("started_at", DESCENDING).limit(limit)
         return [dialog_from(d) for d in await cursor.to_list()]
-
-    @_unavailable_as_store_error
-    async def dialog_starts(self, contact_id: str, limit: int) -> list[datetime]:
-        cursor = (
-            self.db.dialogs.find({"contact_id": contact_id}, {"_id": 0, "started_at": 1})
-            .sort("started_at", DESCENDING)
-            .limit(limit)
-        )
-        return [d["started_at"] for d in await cursor.to_list()]
 
     @_unavailable_as_store_error
     async def list_dialogs(self, start: datetime, end: datetime, limit: int = 1000) -> list[Dialog]:

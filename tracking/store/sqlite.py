@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from tracking.limits import NewVisitBudget
+from tracking.limits import ALERTS_PER_CONTACT, NewVisitBudget, alert_withheld
 from tracking.models import (
     Click,
     Dialog,
@@ -540,15 +540,19 @@ class SQLiteStore:
             )
             dialog, outcome = current, IngestOutcome.APPENDED
         else:
-            earlier = _one(db, "SELECT 1 FROM dialogs WHERE contact_id = ? LIMIT 1", (msg.contact_id,))
-            dialog = new.draft.model_copy(update={"is_repeat": earlier is not None})
+            starts = db.execute(
+                "SELECT started_at FROM dialogs WHERE contact_id = ? ORDER BY started_at DESC LIMIT ?",
+                (msg.contact_id, ALERTS_PER_CONTACT),
+            ).fetchall()
+            withheld = alert_withheld((parse_ts(started) for (started,) in starts), msg.received_at)
+            dialog = new.draft.model_copy(update={"is_repeat": bool(starts), "alert_withheld": withheld})
             self._insert_dialog(db, dialog)
             db.executemany(
                 "INSERT INTO outbox (id, dialog_id, chat_id, kind, next_attempt_at, created_at) "
                 "VALUES (?, ?, ?, 'lead_alert', ?, ?)",
                 [
                     (uuid.uuid4().hex, dialog.id, chat_id, ts(msg.received_at), ts(msg.received_at))
-                    for chat_id in new.alert_chats
+                    for chat_id in ([] if withheld else new.alert_chats)
                 ],
             )
             outcome = IngestOutcome.NEW_DIALOG
@@ -604,11 +608,6 @@ class SQLiteStore:
         sql += " ORDER BY started_at DESC LIMIT ?"
         rows = self.runner.lookup(lambda db: _all(db, sql, (*args, limit)))
         return [Dialog.model_validate_json(r["data"]) for r in rows]
-
-    async def dialog_starts(self, contact_id: str, limit: int) -> list[datetime]:
-        sql = "SELECT started_at FROM dialogs WHERE contact_id = ? ORDER BY started_at DESC LIMIT ?"
-        rows = self.runner.lookup(lambda db: db.execute(sql, (contact_id, limit)).fetchall())
-        return [parse_ts(started) for (started,) in rows]
 
     async def list_dialogs(self, start: datetime, end: datetime, limit: int = 1000) -> list[Dialog]:
         rows = await self.runner.read(
