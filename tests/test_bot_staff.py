@@ -26,7 +26,7 @@ from tests.test_bot_commands import (
 from tests.test_outbox import FakeClock
 from tracking.store.sqlite import SQLiteStore
 
-api, store, run_bot = bot_tests.api, bot_tests.store, bot_tests.run_bot  # the shared fixtures
+api, run_bot = bot_tests.api, bot_tests.run_bot  # the shared fixtures (the store is conftest's)
 
 REFUSAL_RU = "Здравствуйте! Это служебный бот компании, он работает только для её сотрудников."
 REFUSAL_EN = "Hello! This is a company's internal bot; it only works for its staff."

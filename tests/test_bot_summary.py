@@ -27,7 +27,7 @@ from tracking.settings import Settings
 from tracking.store.base import StoreUnavailable, SummaryChoice
 from tracking.store.sqlite import SQLiteStore
 
-api, store, run_bot = bot_tests.api, bot_tests.store, bot_tests.run_bot  # the shared fixtures
+api, run_bot = bot_tests.api, bot_tests.run_bot  # the shared fixtures (the store is conftest's)
 
 # Moscow is UTC+3: 05:30 UTC is 08:30 there. "Yesterday" for Thursday 26 November is Wednesday the 25th.
 THU_0830 = utc("2026-11-26 05:30")
