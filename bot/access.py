@@ -38,7 +38,9 @@ from aiogram.utils.deep_linking import create_start_link
 
 from bot.texts import language, text
 from reports.i18n import day_label
+from tracking.models import NAME_LIMIT
 from tracking.store.base import Invite, StaffMember, Store
+from tracking.strings import one_line
 
 log = logging.getLogger("chattrack.bot.access")
 
@@ -185,7 +187,8 @@ async def set_menus(bot: Bot, store: Store, owner_ids: Iterable[int]) -> None:
 
 
 def _display_name(user: User) -> str:
-    return user.full_name or (f"@{user.username}" if user.username else str(user.id))
+    # A Telegram name is anyone's to write: one line, bounded, before it is stored (tracking/strings.py).
+    return one_line(user.full_name, NAME_LIMIT) or (f"@{user.username}" if user.username else str(user.id))
 
 
 def access_router(store: Store, *, zone: ZoneInfo, clock: Clock, lang: str = "ru") -> Router:
@@ -245,7 +248,7 @@ def access_router(store: Store, *, zone: ZoneInfo, clock: Clock, lang: str = "ru
             await query.answer(text(lang, "staff_missing"))
         else:
             log.info("owner %s removed staff member %s", query.from_user.id, member.user_id)
-            await query.answer(text(lang, "staff_removed", name=member.name))
+            await query.answer(text(lang, "staff_removed", name=_name(member)))
             await clear_menu(bot, member.user_id)
         if isinstance(query.message, Message):
             answer, keyboard = await _staff_list(store, lang, zone)
@@ -255,7 +258,12 @@ def access_router(store: Store, *, zone: ZoneInfo, clock: Clock, lang: str = "ru
 
 
 def _describe(member: StaffMember) -> str:
-    return member.name + (f" (@{member.username})" if member.username else "")
+    return _name(member) + (f" (@{member.username})" if member.username else "")
+
+
+def _name(member: StaffMember) -> str:
+    """A member's name as shown: on one line, whatever an older version stored."""
+    return one_line(member.name, NAME_LIMIT)
 
 
 async def _staff_list(store: Store, lang: str, zone: ZoneInfo) -> tuple[str, InlineKeyboardMarkup | None]:
@@ -267,11 +275,11 @@ async def _staff_list(store: Store, lang: str, zone: ZoneInfo) -> tuple[str, Inl
     for index, member in enumerate(members, 1):
         since = day_label("ru" if lang == "ru" else "en", member.added_at.astimezone(zone).date())
         username = f" (@{member.username})" if member.username else ""
-        lines.append(text(lang, "staff_line", index=index, name=member.name, username=username, since=since))
+        lines.append(text(lang, "staff_line", index=index, name=_name(member), username=username, since=since))
         buttons.append(
             [
                 InlineKeyboardButton(
-                    text=text(lang, "staff_remove", name=member.name)[:64],
+                    text=text(lang, "staff_remove", name=_name(member))[:64],
                     callback_data=StaffCallback(action="rm", user_id=member.user_id).pack(),
                 )
             ]

@@ -140,6 +140,20 @@ async def test_owners_list_and_remove_staff_and_access_ends_at_once(
     assert len(cleared) == 2
 
 
+async def test_a_staff_name_cannot_forge_lines_in_the_staff_list(
+    run_bot: RunBot, api: BotAPI, store: SQLiteStore
+) -> None:
+    await add_staff(store, STAFF, "Мария\n2. Владелец — с 1 янв 2020\u202e", NOW)
+    await run_bot(clock=lambda: NOW)
+    owner = Person(api, OWNER, "ru")
+
+    owner.says("/staff")
+    listing = await owner.gets()
+
+    assert shown(listing) == "Сотрудники (1)\n1. Мария 2. Владелец — с 1 янв 2020 — с 26 ноя 2026"
+    assert listing.params["reply_markup"]["inline_keyboard"][0][0]["text"].count("\n") == 0
+
+
 async def test_staff_cannot_invite_or_manage_staff(run_bot: RunBot, api: BotAPI, store: SQLiteStore) -> None:
     await add_staff(store, STAFF)
     await run_bot(clock=lambda: NOW)
