@@ -6,7 +6,6 @@ The contact is named as alerts and cards show it: a phone in any format, or a Te
 
 from __future__ import annotations
 
-import html
 import logging
 
 from aiogram import Router
@@ -14,7 +13,7 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
 from bot.access import HasRole, Role
-from bot.texts import language, text
+from bot.texts import language, plain_text, text
 from tracking.contacts import contacts_meant, telegram_user
 from tracking.store.base import Store
 
@@ -33,13 +32,13 @@ def privacy_router(store: Store, *, default_region: str) -> Router:
             return
         contacts = await contacts_meant(store, naming, default_region)
         if not contacts:
-            await message.answer(text(lang, "forget_nothing", who=html.escape(naming[:64])))
+            await message.answer(text(lang, "forget_nothing", who=naming[:64]))
             return
         for contact in contacts:
             erased = await store.forget_contact(contact)
             log.info("owner erased %d dialog(s) of a contact", erased)  # who stays out of the log
             user = telegram_user(contact)
-            who = contact if user is None else text(lang, "forget_telegram_user", id=user)
-            await message.answer(text(lang, "forget_done", phone=html.escape(who), count=erased))
+            who = contact if user is None else plain_text(lang, "forget_telegram_user", id=user)
+            await message.answer(text(lang, "forget_done", phone=who, count=erased))
 
     return router

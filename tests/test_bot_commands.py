@@ -488,7 +488,17 @@ async def test_an_owner_erases_a_contact_named_as_alerts_and_cards_show_it(
     owner = Person(api, OWNER, "ru")
 
     answers = []
-    for who in ("@olga_flowers", "778", "tg:779", "8 (916) 000-00-01", "+7 916 000 00 03", "@nobody_here", ""):
+    named = (
+        "@olga_flowers",
+        "778",
+        "tg:779",
+        "8 (916) 000-00-01",
+        "+7 916 000 00 03",
+        "@nobody_here",
+        "<Оля & Co>",
+        "",
+    )
+    for who in named:
         owner.says(f"/forget {who}".strip())
         answers.append(await owner.reads())
 
@@ -500,7 +510,8 @@ async def test_an_owner_erases_a_contact_named_as_alerts_and_cards_show_it(
         "Удалено всё о +79160000003: диалогов — 1, с сообщениями, уведомлениями и визитами.",
     ]
     assert answers[5] == "О @nobody_here ничего не сохранено."
-    assert answers[6].startswith("Напишите телефон контакта")
+    assert answers[6] == "О <Оля & Co> ничего не сохранено."  # shown as typed: escaped once, not twice
+    assert answers[7].startswith("Напишите телефон контакта")
     for contact in ("tg:777", "tg:778", "tg:779", A, C):
         assert await store.find_dialogs(contact_id=contact) == []
     assert len(await store.find_dialogs(contact_id=B)) == 1  # nobody else
