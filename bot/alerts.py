@@ -20,10 +20,11 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from bot.access import MEMBERS, HasRole
-from bot.texts import TEXTS, channel_name, language, text
+from bot.texts import TEXTS, channel_name, language, plain_text, text
 from reports.card import dialog_card
 from reports.i18n import messenger_label, normalise_lang
 from reports.render import TELEGRAM_LIMIT, clip, render_card, split_message, telegram_length
+from tracking.contacts import telegram_user
 from tracking.models import AttributionStatus, Dialog, Messenger
 from tracking.store.base import Store
 from tracking.strings import cut, message_text, one_line
@@ -76,17 +77,10 @@ def contact_phone(dialog: Dialog) -> str | None:
     return phone if phone.startswith("+") else "+" + phone
 
 
-def telegram_user_id(dialog: Dialog) -> int | None:
-    """The customer's Telegram user id, for dialogs that came through the bot or Telegram Business."""
-    prefix, _, number = dialog.contact_id.partition(":")
-    # ASCII digits of a plausible length only: int() refuses "²" and numbers of thousands of digits.
-    return int(number) if prefix == "tg" and number.isascii() and number.isdigit() and len(number) <= 20 else None
-
-
 def _who(dialog: Dialog, lang: str) -> str:
     name = html.escape(shown(dialog.contact_name, MAX_NAME) or text(lang, "no_name"))
     phone = contact_phone(dialog)
-    tg_user = telegram_user_id(dialog)
+    tg_user = telegram_user(dialog.contact_id)  # dialogs through the bot or Telegram Business
     if phone is None and tg_user is not None:
         # A mention link: one tap opens the customer's profile (and the chat, when their privacy allows).
         return f'👤 <a href="tg://user?id={tg_user}"><b>{name}</b></a>'
@@ -152,9 +146,12 @@ def plain_alert(dialog: Dialog, lang: str = "ru") -> str:
     """The lead alert without markup, for when Telegram refused the full one: that a lead came, who (short),
     and how to open the card. Nothing in it can break a parser or pass Telegram's limit."""
     who = contact_phone(dialog) or one_line(dialog.contact_name) or text(lang, "no_name")
-    template = TEXTS[lang if lang in TEXTS else "en"]["lead_plain_repeat" if dialog.is_repeat else "lead_plain_new"]
-    return template.format(
-        messenger=messenger_label(dialog), contact=cut(one_line(who), 64), dialog_id=cut(one_line(dialog.id), 64)
+    return plain_text(
+        lang,
+        "lead_plain_repeat" if dialog.is_repeat else "lead_plain_new",
+        messenger=messenger_label(dialog),
+        contact=cut(one_line(who), 64),
+        dialog_id=cut(one_line(dialog.id), 64),
     )
 
 

@@ -231,6 +231,11 @@ def text(lang: str, key: str, **values: object) -> str:
     return template.format(**{name: html.escape(str(value)) for name, value in values.items()})
 
 
+def plain_text(lang: str, key: str, **values: object) -> str:
+    """The template `key` in `lang` with its values as they are: for a message sent without markup."""
+    return TEXTS[_table(lang)][key].format(**values)
+
+
 def channel_name(lang: str, channel: str) -> str:
     """Plain text (not escaped): a channel's human name."""
     return CHANNELS[normalise_lang(lang)].get(channel, channel)

@@ -20,7 +20,9 @@ _TELEGRAM_ID = re.compile(r"(?:tg:)?([0-9]{1,20})", re.IGNORECASE)
 def telegram_user(contact_id: str) -> int | None:
     """The Telegram user id of a Telegram customer's contact id; None for other contacts."""
     number = contact_id.removeprefix(TELEGRAM_PREFIX)
-    return int(number) if contact_id.startswith(TELEGRAM_PREFIX) and number.isdigit() else None
+    # ASCII digits of a plausible length only: int() refuses "²" and numbers of thousands of digits.
+    plausible = number.isascii() and number.isdigit() and len(number) <= 20
+    return int(number) if contact_id.startswith(TELEGRAM_PREFIX) and plausible else None
 
 
 async def contacts_meant(store: Store, naming: str, default_region: str) -> list[str]:

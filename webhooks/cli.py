@@ -13,17 +13,16 @@ from tracking.settings import Settings, SettingsError, load_settings
 from tracking.store import Store
 
 # An empty secret counts as unset (tracking/settings.py); what that means for each, said at start-up.
-BLANK_DEFAULT = "set but empty, so it counts as not set: the requests it checks are refused (403) until it has a value"
+BLANK_DEFAULT = "the requests it checks are refused (403) until it has a value"
 BLANK_SECRET = {
-    "CHATTRACK_TWILIO_AUTH_TOKEN": "set but empty, so it counts as not set: Twilio webhooks are refused (403)",
-    "CHATTRACK_META_APP_SECRET": "set but empty, so it counts as not set: Meta webhooks are refused (403)",
-    "CHATTRACK_META_VERIFY_TOKEN": "set but empty, so it counts as not set: Meta's verification is refused (403)",
-    "CHATTRACK_GREENAPI_WEBHOOK_TOKEN": "set but empty, so it counts as not set: Green-API webhooks are refused (403)",
-    "CHATTRACK_GENERIC_WEBHOOK_SECRET": "set but empty, so it counts as not set: the generic webhook is refused (403)",
-    "CHATTRACK_API_TOKEN": "set but empty, so it counts as not set: the JSON API is off (403)",
-    "CHATTRACK_TELEGRAM_BOT_TOKEN": "set but empty, so it counts as not set: lead alerts wait in the outbox",
-    "CHATTRACK_TELEGRAM_WEBHOOK_SECRET": "set but empty, so it counts as not set: the bot's webhook secret is derived "
-    "from the bot token",
+    "CHATTRACK_TWILIO_AUTH_TOKEN": "Twilio webhooks are refused (403)",
+    "CHATTRACK_META_APP_SECRET": "Meta webhooks are refused (403)",
+    "CHATTRACK_META_VERIFY_TOKEN": "Meta's verification is refused (403)",
+    "CHATTRACK_GREENAPI_WEBHOOK_TOKEN": "Green-API webhooks are refused (403)",
+    "CHATTRACK_GENERIC_WEBHOOK_SECRET": "the generic webhook is refused (403)",
+    "CHATTRACK_API_TOKEN": "the JSON API is off (403)",
+    "CHATTRACK_TELEGRAM_BOT_TOKEN": "lead alerts wait in the outbox",
+    "CHATTRACK_TELEGRAM_WEBHOOK_SECRET": "the bot's webhook secret is derived from the bot token",
 }
 
 
@@ -39,7 +38,10 @@ def startup_banner(settings: Settings, host: str, port: int) -> str:
         "Give Twilio this webhook URL (Messaging → 'A message comes in', HTTP POST):",
         f"  {base}/webhooks/twilio",
     ]
-    missing = [f"{name}: {BLANK_SECRET.get(name, BLANK_DEFAULT)}" for name in settings.blank_secrets]
+    missing = [
+        f"{name}: set but empty, so it counts as not set: {BLANK_SECRET.get(name, BLANK_DEFAULT)}"
+        for name in settings.blank_secrets
+    ]
     if settings.public_url is None:
         missing.append("CHATTRACK_PUBLIC_URL: providers cannot reach a local address; set your public https URL")
     if not settings.tracked_numbers and not settings.telegram_usernames:
