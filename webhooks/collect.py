@@ -33,7 +33,8 @@ from tracking.settings import Settings, SettingsError
 from tracking.store import CodeTaken
 from tracking.store.base import VisitBudgetSpent
 from webhooks.app import SETTINGS, TRACKER, error, validation_reason
-from webhooks.metrics import METRICS, Metrics
+from webhooks.metrics import METRICS
+from webhooks.rare_log import RareWarnings
 
 log = logging.getLogger("chattrack.collect")
 
@@ -199,32 +200,7 @@ class CollectLimiter:
 LIMITER = web.AppKey("collect_limiter", CollectLimiter)
 
 
-class BudgetWarning:
-    """Counts new visits refused over CHATTRACK_NEW_VISITS_PER_MINUTE, and says so in the log at most once
-    a minute (a flood would otherwise write a line per request)."""
-
-    EVERY = 60.0
-
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self.clock = clock
-        self.unreported = 0
-        self.next_line = 0.0
-
-    def refused(self, metrics: Metrics, per_minute: int) -> None:
-        metrics.new_visits_refused.inc()
-        self.unreported += 1
-        now = self.clock()
-        if now >= self.next_line:
-            log.warning(
-                "new visits over the budget of %d a minute (CHATTRACK_NEW_VISITS_PER_MINUTE): %d refused with 429"
-                " since the last such line; page views of open visits are still kept",
-                per_minute,
-                self.unreported,
-            )
-            self.unreported, self.next_line = 0, now + self.EVERY
-
-
-BUDGET_WARNING = web.AppKey("new_visit_budget_warning", BudgetWarning)
+WARNINGS = web.AppKey("collect_warnings", RareWarnings)
 
 
 def _answer(code: str, cors: dict[str, str]) -> web.Response:
@@ -290,7 +266,12 @@ async def collect(request: web.Request) -> web.Response:
             # Another visitor holds this code: hand out a fresh one; the snippet re-marks its links.
             view = dataclasses.replace(view, code=new_code())
         except VisitBudgetSpent:
-            app[BUDGET_WARNING].refused(app[METRICS], settings.new_visits_per_minute)
+            app[METRICS].new_visits_refused.inc()
+            app[WARNINGS].warn(
+                "new_visits",
+                f"new visits over the budget of {settings.new_visits_per_minute} a minute "
+                "(CHATTRACK_NEW_VISITS_PER_MINUTE) are refused with 429; page views of open visits are still kept",
+            )
             # The snippet keeps the view and sends it again with the next page or when the tab is hidden.
             return web.json_response(
                 {"error": "too many new visits this minute, try again later"}, status=429, headers=cors
@@ -354,7 +335,7 @@ async def script(request: web.Request) -> web.Response:
 
 def setup(app: web.Application) -> None:
     app[LIMITER] = CollectLimiter(app[SETTINGS].collect_rate_per_minute)
-    app[BUDGET_WARNING] = BudgetWarning()
+    app[WARNINGS] = RareWarnings(log)
     app[SCRIPT] = render_script(app[SETTINGS])
     app.router.add_post("/collect", collect)
     app.router.add_route("OPTIONS", "/collect", preflight)

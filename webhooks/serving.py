@@ -31,6 +31,7 @@ from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
 
 from tracking.settings import Settings
+from webhooks.rare_log import RareWarnings
 
 log = logging.getLogger("chattrack.http")
 
@@ -97,7 +98,7 @@ class ConnectionGuard:
         self.by_address: Counter[str] = Counter()
         self.closed: Counter[str] = Counter()  # by reason
         self.on_close = on_close  # /metrics counts them
-        self._warned: set[str] = set()
+        self._warnings = RareWarnings(log)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ConnectionGuard:
@@ -175,20 +176,13 @@ class ConnectionGuard:
         self.closed[reason] += 1
         if self.on_close is not None:
             self.on_close(reason)
-        if reason not in self._warned:  # once per reason per minute: an attack must not flood the log
-            self._warned.add(reason)
-            log.warning("%s (more of these are counted in /metrics, logged once a minute)", line)
+        self._warnings.warn(reason, line)
 
     async def run(self) -> None:
         interval = min(1.0, self.header_timeout / 4, self.body_timeout / 4)
-        turns_per_minute = max(int(60 / interval), 1)
-        turn = 0
         while True:
             await asyncio.sleep(interval)
             self.sweep()
-            turn += 1
-            if turn % turns_per_minute == 0:
-                self._warned.clear()
 
 
 GUARD = web.AppKey("connection_guard", ConnectionGuard)
