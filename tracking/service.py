@@ -39,6 +39,10 @@ class Tracker:
         self.new_visits = NewVisitBudget(settings.new_visits_per_minute)
         # Called after every stored message (metrics); must not raise.
         self.observers: list[Callable[[InboundMessage, IngestResult], None]] = []
+        # Called with (provider, kind) for every event a provider sent that is stored nowhere on purpose
+        # (receipts, unknown message types, numbers not tracked); must not raise. `kind` is one of a few
+        # fixed words, never a value from the request: it becomes a metrics label.
+        self.skip_observers: list[Callable[[str, str], None]] = []
 
     def record_view(self, view: PageView, headers: Mapping[str, str] | None = None) -> Awaitable[str]:
         """Record a page view; the first one of a visit keeps its landing page, referrer and device.
@@ -48,6 +52,12 @@ class Tracker:
         if self.regions is not None:  # from the request's own headers: only known now
             view.region = self.regions.resolve(view.ip, headers or {})
         return self.store.record_page_view(view, self.new_visits)
+
+    def skipped(self, provider: str, kind: str) -> None:
+        """Count an event that is not a customer's message and is stored nowhere (see skip_observers)."""
+        log.debug("%s: %s, stored nowhere", provider, kind)
+        for observe in self.skip_observers:
+            observe(provider, kind)
 
     @staticmethod
     def attributed(visit: Visit) -> Visit:

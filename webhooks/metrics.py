@@ -46,6 +46,12 @@ class Metrics:
             ["status"],
             registry=self.registry,
         )
+        self.skipped = Counter(
+            "chattrack_events_skipped",
+            "Provider events stored nowhere on purpose (receipts, unknown types, untracked numbers)",
+            ["provider", "kind"],
+            registry=self.registry,
+        )
         self.connections_closed = Counter(
             "chattrack_connections_closed",
             "Connections closed or refused at the edge (slow_headers / slow_body / too_many_from_address)",
@@ -86,6 +92,9 @@ class Metrics:
             count = self._counts[route, status] = self.requests.labels(route, str(status))
         timer.observe(seconds)
         count.inc()
+
+    def observe_skip(self, provider: str, kind: str) -> None:
+        self.skipped.labels(provider, kind).inc()
 
     def observe_ingest(self, message: InboundMessage, result: IngestResult) -> None:
         self.ingested.labels(message.provider, result.outcome.value).inc()
@@ -167,4 +176,5 @@ def setup(app: web.Application) -> None:
     app[METRICS] = metrics
     app[GUARD].on_close = lambda reason: metrics.connections_closed.labels(reason).inc()
     app[TRACKER].observers.append(metrics.observe_ingest)
+    app[TRACKER].skip_observers.append(metrics.observe_skip)
     app.router.add_get("/metrics", metrics_endpoint)
