@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tracking.phones import PhoneError, digits, normalise_phone, parse_tracked_numbers
+from tracking.phones import PhoneError, digits, normalise_phone, parse_tracked_numbers, whatsapp_contact
 
 
 @pytest.mark.parametrize(
@@ -115,3 +115,47 @@ def test_parse_tracked_numbers_names_the_bad_entry(raw: str | list[str], bad: st
 )
 def test_digits_for_wa_me_links(e164: str, expected: str) -> None:
     assert digits(e164) == expected
+
+
+# One person, one contact id, whichever provider carried the message: Twilio, Meta, Green-API.
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("whatsapp:+5215512345678", "+525512345678"),  # Twilio: Mexican mobile in WhatsApp's 521 form
+        ("5215512345678", "+525512345678"),  # Meta's wa_id
+        ("5215512345678@c.us", "+525512345678"),  # Green-API's chat id
+        ("+52 1 55 1234 5678", "+525512345678"),  # as people wrote Mexican mobiles before 2019
+        ("+525512345678", "+525512345678"),  # already E.164
+        ("5491123456789", "+5491123456789"),  # Argentine mobile: 549 + area + number is its E.164 form
+        ("whatsapp:+5491123456789", "+5491123456789"),
+        ("5491123456789@c.us", "+5491123456789"),
+        ("551187654321", "+5511987654321"),  # Brazilian mobile registered before the ninth digit
+        ("whatsapp:+551187654321", "+5511987654321"),
+        ("551187654321@c.us", "+5511987654321"),
+        ("5511987654321", "+5511987654321"),  # Brazilian mobile with its ninth digit
+        ("552133334444", "+552133334444"),  # Brazilian landline: 8 digits, unchanged
+        ("whatsapp:+79991234567", "+79991234567"),
+        ("79991234567@c.us", "+79991234567"),
+        ("whatsapp:+14155238886", "+14155238886"),
+        ("447911123456@c.us", "+447911123456"),
+        ("4915112345678", "+4915112345678"),
+    ],
+)
+def test_whatsapp_contact_is_e164_whichever_provider(raw: str, expected: str) -> None:
+    assert whatsapp_contact(raw, "RU") == (expected, expected)
+
+
+@pytest.mark.parametrize(
+    ("raw", "contact_id"),
+    [
+        ("whatsapp:+15550001234", "+15550001234"),  # Meta's test numbers: digits, but no valid phone
+        ("15550001234@c.us", "+15550001234"),
+        ("tel:+1 555 000 1234", "+15550001234"),
+        ("US.13491208655302741918", "US.13491208655302741918"),  # Meta's business-scoped user id
+        ("whatsapp:abc", "abc"),  # never a channel prefix in a contact id
+        ("12345", "12345"),  # too short to be a number
+        ("1" * 16, "1" * 16),  # too long
+    ],
+)
+def test_whatsapp_contact_without_a_phone(raw: str, contact_id: str) -> None:
+    assert whatsapp_contact(raw, "RU") == (contact_id, None)

@@ -18,7 +18,11 @@ DEFAULT_REGION = "RU"
 
 # Provider address prefixes in front of the number ('whatsapp:+1...', 'tel:+7...').
 _SCHEME = re.compile(r"^\s*(?:whatsapp|tel|sms|viber|wa):", re.IGNORECASE)
+# A WhatsApp account's chat id: Green-API's '79991234567@c.us', WhatsApp Web's '…@s.whatsapp.net'.
+# ('…@lid' is a hidden-number id, not a phone: kept whole.)
+_CHAT_SUFFIX = re.compile(r"@(?:c\.us|s\.whatsapp\.net)$", re.IGNORECASE)
 _BARE_DIGITS = re.compile(r"[0-9]+")
+_WRITTEN_NUMBER = re.compile(r"\+?[0-9][0-9 ()\-.]*")
 _NON_DIGITS = re.compile(r"[^0-9]")
 # Settings list separators: numbers themselves contain spaces, so only these split entries.
 _LIST_SEPARATORS = re.compile(r"[,;\n]")
@@ -35,8 +39,31 @@ def _parse_valid(text: str, region: str | None) -> str | None:
     except NumberParseException:
         return None
     if not phonenumbers.is_valid_number(number):
-        return None
+        fixed = _whatsapp_form(number)
+        if fixed is None:
+            return None
+        number = fixed
     return phonenumbers.format_number(number, PhoneNumberFormat.E164)
+
+
+def _whatsapp_form(number: phonenumbers.PhoneNumber) -> phonenumbers.PhoneNumber | None:
+    """The valid number an invalid one stands for in WhatsApp's own forms, else None.
+
+    Mexico: mobiles were dialled from abroad as +52 1 + 10 digits until 2019, and WhatsApp still names
+    them so ('5215512345678'); E.164 is +52 + the 10 digits. Brazil: mobiles got a ninth digit (a leading
+    9) in 2012-2016, but WhatsApp ids of accounts registered before keep 55 + area code + the 8 old digits.
+    Only numbers libphonenumber rejects are rewritten, so no valid number ever changes. (Argentine
+    mobiles arrive as 549 + area code + number, which is already their E.164 form.)"""
+    national = str(number.national_number)
+    if number.country_code == 52 and len(national) == 11 and national.startswith("1"):
+        candidate = national[1:]
+    elif number.country_code == 55 and len(national) == 10:
+        candidate = national[:2] + "9" + national[2:]
+    else:
+        return None
+    fixed = phonenumbers.PhoneNumber(country_code=number.country_code, national_number=int(candidate))
+    kinds = (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
+    return fixed if phonenumbers.is_valid_number(fixed) and phonenumbers.number_type(fixed) in kinds else None
 
 
 def normalise_phone(raw: str, default_region: str = DEFAULT_REGION) -> str | None:
@@ -82,6 +109,24 @@ def parse_tracked_numbers(raw: str | Iterable[str], default_region: str = DEFAUL
         if number not in numbers:
             numbers.append(number)
     return numbers
+
+
+def whatsapp_contact(raw: str, default_region: str = DEFAULT_REGION) -> tuple[str, str | None]:
+    """(contact id, phone) of a WhatsApp sender as any provider names it: 'whatsapp:+5215512345678'
+    (Twilio), '5215512345678' (Meta), '5215512345678@c.us' (Green-API) all give
+    ('+525512345678', '+525512345678'), so one person is one contact whichever provider carried the message.
+
+    The phone is the E.164 number or None. Without one, the contact id is the sender's digits as
+    '+<digits>' when they look like a number (6-15 digits: test and new numbers libphonenumber does not
+    know yet), else the id itself. A contact id never keeps a channel prefix or a chat suffix."""
+    text = _SCHEME.sub("", raw if isinstance(raw, str) else "").strip()
+    text = _CHAT_SUFFIX.sub("", text).strip()
+    phone = normalise_phone(text, default_region)
+    if phone is not None:
+        return phone, phone
+    if _WRITTEN_NUMBER.fullmatch(text) and 6 <= len(number := _NON_DIGITS.sub("", text)) <= 15:
+        return "+" + number, None
+    return text, None
 
 
 def digits(e164: str) -> str:
