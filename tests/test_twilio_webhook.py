@@ -6,11 +6,13 @@ import asyncio
 from typing import Any
 
 import aiohttp
+import pytest
 from twilio.request_validator import RequestValidator
 
 from tests.conftest import TWILIO_TOKEN, twilio_form
 from tracking.codes import format_prefill, new_code
 from tracking.models import AttributionStatus, Channel
+from webhooks.metrics import METRICS
 
 VISITOR = "visitor-0001"
 
@@ -153,3 +155,98 @@ async def test_health_says_the_store_is_reachable(start_server: Any, http: aioht
     async with http.get(server.url + "/healthz") as response:
         assert response.status == 503
         assert (await response.json())["store"] == "unavailable"
+
+
+def status_callback(status: str, **extra: str) -> dict[str, str]:
+    """A status callback of a WhatsApp message the business sent, in the fields Twilio's "Track the
+    Message Status of Outbound Messages" guide shows (From is the business, To the customer)."""
+    form = {
+        "ChannelPrefix": "whatsapp",
+        "ApiVersion": "2010-04-01",
+        "MessageStatus": status,
+        "SmsSid": "SM0000000000000000000000000000777",
+        "SmsStatus": status,
+        "ChannelInstallSid": "XE00000000000000000000000000000000",
+        "To": "whatsapp:+79161234567",
+        "From": "whatsapp:+79991234567",
+        "MessageSid": "SM0000000000000000000000000000777",
+        "StructuredMessage": "false",
+        "AccountSid": "AC00000000000000000000000000000000",
+        "ChannelToAddress": "+7916123XXXX",
+    }
+    form.update(extra)
+    return form
+
+
+def skipped(server: Any, provider: str, kind: str) -> float:
+    value = server.app[METRICS].registry.get_sample_value(
+        "chattrack_events_skipped_total", {"provider": provider, "kind": kind}
+    )
+    return float(value or 0)
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        status_callback("queued"),
+        status_callback("sent"),
+        status_callback("delivered"),
+        status_callback("read", EventType="READ"),
+        status_callback("failed", ErrorCode="63016"),
+        status_callback("undelivered", ErrorCode="63024"),
+        {k: v for k, v in status_callback("delivered").items() if k != "MessageStatus"},  # SmsStatus alone
+    ],
+    ids=["queued", "sent", "delivered", "read", "failed", "undelivered", "sms-status-only"],
+)
+async def test_a_status_callback_is_acknowledged_and_stores_nothing(
+    start_server: Any, http: aiohttp.ClientSession, form: dict[str, str]
+) -> None:
+    server = await start_server(telegram_owner_ids="1001")
+
+    response = await server.post_twilio(http, form)
+
+    assert response.status == 200
+    assert response.headers["Content-Type"].startswith("text/xml")
+    for contact in ("+79161234567", "+79991234567"):  # neither the customer nor the business swapped in
+        assert await server.store.find_dialogs(contact_id=contact) == []
+    assert await server.store.pending_alerts() == 0
+    assert skipped(server, "twilio", "status") == 1
+
+
+async def test_an_incoming_message_with_sms_status_received_is_stored(
+    start_server: Any, http: aiohttp.ClientSession
+) -> None:
+    server = await start_server()
+    form = twilio_form("Здравствуйте")
+    assert form["SmsStatus"] == "received"
+
+    response = await server.post_twilio(http, form)
+
+    assert response.status == 200
+    [dialog] = await server.store.find_dialogs(contact_id="+79161234567")
+    assert (dialog.business_number, dialog.first_message) == ("+79991234567", "Здравствуйте")
+    assert skipped(server, "twilio", "status") == 0
+
+
+async def test_a_mexican_sender_in_whatsapps_521_form_is_one_e164_contact(
+    start_server: Any, http: aiohttp.ClientSession
+) -> None:
+    server = await start_server()
+    form = twilio_form("Hola", From="whatsapp:+5215512345678", WaId="5215512345678")
+
+    assert (await server.post_twilio(http, form)).status == 200
+
+    [dialog] = await server.store.find_dialogs(contact_id="+525512345678")
+    assert dialog.contact_phone == "+525512345678"
+
+
+async def test_a_sender_that_is_no_phone_keeps_no_channel_prefix(
+    start_server: Any, http: aiohttp.ClientSession
+) -> None:
+    server = await start_server()
+    form = twilio_form("Hi", From="whatsapp:+15550001234", WaId="15550001234")  # a test number: no valid phone
+
+    assert (await server.post_twilio(http, form)).status == 200
+
+    [dialog] = await server.store.find_dialogs(contact_id="+15550001234")
+    assert dialog.contact_phone is None

@@ -12,7 +12,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from tracking.models import InboundMessage, IngestOutcome, Messenger
 from tracking.periods import utc_now
-from tracking.phones import normalise_phone
+from tracking.phones import normalise_phone, whatsapp_contact
 from webhooks.app import SETTINGS, TRACKER, error, notify_new_dialog
 from webhooks.referral import from_twilio
 
@@ -36,6 +36,19 @@ def signed_by_twilio(validator: RequestValidator, url: str, fields: MultiDict[st
     return bool(validator.validate(url, fields, signature))
 
 
+# An incoming message carries `SmsStatus=received` ("receiving" while its media is fetched); a status
+# callback of a message the business sent carries `MessageStatus` (and the same value in `SmsStatus`):
+# queued, sent, delivered, read, failed, undelivered… with From and To swapped.
+INCOMING_STATUSES = frozenset({"received", "receiving"})
+
+
+def is_status_callback(form: MultiDictProxy[str]) -> bool:
+    """A delivery report of a message the business sent, posted to the same URL (one URL for everything
+    is a common set-up): not a customer writing."""
+    status = form.get("MessageStatus") or form.get("SmsStatus")
+    return bool(status) and str(status).lower() not in INCOMING_STATUSES
+
+
 def to_message(form: MultiDictProxy[str], region: str) -> InboundMessage | str:
     """The message in a Twilio form, or the reason it is not one."""
     sid = form.get("MessageSid") or form.get("SmsMessageSid")
@@ -44,19 +57,22 @@ def to_message(form: MultiDictProxy[str], region: str) -> InboundMessage | str:
     sender, recipient = form.get("From", ""), form.get("To", "")
     if not sender or not recipient:
         return "From and To are required"
-    business = normalise_phone(recipient.removeprefix("whatsapp:"), region)
+    business = normalise_phone(recipient, region)
     if business is None:
         return "To is not a phone number"
+    contact_id, phone = whatsapp_contact(sender, region)
     wa_id = form.get("WaId")
-    phone = normalise_phone(sender.removeprefix("whatsapp:"), region) or (
-        normalise_phone("+" + wa_id, region) if wa_id else None
-    )
+    if phone is None and wa_id:  # WhatsApp's own id of the sender: digits, no '+'
+        by_wa_id = whatsapp_contact(wa_id, region)
+        contact_id, phone = by_wa_id if by_wa_id[1] is not None else (contact_id, phone)
+    if not contact_id:
+        return "From names nobody"
     return InboundMessage(
         provider="twilio",
         message_id=sid,
         messenger=Messenger.WHATSAPP,
         business_number=business,
-        contact_id=phone or sender,
+        contact_id=contact_id,
         contact_phone=phone,
         contact_name=(form.get("ProfileName") or None),
         text=form.get("Body", ""),
@@ -79,6 +95,9 @@ async def twilio_webhook(request: web.Request) -> web.Response:
     if not signature or not signed_by_twilio(request.app[VALIDATOR], public_url(request), fields, signature):
         log.warning("twilio: bad signature from %s", request.remote)
         return error(403, "invalid X-Twilio-Signature")
+    if is_status_callback(form):  # type: ignore[arg-type]
+        request.app[TRACKER].skipped("twilio", "status")
+        return web.Response(text=EMPTY_TWIML, content_type="text/xml")
     message = to_message(form, settings.default_region)  # type: ignore[arg-type]
     if isinstance(message, str):
         return error(400, message)
