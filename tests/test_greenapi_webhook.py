@@ -247,3 +247,35 @@ async def test_the_message_time_is_when_the_customer_wrote(start_server: Any, ht
     assert (await post(http, server, payload))[0] == 200
     [dialog] = await all_dialogs(server)
     assert dialog.started_at == datetime.fromtimestamp(payload["timestamp"], UTC)
+
+
+async def test_an_instance_whose_wid_is_no_valid_phone_keeps_its_digits(
+    start_server: Any, http: aiohttp.ClientSession
+) -> None:
+    """A 400 here would make Green-API retry every message for 24 hours: the number the customer wrote to
+    is kept as its digits, as Meta's test numbers are."""
+    server = await start_server(greenapi_webhook_token=TOKEN, tracked_numbers="")
+    for wid, id_message in (("15550001234@c.us", "A1"), ("76001234567@c.us", "A2")):
+        message = text("Здравствуйте", id_message=id_message)
+        message["instanceData"]["wid"] = wid
+
+        status, answer = await post(http, server, message)
+
+        assert (status, answer["outcome"]) == (200, "new_dialog")
+    business = sorted(dialog.business_number for dialog in await all_dialogs(server))
+    assert business == ["+15550001234", "+76001234567"]
+
+
+async def test_whatsapp_forms_of_a_sender_make_one_e164_contact(start_server: Any, http: aiohttp.ClientSession) -> None:
+    server = await start_server(greenapi_webhook_token=TOKEN)
+    senders = {
+        "5215512345678@c.us": "+525512345678",  # Mexican mobile, WhatsApp's 521 form
+        "551187654321@c.us": "+5511987654321",  # Brazilian mobile registered before the ninth digit
+        "15550001234@c.us": "+15550001234",  # no valid phone: its digits, never the @c.us suffix
+    }
+    for turn, (chat_id, _) in enumerate(senders.items()):
+        status, _answer = await post(http, server, text("Hola", id_message=f"B{turn}", chatId=chat_id, sender=chat_id))
+        assert status == 200
+    for contact_id in senders.values():
+        [dialog] = await server.store.find_dialogs(contact_id=contact_id)
+        assert dialog.contact_phone == (None if contact_id == "+15550001234" else contact_id)

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tracking.models import InboundMessage, IngestOutcome, Messenger
 from tracking.periods import utc_now
-from tracking.phones import normalise_phone
+from tracking.phones import whatsapp_contact
 from webhooks.app import SETTINGS, TRACKER, error, notify_new_dialog, validation_reason
 from webhooks.referral import AdReferral, ad_attribution
 
@@ -131,10 +131,12 @@ def token_matches(expected: str, header: str) -> bool:
     return bool(given) and hmac.compare_digest(given.encode(), expected.encode())
 
 
-def _phone_of(chat_id: str, region: str) -> str | None:
-    """'79001234567@c.us' → '+79001234567'."""
-    user, _, _ = chat_id.partition("@")
-    return normalise_phone(user, region)
+def business_number(wid: str, region: str) -> str | None:
+    """'79001234567@c.us' → '+79001234567'. A number libphonenumber does not know (a new range, a test
+    number) is still the number the customer wrote to, so its digits are kept, as for Meta's; refusing
+    it would make Green-API retry every message for 24 hours."""
+    number, _ = whatsapp_contact(wid, region)
+    return number if number.startswith("+") else None
 
 
 @dataclass(frozen=True)
@@ -163,17 +165,19 @@ def to_message(notification: IncomingMessage, region: str, now: datetime) -> Inb
         return Skipped("group chat")  # a group is not a lead
     if kind in IGNORED_TYPES:
         return Skipped(kind)
-    business = _phone_of(notification.instanceData.wid, region)
+    business = business_number(notification.instanceData.wid, region)
     if business is None:
         return "instanceData.wid is not a phone number"
-    phone = _phone_of(sender.sender or sender.chatId, region)
+    contact_id, phone = whatsapp_contact(sender.sender or sender.chatId, region)
+    if not contact_id:
+        return "senderData names nobody"
     extended = notification.messageData.extendedTextMessageData
     return InboundMessage(
         provider=PROVIDER,
         message_id=notification.idMessage,
         messenger=Messenger.WHATSAPP,
         business_number=business,
-        contact_id=phone or sender.chatId,
+        contact_id=contact_id,
         contact_phone=phone,
         contact_name=sender.senderName or sender.senderContactName or None,
         text=notification.messageData.readable_text(),
