@@ -25,7 +25,7 @@ from tests.conftest import RunningServer
 from tests.test_bot_commands import TOKEN as TELEGRAM_TOKEN
 from tests.test_bot_commands import BotAPI
 from tests.test_twilio_webhook import collect_view
-from tracking.codes import new_code
+from tracking.codes import DEFAULT_MARKERS, extract_code, new_code
 from tracking.models import Dialog
 from tracking.settings import ENV_PREFIX, Settings
 
@@ -156,14 +156,15 @@ async def all_dialogs(server: RunningServer) -> list[Dialog]:
 
 
 async def stored_texts(server: RunningServer, dialog: Dialog) -> list[str | None] | None:
-    """The texts of a dialog's messages, oldest first, a deleted one as None; None while the store cannot list them."""
+    """The texts of a dialog's messages, oldest first, with the code stripped as the Tracker strips it (the store
+    keeps what the customer wrote), a deleted one as None; None while the store cannot list them."""
     listing = getattr(server.store, "dialog_messages", None)
     if listing is None:
         return None
     texts: list[str | None] = []
     for message in await listing(dialog.id):
-        deleted = getattr(message, "deleted", False) or getattr(message, "deleted_at", None) is not None
-        texts.append(None if deleted else getattr(message, "text", None))
+        deleted = getattr(message, "deleted_at", None) is not None
+        texts.append(None if deleted else extract_code(message.text, DEFAULT_MARKERS).text)
     return texts
 
 
