@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError, 
 
 from tracking.models import InboundMessage, IngestOutcome, Messenger
 from tracking.periods import utc_now
-from tracking.phones import normalise_phone
+from tracking.phones import normalise_phone, whatsapp_contact
 from webhooks.app import SETTINGS, TRACKER, error, notify_new_dialog, validation_reason
 from webhooks.referral import AdReferral, ad_attribution
 
@@ -92,6 +92,24 @@ def timestamp_is_fresh(timestamp: str, now: float) -> bool:
         return False
 
 
+def _contact(posted: GenericMessage, region: str) -> tuple[str, str | None] | str:
+    """(contact id, phone), or why the message names nobody. A WhatsApp id as platforms pass it on
+    ('79161234567@c.us', 'whatsapp:+7916…', '5215512345678') is read as the phone it names
+    (tracking.phones.whatsapp_contact), so the customer is one contact whichever way they arrived."""
+    if posted.messenger is Messenger.WHATSAPP:
+        given = [whatsapp_contact(raw, region) for raw in (posted.contact_phone, posted.contact_id) if raw]
+        known = [found for found in given if found[1] is not None]
+        if known:
+            return known[0]
+        if posted.contact_id and given[-1][0]:
+            return given[-1]
+        return "contact_id names nobody" if posted.contact_id else "contact_phone is not a phone number"
+    phone = normalise_phone(posted.contact_phone, region) if posted.contact_phone else None
+    if posted.contact_phone and phone is None and not posted.contact_id:
+        return "contact_phone is not a phone number"
+    return phone or posted.contact_id or "", phone
+
+
 def to_message(posted: GenericMessage, region: str, now: datetime) -> InboundMessage | str:
     """The message in our model, or the reason it is not one."""
     if posted.messenger is Messenger.TELEGRAM:
@@ -100,9 +118,10 @@ def to_message(posted: GenericMessage, region: str, now: datetime) -> InboundMes
         business = normalise_phone(posted.business_number, region)
     if business is None:
         return "business_number is not a phone number"
-    phone = normalise_phone(posted.contact_phone, region) if posted.contact_phone else None
-    if posted.contact_phone and phone is None and not posted.contact_id:
-        return "contact_phone is not a phone number"
+    contact = _contact(posted, region)
+    if isinstance(contact, str):
+        return contact
+    contact_id, phone = contact
     sent = posted.timestamp
     if sent is not None and sent.tzinfo is None:
         sent = sent.replace(tzinfo=UTC)  # a time without a zone is taken as UTC, as documented
@@ -111,7 +130,7 @@ def to_message(posted: GenericMessage, region: str, now: datetime) -> InboundMes
         message_id=posted.message_id,
         messenger=posted.messenger,
         business_number=business,
-        contact_id=phone or posted.contact_id or "",
+        contact_id=contact_id,
         contact_phone=phone,
         contact_name=posted.contact_name,
         text=posted.text,

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tracking.models import InboundMessage, IngestOutcome, Messenger
 from tracking.periods import utc_now
-from tracking.phones import normalise_phone
+from tracking.phones import normalise_phone, whatsapp_contact
 from webhooks.app import SETTINGS, TRACKER, error, notify_new_dialog, validation_reason
 from webhooks.referral import AdReferral, ad_attribution
 
@@ -185,8 +185,8 @@ def _inbound(
     contact = _contact_of(message, contacts)
     wa_id = message.sender or (contact.wa_id if contact else None)
     user_id = message.from_user_id or (contact.user_id if contact else None)
-    phone = normalise_phone(wa_id, region) if wa_id else None
-    contact_id = phone or user_id or wa_id
+    sender, phone = whatsapp_contact(wa_id, region) if wa_id else ("", None)
+    contact_id = phone or user_id or sender
     if not contact_id:
         return "no sender: neither from nor from_user_id"
     return InboundMessage(
