@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from tracking.channels import classify
 from tracking.codes import DEFAULT_MARKERS, extract_code, normalise_code
+from tracking.edits import attribution_by_code, read_edit
 from tracking.fallback import match_recent_click
 from tracking.geo import RegionResolver
 from tracking.limits import NewVisitBudget
@@ -23,7 +24,7 @@ from tracking.models import (
     PageView,
     Visit,
 )
-from tracking.periods import buckets_for
+from tracking.periods import buckets_for, utc_now
 from tracking.settings import Settings
 from tracking.store.base import NewDialog, Store
 from tracking.useragent import describe
@@ -166,3 +167,30 @@ class Tracker:
     async def purge_expired_visits(self, now: datetime) -> int:
         """Retention: visits (and clicks) older than the configured number of days are deleted."""
         return await self.store.delete_visits_before(now - timedelta(days=self.settings.visit_retention_days))
+
+    # customers' edits and deletions --------------------------------------------------------------
+
+    async def edit_message(self, provider: str, message_id: str, text: str, at: datetime | None = None) -> bool:
+        """A customer edited a message already stored: its text is replaced (a dialog without a code takes
+        one the edit brings, tracking.edits). Opens no dialog, sends no alert. False when the message is
+        unknown (never stored, or erased): nothing is stored. `at`: when the edit was made, so a late copy
+        of an older edit never reverts a newer one; now when the provider does not say."""
+        dialog = await self.store.message_dialog(provider, message_id)
+        if dialog is None:
+            log.info("edit from %s of a message not stored: stored nowhere", provider)
+            return False
+        edit = read_edit(dialog, text, self._markers())
+        attribution = None
+        if edit.code is not None:
+            attribution = attribution_by_code(edit.code, await self.visit(edit.code), dialog)
+        edited = await self.store.edit_message(provider, message_id, edit.text, at or utc_now(), attribution)
+        if edited:
+            log.info("edit from %s in dialog %s%s", provider, dialog.id, " brought a code" if attribution else "")
+        return edited
+
+    async def delete_message(self, provider: str, message_id: str, at: datetime | None = None) -> bool:
+        """A customer deleted a message already stored: it is marked deleted, its row kept (a retry of the
+        original stays a duplicate). False when the message is unknown: nothing is stored."""
+        deleted = await self.store.delete_message(provider, message_id, at or utc_now())
+        log.info("deletion from %s of a message %s", provider, "stored: marked deleted" if deleted else "not stored")
+        return deleted

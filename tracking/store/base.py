@@ -18,7 +18,17 @@ from typing import Protocol
 from pydantic import BaseModel, Field
 
 from tracking.limits import NewVisitBudget
-from tracking.models import Click, Dialog, InboundMessage, IngestResult, OutboxItem, PageView, Visit
+from tracking.models import (
+    Attribution,
+    AttributionStatus,
+    Click,
+    Dialog,
+    InboundMessage,
+    IngestResult,
+    OutboxItem,
+    PageView,
+    Visit,
+)
 
 
 class StoreUnavailable(Exception):
@@ -105,6 +115,31 @@ class NewDialog(BaseModel):
     draft: Dialog  # used only when the message opens a new dialog
     dialog_gap: timedelta  # a message after this long a silence opens a new dialog
     alert_chats: list[int]  # Telegram chats that get a lead alert for a new dialog, unless limits.alert_withheld
+
+
+class CodeAttribution(BaseModel):
+    """What a code found in an edited message gives a dialog that had none (Tracker.edit_message)."""
+
+    code: str
+    status: AttributionStatus
+    status_reason: str | None = None
+    attribution: Attribution
+    visit: Visit | None = None
+
+
+class StoredMessage(BaseModel):
+    """One message of a dialog as stored: its latest text, and whether the customer deleted it."""
+
+    provider: str
+    message_id: str
+    text: str
+    received_at: datetime
+    edited_at: datetime | None = None
+    deleted_at: datetime | None = None
+
+    @property
+    def deleted(self) -> bool:
+        return self.deleted_at is not None
 
 
 class StaffMember(BaseModel):
@@ -272,3 +307,28 @@ class Store(Protocol):
         """Insert or replace by connection id."""
 
     async def get_business_account(self, connection_id: str) -> BusinessAccount | None: ...
+
+    # customers' edits and deletions of messages already stored
+    async def message_dialog(self, provider: str, message_id: str) -> Dialog | None:
+        """The dialog a stored message belongs to; None when the message is unknown or was erased."""
+
+    async def edit_message(
+        self,
+        provider: str,
+        message_id: str,
+        text: str,
+        edited_at: datetime,
+        attribution: CodeAttribution | None = None,
+    ) -> bool:
+        """Replace the stored text of a message, and its dialog's `first_message` when the message opened
+        the dialog. With `attribution`, the dialog takes its code, status, attribution and visit, but only
+        while it has no code (a dialog is attributed once). An edit older than one already applied changes
+        nothing, so a retried or late edit never reverts a newer one. False, and nothing stored, when the
+        message is unknown (never stored, or erased with its contact)."""
+
+    async def delete_message(self, provider: str, message_id: str, deleted_at: datetime) -> bool:
+        """Mark a message deleted by its sender. Its row stays, so a provider's retry of the original is
+        still a duplicate; the first deletion's time is kept. False, and nothing stored, when unknown."""
+
+    async def dialog_messages(self, dialog_id: str) -> list[StoredMessage]:
+        """The dialog's messages, oldest first (deleted ones too, marked so)."""

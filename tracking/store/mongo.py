@@ -28,7 +28,7 @@ import uuid
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 from zoneinfo import ZoneInfo
 
 import bson
@@ -65,12 +65,14 @@ from tracking.store.base import (
     GROUPABLE_FIELDS,
     TELEGRAM_USERNAME,
     BusinessAccount,
+    CodeAttribution,
     CodeTaken,
     CountQuery,
     CountRow,
     Invite,
     NewDialog,
     StaffMember,
+    StoredMessage,
     StoreUnavailable,
     SummaryChoice,
     VisitBudgetSpent,
@@ -491,24 +493,29 @@ class MongoStore:
         if await self.db.erased_messages.find_one({"_id": digest}, {"_id": 1}) is not None:
             return IngestResult(outcome=IngestOutcome.ERASED, dialog=new.draft)
         token = uuid.uuid4().hex
-        doc: Doc = {
-            "provider": msg.provider,
-            "message_id": msg.message_id,
+        fields: Doc = {
             "contact_id": msg.contact_id,
             "business_number": msg.business_number,
             "received_at": msg.received_at,
             "text": msg.text,
             "state": PENDING,
-            "owner": token,
-            "claimed_at": datetime.now(UTC),
             "decision": None,
             "dialog_id": None,
         }
+        # An insert written as an upsert, so that the claim is dated by the server's clock ($currentDate):
+        # no document has this fresh owner, so it inserts, or fails on the unique (provider, message_id)
+        # index when the message is known (MongoDB retries an upsert's duplicate key only when the filter
+        # is exactly the unique key's fields, which `owner` is not).
+        claim = {"provider": msg.provider, "message_id": msg.message_id, "owner": token}
         try:
-            result = await self.db.messages.insert_one(doc)
+            result = await self.db.messages.update_one(
+                claim, {"$setOnInsert": fields, "$currentDate": {"claimed_at": True}}, upsert=True
+            )
         except DuplicateKeyError:
             return await self._settle_duplicate(new)
-        return await self._complete(new, result.inserted_id, token, None)
+        if result.upserted_id is None:  # cannot happen (the owner is new); treat as known
+            return await self._settle_duplicate(new)
+        return await self._complete(new, result.upserted_id, token, None)
 
     async def _settle_duplicate(self, new: NewDialog) -> IngestResult:
         """The message is known: wait for the copy storing it, or take over from a copy that died."""
@@ -524,13 +531,9 @@ class MongoStore:
                 if dialog is None:
                     raise RuntimeError(f"message {msg.message_id} points at a missing dialog {doc['dialog_id']}")
                 return IngestResult(outcome=IngestOutcome.DUPLICATE, dialog=dialog)
-            if datetime.now(UTC) - doc["claimed_at"] >= timedelta(seconds=self.claim_timeout):
-                token = uuid.uuid4().hex
-                taken = await self.db.messages.update_one(
-                    {"_id": doc["_id"], "owner": doc["owner"], "state": PENDING},
-                    {"$set": {"owner": token, "claimed_at": datetime.now(UTC)}},
-                )
-                if taken.modified_count == 1:
+            if await self._server_time() - doc["claimed_at"] >= timedelta(seconds=self.claim_timeout):
+                token = await self._take_over(doc)
+                if token is not None:
                     recorded = doc.get("decision")
                     return await self._complete(new, doc["_id"], token, recorded and Decision.from_doc(recorded))
                 continue
@@ -538,6 +541,28 @@ class MongoStore:
                 raise StoreUnavailable(f"message {msg.provider}/{msg.message_id} is still being stored by another copy")
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.1)
+
+    async def _server_time(self) -> datetime:
+        """The server's clock: claims are dated by it ($currentDate), so staleness is judged by it alone,
+        whatever the clocks of the copies say."""
+        hello = await self.db.command("hello", codec_options=self._codec)
+        return cast(datetime, hello["localTime"])
+
+    async def _take_over(self, doc: Doc) -> str | None:
+        """Become the owner of a stalled message in the state that was read: same owner, same recorded
+        decision (or still none). Were a decision recorded meanwhile by the owner, taking over the state
+        read without it would decide a second time; the caller reads again instead."""
+        token = uuid.uuid4().hex
+        pinned: Doc = {"_id": doc["_id"], "owner": doc["owner"], "state": PENDING}
+        recorded = doc.get("decision")
+        if recorded is None:
+            pinned["decision"] = None
+        else:  # every field of it (dotted paths: equal whatever the order of the fields)
+            pinned.update({f"decision.{name}": value for name, value in recorded.items()})
+        taken = await self.db.messages.update_one(
+            pinned, {"$set": {"owner": token}, "$currentDate": {"claimed_at": True}}
+        )
+        return token if taken.modified_count == 1 else None
 
     async def _complete(self, new: NewDialog, message_oid: Any, token: str, decision: Decision | None) -> IngestResult:
         """Decide (unless a recorded decision is being resumed), record, carry out, mark done."""
@@ -900,6 +925,68 @@ class MongoStore:
     async def get_business_account(self, connection_id: str) -> BusinessAccount | None:
         doc = await self.db.business_accounts.find_one({"_id": connection_id}, {"_id": 0})
         return None if doc is None else BusinessAccount.model_validate(doc)
+
+    # customers' edits and deletions -------------------------------------------------------------
+    # An edit or deletion changes the message's own document (the unique (provider, message_id) index
+    # finds it), then its dialog; each step is idempotent, so a retried edit completes one cut short.
+    # Only messages whose storing is done count: a message still pending has no dialog to show it yet.
+
+    @_unavailable_as_store_error
+    async def message_dialog(self, provider: str, message_id: str) -> Dialog | None:
+        stored = {"provider": provider, "message_id": message_id, "state": DONE}
+        doc = await self.db.messages.find_one(stored, {"dialog_id": 1})
+        return None if doc is None else await self.get_dialog(doc["dialog_id"])
+
+    @_unavailable_as_store_error
+    async def edit_message(
+        self,
+        provider: str,
+        message_id: str,
+        text: str,
+        edited_at: datetime,
+        attribution: CodeAttribution | None = None,
+    ) -> bool:
+        stored = {"provider": provider, "message_id": message_id, "state": DONE}
+        doc = await self.db.messages.find_one_and_update(
+            {**stored, "$or": [{"edited_at": None}, {"edited_at": {"$lte": edited_at}}]},
+            {"$set": {"text": text, "edited_at": edited_at}},
+            projection={"dialog_id": 1, "decision": 1},
+        )
+        if doc is None:  # unknown, or a newer edit is stored already
+            return await self.db.messages.find_one(stored, {"_id": 1}) is not None
+        if (doc.get("decision") or {}).get("opens"):  # this message opened its dialog
+            await self.db.dialogs.update_one({"_id": doc["dialog_id"]}, {"$set": {"first_message": text}})
+        if attribution is not None:  # a dialog is attributed once: only while it has no code
+            await self.db.dialogs.update_one(
+                {"_id": doc["dialog_id"], "code": None}, {"$set": attribution.model_dump()}
+            )
+        return True
+
+    @_unavailable_as_store_error
+    async def delete_message(self, provider: str, message_id: str, deleted_at: datetime) -> bool:
+        stored = {"provider": provider, "message_id": message_id, "state": DONE}
+        marked = await self.db.messages.update_one({**stored, "deleted_at": None}, {"$set": {"deleted_at": deleted_at}})
+        if marked.matched_count:
+            return True
+        return await self.db.messages.find_one(stored, {"_id": 1}) is not None  # deleted before: kept as it was
+
+    @_unavailable_as_store_error
+    async def dialog_messages(self, dialog_id: str) -> list[StoredMessage]:
+        cursor = self.db.messages.find(
+            {"dialog_id": dialog_id, "state": DONE},
+            {"provider": 1, "message_id": 1, "text": 1, "received_at": 1, "edited_at": 1, "deleted_at": 1},
+        ).sort([("received_at", ASCENDING), ("_id", ASCENDING)])
+        return [
+            StoredMessage(
+                provider=d["provider"],
+                message_id=d["message_id"],
+                text=d["text"],
+                received_at=d["received_at"],
+                edited_at=d.get("edited_at"),
+                deleted_at=d.get("deleted_at"),
+            )
+            for d in await cursor.to_list()
+        ]
 
 
 __all__ = ["MongoStore", "count_pipeline", "count_rows", "dialog_document"]

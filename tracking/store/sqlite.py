@@ -37,12 +37,14 @@ from tracking.store.base import (
     GROUPABLE_FIELDS,
     TELEGRAM_USERNAME,
     BusinessAccount,
+    CodeAttribution,
     CodeTaken,
     CountQuery,
     CountRow,
     Invite,
     NewDialog,
     StaffMember,
+    StoredMessage,
     StoreUnavailable,
     SummaryChoice,
     VisitBudgetSpent,
@@ -217,6 +219,8 @@ def migrate(db: sqlite3.Connection) -> None:
     # to the WAL (~1/3 of the pages a burst of views commits); only `forget` asks by visitor, rarely,
     # and it scans on a reader thread instead (SQLiteStore.forget_contact).
     db.execute("DROP INDEX IF EXISTS visits_visitor")
+    # Customers' edits and deletions: a deleted message keeps its row, so a retry of it stays a duplicate.
+    add_columns(db, "messages", {"edited_at": "TEXT", "deleted_at": "TEXT"})
 
 
 PageViewWork = tuple[PageView, asyncio.Future[str], NewVisitBudget | None]
@@ -901,6 +905,105 @@ class SQLiteStore:
             lambda db: _one(db, "SELECT data FROM business_accounts WHERE connection_id = ?", (connection_id,))
         )
         return None if row is None else BusinessAccount.model_validate_json(row["data"])
+
+    # customers' edits and deletions -------------------------------------------------------------
+
+    async def message_dialog(self, provider: str, message_id: str) -> Dialog | None:
+        row = self.runner.lookup(
+            lambda db: _one(
+                db,
+                "SELECT d.data FROM messages m JOIN dialogs d ON d.id = m.dialog_id "
+                "WHERE m.provider = ? AND m.message_id = ?",
+                (provider, message_id),
+            )
+        )
+        return None if row is None else Dialog.model_validate_json(row["data"])
+
+    async def edit_message(
+        self,
+        provider: str,
+        message_id: str,
+        text: str,
+        edited_at: datetime,
+        attribution: CodeAttribution | None = None,
+    ) -> bool:
+        def edit(db: sqlite3.Connection) -> bool:
+            row = _one(
+                db,
+                "SELECT rowid, dialog_id, edited_at FROM messages WHERE provider = ? AND message_id = ?",
+                (provider, message_id),
+            )
+            if row is None:
+                return False
+            if row["edited_at"] is not None and row["edited_at"] > ts(edited_at):
+                return True  # a newer edit is stored already
+            db.execute(
+                "UPDATE messages SET text = ?, edited_at = ? WHERE rowid = ?", (text, ts(edited_at), row["rowid"])
+            )
+            stored = _one(db, "SELECT data FROM dialogs WHERE id = ?", (row["dialog_id"],))
+            if stored is None:
+                return True
+            dialog = Dialog.model_validate_json(stored["data"])
+            # The message that opened the dialog was written with it, before any other of its messages.
+            opener = _one(db, "SELECT min(rowid) AS first FROM messages WHERE dialog_id = ?", (dialog.id,))
+            if opener is not None and opener["first"] == row["rowid"]:
+                dialog.first_message = text
+            if attribution is not None and dialog.code is None:
+                dialog = dialog.model_copy(
+                    update={
+                        "code": attribution.code,
+                        "status": attribution.status,
+                        "status_reason": attribution.status_reason,
+                        "attribution": attribution.attribution,
+                        "visit": attribution.visit,
+                    }
+                )
+            columns = dialog.attribution.model_dump(mode="json")
+            db.execute(
+                f"UPDATE dialogs SET status = ?, code = ?, {', '.join(f'{c} = ?' for c in ATTRIBUTION_COLUMNS)}, "
+                "data = ? WHERE id = ?",
+                (
+                    dialog.status.value,
+                    dialog.code,
+                    *(columns[c] for c in ATTRIBUTION_COLUMNS),
+                    dialog.model_dump_json(),
+                    dialog.id,
+                ),
+            )
+            return True
+
+        return await self.runner.write(edit)
+
+    async def delete_message(self, provider: str, message_id: str, deleted_at: datetime) -> bool:
+        def delete(db: sqlite3.Connection) -> bool:
+            cursor = db.execute(
+                "UPDATE messages SET deleted_at = coalesce(deleted_at, ?) WHERE provider = ? AND message_id = ?",
+                (ts(deleted_at), provider, message_id),
+            )
+            return cursor.rowcount == 1
+
+        return await self.runner.write(delete)
+
+    async def dialog_messages(self, dialog_id: str) -> list[StoredMessage]:
+        rows = await self.runner.read(
+            lambda db: _all(
+                db,
+                "SELECT provider, message_id, text, received_at, edited_at, deleted_at FROM messages "
+                "WHERE dialog_id = ? ORDER BY received_at, rowid",
+                (dialog_id,),
+            )
+        )
+        return [
+            StoredMessage(
+                provider=r["provider"],
+                message_id=r["message_id"],
+                text=r["text"],
+                received_at=parse_ts(r["received_at"]),
+                edited_at=None if r["edited_at"] is None else parse_ts(r["edited_at"]),
+                deleted_at=None if r["deleted_at"] is None else parse_ts(r["deleted_at"]),
+            )
+            for r in rows
+        ]
 
 
 __all__ = ["SQLiteStore", "sqlite_path"]
