@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import typing
 from datetime import timedelta
 from pathlib import Path
@@ -69,6 +70,9 @@ class Settings(BaseSettings):
     meta_verify_token: SecretStr | None = None  # any string; typed again in Meta's webhook settings
     greenapi_webhook_token: SecretStr | None = None  # Green-API instance setting webhookUrlToken
     generic_webhook_secret: SecretStr | None = None  # shared secret of /webhooks/generic signatures
+    wazzup_crm_key: SecretStr | None = None  # Wazzup's crmKey (Authorization: Bearer), or ?crmKey= in its URL
+    # Wazzup names a channel by its id (GET /v3/channels): {"<channelId>": "+79991234567" or "@username"}
+    wazzup_channels: dict[str, str] = Field(default_factory=dict)
 
     telegram_bot_token: SecretStr | None = None
     telegram_owner_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
@@ -118,6 +122,17 @@ class Settings(BaseSettings):
     @classmethod
     def _comma_list(cls, value: object) -> object:
         return _split(value)
+
+    @field_validator("wazzup_channels", mode="before")
+    @classmethod
+    def _json_object(cls, value: object) -> object:
+        """The environment's JSON is decoded by pydantic-settings; a string given directly is decoded here."""
+        if not isinstance(value, str):
+            return value
+        try:
+            return json.loads(value) if value.strip() else {}
+        except json.JSONDecodeError:
+            raise ValueError('expected a JSON object: {"<channelId>": "+79991234567"}') from None
 
     @field_validator("telegram_usernames")
     @classmethod

@@ -19,6 +19,7 @@ BLANK_SECRET = {
     "CHATTRACK_META_APP_SECRET": "Meta webhooks are refused (403)",
     "CHATTRACK_META_VERIFY_TOKEN": "Meta's verification is refused (403)",
     "CHATTRACK_GREENAPI_WEBHOOK_TOKEN": "Green-API webhooks are refused (403)",
+    "CHATTRACK_WAZZUP_CRM_KEY": "Wazzup webhooks are refused (403)",
     "CHATTRACK_GENERIC_WEBHOOK_SECRET": "the generic webhook is refused (403)",
     "CHATTRACK_API_TOKEN": "the JSON API is off (403)",
     "CHATTRACK_TELEGRAM_BOT_TOKEN": "lead alerts wait in the outbox",
