@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from pymongo import AsyncMongoClient
 
 from tests.mongo_server import MongoServer, emulator, free_port
 from tests.store_contract import CONTACT, at, message, new_dialog, queued_alerts
-from tracking.models import Dialog, IngestOutcome
+from tracking.models import Dialog, IngestOutcome, IngestResult
 from tracking.store.base import CountQuery, NewDialog, StoreUnavailable
 from tracking.store.mongo import SCHEMA_VERSION, MongoStore
 
@@ -201,3 +202,83 @@ async def test_a_retry_while_another_copy_still_stores_the_message_asks_the_prov
         await impatient.add_message(new_dialog(message(T0, message_id="SM-1")))
     assert time.monotonic() - started < 2
     assert await impatient.find_dialogs(contact_id=CONTACT) == []
+
+
+class PausingStore(MongoStore):
+    """A slow copy: stops at named steps of add_message until told to go on."""
+
+    def __init__(self, url: str, **options: Any) -> None:
+        super().__init__(url, **options)
+        self.reached = {step: asyncio.Event() for step in ("decided", "opened")}
+        self.go_on = {step: asyncio.Event() for step in ("decided", "opened")}
+
+    async def pause(self, step: str) -> None:
+        self.reached[step].set()
+        await self.go_on[step].wait()
+
+    async def _decide(self, new: NewDialog) -> Any:
+        decision = await super()._decide(new)
+        await self.pause("decided")  # decided, not yet recorded
+        return decision
+
+    async def _open_dialog(self, dialog: Dialog, seq: int) -> Dialog | None:
+        opened = await super()._open_dialog(dialog, seq)
+        await self.pause("opened")  # recorded and carried out, not yet marked done
+        return opened
+
+
+class RacingRetry(MongoStore):
+    """A retry that read the slow copy's claim before its decision was recorded, and takes over after."""
+
+    slow: PausingStore
+    slow_storing: asyncio.Task[IngestResult]
+
+    async def _take_over(self, doc: dict[str, Any]) -> str | None:
+        self.slow.go_on["decided"].set()
+        await self.slow.reached["opened"].wait()
+        token = await super()._take_over(doc)
+        self.slow.go_on["opened"].set()  # the slow copy finishes: a failed takeover then reads it done
+        await self.slow_storing
+        return token
+
+
+async def test_a_retry_does_not_take_over_a_decision_recorded_after_it_read_the_claim(open_store: OpenStore) -> None:
+    slow = cast(PausingStore, await open_store(PausingStore))
+    async with asyncio.timeout(20):
+        storing = asyncio.create_task(slow.add_message(new_dialog(message(T0, message_id="SM-1"), chats=[5])))
+        await slow.reached["decided"].wait()
+        retry = cast(
+            RacingRetry, await open_store(RacingRetry, claim_timeout=0)
+        )  # the slow copy's claim counts as stale at once
+        retry.slow, retry.slow_storing = slow, storing
+
+        retried = await retry.add_message(new_dialog(message(T0, message_id="SM-1"), chats=[5]))
+        first = await storing
+
+    assert first.outcome is IngestOutcome.NEW_DIALOG
+    assert retried.outcome is IngestOutcome.DUPLICATE and retried.dialog.id == first.dialog.id
+    (dialog,) = await retry.find_dialogs(contact_id=CONTACT)
+    assert dialog.id == first.dialog.id and dialog.message_count == 1
+    assert await queued_alerts(retry) == [(5, dialog.id)]
+
+
+class HourAhead(datetime):
+    """The clock of a copy running an hour fast."""
+
+    @classmethod
+    def now(cls, tz: tzinfo | None = None) -> HourAhead:
+        return cast(HourAhead, datetime.now(tz) + timedelta(hours=1))
+
+
+async def test_a_copy_whose_clock_runs_fast_does_not_take_over_a_fresh_claim(
+    open_store: OpenStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    busy = await open_store(DyingStore, dies="deciding")  # leaves the message claimed a moment ago
+    with pytest.raises(CopyDied):
+        await busy.add_message(new_dialog(message(T0, message_id="SM-1")))
+    monkeypatch.setattr("tracking.store.mongo.datetime", HourAhead)  # staleness is the server's to judge
+    fast = await open_store(duplicate_wait=0.2)
+
+    with pytest.raises(StoreUnavailable, match="still being stored"):
+        await fast.add_message(new_dialog(message(T0, message_id="SM-1")))
+    assert await fast.find_dialogs(contact_id=CONTACT) == []
