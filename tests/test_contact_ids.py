@@ -43,15 +43,15 @@ async def post_json(
         return response.status
 
 
-async def via_twilio(http: aiohttp.ClientSession, server: Any, wa_id: str, sid: str) -> int:
-    form = twilio_form("Hola", sid=sid, From=f"whatsapp:+{wa_id}", WaId=wa_id, To=f"whatsapp:{BUSINESS}")
+async def via_twilio(http: aiohttp.ClientSession, server: Any, wa_id: str, sid: str, business: str = BUSINESS) -> int:
+    form = twilio_form("Hola", sid=sid, From=f"whatsapp:+{wa_id}", WaId=wa_id, To=f"whatsapp:{business}")
     return (await server.post_twilio(http, form)).status
 
 
-async def via_meta(http: aiohttp.ClientSession, server: Any, wa_id: str, sid: str) -> int:
+async def via_meta(http: aiohttp.ClientSession, server: Any, wa_id: str, sid: str, business: str = BUSINESS) -> int:
     value = {
         "messaging_product": "whatsapp",
-        "metadata": {"display_phone_number": BUSINESS[1:], "phone_number_id": "106540352242922"},
+        "metadata": {"display_phone_number": business[1:], "phone_number_id": "106540352242922"},
         "contacts": [{"profile": {"name": "Ana"}, "wa_id": wa_id}],
         "messages": [
             {
@@ -72,11 +72,11 @@ async def via_meta(http: aiohttp.ClientSession, server: Any, wa_id: str, sid: st
     )
 
 
-async def via_greenapi(http: aiohttp.ClientSession, server: Any, wa_id: str, sid: str) -> int:
+async def via_greenapi(http: aiohttp.ClientSession, server: Any, wa_id: str, sid: str, business: str = BUSINESS) -> int:
     chat = f"{wa_id}@c.us"
     body = {
         "typeWebhook": "incomingMessageReceived",
-        "instanceData": {"idInstance": 1101000001, "wid": f"{BUSINESS[1:]}@c.us", "typeInstance": "whatsapp"},
+        "instanceData": {"idInstance": 1101000001, "wid": f"{business[1:]}@c.us", "typeInstance": "whatsapp"},
         "timestamp": int(time.time()),
         "idMessage": sid,
         "senderData": {"chatId": chat, "sender": chat, "senderName": "Ana"},
@@ -87,8 +87,8 @@ async def via_greenapi(http: aiohttp.ClientSession, server: Any, wa_id: str, sid
     )
 
 
-async def via_generic(http: aiohttp.ClientSession, server: Any, wa_id: str, sid: str) -> int:
-    body = {"message_id": sid, "business_number": BUSINESS, "contact_id": f"{wa_id}@c.us", "text": "Hola"}
+async def via_generic(http: aiohttp.ClientSession, server: Any, wa_id: str, sid: str, business: str = BUSINESS) -> int:
+    body = {"message_id": sid, "business_number": business, "contact_id": f"{wa_id}@c.us", "text": "Hola"}
     return await post_json(
         http,
         server.url + "/webhooks/generic",

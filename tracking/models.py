@@ -221,11 +221,12 @@ class IngestOutcome(StrEnum):
     APPENDED = "appended"
     DUPLICATE = "duplicate"
     ERASED = "erased"  # a retry or replay of a message whose contact was forgotten: stored nowhere
+    UNTRACKED = "untracked"  # to a WhatsApp number not in CHATTRACK_TRACKED_NUMBERS: stored nowhere
 
 
 class IngestResult(BaseModel):
     outcome: IngestOutcome
-    dialog: Dialog  # ERASED: the draft, which was not stored
+    dialog: Dialog  # ERASED, UNTRACKED: the draft, which was not stored
 
 
 class OutboxItem(BaseModel):

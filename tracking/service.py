@@ -21,6 +21,7 @@ from tracking.models import (
     InboundMessage,
     IngestOutcome,
     IngestResult,
+    Messenger,
     PageView,
     Visit,
 )
@@ -83,6 +84,27 @@ class Tracker:
 
     async def ingest(self, message: InboundMessage) -> IngestResult:
         """Store a message exactly once and attribute the dialog it opens. Safe to call on retries."""
+        number, tracked = message.business_number, self.settings.tracked_numbers
+        if tracked and message.messenger is Messenger.WHATSAPP and number.startswith("+") and number not in tracked:
+            # A sandbox number, a second line: not ours to count. Telegram is filtered by its own settings; a
+            # channel id standing for a number (an unmapped Wazzup channel) cannot be told untracked.
+            log.info("message from %s to %s: not a tracked number, stored nowhere", message.provider, number)
+            self.skipped(message.provider, "untracked_number")
+            unstored = Dialog(
+                id=uuid.uuid4().hex,
+                provider=message.provider,
+                messenger=message.messenger,
+                business_number=message.business_number,
+                contact_id=message.contact_id,
+                contact_phone=message.contact_phone,
+                contact_name=message.contact_name,
+                started_at=message.received_at,
+                last_message_at=message.received_at,
+                is_repeat=False,
+                buckets=buckets_for(message.received_at, self.settings.zone),
+                first_message=message.text,
+            )
+            return IngestResult(outcome=IngestOutcome.UNTRACKED, dialog=unstored)
         extraction = extract_code(message.text, self._markers())
         code = normalise_code(message.start_code) if message.start_code else extraction.code
         status, reason, attribution, visit = AttributionStatus.NONE, None, Attribution(), None

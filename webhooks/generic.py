@@ -163,7 +163,7 @@ async def receive(request: web.Request) -> web.Response:
     result = await request.app[TRACKER].ingest(message)  # stored before we answer
     if result.outcome is IngestOutcome.NEW_DIALOG:
         notify_new_dialog(request.app)
-    if result.outcome is IngestOutcome.ERASED:  # its contact was forgotten: no dialog to name
+    if result.outcome in (IngestOutcome.ERASED, IngestOutcome.UNTRACKED):  # stored nowhere: no dialog to name
         return web.json_response({"outcome": result.outcome.value})
     dialog = result.dialog
     return web.json_response(
