@@ -129,6 +129,7 @@ def test_digits_for_wa_me_links(e164: str, expected: str) -> None:
         ("5491123456789", "+5491123456789"),  # Argentine mobile: 549 + area + number is its E.164 form
         ("whatsapp:+5491123456789", "+5491123456789"),
         ("5491123456789@c.us", "+5491123456789"),
+        ("+54 11 15 2345-6789", "+5491123456789"),  # as Argentines write a mobile: area + 15 + number
         ("551187654321", "+5511987654321"),  # Brazilian mobile registered before the ninth digit
         ("whatsapp:+551187654321", "+5511987654321"),
         ("551187654321@c.us", "+5511987654321"),
@@ -159,3 +160,16 @@ def test_whatsapp_contact_is_e164_whichever_provider(raw: str, expected: str) ->
 )
 def test_whatsapp_contact_without_a_phone(raw: str, contact_id: str) -> None:
     assert whatsapp_contact(raw, "RU") == (contact_id, None)
+
+
+@pytest.mark.parametrize(
+    ("raw", "region", "expected"),
+    [
+        ("55 1234 5678", "MX", "+525512345678"),  # a Mexican mobile written nationally
+        ("011 15 2345-6789", "AR", "+5491123456789"),  # an Argentine mobile written nationally
+        ("(11) 8765-4321", "BR", "+5511987654321"),  # a Brazilian mobile written before the ninth digit
+        ("(11) 3333-4444", "BR", "+551133334444"),  # a São Paulo landline: 8 digits, unchanged
+    ],
+)
+def test_whatsapp_forms_written_nationally(raw: str, region: str, expected: str) -> None:
+    assert normalise_phone(raw, region) == expected
