@@ -371,3 +371,16 @@ async def test_a_deletion_marks_the_message_deleted(start_server: Any, http: aio
     assert dialog.message_count == 2
     assert await server.store.pending_alerts() == 1
     assert seen == [("wazzup", "deletion")]
+
+
+def test_the_start_up_report_names_what_wazzup_still_needs(make_settings: Any) -> None:
+    from webhooks.cli import startup_banner
+
+    blank = startup_banner(make_settings(wazzup_crm_key=" "), "127.0.0.1", 8080)
+    unmapped = startup_banner(make_settings(wazzup_crm_key=KEY), "127.0.0.1", 8080)
+    ready = startup_banner(make_settings(**settings()), "127.0.0.1", 8080)
+
+    assert "CHATTRACK_WAZZUP_CRM_KEY: set but empty" in blank
+    assert "Wazzup webhooks are refused (403)" in blank
+    assert "CHATTRACK_WAZZUP_CHANNELS" in unmapped
+    assert "WAZZUP" not in ready

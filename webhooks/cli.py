@@ -47,6 +47,8 @@ def startup_banner(settings: Settings, host: str, port: int) -> str:
         missing.append("CHATTRACK_PUBLIC_URL: providers cannot reach a local address; set your public https URL")
     if not settings.tracked_numbers and not settings.telegram_usernames:
         missing.append("CHATTRACK_TRACKED_NUMBERS: no number is tracked, so the snippet marks no link")
+    if settings.wazzup_crm_key is not None and not settings.wazzup_channels:
+        missing.append("CHATTRACK_WAZZUP_CHANNELS: Wazzup dialogs name their channel's id, not its number")
     if settings.twilio_auth_token is None and "CHATTRACK_TWILIO_AUTH_TOKEN" not in settings.blank_secrets:
         missing.append("CHATTRACK_TWILIO_AUTH_TOKEN: Twilio webhooks are refused until it is set")
     if settings.telegram_bot_token is None and "CHATTRACK_TELEGRAM_BOT_TOKEN" not in settings.blank_secrets:
