@@ -218,7 +218,7 @@ async def receive(request: web.Request) -> web.Response:
     if settings.wazzup_crm_key is None:
         return error(403, "requests cannot be checked: set CHATTRACK_WAZZUP_CRM_KEY")
     if not key_matches(settings.wazzup_crm_key.get_secret_value(), request):
-        log.warning("wazzup: bad crmKey from %s", request.remote)
+        rare.warn("bad_key", f"wazzup: wrong or missing crmKey from {request.remote}")  # anyone can send these
         return error(403, "invalid key: expected Authorization: Bearer <crmKey> or ?crmKey=<key> in the URL")
     if request.content_type != "application/json":
         return error(415, "expected application/json, as Wazzup posts")
