@@ -8,15 +8,18 @@ import asyncio
 import hashlib
 import hmac
 import json
+import logging
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
+import pytest
 
 from tests.test_twilio_webhook import collect_view
 from tracking.codes import format_prefill, new_code
 from tracking.models import AttributionStatus, Channel
+from webhooks.app import TRACKER
 
 APP_SECRET = "meta-app-secret-for-tests"
 VERIFY_TOKEN = "verify-me-please"
@@ -86,6 +89,18 @@ async def post_meta(
         return response.status, await response.json()
 
 
+def skips(server: Any) -> list[tuple[str, str]]:
+    """What the handler counts as stored nowhere (Tracker.skipped, as /metrics counts it)."""
+    seen: list[tuple[str, str]] = []
+    server.app[TRACKER].skip_observers.append(lambda provider, kind: seen.append((provider, kind)))
+    return seen
+
+
+async def texts(server: Any, dialog_id: str) -> list[str | None]:
+    """The dialog's messages, oldest first: text, or None when deleted."""
+    return [None if m.deleted else m.text for m in await server.store.dialog_messages(dialog_id)]
+
+
 async def all_dialogs(server: Any) -> list[Any]:
     now = datetime.now(UTC)
     return list(await server.store.list_dialogs(now - timedelta(days=2), now + timedelta(days=1)))
@@ -118,7 +133,7 @@ async def test_text_message_opens_an_attributed_dialog(start_server: Any, http: 
 
     status, body = await post_meta(http, server, delivery(change([text_message(text)])))
 
-    assert (status, body) == (200, {"messages": 1, "new_dialogs": 1})
+    assert (status, body) == (200, {"messages": 1, "new_dialogs": 1, "updated": 0, "skipped": 0})
     [dialog] = await server.store.find_dialogs(contact_id="+79161234567")
     assert (dialog.provider, dialog.business_number, dialog.contact_phone) == ("meta", BUSINESS, "+79161234567")
     assert dialog.contact_name == "Анна"
@@ -197,7 +212,7 @@ async def test_every_message_of_a_batched_delivery_is_stored(start_server: Any, 
 
     status, answer = await post_meta(http, server, payload)
 
-    assert (status, answer) == (200, {"messages": 4, "new_dialogs": 3})
+    assert (status, answer) == (200, {"messages": 4, "new_dialogs": 3, "updated": 0, "skipped": 0})
     anna, boris, third = [
         await server.store.find_dialogs(contact_id=phone)
         for phone in ("+79161234567", "+79035550011", "+4915123456789")
@@ -214,44 +229,61 @@ async def test_statuses_are_acknowledged_and_ignored(start_server: Any, http: ai
         for status in ("sent", "delivered", "read")
     ]
     status, answer = await post_meta(http, server, delivery(change([], statuses=receipts)))
-    assert (status, answer) == (200, {"messages": 0, "new_dialogs": 0})
+    assert (status, answer) == (200, {"messages": 0, "new_dialogs": 0, "updated": 0, "skipped": 0})
     status, answer = await post_meta(http, server, {"object": "page", "entry": []})
     assert (status, answer) == (200, {"ignored": "object page"})
     assert await all_dialogs(server) == []
 
 
-async def test_malformed_deliveries_get_4xx_with_a_reason(start_server: Any, http: aiohttp.ClientSession) -> None:
+async def test_what_is_no_delivery_gets_4xx_with_a_reason(start_server: Any, http: aiohttp.ClientSession) -> None:
     server = await start_server(**meta_settings())
-    no_metadata = delivery(change([text_message("hi")]))
-    del no_metadata["entry"][0]["changes"][0]["value"]["metadata"]
-    no_id = delivery(change([{k: v for k, v in text_message("hi").items() if k != "id"}]))
-    nobody = delivery(change([text_message("hi", sender=None)], contacts=[]))
-    bad_business = delivery(change([text_message("hi")]))
-    bad_business["entry"][0]["changes"][0]["value"]["metadata"]["display_phone_number"] = "not a number"
     cases: list[tuple[bytes | dict[str, Any], str]] = [
         (b"{not json", "Invalid JSON"),
         (b"\xff\xfe", "Invalid JSON"),
         ({"entry": []}, "object"),
         ({"object": "whatsapp_business_account", "entry": "nope"}, "entry"),
-        (no_metadata, "metadata"),
-        (no_id, "id"),
-        (nobody, "no sender"),
-        (bad_business, "display_phone_number"),
+        ({"object": "whatsapp_business_account", "entry": [{"changes": [{"value": "nope"}]}]}, "value"),
     ]
     for body, reason in cases:
         status, answer = await post_meta(http, server, body)
         assert status == 400, (body, answer)
         assert reason in answer["error"], answer
-    # A good message in the same delivery as a broken one is not half-stored: Meta will retry it all.
-    half = delivery(
-        change([text_message("ok", "wamid.OK"), text_message("bad", "wamid.BAD", sender=None)], contacts=[])
-    )
-    assert (await post_meta(http, server, half))[0] == 400
     async with http.post(
         server.url + "/webhooks/meta", data=b"a=1", headers={"X-Hub-Signature-256": sign(b"a=1")}
     ) as r:
         assert r.status == 415
     assert await all_dialogs(server) == []
+
+
+async def test_one_unreadable_message_does_not_refuse_the_delivery(
+    start_server: Any, http: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A 400 would make Meta retry the whole batch for days, the good messages with it.
+    server = await start_server(**meta_settings())
+    seen = skips(server)
+    no_id = {k: v for k, v in text_message("без id").items() if k != "id"}
+    nobody = text_message("без отправителя", "wamid.NOBODY", sender=None)
+    broken = {**text_message("", "wamid.BROKEN"), "text": "not an object"}
+    good = change([text_message("Первое", "wamid.OK1"), no_id, broken, text_message("Второе", "wamid.OK2")])
+    no_metadata = change([text_message("hi", "wamid.NOMETA", sender="79035550011")])
+    del no_metadata["value"]["metadata"]
+    bad_business = change([text_message("hi", "wamid.BADBIZ", sender="79035550012")])
+    bad_business["value"]["metadata"]["display_phone_number"] = "not a number"
+    good["value"]["contacts"] = [contact(), "not a contact"]  # a broken contact costs only a name
+
+    with caplog.at_level(logging.WARNING, logger="chattrack.meta"):
+        status, answer = await post_meta(
+            http, server, delivery(good, change([nobody], contacts=[]), no_metadata, bad_business)
+        )
+
+    assert (status, answer) == (200, {"messages": 2, "new_dialogs": 1, "updated": 0, "skipped": 5})
+    [dialog] = await all_dialogs(server)
+    assert (dialog.contact_name, dialog.first_message, dialog.message_count) == ("Анна", "Первое", 2)
+    assert await texts(server, dialog.id) == ["Первое", "Второе"]
+    assert seen == [("meta", "unreadable")] * 5
+    unreadable = [r.getMessage() for r in caplog.records if "unreadable message skipped" in r.getMessage()]
+    assert len(unreadable) == 1  # once a minute, with how many went unsaid
+    assert "id" in unreadable[0]
 
 
 async def test_click_to_whatsapp_ad_becomes_the_attribution(start_server: Any, http: aiohttp.ClientSession) -> None:
@@ -323,7 +355,7 @@ async def test_non_text_messages_open_the_dialog_with_what_text_there_is(
 
     status, answer = await post_meta(http, server, delivery(change(messages, contacts=contacts)))
 
-    assert (status, answer) == (200, {"messages": 5, "new_dialogs": 5})
+    assert (status, answer) == (200, {"messages": 5, "new_dialogs": 5, "updated": 0, "skipped": 2})
     first = {d.contact_phone: d.first_message for d in await all_dialogs(server)}
     assert first == {
         "+79030000001": "Вот такую хочу",
@@ -351,3 +383,174 @@ async def test_store_unavailable_is_503_so_meta_retries(start_server: Any, http:
     status, answer = await post_meta(http, server, delivery(change([text_message("hi")])))
     assert status == 503
     assert "retry" in answer["error"]
+
+
+def revoke(original: str, wamid: str = "wamid.REVOKE1") -> dict[str, Any]:
+    """A customer deleted a message (coexistence), as Meta's revoke webhook reference shows it."""
+    return {
+        "from": CUSTOMER,
+        "id": wamid,
+        "timestamp": str(int(time.time())),
+        "type": "revoke",
+        "revoke": {"original_message_id": original},
+    }
+
+
+def edit(original: str, content: dict[str, Any], wamid: str = "wamid.EDIT1", at: int | None = None) -> dict[str, Any]:
+    """A customer edited a message (coexistence), as Meta's edit webhook reference shows it: the new content
+    in `edit.message`, typed like any message."""
+    return {
+        "from": CUSTOMER,
+        "id": wamid,
+        "timestamp": str(at or int(time.time())),
+        "type": "edit",
+        "edit": {"original_message_id": original, "message": {"context": {"id": original}, **content}},
+    }
+
+
+async def test_a_revoke_marks_its_message_deleted_and_opens_no_lead(
+    start_server: Any, http: aiohttp.ClientSession
+) -> None:
+    server = await start_server(**meta_settings(telegram_owner_ids="1001"))
+    seen = skips(server)
+
+    status, answer = await post_meta(http, server, delivery(change([revoke("wamid.NEVER_SEEN")])))
+
+    assert (status, answer) == (200, {"messages": 0, "new_dialogs": 0, "updated": 0, "skipped": 1})
+    assert await all_dialogs(server) == []  # not a lead, not an alert
+    assert await server.store.pending_alerts() == 0
+    assert seen == [("meta", "deletion")]
+
+    await post_meta(http, server, delivery(change([text_message("Хочу записаться", WAMID)])))
+    status, answer = await post_meta(http, server, delivery(change([revoke(WAMID, "wamid.REVOKE2")])))
+
+    assert (status, answer) == (200, {"messages": 0, "new_dialogs": 0, "updated": 1, "skipped": 0})
+    [dialog] = await all_dialogs(server)
+    assert dialog.message_count == 1
+    assert await texts(server, dialog.id) == [None]
+    assert await server.store.pending_alerts() == 1  # the message's own alert, none for its deletion
+    retry = await post_meta(http, server, delivery(change([text_message("Хочу записаться", WAMID)])))
+    assert retry == (200, {"messages": 1, "new_dialogs": 0, "updated": 0, "skipped": 0})
+    assert await texts(server, dialog.id) == [None]  # still deleted: a retry is a duplicate
+
+
+async def test_an_edit_replaces_the_text_of_its_message(start_server: Any, http: aiohttp.ClientSession) -> None:
+    server = await start_server(**meta_settings(telegram_owner_ids="1001"))
+    seen = skips(server)
+    sent = int(time.time()) - 60
+    await post_meta(http, server, delivery(change([text_message("Здраствуйте, сколко стоит?", WAMID)])))
+    photo = {"type": "image", "image": {"id": "1", "mime_type": "image/jpeg"}}
+    await post_meta(http, server, delivery(change([text_message("", "wamid.PHOTO") | photo])))
+
+    status, answer = await post_meta(
+        http,
+        server,
+        delivery(
+            change(
+                [
+                    edit(WAMID, {"type": "text", "text": {"body": "Здравствуйте, сколько стоит?"}}, at=sent),
+                    edit("wamid.PHOTO", {"type": "image", "image": {"caption": "Вот такую"}}, "wamid.EDIT2"),
+                    edit("wamid.NEVER_SEEN", {"type": "text", "text": {"body": "?"}}, "wamid.EDIT3"),
+                ]
+            )
+        ),
+    )
+
+    assert (status, answer) == (200, {"messages": 0, "new_dialogs": 0, "updated": 2, "skipped": 1})
+    [dialog] = await all_dialogs(server)
+    assert (dialog.first_message, dialog.message_count) == ("Здравствуйте, сколько стоит?", 2)
+    assert await texts(server, dialog.id) == ["Здравствуйте, сколько стоит?", "Вот такую"]
+    assert seen == [("meta", "edit")]
+    assert await server.store.pending_alerts() == 1
+
+
+async def test_an_edit_that_adds_the_code_attributes_the_dialog(start_server: Any, http: aiohttp.ClientSession) -> None:
+    server = await start_server(**meta_settings())
+    code = new_code()
+    await collect_view(http, server, code, "https://studio.example/?utm_source=google&utm_medium=cpc&utm_campaign=sale")
+    await post_meta(http, server, delivery(change([text_message("Здравствуйте! Хочу записаться", WAMID)])))
+
+    text = format_prefill("Здравствуйте! Хочу записаться", code, "код")
+    status, _ = await post_meta(http, server, delivery(change([edit(WAMID, {"type": "text", "text": {"body": text}})])))
+
+    assert status == 200
+    [dialog] = await all_dialogs(server)
+    assert (dialog.status, dialog.code, dialog.attribution.campaign) == (AttributionStatus.EXACT, code, "sale")
+    assert dialog.first_message == "Здравствуйте! Хочу записаться"
+
+
+async def test_media_without_a_caption_opens_a_dialog(start_server: Any, http: aiohttp.ClientSession) -> None:
+    server = await start_server(**meta_settings())
+    shapes: dict[str, dict[str, Any]] = {
+        "79030000011": {"type": "image", "image": {"mime_type": "image/jpeg", "sha256": "x", "id": "1"}},
+        "79030000012": {"type": "audio", "audio": {"mime_type": "audio/ogg; codecs=opus", "id": "2", "voice": True}},
+        "79030000013": {"type": "sticker", "sticker": {"mime_type": "image/webp", "id": "3", "animated": False}},
+        "79030000014": {"type": "video", "video": {"mime_type": "video/mp4", "id": "4"}},
+        "79030000015": {"type": "document", "document": {"filename": "brief.pdf", "id": "5"}},
+        "79030000016": {"type": "contacts", "contacts": [{"name": {"formatted_name": "Ольга"}, "phones": []}]},
+    }
+    messages = [
+        {"from": number, "id": f"wamid.{number}", "timestamp": str(int(time.time())), **shape}
+        for number, shape in shapes.items()
+    ]
+    contacts = [contact(number, f"n{number[-1]}") for number in shapes]
+
+    status, answer = await post_meta(http, server, delivery(change(messages, contacts=contacts)))
+
+    assert (status, answer) == (200, {"messages": 6, "new_dialogs": 6, "updated": 0, "skipped": 0})
+    assert {d.contact_phone: d.first_message for d in await all_dialogs(server)} == {
+        "+" + number: "" for number in shapes
+    }
+
+
+async def test_what_the_customer_chose_or_ordered_is_the_text(start_server: Any, http: aiohttp.ClientSession) -> None:
+    server = await start_server(**meta_settings())
+    shapes: dict[str, dict[str, Any]] = {
+        "79030000021": {"type": "order", "order": {"catalog_id": "1", "text": "К 18:00", "product_items": []}},
+        "79030000022": {
+            "type": "interactive",
+            "interactive": {"type": "nfm_reply", "nfm_reply": {"name": "flow", "body": "Sent", "response_json": "{}"}},
+        },
+        "79030000023": {"type": "location", "location": {"latitude": 55.75, "longitude": 37.61, "name": "Студия"}},
+    }
+    messages = [
+        {"from": number, "id": f"wamid.{number}", "timestamp": str(int(time.time())), **shape}
+        for number, shape in shapes.items()
+    ]
+
+    status, _ = await post_meta(http, server, delivery(change(messages, contacts=[])))
+
+    assert status == 200
+    assert {d.contact_phone: d.first_message for d in await all_dialogs(server)} == {
+        "+79030000021": "К 18:00",
+        "+79030000022": "Sent",
+        "+79030000023": "Студия",
+    }
+
+
+async def test_events_and_unknown_types_are_stored_nowhere(start_server: Any, http: aiohttp.ClientSession) -> None:
+    server = await start_server(**meta_settings(telegram_owner_ids="1001"))
+    seen = skips(server)
+    shapes: list[dict[str, Any]] = [
+        {"type": "reaction", "reaction": {"message_id": "wamid.OUT", "emoji": "👍"}},
+        {"type": "unsupported", "errors": [{"code": 131051, "title": "Message type unknown"}]},
+        {"type": "unknown", "errors": [{"code": 131051, "title": "Message type is not currently supported"}]},
+        {"type": "system", "system": {"body": "User A changed from 1 to 2", "type": "user_changed_number"}},
+        {"type": "request_welcome"},
+        {"type": "ephemeral"},
+        {"type": "poll_vote_from_the_future", "poll_vote_from_the_future": {"option": 1}},
+        {"type": "text", "text": {"body": "в группе"}, "group_id": "120363012345678901"},
+    ]
+    messages = [
+        {"from": CUSTOMER, "id": f"wamid.E{i}", "timestamp": str(int(time.time())), **shape}
+        for i, shape in enumerate(shapes)
+    ]
+
+    status, answer = await post_meta(http, server, delivery(change(messages)))
+
+    assert (status, answer) == (200, {"messages": 0, "new_dialogs": 0, "updated": 0, "skipped": 8})
+    assert await all_dialogs(server) == []
+    assert await server.store.pending_alerts() == 0
+    assert [kind for _, kind in seen] == [
+        "reaction", "unsupported", "unsupported", "event", "event", "event", "other", "group"
+    ]  # fmt: skip

@@ -5,6 +5,13 @@ GET is Meta's verification handshake; POST carries `entry[].changes[].value` obj
 sent, acknowledged and ignored). One delivery may batch several entries, changes and messages; every
 message is stored, in order, before we answer 200. Meta delivers at least once and retries for days
 on anything else, so a repeated message id (wamid) changes nothing.
+
+What opens or joins a dialog is decided by inclusion: the types Meta's messages webhook reference lists
+as what a customer sends (CONTENT_TYPES). Everything else (reactions, system notices, "chat opened",
+unsupported or unknown types) is counted and stored nowhere. WhatsApp Business app numbers (coexistence)
+also send `edit` and `revoke`: an edit replaces the stored text of its original message, a revoke marks
+it deleted; neither opens a dialog. One message that cannot be read is counted, logged and skipped: a
+400 would make Meta retry the whole batch, the good messages with it, for days.
 """
 
 from __future__ import annotations
@@ -13,7 +20,9 @@ import hashlib
 import hmac
 import logging
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -21,15 +30,32 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from tracking.models import InboundMessage, IngestOutcome, Messenger
 from tracking.periods import utc_now
 from tracking.phones import normalise_phone, whatsapp_contact
+from tracking.service import Tracker
 from webhooks.app import SETTINGS, TRACKER, error, notify_new_dialog, validation_reason
+from webhooks.rare_log import RareWarnings
 from webhooks.referral import AdReferral, ad_attribution
 
 log = logging.getLogger("chattrack.meta")
 
 PATH = "/webhooks/meta"
 PROVIDER = "meta"
-# Not a customer writing: number/BSUID changes, "chat opened" events, reactions to our own messages.
-IGNORED_TYPES = frozenset({"system", "request_welcome", "reaction"})
+# What a customer says, by Meta's messages webhook reference: a text; media with or without a caption; a
+# button, list row or flow answer chosen; a location, a contact card, an order from the catalogue.
+CONTENT_TYPES = frozenset(
+    {"text", "image", "video", "audio", "document", "sticker", "button", "interactive", "location", "contacts", "order"}
+)
+# Documented types that are not: what each is counted as (a fixed word: it is a metrics label). Reactions
+# to our messages, number or BSUID changes, "chat opened" (request_welcome), disappearing-mode notices, and
+# messages WhatsApp could not pass on (unsupported; `unknown` in older versions). Any other type: "other".
+EVENT_KINDS = {
+    "reaction": "reaction",
+    "system": "event",
+    "request_welcome": "event",
+    "ephemeral": "event",
+    "unsupported": "unsupported",
+    "unknown": "unsupported",
+}
+rare = RareWarnings(log)
 _DIGITS = re.compile(r"\d{6,15}")
 
 
@@ -51,40 +77,55 @@ class Text(_Lenient):
     body: str = ""
 
 
-class Media(_Lenient):
+class Media(_Lenient):  # image, video, audio, document, sticker: only images, videos and documents have captions
     caption: str | None = None
 
 
-class Button(_Lenient):
+class Button(_Lenient):  # a quick-reply button of a template
     text: str | None = None
 
 
-class Reply(_Lenient):
+class Reply(_Lenient):  # a reply button or a list row
     title: str | None = None
+
+
+class FlowReply(_Lenient):  # a WhatsApp Flow's answer (nfm_reply): `body` is what the chat shows ("Sent")
+    body: str | None = None
 
 
 class Interactive(_Lenient):
     button_reply: Reply | None = None
     list_reply: Reply | None = None
+    nfm_reply: FlowReply | None = None
 
 
-class Message(_Lenient):
-    id: str = Field(min_length=1, max_length=256)
-    sender: str | None = Field(None, alias="from")
-    from_user_id: str | None = None
-    timestamp: str | None = None
+class Location(_Lenient):
+    name: str | None = None
+    address: str | None = None
+
+
+class Order(_Lenient):
+    text: str | None = None  # the customer's note with the order
+
+
+class Content(_Lenient):
+    """What a message holds, by its type: a message's own content, or the new content of an edit."""
+
     type: str = "text"
-    group_id: str | None = None
     text: Text | None = None
     image: Media | None = None
     video: Media | None = None
+    audio: Media | None = None
     document: Media | None = None
+    sticker: Media | None = None
     button: Button | None = None
     interactive: Interactive | None = None
-    referral: AdReferral | None = None
+    location: Location | None = None
+    order: Order | None = None
 
     def readable_text(self) -> str:
-        """What the customer wrote, whatever the message type: text, a caption, the button tapped."""
+        """What the customer wrote, whatever the type: a text, a caption, the button or row chosen, a place's
+        name, an order's note; "" for what has none (media without caption, a contact card)."""
         if self.text is not None:
             return self.text.body
         for media in (self.image, self.video, self.document):
@@ -96,7 +137,32 @@ class Message(_Lenient):
             reply = self.interactive.button_reply or self.interactive.list_reply
             if reply is not None and reply.title:
                 return reply.title
+            if self.interactive.nfm_reply is not None and self.interactive.nfm_reply.body:
+                return self.interactive.nfm_reply.body
+        if self.location is not None:
+            return ", ".join(part for part in (self.location.name, self.location.address) if part)
+        if self.order is not None and self.order.text:
+            return self.order.text
         return ""
+
+
+class Changed(_Lenient):  # `edit` and `revoke` (coexistence): which message they change
+    original_message_id: str = Field(min_length=1, max_length=256)
+
+
+class Edit(Changed):
+    message: Content = Field(default_factory=Content)  # the message's new content (text, or media and caption)
+
+
+class Message(Content):
+    id: str = Field(min_length=1, max_length=256)
+    sender: str | None = Field(None, alias="from")
+    from_user_id: str | None = None
+    timestamp: str | None = None
+    group_id: str | None = None
+    referral: AdReferral | None = None
+    edit: Edit | None = None
+    revoke: Changed | None = None
 
 
 class Metadata(_Lenient):
@@ -105,10 +171,11 @@ class Metadata(_Lenient):
 
 
 class Value(_Lenient):
-    metadata: Metadata | None = None
-    contacts: list[Contact] = Field(default_factory=list)
-    messages: list[Message] = Field(default_factory=list)
-    statuses: list[dict[str, object]] = Field(default_factory=list)
+    # Each message (and the metadata they need) is read on its own: one that cannot be read is skipped.
+    metadata: Any = None
+    contacts: list[Any] = Field(default_factory=list)
+    messages: list[Any] = Field(default_factory=list)
+    statuses: list[Any] = Field(default_factory=list)
 
 
 class Change(_Lenient):
@@ -155,28 +222,84 @@ def received_at(timestamp: str | None, now: datetime) -> datetime:
     return min(moment, now) if moment > now - timedelta(days=30) else now
 
 
-def to_messages(delivery: Delivery, region: str) -> list[InboundMessage] | str:
-    """Every customer message in a delivery, in order, or the reason the delivery is not well formed."""
+@dataclass(frozen=True)
+class Revision:
+    """An edit (`text` set) or a revoke (`text` None) of a message stored before (coexistence)."""
+
+    original_id: str
+    text: str | None
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Skipped:
+    kind: str  # a fixed word: the metrics label (Tracker.skipped)
+    why: str = ""  # for the log when unreadable
+
+
+Reading = InboundMessage | Revision | Skipped
+
+
+def read_delivery(delivery: Delivery, region: str) -> list[Reading]:
+    """What each message of a delivery says, in order: a customer's message, an edit or revoke of one, or
+    why it is skipped. Receipts (`statuses`) are counted by the caller."""
     now = utc_now()
-    found: list[InboundMessage] = []
+    found: list[Reading] = []
     for entry in delivery.entry:
         for change in entry.changes:
             value = change.value
             if not value.messages:
                 continue  # statuses, and fields we do not use
-            if value.metadata is None:
-                return "value.metadata is missing"
-            business = business_number(value.metadata, region)
-            if business is None:
-                return "metadata.display_phone_number is not a phone number"
-            for message in value.messages:
-                if message.type in IGNORED_TYPES or message.group_id:
-                    continue  # group chats are not leads
-                inbound = _inbound(message, value.contacts, business, region, now)
-                if isinstance(inbound, str):
-                    return f"message {message.id}: {inbound}"
-                found.append(inbound)
+            business = _business_of(value.metadata, region)
+            contacts = _contacts(value.contacts)
+            for raw in value.messages:
+                found.append(business if isinstance(business, Skipped) else read(raw, contacts, business, region, now))
     return found
+
+
+def _business_of(metadata: Any, region: str) -> str | Skipped:
+    """The business number of a change's messages, or why none of them can be read."""
+    if metadata is None:
+        return Skipped("unreadable", "value.metadata is missing")
+    try:
+        number = business_number(Metadata.model_validate(metadata), region)
+    except ValidationError as exc:
+        return Skipped("unreadable", validation_reason(exc, "value.metadata."))
+    return number or Skipped("unreadable", "metadata.display_phone_number is not a phone number")
+
+
+def _contacts(raw: list[Any]) -> list[Contact]:
+    """The `contacts[]` entries that can be read (a broken one only costs its sender's name)."""
+    found = []
+    for item in raw:
+        try:
+            found.append(Contact.model_validate(item))
+        except ValidationError:
+            continue
+    return found
+
+
+def read(raw: Any, contacts: list[Contact], business: str, region: str, now: datetime) -> Reading:
+    """One message of a change: decided by inclusion (CONTENT_TYPES), edits and revokes apart."""
+    try:
+        message = Message.model_validate(raw)
+    except ValidationError as exc:
+        return Skipped("unreadable", validation_reason(exc, "message."))
+    if message.group_id:
+        return Skipped("group")  # group chats are not leads
+    if message.type == "edit" or message.type == "revoke":
+        changed = message.edit if message.type == "edit" else message.revoke
+        if changed is None:
+            return Skipped("unreadable", f"message {message.id}: {message.type} without its {message.type} object")
+        text = message.edit.message.readable_text() if message.edit is not None else None
+        return Revision(changed.original_message_id, text, received_at(message.timestamp, now))
+    if message.type not in CONTENT_TYPES:
+        return Skipped(EVENT_KINDS.get(message.type, "other"))
+    try:
+        inbound = _inbound(message, contacts, business, region, now)
+    except ValidationError as exc:
+        return Skipped("unreadable", validation_reason(exc, f"message {message.id}: "))
+    return Skipped("unreadable", f"message {message.id}: {inbound}") if isinstance(inbound, str) else inbound
 
 
 def _inbound(
@@ -250,17 +373,49 @@ async def receive(request: web.Request) -> web.Response:
         return error(400, validation_reason(exc, "not a WhatsApp Cloud API delivery: "))
     if delivery.object != "whatsapp_business_account":
         return web.json_response({"ignored": f"object {delivery.object}"})
-    messages = to_messages(delivery, settings.default_region)
-    if isinstance(messages, str):
-        log.warning("meta: refused delivery: %s", messages)
-        return error(400, messages)
-    tracker, opened = request.app[TRACKER], 0
-    for message in messages:  # in order: the first message of a chat opens its dialog
-        result = await tracker.ingest(message)  # stored before we answer
-        opened += result.outcome is IngestOutcome.NEW_DIALOG
-    if opened:
+    tracker = request.app[TRACKER]
+    for value in (change.value for entry in delivery.entry for change in entry.changes):
+        for _ in value.statuses:  # receipts of what the business sent
+            tracker.skipped(PROVIDER, "status")
+    tally = Tally()
+    for reading in read_delivery(delivery, settings.default_region):  # in order: a chat's first message opens it
+        await take(reading, tracker, tally)
+    if tally.new_dialogs:
         notify_new_dialog(request.app)
-    return web.json_response({"messages": len(messages), "new_dialogs": opened})
+    return web.json_response(
+        {"messages": tally.stored, "new_dialogs": tally.new_dialogs, "updated": tally.updated, "skipped": tally.skipped}
+    )
+
+
+@dataclass
+class Tally:
+    stored: int = 0  # customers' messages stored now or before (a retry)
+    new_dialogs: int = 0
+    updated: int = 0  # messages edited or marked deleted
+    skipped: int = 0  # stored nowhere: events, unreadable messages, edits of messages never stored
+
+
+async def take(reading: Reading, tracker: Tracker, tally: Tally) -> None:
+    """Store, edit or mark deleted what one message of a delivery says; count the rest."""
+    if isinstance(reading, Skipped):
+        tally.skipped += 1
+        tracker.skipped(PROVIDER, reading.kind)
+        if reading.kind == "unreadable":
+            rare.warn("unreadable", f"meta: unreadable message skipped: {reading.why}")
+        return
+    if isinstance(reading, Revision):
+        if reading.text is None:
+            changed = await tracker.delete_message(PROVIDER, reading.original_id, reading.at)
+        else:
+            changed = await tracker.edit_message(PROVIDER, reading.original_id, reading.text, reading.at)
+        tally.updated += changed
+        if not changed:  # of a message never stored (sent before tracking began, or erased)
+            tally.skipped += 1
+            tracker.skipped(PROVIDER, "deletion" if reading.text is None else "edit")
+        return
+    result = await tracker.ingest(reading)  # stored before we answer
+    tally.stored += result.outcome is not IngestOutcome.ERASED
+    tally.new_dialogs += result.outcome is IngestOutcome.NEW_DIALOG
 
 
 def setup(app: web.Application) -> None:
