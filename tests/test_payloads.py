@@ -155,28 +155,17 @@ async def all_dialogs(server: RunningServer) -> list[Dialog]:
     return sorted(found, key=lambda dialog: (dialog.started_at, dialog.contact_id))
 
 
-async def stored_texts(server: RunningServer, dialog: Dialog) -> list[str | None] | None:
+async def stored_texts(server: RunningServer, dialog: Dialog) -> list[str | None]:
     """The texts of a dialog's messages, oldest first, with the code stripped as the Tracker strips it (the store
-    keeps what the customer wrote), a deleted one as None; None while the store cannot list them."""
-    listing = getattr(server.store, "dialog_messages", None)
-    if listing is None:
-        return None
-    texts: list[str | None] = []
-    for message in await listing(dialog.id):
-        deleted = getattr(message, "deleted_at", None) is not None
-        texts.append(None if deleted else extract_code(message.text, DEFAULT_MARKERS).text)
-    return texts
+    keeps what the customer wrote), a deleted one as None."""
+    messages = await server.store.dialog_messages(dialog.id)
+    return [None if message.deleted else extract_code(message.text, DEFAULT_MARKERS).text for message in messages]
 
 
 async def check_dialog(server: RunningServer, dialog: Dialog, expected: dict[str, Any], code: str) -> None:
     for key, want in expected.items():
         if key == "messages":
-            texts = await stored_texts(server, dialog)
-            if texts is not None:
-                assert texts == want, f"messages of {dialog.contact_id}"
-            else:  # until the store lists a dialog's messages: what the dialog itself says
-                assert dialog.message_count == len(want), f"message_count of {dialog.contact_id}"
-                assert dialog.first_message == (want[0] or ""), f"first_message of {dialog.contact_id}"
+            assert await stored_texts(server, dialog) == want, f"messages of {dialog.contact_id}"
             continue
         got = getattr(dialog, key)
         got = got.value if hasattr(got, "value") else got
