@@ -12,17 +12,23 @@ Chatbots). Telegram then sends a `business_connection` update, remembered in the
 replies sent by bots on their behalf) are not customer messages and are ignored. Only accounts of the
 configured owners (or CHATTRACK_TELEGRAM_USERNAMES) count: anyone can connect a bot to their account, and a
 stranger's chats must not turn into this business's leads.
+
+Edits and deletions: a customer's edited message (`edited_message` in the chat with the bot,
+`edited_business_message` in a business chat) replaces the stored text of that message; deleted business
+messages (`deleted_business_messages`) are marked deleted. Neither opens a dialog; a message that was never
+stored (the owner's own, another account's) changes nothing.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import AiogramError
 from aiogram.filters import CommandObject, CommandStart, Filter
-from aiogram.types import BusinessConnection, Message, User
+from aiogram.types import BusinessConnection, BusinessMessagesDeleted, Message, User
 
 from bot.access import Role
 from bot.texts import language, text
@@ -47,6 +53,20 @@ def contact_name(user: User) -> str:
 
 def message_text(message: Message) -> str:
     return message.text or message.caption or ""
+
+
+def bot_message_id(message: Message) -> str:
+    """The id a customer's message in the chat with the bot is stored by (edits find it by the same)."""
+    return f"{message.chat.id}:{message.message_id}"
+
+
+def business_message_id(connection_id: str, chat_id: int, message_id: int) -> str:
+    """The id a business chat's message is stored by: message ids are per chat, chats per connection."""
+    return f"{connection_id}:{chat_id}:{message_id}"
+
+
+def edited_at(message: Message) -> datetime | None:
+    return None if message.edit_date is None else datetime.fromtimestamp(message.edit_date, UTC)
 
 
 class KnownCustomer(Filter):
@@ -93,7 +113,7 @@ def customers_router(
         assert user is not None  # private chats always have a sender
         return InboundMessage(
             provider=BOT_PROVIDER,
-            message_id=f"{message.chat.id}:{message.message_id}",
+            message_id=bot_message_id(message),
             messenger=Messenger.TELEGRAM,
             business_number=await bot_number(bot),
             contact_id=contact_id(user),
@@ -117,6 +137,10 @@ def customers_router(
     @router.message(F.chat.type == "private", KnownCustomer(store))
     async def customer_writes(message: Message, bot: Bot) -> None:
         await ingest(await from_bot_chat(message, bot, message_text(message)))
+
+    @router.edited_message(F.chat.type == "private", KnownCustomer(store))
+    async def customer_edits(message: Message) -> None:
+        await tracker.edit_message(BOT_PROVIDER, bot_message_id(message), message_text(message), edited_at(message))
 
     # Telegram Business ----------------------------------------------------------------------------
 
@@ -180,7 +204,7 @@ def customers_router(
         await ingest(
             InboundMessage(
                 provider=BUSINESS_PROVIDER,
-                message_id=f"{message.business_connection_id}:{message.chat.id}:{message.message_id}",
+                message_id=business_message_id(message.business_connection_id, message.chat.id, message.message_id),
                 messenger=Messenger.TELEGRAM,
                 business_number="@" + (account.username or str(account.user_id)).lower(),
                 contact_id=contact_id(sender),
@@ -189,6 +213,21 @@ def customers_router(
                 received_at=message.date,
             )
         )
+
+    @router.edited_business_message()
+    async def business_edit(message: Message) -> None:
+        sender = message.from_user
+        if message.business_connection_id is None or sender is None or sender.id != message.chat.id:
+            return  # not the customer's (the chat is theirs): the owner's messages are never stored
+        stored_as = business_message_id(message.business_connection_id, message.chat.id, message.message_id)
+        await tracker.edit_message(BUSINESS_PROVIDER, stored_as, message_text(message), edited_at(message))
+
+    @router.deleted_business_messages()
+    async def business_deletions(event: BusinessMessagesDeleted) -> None:
+        for message_id in event.message_ids:  # the owner's own messages among them were never stored
+            await tracker.delete_message(
+                BUSINESS_PROVIDER, business_message_id(event.business_connection_id, event.chat.id, message_id)
+            )
 
     return router
 

@@ -309,9 +309,15 @@ async def test_webhook_mode_asks_telegram_for_business_updates(serve: Callable[.
 
     registered = await api.wait_for("setWebhook")
 
-    assert {"message", "callback_query", "business_connection", "business_message"} <= set(
-        registered.params["allowed_updates"]
-    )
+    assert {
+        "message",
+        "edited_message",
+        "callback_query",
+        "business_connection",
+        "business_message",
+        "edited_business_message",
+        "deleted_business_messages",
+    } <= set(registered.params["allowed_updates"])
 
 
 async def test_customers_telegram_ids_stay_out_of_the_info_log(
@@ -337,3 +343,96 @@ async def test_customers_telegram_ids_stay_out_of_the_info_log(
     logged = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
     assert any("dialog" in line for line in logged)  # the messages were logged, without who sent them
     assert [line for line in logged if str(customer) in line] == []
+
+
+# edits and deletions -------------------------------------------------------------------------------
+
+
+def edited(update: dict[str, Any], text: str, kind: str = "business_message") -> dict[str, Any]:
+    """The update Telegram sends when the message of `update` is edited: the same message id, new text."""
+    message = {**update[kind], "text": text, "edit_date": int(time.time())}
+    return {"update_id": next(_ids), f"edited_{kind}": message}
+
+
+def deleted(*updates: dict[str, Any]) -> dict[str, Any]:
+    first = updates[0]["business_message"]
+    return {
+        "update_id": next(_ids),
+        "deleted_business_messages": {
+            "business_connection_id": first["business_connection_id"],
+            "chat": first["chat"],
+            "message_ids": [u["business_message"]["message_id"] for u in updates],
+        },
+    }
+
+
+async def texts(server: RunningServer, dialog_id: str) -> list[str | None]:
+    """The dialog's messages, oldest first: text, or None when deleted."""
+    return [None if m.deleted else m.text for m in await server.app[STORE].dialog_messages(dialog_id)]
+
+
+async def test_a_customers_business_edit_replaces_the_text_and_can_bring_the_code(
+    serve: Callable[..., Any], api: BotAPI
+) -> None:
+    server, ingested = await serve()
+    runtime: BotRuntime = server.app[BOT_RUNTIME]
+    assert runtime.dispatcher is not None and runtime.bot is not None
+    feed = runtime.dispatcher.feed_raw_update
+    owner, olga = user(OWNER, "ru", "Ирина", "Flower_Shop"), user(CUSTOMER, "ru", "Ольга")
+    seen = await visit(server)
+    await feed(runtime.bot, connection_update(owner))
+    first = business_update(olga, "Здравствуйте! Хочу букет")
+    reply = business_update(owner, "Здравствуйте! Какой?")
+    await feed(runtime.bot, first)
+    await feed(runtime.bot, reply)
+
+    await feed(runtime.bot, edited(first, f"Здравствуйте! Хочу букет из 25 роз (код {seen.code})"))
+    await feed(runtime.bot, edited(reply, "Переписано владельцем (код 7K3M9QE)"))  # never stored: nothing
+
+    [dialog] = await dialogs_of(server, CUSTOMER)
+    assert (dialog.status, dialog.code, dialog.attribution.campaign) == (AttributionStatus.EXACT, seen.code, "march8")
+    assert (dialog.first_message, dialog.message_count) == ("Здравствуйте! Хочу букет из 25 роз", 1)
+    assert await texts(server, dialog.id) == ["Здравствуйте! Хочу букет из 25 роз"]
+    assert [r.outcome.value for r in ingested.results] == ["new_dialog"]  # an edit is no new message
+    assert await dialogs_of(server, OWNER) == []
+
+
+async def test_deleted_business_messages_are_marked_deleted(serve: Callable[..., Any], api: BotAPI) -> None:
+    server, ingested = await serve()
+    runtime: BotRuntime = server.app[BOT_RUNTIME]
+    assert runtime.dispatcher is not None and runtime.bot is not None
+    feed = runtime.dispatcher.feed_raw_update
+    owner, olga = user(OWNER, "ru", "Ирина", "flower_shop"), user(CUSTOMER, "ru", "Ольга")
+    await feed(runtime.bot, connection_update(owner))
+    first, second = business_update(olga, "Добрый день"), business_update(olga, "Ой, не туда")
+    await feed(runtime.bot, first)
+    await feed(runtime.bot, second)
+
+    await feed(runtime.bot, deleted(second, business_update(owner, "не сохранено")))
+    await feed(runtime.bot, {**first, "update_id": next(_ids)})  # a redelivered message stays a duplicate
+    await feed(runtime.bot, {**second, "update_id": next(_ids)})
+
+    [dialog] = await dialogs_of(server, CUSTOMER)
+    assert await texts(server, dialog.id) == ["Добрый день", None]
+    assert dialog.message_count == 2
+    assert [r.outcome.value for r in ingested.results] == ["new_dialog", "appended", "duplicate", "duplicate"]
+
+
+async def test_a_customers_edit_in_the_chat_with_the_bot_replaces_the_text(
+    serve: Callable[..., Any], api: BotAPI
+) -> None:
+    server, ingested = await serve()
+    runtime: BotRuntime = server.app[BOT_RUNTIME]
+    assert runtime.dispatcher is not None and runtime.bot is not None
+    seen = await visit(server)
+    olga = Person(api, CUSTOMER, "ru", "Ольга")
+    olga.says(f"/start {seen.code}")
+    await olga.reads()
+    question = olga.says("Сколко стоят розы?")
+    await ingested.wait(2)
+
+    await runtime.dispatcher.feed_raw_update(runtime.bot, edited(question, "Сколько стоят розы?", kind="message"))
+
+    [dialog] = await dialogs_of(server, CUSTOMER)
+    assert await texts(server, dialog.id) == ["", "Сколько стоят розы?"]
+    assert (dialog.code, dialog.message_count) == (seen.code, 2)
