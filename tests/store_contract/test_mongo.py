@@ -11,13 +11,14 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
-from pymongo import AsyncMongoClient
+from pymongo import AsyncMongoClient, CursorType, monitoring
 
+from tests.mongo_plans import describe, find_plan
 from tests.mongo_server import MongoServer, emulator, free_port
 from tests.store_contract import CONTACT, at, message, new_dialog, queued_alerts
 from tracking.models import Dialog, IngestOutcome, IngestResult
-from tracking.store.base import CountQuery, NewDialog, StoreUnavailable
-from tracking.store.mongo import SCHEMA_VERSION, MongoStore
+from tracking.store.base import Bucket, CountQuery, NewDialog, StoreUnavailable
+from tracking.store.mongo import SCHEMA_VERSION, MongoStore, client_options, count_pipeline, forgotten_messages
 
 T0 = at("2026-03-01 10:00")
 OpenStore = Callable[..., Awaitable[MongoStore]]
@@ -282,3 +283,148 @@ async def test_a_copy_whose_clock_runs_fast_does_not_take_over_a_fresh_claim(
     with pytest.raises(StoreUnavailable, match="still being stored"):
         await fast.add_message(new_dialog(message(T0, message_id="SM-1")))
     assert await fast.find_dialogs(contact_id=CONTACT) == []
+
+
+class CommandLog(monitoring.CommandListener):
+    """The commands a client sends: name and the server-side time limit it carries (maxTimeMS)."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, int | None]] = []
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        self.sent.append((event.command_name, event.command.get("maxTimeMS")))
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+class ListenedStore(MongoStore):
+    """A copy whose client logs every command it sends."""
+
+    def __init__(self, url: str, **options: Any) -> None:
+        super().__init__(url, **options)
+        self.log = CommandLog()
+
+    def _new_client(self, **options: Any) -> Any:
+        return super()._new_client(**options, event_listeners=[self.log])
+
+
+def sent(store: MongoStore, name: str) -> list[int | None]:
+    """The time limits of the commands `name` the store sent."""
+    return [limit for command, limit in cast(ListenedStore, store).log.sent if command == name]
+
+
+async def test_indexes_are_built_once_not_by_every_copy_that_starts(open_store: OpenStore) -> None:
+    first = await open_store(ListenedStore)
+    again = await open_store(ListenedStore)  # another worker, or a restart
+    longer = await open_store(ListenedStore, retention_days=30)  # a changed retention is applied
+
+    assert sent(first, "createIndexes") and sent(again, "createIndexes") == []
+    assert sent(longer, "createIndexes")
+    visits = index_keys(await longer.db.visits.index_information())
+    assert visits[("last_seen",)]["expireAfterSeconds"] == 30 * 86400
+    meta = await again.db.meta.find_one({"_id": "schema_version"})
+    assert meta is not None and meta["value"] == SCHEMA_VERSION and meta["retention_seconds"] == 30 * 86400
+
+
+async def test_erasure_has_its_own_longer_time_limit_and_requests_keep_theirs(open_store: OpenStore) -> None:
+    store = await open_store(ListenedStore, timeout=2.0, erase_timeout=300.0)
+    await store.add_message(new_dialog(message(T0)))
+    lookups = [limit for limit in sent(store, "find") if limit is not None]
+
+    assert await store.forget_contact(CONTACT) == 1
+
+    assert lookups and max(lookups) <= 2000  # the server is told to stop an ordinary request after 2 s
+    deletes = [limit for limit in sent(store, "delete") if limit is not None]
+    assert len(deletes) == len(sent(store, "delete")) and min(deletes) > 250_000
+
+
+async def test_a_full_pool_makes_a_request_fail_within_the_timeout(database_url: str) -> None:
+    store = MongoStore(database_url + ("&" if "?" in database_url else "?") + "maxPoolSize=1", timeout=1.0)
+    await store.open()
+    await store.db.outbox.insert_many([{"n": n} for n in range(50)])
+    # An exhaust cursor holds its connection until it is read to the end: the pool's only one.
+    holding = store.db.outbox.find({}, cursor_type=CursorType.EXHAUST, batch_size=5)
+    try:
+        await anext(holding)
+        started = time.monotonic()
+        async with asyncio.timeout(10):
+            with pytest.raises(StoreUnavailable):
+                await store.get_dialog("D1")
+        assert time.monotonic() - started < 3
+    finally:
+        await holding.close()
+        await store.close()
+
+
+async def test_options_in_the_connection_string_win_over_chattracks_defaults() -> None:
+    short = "serverSelectionTimeoutMS=200&connectTimeoutMS=200"
+    store = MongoStore(f"mongodb://127.0.0.1:{free_port()}/chattrack?{short}", timeout=30.0)
+
+    started = time.monotonic()
+    async with asyncio.timeout(10):
+        with pytest.raises(StoreUnavailable):
+            await store.open()
+    assert time.monotonic() - started < 3
+    await store.close()
+
+
+def test_the_url_options_are_read_case_insensitively() -> None:
+    given = client_options("mongodb://db/chattrack?TIMEOUTMS=9000&replicaSet=rs0", 5.0)
+
+    assert given == {"serverSelectionTimeoutMS": 5000, "connectTimeoutMS": 5000}
+    assert client_options("mongodb+srv://cluster0.example.net/chattrack", 2.5)["timeoutMS"] == 2500
+    # timeoutMS would override a per-step timeout the URL sets: then chattrack adds none
+    assert "timeoutMS" not in client_options("mongodb://db/chattrack?socketTimeoutMS=20000", 5.0)
+
+
+async def seeded_dialogs(store: MongoStore) -> None:
+    """A few dialogs and messages: the planner of an empty or missing collection answers EOF."""
+    for n in range(6):
+        tags = ["vip"] if n % 2 else []
+        sent_at = T0 + timedelta(days=n)
+        await store.add_message(new_dialog(message(sent_at, contact=f"+7916000000{n}"), tags=tags))
+
+
+async def test_forget_finds_the_contacts_messages_through_an_index(open_store: OpenStore) -> None:
+    store = await open_store()
+    await seeded_dialogs(store)
+
+    assert await find_plan(store.db.messages, {"contact_id": CONTACT}) == [("IXSCAN", ("contact_id",))]
+
+
+async def test_forget_reads_messages_through_indexes_only(
+    open_store: OpenStore, mongodb: MongoServer, request: pytest.FixtureRequest
+) -> None:
+    if mongodb.emulator:
+        request.applymarker(pytest.mark.xfail(strict=True, reason="nx-27017 plans a collection scan for any $or"))
+    store = await open_store()
+    await seeded_dialogs(store)
+
+    steps = await find_plan(store.db.messages, forgotten_messages(CONTACT, ["D1", "D2"]))
+
+    assert sorted(steps) == [("IXSCAN", ("contact_id",)), ("IXSCAN", ("dialog_id",))]
+
+
+PERIOD = {"start": T0, "end": T0 + timedelta(days=31)}
+REPORT_QUERIES = {
+    "period": CountQuery(**PERIOD, bucket=Bucket.DAY),
+    "channel": CountQuery(**PERIOD, group_by=["source"], filters={"channel": "paid_search"}),
+    "tag": CountQuery(**PERIOD, group_by=["channel"], filters={"tag": "vip"}),
+    "tag, by tag": CountQuery(**PERIOD, group_by=["tag"], filters={"tag": "vip"}),
+    "no probable": CountQuery(**PERIOD, filters={"channel": "direct"}, include_probable=False),
+}
+
+
+@pytest.mark.parametrize("name", REPORT_QUERIES)
+async def test_reports_read_the_period_through_an_index(open_store: OpenStore, name: str) -> None:
+    store = await open_store()
+    await seeded_dialogs(store)
+    first = count_pipeline(REPORT_QUERIES[name])[0]
+
+    steps = await find_plan(store.db.dialogs, first["$match"])
+
+    assert steps and all(stage == "IXSCAN" for stage, _ in steps), describe(steps)

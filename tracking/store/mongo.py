@@ -34,7 +34,7 @@ from zoneinfo import ZoneInfo
 import bson
 import pymongo
 from bson.codec_options import CodecOptions
-from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, ReturnDocument, UpdateOne
+from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, ReturnDocument, UpdateOne, uri_parser
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import (
     BulkWriteError,
@@ -80,7 +80,7 @@ from tracking.store.base import (
     new_erasure_key,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: messages by contact_id; dialogs by (tags, started_at)
 
 
 PENDING, DONE = "pending", "done"
@@ -97,6 +97,38 @@ R = TypeVar("R")
 UNAVAILABLE_ERRORS = (ConnectionFailure, ExecutionTimeout, WTimeoutError)
 
 
+def unavailable(exc: PyMongoError) -> bool:
+    """Whether the error says the database is away or slow (a client-side timeout may come as any error
+    class, with `timeout` set), rather than that the request was wrong."""
+    return isinstance(exc, UNAVAILABLE_ERRORS) or exc.timeout
+
+
+def url_options(url: str) -> set[str]:
+    """The options a connection string sets itself, lower-cased (option names are case-insensitive)."""
+    query = url.partition("?")[2]
+    return {name.lower() for name in uri_parser.split_options(query, warn=False)} if query else set()
+
+
+# The per-step timeouts that `timeoutMS` replaces (PyMongo lets it override them).
+LEGACY_TIMEOUTS = {"sockettimeoutms", "waitqueuetimeoutms", "serverselectiontimeoutms"}
+
+
+def client_options(url: str, timeout: float) -> Doc:
+    """Our defaults for the client, each only where the connection string does not set it: the URL wins.
+
+    `timeoutMS` is PyMongo's client-side operation timeout: it bounds a whole operation — waiting for a
+    pooled connection, server selection, connecting, the round trip — and is sent as `maxTimeMS`, so the
+    server stops too. Long operations (reports, erasure, index builds) raise it with `pymongo.timeout`.
+    It also replaces the per-step timeouts, so a URL that sets one of those (the older way) gets no
+    `timeoutMS` from us: what the user set is what applies."""
+    ms = int(timeout * 1000)
+    given = url_options(url)
+    defaults: Doc = {"serverSelectionTimeoutMS": ms, "connectTimeoutMS": ms}
+    if not given & LEGACY_TIMEOUTS:
+        defaults["timeoutMS"] = ms
+    return {name: value for name, value in defaults.items() if name.lower() not in given}
+
+
 def _unavailable_as_store_error(
     method: Callable[Concatenate[MongoStore, P], Coroutine[Any, Any, R]],
 ) -> Callable[Concatenate[MongoStore, P], Coroutine[Any, Any, R]]:
@@ -106,7 +138,9 @@ def _unavailable_as_store_error(
     async def wrapper(self: MongoStore, *args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return await method(self, *args, **kwargs)
-        except UNAVAILABLE_ERRORS as exc:
+        except PyMongoError as exc:
+            if not unavailable(exc):
+                raise
             raise StoreUnavailable(f"MongoDB is unavailable: {exc}") from exc
 
     return wrapper
@@ -221,15 +255,36 @@ def _group_key(query: CountQuery, name: str) -> Any:
     return value
 
 
+def forgotten_messages(contact_id: str, dialog_ids: list[str]) -> Doc:
+    """The messages `forget_contact` erases: of the contact's dialogs, and any of the contact's own (a
+    message still pending has no dialog yet). Each branch of the $or has its index."""
+    return {"$or": [{"dialog_id": {"$in": dialog_ids}}, {"contact_id": contact_id}]}
+
+
+def conjunction(conditions: list[Doc]) -> Doc:
+    """One filter document (MongoDB's implicit AND); `$and` only for a field or operator met twice."""
+    merged: Doc = {}
+    repeated: list[Doc] = []
+    for condition in conditions:
+        if merged.keys() & condition.keys():
+            repeated.append(condition)
+        else:
+            merged.update(condition)
+    return {**merged, "$and": repeated} if repeated else merged
+
+
 def count_pipeline(query: CountQuery) -> list[Doc]:
-    """The aggregation behind `count_dialogs`: filter, unwind tags when asked, group, count."""
+    """The aggregation behind `count_dialogs`: filter, unwind tags when grouping by them, group, count.
+
+    Every filter is in the first $match, so the planner can use an index for it: (tags, started_at)
+    for a tag, started_at otherwise. A tag counts once per dialog, so filtering by one needs no $unwind."""
     _check_fields(query)
     match: list[Doc] = [{"started_at": {"$gte": query.start, "$lt": query.end}}]
     match += [_filter(query, name, value) for name, value in query.filters.items()]
-    pipeline: list[Doc] = [{"$match": match[0] if len(match) == 1 else {"$and": match}}]
-    if "tag" in query.group_by or "tag" in query.filters:
+    pipeline: list[Doc] = [{"$match": conjunction(match)}]
+    if "tag" in query.group_by:
         pipeline.append({"$unwind": "$tags"})  # dialogs without tags drop out, as in SQLite's join
-        if "tag" in query.filters:
+        if "tag" in query.filters:  # the dialog's other tags are not in that tag's group
             pipeline.append({"$match": {"tags": query.filters["tag"]}})
     key: Doc = {name: _group_key(query, name) for name in query.group_by}
     if query.bucket is not None:
@@ -275,13 +330,17 @@ class MongoStore:
         retention_days: int = 90,
         timeout: float = 5.0,
         report_timeout: float = 60.0,
+        erase_timeout: float = 600.0,
+        build_timeout: float = 3600.0,
         duplicate_wait: float = 5.0,
         claim_timeout: float = 15.0,
     ) -> None:
         self.url = database_url
         self.retention = timedelta(days=retention_days)
-        self.timeout = timeout  # server selection, connect and socket timeouts
+        self.timeout = timeout  # every operation, unless the URL sets timeoutMS (see client_options)
         self.report_timeout = report_timeout  # a report may scan much more than one write
+        self.erase_timeout = erase_timeout  # forgetting a contact deletes from every collection
+        self.build_timeout = build_timeout  # index builds at start and recompute-buckets: whole collections
         self.duplicate_wait = duplicate_wait  # how long a duplicate waits for the copy storing the original
         # A message pending this long was presumably abandoned by a dead copy and may be taken over.
         # Taking over from a copy that is merely slow is safe too: every step is idempotent, and
@@ -300,17 +359,11 @@ class MongoStore:
 
     async def open(self) -> None:
         await self.close()  # opening again (after a failed open) starts afresh
-        ms = int(self.timeout * 1000)
         try:
-            self._client = AsyncMongoClient(
-                self.url,
-                tz_aware=True,
-                tzinfo=UTC,
-                serverSelectionTimeoutMS=ms,
-                connectTimeoutMS=ms,
-                socketTimeoutMS=ms,
-                appname="chattrack",
-            )
+            self._client = self._new_client(tz_aware=True, tzinfo=UTC, appname="chattrack")
+        except ConfigurationError as exc:
+            raise ValueError(f"CHATTRACK_DATABASE_URL: {exc}") from exc
+        try:
             database = self._client.get_default_database()
         except ConfigurationError as exc:
             await self.close()
@@ -319,22 +372,51 @@ class MongoStore:
             ) from exc
         try:
             await self._migrate(database)
-        except UNAVAILABLE_ERRORS as exc:
+        except PyMongoError as exc:
+            if not unavailable(exc):
+                raise
             raise StoreUnavailable(f"MongoDB is unavailable: {exc}") from exc
         self._db = database
 
+    def _new_client(self, **options: Any) -> AsyncMongoClient[Doc]:
+        return AsyncMongoClient(self.url, **options, **client_options(self.url, self.timeout))
+
     async def _migrate(self, db: AsyncDatabase[Doc]) -> None:
-        """Create indexes idempotently and record the schema version."""
+        """Create indexes and record the schema version, once per schema version and retention: the
+        first copy to start after an upgrade builds them, every later start (each worker, each copy)
+        reads one document."""
         meta = await db.meta.find_one({"_id": "schema_version"})
         if meta is not None and int(meta["value"]) > SCHEMA_VERSION:
             raise RuntimeError(
                 f"the database has schema version {meta['value']}, newer than this chattrack's "
                 f"{SCHEMA_VERSION}: upgrade chattrack"
             )
+        retention = int(self.retention.total_seconds())
+        if meta is None or int(meta["value"]) < SCHEMA_VERSION or meta.get("retention_seconds") != retention:
+            # Index builds read whole collections: their own time limit, not one request's.
+            with pymongo.timeout(self.build_timeout):
+                await self._create_indexes(db)
+            await db.meta.update_one(
+                {"_id": "schema_version"},
+                {"$set": {"value": SCHEMA_VERSION, "retention_seconds": retention}},
+                upsert=True,
+            )
+        # The first open makes the key; every copy reads the one stored (a racing upsert loses with 11000).
+        with contextlib.suppress(DuplicateKeyError):
+            await db.meta.update_one(
+                {"_id": "erasure_key"}, {"$setOnInsert": {"value": new_erasure_key()}}, upsert=True
+            )
+        stored = await db.meta.find_one({"_id": "erasure_key"})
+        assert stored is not None
+        self._erasure_key = str(stored["value"])
+
+    async def _create_indexes(self, db: AsyncDatabase[Doc]) -> None:
+        """Every index, idempotently (an existing index with the same keys and options is left as it is)."""
         await db.messages.create_index(
             [("provider", ASCENDING), ("message_id", ASCENDING)], unique=True, name="provider_message_id"
         )
         await db.messages.create_index("dialog_id", name="dialog_id")
+        await db.messages.create_index("contact_id", name="contact_id")  # forget_contact finds them by it
         dialogs = db.dialogs
         await dialogs.create_index(
             [("contact_id", ASCENDING), ("business_number", ASCENDING), ("last_message_at", DESCENDING)],
@@ -349,7 +431,10 @@ class MongoStore:
         await dialogs.create_index([("business_number", ASCENDING), ("started_at", ASCENDING)], name="number_started")
         await dialogs.create_index("started_at", name="started_at")
         await dialogs.create_index("code", name="code")
-        await dialogs.create_index("tags", name="tags")
+        # Reports filtered by a tag: equality first, then the period (tags is an array: a multikey index).
+        await dialogs.create_index([("tags", ASCENDING), ("started_at", ASCENDING)], name="tags_started")
+        with contextlib.suppress(OperationFailure):  # (tags) alone, before schema 2: a prefix of the above
+            await dialogs.drop_index("tags")
         await db.contacts.create_index("phone", name="phone")
         await db.visits.create_index("visitor_id", name="visitor_id")
         await db.clicks.create_index([("target", ASCENDING), ("at", ASCENDING)], name="target_at")
@@ -358,15 +443,6 @@ class MongoStore:
         await db.outbox.create_index("dialog_id", name="dialog_id")
         await self._ttl_index(db, "visits", "last_seen")
         await self._ttl_index(db, "clicks", "at")
-        await db.meta.update_one({"_id": "schema_version"}, {"$set": {"value": SCHEMA_VERSION}}, upsert=True)
-        # The first open makes the key; every copy reads the one stored (a racing upsert loses with 11000).
-        with contextlib.suppress(DuplicateKeyError):
-            await db.meta.update_one(
-                {"_id": "erasure_key"}, {"$setOnInsert": {"value": new_erasure_key()}}, upsert=True
-            )
-        stored = await db.meta.find_one({"_id": "erasure_key"})
-        assert stored is not None
-        self._erasure_key = str(stored["value"])
 
     async def _ttl_index(self, db: AsyncDatabase[Doc], collection: str, field: str) -> None:
         """Expire documents after the retention; a changed retention is applied with collMod."""
@@ -383,6 +459,12 @@ class MongoStore:
         if self._client is not None:
             await self._client.close()
         self._client, self._db = None, None
+
+    async def _reachable(self) -> None:
+        """Before a long operation: an unreachable server must still fail within `timeout`, but under a
+        longer `pymongo.timeout` server selection would wait as long as the operation may run."""
+        with pymongo.timeout(self.timeout):
+            await self.db.command("ping")
 
     async def ping(self) -> bool:
         if self._client is None:
@@ -745,11 +827,16 @@ class MongoStore:
 
     @_unavailable_as_store_error
     async def forget_contact(self, contact_id: str) -> int:
+        await self._reachable()
+        with pymongo.timeout(self.erase_timeout):  # deletes from every collection: may take long
+            return await self._forget_contact(contact_id)
+
+    async def _forget_contact(self, contact_id: str) -> int:
         db = self.db
         dialogs = await db.dialogs.find({"contact_id": contact_id}, {"code": 1}).to_list()
         ids = [d["_id"] for d in dialogs]
         codes = [d["code"] for d in dialogs if d.get("code")]
-        messages = {"$or": [{"dialog_id": {"$in": ids}}, {"contact_id": contact_id}]}
+        messages = forgotten_messages(contact_id, ids)
         erased = [
             {"_id": erased_message_digest(self._erasure_key, m["provider"], m["message_id"])}
             async for m in db.messages.find(messages, {"provider": 1, "message_id": 1})
@@ -775,16 +862,19 @@ class MongoStore:
     @_unavailable_as_store_error
     async def count_dialogs(self, query: CountQuery) -> list[CountRow]:
         pipeline = count_pipeline(query)
-        # A report may run long, but an unreachable server must still fail within `timeout`: the
-        # report's own time limit would otherwise stretch server selection to `report_timeout` too.
-        with pymongo.timeout(self.timeout):
-            await self.db.command("ping")
+        await self._reachable()
         with pymongo.timeout(self.report_timeout):
             groups = await (await self.db.dialogs.aggregate(pipeline)).to_list()
         return count_rows(query, groups)
 
+    @_unavailable_as_store_error
     async def recompute_buckets(self, zone: ZoneInfo, batch: int = 1000) -> int:
         """Re-derive every dialog's local buckets for `zone` (after the time zone changed)."""
+        await self._reachable()
+        with pymongo.timeout(self.build_timeout):  # reads every dialog
+            return await self._recompute_buckets(zone, batch)
+
+    async def _recompute_buckets(self, zone: ZoneInfo, batch: int) -> int:
         changed = 0
         updates: list[UpdateOne] = []
         async for doc in self.db.dialogs.find({}, {"started_at": 1, "buckets": 1}):
