@@ -13,6 +13,7 @@ from typing import Any
 import aiohttp
 
 from tracking.models import AttributionStatus, Channel
+from webhooks.metrics import METRICS
 
 TOKEN = "dscnsdiuafkascndjhsalbcvatsvcbasn23rfregvfdg54tds"
 CUSTOMER = "79001234568@c.us"
@@ -279,3 +280,63 @@ async def test_whatsapp_forms_of_a_sender_make_one_e164_contact(start_server: An
     for contact_id in senders.values():
         [dialog] = await server.store.find_dialogs(contact_id=contact_id)
         assert dialog.contact_phone == (None if contact_id == "+15550001234" else contact_id)
+
+
+def change(kind: str, data: dict[str, Any], id_message: str) -> dict[str, Any]:
+    """An editedMessage / deletedMessage notification, as Green-API's incoming-message pages show them."""
+    return notification({"typeMessage": kind, f"{kind}Data": data}, id_message)
+
+
+async def test_an_edit_replaces_the_text_and_a_deletion_marks_the_message(
+    start_server: Any, http: aiohttp.ClientSession
+) -> None:
+    server = await start_server(greenapi_webhook_token=TOKEN, telegram_owner_ids="1001")
+    await post(http, server, text("Сколько стоит доставка в Химкт?", id_message="M1"))
+    await post(http, server, text("И в Москву?", id_message="M2"))
+
+    edit = change("editedMessage", {"textMessage": "Сколько стоит доставка в Химки?", "stanzaId": "M1"}, "E1")
+    assert await post(http, server, edit) == (200, {"edited": True})
+    assert await post(http, server, change("deletedMessage", {"stanzaId": "M2"}, "D1")) == (200, {"deleted": True})
+
+    [dialog] = await server.store.find_dialogs(contact_id="+79001234568")
+    messages = await server.store.dialog_messages(dialog.id)
+    assert [(m.text, m.deleted) for m in messages] == [
+        ("Сколько стоит доставка в Химки?", False),
+        ("И в Москву?", True),
+    ]
+    assert dialog.message_count == 2
+    assert await server.store.pending_alerts() == 1  # the first message's alert only
+
+
+async def test_a_change_of_a_message_never_stored_stores_nothing(
+    start_server: Any, http: aiohttp.ClientSession
+) -> None:
+    server = await start_server(greenapi_webhook_token=TOKEN)
+    edit = change("editedMessage", {"textMessage": "Новый текст", "stanzaId": "UNKNOWN"}, "E2")
+
+    assert await post(http, server, edit) == (200, {"edited": False})
+    assert await post(http, server, change("deletedMessage", {"stanzaId": "UNKNOWN"}, "D2")) == (
+        200,
+        {"deleted": False},
+    )
+    status, answer = await post(http, server, change("editedMessage", {"textMessage": "x"}, "E3"))
+    assert status == 400 and "stanzaId" in answer["error"]
+
+    assert await all_dialogs(server) == []
+
+
+async def test_ignored_notifications_are_counted_by_fixed_kinds(start_server: Any, http: aiohttp.ClientSession) -> None:
+    server = await start_server(greenapi_webhook_token=TOKEN)
+    group = text("hi", id_message="G1", chatId="120363043968066561@g.us")
+    reaction = notification({"typeMessage": "reactionMessage", "extendedTextMessageData": {"text": "👍"}}, "R1")
+    status = {"typeWebhook": "outgoingMessageStatus", "status": "delivered", "idMessage": "X1"}
+    for payload in (group, reaction, status):
+        assert (await post(http, server, payload))[0] == 200
+
+    registry = server.app[METRICS].registry
+    counts = {
+        kind: registry.get_sample_value("chattrack_events_skipped_total", {"provider": "greenapi", "kind": kind})
+        for kind in ("group", "not_content", "not_incoming")
+    }
+    assert counts == {"group": 1.0, "not_content": 1.0, "not_incoming": 1.0}
+    assert await all_dialogs(server) == []

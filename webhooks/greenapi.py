@@ -29,8 +29,9 @@ log = logging.getLogger("chattrack.greenapi")
 PATH = "/webhooks/greenapi"
 PROVIDER = "greenapi"
 INCOMING = "incomingMessageReceived"
-# Not something the customer wrote: reactions, edits and deletions of earlier messages, poll votes.
-IGNORED_TYPES = frozenset({"reactionMessage", "editedMessage", "deletedMessage", "pollUpdateMessage"})
+# Not something the customer wrote: reactions to messages, poll votes.
+IGNORED_TYPES = frozenset({"reactionMessage", "pollUpdateMessage"})
+EDITED, DELETED = "editedMessage", "deletedMessage"  # change a message already stored (`stanzaId`)
 
 
 class _Lenient(BaseModel):
@@ -86,8 +87,19 @@ class ListResponse(_Lenient):
     title: str | None = None
 
 
+class EditedData(_Lenient):
+    textMessage: str = ""  # the new text
+    stanzaId: str = Field(min_length=1, max_length=256)  # the idMessage of the message edited
+
+
+class DeletedData(_Lenient):
+    stanzaId: str = Field(min_length=1, max_length=256)  # the idMessage of the message deleted
+
+
 class MessageData(_Lenient):
     typeMessage: str
+    editedMessageData: EditedData | None = None
+    deletedMessageData: DeletedData | None = None
     textMessageData: TextData | None = None
     extendedTextMessageData: ExtendedTextData | None = None
     fileMessageData: FileData | None = None
@@ -141,9 +153,20 @@ def business_number(wid: str, region: str) -> str | None:
 
 @dataclass(frozen=True)
 class Skipped:
-    """A notification that is not a customer's message to track (acknowledged, not stored)."""
+    """A notification that is not a customer's message to track (acknowledged, not stored). `kind` is a
+    fixed word (a metrics label); `reason` may name what Green-API sent."""
 
+    kind: str
     reason: str
+
+
+@dataclass(frozen=True)
+class Change:
+    """A customer's edit (`text`) or deletion (`text` None) of a message already stored."""
+
+    message_id: str
+    text: str | None
+    at: datetime
 
 
 def _sent_at(timestamp: int | None, now: datetime) -> datetime:
@@ -155,16 +178,27 @@ def _sent_at(timestamp: int | None, now: datetime) -> datetime:
     return min(moment, now) if moment > now - timedelta(days=2) else now
 
 
-def to_message(notification: IncomingMessage, region: str, now: datetime) -> InboundMessage | Skipped | str:
-    """The customer's message, or why it is skipped, or (a string) why the notification is malformed."""
+def to_message(notification: IncomingMessage, region: str, now: datetime) -> InboundMessage | Change | Skipped | str:
+    """The customer's message or change of one, or why it is skipped, or (a string) why the notification
+    is malformed."""
     sender = notification.senderData
-    kind = notification.messageData.typeMessage
-    if notification.instanceData.typeInstance != "whatsapp":
-        return Skipped(f"{notification.instanceData.typeInstance} instance")  # only WhatsApp is tracked here
+    data = notification.messageData
+    kind = data.typeMessage
+    if notification.instanceData.typeInstance != "whatsapp":  # only WhatsApp is tracked here
+        return Skipped("instance", f"{notification.instanceData.typeInstance} instance")
     if sender.chatId.endswith("@g.us"):
-        return Skipped("group chat")  # a group is not a lead
+        return Skipped("group", "group chat")  # a group is not a lead
     if kind in IGNORED_TYPES:
-        return Skipped(kind)
+        return Skipped("not_content", kind)
+    if kind == EDITED:
+        if data.editedMessageData is None:
+            return "messageData.editedMessageData is missing"
+        edited = data.editedMessageData
+        return Change(edited.stanzaId, edited.textMessage, _sent_at(notification.timestamp, now))
+    if kind == DELETED:
+        if data.deletedMessageData is None:
+            return "messageData.deletedMessageData is missing"
+        return Change(data.deletedMessageData.stanzaId, None, _sent_at(notification.timestamp, now))
     business = business_number(notification.instanceData.wid, region)
     if business is None:
         return "instanceData.wid is not a phone number"
@@ -199,17 +233,27 @@ async def receive(request: web.Request) -> web.Response:
     body = await request.read()
     try:
         kind = Notification.model_validate_json(body).typeWebhook
-        if kind != INCOMING:
+        if kind != INCOMING:  # outgoing messages and their statuses, instance state, calls
+            request.app[TRACKER].skipped(PROVIDER, "not_incoming")
             return web.json_response({"ignored": kind})
         notification = IncomingMessage.model_validate_json(body)
     except ValidationError as exc:
         return error(400, validation_reason(exc, "not a Green-API notification: "))
     message = to_message(notification, settings.default_region, utc_now())
+    tracker = request.app[TRACKER]
     if isinstance(message, Skipped):
+        tracker.skipped(PROVIDER, message.kind)
         return web.json_response({"ignored": message.reason})
     if isinstance(message, str):
         return error(400, message)
-    result = await request.app[TRACKER].ingest(message)  # stored before we answer
+    if isinstance(message, Change):  # opens no dialog; a change of a message never stored changes nothing
+        if message.text is None:
+            return web.json_response(
+                {"deleted": await tracker.delete_message(PROVIDER, message.message_id, message.at)}
+            )
+        changed = await tracker.edit_message(PROVIDER, message.message_id, message.text, message.at)
+        return web.json_response({"edited": changed})
+    result = await tracker.ingest(message)  # stored before we answer
     if result.outcome is IngestOutcome.NEW_DIALOG:
         notify_new_dialog(request.app)
     if result.outcome in (IngestOutcome.ERASED, IngestOutcome.UNTRACKED):  # stored nowhere: no dialog to name
