@@ -26,6 +26,8 @@ ENV LD_PRELOAD=libjemalloc.so.2
 
 USER chattrack
 WORKDIR /data
+# The SQLite file lives here: a volume, so it outlives the container (docker run -v chattrack-data:/data).
+VOLUME ["/data"]
 ENV CHATTRACK_HOST=0.0.0.0 \
     CHATTRACK_PORT=8080
 EXPOSE 8080

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -42,3 +43,27 @@ async def test_recompute_buckets_after_a_time_zone_change(start_server: Any, htt
     assert "1 dialog(s) for Pacific/Kiritimati" in out.decode()
     [after] = await server.store.find_dialogs(contact_id="+79161234567")
     assert after.buckets == buckets_for(before.started_at, kiritimati)
+
+
+async def test_recompute_buckets_says_which_setting_points_at_an_unreachable_store() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"mongodb://app:secret@127.0.0.1:{port}/chattrack?serverSelectionTimeoutMS=300&connectTimeoutMS=300"
+    env = {**os.environ, "CHATTRACK_DATABASE_URL": url, "CHATTRACK_TIMEZONE": "Europe/Moscow"}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "webhooks.cli",
+        "recompute-buckets",
+        env=env,
+        cwd=Path(__file__).parent.parent,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await process.communicate()
+
+    assert process.returncode == 1, (out, err)
+    said = err.decode()
+    assert "CHATTRACK_DATABASE_URL" in said and f"127.0.0.1:{port}/chattrack" in said
+    assert "Traceback" not in said and "secret" not in said

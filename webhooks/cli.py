@@ -152,8 +152,18 @@ def forget(settings: Settings, naming: str) -> int:
 def recompute(settings: Settings) -> int:
     """Rewrite the local day/week/month/quarter keys of every dialog after a time-zone change."""
     from tracking.recompute import recompute_buckets
+    from tracking.store import StoreUnavailable
 
-    changed = with_store(settings, lambda store: recompute_buckets(store, settings.zone))
+    try:
+        changed = with_store(settings, lambda store: recompute_buckets(store, settings.zone))
+    except StoreUnavailable as exc:
+        where = settings.database_url.split("@")[-1]  # without the credentials
+        print(
+            f"chattrack: the store in CHATTRACK_DATABASE_URL ({where}) cannot be reached: {exc}\n"
+            "Nothing is half-done: run recompute-buckets again once it answers.",
+            file=sys.stderr,
+        )
+        return 1
     print(f"recomputed the time buckets of {changed} dialog(s) for {settings.timezone}")
     return 0
 
