@@ -10,6 +10,8 @@ Each figure comes with a baseline measured in the same run on the same database:
   against bare single-document inserts with the same concurrency and against one bulk insert;
 - reports: `Store.count_dialogs` (median of 5) against a bare count of the same period's dialogs.
   For MongoDB each report's rows are also compared with SQLite's.
+- plans: the `explain()` winning plan (IXSCAN on which index, or COLLSCAN) of each report pipeline's
+  leading $match (MongoDB runs it as the pipeline's query) and of forget_contact's queries.
 """
 
 from __future__ import annotations
@@ -37,11 +39,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pymongo import AsyncMongoClient
 
+from tests.mongo_plans import describe as plan_text
+from tests.mongo_plans import find_plan
 from tests.mongo_server import MongoServer, emulator
 from tracking.models import Attribution, AttributionStatus, Channel, Dialog, InboundMessage
 from tracking.periods import buckets_for
 from tracking.store.base import Bucket, CountQuery, CountRow, NewDialog, Store
-from tracking.store.mongo import MongoStore, dialog_document
+from tracking.store.mongo import MongoStore, count_pipeline, dialog_document, forgotten_messages
 from tracking.store.sqlite import SQLiteStore
 
 ZONE = ZoneInfo("Europe/Moscow")
@@ -128,6 +132,7 @@ REPORTS = {
     ),
     "by day, month": CountQuery(**MONTH, bucket=Bucket.DAY),
     "by tag, month": CountQuery(**MONTH, group_by=["tag"]),
+    "vip only, by channel, month": CountQuery(**MONTH, group_by=["channel"], filters={"tag": "vip"}),
     "by channel, by week, year": CountQuery(**YEAR, group_by=["channel"], bucket=Bucket.WEEK),
     "by campaign, by month, year, paid": CountQuery(
         **YEAR, group_by=["campaign"], bucket=Bucket.MONTH, filters={"channel": "paid_search"}
@@ -257,6 +262,23 @@ async def describe(server: MongoServer) -> str:
     return f"MongoDB {info.get('version')} at {server.url.split('@')[-1].split('/')[0]}"
 
 
+async def print_plans(mongo: MongoStore, contact: str) -> None:
+    """The winning plans: a COLLSCAN here reads the whole collection at every call."""
+    print("\nexplain() winning plans (MongoDB)")
+    for report, query in REPORTS.items():
+        steps = await find_plan(mongo.db.dialogs, count_pipeline(query)[0]["$match"])
+        print(f"  report {report:<40} {plan_text(steps)}")
+    ids = [d["_id"] for d in await mongo.db.dialogs.find({"contact_id": contact}, {"_id": 1}).to_list()]
+    forget = {
+        "dialogs of the contact": (mongo.db.dialogs, {"contact_id": contact}),
+        "messages of the contact ($or)": (mongo.db.messages, forgotten_messages(contact, ids)),
+        "messages by contact_id": (mongo.db.messages, {"contact_id": contact}),
+        "messages by dialog_id": (mongo.db.messages, {"dialog_id": {"$in": ids}}),
+    }
+    for name, (collection, where) in forget.items():
+        print(f"  forget {name:<40} {plan_text(await find_plan(collection, where))}")
+
+
 def line(name: str, ours: float, base: float, unit: str, note: str = "") -> None:
     print(f"  {name:<40} {ours:>10.1f} {unit:<6} baseline {base:>10.1f} {unit:<6} ×{ours / base:>5.2f}{note}")
 
@@ -281,6 +303,8 @@ async def run(scale: int, messages_count: int | None, dialogs_count: int | None)
             print("\ningest (messages/s through add_message; baseline: bare single-row inserts)")
             for label, r in results.items():
                 line(label, r.rate, r.single, "msg/s", f"   (one bulk insert: {r.bulk:,.0f} rows/s)")
+
+            await print_plans(mongo, stream[0].message.contact_id)  # over the ingested messages and dialogs
 
             # Reports run on fresh databases holding only the seeded dialogs.
             await sqlite.close()
@@ -313,7 +337,9 @@ async def run(scale: int, messages_count: int | None, dialogs_count: int | None)
                 print(f" {report}")
                 line("SQLite", s_ours * 1000, s_base * 1000, "ms")
                 line("MongoDB", m_ours * 1000, m_base * 1000, "ms", f"   {same}")
+            await print_plans(mongo, dialogs[0].contact_id)
             if server.emulator:
+                print("(nx-27017 plans no index for any $or: forget's $or shows COLLSCAN there only)")
                 print("(nx-27017 cannot $group by a document key: grouped reports fail or differ there only;")
                 print(" tests/store_contract/test_count_pipeline.py checks the same pipelines with mongomock-ng)")
         finally:
