@@ -6,6 +6,7 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
 from tracking.channels import classify
 from tracking.codes import DEFAULT_MARKERS, extract_code, normalise_code
@@ -84,27 +85,11 @@ class Tracker:
 
     async def ingest(self, message: InboundMessage) -> IngestResult:
         """Store a message exactly once and attribute the dialog it opens. Safe to call on retries."""
-        number, tracked = message.business_number, self.settings.tracked_numbers
-        if tracked and message.messenger is Messenger.WHATSAPP and number.startswith("+") and number not in tracked:
-            # A sandbox number, a second line: not ours to count. Telegram is filtered by its own settings; a
-            # channel id standing for a number (an unmapped Wazzup channel) cannot be told untracked.
-            log.info("message from %s to %s: not a tracked number, stored nowhere", message.provider, number)
+        if not self.tracks(message):
+            # A sandbox number, a second line: not ours to count.
+            log.info("message from %s: not to a tracked number, stored nowhere", message.provider)
             self.skipped(message.provider, "untracked_number")
-            unstored = Dialog(
-                id=uuid.uuid4().hex,
-                provider=message.provider,
-                messenger=message.messenger,
-                business_number=message.business_number,
-                contact_id=message.contact_id,
-                contact_phone=message.contact_phone,
-                contact_name=message.contact_name,
-                started_at=message.received_at,
-                last_message_at=message.received_at,
-                is_repeat=False,
-                buckets=buckets_for(message.received_at, self.settings.zone),
-                first_message=message.text,
-            )
-            return IngestResult(outcome=IngestOutcome.UNTRACKED, dialog=unstored)
+            return IngestResult(outcome=IngestOutcome.UNTRACKED, dialog=self._draft(message, message.text))
         extraction = extract_code(message.text, self._markers())
         code = normalise_code(message.start_code) if message.start_code else extraction.code
         status, reason, attribution, visit = AttributionStatus.NONE, None, Attribution(), None
@@ -130,24 +115,14 @@ class Tracker:
             if visit is not None:
                 code, status, reason = match.code, AttributionStatus.PROBABLE, match.reason
                 attribution = visit.attribution.model_copy()
-        draft = Dialog(
-            id=uuid.uuid4().hex,
-            provider=message.provider,
-            messenger=message.messenger,
-            business_number=message.business_number,
-            contact_id=message.contact_id,
-            contact_phone=message.contact_phone,
-            contact_name=message.contact_name,
-            started_at=message.received_at,
-            last_message_at=message.received_at,
-            is_repeat=False,  # decided by the store, atomically with the insert
-            buckets=buckets_for(message.received_at, self.settings.zone),
+        draft = self._draft(
+            message,
+            extraction.text,
             code=code,
             status=status,
             status_reason=reason,
             attribution=attribution,
             visit=visit,
-            first_message=extraction.text,
         )
         # Without owners configured the alert still waits in the outbox (chat 0 = "the owners").
         chats = list(self.settings.telegram_owner_ids) or [0]
@@ -171,6 +146,36 @@ class Tracker:
         )
         log.debug("message %s/%s is in dialog %s", message.provider, message.message_id, result.dialog.id)
         return result
+
+    def tracks(self, message: InboundMessage) -> bool:
+        """Whether the message is to one of the business's numbers: any, when CHATTRACK_TRACKED_NUMBERS is
+        empty. Telegram accounts are chosen by their own settings, and a channel id standing for a number
+        (an unmapped Wazzup channel) cannot be told from the list, so only WhatsApp phone numbers are checked."""
+        tracked, number = self.settings.tracked_numbers, message.business_number
+        return (
+            not tracked
+            or message.messenger is not Messenger.WHATSAPP
+            or not number.startswith("+")
+            or (number in tracked)
+        )
+
+    def _draft(self, message: InboundMessage, first_message: str, **decided: Any) -> Dialog:
+        """The dialog `message` would open, with the attribution `decided` (used only if it opens one)."""
+        return Dialog(
+            id=uuid.uuid4().hex,
+            provider=message.provider,
+            messenger=message.messenger,
+            business_number=message.business_number,
+            contact_id=message.contact_id,
+            contact_phone=message.contact_phone,
+            contact_name=message.contact_name,
+            started_at=message.received_at,
+            last_message_at=message.received_at,
+            is_repeat=False,  # decided by the store, atomically with the insert
+            buckets=buckets_for(message.received_at, self.settings.zone),
+            first_message=first_message,
+            **decided,
+        )
 
     async def _opens_dialog(self, message: InboundMessage) -> bool:
         """Whether this message would start a dialog (fallback matching is for first messages only)."""
