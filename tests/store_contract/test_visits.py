@@ -205,13 +205,18 @@ async def test_new_visits_stop_at_the_budget_while_open_visits_take_more_views(s
     codes = [f"CODE{n:04d}" for n in range(5)]
     first = [page_view(code, f"visitor-{n}", "https://shop.example/", T0) for n, code in enumerate(codes)]
 
-    opened = await asyncio.gather(*(store.record_page_view(v, budget) for v in first), return_exceptions=True)
+    outcomes = await asyncio.gather(*(store.record_page_view(v, budget) for v in first), return_exceptions=True)
 
-    assert opened[:3] == codes[:3] and all(isinstance(o, VisitBudgetSpent) for o in opened[3:])
-    assert [await store.get_visit(code) is not None for code in codes] == [True, True, True, False, False]
-    later = page_view(codes[0], "visitor-0", "https://shop.example/price", T0 + timedelta(minutes=1))
-    assert await store.record_page_view(later, budget) == codes[0]  # not a new visit: always merged
-    visit = await store.get_visit(codes[0])
+    # Which three of the concurrent views get the budget is not the contract (MongoDB's answers arrive in
+    # any order); that three open, the other two are refused, and only the opened ones are stored, is.
+    opened = [n for n, outcome in enumerate(outcomes) if outcome == codes[n]]
+    refused = [n for n, outcome in enumerate(outcomes) if isinstance(outcome, VisitBudgetSpent)]
+    assert len(opened) == 3 and len(refused) == 2 and sorted(opened + refused) == list(range(5))
+    assert [n for n, code in enumerate(codes) if await store.get_visit(code) is not None] == opened
+    n = opened[0]
+    later = page_view(codes[n], f"visitor-{n}", "https://shop.example/price", T0 + timedelta(minutes=1))
+    assert await store.record_page_view(later, budget) == codes[n]  # not a new visit: always merged
+    visit = await store.get_visit(codes[n])
     assert visit is not None and visit.pages_seen == 2
     assert budget.refused == 2
 
