@@ -4,6 +4,8 @@ Without `public_url` the bot long-polls (one copy of the server only: Telegram s
 client at a time). With it, Telegram posts updates to `<public_url>/telegram/webhook`, signed with a
 secret header; every copy may receive them. Without a bot token only the outbox runs, in log-only mode.
 
+A customer's message must be stored before Telegram is told it arrived (`UpdateHandler`, `RetryWhileStoreAway`).
+
 Routers, in the order an update tries them (`build_dispatcher`): access (/start inv_…, /invite, /staff),
 customers (deep links with a visit code, Telegram Business), start (greeting or refusal), commands
 (reports, members only), alerts (tag and card buttons, members only), fallback (help hint or refusal).
@@ -20,12 +22,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiogram import Bot, Dispatcher
+from aiogram import BaseMiddleware, Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.exceptions import AiogramError
+from aiogram.methods import TelegramMethod
+from aiogram.types import TelegramObject, Update
 from aiogram.utils.token import TokenValidationError
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
@@ -40,12 +44,14 @@ from bot.summary import DailySummaries
 from tracking.periods import utc_now
 from tracking.service import Tracker
 from tracking.settings import ENV_PREFIX, Settings, SettingsError
-from tracking.store.base import Store
+from tracking.store.base import Store, StoreUnavailable
 
 log = logging.getLogger("chattrack.bot")
 
 WEBHOOK_PATH = "/telegram/webhook"
 RETRY_CAP = 300.0  # seconds between attempts to register the webhook while Telegram is unreachable
+STORE_RETRY_FIRST = 1.0  # polling: seconds before an update that met the store away is handled again
+STORE_RETRY_CAP = 60.0  # ... doubling up to this
 
 
 def webhook_secret(settings: Settings) -> str | None:
@@ -64,6 +70,67 @@ def lead_tags(settings: Settings) -> tuple[str, ...]:
     return tuple(dict.fromkeys([*TAGS, *settings.lead_tags]))
 
 
+class UpdateHandler(SimpleRequestHandler):
+    """The webhook: answers Telegram once the update is handled, not before (aiogram's default), so a customer's
+    message is stored before Telegram forgets it. The store away: the handler's StoreUnavailable becomes a 503
+    (webhooks.app.failure_as_json) and Telegram delivers the update again; ingestion is idempotent by message
+    id. Any other failure (a bug, Telegram refusing a reply) would fail again on every redelivery, repeating a
+    command and holding the queue: aiogram logs it and Telegram gets its 200.
+
+    Every update waits, not only customers' messages: one rule is simpler, and a slow one (a chart report)
+    cannot hold Telegram past its ~60 s: after 55 s aiogram answers and lets the handler finish on its own."""
+
+    def __init__(self, dispatcher: Dispatcher, bot: Bot, secret_token: str | None) -> None:
+        super().__init__(dispatcher, bot, handle_in_background=False, secret_token=secret_token)
+
+    async def _handle_request(self, bot: Bot, request: web.Request) -> web.Response:
+        # Outside the try: a body that is not an update is a 400 with the reason (failure_as_json).
+        update = Update.model_validate(await request.json(loads=bot.session.json_loads), context={"bot": bot})
+        try:
+            result: TelegramMethod[Any] | None = await self.dispatcher.feed_webhook_update(bot, update, **self.data)
+        except StoreUnavailable:
+            raise
+        except Exception:  # already logged by aiogram, with its traceback
+            return web.json_response({})
+        return web.Response(body=self._build_response_writer(bot=bot, result=result))
+
+
+class RetryWhileStoreAway(BaseMiddleware):
+    """Long polling confirms an update to Telegram whether or not its handling failed: an update that met the
+    store away is handled again, after 1, 2, 4 … 60 s, until the store answers or the bot stops (then it is
+    lost, and logged). The outermost of our middlewares: the role lookup reads the store too."""
+
+    def __init__(self) -> None:
+        self.stopping = asyncio.Event()
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        delay = STORE_RETRY_FIRST
+        while True:
+            try:
+                return await handler(event, data)
+            except StoreUnavailable as exc:
+                if self.stopping.is_set():
+                    log.error("telegram update %s lost: the store is unavailable (%s)", _update_id(event), exc)
+                    raise
+                log.warning("store unavailable (%s): telegram update %s again in %.0f s", exc, _update_id(event), delay)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(delay):
+                    await self.stopping.wait()  # stopping: one last try, then give up
+            delay = min(delay * 2, STORE_RETRY_CAP)
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+
+def _update_id(event: TelegramObject) -> int | None:
+    return event.update_id if isinstance(event, Update) else None
+
+
 def build_dispatcher(
     store: Store,
     settings: Settings,
@@ -72,10 +139,14 @@ def build_dispatcher(
     lang: str = "ru",
     clock: Clock = utc_now,
     on_new_dialog: Callable[[], None] = lambda: None,
+    store_retry: RetryWhileStoreAway | None = None,
 ) -> Dispatcher:
-    """Every router of the bot behind the role middleware (see the module's docstring for the order)."""
+    """Every router of the bot behind the role middleware (see the module's docstring for the order);
+    `store_retry` (long polling) before it."""
     owners = settings.telegram_owner_ids
     dispatcher = Dispatcher(name="chattrack")
+    if store_retry is not None:
+        dispatcher.update.outer_middleware(store_retry)
     dispatcher.update.outer_middleware(RoleMiddleware(store, owners))
     dispatcher.include_routers(
         access_router(store, zone=settings.zone, clock=clock, lang=lang),
@@ -112,6 +183,7 @@ class BotRuntime:
     webhook_url: str | None = None  # None: long polling (or no bot at all)
     secret: str | None = None
     store: Store | None = None
+    store_retry: RetryWhileStoreAway | None = None  # long polling only
     owner_ids: list[int] = field(default_factory=list)
     # One worker process of several is primary: it alone polls Telegram (a second getUpdates gets 409),
     # registers the webhook and menus, and runs the daily summary. Every worker sends lead alerts when a
@@ -139,6 +211,8 @@ class BotRuntime:
 
     async def close(self) -> None:
         """Stop polling, let the alert in flight finish, cancel the rest, close the HTTP session."""
+        if self.store_retry is not None:
+            self.store_retry.stop()
         if self.dispatcher is not None and self.webhook_url is None:
             with contextlib.suppress(RuntimeError):  # polling had not started yet
                 await self.dispatcher.stop_polling()
@@ -252,13 +326,23 @@ def setup_bot(
         if not settings.telegram_owner_ids and primary:
             log.warning("no %sTELEGRAM_OWNER_IDS: lead alerts wait until an owner is configured", ENV_PREFIX)
         tracker = tracker or _app_tracker(app) or Tracker(store, settings)
-        dispatcher = build_dispatcher(store, settings, tracker, lang=lang, clock=clock, on_new_dialog=runtime.kick)
+        if settings.public_url is None:
+            runtime.store_retry = RetryWhileStoreAway()
+        dispatcher = build_dispatcher(
+            store,
+            settings,
+            tracker,
+            lang=lang,
+            clock=clock,
+            on_new_dialog=runtime.kick,
+            store_retry=runtime.store_retry,
+        )
         runtime.bot, runtime.dispatcher = bot, dispatcher
         runtime.summaries = DailySummaries(store, bot, settings, clock=clock)
         if settings.public_url is not None:
             runtime.webhook_url = settings.public_url + WEBHOOK_PATH
             runtime.secret = webhook_secret(settings)
-            handler = SimpleRequestHandler(dispatcher, bot, secret_token=runtime.secret)
+            handler = UpdateHandler(dispatcher, bot, secret_token=runtime.secret)
             # Not handler.register(): it would close the bot's session on shutdown, before the outbox stops.
             app.router.add_post(WEBHOOK_PATH, handler.handle)
 
