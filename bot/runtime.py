@@ -112,7 +112,7 @@ class RetryWhileStoreAway(BaseMiddleware):
         delay = STORE_RETRY_FIRST
         while True:
             try:
-                return await handler(event, data)
+                return await handler(event, dict(data))  # a fresh copy: the routers write into it
             except StoreUnavailable as exc:
                 if self.stopping.is_set():
                     log.error("telegram update %s lost: the store is unavailable (%s)", _update_id(event), exc)
