@@ -118,6 +118,98 @@ async def test_extended_text_image_caption_and_buttons_are_read(start_server: An
     }
 
 
+async def test_what_a_customer_sends_opens_a_dialog_with_its_readable_text(
+    start_server: Any, http: aiohttp.ClientSession
+) -> None:
+    """Decided by inclusion: every type Green-API's incoming-message pages list as a customer's own opens a
+    dialog, with the text a person would read in it (shapes from those pages)."""
+    server = await start_server(greenapi_webhook_token=TOKEN)
+    voice = {"downloadUrl": "https://sw-media.example/1101000001/v.oga", "caption": "", "mimeType": "audio/ogg"}
+    card = {"displayName": "Иван Петров", "vcard": "BEGIN:VCARD\nVERSION:3.0\nFN:Иван Петров\nEND:VCARD"}
+    shapes = {
+        "79001120001": {"typeMessage": "audioMessage", "fileMessageData": voice},
+        "79001120002": {
+            "typeMessage": "stickerMessage",
+            "fileMessageData": {"downloadUrl": "https://sw-media.example/s.webp", "caption": "", "isAnimated": False},
+        },
+        "79001120003": {
+            "typeMessage": "locationMessage",
+            "locationMessageData": {
+                "nameLocation": "Цветочный рынок",
+                "address": "Москва, Рижская пл., 1",
+                "latitude": 55.79,
+                "longitude": 37.63,
+            },
+        },
+        "79001120004": {"typeMessage": "contactsArrayMessage", "messageData": {"contacts": [card, card]}},
+        "79001120005": {
+            "typeMessage": "pollMessage",
+            "pollMessageData": {
+                "name": "Какие цветы доставите к 8 марта?",
+                "options": [{"optionName": "Розы"}, {"optionName": "Тюльпаны"}],
+                "multipleAnswers": False,
+            },
+        },
+        "79001120006": {
+            "typeMessage": "templateButtonsReplyMessage",
+            "templateButtonReplyMessage": {
+                "stanzaId": "BAE5",
+                "selectedIndex": 1,
+                "selectedId": "1",
+                "selectedDisplayText": "Заказать",
+            },
+        },
+    }
+    for number, message_data in shapes.items():
+        chat = f"{number}@c.us"
+        status, answer = await post(http, server, notification(message_data, f"ID{number}", chatId=chat, sender=chat))
+        assert (status, answer["outcome"]) == (200, "new_dialog"), message_data["typeMessage"]
+
+    first = {d.contact_phone: d.first_message for d in await all_dialogs(server)}
+    assert first == {
+        "+79001120001": "",  # a voice note: a message, with nothing to read
+        "+79001120002": "",
+        "+79001120003": "Цветочный рынок, Москва, Рижская пл., 1",
+        "+79001120004": "",  # contact cards: a third person's name is not what the customer said
+        "+79001120005": "Какие цветы доставите к 8 марта?",
+        "+79001120006": "Заказать",
+    }
+
+
+async def test_other_message_types_are_counted_and_stored_nowhere(
+    start_server: Any, http: aiohttp.ClientSession
+) -> None:
+    """Not by excluding the types met so far: a group invitation, a business tool's buttons and a type Green-API
+    adds tomorrow open no dialog; each is counted by a fixed kind, never by the type's own name."""
+    server = await start_server(greenapi_webhook_token=TOKEN)
+    invite = {
+        "typeMessage": "groupInviteMessage",
+        "groupInviteMessageData": {"groupJid": "120363@g.us", "inviteCode": "X", "groupName": "Скидки", "caption": ""},
+    }
+    buttons = {
+        "typeMessage": "interactiveButtons",
+        "interactiveButtons": {"contentText": "Выберите", "buttons": [{"type": "reply", "buttonText": "Да"}]},
+    }
+    unknown = {"typeMessage": "eventMessage", "eventMessageData": {"name": "Встреча"}}
+    answers = []
+    for number, message_data in (("79001130001", invite), ("79001130002", buttons), ("79001130003", unknown)):
+        chat = f"{number}@c.us"
+        answers.append(await post(http, server, notification(message_data, f"ID{number}", chatId=chat, sender=chat)))
+
+    assert answers == [
+        (200, {"ignored": "groupInviteMessage"}),
+        (200, {"ignored": "interactiveButtons"}),
+        (200, {"ignored": "eventMessage"}),
+    ]
+    assert await all_dialogs(server) == []
+    registry = server.app[METRICS].registry
+    counts = {
+        kind: registry.get_sample_value("chattrack_events_skipped_total", {"provider": "greenapi", "kind": kind})
+        for kind in ("not_content", "other", "eventMessage")
+    }
+    assert counts == {"not_content": 2.0, "other": 1.0, "eventMessage": None}
+
+
 async def test_wrong_or_missing_token_is_refused_and_nothing_stored(
     start_server: Any, http: aiohttp.ClientSession
 ) -> None:
@@ -164,6 +256,8 @@ async def test_other_notifications_are_acknowledged_and_ignored(start_server: An
             "stateInstance": "authorized",
         },
         {"typeWebhook": "outgoingMessageReceived", **{k: v for k, v in text("от нас").items() if k != "typeWebhook"}},
+        {"typeWebhook": "incomingCall", "instanceData": instance, "timestamp": 1, "from": CUSTOMER, "status": "offer"},
+        {"typeWebhook": "quotaExceeded", "instanceData": instance, "timestamp": 1, "quotaData": {"method": "x"}},
         text("в группе", "G1", chatId="120363043968066561@g.us"),
         notification({"typeMessage": "reactionMessage", "extendedTextMessageData": {"text": "👍"}}, "R1"),
     ]
@@ -181,6 +275,8 @@ async def test_other_notifications_are_acknowledged_and_ignored(start_server: An
         "outgoingMessageStatus",
         "stateInstanceChanged",
         "outgoingMessageReceived",
+        "incomingCall",
+        "quotaExceeded",
         "group chat",
         "reactionMessage",
         "telegram instance",

@@ -2,8 +2,11 @@
 
 Green-API runs a WhatsApp account (a phone with WhatsApp or WhatsApp Business, linked by QR code) and
 posts one JSON notification per event. `typeWebhook = incomingMessageReceived` is a customer writing;
-every other type (outgoingMessageStatus, stateInstanceChanged, incomingCall…) is acknowledged and
-ignored. It retries every minute for 24 hours until it gets a 200, so a repeated `idMessage` changes
+every other type (outgoingMessageStatus, stateInstanceChanged, incomingCall…) is acknowledged, counted
+and ignored. What opens or joins a dialog is decided by inclusion: the `typeMessage` values Green-API's
+incoming-message pages list as what a customer sends (CONTENT_TYPES). Edits and deletions change a
+message already stored; reactions, poll votes, unknown types and the rest are counted and stored
+nowhere. It retries every minute for 24 hours until it gets a 200, so a repeated `idMessage` changes
 nothing. With the instance setting `webhookUrlToken` it sends `Authorization: Bearer <token>`: we
 refuse anything else.
 """
@@ -29,8 +32,45 @@ log = logging.getLogger("chattrack.greenapi")
 PATH = "/webhooks/greenapi"
 PROVIDER = "greenapi"
 INCOMING = "incomingMessageReceived"
-# Not something the customer wrote: reactions to messages, poll votes.
-IGNORED_TYPES = frozenset({"reactionMessage", "pollUpdateMessage"})
+# What a customer says, by Green-API's incoming-message pages: a text (with a link preview or an ad's fields,
+# or quoting a message), media with or without a caption, a sticker, a place, contact cards, a poll they
+# started, and the button, template button or list row they chose (documented as both
+# templateButtonsReplyMessage and, in its example, templateButtonReplyMessage).
+CONTENT_TYPES = frozenset(
+    {
+        "textMessage",
+        "extendedTextMessage",
+        "quotedMessage",
+        "imageMessage",
+        "videoMessage",
+        "documentMessage",
+        "audioMessage",
+        "stickerMessage",
+        "locationMessage",
+        "contactMessage",
+        "contactsArrayMessage",
+        "pollMessage",
+        "buttonsResponseMessage",
+        "templateButtonsReplyMessage",
+        "templateButtonReplyMessage",
+        "listResponseMessage",
+    }
+)
+# Documented types that are not what a customer says (counted as `not_content`): reactions, votes in a poll,
+# group invitations, and the button, list and template messages only business tools send. Any other type is
+# one Green-API added later: counted as `other` until someone looks at it.
+NOT_CONTENT_TYPES = frozenset(
+    {
+        "reactionMessage",
+        "pollUpdateMessage",
+        "groupInviteMessage",
+        "buttonsMessage",
+        "listMessage",
+        "templateMessage",
+        "interactiveButtons",
+        "interactiveButtonsReply",
+    }
+)
 EDITED, DELETED = "editedMessage", "deletedMessage"  # change a message already stored (`stanzaId`)
 
 
@@ -87,6 +127,15 @@ class ListResponse(_Lenient):
     title: str | None = None
 
 
+class LocationData(_Lenient):
+    nameLocation: str | None = None
+    address: str | None = None
+
+
+class PollData(_Lenient):
+    name: str | None = None  # the question the customer asks
+
+
 class EditedData(_Lenient):
     textMessage: str = ""  # the new text
     stanzaId: str = Field(min_length=1, max_length=256)  # the idMessage of the message edited
@@ -106,9 +155,13 @@ class MessageData(_Lenient):
     buttonsResponseMessage: ButtonsResponse | None = None
     templateButtonReplyMessage: TemplateButtonReply | None = None
     listResponseMessage: ListResponse | None = None
+    locationMessageData: LocationData | None = None
+    pollMessageData: PollData | None = None
 
     def readable_text(self) -> str:
-        """What the customer wrote: the text, a file's caption, or the button or list item chosen."""
+        """What the customer wrote: the text (a quote's own text), a file's caption, the button or list item
+        chosen, a place's name and address, a poll's question; "" for what has none (media without a caption,
+        a sticker, contact cards: a third person's name is no text of the customer's)."""
         if self.textMessageData is not None:
             return self.textMessageData.textMessage
         if self.extendedTextMessageData is not None:
@@ -118,9 +171,13 @@ class MessageData(_Lenient):
             self.buttonsResponseMessage and self.buttonsResponseMessage.selectedButtonText,
             self.templateButtonReplyMessage and self.templateButtonReplyMessage.selectedDisplayText,
             self.listResponseMessage and self.listResponseMessage.title,
+            self.pollMessageData and self.pollMessageData.name,
         ):
             if chosen:
                 return chosen
+        if self.locationMessageData is not None:
+            place = self.locationMessageData
+            return ", ".join(part for part in (place.nameLocation, place.address) if part)
         return ""
 
 
@@ -188,8 +245,6 @@ def to_message(notification: IncomingMessage, region: str, now: datetime) -> Inb
         return Skipped("instance", f"{notification.instanceData.typeInstance} instance")
     if sender.chatId.endswith("@g.us"):
         return Skipped("group", "group chat")  # a group is not a lead
-    if kind in IGNORED_TYPES:
-        return Skipped("not_content", kind)
     if kind == EDITED:
         if data.editedMessageData is None:
             return "messageData.editedMessageData is missing"
@@ -199,6 +254,11 @@ def to_message(notification: IncomingMessage, region: str, now: datetime) -> Inb
         if data.deletedMessageData is None:
             return "messageData.deletedMessageData is missing"
         return Change(data.deletedMessageData.stanzaId, None, _sent_at(notification.timestamp, now))
+    if kind not in CONTENT_TYPES:
+        if kind in NOT_CONTENT_TYPES:
+            return Skipped("not_content", kind)
+        log.debug("greenapi: message type %r is not one Green-API documents: not read", kind[:64])
+        return Skipped("other", kind[:64])
     business = business_number(notification.instanceData.wid, region)
     if business is None:
         return "instanceData.wid is not a phone number"
