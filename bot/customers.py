@@ -13,6 +13,12 @@ replies sent by bots on their behalf) are not customer messages and are ignored.
 configured owners (or CHATTRACK_TELEGRAM_USERNAMES) count: anyone can connect a bot to their account, and a
 stranger's chats must not turn into this business's leads.
 
+What is stored is decided by inclusion (CONTENT_TYPES, by aiogram's `Message.content_type`): what a
+customer says — a text, media with or without a caption, a voice or video note, a sticker, a contact,
+place or venue, a poll, checklist, dice or forwarded story. Service messages (a pinned message, gifts,
+payments, shared users or chats, a new chat background…) and types this aiogram does not know are counted
+(Tracker.skipped, kinds `not_content` and `other`) and stored nowhere.
+
 Edits and deletions: a customer's edited message (`edited_message` in the chat with the bot,
 `edited_business_message` in a business chat) replaces the stored text of that message; deleted business
 messages (`deleted_business_messages`) are marked deleted. Neither opens a dialog; a message that was never
@@ -26,6 +32,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
 from aiogram import Bot, F, Router
+from aiogram.enums import ContentType
 from aiogram.exceptions import AiogramError
 from aiogram.filters import CommandObject, CommandStart, Filter
 from aiogram.types import BusinessConnection, BusinessMessagesDeleted, Message, User
@@ -41,6 +48,32 @@ log = logging.getLogger("chattrack.bot.customers")
 VISIT_PAYLOAD = r"^[0-9A-Za-z]{7}$"  # a visit code (6 + 1 check character); invites are inv_…
 BOT_PROVIDER = "telegram"
 BUSINESS_PROVIDER = "telegram_business"
+# What a customer says (Bot API Message fields, as aiogram names them): a text; a photo, live photo, video,
+# animation, audio, voice note, video note, document, sticker or paid media, with or without a caption; a
+# contact, location or venue; a poll, checklist or dice; a story they forward. Everything else aiogram knows is
+# a service message or a bot's own kind of message (a game, an invoice, a rich message).
+CONTENT_TYPES = frozenset(
+    {
+        ContentType.TEXT,
+        ContentType.PHOTO,
+        ContentType.LIVE_PHOTO,
+        ContentType.VIDEO,
+        ContentType.ANIMATION,
+        ContentType.AUDIO,
+        ContentType.VOICE,
+        ContentType.VIDEO_NOTE,
+        ContentType.DOCUMENT,
+        ContentType.STICKER,
+        ContentType.PAID_MEDIA,
+        ContentType.CONTACT,
+        ContentType.LOCATION,
+        ContentType.VENUE,
+        ContentType.POLL,
+        ContentType.CHECKLIST,
+        ContentType.DICE,
+        ContentType.STORY,
+    }
+)
 
 
 def contact_id(user: User) -> str:
@@ -52,7 +85,31 @@ def contact_name(user: User) -> str:
 
 
 def message_text(message: Message) -> str:
-    return message.text or message.caption or ""
+    """What a customer wrote: the text or caption, a venue's name and address, a poll's question, a checklist's
+    title; "" for what has none (media without a caption, a sticker, a place, a contact: a third person's name
+    is no text of the customer's)."""
+    if message.text or message.caption:
+        return message.text or message.caption or ""
+    if message.venue is not None:
+        return ", ".join(part for part in (message.venue.title, message.venue.address) if part)
+    if message.poll is not None:
+        return message.poll.question
+    if message.checklist is not None:
+        return message.checklist.title
+    return ""
+
+
+def not_content(message: Message) -> str | None:
+    """None for what a customer says; else the kind it is counted as (a fixed word: a metrics label)."""
+    kind = message.content_type
+    if kind in CONTENT_TYPES:
+        return None
+    if kind == ContentType.UNKNOWN:  # newer than this aiogram: its fields say what it is, for whoever looks
+        log.debug(
+            "telegram: a message aiogram does not know (fields %s): not stored", sorted(message.model_extra or {})
+        )
+        return "other"
+    return "not_content"
 
 
 def bot_message_id(message: Message) -> str:
@@ -136,6 +193,10 @@ def customers_router(
 
     @router.message(F.chat.type == "private", KnownCustomer(store))
     async def customer_writes(message: Message, bot: Bot) -> None:
+        skipped = not_content(message)
+        if skipped is not None:  # handled here all the same: a customer's service message gets no refusal
+            tracker.skipped(BOT_PROVIDER, skipped)
+            return
         await ingest(await from_bot_chat(message, bot, message_text(message)))
 
     @router.edited_message(F.chat.type == "private", KnownCustomer(store))
@@ -201,6 +262,10 @@ def customers_router(
         account = await account_of(message.business_connection_id, bot)
         if account is None or not allowed(account) or not account.enabled or sender.id == account.user_id:
             return
+        skipped = not_content(message)
+        if skipped is not None:
+            tracker.skipped(BUSINESS_PROVIDER, skipped)
+            return
         await ingest(
             InboundMessage(
                 provider=BUSINESS_PROVIDER,
@@ -232,4 +297,4 @@ def customers_router(
     return router
 
 
-__all__ = ["BOT_PROVIDER", "BUSINESS_PROVIDER", "VISIT_PAYLOAD", "KnownCustomer", "customers_router"]
+__all__ = ["BOT_PROVIDER", "BUSINESS_PROVIDER", "CONTENT_TYPES", "VISIT_PAYLOAD", "KnownCustomer", "customers_router"]

@@ -34,6 +34,7 @@ from tracking.models import (
 )
 from tracking.store.base import BusinessAccount
 from webhooks.app import STORE, TRACKER
+from webhooks.metrics import METRICS
 
 api = bot_tests.api  # the shared fixture
 
@@ -436,3 +437,118 @@ async def test_a_customers_edit_in_the_chat_with_the_bot_replaces_the_text(
     [dialog] = await dialogs_of(server, CUSTOMER)
     assert await texts(server, dialog.id) == ["", "Сколько стоят розы?"]
     assert (dialog.code, dialog.message_count) == (seen.code, 2)
+
+
+# what is stored: by inclusion ------------------------------------------------------------------------
+
+VENUE = {
+    "location": {"latitude": 55.7936, "longitude": 37.6364},
+    "venue": {
+        "location": {"latitude": 55.7936, "longitude": 37.6364},
+        "title": "Рижский рынок",
+        "address": "Москва, проспект Мира, 94-96",
+    },
+}
+VOICE = {
+    "voice": {"file_id": "AwACAgIAAxkBAAIBq2Z", "file_unique_id": "AgADq2Z", "duration": 4, "mime_type": "audio/ogg"}
+}
+POLL = {
+    "poll": {
+        "id": "5231",
+        "question": "Розы или пионы к пятнице?",
+        "options": [
+            {"persistent_id": "0", "text": "Розы", "voter_count": 0},
+            {"persistent_id": "1", "text": "Пионы", "voter_count": 0},
+        ],
+        "total_voter_count": 0,
+        "is_closed": False,
+        "is_anonymous": False,
+        "type": "regular",
+        "allows_multiple_answers": False,
+        "allows_revoting": True,
+        "members_only": False,
+    }
+}
+
+
+def business_content(sender: dict[str, Any], content: dict[str, Any]) -> dict[str, Any]:
+    """A business message that is not a text: `content` holds its own fields (a venue, a voice note…)."""
+    update = business_update(sender, "", **content)
+    del update["business_message"]["text"]
+    return update
+
+
+def pinned(update: dict[str, Any], kind: str = "business_message") -> dict[str, Any]:
+    """The service message Telegram sends when the customer pins the message of `update` in their chat."""
+    message = update[kind]
+    service = {key: message[key] for key in ("chat", "from", "business_connection_id") if key in message}
+    service |= {"message_id": next(_ids), "date": int(time.time()), "pinned_message": message}
+    return {"update_id": next(_ids), kind: service}
+
+
+def skipped(server: RunningServer, provider: str, kind: str) -> float | None:
+    registry = server.app[METRICS].registry
+    return registry.get_sample_value("chattrack_events_skipped_total", {"provider": provider, "kind": kind})
+
+
+async def test_a_business_chat_stores_what_the_customer_says_and_counts_service_messages(
+    serve: Callable[..., Any], api: BotAPI
+) -> None:
+    """A venue, a voice note and a poll are what a customer says (with the text a person reads in them); the
+    customer pinning a message, and a kind of message newer than aiogram, are counted and stored nowhere."""
+    server, ingested = await serve()
+    runtime: BotRuntime = server.app[BOT_RUNTIME]
+    assert runtime.dispatcher is not None and runtime.bot is not None
+    feed = runtime.dispatcher.feed_raw_update
+    olga = user(CUSTOMER, "ru", "Ольга")
+    await feed(runtime.bot, connection_update(user(OWNER, "ru", "Ирина", "flower_shop")))
+    venue = business_content(olga, VENUE)
+
+    for update in (venue, business_content(olga, VOICE), business_content(olga, POLL)):
+        await feed(runtime.bot, update)
+    await feed(runtime.bot, pinned(venue))
+    await feed(runtime.bot, business_content(olga, {"future_service_thing": {"stars": 5}}))
+
+    [dialog] = await dialogs_of(server, CUSTOMER)
+    assert await texts(server, dialog.id) == [
+        "Рижский рынок, Москва, проспект Мира, 94-96",
+        "",  # a voice note: a message, with nothing to read
+        "Розы или пионы к пятнице?",
+    ]
+    assert [r.outcome.value for r in ingested.results] == ["new_dialog", "appended", "appended"]
+    assert (skipped(server, "telegram_business", "not_content"), skipped(server, "telegram_business", "other")) == (
+        1.0,
+        1.0,
+    )
+
+
+async def test_a_known_customers_service_message_in_the_chat_with_the_bot_is_counted_not_stored(
+    serve: Callable[..., Any], api: BotAPI
+) -> None:
+    server, ingested = await serve()
+    runtime: BotRuntime = server.app[BOT_RUNTIME]
+    assert runtime.dispatcher is not None and runtime.bot is not None
+    seen = await visit(server)
+    olga = Person(api, CUSTOMER, "ru", "Ольга")
+    olga.says(f"/start {seen.code}")
+    await olga.reads()
+    await ingested.wait(1)
+    voice = {
+        "update_id": next(_ids),
+        "message": {
+            "message_id": next(_ids),
+            "date": int(time.time()),
+            "chat": {"id": CUSTOMER, "type": "private", "first_name": "Ольга"},
+            "from": olga.user,
+            **VOICE,
+        },
+    }
+
+    await runtime.dispatcher.feed_raw_update(runtime.bot, voice)
+    await runtime.dispatcher.feed_raw_update(runtime.bot, pinned(voice, kind="message"))
+
+    [dialog] = await dialogs_of(server, CUSTOMER)
+    assert (dialog.code, dialog.message_count) == (seen.code, 2)
+    assert [r.outcome.value for r in ingested.results] == ["new_dialog", "appended"]
+    assert skipped(server, "telegram", "not_content") == 1.0
+    assert len(api.sent_messages(CUSTOMER)) == 1  # the greeting only: no refusal for a pinned message
