@@ -6,17 +6,20 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from datetime import datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any, cast
 
 import pytest
 from pymongo import AsyncMongoClient, CursorType, monitoring
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
 
 from tests.mongo_plans import describe, find_plan
 from tests.mongo_server import MongoServer, emulator, free_port
 from tests.store_contract import CONTACT, at, message, new_dialog, queued_alerts
-from tracking.models import Dialog, IngestOutcome, IngestResult
+from tracking.limits import NewVisitBudget
+from tracking.models import Dialog, IngestOutcome, IngestResult, PageView
 from tracking.store.base import Bucket, CountQuery, NewDialog, StoreUnavailable
 from tracking.store.mongo import SCHEMA_VERSION, MongoStore, client_options, count_pipeline, forgotten_messages
 
@@ -315,6 +318,58 @@ class ListenedStore(MongoStore):
 def sent(store: MongoStore, name: str) -> list[int | None]:
     """The time limits of the commands `name` the store sent."""
     return [limit for command, limit in cast(ListenedStore, store).log.sent if command == name]
+
+
+async def test_a_page_view_is_one_round_trip_first_or_later_within_the_budget_or_past_it(open_store: OpenStore) -> None:
+    store = await open_store(ListenedStore)
+    log = cast(ListenedStore, store).log
+    budget = NewVisitBudget(1, clock=lambda: 60.0 * 1000 + 1)
+
+    async def commands(view: PageView) -> list[str]:
+        before = len(log.sent)
+        assert await store.record_page_view(view, budget) == view.code
+        return [name for name, _ in log.sent[before:]]
+
+    now = datetime.now(UTC).replace(microsecond=0)  # T0 is past the visits' TTL
+    first = PageView(code="ABCD1234", visitor_id="visitor-1", url="https://shop.example/", at=now)
+    assert await commands(first) == ["update"]  # opens the visit: the budget's one unit
+    later = PageView(code="ABCD1234", visitor_id="visitor-1", url="https://shop.example/price", at=now)
+    assert await commands(later) == ["update"]  # merged with no unit left
+    budget.per_minute = 2
+    assert await commands(later) == ["update"]  # merged with a unit reserved and given back
+
+    visit = await store.get_visit("ABCD1234")
+    assert visit is not None and visit.pages_seen == 3 and visit.current_page == later.url
+    assert budget.refused == 0 and budget.take() and not budget.take()  # one visit spent one unit
+
+
+async def test_a_first_view_beaten_by_its_twin_merges_and_gives_its_unit_back(
+    open_store: OpenStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two first views of one visit at once on a real MongoDB: both upserts insert, one fails on _id. The
+    emulator runs them one after the other, so the race is staged: the twin opens the visit just before."""
+    store = await open_store()
+    budget = NewVisitBudget(2, clock=lambda: 60.0 * 1000 + 1)
+    now = datetime.now(UTC).replace(microsecond=0)
+    twin = PageView(code="ABCD1234", visitor_id="visitor-1", url="https://shop.example/", at=now)
+    view = PageView(code="ABCD1234", visitor_id="visitor-1", url="https://shop.example/price", at=now)
+    update_one = AsyncCollection.update_one
+    raced: list[bool] = []
+
+    async def beaten(self: AsyncCollection[Any], filter: Any, update: Any, upsert: bool = False, **kwargs: Any) -> Any:
+        if upsert and not raced:
+            raced.append(True)
+            await store.record_page_view(twin, budget)
+            raise DuplicateKeyError("E11000 duplicate key error collection: visits index: _id_", 11000)
+        return await update_one(self, filter, update, upsert=upsert, **kwargs)
+
+    monkeypatch.setattr(AsyncCollection, "update_one", beaten)
+
+    assert await store.record_page_view(view, budget) == "ABCD1234"
+
+    visit = await store.get_visit("ABCD1234")
+    assert raced and visit is not None and visit.pages_seen == 2 and visit.current_page == view.url
+    assert budget.take() and not budget.take()  # the twin's visit spent one unit of two
 
 
 async def test_indexes_are_built_once_not_by_every_copy_that_starts(open_store: OpenStore) -> None:

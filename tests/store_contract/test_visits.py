@@ -221,6 +221,24 @@ async def test_new_visits_stop_at_the_budget_while_open_visits_take_more_views(s
     assert budget.refused == 2
 
 
+async def test_a_visit_spends_one_unit_of_the_budget_however_many_views_it_takes(store: Store) -> None:
+    """Concurrent first views of one visit open it once and later views open nothing: the budget's other
+    units are left for new visits (MongoDB reserves a unit for every upsert and gives back a merged one's)."""
+    budget = NewVisitBudget(11, clock=lambda: 60.0 * 1000 + 1)  # a unit for each view in flight
+    views = [page_view("ABCD1234", "visitor-1", f"https://shop.example/{i}", T0) for i in range(10)]
+
+    assert await asyncio.gather(*(store.record_page_view(v, budget) for v in views)) == ["ABCD1234"] * 10
+    later = page_view("ABCD1234", "visitor-1", "https://shop.example/price", T0 + timedelta(minutes=1))
+    assert await store.record_page_view(later, budget) == "ABCD1234"
+
+    others = [page_view(f"CODE{n:04d}", f"visitor-{n}", "https://shop.example/", T0) for n in range(11)]
+    assert [await store.record_page_view(v, budget) for v in others[:10]] == [v.code for v in others[:10]]
+    with pytest.raises(VisitBudgetSpent):
+        await store.record_page_view(others[10], budget)
+    visit = await store.get_visit("ABCD1234")
+    assert visit is not None and visit.pages_seen == 11 and budget.refused == 1
+
+
 async def test_sqlite_a_click_right_behind_the_first_view_finds_its_visit(tmp_path: Path) -> None:
     """SQLite commits page views in batches: a click that arrives while its visit's first view still waits
     for the batch (the snippet does not wait for the view's answer) goes into the same batch, after it."""

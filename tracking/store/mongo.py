@@ -492,24 +492,38 @@ class MongoStore:
 
     @_unavailable_as_store_error
     async def record_page_view(self, view: PageView, budget: NewVisitBudget | None = None) -> str:
+        # One round trip, a first view or a later one: an upsert on (code, visitor) whose $set, $max and $inc
+        # are a later view's changes and give the opened visit's values on insert too; $setOnInsert has the
+        # rest of what a first view tells (no path in two operators). Another visitor's code cannot match
+        # and fails the insert on _id.
         visits = self.db.visits
+        mine = {"_id": view.code, "visitor_id": view.visitor_id}
+        merge: Doc = {"$set": {"current_page": view.url}, "$max": {"last_seen": view.at}, "$inc": {"pages_seen": 1}}
+        opening = visit_document(opened_visit(view))
+        for path in ("_id", "visitor_id", "current_page", "last_seen", "pages_seen"):
+            del opening[path]
         while True:
-            merged = await visits.update_one(
-                {"_id": view.code, "visitor_id": view.visitor_id},
-                {"$max": {"last_seen": view.at}, "$set": {"current_page": view.url}, "$inc": {"pages_seen": 1}},
-            )
-            if merged.matched_count:
-                return view.code
-            if budget is not None and not budget.take():
+            unit = None if budget is None else budget.reserve()
+            if budget is not None and unit is None:
+                # No visit may open now, but a later view of an open visit is merged whatever the budget.
+                merged = await visits.update_one(mine, merge)
+                if merged.matched_count:
+                    return view.code
+                budget.refuse()
                 raise VisitBudgetSpent(view.code)
             try:
-                await visits.insert_one(visit_document(opened_visit(view)))
-                return view.code
+                result = await visits.update_one(mine, {**merge, "$setOnInsert": opening}, upsert=True)
             except DuplicateKeyError:
                 # Either another visitor holds the code, or this visitor's first view won a race: merge.
+                if budget is not None and unit is not None:
+                    budget.give_back(unit)
                 holder = await visits.find_one({"_id": view.code}, {"visitor_id": 1})
                 if holder is not None and holder["visitor_id"] != view.visitor_id:
                     raise CodeTaken(view.code) from None
+                continue
+            if result.upserted_id is None and budget is not None and unit is not None:
+                budget.give_back(unit)  # merged into an open visit: no new visit
+            return view.code
 
     @_unavailable_as_store_error
     async def record_click(self, click: Click, visitor_id: str) -> bool:
