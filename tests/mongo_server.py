@@ -70,6 +70,9 @@ def emulator(workdir: Path) -> Iterator[MongoServer]:
     port = free_port()
     exe = Path(sys.executable).with_name("nx-27017")
     log_file = workdir / "nx-27017.log"
+    # Its stderr goes to a file, not a pipe: nothing reads a pipe while tests run, and once ~64 KB of the
+    # emulator's warnings filled it, the emulator would block on its next write and every test hang.
+    stderr_file = (workdir / "nx-27017.stderr").open("wb")
     process = subprocess.Popen(
         [
             str(exe),
@@ -85,14 +88,14 @@ def emulator(workdir: Path) -> Iterator[MongoServer]:
             str(log_file),
         ],
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=stderr_file,
     )
     url = f"mongodb://127.0.0.1:{port}/?directConnection=true"
     try:
         deadline = time.monotonic() + START_TIMEOUT
         while not _answers_ping(url):
             if process.poll() is not None:
-                err = process.stderr.read().decode(errors="replace") if process.stderr else ""
+                err = (workdir / "nx-27017.stderr").read_bytes().decode(errors="replace")
                 raise RuntimeError(f"nx-27017 exited with {process.returncode}: {err[-2000:]}")
             if time.monotonic() > deadline:
                 raise RuntimeError(f"nx-27017 did not answer on port {port} within {START_TIMEOUT}s")
@@ -104,8 +107,7 @@ def emulator(workdir: Path) -> Iterator[MongoServer]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-        if process.stderr:
-            process.stderr.close()
+        stderr_file.close()
 
 
 @contextmanager
