@@ -8,10 +8,11 @@ handlers are done), still answering through the fake API.
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -126,6 +127,22 @@ def lead_alert_to(chat: int) -> Callable[[Any], bool]:
     return lambda call: to_chat(chat)(call) and "Новый лид" in call.params["text"]
 
 
+def feeder(server: RunningServer) -> Callable[[dict[str, Any]], Awaitable[Any]]:
+    """Hands an update to the server's bot as long polling would (the webhook's own path is tested apart)."""
+    runtime: BotRuntime = server.app[BOT_RUNTIME]
+    assert runtime.dispatcher is not None and runtime.bot is not None
+    return functools.partial(runtime.dispatcher.feed_raw_update, runtime.bot)
+
+
+async def came_by_deep_link(server: RunningServer, api: BotAPI) -> tuple[Visit, Person]:
+    """Ольга, who opened the bot by the deep link of a visit and was greeted."""
+    seen = await visit(server)
+    olga = Person(api, CUSTOMER, "ru", "Ольга")
+    olga.says(f"/start {seen.code}")
+    await olga.reads()
+    return seen, olga
+
+
 async def dialogs_of(server: RunningServer, user_id: int) -> list[Dialog]:
     return await server.app[STORE].find_dialogs(contact_id=f"tg:{user_id}")
 
@@ -173,14 +190,13 @@ async def test_a_deep_link_start_opens_a_dialog_attributed_exactly_to_the_visit(
 async def test_a_repeated_start_update_is_one_dialog_with_one_greeting(serve: Callable[..., Any], api: BotAPI) -> None:
     server, _ = await serve()
     seen = await visit(server)
-    runtime: BotRuntime = server.app[BOT_RUNTIME]
-    assert runtime.dispatcher is not None and runtime.bot is not None
+    feed = feeder(server)
     start = Person(api, CUSTOMER, "en", "Olga").says(f"/start {seen.code}", update_id=next(_ids), message_id=77)
     await api.wait_for("sendMessage", to_chat(CUSTOMER))
     await api.wait_for("sendMessage", lead_alert_to(OWNER))
 
     retry = {**start, "update_id": next(_ids)}  # the same message, delivered again
-    await runtime.dispatcher.feed_raw_update(runtime.bot, retry)
+    await feed(retry)
 
     assert len(await dialogs_of(server, CUSTOMER)) == 1
     assert len(api.sent_messages(CUSTOMER)) == 1
@@ -249,20 +265,18 @@ async def test_a_customers_business_message_is_attributed_by_the_code_in_its_tex
 
 async def test_the_owners_own_messages_in_business_chats_are_ignored(serve: Callable[..., Any], api: BotAPI) -> None:
     server, ingested = await serve()
-    runtime: BotRuntime = server.app[BOT_RUNTIME]
-    assert runtime.dispatcher is not None and runtime.bot is not None
+    feed = feeder(server)
     owner = user(OWNER, "ru", "Ирина", "flower_shop")
     olga = user(CUSTOMER, "ru", "Ольга")
-    feed = runtime.dispatcher.feed_raw_update
 
-    await feed(runtime.bot, connection_update(owner))
-    await feed(runtime.bot, business_update(owner, "Здравствуйте, Ольга! Чем помочь? (код 7K3M9QE)"))
+    await feed(connection_update(owner))
+    await feed(business_update(owner, "Здравствуйте, Ольга! Чем помочь? (код 7K3M9QE)"))
     helper_bot = {"id": 900, "is_bot": True, "first_name": "Helper", "username": "helper_bot"}
-    await feed(runtime.bot, business_update(owner, "Автоответ", sender_business_bot=helper_bot))
+    await feed(business_update(owner, "Автоответ", sender_business_bot=helper_bot))
     before = await dialogs_of(server, CUSTOMER), await dialogs_of(server, OWNER)
-    await feed(runtime.bot, business_update(olga, "Добрый день, есть пионы?"))
-    await feed(runtime.bot, business_update(owner, "Есть, 300 ₽ за штуку"))
-    await feed(runtime.bot, business_update(olga, "Беру 15"))
+    await feed(business_update(olga, "Добрый день, есть пионы?"))
+    await feed(business_update(owner, "Есть, 300 ₽ за штуку"))
+    await feed(business_update(olga, "Беру 15"))
 
     assert before == ([], [])
     [dialog] = await dialogs_of(server, CUSTOMER)
@@ -273,15 +287,12 @@ async def test_the_owners_own_messages_in_business_chats_are_ignored(serve: Call
 
 async def test_a_strangers_business_account_brings_no_leads(serve: Callable[..., Any], api: BotAPI) -> None:
     server, ingested = await serve(telegram_usernames="other_shop")
-    runtime: BotRuntime = server.app[BOT_RUNTIME]
-    assert runtime.dispatcher is not None and runtime.bot is not None
+    feed = feeder(server)
     stranger = user(31337, "en", "Mallory", "mallory_shop")
     api.business_connections["bc-mallory"] = connection_update(stranger, connection="bc-mallory")["business_connection"]
 
-    await runtime.dispatcher.feed_raw_update(runtime.bot, connection_update(stranger, connection="bc-mallory"))
-    await runtime.dispatcher.feed_raw_update(
-        runtime.bot, business_update(user(CUSTOMER, "ru", "Ольга"), "Здравствуйте", connection="bc-mallory")
-    )
+    await feed(connection_update(stranger, connection="bc-mallory"))
+    await feed(business_update(user(CUSTOMER, "ru", "Ольга"), "Здравствуйте", connection="bc-mallory"))
 
     assert await server.app[STORE].get_business_account("bc-mallory") is None
     assert ingested.results == [] and await dialogs_of(server, CUSTOMER) == []
@@ -376,19 +387,17 @@ async def test_a_customers_business_edit_replaces_the_text_and_can_bring_the_cod
     serve: Callable[..., Any], api: BotAPI
 ) -> None:
     server, ingested = await serve()
-    runtime: BotRuntime = server.app[BOT_RUNTIME]
-    assert runtime.dispatcher is not None and runtime.bot is not None
-    feed = runtime.dispatcher.feed_raw_update
+    feed = feeder(server)
     owner, olga = user(OWNER, "ru", "Ирина", "Flower_Shop"), user(CUSTOMER, "ru", "Ольга")
     seen = await visit(server)
-    await feed(runtime.bot, connection_update(owner))
+    await feed(connection_update(owner))
     first = business_update(olga, "Здравствуйте! Хочу букет")
     reply = business_update(owner, "Здравствуйте! Какой?")
-    await feed(runtime.bot, first)
-    await feed(runtime.bot, reply)
+    await feed(first)
+    await feed(reply)
 
-    await feed(runtime.bot, edited(first, f"Здравствуйте! Хочу букет из 25 роз (код {seen.code})"))
-    await feed(runtime.bot, edited(reply, "Переписано владельцем (код 7K3M9QE)"))  # never stored: nothing
+    await feed(edited(first, f"Здравствуйте! Хочу букет из 25 роз (код {seen.code})"))
+    await feed(edited(reply, "Переписано владельцем (код 7K3M9QE)"))  # never stored: nothing
 
     [dialog] = await dialogs_of(server, CUSTOMER)
     assert (dialog.status, dialog.code, dialog.attribution.campaign) == (AttributionStatus.EXACT, seen.code, "march8")
@@ -400,18 +409,16 @@ async def test_a_customers_business_edit_replaces_the_text_and_can_bring_the_cod
 
 async def test_deleted_business_messages_are_marked_deleted(serve: Callable[..., Any], api: BotAPI) -> None:
     server, ingested = await serve()
-    runtime: BotRuntime = server.app[BOT_RUNTIME]
-    assert runtime.dispatcher is not None and runtime.bot is not None
-    feed = runtime.dispatcher.feed_raw_update
+    feed = feeder(server)
     owner, olga = user(OWNER, "ru", "Ирина", "flower_shop"), user(CUSTOMER, "ru", "Ольга")
-    await feed(runtime.bot, connection_update(owner))
+    await feed(connection_update(owner))
     first, second = business_update(olga, "Добрый день"), business_update(olga, "Ой, не туда")
-    await feed(runtime.bot, first)
-    await feed(runtime.bot, second)
+    await feed(first)
+    await feed(second)
 
-    await feed(runtime.bot, deleted(second, business_update(owner, "не сохранено")))
-    await feed(runtime.bot, {**first, "update_id": next(_ids)})  # a redelivered message stays a duplicate
-    await feed(runtime.bot, {**second, "update_id": next(_ids)})
+    await feed(deleted(second, business_update(owner, "не сохранено")))
+    await feed({**first, "update_id": next(_ids)})  # a redelivered message stays a duplicate
+    await feed({**second, "update_id": next(_ids)})
 
     [dialog] = await dialogs_of(server, CUSTOMER)
     assert await texts(server, dialog.id) == ["Добрый день", None]
@@ -423,16 +430,12 @@ async def test_a_customers_edit_in_the_chat_with_the_bot_replaces_the_text(
     serve: Callable[..., Any], api: BotAPI
 ) -> None:
     server, ingested = await serve()
-    runtime: BotRuntime = server.app[BOT_RUNTIME]
-    assert runtime.dispatcher is not None and runtime.bot is not None
-    seen = await visit(server)
-    olga = Person(api, CUSTOMER, "ru", "Ольга")
-    olga.says(f"/start {seen.code}")
-    await olga.reads()
+    feed = feeder(server)
+    seen, olga = await came_by_deep_link(server, api)
     question = olga.says("Сколко стоят розы?")
     await ingested.wait(2)
 
-    await runtime.dispatcher.feed_raw_update(runtime.bot, edited(question, "Сколько стоят розы?", kind="message"))
+    await feed(edited(question, "Сколько стоят розы?", kind="message"))
 
     [dialog] = await dialogs_of(server, CUSTOMER)
     assert await texts(server, dialog.id) == ["", "Сколько стоят розы?"]
@@ -497,17 +500,15 @@ async def test_a_business_chat_stores_what_the_customer_says_and_counts_service_
     """A venue, a voice note and a poll are what a customer says (with the text a person reads in them); the
     customer pinning a message, and a kind of message newer than aiogram, are counted and stored nowhere."""
     server, ingested = await serve()
-    runtime: BotRuntime = server.app[BOT_RUNTIME]
-    assert runtime.dispatcher is not None and runtime.bot is not None
-    feed = runtime.dispatcher.feed_raw_update
+    feed = feeder(server)
     olga = user(CUSTOMER, "ru", "Ольга")
-    await feed(runtime.bot, connection_update(user(OWNER, "ru", "Ирина", "flower_shop")))
+    await feed(connection_update(user(OWNER, "ru", "Ирина", "flower_shop")))
     venue = business_content(olga, VENUE)
 
     for update in (venue, business_content(olga, VOICE), business_content(olga, POLL)):
-        await feed(runtime.bot, update)
-    await feed(runtime.bot, pinned(venue))
-    await feed(runtime.bot, business_content(olga, {"future_service_thing": {"stars": 5}}))
+        await feed(update)
+    await feed(pinned(venue))
+    await feed(business_content(olga, {"future_service_thing": {"stars": 5}}))
 
     [dialog] = await dialogs_of(server, CUSTOMER)
     assert await texts(server, dialog.id) == [
@@ -526,12 +527,8 @@ async def test_a_known_customers_service_message_in_the_chat_with_the_bot_is_cou
     serve: Callable[..., Any], api: BotAPI
 ) -> None:
     server, ingested = await serve()
-    runtime: BotRuntime = server.app[BOT_RUNTIME]
-    assert runtime.dispatcher is not None and runtime.bot is not None
-    seen = await visit(server)
-    olga = Person(api, CUSTOMER, "ru", "Ольга")
-    olga.says(f"/start {seen.code}")
-    await olga.reads()
+    feed = feeder(server)
+    seen, olga = await came_by_deep_link(server, api)
     await ingested.wait(1)
     voice = {
         "update_id": next(_ids),
@@ -544,8 +541,8 @@ async def test_a_known_customers_service_message_in_the_chat_with_the_bot_is_cou
         },
     }
 
-    await runtime.dispatcher.feed_raw_update(runtime.bot, voice)
-    await runtime.dispatcher.feed_raw_update(runtime.bot, pinned(voice, kind="message"))
+    await feed(voice)
+    await feed(pinned(voice, kind="message"))
 
     [dialog] = await dialogs_of(server, CUSTOMER)
     assert (dialog.code, dialog.message_count) == (seen.code, 2)
