@@ -16,6 +16,22 @@ from tests.conftest import twilio_form
 from tracking.periods import buckets_for
 
 
+async def recompute_buckets(env: dict[str, str]) -> tuple[int | None, bytes, bytes]:
+    """Runs `chattrack recompute-buckets` as an owner would, with these settings: exit code, stdout, stderr."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "webhooks.cli",
+        "recompute-buckets",
+        env=env,
+        cwd=Path(__file__).parent.parent,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await process.communicate()
+    return process.returncode, out, err
+
+
 async def test_recompute_buckets_after_a_time_zone_change(start_server: Any, http: aiohttp.ClientSession) -> None:
     server = await start_server(timezone="Pacific/Pago_Pago")  # UTC-11
     await server.post_twilio(http, twilio_form("Здравствуйте"))
@@ -28,18 +44,9 @@ async def test_recompute_buckets_after_a_time_zone_change(start_server: Any, htt
         "CHATTRACK_DATABASE_URL": server.settings.database_url,
         "CHATTRACK_TIMEZONE": "Pacific/Kiritimati",
     }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "webhooks.cli",
-        "recompute-buckets",
-        env=env,
-        cwd=Path(__file__).parent.parent,
-        stdout=asyncio.subprocess.PIPE,
-    )
-    out, _ = await process.communicate()
+    returncode, out, _ = await recompute_buckets(env)
 
-    assert process.returncode == 0, out
+    assert returncode == 0, out
     assert "1 dialog(s) for Pacific/Kiritimati" in out.decode()
     [after] = await server.store.find_dialogs(contact_id="+79161234567")
     assert after.buckets == buckets_for(before.started_at, kiritimati)
@@ -51,19 +58,9 @@ async def test_recompute_buckets_says_which_setting_points_at_an_unreachable_sto
         port = probe.getsockname()[1]
     url = f"mongodb://app:secret@127.0.0.1:{port}/chattrack?serverSelectionTimeoutMS=300&connectTimeoutMS=300"
     env = {**os.environ, "CHATTRACK_DATABASE_URL": url, "CHATTRACK_TIMEZONE": "Europe/Moscow"}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "webhooks.cli",
-        "recompute-buckets",
-        env=env,
-        cwd=Path(__file__).parent.parent,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await process.communicate()
+    returncode, out, err = await recompute_buckets(env)
 
-    assert process.returncode == 1, (out, err)
+    assert returncode == 1, (out, err)
     said = err.decode()
     assert "CHATTRACK_DATABASE_URL" in said and f"127.0.0.1:{port}/chattrack" in said
     assert "Traceback" not in said and "secret" not in said
