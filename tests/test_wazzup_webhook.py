@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
+import pytest
 
 from tests.test_twilio_webhook import collect_view
 from tracking.codes import format_prefill, new_code
@@ -384,3 +385,18 @@ def test_the_start_up_report_names_what_wazzup_still_needs(make_settings: Any) -
     assert "Wazzup webhooks are refused (403)" in blank
     assert "CHATTRACK_WAZZUP_CHANNELS" in unmapped
     assert "WAZZUP" not in ready
+
+
+def test_a_channel_map_that_is_not_json_or_names_no_number_stops_start_up_naming_the_setting(
+    make_settings: Any, monkeypatch: Any
+) -> None:
+    from tracking.settings import SettingsError, load_settings
+
+    monkeypatch.setenv("CHATTRACK_WAZZUP_CHANNELS", "{b96a353b: +79991234567}")  # not JSON
+    with pytest.raises(SettingsError, match=r"CHATTRACK_WAZZUP_CHANNELS: .*JSON object"):
+        load_settings()
+    monkeypatch.setenv("CHATTRACK_WAZZUP_CHANNELS", json.dumps({WHATSAPP_CHANNEL: "наш салон"}))
+    with pytest.raises(SettingsError, match=r"CHATTRACK_WAZZUP_CHANNELS: channel .*neither a phone number"):
+        load_settings()
+    monkeypatch.setenv("CHATTRACK_WAZZUP_CHANNELS", CHANNELS)
+    assert load_settings().wazzup_channels == {WHATSAPP_CHANNEL: "+79991234567", TELEGRAM_CHANNEL: "@studio_shop"}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberFormat
@@ -109,6 +109,28 @@ def parse_tracked_numbers(raw: str | Iterable[str], default_region: str = DEFAUL
         if number not in numbers:
             numbers.append(number)
     return numbers
+
+
+_TELEGRAM_ACCOUNT = re.compile(r"@[A-Za-z0-9_]{4,32}")
+
+
+def parse_channel_addresses(channels: Mapping[str, str], default_region: str = DEFAULT_REGION) -> dict[str, str]:
+    """A messenger platform's channels (Wazzup's channel ids) each with the address it runs, from settings:
+    a phone number in any common format becomes E.164, a Telegram account is '@username' in lower case.
+    Raises PhoneError naming the first channel whose address is neither."""
+    addresses: dict[str, str] = {}
+    for channel, written in channels.items():
+        address = written.strip() if isinstance(written, str) else ""
+        if _TELEGRAM_ACCOUNT.fullmatch(address):
+            addresses[channel] = address.lower()
+        elif (number := normalise_phone(address, default_region)) is not None:
+            addresses[channel] = number
+        else:
+            raise PhoneError(
+                f"channel {channel!r}: {written!r} is neither a phone number (like +79991234567) nor a Telegram "
+                "@username"
+            )
+    return addresses
 
 
 def whatsapp_contact(raw: str, default_region: str = DEFAULT_REGION) -> tuple[str, str | None]:

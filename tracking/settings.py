@@ -72,7 +72,7 @@ class Settings(BaseSettings):
     generic_webhook_secret: SecretStr | None = None  # shared secret of /webhooks/generic signatures
     wazzup_crm_key: SecretStr | None = None  # Wazzup's crmKey (Authorization: Bearer), or ?crmKey= in its URL
     # Wazzup names a channel by its id (GET /v3/channels): {"<channelId>": "+79991234567" or "@username"}
-    wazzup_channels: dict[str, str] = Field(default_factory=dict)
+    wazzup_channels: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
 
     telegram_bot_token: SecretStr | None = None
     telegram_owner_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
@@ -126,7 +126,8 @@ class Settings(BaseSettings):
     @field_validator("wazzup_channels", mode="before")
     @classmethod
     def _json_object(cls, value: object) -> object:
-        """The environment's JSON is decoded by pydantic-settings; a string given directly is decoded here."""
+        """A JSON object, from the environment or given directly (NoDecode: a broken one is named here, not
+        by pydantic-settings' own traceback)."""
         if not isinstance(value, str):
             return value
         try:
@@ -215,7 +216,7 @@ def load_settings(**overrides: object) -> Settings:
         err = exc.errors()[0]
         name = ENV_PREFIX + str(err["loc"][0]).upper() if err["loc"] else ENV_PREFIX
         raise SettingsError(f"{name}: {err['msg']}") from exc
-    from tracking.phones import PhoneError, parse_tracked_numbers
+    from tracking.phones import PhoneError, parse_channel_addresses, parse_tracked_numbers
 
     if settings.geoip_database is not None and not Path(settings.geoip_database).is_file():
         raise SettingsError(f"{ENV_PREFIX}GEOIP_DATABASE: no such file {settings.geoip_database}")
@@ -223,4 +224,8 @@ def load_settings(**overrides: object) -> Settings:
         settings.tracked_numbers = parse_tracked_numbers(settings.tracked_numbers, settings.default_region)
     except PhoneError as exc:
         raise SettingsError(f"{ENV_PREFIX}TRACKED_NUMBERS: {exc}") from exc
+    try:
+        settings.wazzup_channels = parse_channel_addresses(settings.wazzup_channels, settings.default_region)
+    except PhoneError as exc:
+        raise SettingsError(f"{ENV_PREFIX}WAZZUP_CHANNELS: {exc}") from exc
     return settings

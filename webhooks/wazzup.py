@@ -113,14 +113,11 @@ def business_number(channel_id: str, settings: Settings) -> str:
     """The number or @username the customer wrote to. Wazzup names only the channel; its phone or username
     (`plainId` of GET /v3/channels) comes from CHATTRACK_WAZZUP_CHANNELS. Unmapped, the channel id stands
     for it: the dialog is kept, but no click on the site can be matched to it."""
-    mapped = settings.wazzup_channels.get(channel_id)
+    mapped = settings.wazzup_channels.get(channel_id)  # E.164 or @username (tracking.settings)
     if mapped is None:
         rare.warn("unmapped", f"wazzup: channel {channel_id[:64]!r} is not in CHATTRACK_WAZZUP_CHANNELS")
         return channel_id
-    mapped = mapped.strip()
-    if mapped.startswith("@"):
-        return mapped.lower()
-    return normalise_phone(mapped, settings.default_region) or mapped
+    return mapped
 
 
 def received_at(moment: datetime | None, now: datetime) -> datetime:
