@@ -64,3 +64,25 @@ async def test_recompute_buckets_says_which_setting_points_at_an_unreachable_sto
     said = err.decode()
     assert "CHATTRACK_DATABASE_URL" in said and f"127.0.0.1:{port}/chattrack" in said
     assert "Traceback" not in said and "secret" not in said
+
+
+def test_the_start_up_report_gives_each_configured_provider_its_webhook_url() -> None:
+    from tracking.settings import load_settings
+    from webhooks.cli import startup_banner
+
+    public = "https://leads.example.com"
+    nothing = startup_banner(load_settings(public_url=public), "127.0.0.1", 8080)
+    chosen = startup_banner(
+        load_settings(
+            public_url=public, meta_app_secret="s", wazzup_crm_key="k", wazzup_channels='{"c": "+79991234567"}'
+        ),
+        "127.0.0.1",
+        8080,
+    )
+
+    assert f"{public}/webhooks/twilio" in nothing and "docs/providers.md" in nothing
+    assert "CHATTRACK_TWILIO_AUTH_TOKEN (or your provider's secret" in nothing
+    assert f"Meta (WhatsApp → Configuration → Callback URL): {public}/webhooks/meta" in chosen
+    assert f"{public}/webhooks/wazzup" in chosen
+    assert "twilio" not in chosen.lower()  # not configured: not offered, and not named as missing
+    assert "CHATTRACK_META_VERIFY_TOKEN: Meta cannot verify the callback URL" in chosen

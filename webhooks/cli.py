@@ -27,6 +27,28 @@ BLANK_SECRET = {
 }
 
 
+# Where each provider is told to post, and the secret that turns its webhook on (docs/providers.md).
+WEBHOOKS = (
+    ("Twilio (Messaging → 'A message comes in', HTTP POST)", "/webhooks/twilio", "twilio_auth_token"),
+    ("Meta (WhatsApp → Configuration → Callback URL)", "/webhooks/meta", "meta_app_secret"),
+    ("Green-API (instance settings → webhookUrl)", "/webhooks/greenapi", "greenapi_webhook_token"),
+    ("Wazzup (PATCH /v3/webhooks → webhooksUri)", "/webhooks/wazzup", "wazzup_crm_key"),
+    ("any other platform (generic JSON webhook)", "/webhooks/generic", "generic_webhook_secret"),
+)
+
+
+def webhook_lines(settings: Settings, base: str) -> list[str]:
+    """The webhook URL of each provider whose secret is set; before any is, Twilio's and where the others are."""
+    chosen = [(who, path) for who, path, secret in WEBHOOKS if getattr(settings, secret) is not None]
+    if not chosen:
+        return [
+            "Give your WhatsApp provider its webhook URL, e.g. Twilio's (Messaging → 'A message comes in', HTTP POST):",
+            f"  {base}/webhooks/twilio",
+            "  (Meta, Green-API, Wazzup and others: docs/providers.md)",
+        ]
+    return ["Give your provider its webhook URL:", *(f"  {who}: {base}{path}" for who, path in chosen)]
+
+
 def startup_banner(settings: Settings, host: str, port: int) -> str:
     base = settings.public_url or f"http://{host}:{port}"
     lines = [
@@ -36,8 +58,7 @@ def startup_banner(settings: Settings, host: str, port: int) -> str:
         "Paste this into every page of the site, before </body>:",
         f'  <script async src="{base}/t.js"></script>',
         "",
-        "Give Twilio this webhook URL (Messaging → 'A message comes in', HTTP POST):",
-        f"  {base}/webhooks/twilio",
+        *webhook_lines(settings, base),
     ]
     missing = [
         f"{name}: set but empty, so it counts as not set: {BLANK_SECRET.get(name, BLANK_DEFAULT)}"
@@ -47,10 +68,15 @@ def startup_banner(settings: Settings, host: str, port: int) -> str:
         missing.append("CHATTRACK_PUBLIC_URL: providers cannot reach a local address; set your public https URL")
     if not settings.tracked_numbers and not settings.telegram_usernames:
         missing.append("CHATTRACK_TRACKED_NUMBERS: no number is tracked, so the snippet marks no link")
+    if settings.meta_app_secret is not None and settings.meta_verify_token is None:
+        missing.append("CHATTRACK_META_VERIFY_TOKEN: Meta cannot verify the callback URL until it is set")
     if settings.wazzup_crm_key is not None and not settings.wazzup_channels:
         missing.append("CHATTRACK_WAZZUP_CHANNELS: Wazzup dialogs name their channel's id, not its number")
-    if settings.twilio_auth_token is None and "CHATTRACK_TWILIO_AUTH_TOKEN" not in settings.blank_secrets:
-        missing.append("CHATTRACK_TWILIO_AUTH_TOKEN: Twilio webhooks are refused until it is set")
+    if not any(getattr(settings, secret) is not None for *_, secret in WEBHOOKS) and not settings.blank_secrets:
+        missing.append(
+            "CHATTRACK_TWILIO_AUTH_TOKEN (or your provider's secret, docs/providers.md): "
+            "webhooks are refused until it is set"
+        )
     if settings.telegram_bot_token is None and "CHATTRACK_TELEGRAM_BOT_TOKEN" not in settings.blank_secrets:
         missing.append(
             "CHATTRACK_TELEGRAM_BOT_TOKEN: lead alerts are printed to this log and kept in the outbox "
