@@ -176,6 +176,32 @@ async def test_what_a_customer_sends_opens_a_dialog_with_its_readable_text(
     }
 
 
+async def test_a_tap_on_an_interactive_reply_button_is_the_customers_message(
+    start_server: Any, http: aiohttp.ClientSession
+) -> None:
+    """`interactiveButtonsResponse` (a reply button of sendInteractiveButtonsReply, as Green-API's reference shows it
+    with `selectedDisplayText`; some instances send the `selectedButtonText` of simple buttons) is what the customer
+    chose: it joins the dialog with the button's text, it is not an unknown type stored nowhere."""
+    server = await start_server(greenapi_webhook_token=TOKEN)
+    taps = {
+        "79001140001": {
+            "stanzaId": "BAE5FB1FDA0E58E8",
+            "selectedIndex": 1,
+            "selectedId": "2",
+            "selectedDisplayText": "Да",
+        },
+        "79001140002": {"stanzaId": "3EB0", "selectedButtonId": "2", "selectedButtonText": "Записаться"},
+    }
+    for number, tap in taps.items():
+        chat = f"{number}@c.us"
+        data = {"typeMessage": "interactiveButtonsResponse", "interactiveButtonsResponse": tap}
+        status, answer = await post(http, server, notification(data, f"ID{number}", chatId=chat, sender=chat))
+        assert (status, answer.get("outcome")) == (200, "new_dialog"), answer
+
+    first = {d.contact_phone: d.first_message for d in await all_dialogs(server)}
+    assert first == {"+79001140001": "Да", "+79001140002": "Записаться"}
+
+
 async def test_other_message_types_are_counted_and_stored_nowhere(
     start_server: Any, http: aiohttp.ClientSession
 ) -> None:

@@ -250,3 +250,23 @@ async def test_a_sender_that_is_no_phone_keeps_no_channel_prefix(
 
     [dialog] = await server.store.find_dialogs(contact_id="+15550001234")
     assert dialog.contact_phone is None
+
+
+async def test_a_shared_place_is_read_as_its_label_and_address(start_server: Any, http: aiohttp.ClientSession) -> None:
+    """A WhatsApp location comes with an empty Body and Latitude, Longitude, Address and Label: the dialog reads the
+    place's name and address, as Meta's locations are read; a bare pin (coordinates only) stays an empty message."""
+    server = await start_server()
+    place = {"MessageType": "location", "Latitude": "55.760186", "Longitude": "37.618711"}
+    named = twilio_form(
+        "", "SM0000000000000000000000000000101", **place, Label="Большой театр", Address="Театральная пл., 1"
+    )
+    pin = twilio_form(
+        "", "SM0000000000000000000000000000102", **place, From="whatsapp:+79161234568", WaId="79161234568"
+    )
+
+    for form in (named, pin):
+        assert (await server.post_twilio(http, form)).status == 200
+
+    [named_dialog] = await server.store.find_dialogs(contact_id="+79161234567")
+    [pin_dialog] = await server.store.find_dialogs(contact_id="+79161234568")
+    assert (named_dialog.first_message, pin_dialog.first_message) == ("Большой театр, Театральная пл., 1", "")

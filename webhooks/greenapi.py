@@ -34,8 +34,9 @@ PROVIDER = "greenapi"
 INCOMING = "incomingMessageReceived"
 # What a customer says, by Green-API's incoming-message pages: a text (with a link preview or an ad's fields,
 # or quoting a message), media with or without a caption, a sticker, a place, contact cards, a poll they
-# started, and the button, template button or list row they chose (documented as both
-# templateButtonsReplyMessage and, in its example, templateButtonReplyMessage).
+# started, and the button, template button, interactive reply button or list row they chose (documented as
+# both templateButtonsReplyMessage and, in its example, templateButtonReplyMessage; a tap on the reply buttons
+# of sendInteractiveButtonsReply arrives as interactiveButtonsResponse).
 CONTENT_TYPES = frozenset(
     {
         "textMessage",
@@ -53,6 +54,7 @@ CONTENT_TYPES = frozenset(
         "buttonsResponseMessage",
         "templateButtonsReplyMessage",
         "templateButtonReplyMessage",
+        "interactiveButtonsResponse",
         "listResponseMessage",
     }
 )
@@ -123,6 +125,14 @@ class TemplateButtonReply(_Lenient):
     selectedDisplayText: str | None = None
 
 
+class InteractiveButtonsResponse(_Lenient):
+    """The reply button a customer tapped: `selectedDisplayText` in Green-API's reference; integrations have also
+    seen the `selectedButtonText` of simple buttons in its place."""
+
+    selectedDisplayText: str | None = None
+    selectedButtonText: str | None = None
+
+
 class ListResponse(_Lenient):
     title: str | None = None
 
@@ -154,6 +164,7 @@ class MessageData(_Lenient):
     fileMessageData: FileData | None = None
     buttonsResponseMessage: ButtonsResponse | None = None
     templateButtonReplyMessage: TemplateButtonReply | None = None
+    interactiveButtonsResponse: InteractiveButtonsResponse | None = None
     listResponseMessage: ListResponse | None = None
     locationMessageData: LocationData | None = None
     pollMessageData: PollData | None = None
@@ -170,6 +181,11 @@ class MessageData(_Lenient):
             self.fileMessageData and self.fileMessageData.caption,
             self.buttonsResponseMessage and self.buttonsResponseMessage.selectedButtonText,
             self.templateButtonReplyMessage and self.templateButtonReplyMessage.selectedDisplayText,
+            self.interactiveButtonsResponse
+            and (
+                self.interactiveButtonsResponse.selectedDisplayText
+                or self.interactiveButtonsResponse.selectedButtonText
+            ),
             self.listResponseMessage and self.listResponseMessage.title,
             self.pollMessageData and self.pollMessageData.name,
         ):

@@ -49,6 +49,15 @@ def is_status_callback(form: MultiDictProxy[str]) -> bool:
     return bool(status) and str(status).lower() not in INCOMING_STATUSES
 
 
+def readable_text(form: MultiDictProxy[str]) -> str:
+    """What the customer wrote: `Body` (a caption for media, a button's text); a shared place has an empty Body
+    and its `Label` and `Address` fields (Twilio's WhatsApp location parameters), read as Meta's location is."""
+    body = form.get("Body", "")
+    if body or not form.get("Latitude"):
+        return body
+    return ", ".join(part for part in (form.get("Label", ""), form.get("Address", "")) if part)
+
+
 def to_message(form: MultiDictProxy[str], region: str) -> InboundMessage | str:
     """The message in a Twilio form, or the reason it is not one."""
     sid = form.get("MessageSid") or form.get("SmsMessageSid")
@@ -75,7 +84,7 @@ def to_message(form: MultiDictProxy[str], region: str) -> InboundMessage | str:
         contact_id=contact_id,
         contact_phone=phone,
         contact_name=(form.get("ProfileName") or None),
-        text=form.get("Body", ""),
+        text=readable_text(form),
         received_at=utc_now(),
         ad_referral=from_twilio(form),  # Click-to-WhatsApp ad (Referral* fields)
     )
