@@ -46,7 +46,8 @@
       Y = X.map(a => '[' + a + ']') + '',
       E = new URL('/collect', d.currentScript.src),
       M = C.m || (/^(ru|uk|be|kk)\b/i.test(d.documentElement.lang || N.language) ? 'код' : 'ref'),
-      R = RegExp('\\(' + M + ' [0-9A-Z]{7}\\)'),
+      // a code already in the text, ours or written with another known marker: replaced, so there is one
+      R = RegExp('\\((код|ref|' + M + ') [0-9A-Z]{7}\\)', 'g'),
       k = !C.c,
       l,
       j,
@@ -85,7 +86,7 @@
         if (!C.k.includes(x)) return
         // a bot deep link (t.me/<bot>?start=) carries the code invisibly as its start parameter;
         // else no text of the site's own: the page's preset phrase
-        g.has('start') ? g.set('start', S.c) : g.set('text', ((b ||= (C.p.find(p => RegExp(p[0]).test(L.pathname)) || [])[1]) ? b + ' ' : '') + '(' + M + ' ' + S.c + ')')
+        g.has('start') ? g.set('start', S.c) : g.set('text', ((b ||= C.p.find(p => RegExp(p[0]).test(L.pathname))?.[1]) ? b + ' ' : '') + '(' + M + ' ' + S.c + ')')
         return [m[1] + m[4] + '?' + (g + '').replace(/\+/g, '%20'), x] // every "+" there is a space
       }),
       // Marks one element's url attributes; returns the target when it holds a tracked link.
@@ -116,7 +117,7 @@
         s: screen.width + 'x' + screen.height,
         l: N.language,
         z: Intl.DateTimeFormat().resolvedOptions().timeZone,
-        ...k && { ga: (d.cookie.match(/\b_ga=GA\d\.\d\.([\d.]+)/) || [])[1], ym: (d.cookie.match(/\b_ym_uid=(\d+)/) || [])[1], ft: B.f },
+        ...k && { ga: d.cookie.match(/\b_ga=GA\d\.\d\.([\d.]+)/)?.[1], ym: d.cookie.match(/\b_ym_uid=(\d+)/)?.[1], ft: B.f },
         ...x
       }),
       e = () => {
@@ -130,32 +131,19 @@
       x = t => j != (j = t + (Date.now() >> 10)) && J(a('click', { h: t })),
       O = w.open,
       z = (t, e, f) => t.addEventListener(e, f, 1),
-      o = G(e => {
-        var t = e.target.closest(Y + ',[onclick]'),
-          r = H(t),
-          c = t.getAttribute('onclick')
-        r ? x(r)
-          // onclick="window.open('https://wa.me/...')" or location.href='...': open the marked url instead
-          // (in a new window, as chat widgets do)
-          : (r = F(c.match(/(https?|whatsapp):\/\/[^'"\s]+/)[0])) && (e.preventDefault(), e.stopImmediatePropagation(), x(r[1]), O.call(w, r[0]))
+      // the element clicked, inside shadow roots too: the nearest with a url attribute or an onclick
+      o = G((e, t, r, c) => {
+        ;(r = (t = e.composedPath().find(t => t.matches?.(Y + ',[onclick]'))) && H(t))
+          ? x(r)
+          : // onclick="window.open('https://wa.me/...')" or location.href='...': open the marked url instead
+            // (in a new window, as chat widgets do)
+            (c = /(https?|whatsapp):\/\/[^'"\s]+/.exec(t?.getAttribute('onclick'))) && (r = F(c[0])) && (e.preventDefault(), e.stopImmediatePropagation(), x(r[1]), O(r[0]))
       }),
       // SPA: the page of contact is the route at click time; each route change is a page view.
       y = G(() => W() != l && e())
-    w.open = function (u) {
-      G(r => (r = F(u + '')) && (arguments[0] = r[0], x(r[1])))()
-      return O.apply(w, arguments)
-    }
+    w.open = (...a) => (G(r => (r = F(a[0] + '')) && (a[0] = r[0], x(r[1])))(), O(...a))
     z(w, 'click', o)
-    ;['pushState', 'replaceState'].map((n, f) => {
-      f = history[n]
-      history[n] = function () {
-        try {
-          return f.apply(this, arguments)
-        } finally {
-          y()
-        }
-      }
-    })
+    ;['pushState', 'replaceState'].map((n, f) => ((f = history[n]), (history[n] = (...a) => (a = f.apply(history, a), y(), a))))
     z(w, 'popstate', y)
     z(d, 'visibilitychange', G(Q))
     w.chattrack = {

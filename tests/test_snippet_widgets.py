@@ -1,0 +1,110 @@
+# ruff: noqa: F811  (pytest fixtures imported from tests.browser and tests.test_snippet_browser are parameters here)
+"""The snippet against the patterns real sites use to open chats (issue 16), one test page per pattern.
+
+Each test asserts what the visitor would get: the URL a click opens carries exactly one valid code at
+the end of the link's text, links to others stay as they were, the click reaches /collect, and the
+console shows nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from playwright.async_api import CDPSession, Page
+
+from tests.browser import browser, collect_errors, page  # noqa: F401
+from tests.test_snippet_browser import CHAT_URL, NUMBER, Tracker, chats, check_marked, code_of, marked, tracker  # noqa: F401
+from tracking.codes import is_valid_code
+
+CODE_GROUP = re.compile(r"\((?:ref|код) ([0-9A-Z]{7})\)")
+
+
+def one_code(text: str, code: str) -> None:
+    """``text`` carries exactly one code, ``code``, at its end."""
+    assert CODE_GROUP.findall(text) == [code], text
+    assert text.endswith(f" {code})") and is_valid_code(code)
+
+
+async def exceptions_in_snippet(page: Page) -> list[str]:
+    """A list that fills with every exception thrown inside t.js, caught ones included (the debugger
+    pauses on each; the snippet's guard would otherwise hide them)."""
+    thrown: list[str] = []
+    resumes: list[asyncio.Future[Any]] = []  # kept referenced until done
+    cdp: CDPSession = await page.context.new_cdp_session(page)
+
+    scripts: dict[str, str] = {}  # script id -> url
+
+    def parsed(event: dict[str, Any]) -> None:
+        scripts[event["scriptId"]] = event["url"]
+
+    def paused(event: dict[str, Any]) -> None:
+        where = event["callFrames"][0]["location"]["scriptId"] if event.get("callFrames") else ""
+        if scripts.get(where, "").endswith("/t.js"):
+            thrown.append(str(event.get("data", {}).get("description", event.get("reason"))))
+        resumes.append(asyncio.ensure_future(cdp.send("Debugger.resume")))
+
+    cdp.on("Debugger.scriptParsed", parsed)
+    cdp.on("Debugger.paused", paused)
+    await cdp.send("Debugger.enable")
+    await cdp.send("Debugger.setPauseOnExceptions", {"state": "all"})
+    return thrown
+
+
+# -- 9: clicks on what is not a link
+
+
+async def test_no_exception_on_any_click(tracker: Tracker, page: Page) -> None:
+    errors = collect_errors(page)
+    opened = await chats(page)
+    await page.goto(tracker.url("clicks"))
+    href = await marked(page, "#wa")
+    code = await code_of(page)
+    await tracker.wait_for(lambda p: p["t"] == "view")
+    thrown = await exceptions_in_snippet(page)
+    for target in ("#title", "#home", "#text", "#bold", "#buy", "#label", "#check", "#rect", "#nothing", "body"):
+        await page.click(target, position={"x": 1, "y": 1}, no_wait_after=True)
+    assert await page.get_attribute("#nothing", "data-clicks") == "1"  # the page's own handlers still run
+    async with page.expect_popup() as popup:
+        await page.click("#wa")
+    await (await popup.value).wait_for_load_state()
+    check_marked(opened[0], "https://wa.me/79991234567", "Is the sofa in stock?", code)
+    assert opened == [href]
+    click = await tracker.wait_for(lambda p: p["t"] == "click")
+    assert (click["h"], click["c"]) == (NUMBER, code)
+    assert thrown == []
+    assert errors == []
+    assert [p["t"] for p in tracker.received] == ["view", "click"]  # the other clicks report nothing
+
+
+# -- 8: a code written with another marker
+
+
+async def test_a_code_from_another_marker_is_replaced(tracker: Tracker, page: Page) -> None:
+    errors = collect_errors(page)
+    opened = await chats(page)
+    await page.goto(tracker.url("markers"))
+    ref = await marked(page, "#ref")
+    code = await code_of(page)
+    check_marked(ref, "https://wa.me/79991234567", "Hello", code, marker="код")
+    two = await marked(page, "#two")
+    check_marked(two, "https://api.whatsapp.com/send", "Здравствуйте", code, marker="код", phone=NUMBER)
+    check_marked(await marked(page, "#tg"), "https://t.me/furniture_shop", "", code, marker="код")
+    for link in (ref, two):
+        one_code(parse_text(link), code)
+    assert await page.get_attribute("#other", "href") == "https://wa.me/74950000000?text=Hello%20(ref%207K3M9QE)"
+
+    async with page.expect_popup() as popup:
+        await page.click("#ref")
+    await (await popup.value).wait_for_load_state()
+    assert opened == [ref]
+    one_code(parse_text(opened[0]), code)
+    click = await tracker.wait_for(lambda p: p["t"] == "click")
+    assert (click["h"], click["c"]) == (NUMBER, code)
+    assert errors == []
+
+
+def parse_text(url: str) -> str:
+    return parse_qs(urlsplit(url).query)["text"][0]
