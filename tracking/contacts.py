@@ -2,7 +2,7 @@
 
 A phone in any common format ('8 (916) 123-45-67', '+7 916 123 45 67'), a Telegram customer by the
 contact id a card shows ('tg:777'), the bare user id ('777') or the @username their name carries
-('@olga_flowers'), or a provider's own contact id as stored.
+('@olga_flowers'), or a provider's own contact id as stored, or a user id linked to a phone (Meta's BSUID).
 """
 
 from __future__ import annotations
@@ -43,10 +43,16 @@ async def contacts_meant(store: Store, naming: str, default_region: str) -> list
     if (telegram := _TELEGRAM_ID.fullmatch(naming)) is not None:
         candidates.append(TELEGRAM_PREFIX + telegram[1])
     candidates.append(naming)  # a provider's own id, as stored
+    named = []
     for contact_id in dict.fromkeys(c for c in candidates if c):
         if await store.find_dialogs(contact_id=contact_id, limit=1):
-            return [contact_id]
-    return []
+            named.append(contact_id)
+            break
+    # A provider's user id (Meta's `US.1349…`) also names the phone it was linked to: the same person.
+    linked = await store.aliased_contact(naming)
+    if linked is not None and linked not in named:
+        named.append(linked)
+    return named
 
 
 __all__ = ["contacts_meant", "telegram_user"]

@@ -167,6 +167,10 @@ class InboundMessage(BaseModel):
     business_number: Id  # E.164 of the tracked number (or @username for Telegram)
     contact_id: Id  # E.164 phone when known, else the provider's user id
     contact_phone: OptionalId = None
+    # The provider's user id of the sender when it has one besides the phone (Meta's BSUID): with the
+    # phone, the Tracker links it to the phone's contact; alone (it is then the contact id too), it is
+    # resolved to the contact it was linked to, so one person stays one contact when the phone stops coming.
+    contact_alias: OptionalId = None
     contact_name: Annotated[str | None, AfterValidator(_name)] = None
     text: Annotated[str, AfterValidator(lambda v: bounded(v, TEXT_LIMIT))] = ""
     received_at: datetime

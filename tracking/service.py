@@ -90,6 +90,8 @@ class Tracker:
             log.info("message from %s: not to a tracked number, stored nowhere", message.provider)
             self.skipped(message.provider, "untracked_number")
             return IngestResult(outcome=IngestOutcome.UNTRACKED, dialog=self._draft(message, message.text))
+        if message.contact_alias is not None and message.contact_alias == message.contact_id:
+            message = await self._by_alias(message)  # a user id only: only such messages pay this look-up
         extraction = extract_code(message.text, self._markers())
         code = normalise_code(message.start_code) if message.start_code else extraction.code
         status, reason, attribution, visit = AttributionStatus.NONE, None, Attribution(), None
@@ -130,6 +132,8 @@ class Tracker:
         result = await self.store.add_message(
             NewDialog(message=message, draft=draft, dialog_gap=self.settings.dialog_gap, alert_chats=chats)
         )
+        if result.outcome is not IngestOutcome.ERASED and self._links(message):
+            await self._link(message)  # after storing: a retry of an erased message must not link again
         for observe in self.observers:
             observe(message, result)
         # Message ids name the sender in some providers (Telegram's chat id is the customer's user id, Meta's
@@ -158,6 +162,33 @@ class Tracker:
             or not number.startswith("+")
             or (number in tracked)
         )
+
+    # one person, one contact: a provider's user id linked to the phone it first came with ---------
+
+    @staticmethod
+    def _links(message: InboundMessage) -> bool:
+        """Whether the message carries a user id besides the phone that is its contact id. Links are made
+        to phones only, so a message resolved through one knows its sender's phone again."""
+        return (
+            message.contact_alias is not None
+            and message.contact_phone is not None
+            and message.contact_id == message.contact_phone != message.contact_alias
+        )
+
+    async def _by_alias(self, message: InboundMessage) -> InboundMessage:
+        """A message naming its sender by user id only (Meta stops sending the phone) joins the contact the
+        id was linked to; an id never linked, or erased with its contact, stays a contact of its own."""
+        assert message.contact_alias is not None
+        linked = await self.store.aliased_contact(message.contact_alias)
+        if linked is None:
+            return message
+        return message.model_copy(update={"contact_id": linked, "contact_phone": linked})
+
+    async def _link(self, message: InboundMessage) -> None:
+        assert message.contact_alias is not None
+        linked = await self.store.link_alias(message.contact_alias, message.contact_id)
+        if linked != message.contact_id:  # the first link wins: a user id never moves to another phone
+            log.info("message from %s: its user id is linked to another contact already, kept", message.provider)
 
     def _draft(self, message: InboundMessage, first_message: str, **decided: Any) -> Dialog:
         """The dialog `message` would open, with the attribution `decided` (used only if it opens one)."""

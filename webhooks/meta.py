@@ -319,6 +319,7 @@ def _inbound(
         business_number=business,
         contact_id=contact_id,
         contact_phone=phone,
+        contact_alias=user_id or None,  # linked to the phone when both come; alone, resolved through that link
         contact_name=(contact.profile.name or None) if contact and contact.profile else None,
         text=message.readable_text(),
         received_at=received_at(message.timestamp, now),

@@ -250,11 +250,21 @@ class Store(Protocol):
         (Telegram usernames ignore it). [] for what is no username. Scans: for rare look-ups (forget)."""
 
     async def forget_contact(self, contact_id: str) -> int:
-        """Privacy: erase a contact's dialogs, messages, alerts and the visits that led to them.
+        """Privacy: erase a contact's dialogs, messages, alerts and the visits that led to them, and every
+        alias link it is part of (user ids linked to it; its own link when it is a user id).
 
         Keeps only `erased_message_digest` of each erased message's id, so a retry of it stays erased.
         Returns the number of dialogs erased.
         """
+
+    # aliases: a provider's user id (Meta's BSUID) linked to the contact it was first seen with
+    async def link_alias(self, alias: str, contact_id: str) -> str:
+        """Record that `alias` names `contact_id`, idempotently. The first link wins (a user id never moves
+        to another contact): returns the contact the alias names, which is another one when it was linked
+        before. Also when the contact has no dialog (yet)."""
+
+    async def aliased_contact(self, alias: str) -> str | None:
+        """The contact id `alias` was linked to; None when it never was, or was erased with its contact."""
 
     # outbox of lead alerts
     async def claim_alerts(self, now: datetime, lease: timedelta, limit: int = 20) -> list[OutboxItem]:

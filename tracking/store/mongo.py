@@ -80,7 +80,7 @@ from tracking.store.base import (
     new_erasure_key,
 )
 
-SCHEMA_VERSION = 2  # 2: messages by contact_id; dialogs by (tags, started_at)
+SCHEMA_VERSION = 3  # 2: messages by contact_id; dialogs by (tags, started_at). 3: aliases by contact_id
 
 
 PENDING, DONE = "pending", "done"
@@ -441,6 +441,7 @@ class MongoStore:
         await db.clicks.create_index("code", name="code")
         await db.outbox.create_index([("sent_at", ASCENDING), ("next_attempt_at", ASCENDING)], name="due")
         await db.outbox.create_index("dialog_id", name="dialog_id")
+        await db.aliases.create_index("contact_id", name="contact_id")  # keyed by the alias; forget asks by contact
         await self._ttl_index(db, "visits", "last_seen")
         await self._ttl_index(db, "clicks", "at")
 
@@ -869,6 +870,7 @@ class MongoStore:
         await db.clicks.delete_many({"code": {"$in": [*codes, *visit_codes]}})
         await db.visits.delete_many({"visitor_id": {"$in": visitors}})
         await db.contacts.delete_one({"_id": contact_id})
+        await db.aliases.delete_many({"$or": [{"contact_id": contact_id}, {"_id": contact_id}]})
         # Dialogs last: were this interrupted, a retry still finds what is left through them.
         deleted = await db.dialogs.delete_many({"_id": {"$in": ids}})
         return deleted.deleted_count
@@ -1029,6 +1031,27 @@ class MongoStore:
     async def get_business_account(self, connection_id: str) -> BusinessAccount | None:
         doc = await self.db.business_accounts.find_one({"_id": connection_id}, {"_id": 0})
         return None if doc is None else BusinessAccount.model_validate(doc)
+
+    # aliases: a provider's user id linked to the contact it was first seen with ------------------
+    # One document per alias, keyed by it (_id): the unique key that makes the first link win.
+
+    @_unavailable_as_store_error
+    async def link_alias(self, alias: str, contact_id: str) -> str:
+        # Read first: every message carrying both ids links again, and once linked a read is all it costs.
+        linked = await self.aliased_contact(alias)
+        if linked is not None:
+            return linked
+        try:
+            await self.db.aliases.insert_one({"_id": alias, "contact_id": contact_id})
+            return contact_id
+        except DuplicateKeyError:  # a concurrent first link inserted it since: that one wins
+            doc = await self.db.aliases.find_one({"_id": alias}, {"contact_id": 1})
+            return contact_id if doc is None else str(doc["contact_id"])  # None: erased meanwhile
+
+    @_unavailable_as_store_error
+    async def aliased_contact(self, alias: str) -> str | None:
+        doc = await self.db.aliases.find_one({"_id": alias}, {"contact_id": 1})
+        return None if doc is None else str(doc["contact_id"])
 
     # customers' edits and deletions -------------------------------------------------------------
     # An edit or deletion changes the message's own document (the unique (provider, message_id) index

@@ -107,6 +107,8 @@ CREATE TABLE IF NOT EXISTS staff (user_id INTEGER PRIMARY KEY, added_at TEXT NOT
 CREATE TABLE IF NOT EXISTS summary_choices (user_id INTEGER PRIMARY KEY, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS business_accounts (connection_id TEXT PRIMARY KEY, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS erased_messages (digest TEXT PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS contact_aliases (alias TEXT PRIMARY KEY, contact_id TEXT NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS contact_aliases_contact ON contact_aliases (contact_id);
 """
 
 
@@ -701,6 +703,7 @@ class SQLiteStore:
             db.executemany("DELETE FROM dialogs WHERE id = ?", ids)
             db.executemany("DELETE FROM clicks WHERE code = ?", [(code,) for code in codes])
             db.executemany("DELETE FROM visits WHERE code = ?", [(code,) for code in codes])
+            db.execute("DELETE FROM contact_aliases WHERE contact_id = ? OR alias = ?", (contact_id, contact_id))
             return len(ids)
 
         erased = await self.runner.write(forget)
@@ -905,6 +908,27 @@ class SQLiteStore:
             lambda db: _one(db, "SELECT data FROM business_accounts WHERE connection_id = ?", (connection_id,))
         )
         return None if row is None else BusinessAccount.model_validate_json(row["data"])
+
+    # aliases: a provider's user id linked to the contact it was first seen with ------------------
+    # Tables made by older versions need nothing: the table and its index come with SCHEMA (IF NOT EXISTS).
+
+    async def link_alias(self, alias: str, contact_id: str) -> str:
+        # Read first: every message carrying both ids links again, and a lookup costs no commit.
+        linked = await self.aliased_contact(alias)
+        if linked is not None:
+            return linked
+
+        def link(db: sqlite3.Connection) -> str:
+            db.execute("INSERT OR IGNORE INTO contact_aliases (alias, contact_id) VALUES (?, ?)", (alias, contact_id))
+            return str(db.execute("SELECT contact_id FROM contact_aliases WHERE alias = ?", (alias,)).fetchone()[0])
+
+        return await self.runner.write(link)
+
+    async def aliased_contact(self, alias: str) -> str | None:
+        row = self.runner.lookup(
+            lambda db: _one(db, "SELECT contact_id FROM contact_aliases WHERE alias = ?", (alias,))
+        )
+        return None if row is None else str(row["contact_id"])
 
     # customers' edits and deletions -------------------------------------------------------------
 
