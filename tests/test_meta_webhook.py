@@ -18,6 +18,7 @@ import pytest
 
 from tests.test_twilio_webhook import collect_view
 from tracking.codes import format_prefill, new_code
+from tracking.contacts import contacts_meant
 from tracking.models import AttributionStatus, Channel
 from webhooks import meta
 from webhooks.app import TRACKER
@@ -329,6 +330,82 @@ async def test_a_contact_without_a_phone_is_known_by_its_user_id(
 
     [dialog] = await server.store.find_dialogs(contact_id=bsuid)
     assert (dialog.contact_phone, dialog.contact_name, dialog.message_count) == (None, "maria", 2)
+
+
+BSUID = "US.13491208655302741918"
+
+
+def from_phone_and_user_id(body: str, wamid: str, at: int) -> dict[str, Any]:
+    """A message that carries both identities: the phone (from, wa_id) and the business-scoped user id."""
+    message = text_message(body, wamid, from_user_id=BSUID, timestamp=str(at))
+    return change([message], contacts=[contact(user_id=BSUID)])
+
+
+def from_user_id_only(body: str, wamid: str, at: int) -> dict[str, Any]:
+    """A later message of the same customer: Meta stopped sending the phone (a username, 30 days' silence)."""
+    message = text_message(body, wamid, sender=None, from_user_id=BSUID, timestamp=str(at))
+    return change([message], contacts=[contact(wa_id=None, user_id=BSUID)])
+
+
+async def test_a_customer_known_later_by_user_id_only_stays_the_phones_contact(
+    start_server: Any, http: aiohttp.ClientSession
+) -> None:
+    server = await start_server(**meta_settings(telegram_owner_ids="1001", dialog_gap_hours=1))
+    now = int(time.time())
+    await post_meta(http, server, delivery(from_phone_and_user_id("Здравствуйте", "wamid.B1", now - 3 * 3600)))
+    await post_meta(http, server, delivery(from_user_id_only("А доставка есть?", "wamid.B2", now - 3 * 3600 + 60)))
+    # After the dialog gap: a new dialog, still the phone's, and the alert says the customer is known.
+    status, answer = await post_meta(http, server, delivery(from_user_id_only("Снова я", "wamid.B3", now)))
+
+    assert (status, answer["new_dialogs"]) == (200, 1)
+    first, again = await all_dialogs(server)
+    phone = "+79161234567"
+    assert (first.contact_id, first.contact_phone, first.message_count, first.is_repeat) == (phone, phone, 2, False)
+    assert (again.contact_id, again.contact_phone, again.message_count, again.is_repeat) == (phone, phone, 1, True)
+    assert await texts(server, first.id) == ["Здравствуйте", "А доставка есть?"]
+    assert await server.store.find_dialogs(contact_id=BSUID) == []  # no second contact, no "new customer" lead
+    assert await server.store.pending_alerts() == 2  # one per dialog: the second one a repeat customer's
+
+
+async def test_only_messages_with_a_user_id_look_it_up(start_server: Any, http: aiohttp.ClientSession) -> None:
+    server = await start_server(**meta_settings())
+    store, calls = server.store, []
+    for name in ("aliased_contact", "link_alias"):
+        method = getattr(store, name)
+
+        async def counted(*args: Any, _method: Any = method, _name: str = name) -> Any:
+            calls.append(_name)
+            return await _method(*args)
+
+        setattr(store, name, counted)
+
+    await post_meta(http, server, delivery(change([text_message("Здравствуйте", "wamid.P1")])))
+    assert calls == []  # phone only: no round trip more than before
+    await post_meta(http, server, delivery(from_phone_and_user_id("Ещё вопрос", "wamid.P2", int(time.time()))))
+    assert calls[0] == "link_alias"  # both identities: the link is recorded (the store may read first)
+    calls.clear()
+    await post_meta(http, server, delivery(from_user_id_only("И ещё", "wamid.P3", int(time.time()))))
+    assert calls == ["aliased_contact"]  # the user id alone: resolved, not linked again
+
+
+async def test_an_erased_customer_writing_by_user_id_is_a_new_contact(
+    start_server: Any, http: aiohttp.ClientSession
+) -> None:
+    server = await start_server(**meta_settings())
+    now, phone = int(time.time()), "+79161234567"
+    first = delivery(from_phone_and_user_id("Здравствуйте", "wamid.F1", now - 60))
+    await post_meta(http, server, first)
+    assert await contacts_meant(server.store, BSUID, "RU") == [phone]  # an owner may name them by user id
+
+    assert await server.store.forget_contact(phone) == 1
+
+    assert await server.store.aliased_contact(BSUID) is None  # the link to the phone went with the contact
+    await post_meta(http, server, first)  # Meta's retry of the erased message: stored nowhere, links nothing
+    assert await server.store.aliased_contact(BSUID) is None
+    await post_meta(http, server, delivery(from_user_id_only("Это снова я", "wamid.F2", now)))
+    [dialog] = await all_dialogs(server)
+    assert (dialog.contact_id, dialog.contact_phone, dialog.is_repeat) == (BSUID, None, False)
+    assert await server.store.find_dialogs(contact_id=phone) == []
 
 
 async def test_non_text_messages_open_the_dialog_with_what_text_there_is(

@@ -90,6 +90,7 @@ class Tracker:
             log.info("message from %s: not to a tracked number, stored nowhere", message.provider)
             self.skipped(message.provider, "untracked_number")
             return IngestResult(outcome=IngestOutcome.UNTRACKED, dialog=self._draft(message, message.text))
+        links = self._links(message)  # the phone and a user id: linked once stored
         if message.contact_alias is not None and message.contact_alias == message.contact_id:
             message = await self._by_alias(message)  # a user id only: only such messages pay this look-up
         extraction = extract_code(message.text, self._markers())
@@ -132,7 +133,7 @@ class Tracker:
         result = await self.store.add_message(
             NewDialog(message=message, draft=draft, dialog_gap=self.settings.dialog_gap, alert_chats=chats)
         )
-        if result.outcome is not IngestOutcome.ERASED and self._links(message):
+        if links and result.outcome is not IngestOutcome.ERASED:
             await self._link(message)  # after storing: a retry of an erased message must not link again
         for observe in self.observers:
             observe(message, result)
