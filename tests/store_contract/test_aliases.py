@@ -7,6 +7,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 from tests.store_contract import CONTACT, MakeStore, message, new_dialog
+from tracking.contacts import contacts_meant
 from tracking.store.base import Store
 
 USER_ID = "US.13491208655302741918"
@@ -61,3 +62,15 @@ async def test_forgetting_a_contact_known_by_its_user_id_erases_its_link_too(sto
     assert await store.forget_contact(USER_ID) == 1
 
     assert await store.aliased_contact(USER_ID) is None
+
+
+async def test_an_owner_naming_a_user_id_means_every_contact_it_stands_for(store: Store) -> None:
+    """The user id's own contact (its messages before any brought the phone) and the phone it was linked to
+    are one person: an erase takes both. A phone names only itself."""
+    await store.add_message(new_dialog(message(RECENT, contact=USER_ID, provider="meta")))
+    await store.add_message(new_dialog(message(RECENT + timedelta(minutes=5))))
+    await store.link_alias(USER_ID, CONTACT)
+
+    assert await contacts_meant(store, USER_ID, "RU") == [USER_ID, CONTACT]
+    assert await contacts_meant(store, "8 916 123-45-67", "RU") == [CONTACT]
+    assert await contacts_meant(store, "US.99999999999999999999", "RU") == []
