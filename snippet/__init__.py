@@ -1,7 +1,8 @@
 """The tracking snippet: `snippet/t.js`, minified once, with the site's configuration injected.
 
 The server serves `render_snippet(config)` at `GET /t.js`. The script's size budget is
-`SIZE_BUDGET` bytes gzipped (checked by tests/test_snippet_build.py).
+`SIZE_BUDGET` bytes gzipped (checked by tests/test_snippet_build.py). What does not fit is
+`snippet/tx.js`, served as `render_extension()` at `GET /tx.js` (t.js loads it after the page view).
 """
 
 from __future__ import annotations
@@ -12,10 +13,22 @@ import re
 from functools import cache
 from importlib.resources import files
 
+import phonenumbers
 import rjsmin
 from pydantic import BaseModel, Field, field_validator
 
-__all__ = ["SIZE_BUDGET", "SnippetConfig", "config_literal", "gzipped_size", "preset_pattern", "render_snippet"]
+from tracking.phones import normalise_phone
+
+__all__ = [
+    "SIZE_BUDGET",
+    "SnippetConfig",
+    "config_literal",
+    "gzipped_size",
+    "national_digits",
+    "preset_pattern",
+    "render_extension",
+    "render_snippet",
+]
 
 SIZE_BUDGET = 2000  # bytes, gzip -9 of the served script
 PLACEHOLDER = "CHATTRACK_CONFIG"
@@ -100,20 +113,52 @@ def _minified() -> str:
     return minified
 
 
+@cache
+def render_extension() -> bytes:
+    """tx.js, served at `GET /tx.js` next to /t.js (same caching, and CORS: t.js loads it with import()).
+
+    t.js loads it only on pages with frames or open shadow roots; it carries no configuration."""
+    source = files(__name__).joinpath("tx.js").read_text(encoding="utf-8")
+    return str(rjsmin.jsmin(source)).encode("utf-8")
+
+
 def config_literal(config: SnippetConfig) -> str:
     """The configuration as the JavaScript object literal that replaces the placeholder in t.js.
 
     Keys unquoted and defaults left out (the script reads a missing key as false), every byte counts.
     No "<" (so no "</script>") and no U+2028/2029: safe even if someone inlines the script in HTML.
     """
+    national = [national_digits(number) for number in config.numbers]
     fields = {
         "k": config.numbers + config.telegram,  # digits and usernames never collide
+        # each number's national form ("89991234567"), at its index in k; 0 where it has none
+        "n": [form or 0 for form in national] if any(national) else None,
         "p": [[preset_pattern(pattern), phrase] for pattern, phrase in config.presets],
         "m": config.marker,
         "c": config.consent_required,
     }
     text = "{" + ",".join(f"{key}:{_json(value)}" for key, value in fields.items() if value or key in "kp") + "}"
     return text.replace("<", "\\u003c").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
+def national_digits(number: str) -> str | None:
+    """The digits of `number` (international digits) as written in its own country with the trunk
+    prefix ("79991234567" -> "89991234567"), when those differ and read as no other number.
+
+    A link to `wa.me/89991234567` opens no chat (WhatsApp takes international digits only); the snippet
+    recognises the national form as the tracked number, as the server does for its own region, and
+    corrects the link. A national form that is itself a valid international number is left out: that
+    link may be someone else's.
+    """
+    try:
+        parsed = phonenumbers.parse("+" + number)
+    except phonenumbers.NumberParseException:
+        return None
+    region = phonenumbers.region_code_for_number(parsed)
+    digits = re.sub(r"\D", "", phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL))
+    if not region or digits in ("", number) or normalise_phone(digits, region) != "+" + number:
+        return None
+    return digits
 
 
 def _json(value: object) -> str:

@@ -4,6 +4,7 @@
 
    Served minified (rjsmin) by snippet/__init__.py, which replaces CHATTRACK_CONFIG with
    {"k": tracked targets: WhatsApp numbers as digits and Telegram usernames in lowercase,
+    "n": each number's national form at its index in k, 0 for none (absent: none; used by tx.js),
     "p": [[path regex, preset phrase], ...], "m": marker (absent: by page language),
     "c": consent required (absent: no)}.
    rjsmin does not rename, so names are one letter (legend below) and the style is terse: the
@@ -13,20 +14,21 @@
    wrapped by G, so nothing the script does throws into the host page (G also ends a step early on
    purpose: a missing element or match is a TypeError it swallows).
 
-   Limitation: a widget that builds the chat URL inside its own code and assigns it to
-   location.href cannot be seen (location cannot be wrapped). The common plugin pattern keeps the URL
-   in a data-href / data-url / data-link attribute (rewritten here, so the plugin reads the marked
-   URL) or as a literal in onclick (the click is intercepted and the marked URL opened instead);
-   window.open is wrapped.
+   What does not fit the budget is in tx.js (an ES module, see its header), loaded with import() once
+   per page right after the page view: the rarer link forms (Telegram's aliases and tg:, national
+   numbers, Android intents), chat forms, navigation by assignment, onclick literals, shadow roots and
+   frames. t.js alone marks the common link forms at once; tx.js takes over its link marker (F).
+   The common plugin pattern keeps the URL in a data-href / data-url / data-link attribute (rewritten
+   here, so the plugin reads the marked URL); window.open is wrapped.
 
    Legend
    data  A code alphabet (Crockford base32)   B browser state in localStorage.ct: v visitor id,
          f first touch {u, r}, l last touch   C config   E collect url   L location   M marker
-         N navigator   O the page's window.open   R "(marker CODE)" pattern   S tab state in
+         N navigator   O the page's window.open   P tx.js loaded   R "(marker CODE)" pattern, any known marker   S tab state in
          sessionStorage.ct: c visit code, t last page view (ms), q unsent payloads   X attributes
          that may hold a chat url   Y their selector   j last click (target + second)
          k storage and cookies allowed   l route of the last page view
-   code  D read state   F marked url   G guard   H mark one element   I mark a subtree   J post
+   code  D read state   F marked url   G guard   H mark one element   I mark a subtree   J post   K text with the code
          Q post queued   T touch {u, r}   U cut   V save state   W route   Z random chars
          a payload   e page view   g keep the visit   o click   x contact   y route changed
          z listen */
@@ -51,6 +53,7 @@
       k = !C.c,
       l,
       j,
+      P,
       Z = n => Array.from(crypto.getRandomValues(new Uint8Array(n)), x => A[x & 31]).join(''), // 256 = 8 * 32: uniform
       U = s => s.slice(0, 800), // keeps a body well under 4 KB
       T = () => ({ u: U(L.href), r: U(d.referrer) }),
@@ -77,18 +80,19 @@
       },
       // [marked url, target] for a tracked click-to-chat url, else undefined. A regular expression,
       // not new URL(): a page of 1,000 links is marked in a few ms.
-      F = G((v, m, g, x, b) => {
+      F = G((v, m, g, x) => {
         // m: 1 scheme and host, 2 host, 4 path, 5 query
         if (!(m = v.match(/^(https?:\/\/(wa\.me|t\.me|(api|web)\.whatsapp\.com)|whatsapp:\/\/send)(\/?[^?#]*)\??([^#]*)/))) return
         g = new URLSearchParams(m[5])
         x = m[2] == 't.me' ? m[4].split('/')[1].toLowerCase() : ((m[2] == 'wa.me' ? m[4] : g.get('phone')) + '').replace(/%\w\w|\D/g, '') // digits, "%20" too
-        b = (g.get('text') || '').replace(R, '').trimEnd()
         if (!C.k.includes(x)) return
         // a bot deep link (t.me/<bot>?start=) carries the code invisibly as its start parameter;
         // else no text of the site's own: the page's preset phrase
-        g.has('start') ? g.set('start', S.c) : g.set('text', ((b ||= C.p.find(p => RegExp(p[0]).test(L.pathname))?.[1]) ? b + ' ' : '') + '(' + M + ' ' + S.c + ')')
+        g.has('start') ? g.set('start', S.c) : g.set('text', K(g.get('text') || ''))
         return [m[1] + m[4] + '?' + (g + '').replace(/\+/g, '%20'), x] // every "+" there is a space
       }),
+      // The prefilled text with the code: the link's own text, else the page's preset phrase
+      K = b => ((b = b.replace(R, '').trimEnd() || C.p.find(p => RegExp(p[0]).test(L.pathname))?.[1]) ? b + ' ' : '') + '(' + M + ' ' + S.c + ')',
       // Marks one element's url attributes; returns the target when it holds a tracked link.
       H = (e, t, r, v) => X.map(n => (r = (v = e.getAttribute(n)) && F(v)) && (r[0] != v && e.setAttribute(n, r[0]), t = r[1])) && t,
       I = (r = d) => r.querySelectorAll(Y).forEach(e => H(e)),
@@ -126,19 +130,15 @@
         I()
         Q()
         J(a('view', { r: U(d.referrer), sl: d.querySelectorAll('[href*="wa.me/message/"]').length }))
+        // the rest (tx.js): other link forms, forms, navigation, frames and shadow roots
+        P ||= import(new URL('tx.js', E)).then(G(m => m.default({ C, K, x, H, I, o, Y, X, c: () => S.c, f: f => (F = f, I()) })), Object)
       },
       // a click and the window.open it triggers (same target, same second) are one contact
       x = t => j != (j = t + (Date.now() >> 10)) && J(a('click', { h: t })),
       O = w.open,
       z = (t, e, f) => t.addEventListener(e, f, 1),
-      // the element clicked, inside shadow roots too: the nearest with a url attribute or an onclick
-      o = G((e, t, r, c) => {
-        ;(r = (t = e.composedPath().find(t => t.matches?.(Y + ',[onclick]'))) && H(t))
-          ? x(r)
-          : // onclick="window.open('https://wa.me/...')" or location.href='...': open the marked url instead
-            // (in a new window, as chat widgets do)
-            (c = /(https?|whatsapp):\/\/[^'"\s]+/.exec(t?.getAttribute('onclick'))) && (r = F(c[0])) && (e.preventDefault(), e.stopImmediatePropagation(), x(r[1]), O(r[0]))
-      }),
+      // the element clicked, inside shadow roots too: the nearest with a url attribute
+      o = G((e, t) => (t = e.composedPath().find(t => t.matches?.(Y))) && (t = H(t)) && x(t)),
       // SPA: the page of contact is the route at click time; each route change is a page view.
       y = G(() => W() != l && e())
     w.open = (...a) => (G(r => (r = F(a[0] + '')) && (a[0] = r[0], x(r[1])))(), O(...a))

@@ -24,7 +24,7 @@ import pytest
 from aiohttp import web
 from playwright.async_api import Page, Route
 
-from snippet import SnippetConfig, render_snippet
+from snippet import SnippetConfig, render_extension, render_snippet
 from tests.browser import browser, collect_errors, page  # noqa: F401
 from tracking.codes import format_prefill, is_valid_code, new_code
 
@@ -82,6 +82,15 @@ class Tracker:
             headers={"Cache-Control": "public, max-age=300"},
         )
 
+    async def extension(self, request: web.Request) -> web.Response:
+        # t.js loads it with import(): a module script, fetched with CORS
+        return web.Response(
+            body=render_extension(),
+            content_type="application/javascript",
+            charset="utf-8",
+            headers={"Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*"},
+        )
+
     async def collect(self, request: web.Request) -> web.Response:
         cors = {"Access-Control-Allow-Origin": request.headers.get("Origin", "*")}
         body = await request.read()
@@ -129,6 +138,7 @@ async def tracker(aiohttp_server: Callable[..., Awaitable[Any]]) -> AsyncIterato
     stand_in = Tracker(config=SnippetConfig(numbers=[NUMBER], telegram=["shop_bot", "furniture_shop"]))
     app = web.Application()
     app.router.add_get("/t.js", stand_in.script)
+    app.router.add_get("/tx.js", stand_in.extension)
     app.router.add_post("/collect", stand_in.collect)
     app.router.add_route("OPTIONS", "/collect", stand_in.preflight)
     app.router.add_get("/pages/{name}.html", stand_in.page)

@@ -53,14 +53,16 @@ def test_minified_once_and_cached() -> None:
 def test_configuration_replaces_the_placeholder() -> None:
     script = render_snippet(TYPICAL).decode("utf-8")
     assert "CHATTRACK_CONFIG" not in script
-    assert '{k:["79991234567","74951234567","shop_bot"],p:[]}' in script
+    # n: each number's national form at its index in k (0: none that reads as no other number)
+    assert '{k:["79991234567","74951234567","shop_bot"],n:["89991234567",0],p:[]}' in script
     assert script.startswith("(function(w,d){")
     assert "'код'" in script  # served as UTF-8
 
 
 def test_optional_keys_only_when_set() -> None:
     literal = config_literal(SnippetConfig(numbers=["79991234567"], marker="id", consent_required=True))
-    assert literal_to_json(literal) == {"k": ["79991234567"], "p": [], "m": "id", "c": True}
+    assert literal_to_json(literal) == {"k": ["79991234567"], "n": ["89991234567"], "p": [], "m": "id", "c": True}
+    assert literal_to_json(config_literal(SnippetConfig(numbers=["74951234567"]))) == {"k": ["74951234567"], "p": []}
 
 
 def test_nothing_in_the_configuration_can_close_a_script_tag() -> None:
@@ -70,7 +72,11 @@ def test_nothing_in_the_configuration_can_close_a_script_tag() -> None:
     assert b"</" not in script
     assert b"<!--" not in script
     assert "\u2028".encode() not in script and "\u2029".encode() not in script
-    assert literal_to_json(config_literal(config)) == {"k": ["79991234567"], "p": [["^/$", phrase]]}
+    assert literal_to_json(config_literal(config)) == {
+        "k": ["79991234567"],
+        "n": ["89991234567"],
+        "p": [["^/$", phrase]],
+    }
 
 
 def test_source_uses_nothing_a_strict_csp_forbids() -> None:

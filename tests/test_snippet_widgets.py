@@ -108,3 +108,34 @@ async def test_a_code_from_another_marker_is_replaced(tracker: Tracker, page: Pa
 
 def parse_text(url: str) -> str:
     return parse_qs(urlsplit(url).query)["text"][0]
+
+
+# -- 7: national number forms
+
+
+async def test_national_number_forms_are_matched_and_corrected(tracker: Tracker, page: Page) -> None:
+    errors = collect_errors(page)
+    opened = await chats(page)
+    await page.goto(tracker.url("national"))
+    tilda = await marked(page, "#tilda")
+    code = await code_of(page)
+    # the tracked number, written back in the international form WhatsApp needs
+    check_marked(tilda, "https://wa.me/79991234567", "", code, marker="код")
+    check_marked(await marked(page, "#api"), "https://api.whatsapp.com/send", "Нужен ремонт", code, "код", phone=NUMBER)
+    check_marked(await marked(page, "#spaced"), "https://wa.me/79991234567", "Здравствуйте", code, marker="код")
+    assert await page.get_attribute("#other", "href") == "https://wa.me/89160001122"  # not ours: as it was
+
+    async with page.expect_popup() as popup:
+        await page.click("#tilda")
+    await (await popup.value).wait_for_load_state()
+    await tracker.wait_for(lambda p: p["t"] == "click")
+    async with page.expect_popup() as popup:
+        await page.click("#fab")  # window.open with the number as typed in the widget's settings
+    await (await popup.value).wait_for_load_state()
+    assert opened[0] == tilda
+    check_marked(opened[1], "https://api.whatsapp.com/send", "Хочу вызвать замерщика", code, "код", phone=NUMBER)
+    for url in opened:
+        one_code(parse_text(url), code)
+    click = await tracker.wait_for(lambda p: p["t"] == "click")
+    assert (click["h"], click["c"]) == (NUMBER, code)
+    assert errors == []
