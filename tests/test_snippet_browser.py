@@ -30,7 +30,7 @@ from tracking.codes import format_prefill, is_valid_code, new_code
 
 PAGES = Path(__file__).parent / "pages"
 NUMBER = "79991234567"
-CHAT_URL = re.compile(r"^https://(wa\.me|api\.whatsapp\.com|web\.whatsapp\.com|t\.me)/")
+CHAT_URL = re.compile(r"^https://(wa\.me|api\.whatsapp\.com|web\.whatsapp\.com|t\.me|telegram\.me|telegram\.dog)/")
 WAIT = 10.0  # seconds a condition may take before the test fails (never a sleep)
 
 Payload = dict[str, Any]

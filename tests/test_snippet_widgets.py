@@ -139,3 +139,51 @@ async def test_national_number_forms_are_matched_and_corrected(tracker: Tracker,
     click = await tracker.wait_for(lambda p: p["t"] == "click")
     assert (click["h"], click["c"]) == (NUMBER, code)
     assert errors == []
+
+
+# -- 6: Telegram's other link forms
+
+
+async def test_telegram_aliases_app_links_and_phone_links(tracker: Tracker, page: Page) -> None:
+    errors = collect_errors(page)
+    opened = await chats(page)
+    await page.goto(tracker.url("tgforms"))
+    me = await marked(page, "#me")
+    code = await code_of(page)
+    check_marked(me, "https://telegram.me/Furniture_Shop", "", code)
+    check_marked(await marked(page, "#dog"), "https://telegram.dog/furniture_shop", "I have a question", code)
+    check_marked(await marked(page, "#resolve"), "tg://resolve", "Hello from the site", code, domain="furniture_shop")
+    # a phone number instead of a username: compared with the tracked WhatsApp numbers
+    check_marked(await marked(page, "#phone"), "https://t.me/+79991234567", "", code)
+    check_marked(await marked(page, "#resolve-phone"), "tg://resolve", "", code, phone=NUMBER)
+    # chattrack's own (tracked) bot gets the code as its start parameter; another bot keeps its payload
+    assert await marked(page, "#bot") == f"tg://resolve?domain=shop_bot&start={code}"
+    untouched = {
+        "#other-bot": "https://t.me/payments_bot?start=order_42",
+        "#channel": "https://telegram.me/shop_news",
+        "#invite": "https://t.me/+AbCdEf12345",
+        "#other-phone": "https://t.me/+74950000000",
+    }
+    for selector, href in untouched.items():
+        assert await page.get_attribute(selector, "href") == href
+
+    async with page.expect_popup() as popup:
+        await page.click("#dog")
+    await (await popup.value).wait_for_load_state()
+    click = await tracker.wait_for(lambda p: p["t"] == "click")
+    assert (click["h"], click["c"]) == ("furniture_shop", code)
+    async with page.expect_popup() as popup:
+        await page.click("#phone")
+    await (await popup.value).wait_for_load_state()
+    await tracker.wait_for(lambda p: p["t"] == "click" and p["h"] == NUMBER)
+    await page.clock.install()
+    await page.clock.fast_forward(2000)  # a click on the same target within a second counts once
+    async with page.expect_popup() as popup:
+        await page.click("#launcher")
+    await (await popup.value).wait_for_load_state()
+    assert opened[:2] == [await page.get_attribute("#dog", "href"), await page.get_attribute("#phone", "href")]
+    check_marked(opened[2], "https://telegram.me/furniture_shop", "Hi! I need advice", code)
+    for url in opened:
+        one_code(parse_text(url), code)
+    await tracker.wait_for(lambda p: len(tracker.clicks()) == 3)
+    assert errors == []
