@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import re
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 from playwright.async_api import CDPSession, Page
 
@@ -186,4 +186,60 @@ async def test_telegram_aliases_app_links_and_phone_links(tracker: Tracker, page
     for url in opened:
         one_code(parse_text(url), code)
     await tracker.wait_for(lambda p: len(tracker.clicks()) == 3)
+    assert errors == []
+
+
+# -- 5: Android intent links
+
+
+def intent_parts(url: str) -> tuple[str, list[str]]:
+    """An intent URL's chat part (before the #) and its #Intent;...;end items."""
+    chat, _, intent = url.partition("#")
+    assert intent.startswith("Intent;") and intent.endswith(";end"), url
+    return chat, intent.split(";")[1:-1]
+
+
+async def record_link_clicks(page: Page) -> None:
+    """The page keeps the URL each link click would open (and opens nothing: no Android here)."""
+    await page.evaluate(
+        """() => { window.clickedUrls = [];
+            addEventListener('click', e => {
+                const a = e.target.closest('[href],[data-href]');
+                window.clickedUrls.push(a.getAttribute('href') || a.getAttribute('data-href'));
+                e.preventDefault();
+            }); }"""
+    )
+
+
+async def test_android_intent_links(tracker: Tracker, page: Page) -> None:
+    errors = collect_errors(page)
+    await page.goto(tracker.url("intents"))
+    whatsapp = await marked(page, "#whatsapp")
+    code = await code_of(page)
+    chat, intent = intent_parts(whatsapp)
+    check_marked(chat, "intent://send/", "I want to order", code, phone=NUMBER)
+    fallback = f"https://wa.me/79991234567?text=I%20want%20to%20order%20%28ref%20{code}%29"
+    assert intent == ["scheme=whatsapp", "package=com.whatsapp", "S.browser_fallback_url=" + quote(fallback, safe="")]
+
+    # smsto takes no text: turned into the whatsapp-scheme form, with the phone and the text
+    chat, intent = intent_parts(await marked(page, "#smsto"))
+    check_marked(chat, "intent://send/", "", code, phone=NUMBER)
+    assert intent == ["scheme=whatsapp", "package=com.whatsapp"]
+    chat, intent = intent_parts(await marked(page, "#business", "data-href"))
+    check_marked(chat, "intent://send/", "", code, phone="+7 999 123-45-67")
+    assert intent == ["scheme=whatsapp", "package=com.whatsapp.w4b"]
+    other = "intent://send/74950000000#Intent;scheme=smsto;package=com.whatsapp;action=android.intent.action.SENDTO;end"
+    assert await page.get_attribute("#other", "href") == other
+    maps = "intent://maps.google.com/maps?q=pizza#Intent;scheme=https;package=com.google.android.apps.maps;end"
+    assert await page.get_attribute("#maps", "href") == maps
+
+    await record_link_clicks(page)
+    await page.click("#smsto")
+    await page.click("#other")
+    clicked = await page.evaluate("window.clickedUrls")
+    assert clicked == [await page.get_attribute("#smsto", "href"), other]
+    one_code(parse_text(intent_parts(clicked[0])[0]), code)
+    click = await tracker.wait_for(lambda p: p["t"] == "click")
+    assert (click["h"], click["c"]) == (NUMBER, code)
+    assert len(tracker.clicks()) == 1
     assert errors == []
