@@ -17,7 +17,7 @@ from playwright.async_api import CDPSession, Page
 
 from tests.browser import browser, collect_errors, page  # noqa: F401
 from tests.test_snippet_browser import CHAT_URL, NUMBER, Tracker, chats, check_marked, code_of, marked, tracker  # noqa: F401
-from tracking.codes import is_valid_code
+from tracking.codes import format_prefill, is_valid_code
 
 CODE_GROUP = re.compile(r"\((?:ref|код) ([0-9A-Z]{7})\)")
 
@@ -242,4 +242,49 @@ async def test_android_intent_links(tracker: Tracker, page: Page) -> None:
     click = await tracker.wait_for(lambda p: p["t"] == "click")
     assert (click["h"], click["c"]) == (NUMBER, code)
     assert len(tracker.clicks()) == 1
+    assert errors == []
+
+
+# -- 4: forms that open a chat
+
+
+def form_url(url: str) -> dict[str, str]:
+    """A submitted GET form's parameters (form encoding: "+" is a space)."""
+    return {k: v[0] for k, v in parse_qs(urlsplit(url).query, keep_blank_values=True).items()}
+
+
+async def test_get_forms_to_whatsapp_carry_the_code(tracker: Tracker, page: Page) -> None:
+    errors = collect_errors(page)
+    opened = await chats(page)
+    await page.goto(tracker.url("forms"))
+    await page.wait_for_function("window.chattrack && chattrack.code()")
+    code = await code_of(page)
+    await tracker.wait_for(lambda p: p["t"] == "view")
+    await page.fill("#order-text", "12 red roses, Saturday")
+    async with page.expect_popup() as popup:
+        await page.click("#order-send")
+    await (await popup.value).wait_for_load_state()
+    assert opened[0].startswith("https://api.whatsapp.com/send?")
+    assert form_url(opened[0]) == {"phone": NUMBER, "text": format_prefill("12 red roses, Saturday", code, "ref")}
+    one_code(form_url(opened[0])["text"], code)
+    click = await tracker.wait_for(lambda p: p["t"] == "click")
+    assert (click["h"], click["c"]) == (NUMBER, code)
+
+    await page.clock.install()
+    await page.clock.fast_forward(2000)  # a click on the same target within a second counts once
+    async with page.expect_popup() as popup:
+        await page.click("#callback-send")  # no text field: one is added
+    await (await popup.value).wait_for_load_state()
+    assert form_url(opened[1]) == {"phone": "+7 (999) 123-45-67", "type": "phone_number", "text": f"(ref {code})"}
+    await tracker.wait_for(lambda p: len(tracker.clicks()) == 2)
+
+    async with page.expect_popup() as popup:
+        await page.click("#partner-send")
+    await (await popup.value).wait_for_load_state()
+    assert form_url(opened[2]) == {"phone": "74950000000", "text": "Wholesale"}  # not ours: as it was
+    async with page.expect_navigation():
+        await page.click("#search-send")
+    assert page.url == tracker.url("forms") + "?q=roses"
+    assert len(opened) == 3
+    assert len(tracker.clicks()) == 2
     assert errors == []
