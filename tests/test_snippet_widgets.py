@@ -288,3 +288,53 @@ async def test_get_forms_to_whatsapp_carry_the_code(tracker: Tracker, page: Page
     assert len(opened) == 3
     assert len(tracker.clicks()) == 2
     assert errors == []
+
+
+# -- 2: shadow DOM
+
+
+async def marked_deep(page: Page, path: list[str]) -> str:
+    """The href of the element at ``path`` (host selectors, then the element's) once it carries the code."""
+    handle = await page.wait_for_function(
+        """(path) => {
+            let root = document;
+            for (const selector of path.slice(0, -1)) root = root.querySelector(selector)?.shadowRoot;
+            const href = root?.querySelector(path[path.length - 1])?.getAttribute('href');
+            const code = window.chattrack && chattrack.code();
+            return code && href && href.includes(code) && href;
+        }""",
+        arg=path,
+        timeout=10_000,
+    )
+    return str(await handle.json_value())
+
+
+async def test_links_in_open_shadow_roots(tracker: Tracker, page: Page) -> None:
+    errors = collect_errors(page)
+    opened = await chats(page)
+    await page.goto(tracker.url("shadow"))
+    wa = await marked_deep(page, ["#launcher", "#wa"])
+    code = await code_of(page)
+    check_marked(wa, "https://wa.me/79991234567", "I'd like an appointment", code)
+    tg = await marked_deep(page, ["#launcher", "tg-button", "#tg"])  # a shadow root in a shadow root
+    check_marked(tg, "https://t.me/furniture_shop", "", code)
+    await page.evaluate("renderLate()")  # rendered later into a shadow root attached before: observed
+    late = await marked_deep(page, ["#late-host", "#late"])
+    check_marked(late, "https://api.whatsapp.com/send", "Price of an implant", code, phone=NUMBER)
+    await page.evaluate("attachLater()")  # attached after the snippet: its attachShadow is watched
+    attached = await marked_deep(page, ["#attach-host", "#attached"])
+    check_marked(attached, "https://wa.me/79991234567", "Second opinion", code)
+    other = await page.evaluate("document.querySelector('#launcher').shadowRoot.querySelector('#other').href")
+    assert other == "https://wa.me/74950000000"
+
+    async with page.expect_popup() as popup:
+        await page.click("#wa-label")  # a click inside the shadow root: the page sees only the host
+    await (await popup.value).wait_for_load_state()
+    click = await tracker.wait_for(lambda p: p["t"] == "click")
+    assert (click["h"], click["c"]) == (NUMBER, code)
+    async with page.expect_popup() as popup:
+        await page.click("#tg")
+    await (await popup.value).wait_for_load_state()
+    assert opened == [wa, tg]
+    await tracker.wait_for(lambda p: p["t"] == "click" and p["h"] == "furniture_shop")
+    assert errors == []
