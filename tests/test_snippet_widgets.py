@@ -338,3 +338,59 @@ async def test_links_in_open_shadow_roots(tracker: Tracker, page: Page) -> None:
     assert opened == [wa, tg]
     await tracker.wait_for(lambda p: p["t"] == "click" and p["h"] == "furniture_shop")
     assert errors == []
+
+
+# -- 1: navigation by assignment (the Navigation API's navigate event)
+
+
+async def test_navigation_by_assignment_is_marked(tracker: Tracker, page: Page) -> None:
+    errors = collect_errors(page)
+    opened = await chats(page)
+
+    async def load() -> None:
+        await page.goto(tracker.url("assign"))
+        await marked(page, "#ready")  # tx.js is in
+
+    await load()
+    code = await code_of(page)
+    async with page.expect_request(CHAT_URL):
+        await page.click("#web")  # window.location = ...
+    check_marked(opened[0], "https://web.whatsapp.com/send", "Hello! I need a diagnosis", code, phone=NUMBER)
+    click = await tracker.wait_for(lambda p: p["t"] == "click")
+    assert (click["h"], click["c"], click["u"]) == (NUMBER, code, tracker.url("assign"))
+
+    await load()
+    async with page.expect_request(CHAT_URL):
+        await page.click("#lead-send")  # location.href = ... in a submit handler
+    check_marked(opened[1], "https://wa.me/79991234567", "Quote for Anna", code)
+
+    await load()
+    async with page.expect_request(CHAT_URL):
+        await page.click("#inner")  # location.assign() from a button in a shadow root
+    check_marked(opened[2], "https://api.whatsapp.com/send", "", code, phone=NUMBER)
+
+    await load()
+    async with page.expect_request(CHAT_URL):
+        await page.click("#partner")  # not ours: left alone
+    assert opened[3] == "https://wa.me/74950000000?text=Hello"
+    assert len(opened) == 4  # each navigation went out once, marked (no unmarked one first, no loop)
+    for url in opened[:3]:
+        one_code(parse_text(url), code)
+    await tracker.wait_for(lambda p: len(tracker.clicks()) == 3)
+    assert {p["c"] for p in tracker.received} == {code}
+    assert errors == []
+
+
+async def test_navigation_to_the_app_scheme_is_marked(tracker: Tracker, page: Page) -> None:
+    errors = collect_errors(page)
+    await page.goto(tracker.url("assign"))
+    await marked(page, "#ready")
+    code = await code_of(page)
+    await page.click("#app")  # location.href = 'whatsapp://send?...': the app, no page to load
+    handle = await page.wait_for_function("navigations.length >= 2 && navigations")
+    first, second = await handle.json_value()
+    assert first == "whatsapp://send?phone=79991234567&text=Hello!%20I%20need%20a%20diagnosis"  # cancelled
+    check_marked(second, "whatsapp://send", "Hello! I need a diagnosis", code, phone=NUMBER)
+    click = await tracker.wait_for(lambda p: p["t"] == "click")
+    assert (click["h"], click["c"]) == (NUMBER, code)
+    assert errors == []
