@@ -24,6 +24,7 @@ export default ({ C, K, x, H, I, o, Y, X, c, f }) => {
       } catch {}
     },
     seen = new WeakSet(),
+    windows = new WeakMap(), // a Navigation object -> its window
     once = v => !seen.has(v) && seen.add(v),
     on = (t, e, f) => t.addEventListener(e, f, 1),
     // [marked url, target] for a tracked chat url in any form, else undefined.
@@ -71,18 +72,23 @@ export default ({ C, K, x, H, I, o, Y, X, c, f }) => {
     ),
     // location.href = 'https://wa.me/...' (or whatsapp://, or a form's own submit()): a chat url without
     // the code is cancelled and navigated to marked; the marked url carries the code, so no loop
-    navigate = v =>
-      G((e, u, r) => e.cancelable && !(u = e.destination.url).includes(c()) && (r = F(u)) && (e.preventDefault(), x(r[1]), (v.location.href = r[0]))),
-    // a window: ours, or a same-origin frame's (another origin's throws on .document: out of reach)
+    navigate = G(
+      (e, u, r) =>
+        e.cancelable &&
+        !(u = e.destination.url).includes(c()) &&
+        (r = F(u)) &&
+        (e.preventDefault(), x(r[1]), (windows.get(e.target).location.href = r[0]))
+    ),
+    // a window: ours (its document is t.js's), or a same-origin frame's, once per document it shows (a
+    // frame's contentWindow stays the same object across its pages; another origin's throws on .document:
+    // out of reach). Listeners are the same functions each time: a window never gets one twice.
     hook = G((v, n = v.document, p = v.open) => {
-      once(n) && (observe(n, 1), I(n), scan(n))
-      if (once(v)) {
-        v != window && (v.open = (...a) => (G(r => (r = F(a[0] + '')) && ((a[0] = r[0]), x(r[1])))(), p.apply(v, a)))
-        on(v, 'click', o)
-        on(v, 'click', literal)
-        on(v, 'submit', submit)
-        v.navigation && on(v.navigation, 'navigate', navigate(v))
-      }
+      if (!once(n)) return
+      if (n != document) observe(n, 1), I(n), scan(n), (v.open = (...a) => (G(r => (r = F(a[0] + '')) && ((a[0] = r[0]), x(r[1])))(), p.apply(v, a)))
+      on(v, 'click', o)
+      on(v, 'click', literal)
+      on(v, 'submit', submit)
+      v.navigation && (windows.set(v.navigation, v), on(v.navigation, 'navigate', navigate))
     }),
     // a root's later changes: its links re-marked (own: t.js does the page's), new shadow roots and frames found
     observe = (n, own) =>
@@ -102,7 +108,6 @@ export default ({ C, K, x, H, I, o, Y, X, c, f }) => {
     return t
   }
   f(F)
-  once(document)
   observe(document)
   hook(window)
   scan(document)

@@ -394,3 +394,70 @@ async def test_navigation_to_the_app_scheme_is_marked(tracker: Tracker, page: Pa
     click = await tracker.wait_for(lambda p: p["t"] == "click")
     assert (click["h"], click["c"]) == (NUMBER, code)
     assert errors == []
+
+
+# -- 3: same-origin frames
+
+
+async def marked_in_frame(page: Page, frame_id: str, selector: str) -> str:
+    """The href of ``selector`` inside the frame ``frame_id`` once it carries the visit's code."""
+    handle = await page.wait_for_function(
+        """([frameId, selector]) => {
+            const doc = document.getElementById(frameId)?.contentDocument;
+            const href = doc?.querySelector(selector)?.getAttribute('href');
+            const code = window.chattrack && chattrack.code();
+            return code && href && href.includes(code) && href;
+        }""",
+        arg=[frame_id, selector],
+        timeout=10_000,
+    )
+    return str(await handle.json_value())
+
+
+async def test_links_and_window_open_in_same_origin_frames(tracker: Tracker, page: Page) -> None:
+    errors = collect_errors(page)
+    opened = await chats(page)
+    await page.goto(tracker.url("frames"))
+    wa = await marked_in_frame(page, "embed", "#wa")
+    code = await code_of(page)
+    check_marked(wa, "https://wa.me/79991234567", "Question about delivery", code)
+    check_marked(await marked_in_frame(page, "inline", "#tg"), "https://t.me/furniture_shop", "", code)
+    await page.evaluate("addCrmButton()")  # a frame added later, written into at once
+    crm = await marked_in_frame(page, "crm", "#crm-wa")
+    check_marked(crm, "https://api.whatsapp.com/send", "", code, phone=NUMBER)
+    embed = page.frame_locator("#embed")
+    assert await embed.locator("#other").get_attribute("href") == "https://wa.me/74950000000"
+    # another origin's frame is out of reach: its links stay as they were
+    foreign = page.frame_locator("#foreign")
+    assert await foreign.locator("#wa").get_attribute("href") == (
+        "https://wa.me/79991234567?text=Question%20about%20delivery"
+    )
+
+    async with page.expect_popup() as popup:
+        await embed.locator("#wa").click()
+    await (await popup.value).wait_for_load_state()
+    click = await tracker.wait_for(lambda p: p["t"] == "click")
+    assert (click["h"], click["c"], click["u"]) == (NUMBER, code, tracker.url("frames"))  # the page's url
+    await page.clock.install()
+    await page.clock.fast_forward(2000)  # a click on the same target within a second counts once
+    async with page.expect_popup() as popup:
+        await embed.locator("#open").click()  # window.open inside the frame
+    await (await popup.value).wait_for_load_state()
+    assert opened[0] == wa
+    check_marked(opened[1], "https://api.whatsapp.com/send", "From the embedded widget", code, phone=NUMBER)
+    await tracker.wait_for(lambda p: len(tracker.clicks()) == 2)
+
+    # the frame reloads (another page of the widget): marked and hooked again
+    await page.evaluate("document.getElementById('embed').src = '/pages/frame-widget.html?step=2'")
+    await page.wait_for_function("document.getElementById('embed').contentWindow.location.search === '?step=2'")
+    reloaded = await marked_in_frame(page, "embed", "#wa")
+    check_marked(reloaded, "https://wa.me/79991234567", "Question about delivery", code)
+    await page.clock.fast_forward(2000)
+    async with page.expect_popup() as popup:
+        await page.frame_locator("#embed").locator("#open").click()
+    await (await popup.value).wait_for_load_state()
+    check_marked(opened[2], "https://api.whatsapp.com/send", "From the embedded widget", code, phone=NUMBER)
+    for url in opened:
+        one_code(parse_text(url), code)
+    await tracker.wait_for(lambda p: len(tracker.clicks()) == 3)
+    assert errors == []
