@@ -601,6 +601,12 @@ async def test_strict_csp_with_nonce_has_no_violations(tracker: Tracker, page: P
     await (await popup.value).wait_for_load_state()
     check_marked(opened[0], "https://wa.me/79991234567", "", await code_of(page))
     await tracker.wait_for(lambda p: p["t"] == "click")
+    # tx.js (import()) loads under the same policy: a link form only it knows is marked
+    await page.evaluate(
+        """() => { const a = document.createElement('a'); a.id = 'alias';
+            a.setAttribute('href', 'https://telegram.me/shop_bot?text=Hi'); document.body.append(a); }"""
+    )
+    check_marked(await marked(page, "#alias"), "https://telegram.me/shop_bot", "Hi", await code_of(page))
     assert await page.evaluate("window.violations") == []
     assert errors == []
 
