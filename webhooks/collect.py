@@ -1,4 +1,4 @@
-"""The snippet's side of the server: GET /t.js serves it, POST /collect records visits and clicks.
+"""The snippet's side of the server: GET /t.js and /tx.js serve it, POST /collect records visits and clicks.
 
 The snippet posts JSON as text/plain, so browsers send it without a CORS preflight.
 """
@@ -25,7 +25,7 @@ from pydantic import (
     ValidationError,
 )
 
-from snippet import SnippetConfig, render_snippet
+from snippet import SnippetConfig, render_extension, render_snippet
 from tracking.codes import is_valid_code, new_code
 from tracking.models import Click, PageView
 from tracking.periods import utc_now
@@ -304,6 +304,12 @@ class Script:
 
 
 SCRIPT = web.AppKey("script", Script)
+# tx.js: what does not fit t.js's size budget; t.js loads it with import() after the page view.
+EXTENSION = web.AppKey("extension", Script)
+
+
+def _served(body: bytes) -> Script:
+    return Script(body=body, etag='"' + hashlib.sha256(body).hexdigest()[:16] + '"')
 
 
 def render_script(settings: Settings) -> Script:
@@ -321,12 +327,19 @@ def render_script(settings: Settings) -> Script:
             str(first["loc"][0]) if first["loc"] else "", "TRACKED_NUMBERS"
         )
         raise SettingsError(f"CHATTRACK_{name}: {first['msg']}") from exc
-    body = render_snippet(config)
-    return Script(body=body, etag='"' + hashlib.sha256(body).hexdigest()[:16] + '"')
+    return _served(render_snippet(config))
 
 
 async def script(request: web.Request) -> web.Response:
-    served = request.app[SCRIPT]
+    return _serve(request.app[SCRIPT], request)
+
+
+async def extension(request: web.Request) -> web.Response:
+    return _serve(request.app[EXTENSION], request)
+
+
+def _serve(served: Script, request: web.Request) -> web.Response:
+    # CORS: t.js loads tx.js with import(), a module fetch
     headers = {"Cache-Control": "public, max-age=300", "ETag": served.etag, "Access-Control-Allow-Origin": "*"}
     if request.headers.get("If-None-Match") == served.etag:
         return web.Response(status=304, headers=headers)
@@ -337,6 +350,8 @@ def setup(app: web.Application) -> None:
     app[LIMITER] = CollectLimiter(app[SETTINGS].collect_rate_per_minute)
     app[WARNINGS] = RareWarnings(log)
     app[SCRIPT] = render_script(app[SETTINGS])
+    app[EXTENSION] = _served(render_extension())
     app.router.add_post("/collect", collect)
     app.router.add_route("OPTIONS", "/collect", preflight)
     app.router.add_get("/t.js", script)
+    app.router.add_get("/tx.js", extension)
