@@ -24,7 +24,7 @@ from playwright.async_api import async_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from snippet import SnippetConfig, render_snippet
+from snippet import SnippetConfig, render_extension, render_snippet
 from tests.browser import CHROMIUM, LAUNCH_ARGS
 
 TRACKED = "79991234567"
@@ -94,6 +94,10 @@ async def run(links: int, rounds: int) -> dict[str, float]:
     async def script(request: web.Request) -> web.Response:
         return web.Response(body=render_snippet(config), content_type="application/javascript")
 
+    async def extension(request: web.Request) -> web.Response:  # t.js imports it after the page view
+        headers = {"Access-Control-Allow-Origin": "*"}
+        return web.Response(body=render_extension(), content_type="application/javascript", headers=headers)
+
     async def collect(request: web.Request) -> web.Response:
         payload = json.loads(await request.read())
         return web.json_response({"code": payload["c"]}, headers={"Access-Control-Allow-Origin": "*"})
@@ -102,6 +106,7 @@ async def run(links: int, rounds: int) -> dict[str, float]:
         return web.Response(text=page_html(links, tracker), content_type="text/html")
 
     app.router.add_get("/t.js", script)
+    app.router.add_get("/tx.js", extension)
     app.router.add_post("/collect", collect)
     app.router.add_get("/", page)
     runner = web.AppRunner(app)

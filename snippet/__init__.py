@@ -117,7 +117,8 @@ def _minified() -> str:
 def render_extension() -> bytes:
     """tx.js, served at `GET /tx.js` next to /t.js (same caching, and CORS: t.js loads it with import()).
 
-    t.js loads it only on pages with frames or open shadow roots; it carries no configuration."""
+    t.js imports it on every page, after the page view (a national number in a widget's settings or a
+    `location.href = …` in its code leaves nothing to detect beforehand); it carries no configuration."""
     source = files(__name__).joinpath("tx.js").read_text(encoding="utf-8")
     return str(rjsmin.jsmin(source)).encode("utf-8")
 
