@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -152,6 +153,28 @@ async def test_the_wal_is_checkpointed_off_the_commit_path(runner: SQLiteRunner)
     wal = wal_path(runner.path)
     assert not wal.exists() or wal.stat().st_size == 0
     assert len(stored(runner.path)) == CHECKPOINT_EVERY + 1
+
+
+async def test_commits_wait_for_a_checkpoint_that_takes_long_instead_of_growing_the_wal(tmp_path: Path) -> None:
+    # A loaded disk can take seconds over a checkpoint's fsync while commits go on, each adding a frame: the
+    # WAL grew by thousands of frames behind one slow checkpoint. Past catch_up_frames commits they wait.
+    runner = SQLiteRunner(tmp_path / "runner.db", catch_up_frames=CHECKPOINT_EVERY)
+    await runner.open(make_table)
+    slow_disk = threading.Event()
+    runner._writer.submit(slow_disk.wait)  # the writer thread, where checkpoints run, is held up
+    try:
+        for n in range(2 * CHECKPOINT_EVERY):  # one commit each: the checkpoint starts at the 200th
+            await runner.write(insert(n))
+        one_more = asyncio.create_task(runner.write(insert(-1)))
+        for _ in range(50):  # turns of the loop: a commit that may go on is done in one or two
+            await asyncio.sleep(0)
+
+        assert not one_more.done()  # 200 commits behind a checkpoint still running: it waits
+    finally:
+        slow_disk.set()  # else the held writer thread would keep the test process from ending
+    assert await one_more == -1
+    assert len(stored(runner.path)) == 2 * CHECKPOINT_EVERY + 1
+    await runner.close()
 
 
 async def test_a_steady_stream_of_commits_keeps_the_wal_small(tmp_path: Path) -> None:

@@ -198,6 +198,12 @@ class SQLiteRunner:
         the next checkpoint is FULL (it also holds off other processes' writers) and this process's
         commits wait for it: it has only the frames since the last one to copy."""
         self._since_checkpoint += 1
+        if self._checkpointing is not None and self._catching_up is None:
+            # A checkpoint still running (a loaded disk's fsync can take seconds) while commits go on: each
+            # adds a frame or more, so past catch_up_frames of them commits wait for it, as for a catch-up.
+            if self._since_checkpoint >= self.catch_up_frames:
+                self._catching_up = self._checkpointing
+            return
         if self._since_checkpoint < CHECKPOINT_EVERY or self._checkpointing is not None or not self._open:
             return
         self._since_checkpoint = 0
