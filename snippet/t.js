@@ -26,7 +26,7 @@
          f first touch {u, r}, l last touch   C config   E collect url   L location   M marker
          N navigator   O the page's window.open   P tx.js loaded   R "(marker CODE)" pattern, any known marker   S tab state in
          sessionStorage.ct: c visit code, t last page view (ms), q unsent payloads   X attributes
-         that may hold a chat url   Y their selector   j last click (target + second)
+         that may hold a chat url   Y their selector   j last click (target + second)   h the page is being left
          k storage and cookies allowed   l route of the last page view
    code  D read state   F marked url   G guard   H mark one element   I mark a subtree   J post   K text with the code
          Q post queued   T touch {u, r}   U cut   V save state   W route   Z random chars
@@ -53,6 +53,7 @@
       k = !C.c,
       l,
       j,
+      h,
       P,
       Z = n => Array.from(crypto.getRandomValues(new Uint8Array(n)), x => A[x & 31]).join(''), // 256 = 8 * 32: uniform
       U = s => s.slice(0, 800), // keeps a body well under 4 KB
@@ -103,10 +104,9 @@
             // the server saw a collision: adopt its code and re-mark
             r.json().then(G(r => /^[0-9A-Z]{7}$/.test(r = r.code) && o.c == S.c && r != S.c && (S.c = r, V(), I())), Object)
           })
-          .catch(() => {
-            S.q = S.q.concat(o).slice(-9)
-            V()
-          }),
+          // kept to resend on the next page, unless the page is being left: then the browser still
+          // delivers it (keepalive) while the promise fails, and a resend would count it twice
+          .catch(() => h || ((S.q = S.q.concat(o).slice(-9)), V())),
       Q = q => {
         q = S.q
         S.q = []
@@ -146,6 +146,7 @@
     ;['pushState', 'replaceState'].map((n, f) => ((f = history[n]), (history[n] = (...a) => (a = f.apply(history, a), y(), a))))
     z(w, 'popstate', y)
     z(d, 'visibilitychange', G(Q))
+    z(w, 'pagehide', () => (h = 1))
     w.chattrack = {
       // consent mode: from now on the browser keeps the visit, the visitor id and the first touch
       consent: G(() => k || (k = 1, S = D('sessionStorage') || S, B = D('localStorage') || B, e())),
