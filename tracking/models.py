@@ -6,6 +6,7 @@ Times are timezone-aware UTC datetimes everywhere inside the core.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -133,6 +134,9 @@ class Messenger(StrEnum):
     WHATSAPP = "whatsapp"
     TELEGRAM = "telegram"
 
+
+# A Telegram username without its '@' (Telegram: 5–32 of these; 4 for some old and collectible names).
+TELEGRAM_USERNAME = re.compile(r"[A-Za-z0-9_]{4,32}")
 
 # Caps on what providers send: none of them bounds a profile name, and a signed request is still outside
 # data. Ids keep telling different ids apart when cut (bounded_id); names and referral fields are one line.

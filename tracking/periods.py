@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from tracking.models import TimeBuckets
@@ -28,3 +28,22 @@ def _day_buckets(local: date) -> TimeBuckets:
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def sent_at(moment: datetime | None, now: datetime, kept: timedelta) -> datetime:
+    """When a customer sent a message, as its provider says (a retry hours later must not move the dialog):
+    never in the future, and `now` when the provider says nothing or names a moment more than `kept` ago
+    (it retries for no longer than that: such a moment is a clock far off). A moment without a zone is UTC."""
+    if moment is None:
+        return now
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return min(moment, now) if moment > now - kept else now
+
+
+def unix_moment(seconds: int | str | None) -> datetime | None:
+    """A provider's Unix time in seconds (a number, or digits in a string); None when it is none."""
+    try:
+        return datetime.fromtimestamp(int(seconds), UTC) if seconds else None
+    except (ValueError, OverflowError, OSError):
+        return None

@@ -14,6 +14,8 @@ from collections.abc import Iterable, Mapping
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberFormat
 
+from tracking.models import TELEGRAM_USERNAME
+
 DEFAULT_REGION = "RU"
 
 # Provider address prefixes in front of the number ('whatsapp:+1...', 'tel:+7...').
@@ -111,9 +113,6 @@ def parse_tracked_numbers(raw: str | Iterable[str], default_region: str = DEFAUL
     return numbers
 
 
-_TELEGRAM_ACCOUNT = re.compile(r"@[A-Za-z0-9_]{4,32}")
-
-
 def parse_channel_addresses(channels: Mapping[str, str], default_region: str = DEFAULT_REGION) -> dict[str, str]:
     """A messenger platform's channels (Wazzup's channel ids) each with the address it runs, from settings:
     a phone number in any common format becomes E.164, a Telegram account is '@username' in lower case.
@@ -121,7 +120,7 @@ def parse_channel_addresses(channels: Mapping[str, str], default_region: str = D
     addresses: dict[str, str] = {}
     for channel, written in channels.items():
         address = written.strip() if isinstance(written, str) else ""
-        if _TELEGRAM_ACCOUNT.fullmatch(address):
+        if address.startswith("@") and TELEGRAM_USERNAME.fullmatch(address[1:]):
             addresses[channel] = address.lower()
         elif (number := normalise_phone(address, default_region)) is not None:
             addresses[channel] = number
@@ -146,9 +145,21 @@ def whatsapp_contact(raw: str, default_region: str = DEFAULT_REGION) -> tuple[st
     phone = normalise_phone(text, default_region)
     if phone is not None:
         return phone, phone
-    if _WRITTEN_NUMBER.fullmatch(text) and 6 <= len(number := _NON_DIGITS.sub("", text)) <= 15:
-        return "+" + number, None
-    return text, None
+    return _unknown_number(text) or text, None
+
+
+def whatsapp_number(raw: str, default_region: str = DEFAULT_REGION) -> str | None:
+    """The business's WhatsApp number as a provider names it ('+1 555-0100', '79001234567@c.us'), in E.164.
+    A number libphonenumber does not know (Meta's +1 555 test numbers, a new range) is still the number the
+    customer wrote to: kept as '+<digits>'. None for what is no number."""
+    text = _CHAT_SUFFIX.sub("", _SCHEME.sub("", raw if isinstance(raw, str) else "").strip()).strip()
+    return normalise_phone(text, default_region) or _unknown_number(text)
+
+
+def _unknown_number(text: str) -> str | None:
+    """'+<digits>' of a written number libphonenumber does not know, when it has 6–15 digits."""
+    number = _NON_DIGITS.sub("", text)
+    return "+" + number if _WRITTEN_NUMBER.fullmatch(text) and 6 <= len(number) <= 15 else None
 
 
 def digits(e164: str) -> str:

@@ -16,14 +16,14 @@ from __future__ import annotations
 import hmac
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tracking.models import InboundMessage, IngestOutcome, Messenger
-from tracking.periods import utc_now
-from tracking.phones import whatsapp_contact
+from tracking.periods import sent_at, unix_moment, utc_now
+from tracking.phones import whatsapp_contact, whatsapp_number
 from webhooks.app import SETTINGS, TRACKER, error, notify_new_dialog, validation_reason
 from webhooks.referral import AdReferral, ad_attribution
 
@@ -31,6 +31,7 @@ log = logging.getLogger("chattrack.greenapi")
 
 PATH = "/webhooks/greenapi"
 PROVIDER = "greenapi"
+KEPT = timedelta(days=2)  # a sending time older than this is taken as now (Green-API retries for 24 hours)
 INCOMING = "incomingMessageReceived"
 # What a customer says, by Green-API's incoming-message pages: a text (with a link preview or an ad's fields,
 # or quoting a message), media with or without a caption, a sticker, a place, contact cards, a poll they
@@ -216,14 +217,6 @@ def token_matches(expected: str, header: str) -> bool:
     return bool(given) and hmac.compare_digest(given.encode(), expected.encode())
 
 
-def business_number(wid: str, region: str) -> str | None:
-    """'79001234567@c.us' → '+79001234567'. A number libphonenumber does not know (a new range, a test
-    number) is still the number the customer wrote to, so its digits are kept, as for Meta's; refusing
-    it would make Green-API retry every message for 24 hours."""
-    number, _ = whatsapp_contact(wid, region)
-    return number if number.startswith("+") else None
-
-
 @dataclass(frozen=True)
 class Skipped:
     """A notification that is not a customer's message to track (acknowledged, not stored). `kind` is a
@@ -243,12 +236,8 @@ class Change:
 
 
 def _sent_at(timestamp: int | None, now: datetime) -> datetime:
-    """When the customer sent it (Green-API retries for 24 hours), never in the future."""
-    try:
-        moment = datetime.fromtimestamp(timestamp, UTC) if timestamp else now
-    except (ValueError, OverflowError, OSError):
-        return now
-    return min(moment, now) if moment > now - timedelta(days=2) else now
+    """When the customer sent it (Green-API retries for 24 hours)."""
+    return sent_at(unix_moment(timestamp), now, KEPT)
 
 
 def to_message(notification: IncomingMessage, region: str, now: datetime) -> InboundMessage | Change | Skipped | str:
@@ -275,7 +264,8 @@ def to_message(notification: IncomingMessage, region: str, now: datetime) -> Inb
             return Skipped("not_content", kind)
         log.debug("greenapi: message type %r is not one Green-API documents: not read", kind[:64])
         return Skipped("other", kind[:64])
-    business = business_number(notification.instanceData.wid, region)
+    # A wid libphonenumber does not know is kept as its digits: refusing it would mean 24 hours of retries.
+    business = whatsapp_number(notification.instanceData.wid, region)
     if business is None:
         return "instanceData.wid is not a phone number"
     contact_id, phone = whatsapp_contact(sender.sender or sender.chatId, region)

@@ -19,17 +19,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tracking.models import InboundMessage, IngestOutcome, Messenger
-from tracking.periods import utc_now
-from tracking.phones import normalise_phone, whatsapp_contact
+from tracking.periods import sent_at, unix_moment, utc_now
+from tracking.phones import whatsapp_contact, whatsapp_number
 from tracking.service import Tracker
 from webhooks.app import SETTINGS, TRACKER, error, notify_new_dialog, validation_reason
 from webhooks.rare_log import RareWarnings
@@ -39,6 +38,7 @@ log = logging.getLogger("chattrack.meta")
 
 PATH = "/webhooks/meta"
 PROVIDER = "meta"
+KEPT = timedelta(days=30)  # a sending time older than this is taken as now (Meta retries for days)
 # What a customer says, by Meta's messages webhook reference: a text; media with or without a caption; a
 # button, list row or flow answer chosen; a location, a contact card, an order from the catalogue.
 CONTENT_TYPES = frozenset(
@@ -56,7 +56,6 @@ EVENT_KINDS = {
     "unknown": "unsupported",
 }
 rare = RareWarnings(log)
-_DIGITS = re.compile(r"\d{6,15}")
 
 
 class _Lenient(BaseModel):
@@ -202,24 +201,9 @@ def signature_matches(secret: str, body: bytes, header: str) -> bool:
     return hmac.compare_digest(expected, given.strip().lower())
 
 
-def business_number(metadata: Metadata, region: str) -> str | None:
-    """E.164 of the business's number. Meta's test numbers (+1 555…) are not valid numbers to
-    libphonenumber, yet they are the number the customer wrote to, so bare digits are kept as they are."""
-    raw = metadata.display_phone_number
-    number = normalise_phone(raw, region)
-    if number is None:
-        digits = re.sub(r"[^\d]", "", raw)
-        number = "+" + digits if _DIGITS.fullmatch(digits) else None
-    return number
-
-
 def received_at(timestamp: str | None, now: datetime) -> datetime:
-    """When the customer sent it (a retry days later must not move the dialog), never in the future."""
-    try:
-        moment = datetime.fromtimestamp(int(timestamp or ""), UTC)
-    except (ValueError, OverflowError, OSError):
-        return now
-    return min(moment, now) if moment > now - timedelta(days=30) else now
+    """When the customer sent it, by the message's own timestamp."""
+    return sent_at(unix_moment(timestamp), now, KEPT)
 
 
 @dataclass(frozen=True)
@@ -262,7 +246,7 @@ def _business_of(metadata: Any, region: str) -> str | Skipped:
     if metadata is None:
         return Skipped("unreadable", "value.metadata is missing")
     try:
-        number = business_number(Metadata.model_validate(metadata), region)
+        number = whatsapp_number(Metadata.model_validate(metadata).display_phone_number, region)
     except ValidationError as exc:
         return Skipped("unreadable", validation_reason(exc, "value.metadata."))
     return number or Skipped("unreadable", "metadata.display_phone_number is not a phone number")

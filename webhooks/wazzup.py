@@ -23,14 +23,14 @@ from __future__ import annotations
 import hmac
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tracking.contacts import TELEGRAM_PREFIX
 from tracking.models import InboundMessage, IngestOutcome, Messenger
-from tracking.periods import utc_now
+from tracking.periods import sent_at, utc_now
 from tracking.phones import normalise_phone, whatsapp_contact
 from tracking.service import Tracker
 from tracking.settings import Settings
@@ -42,6 +42,7 @@ rare = RareWarnings(log)
 
 PATH = "/webhooks/wazzup"
 PROVIDER = "wazzup"
+KEPT = timedelta(days=30)  # a sending time older than this is taken as now (an older dateTime is a clock far off)
 KEY_PARAMETER = "crmKey"
 # chatType → messenger; private chats only. Groups (whatsgroup, telegroup, maxgroup) are not leads, and
 # Instagram, VK, Avito, Viber and MAX have no place in reports yet: both are counted and skipped.
@@ -120,15 +121,6 @@ def business_number(channel_id: str, settings: Settings) -> str:
     return mapped
 
 
-def received_at(moment: datetime | None, now: datetime) -> datetime:
-    """When the customer wrote (Wazzup sends UTC), never in the future; a stale or missing time is now."""
-    if moment is None:
-        return now
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return min(moment, now) if moment > now - timedelta(days=30) else now
-
-
 def _contact(message: Message, messenger: Messenger, region: str) -> tuple[str, str | None, str | None]:
     """(contact id, phone, name) as the other paths name the same person: a WhatsApp sender by E.164
     (tracking.phones.whatsapp_contact, as Twilio, Meta and Green-API), a Telegram user as the bot does
@@ -168,7 +160,7 @@ def to_message(message: Message, settings: Settings, now: datetime) -> InboundMe
         contact_phone=phone,
         contact_name=name,
         text=message.text or "",  # a media message's caption, when it has one
-        received_at=received_at(message.dateTime, now),
+        received_at=sent_at(message.dateTime, now, KEPT),  # Wazzup sends UTC
     )
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 import secrets
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -82,8 +81,6 @@ ATTRIBUTION_FIELDS = (
     "browser",
     "device",
 )
-# A Telegram username, as customers' names carry it: "Ольга (@olga_flowers)" (bot/customers.py).
-TELEGRAM_USERNAME = re.compile(r"[A-Za-z0-9_]{4,32}")
 
 # Dialog fields a report may group or filter by. "tag" matches any one of a dialog's tags.
 GROUPABLE_FIELDS = (*ATTRIBUTION_FIELDS, "business_number", "messenger", "status", "tag")

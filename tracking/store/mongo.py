@@ -49,6 +49,7 @@ from pymongo.errors import (
 
 from tracking.limits import ALERTS_PER_CONTACT, NewVisitBudget, alert_withheld
 from tracking.models import (
+    TELEGRAM_USERNAME,
     Click,
     Dialog,
     IngestOutcome,
@@ -63,7 +64,6 @@ from tracking.store.base import (
     ATTRIBUTION_FIELDS,
     CLICKS_KEPT_PER_VISIT,
     GROUPABLE_FIELDS,
-    TELEGRAM_USERNAME,
     BusinessAccount,
     CodeAttribution,
     CodeTaken,

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 from tracking.limits import ALERTS_PER_CONTACT, NewVisitBudget, alert_withheld
 from tracking.models import (
+    TELEGRAM_USERNAME,
     Click,
     Dialog,
     IngestOutcome,
@@ -35,7 +36,6 @@ from tracking.store.base import (
     ATTRIBUTION_FIELDS,
     CLICKS_KEPT_PER_VISIT,
     GROUPABLE_FIELDS,
-    TELEGRAM_USERNAME,
     BusinessAccount,
     CodeAttribution,
     CodeTaken,
