@@ -130,6 +130,9 @@ CASES = [
         "filter source, no probable", q(filters={"source": "google"}, include_probable=False), expect(({}, None, 1, 0))
     ),
     Case("filter tag", q(filters={"tag": "vip"}), expect(({}, None, 2, 1))),
+    Case("without a tag", q(without_tags=["b2b"]), expect(({}, None, 5, 1))),
+    Case("without two tags", q(without_tags=["b2b", "vip"]), expect(({}, None, 4, 0))),
+    Case("filter tag, without another", q(filters={"tag": "vip"}, without_tags=["b2b"]), expect(({}, None, 1, 1))),
     Case("filter number and status", q(filters={"business_number": N, "status": "exact"}), expect(({}, None, 3, 2))),
     Case(
         "by channel",
@@ -191,6 +194,7 @@ CASES = [
         q(group_by=["channel"], filters={"tag": "vip"}),
         expect(({"channel": PS}, None, 2, 0), ({"channel": OS}, None, 0, 1)),
     ),
+    Case("by tag, without b2b", q(group_by=["tag"], without_tags=["b2b"]), expect(({"tag": "vip"}, None, 1, 1))),
     Case("by tag, tag filter", q(group_by=["tag"], filters={"tag": "b2b"}), expect(({"tag": "b2b"}, None, 1, 1))),
     Case(
         "by day over March in UTC",

@@ -94,6 +94,8 @@ class CountQuery(BaseModel):
     group_by: list[str] = Field(default_factory=list)
     bucket: Bucket | None = None
     filters: dict[str, str] = Field(default_factory=dict)
+    # Dialogs carrying any of these tags are left out ("spam" by default in the reports).
+    without_tags: list[str] = Field(default_factory=list)
     include_probable: bool = True
 
 

@@ -281,6 +281,8 @@ def count_pipeline(query: CountQuery) -> list[Doc]:
     _check_fields(query)
     match: list[Doc] = [{"started_at": {"$gte": query.start, "$lt": query.end}}]
     match += [_filter(query, name, value) for name, value in query.filters.items()]
+    if query.without_tags:
+        match.append({"tags": {"$nin": query.without_tags}})
     pipeline: list[Doc] = [{"$match": conjunction(match)}]
     if "tag" in query.group_by:
         pipeline.append({"$unwind": "$tags"})  # dialogs without tags drop out, as in SQLite's join

@@ -739,6 +739,10 @@ class SQLiteStore:
         for name, value in query.filters.items():
             where.append(f"{column(name)} = ?")
             args.append(value)
+        if query.without_tags:
+            marks = ", ".join("?" * len(query.without_tags))
+            where.append(f"NOT EXISTS (SELECT 1 FROM dialog_tags x WHERE x.dialog_id = d.id AND x.tag IN ({marks}))")
+            args.extend(query.without_tags)
         sql = (
             f"SELECT {', '.join([*select, 'COUNT(*) AS n', 'SUM(d.is_repeat) AS r'])} FROM dialogs d"
             + (" JOIN dialog_tags t ON t.dialog_id = d.id" if uses_tags else "")
