@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+import re
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Literal
+from zoneinfo import ZoneInfo
+
+import phonenumbers
 
 from reports.periods import Period
 from tracking.models import Dialog, Messenger
+from tracking.reasons import parse_reason
 from tracking.store.base import Bucket
 
 Lang = Literal["ru", "en"]
@@ -53,6 +58,7 @@ WORDS: dict[Lang, dict[str, str]] = {
         "top_channels": "Каналы",
         "top_pages": "Страницы контакта",
         "chart_dialogs": "Диалоги по каналам",
+        "chart_context": "на фоне предыдущих дней",
         "history": "Ранее",
         "no_history": "Ранее не писал",
         "alert_withheld": "Оповещение не отправлено: слишком много обращений с этого контакта за час",
@@ -85,6 +91,14 @@ WORDS: dict[Lang, dict[str, str]] = {
         "period": "Период",
         "created": "Выгружено",
         "export_cut": "Показаны первые {shown} из {total} диалогов: для полного списка выберите период короче.",
+        # why a dialog got its status (tracking/reasons.py), the daily summary's earlier count, time zones
+        "reason_code_unknown": "код {code} не найден среди визитов сайта или устарел",
+        "reason_code_unknown_ad": "код {code} не найден или устарел; клиент пришёл из рекламы с кнопкой WhatsApp",
+        "reason_ad": "клиент пришёл из рекламы с кнопкой WhatsApp",
+        "reason_only_click": "единственный клик по ссылке на этот номер за последние {minutes} мин",
+        "change_was": "было {count}",
+        "zone_moscow": "МСК",
+        "direct_visit": "прямой заход",
     },
     "en": {
         "summary": "Summary",
@@ -113,6 +127,7 @@ WORDS: dict[Lang, dict[str, str]] = {
         "top_channels": "Channels",
         "top_pages": "Pages of contact",
         "chart_dialogs": "Dialogs by channel",
+        "chart_context": "against the days before it",
         "history": "Earlier",
         "no_history": "First time",
         "alert_withheld": "No lead alert was sent: too many dialogs from this contact within an hour",
@@ -143,6 +158,13 @@ WORDS: dict[Lang, dict[str, str]] = {
         "period": "Period",
         "created": "Exported",
         "export_cut": "The first {shown} of {total} dialogs are shown: choose a shorter period for the full list.",
+        "reason_code_unknown": "code {code} matches no site visit, or it expired",
+        "reason_code_unknown_ad": "code {code} is unknown or expired; the customer came from a click-to-WhatsApp ad",
+        "reason_ad": "the customer came from a click-to-WhatsApp ad",
+        "reason_only_click": "the only click on a link to this number in the last {minutes} min",
+        "change_was": "was {count}",
+        "zone_moscow": "Moscow time",
+        "direct_visit": "direct visit",
     },
 }
 
@@ -175,6 +197,64 @@ CHANNELS: dict[Lang, dict[str, str]] = {
         "direct": "Direct",
         "unattributed": "Unattributed",
     },
+}
+
+# utm_medium values as an owner says them (GA4's names and the usual ones); an owner's own value reads as written.
+MEDIUMS: dict[Lang, dict[str, str]] = {
+    "ru": {
+        "cpc": "оплата за клик",
+        "ppc": "оплата за клик",
+        "paid": "платная реклама",
+        "paidsearch": "оплата за клик",
+        "cpm": "оплата за показы",
+        "cpv": "оплата за просмотры",
+        "cpa": "оплата за действия",
+        "retargeting": "ретаргетинг",
+        "display": "баннеры",
+        "banner": "баннеры",
+        "organic": "без оплаты",
+        "social": "соцсети",
+        "referral": "переход по ссылке",
+        "link": "переход по ссылке",
+        "app": "приложение",
+        "email": "рассылка",
+        "newsletter": "рассылка",
+        "messenger": "мессенджер",
+        "sms": "СМС",
+        "affiliate": "партнёры",
+        "(none)": "прямой заход",
+        "(not set)": "(не задано)",
+    },
+    "en": {
+        "cpc": "cost per click",
+        "ppc": "cost per click",
+        "paid": "paid",
+        "paidsearch": "cost per click",
+        "cpm": "cost per impressions",
+        "cpv": "cost per view",
+        "cpa": "cost per action",
+        "retargeting": "retargeting",
+        "display": "banners",
+        "banner": "banners",
+        "organic": "organic",
+        "social": "social",
+        "referral": "referral link",
+        "link": "referral link",
+        "app": "app",
+        "email": "email",
+        "newsletter": "email",
+        "messenger": "messenger",
+        "sms": "SMS",
+        "affiliate": "affiliates",
+        "(none)": "direct visit",
+        "(not set)": "(not set)",
+    },
+}
+
+# The visitor's device kind (tracking/useragent.py).
+DEVICES: dict[Lang, dict[str, str]] = {
+    "ru": {"mobile": "телефон", "tablet": "планшет", "desktop": "компьютер", "bot": "робот"},
+    "en": {"mobile": "phone", "tablet": "tablet", "desktop": "computer", "bot": "robot"},
 }
 
 FIELDS: dict[Lang, dict[str, str]] = {
@@ -295,7 +375,34 @@ def value_label(lang: Lang, by: str, value: str | None) -> str:
         return WORDS[lang]["not_set"]
     if by == "channel":
         return CHANNELS[lang].get(value, value)
+    if by == "medium":
+        return medium_label(lang, value)
+    if by == "source":
+        return source_label(lang, value)
+    if by == "device":
+        return DEVICES[lang].get(value, value)
+    if by == "region":
+        return region_label(lang, value)
+    if by in ("tag", "tags"):
+        return tag_name(lang, value)
     return value
+
+
+def medium_label(lang: Lang, medium: str) -> str:
+    """ "cpc" → "оплата за клик"; a medium of the owner's own UTM tags reads as they wrote it."""
+    return MEDIUMS[lang].get(medium.strip().lower(), medium)
+
+
+def source_label(lang: Lang, source: str) -> str:
+    """A source is a name (yandex, google, 2gis.ru) and reads as it is, but for the placeholders of GA4."""
+    if source == "(direct)":
+        return WORDS[lang]["direct_visit"]
+    return WORDS[lang]["not_set"] if source == "(not set)" else source
+
+
+def tag_name(lang: Lang, tag: str) -> str:
+    """A built-in tag in `lang`; an owner's own tag as the owner wrote it."""
+    return WORDS[lang].get(f"tag_{tag}", tag) if tag in ("qualified", "sale", "spam") else tag
 
 
 def number(lang: Lang, n: int) -> str:
@@ -345,20 +452,39 @@ def period_label(lang: Lang, period: Period) -> str:
     return f"{text} ({WORDS[lang]['so_far']})" if running else text
 
 
-def bucket_label(lang: Lang, bucket: Bucket, key: str) -> str:
-    """A bucket key ("2026-11-27", "2026-W48", "2026-11", "2026-Q4") as a short axis label."""
+def bucket_label(lang: Lang, bucket: Bucket, key: str, period: Period | None = None, year: bool = True) -> str:
+    """A bucket key ("2026-11-27", "2026-W48", "2026-11", "2026-Q4") as a short axis label: "27 ноя",
+    a week by its days ("23–29 ноя", "Nov 23–29", "30 ноя – 6 дек"), "ноя 2026", "4 кв 2026".
+
+    With `period`, a week is cut to the days the period covers (a report from Wednesday starts with "25–29 ноя",
+    a running one ends today); `year=False` leaves the year out of months and quarters (a chart's title has it)."""
     if bucket is Bucket.DAY:
-        day = date.fromisoformat(key)
-        return f"{day.day:02d}.{day.month:02d}" if lang == "ru" else f"{MONTHS['en'][day.month - 1]} {day.day}"
+        return day_label(lang, date.fromisoformat(key), year=False)
     if bucket is Bucket.WEEK:
-        year, week = key.split("-W")
-        return f"{int(week)} нед {year}" if lang == "ru" else f"W{int(week)} {year}"
+        iso_year, week = key.split("-W")
+        first = date.fromisocalendar(int(iso_year), int(week), 1)
+        last = first + timedelta(days=6)
+        if period is not None:
+            first, last = max(first, period.first), max(min(last, period.last_covered), period.first)
+        return days_label(lang, first, last)
     if bucket is Bucket.MONTH:
-        year, month = key.split("-")
+        key_year, month = key.split("-")
         names = MONTHS_NOMINATIVE_RU if lang == "ru" else MONTHS["en"]
-        return f"{names[int(month) - 1]} {year}"
-    year, quarter = key.split("-Q")
-    return f"{quarter} кв {year}" if lang == "ru" else f"Q{quarter} {year}"
+        return f"{names[int(month) - 1]} {key_year}" if year else names[int(month) - 1]
+    key_year, quarter = key.split("-Q")
+    if lang == "ru":
+        return f"{quarter} кв {key_year}" if year else f"{quarter} кв"
+    return f"Q{quarter} {key_year}" if year else f"Q{quarter}"
+
+
+def days_label(lang: Lang, first: date, last: date) -> str:
+    """A run of days without the year: "3–9 ноя", "Nov 3–9", "27 окт – 2 ноя", "Oct 27 – Nov 2", "3 ноя"."""
+    if first == last:
+        return day_label(lang, first, year=False)
+    if first.month != last.month:
+        return f"{day_label(lang, first, year=False)} – {day_label(lang, last, year=False)}"
+    month = MONTHS[lang][first.month - 1]
+    return f"{first.day}–{last.day} {month}" if lang == "ru" else f"{month} {first.day}–{last.day}"
 
 
 def duration(lang: Lang, span: timedelta) -> str:
@@ -376,3 +502,68 @@ def messenger_label(dialog: Dialog) -> str:
     if dialog.messenger is Messenger.WHATSAPP:
         return "WhatsApp"
     return "Telegram Business" if dialog.provider == "telegram_business" else "Telegram"
+
+
+# how stored values read to a person ----------------------------------------------------------------
+
+_MOSCOW_ZONES = frozenset({"Europe/Moscow", "W-SU"})
+_COUNTRY_CODE = re.compile(r"[A-Z]{2}")
+
+
+def country_name(lang: Lang, code: str) -> str:
+    """ "RU" → "Россия" / "Russia", from libphonenumber's country names (CLDR); the code when it has none."""
+    # Imported on first use: the table of every country in 200 languages takes 0.4 s to load.
+    from phonenumbers.geodata.locale import LOCALE_DATA
+
+    names = LOCALE_DATA.get(code.upper(), {})
+    name = names.get(lang, "")
+    if name.startswith("*"):  # "*aa": the name is the one held under another language
+        name = names.get(name[1:], "")
+    return name or code
+
+
+def region_label(lang: Lang, region: str) -> str:
+    """A stored region ("Москва, RU", "Moscow, RU", "RU") with its country named in `lang`. The place is
+    kept as stored: the geo base wrote it in the bot's language when it had the name (tracking/geo.py)."""
+    place, _, country = region.rpartition(", ")
+    if not _COUNTRY_CODE.fullmatch(country):
+        return region
+    return f"{place}, {country_name(lang, country)}" if place else country_name(lang, country)
+
+
+def phone_label(phone: str) -> str:
+    """+79161112233 → "+7 916 111-22-33", as people write it (libphonenumber's international format);
+    anything that is not a valid number is shown as stored."""
+    try:
+        parsed = phonenumbers.parse(phone, None)
+    except phonenumbers.NumberParseException:
+        return phone
+    if not phonenumbers.is_valid_number(parsed):
+        return phone
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def moment_label(lang: Lang, moment: datetime, zone: tzinfo | None = None) -> str:
+    """ "3 ноя 2026, 14:05" / "Nov 3, 2026, 14:05": one format for a moment in the alert, the card and lists."""
+    local = moment.astimezone(zone) if zone is not None else moment
+    return f"{day_label(lang, local.date())}, {local:%H:%M}"
+
+
+def zone_label(lang: Lang, zone: ZoneInfo, at: datetime | None = None) -> str:
+    """ "МСК" for Moscow time, else the offset from UTC at `at` (now by default): "UTC+5", "UTC−3:30"."""
+    if zone.key in _MOSCOW_ZONES:
+        return WORDS[lang]["zone_moscow"]
+    offset = (at or datetime.now(UTC)).astimezone(zone).utcoffset() or timedelta(0)
+    minutes = int(offset.total_seconds()) // 60
+    sign = "+" if minutes >= 0 else "−"
+    hours, rest = divmod(abs(minutes), 60)
+    return f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "") if minutes else "UTC"
+
+
+def reason_label(lang: Lang, stored: str | None) -> str | None:
+    """Why the dialog got its status, in `lang`; None when there is no reason, or one we cannot say in `lang`
+    (a line no version of chattrack wrote is shown only in English, the language it was stored in)."""
+    reason = parse_reason(stored)
+    if reason is None:
+        return stored if lang == "en" and stored else None
+    return WORDS[lang][f"reason_{reason.kind.value}"].format(code=reason.code, minutes=reason.minutes)

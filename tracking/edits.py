@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from tracking.codes import extract_code
 from tracking.models import AttributionStatus, Dialog, Visit
+from tracking.reasons import Reason, ReasonKind
 from tracking.store.base import CodeAttribution
 
 
@@ -44,12 +45,12 @@ def attribution_by_code(code: str, visit: Visit | None, dialog: Dialog) -> CodeA
         return CodeAttribution(
             code=code,
             status=AttributionStatus.AD_REFERRAL,
-            status_reason=f"code {code} is unknown or expired; click-to-WhatsApp ad",
+            status_reason=str(Reason(ReasonKind.CODE_UNKNOWN_AD, code=code)),
             attribution=dialog.attribution,
         )
     return CodeAttribution(
         code=code,
         status=AttributionStatus.UNKNOWN_CODE,
-        status_reason=f"code {code} is unknown or expired",
+        status_reason=str(Reason(ReasonKind.CODE_UNKNOWN, code=code)),
         attribution=dialog.attribution,
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from tracking.reasons import Reason, ReasonKind
 from tracking.store.base import Store
 
 
@@ -32,4 +33,4 @@ async def match_recent_click(
         return None
     (code,) = candidates
     minutes = round(window.total_seconds() / 60)
-    return ProbableMatch(code=code, reason=f"the only click on a link to this number in the last {minutes} min")
+    return ProbableMatch(code=code, reason=str(Reason(ReasonKind.ONLY_CLICK, minutes=minutes)))

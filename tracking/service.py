@@ -26,7 +26,9 @@ from tracking.models import (
     PageView,
     Visit,
 )
+from tracking.pages import paged
 from tracking.periods import buckets_for, utc_now
+from tracking.reasons import Reason, ReasonKind
 from tracking.settings import Settings
 from tracking.store.base import NewDialog, Store
 from tracking.useragent import describe
@@ -103,12 +105,12 @@ class Tracker:
                 attribution.contact_page = attribution.contact_page or visit.current_page
             elif message.ad_referral is not None:  # the ad still tells where the customer came from
                 status, attribution = AttributionStatus.AD_REFERRAL, message.ad_referral
-                reason = f"code {code} is unknown or expired; click-to-WhatsApp ad"
+                reason = str(Reason(ReasonKind.CODE_UNKNOWN_AD, code=code))
             else:
-                status, reason = AttributionStatus.UNKNOWN_CODE, f"code {code} is unknown or expired"
+                status, reason = AttributionStatus.UNKNOWN_CODE, str(Reason(ReasonKind.CODE_UNKNOWN, code=code))
         elif message.ad_referral is not None:
             status, attribution = AttributionStatus.AD_REFERRAL, message.ad_referral
-            reason = "click-to-WhatsApp ad"
+            reason = str(Reason(ReasonKind.AD))
         elif (
             match := await match_recent_click(
                 self.store, message.business_number, message.received_at, self.settings.fallback_window
@@ -118,6 +120,7 @@ class Tracker:
             if visit is not None:
                 code, status, reason = match.code, AttributionStatus.PROBABLE, match.reason
                 attribution = visit.attribution.model_copy()
+        attribution = paged(attribution, self.settings.kept_page_params)  # pages grouped by host and path
         draft = self._draft(
             message,
             extraction.text,
@@ -242,6 +245,7 @@ class Tracker:
         attribution = None
         if edit.code is not None:
             attribution = attribution_by_code(edit.code, await self.visit(edit.code), dialog)
+            attribution.attribution = paged(attribution.attribution, self.settings.kept_page_params)
         edited = await self.store.edit_message(provider, message_id, edit.text, at or utc_now(), attribution)
         if edited:
             log.info("edit from %s in dialog %s%s", provider, dialog.id, " brought a code" if attribution else "")
