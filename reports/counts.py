@@ -23,10 +23,31 @@ MAX_BUCKETS = 800  # points on one chart / in one answer; more asks for a wider 
 MAX_LIMIT = 1000
 
 Filters = Mapping[str, str]
+SPAM = "spam"
+
+
+@dataclass(frozen=True)
+class TagFilter:
+    """Which tagged dialogs a report counts: only those tagged `only` (when set), leaving out those with any
+    tag of `without`. The default leaves spam out: spam is not a lead."""
+
+    only: str | None = None
+    without: tuple[str, ...] = (SPAM,)
+
+
+INCLUDE_ALL = TagFilter(without=())
 
 
 class ReportError(ValueError):
     """A report asked for something that cannot be answered (unknown field, too many points...)."""
+
+
+@dataclass(frozen=True)
+class TagScope:
+    """A tag filter as one report applied it: the tags left out, and how many dialogs that left out."""
+
+    without: tuple[str, ...] = ()
+    left_out: int = 0
 
 
 @dataclass(frozen=True)
@@ -56,6 +77,7 @@ class PeriodTotals:
     period: Period
     totals: Totals
     filters: dict[str, str] = field(default_factory=dict)
+    tags: TagScope = TagScope()
 
 
 @dataclass(frozen=True)
@@ -73,6 +95,7 @@ class Ranking:
     total: Totals
     rest: Totals  # what the rows beyond `limit` add up to
     filters: dict[str, str] = field(default_factory=dict)
+    tags: TagScope = TagScope()
 
 
 @dataclass(frozen=True)
@@ -95,6 +118,7 @@ class Dynamics:
     series: list[Series]  # biggest first; "other" last
     totals: list[int]
     filters: dict[str, str] = field(default_factory=dict)
+    tags: TagScope = TagScope()
 
 
 @dataclass(frozen=True)
@@ -128,6 +152,8 @@ class Comparison:
     repeat: Change
     rows: list[ComparisonRow]  # by `by`, biggest in a (then in b) first
     filters: dict[str, str] = field(default_factory=dict)
+    tags: TagScope = TagScope()  # left out in a
+    tags_b: TagScope = TagScope()  # left out in b
 
 
 def check_field(name: str) -> str:
@@ -143,19 +169,51 @@ def check_filters(filters: Filters | None) -> dict[str, str]:
     return checked
 
 
+def tag_query(filters: Filters | None, tags: TagFilter | None) -> tuple[dict[str, str], list[str]]:
+    """The checked field filters (with the tag asked for) and the tags left out (never the one asked for)."""
+    checked = check_filters(filters)
+    tags = tags or TagFilter()
+    if tags.only is not None:
+        if checked.get("tag", tags.only) != tags.only:
+            raise ReportError("two different tags asked for: choose one")
+        checked["tag"] = tags.only
+    only = checked.get("tag")
+    return checked, [tag for tag in dict.fromkeys(tags.without) if tag != only]
+
+
+async def count_all(store: Store, query: CountQuery) -> int | None:
+    """Dialogs of the query before its `without_tags` left any out (None when it leaves none out): asked
+    beside the report's own query, so telling what was left out costs no extra wait."""
+    if not query.without_tags:
+        return None
+    every = query.model_copy(update={"group_by": [], "bucket": None, "without_tags": []})
+    return Totals.of(await store.count_dialogs(every)).dialogs
+
+
+def tag_scope(query: CountQuery, every: int | None, kept: int) -> TagScope:
+    return TagScope() if every is None else TagScope(tuple(query.without_tags), max(every - kept, 0))
+
+
 def _order(value: str | None, dialogs: int) -> tuple[int, bool, str]:
     return -dialogs, value is None, value or ""
 
 
 async def summary(
-    store: Store, period: Period, *, filters: Filters | None = None, include_probable: bool = True
+    store: Store,
+    period: Period,
+    *,
+    filters: Filters | None = None,
+    include_probable: bool = True,
+    tags: TagFilter | None = None,
 ) -> PeriodTotals:
     """Dialogs of the period, and how many came from new and from repeat customers."""
-    checked = check_filters(filters)
-    rows = await store.count_dialogs(
-        CountQuery(start=period.start, end=period.end, filters=checked, include_probable=include_probable)
+    checked, without = tag_query(filters, tags)
+    query = CountQuery(
+        start=period.start, end=period.end, filters=checked, without_tags=without, include_probable=include_probable
     )
-    return PeriodTotals(period, Totals.of(rows), checked)
+    rows, every = await asyncio.gather(store.count_dialogs(query), count_all(store, query))
+    totals = Totals.of(rows)
+    return PeriodTotals(period, totals, checked, tag_scope(query, every, totals.dialogs))
 
 
 async def ranking(
@@ -166,16 +224,22 @@ async def ranking(
     filters: Filters | None = None,
     limit: int = 10,
     include_probable: bool = True,
+    tags: TagFilter | None = None,
 ) -> Ranking:
     """Dialogs per value of one field (channel, a page, source...), biggest first, top `limit`."""
     check_field(by)
-    checked = check_filters(filters)
+    checked, without = tag_query(filters, tags)
     if not 1 <= limit <= MAX_LIMIT:
         raise ReportError(f"limit must be 1 to {MAX_LIMIT}")
     query = CountQuery(
-        start=period.start, end=period.end, group_by=[by], filters=checked, include_probable=include_probable
+        start=period.start,
+        end=period.end,
+        group_by=[by],
+        filters=checked,
+        without_tags=without,
+        include_probable=include_probable,
     )
-    rows = await store.count_dialogs(query)
+    rows, every = await asyncio.gather(store.count_dialogs(query), count_all(store, query))
     if by == "tag":  # a dialog with two tags is in two rows: the total is counted on its own
         total = Totals.of(await store.count_dialogs(query.model_copy(update={"group_by": []})))
     else:
@@ -185,7 +249,7 @@ async def ranking(
         RankRow(r.key[by], Totals(r.dialogs, r.new, r.repeat), r.dialogs / total.dialogs if total.dialogs else 0.0)
         for r in ranked[:limit]
     ]
-    return Ranking(period, by, top, total, Totals.of(ranked[limit:]), checked)
+    return Ranking(period, by, top, total, Totals.of(ranked[limit:]), checked, tag_scope(query, every, total.dialogs))
 
 
 async def channels(store: Store, period: Period, **options: object) -> Ranking:
@@ -224,25 +288,26 @@ async def dynamics(
     filters: Filters | None = None,
     top: int | None = 6,
     include_probable: bool = True,
+    tags: TagFilter | None = None,
 ) -> Dynamics:
     """Dialogs per `by` value per time bucket; series beyond the `top` biggest are lumped into one."""
     check_field(by)
-    checked = check_filters(filters)
+    checked, without = tag_query(filters, tags)
     if top is not None and not 1 <= top <= MAX_LIMIT:
         raise ReportError(f"top must be 1 to {MAX_LIMIT}")
     if (period.days // {"day": 1, "week": 7, "month": 28, "quarter": 90}[bucket.value]) > MAX_BUCKETS:
         raise ReportError(f"more than {MAX_BUCKETS} points: choose a wider bucket or a shorter period")
     keys = bucket_keys(period, bucket)
-    rows = await store.count_dialogs(
-        CountQuery(
-            start=period.start,
-            end=period.end,
-            group_by=[by],
-            bucket=bucket,
-            filters=checked,
-            include_probable=include_probable,
-        )
+    query = CountQuery(
+        start=period.start,
+        end=period.end,
+        group_by=[by],
+        bucket=bucket,
+        filters=checked,
+        without_tags=without,
+        include_probable=include_probable,
     )
+    rows, every = await asyncio.gather(store.count_dialogs(query), count_all(store, query))
     extra = sorted({r.bucket for r in rows if r.bucket is not None} - set(keys))
     keys = sorted([*keys, *extra]) if extra else keys  # cannot happen with well-stored buckets; never drop
     index = {key: i for i, key in enumerate(keys)}
@@ -257,7 +322,10 @@ async def dynamics(
         lumped = [sum(column) for column in zip(*(s.points for s in series[top:]), strict=True)]
         series = [*series[:top], Series(None, lumped, other=True)]
     totals = [sum(column) for column in zip(*(s.points for s in series), strict=True)] if series else [0] * len(keys)
-    return Dynamics(period, bucket, by, keys, series, totals, checked)
+    kept = sum(totals)
+    if by == "tag" and every is not None:  # a dialog with two tags is in two series: count the kept on their own
+        kept = Totals.of(await store.count_dialogs(query.model_copy(update={"group_by": [], "bucket": None}))).dialogs
+    return Dynamics(period, bucket, by, keys, series, totals, checked, tag_scope(query, every, kept))
 
 
 async def compare(
@@ -269,17 +337,30 @@ async def compare(
     filters: Filters | None = None,
     limit: int = 10,
     include_probable: bool = True,
+    tags: TagFilter | None = None,
 ) -> Comparison:
     """Period a against period b: totals, new, repeat and per `by` value, with absolute and relative change."""
     check_field(by)
-    checked = check_filters(filters)
+    checked, without = tag_query(filters, tags)
     if not 1 <= limit <= MAX_LIMIT:
         raise ReportError(f"limit must be 1 to {MAX_LIMIT}")
 
     def query(p: Period) -> CountQuery:
-        return CountQuery(start=p.start, end=p.end, group_by=[by], filters=checked, include_probable=include_probable)
+        return CountQuery(
+            start=p.start,
+            end=p.end,
+            group_by=[by],
+            filters=checked,
+            without_tags=without,
+            include_probable=include_probable,
+        )
 
-    rows_a, rows_b = await asyncio.gather(store.count_dialogs(query(a)), store.count_dialogs(query(b)))
+    rows_a, rows_b, every_a, every_b = await asyncio.gather(
+        store.count_dialogs(query(a)),
+        store.count_dialogs(query(b)),
+        count_all(store, query(a)),
+        count_all(store, query(b)),
+    )
     if by == "tag":
         ungrouped = [query(p).model_copy(update={"group_by": []}) for p in (a, b)]
         totals_a, totals_b = [Totals.of(rows) for rows in await asyncio.gather(*map(store.count_dialogs, ungrouped))]
@@ -301,4 +382,6 @@ async def compare(
         repeat=Change(totals_a.repeat, totals_b.repeat),
         rows=rows,
         filters=checked,
+        tags=tag_scope(query(a), every_a, totals_a.dialogs),
+        tags_b=tag_scope(query(b), every_b, totals_b.dialogs),
     )
