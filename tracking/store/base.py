@@ -141,6 +141,25 @@ class StoredMessage(BaseModel):
         return self.deleted_at is not None
 
 
+# How many dialogs one name search looks through at most (Store.browse_dialogs): a substring has no index,
+# so a search reads this many names and says where it stopped; the next page searches on from there.
+NAME_SCAN = 5000
+
+
+class DialogPosition(BaseModel):
+    """A place in the list of every dialog ordered by (started_at, id): where a page of /recent stops."""
+
+    started_at: datetime
+    dialog_id: str = ""  # "" sorts before every id: (t, "") is just before the dialogs that started at t
+
+
+class DialogBrowse(BaseModel):
+    """A page of Store.browse_dialogs, and where a bounded name search stopped short of a full page."""
+
+    dialogs: list[Dialog]
+    scanned_to: DialogPosition | None = None  # None: the page is full, or the list ended
+
+
 class StaffMember(BaseModel):
     """Someone an owner invited to the bot: they may read reports and tag leads, not manage staff."""
 
@@ -213,6 +232,9 @@ class Store(Protocol):
 
     async def recent_clicks(self, target: str, since: datetime, until: datetime) -> list[Click]: ...
 
+    async def any_visit(self) -> bool:
+        """True when any visit is stored (the snippet is on the site and was seen lately): one indexed read."""
+
     async def delete_visits_before(self, cutoff: datetime) -> int:
         """Retention: drop visits (and their clicks) last seen before `cutoff`; returns how many.
 
@@ -238,6 +260,21 @@ class Store(Protocol):
 
     async def list_dialogs(self, start: datetime, end: datetime, limit: int = 1000) -> list[Dialog]:
         """Dialogs started in [start, end), oldest first."""
+
+    async def browse_dialogs(
+        self,
+        *,
+        before: DialogPosition | None = None,
+        after: DialogPosition | None = None,
+        name: str | None = None,
+        limit: int = 20,
+        scan: int = NAME_SCAN,
+    ) -> DialogBrowse:
+        """Every dialog, page by page, by (started_at, id): newest first strictly before `before` (from the
+        newest when neither is given), or oldest first strictly after `after`. Indexed: as fast at the
+        millionth dialog as at the first. With `name`, only dialogs whose contact name contains it (any
+        case); at most `scan` dialogs are looked at, and when that stops the search before the page is
+        full, `scanned_to` says where to search on from."""
 
     async def set_tags(self, dialog_id: str, tags: list[str]) -> Dialog | None: ...
 
@@ -274,6 +311,13 @@ class Store(Protocol):
     async def alert_failed(self, item_id: str, next_attempt_at: datetime, error: str) -> None: ...
 
     async def pending_alerts(self) -> int: ...
+
+    async def alert_message_sent(self, dialog_id: str, chat_id: int, message_id: int) -> None:
+        """The dialog's lead alert is Telegram message `message_id` in `chat_id`: kept so that erasing the
+        contact can edit it (a chat may get the alert more than once: each copy is kept)."""
+
+    async def alert_messages(self, contact_id: str) -> list[tuple[int, int]]:
+        """(chat_id, message_id) of each alert recorded for the contact's dialogs; forget_contact erases them."""
 
     # once-only jobs (daily summary across restarts and replicas), leased like alerts
     async def claim_job(self, key: str, now: datetime, lease: timedelta) -> bool:

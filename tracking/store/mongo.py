@@ -64,11 +64,14 @@ from tracking.store.base import (
     ATTRIBUTION_FIELDS,
     CLICKS_KEPT_PER_VISIT,
     GROUPABLE_FIELDS,
+    NAME_SCAN,
     BusinessAccount,
     CodeAttribution,
     CodeTaken,
     CountQuery,
     CountRow,
+    DialogBrowse,
+    DialogPosition,
     Invite,
     NewDialog,
     StaffMember,
@@ -557,6 +560,10 @@ class MongoStore:
         return [Click(code=d["code"], target=d["target"], page=d["page"], at=d["at"]) for d in await cursor.to_list()]
 
     @_unavailable_as_store_error
+    async def any_visit(self) -> bool:
+        return await self.db.visits.find_one({}, {"_id": 1}) is not None
+
+    @_unavailable_as_store_error
     async def delete_visits_before(self, cutoff: datetime) -> int:
         deleted = await self.db.visits.delete_many({"last_seen": {"$lt": cutoff}})
         await self.db.clicks.delete_many({"at": {"$lt": cutoff}})
@@ -823,6 +830,55 @@ class MongoStore:
         return [dialog_from(d) for d in await cursor.to_list()]
 
     @_unavailable_as_store_error
+    async def browse_dialogs(
+        self,
+        *,
+        before: DialogPosition | None = None,
+        after: DialogPosition | None = None,
+        name: str | None = None,
+        limit: int = 20,
+        scan: int = NAME_SCAN,
+    ) -> DialogBrowse:
+        older = after is None
+        position = before if older else after
+        if name is None:
+            docs = await self._in_order(position, older, limit, DIALOG_PROJECTION)
+            return DialogBrowse(dialogs=[dialog_from(d) for d in docs])
+        # A substring has no index: read the names of at most `scan` dialogs, in order, and keep the matches.
+        needle = name.casefold()
+        seen = await self._in_order(position, older, scan, {"started_at": 1, "contact_name": 1})
+        matched = [d["_id"] for d in seen if needle in (d.get("contact_name") or "").casefold()][:limit]
+        found = {d["_id"]: dialog_from(d) for d in await self.db.dialogs.find({"_id": {"$in": matched}}).to_list()}
+        reached = None
+        if len(matched) < limit and len(seen) == scan:
+            reached = DialogPosition(started_at=seen[-1]["started_at"], dialog_id=seen[-1]["_id"])
+        return DialogBrowse(dialogs=[found[i] for i in matched if i in found], scanned_to=reached)
+
+    async def _in_order(
+        self, position: DialogPosition | None, older: bool, count: int, projection: Mapping[str, int]
+    ) -> list[Doc]:
+        """Up to `count` dialog documents past `position`, by (started_at, _id), newest first when `older`.
+        On the started_at index alone: the ties at the position and at the page's edge are read apart, in
+        id order, so no dialog of an instant is skipped or shown twice whatever the page cuts."""
+        sign, past = (DESCENDING, "$lt") if older else (ASCENDING, "$gt")
+        found: list[Doc] = []
+        later: Doc = {}
+        if position is not None:
+            ties = {"started_at": position.started_at, "_id": {past: position.dialog_id}}
+            found = await self.db.dialogs.find(ties, projection).sort("_id", sign).limit(count).to_list()
+            if len(found) >= count:
+                return found[:count]
+            later = {"started_at": {past: position.started_at}}
+        wanted = count - len(found)
+        rest = await self.db.dialogs.find(later, projection).sort("started_at", sign).limit(wanted).to_list()
+        if len(rest) == wanted:  # the last instant may be cut: read it whole, in id order
+            edge = rest[-1]["started_at"]
+            group = self.db.dialogs.find({"started_at": edge}, projection).sort("_id", sign).limit(wanted)
+            rest = [d for d in rest if d["started_at"] != edge] + await group.to_list()
+        rest.sort(key=lambda d: (d["started_at"], d["_id"]), reverse=older)
+        return found + rest[:wanted]
+
+    @_unavailable_as_store_error
     async def set_tags(self, dialog_id: str, tags: list[str]) -> Dialog | None:
         doc = await self.db.dialogs.find_one_and_update(
             {"_id": dialog_id},
@@ -866,6 +922,7 @@ class MongoStore:
                     raise
         await db.messages.delete_many(messages)
         await db.outbox.delete_many({"dialog_id": {"$in": ids}})
+        await db.alert_messages.delete_many({"_id": {"$in": ids}})
         # Every visit of the same browsers goes too, with its clicks.
         visitors = await db.visits.distinct("visitor_id", {"_id": {"$in": codes}})
         visit_codes = [v["_id"] for v in await db.visits.find({"visitor_id": {"$in": visitors}}, {"_id": 1}).to_list()]
@@ -941,6 +998,20 @@ class MongoStore:
     @_unavailable_as_store_error
     async def pending_alerts(self) -> int:
         return await self.db.outbox.count_documents({"sent_at": None})
+
+    # The Telegram messages of a dialog's alerts: {_id: dialog id, messages: [[chat_id, message_id], …]}.
+
+    @_unavailable_as_store_error
+    async def alert_message_sent(self, dialog_id: str, chat_id: int, message_id: int) -> None:
+        await self.db.alert_messages.update_one(
+            {"_id": dialog_id}, {"$addToSet": {"messages": [chat_id, message_id]}}, upsert=True
+        )
+
+    @_unavailable_as_store_error
+    async def alert_messages(self, contact_id: str) -> list[tuple[int, int]]:
+        ids = [d["_id"] for d in await self.db.dialogs.find({"contact_id": contact_id}, {"_id": 1}).to_list()]
+        docs = await self.db.alert_messages.find({"_id": {"$in": ids}}).to_list()
+        return sorted((int(chat), int(message)) for doc in docs for chat, message in doc.get("messages", []))
 
     # A job is {_id: key, claimed_at, lease_until, done_at (only once finished)}. A claim is one upsert: it
     # takes over the document when unfinished with an expired lease; when none matches, the upsert inserts

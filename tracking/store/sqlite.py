@@ -36,11 +36,14 @@ from tracking.store.base import (
     ATTRIBUTION_FIELDS,
     CLICKS_KEPT_PER_VISIT,
     GROUPABLE_FIELDS,
+    NAME_SCAN,
     BusinessAccount,
     CodeAttribution,
     CodeTaken,
     CountQuery,
     CountRow,
+    DialogBrowse,
+    DialogPosition,
     Invite,
     NewDialog,
     StaffMember,
@@ -109,6 +112,9 @@ CREATE TABLE IF NOT EXISTS business_accounts (connection_id TEXT PRIMARY KEY, da
 CREATE TABLE IF NOT EXISTS erased_messages (digest TEXT PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS contact_aliases (alias TEXT PRIMARY KEY, contact_id TEXT NOT NULL) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS contact_aliases_contact ON contact_aliases (contact_id);
+CREATE TABLE IF NOT EXISTS alert_messages (
+    dialog_id TEXT NOT NULL, chat_id INTEGER NOT NULL, message_id INTEGER NOT NULL,
+    PRIMARY KEY (dialog_id, chat_id, message_id)) WITHOUT ROWID;
 """
 
 
@@ -491,6 +497,9 @@ class SQLiteStore:
         )
         return [Click(code=r["code"], target=r["target"], page=r["page"], at=parse_ts(r["at"])) for r in rows]
 
+    async def any_visit(self) -> bool:
+        return self.runner.lookup(lambda db: _one(db, "SELECT 1 FROM visits LIMIT 1")) is not None
+
     async def delete_visits_before(self, cutoff: datetime) -> int:
         def delete(db: sqlite3.Connection) -> int:
             # The dialogs' copies of these visits keep what was derived (region, OS, screen), not the
@@ -625,6 +634,49 @@ class SQLiteStore:
         )
         return [Dialog.model_validate_json(r["data"]) for r in rows]
 
+    async def browse_dialogs(
+        self,
+        *,
+        before: DialogPosition | None = None,
+        after: DialogPosition | None = None,
+        name: str | None = None,
+        limit: int = 20,
+        scan: int = NAME_SCAN,
+    ) -> DialogBrowse:
+        # Keyset paging on the started_at index; ties at one instant are ordered by id (a small sort).
+        if after is not None:
+            where, args = "WHERE started_at >= ? AND (started_at > ? OR id > ?)", [ts(after.started_at)] * 2
+            args.append(after.dialog_id)
+            order = "ORDER BY started_at, id"
+        else:
+            where, args, order = "", [], "ORDER BY started_at DESC, id DESC"
+            if before is not None:
+                where = "WHERE started_at <= ? AND (started_at < ? OR id < ?)"
+                args = [ts(before.started_at), ts(before.started_at), before.dialog_id]
+        if name is None:
+            sql = f"SELECT data FROM dialogs {where} {order} LIMIT ?"
+            rows = await self.runner.read(lambda db: _all(db, sql, (*args, limit)))
+            return DialogBrowse(dialogs=[Dialog.model_validate_json(r["data"]) for r in rows])
+        # A substring has no index: read the names of at most `scan` dialogs, in order, and keep the matches.
+        needle = name.casefold()
+        names = "SELECT id, started_at, json_extract(data, '$.contact_name') AS name FROM dialogs"
+        sql = f"{names} {where} {order} LIMIT ?"
+
+        def search(db: sqlite3.Connection) -> tuple[list[Dialog], DialogPosition | None]:
+            rows = _all(db, sql, (*args, scan))
+            matched = [r["id"] for r in rows if needle in (r["name"] or "").casefold()][:limit]
+            found = {
+                r["id"]: Dialog.model_validate_json(r["data"])
+                for r in _all(db, f"SELECT id, data FROM dialogs WHERE id IN ({','.join('?' * len(matched))})", matched)
+            }
+            reached = None
+            if len(matched) < limit and len(rows) == scan:
+                reached = DialogPosition(started_at=parse_ts(rows[-1]["started_at"]), dialog_id=rows[-1]["id"])
+            return [found[i] for i in matched if i in found], reached
+
+        dialogs, reached = await self.runner.read(search)
+        return DialogBrowse(dialogs=dialogs, scanned_to=reached)
+
     async def set_tags(self, dialog_id: str, tags: list[str]) -> Dialog | None:
         def retag(db: sqlite3.Connection) -> Dialog | None:
             row = _one(db, "SELECT data FROM dialogs WHERE id = ?", (dialog_id,))
@@ -698,7 +750,7 @@ class SQLiteStore:
                 for row in db.execute("SELECT provider, message_id FROM messages WHERE dialog_id = ?", dialog_id)
             ]
             db.executemany("INSERT OR IGNORE INTO erased_messages (digest) VALUES (?)", erased)
-            for table in ("messages", "outbox", "dialog_tags"):
+            for table in ("messages", "outbox", "dialog_tags", "alert_messages"):
                 db.executemany(f"DELETE FROM {table} WHERE dialog_id = ?", ids)
             db.executemany("DELETE FROM dialogs WHERE id = ?", ids)
             db.executemany("DELETE FROM clicks WHERE code = ?", [(code,) for code in codes])
@@ -812,6 +864,22 @@ class SQLiteStore:
     async def pending_alerts(self) -> int:
         row = self.runner.lookup(lambda db: _one(db, "SELECT COUNT(*) AS n FROM outbox WHERE sent_at IS NULL"))
         return int(row["n"]) if row else 0
+
+    async def alert_message_sent(self, dialog_id: str, chat_id: int, message_id: int) -> None:
+        await self.runner.write(
+            lambda db: db.execute(
+                "INSERT OR IGNORE INTO alert_messages (dialog_id, chat_id, message_id) VALUES (?, ?, ?)",
+                (dialog_id, chat_id, message_id),
+            )
+        )
+
+    async def alert_messages(self, contact_id: str) -> list[tuple[int, int]]:
+        sql = (
+            "SELECT chat_id, message_id FROM alert_messages WHERE dialog_id IN "
+            "(SELECT id FROM dialogs WHERE contact_id = ?) ORDER BY chat_id, message_id"
+        )
+        rows = self.runner.lookup(lambda db: _all(db, sql, (contact_id,)))
+        return [(int(r["chat_id"]), int(r["message_id"])) for r in rows]
 
     async def claim_job(self, key: str, now: datetime, lease: timedelta) -> bool:
         # A new key is inserted; an existing one is taken over only when unfinished and its lease expired.
