@@ -54,6 +54,9 @@ async def test_the_first_view_is_stored_as_told_and_classified_when_the_message_
     )  # fmt: skip
     result = await tracker.ingest(message)
     assert result.dialog.status is AttributionStatus.EXACT
-    assert result.dialog.attribution == a.model_copy(update={"contact_page": landing})
+    # The dialog keeps the page by host and path (tracking/pages.py); its visit keeps the URL as sent.
+    page = "studio.example/kids"
+    assert result.dialog.attribution == a.model_copy(update={"landing_page": page, "contact_page": page})
+    assert result.dialog.visit is not None and result.dialog.visit.attribution.landing_page == landing
     assert result.dialog.visit is not None and result.dialog.visit.attribution.channel is Channel.PAID_SEARCH
     await store.close()

@@ -131,7 +131,8 @@ async def test_site_visit_to_lead_alert(
     assert dialog.attribution.channel is Channel.PAID_SEARCH
     assert (dialog.attribution.source, dialog.attribution.campaign) == ("yandex", "kids_nov")
     assert (dialog.attribution.content, dialog.attribution.term) == ("ad7", "photo")
-    assert dialog.attribution.landing_page == site_url + LANDING
-    assert dialog.attribution.contact_page == site_url + LANDING
+    page = site_url.removeprefix("http://") + "/kids"  # host and path: the tags are in their own fields
+    assert (dialog.attribution.landing_page, dialog.attribution.contact_page) == (page, page)
+    assert dialog.visit is not None and dialog.visit.attribution.landing_page == site_url + LANDING
     assert dialog.attribution.screen and "x" in dialog.attribution.screen
     assert dialog.attribution.os is not None

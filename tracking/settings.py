@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import typing
 from datetime import timedelta
 from pathlib import Path
@@ -14,7 +15,10 @@ from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_valid
 from pydantic_core.core_schema import ValidatorFunctionWrapHandler
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from tracking.pages import DEFAULT_PAGE_PARAMS, TRACKING_PARAMS
+
 ENV_PREFIX = "CHATTRACK_"
+_PARAM_NAME = re.compile(r"[a-z0-9_.\-\[\]]{1,64}")
 
 
 def _split(value: object) -> object:
@@ -83,6 +87,9 @@ class Settings(BaseSettings):
     summary_time: str | None = None
     # The owner's own tags, as buttons under lead alerts beside qualified / sale / spam.
     lead_tags: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Query parameters that name a page's content, kept when pages are grouped (all others, UTM tags and
+    # click ids among them, are dropped): "id,p,product". Empty: pages are grouped by host and path alone.
+    page_params: Annotated[list[str], NoDecode] = Field(default_factory=lambda: list(DEFAULT_PAGE_PARAMS))
 
     api_token: SecretStr | None = None
 
@@ -117,7 +124,13 @@ class Settings(BaseSettings):
         return list(self._blank_secrets)
 
     @field_validator(
-        "tracked_numbers", "telegram_usernames", "site_origins", "telegram_owner_ids", "lead_tags", mode="before"
+        "tracked_numbers",
+        "telegram_usernames",
+        "site_origins",
+        "telegram_owner_ids",
+        "lead_tags",
+        "page_params",
+        mode="before",
     )
     @classmethod
     def _comma_list(cls, value: object) -> object:
@@ -148,6 +161,17 @@ class Settings(BaseSettings):
             if len(tag.encode()) > 24 or ":" in tag:
                 raise ValueError(f"tag {tag!r} is too long (24 bytes at most) or has a colon")
         return list(dict.fromkeys(value))
+
+    @field_validator("page_params")
+    @classmethod
+    def _page_params(cls, value: list[str]) -> list[str]:
+        names = [name.lower() for name in value]
+        for name in names:
+            if not _PARAM_NAME.fullmatch(name):
+                raise ValueError(f"{name!r} is not a query parameter name; list names like id,p,product")
+            if name.startswith("utm_") or name in TRACKING_PARAMS:
+                raise ValueError(f"{name} is a tracking parameter: keeping it would split pages by click or campaign")
+        return list(dict.fromkeys(names))
 
     @field_validator("timezone")
     @classmethod
@@ -183,6 +207,10 @@ class Settings(BaseSettings):
         if not value.startswith(("sqlite:///", "mongodb://", "mongodb+srv://")):
             raise ValueError("use sqlite:///path/to/file.db or mongodb://host/dbname")
         return value
+
+    @functools.cached_property
+    def kept_page_params(self) -> frozenset[str]:
+        return frozenset(self.page_params)
 
     @property
     def zone(self) -> ZoneInfo:
