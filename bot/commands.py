@@ -26,7 +26,17 @@ from bot.outbox import Clock
 from bot.texts import language, text
 from reports.card import find_dialogs
 from reports.charts import dynamics_png
-from reports.counts import DRILLDOWN_FIELDS, ReportError, channels, compare, dynamics, pages, ranking, summary
+from reports.counts import (
+    DRILLDOWN_FIELDS,
+    ReportError,
+    TagFilter,
+    channels,
+    compare,
+    dynamics,
+    pages,
+    ranking,
+    summary,
+)
 from reports.i18n import Lang, day_label, value_label
 from reports.periods import Period, PeriodError, parse_comparison, parse_period
 from reports.render import (
@@ -38,6 +48,7 @@ from reports.render import (
     render_summary,
     split_message,
 )
+from reports.tag_words import TagWordsError, split_tag_words, tag_label
 from tracking.models import Dialog
 from tracking.store.base import Bucket, Store, SummaryChoice
 from tracking.strings import one_line
@@ -100,12 +111,16 @@ def pick_word(args: str | None, words: dict[str, str]) -> tuple[str | None, str]
 
 
 def chart_bucket(period: Period) -> Bucket:
-    """A bucket that gives a readable number of bars."""
-    if period.days <= 62:
+    """The bucket chosen when the owner names none: about 5 to 45 bars. Days up to six weeks (a month by day),
+    weeks up to about a quarter (13–14 bars labelled "3–9 ноя"), months up to two years (a year is 12
+    bars), quarters beyond."""
+    if period.days <= 45:
         return Bucket.DAY
-    if period.days <= 366:
+    if period.days <= 100:
         return Bucket.WEEK
-    return Bucket.MONTH
+    if period.days <= 2 * 366:
+        return Bucket.MONTH
+    return Bucket.QUARTER
 
 
 def next_slot(at: time, zone: ZoneInfo, now: datetime) -> datetime:
@@ -168,6 +183,17 @@ def commands_router(
         for part in split_message(body):
             await message.answer(part)
 
+    async def tags_or_error(message: Message, args: str | None) -> tuple[TagFilter, str] | None:
+        """The tag words of a report's arguments (spam left out when none) and the rest, for the period."""
+        try:
+            picked, rest = split_tag_words(args, tags)
+        except TagWordsError as error:
+            lang = lang_of(message)
+            named = ", ".join(f"«{tag_label(lang, tag)}»" for tag in error.tags)
+            await message.answer(text(lang, "tags_one_at_a_time", tags=named))
+            return None
+        return picked or TagFilter(), rest
+
     async def period_or_error(message: Message, args: str | None, default: str) -> Period | None:
         try:
             return parse_period(args, zone, clock(), default=default)
@@ -182,56 +208,78 @@ def commands_router(
 
     @router.message(Command("stats"))
     async def stats(message: Message, command: CommandObject) -> None:
-        period = await period_or_error(message, command.args, "today")
+        picked = await tags_or_error(message, command.args)
+        if picked is None:
+            return
+        chosen, rest = picked
+        period = await period_or_error(message, rest, "today")
         if period is None:
             return
         lang = lang_of(message)
-        totals, by_channel = await asyncio.gather(summary(store, period), channels(store, period, limit=TOP))
+        totals, by_channel = await asyncio.gather(
+            summary(store, period, tags=chosen), channels(store, period, limit=TOP, tags=chosen)
+        )
         body = render_summary(totals, lang)
         if totals.totals.dialogs:
-            body += "\n\n" + render_ranking(by_channel, lang)
+            body += "\n\n" + render_ranking(by_channel, lang, filters=False)
         await answer_long(message, body)
 
     @router.message(Command("channels"))
     async def channels_(message: Message, command: CommandObject) -> None:
-        field, rest = pick_word(command.args, DRILLDOWN_WORDS)
+        picked = await tags_or_error(message, command.args)
+        if picked is None:
+            return
+        chosen, rest = picked
+        field, rest = pick_word(rest, DRILLDOWN_WORDS)
         period = await period_or_error(message, rest, "today")
         if period is None:
             return
-        report = await ranking(store, period, field or "channel", limit=TOP * 2)
+        report = await ranking(store, period, field or "channel", limit=TOP * 2, tags=chosen)
         await answer_long(message, render_ranking(report, lang_of(message)))
 
     @router.message(Command("pages"))
     async def pages_(message: Message, command: CommandObject) -> None:
-        kind, rest = pick_word(command.args, PAGE_WORDS)
+        picked = await tags_or_error(message, command.args)
+        if picked is None:
+            return
+        chosen, rest = picked
+        kind, rest = pick_word(rest, PAGE_WORDS)
         period = await period_or_error(message, rest, "today")
         if period is None:
             return
-        report = await pages(store, period, "landing" if kind == "landing" else "contact", limit=TOP * 2)
+        report = await pages(store, period, "landing" if kind == "landing" else "contact", limit=TOP * 2, tags=chosen)
         await answer_long(message, render_ranking(report, lang_of(message)))
 
     @router.message(Command("compare"))
     async def compare_(message: Message, command: CommandObject) -> None:
         lang = lang_of(message)
+        picked = await tags_or_error(message, command.args)
+        if picked is None:
+            return
+        chosen, rest = picked
         try:
-            a, b = parse_comparison(command.args, zone, clock(), default="week")
+            a, b = parse_comparison(rest, zone, clock(), default="week")
         except PeriodError as error:
             await message.answer(render_period_error(lang, error))
             return
-        await answer_long(message, render_comparison(await compare(store, a, b), lang))
+        await answer_long(message, render_comparison(await compare(store, a, b, tags=chosen), lang))
 
     @router.message(Command("report"))
     async def report(message: Message, command: CommandObject) -> None:
-        period = await period_or_error(message, command.args, "30d")
+        picked = await tags_or_error(message, command.args)
+        if picked is None:
+            return
+        chosen, rest = picked
+        period = await period_or_error(message, rest, "30d")
         if period is None:
             return
         lang = lang_of(message)
         try:
             trend, totals, by_channel, by_page = await asyncio.gather(
-                dynamics(store, period, chart_bucket(period)),
-                summary(store, period),
-                channels(store, period, limit=TOP),
-                pages(store, period, "contact", limit=5),
+                dynamics(store, period, chart_bucket(period), tags=chosen),
+                summary(store, period, tags=chosen),
+                channels(store, period, limit=TOP, tags=chosen),
+                pages(store, period, "contact", limit=5, tags=chosen),
             )
         except ReportError as error:
             await message.answer(text(lang, "report_failed", error=str(error)))
@@ -242,9 +290,9 @@ def commands_router(
             return
         png = await asyncio.to_thread(render_chart, trend, lang)
         await message.answer_photo(BufferedInputFile(png, filename="report.png"), caption=caption)
-        body = render_ranking(by_channel, lang)
+        body = render_ranking(by_channel, lang, filters=False)  # the caption said them
         if by_page.rows:
-            body += "\n\n" + render_ranking(by_page, lang)
+            body += "\n\n" + render_ranking(by_page, lang, filters=False)
         await answer_long(message, body)
 
     @router.message(Command("dialog"))

@@ -14,11 +14,11 @@ DEFAULT_LANGUAGE = "ru"
 
 TEXTS: dict[str, dict[str, str]] = {
     "ru": {
-        "lead_new": "🆕 <b>Новый лид</b> · {messenger}",
+        "lead_new": "🆕 <b>Новая заявка</b> · {messenger}",
         "lead_repeat": "🔁 <b>Повторное обращение</b> · {messenger}",
         # Plain text (no markup): the form sent when Telegram refused the full alert.
         "lead_plain_new": (
-            "🆕 Новый лид · {messenger}\n👤 {contact}\n"
+            "🆕 Новая заявка · {messenger}\n👤 {contact}\n"
             "Не получилось показать уведомление целиком. Карточка диалога: /dialog {dialog_id}"
         ),
         "lead_plain_repeat": (
@@ -34,16 +34,16 @@ TEXTS: dict[str, dict[str, str]] = {
         "campaign": "🎯 Кампания: {value}",
         "content": "🧩 Объявление: {value}",
         "term": "🔑 Ключ: {value}",
-        "contact_page": "📄 Страница контакта: {value}",
+        "contact_page": "📄 Написали со страницы: {value}",
         "landing_page": "🛬 Вход на сайт: {value}",
         "region": "📍 Регион: {value}",
         "device": "💻 {value}",
         "started": "🕐 {value}",
-        "status_exact": "🔗 Точный код <code>{code}</code>",
-        "status_unknown_code": "⚠️ Неизвестный код <code>{code}</code>: визит не найден или устарел",
-        "status_ad_referral": "📣 Реклама: данные объявления от провайдера",
-        "status_probable": "❔ Вероятно: клик по ссылке без кода",
-        "status_none": "❔ Не атрибутирован: в сообщении нет кода",
+        "status_exact": "🔗 Источник точный: код <code>{code}</code> из ссылки на сайте",
+        "status_unknown_code": "⚠️ Неизвестный код <code>{code}</code>: посещения сайта с ним нет или оно было давно",
+        "status_ad_referral": "📣 Из рекламы: объявление, по которому клиент написал, известно",
+        "status_probable": "❔ Вероятно, с сайта: клиент нажал ссылку, но код в сообщение не попал",
+        "status_none": "❔ Источник неизвестен: в сообщении нет кода с сайта",
         "tag_qualified": "Целевой",
         "tag_sale": "Продажа",
         "tag_spam": "Спам",
@@ -61,15 +61,17 @@ TEXTS: dict[str, dict[str, str]] = {
         "customer_welcome": "Здравствуйте! Спасибо за обращение. Напишите, пожалуйста, ваш вопрос — мы скоро ответим.",
         "unknown_command": "Не знаю такой команды. Список команд: /help",
         "help": (
-            "<b>Отчёты</b> (период: сегодня, вчера, неделя, месяц, 7d, 2026-11-01..2026-11-15…)\n"
+            "<b>Отчёты</b> (период: сегодня, вчера, неделя, месяц, 7 дней, 2026-11-01..2026-11-15…)\n"
             "/stats неделя — диалоги, новые и повторные, каналы\n"
             "/channels месяц — каналы трафика\n"
-            "/pages неделя — страницы контакта (/pages landing — страницы входа)\n"
-            "/compare месяц — сравнение с прошлым периодом (month yoy — с прошлым годом)\n"
-            "/report 30d — график по дням и итоги\n"
+            "/pages неделя — страницы, с которых написали (/pages вход — страницы входа)\n"
+            "/compare месяц — сравнение с прошлым периодом (месяц год назад — с прошлым годом)\n"
+            "/report 30 дней — график по дням и итоги\n"
+            "Спам в отчётах не считается. /channels месяц продажа — только продажи, "
+            "/stats неделя со спамом — вместе со спамом, /stats неделя спам — только спам\n"
             "/dialog 7K3M9QX или /dialog +79161234567 — карточка диалога\n"
             "/recent — последние диалоги\n"
-            "/summary 09:00 — ежедневная сводка в это время (/summary off — отключить)"
+            "/summary 09:00 — ежедневная сводка в это время (/summary выкл — отключить)"
         ),
         "help_owner": (
             "\n\n<b>Команда</b>\n/invite — пригласить сотрудника\n/staff — сотрудники и доступ"
@@ -97,21 +99,63 @@ TEXTS: dict[str, dict[str, str]] = {
         "staff_missing": "Этого сотрудника уже нет в списке",
         "summary_on": "Ежедневная сводка за вчера будет приходить в {time} ({zone}). Ближайшая — {next}.",
         "summary_off": "Ежедневная сводка отключена. Включить: /summary 09:00",
-        "summary_status_on": "Сводка приходит в {time} ({zone}). Изменить: /summary 08:30, отключить: /summary off",
+        "summary_status_on": "Сводка приходит в {time} ({zone}). Изменить: /summary 08:30, отключить: /summary выкл",
         "summary_status_off": "Ежедневная сводка не приходит. Включить: /summary 09:00",
-        "summary_bad_time": "Не понял время «{text}». Пример: /summary 09:00 или /summary off",
+        "summary_bad_time": "Не понял время «{text}». Пример: /summary 09:00 или /summary выкл",
         "dialog_usage": "Укажите код или телефон: /dialog 7K3M9QX или /dialog +79161234567",
         "dialog_many": "Найдено диалогов: {count}. Откройте нужный:",
         "recent_title": "<b>Последние диалоги</b> · стр. {page}",
         "recent_none": "Диалогов пока нет.",
         "newer": "◀ Новее",
         "older": "Старше ▶",
-        "report_failed": "Не получилось построить отчёт: {error}",
+        "report_failed": "Не получилось построить отчёт за такой период. Попробуйте период короче.",
+        "tags_one_at_a_time": (
+            "Отчёт считает один тег за раз, а названо несколько: {tags}. "
+            "Например: /channels месяц продажа"
+        ),
         "business_connected": (
-            "Бот подключён к Telegram Business аккаунта {name}: первые сообщения клиентов в ваших чатах "
-            "будут атрибутированы по коду из ссылки t.me на сайте."
+            "Бот подключён к Telegram Business аккаунта {name}: о новых чатах с клиентами он скажет, "
+            "откуда они пришли (по коду из ссылки t.me на сайте)."
         ),
         "business_disconnected": "Бот отключён от Telegram Business аккаунта {name}.",
+        # confirmations, first steps, /recent's search (bot/confirm.py, bot/onboarding.py, bot/commands.py)
+        "confirm_yes": "Да, удалить",
+        "confirm_no": "Отмена",
+        "confirm_expired": "Эта кнопка больше не действует. Повторите команду, если это ещё нужно.",
+        "confirm_foreign": "Эта кнопка не для вас: нажать её может только тот, кто спрашивал.",
+        "forget_confirm": (
+            "Удалить всё о {who}: диалогов — {count}, с сообщениями, уведомлениями и визитами? Это нельзя отменить."
+        ),
+        "forget_cancelled": "Ничего не удалено.",
+        "forget_too_long": "Слишком длинное имя контакта. Укажите его телефон или Telegram, как в карточке.",
+        "forget_alert_erased": "Контакт удалён по запросу",
+        "staff_confirm": "Закрыть доступ к отчётам: {name}? Вернуть его можно только новым приглашением.",
+        "steps_title": "<b>С чего начать</b>",
+        "step_snippet": (
+            "Вставьте эту строку в каждую страницу сайта, лучше в самый конец, — так станет видно, "
+            "откуда пришёл каждый клиент:\n<code>{tag}</code>"
+        ),
+        "step_snippet_no_url": (
+            "Укажите адрес сервера в интернете в настройке CHATTRACK_PUBLIC_URL — тогда здесь появится "
+            "строка для вашего сайта."
+        ),
+        "step_provider": "Подключите WhatsApp: в настройках провайдера укажите адрес для входящих сообщений:\n{urls}",
+        "step_provider_none": (
+            "Подключите WhatsApp: задайте в настройках секрет своего провайдера и укажите провайдеру "
+            "адрес для входящих сообщений:\n{settings}"
+        ),
+        "step_summary": "Включите ежедневную сводку: /summary 09:00",
+        "webhook_generic": "другая платформа",
+        "recent_latest": "<b>Последние диалоги</b>",
+        "recent_page": "<b>Диалоги</b>",
+        "recent_search": "<b>Поиск: {query}</b>",
+        "recent_until": "<b>Диалоги по {day}</b>",
+        "recent_not_found": (
+            "Ничего не нашлось: {query}. Ищите по телефону, имени или коду, или укажите дату: "
+            "/recent +7 916 123-45-67, /recent Анна, /recent 7K3M9QX, /recent 15.11"
+        ),
+        "recent_scanned": "Просмотрено {count} диалогов, дальше — кнопкой «Искать дальше».",
+        "recent_search_on": "Искать дальше ▶",
     },
     "en": {
         "lead_new": "🆕 <b>New lead</b> · {messenger}",
@@ -166,6 +210,8 @@ TEXTS: dict[str, dict[str, str]] = {
             "/pages week — pages of contact (/pages landing — landing pages)\n"
             "/compare month — against the previous period (month yoy — against last year)\n"
             "/report 30d — a chart by day and the totals\n"
+            "Reports leave spam out. /channels month sale — sales only, "
+            "/stats week with spam — spam counted too, /stats week spam — spam only\n"
             "/dialog 7K3M9QX or /dialog +79161234567 — a dialog's card\n"
             "/recent — the latest dialogs\n"
             "/summary 09:00 — a daily summary at this time (/summary off — stop it)"
@@ -206,11 +252,51 @@ TEXTS: dict[str, dict[str, str]] = {
         "newer": "◀ Newer",
         "older": "Older ▶",
         "report_failed": "Could not build the report: {error}",
+        "tags_one_at_a_time": (
+            "A report counts one tag at a time, and several were named: {tags}. For example: /channels month sale"
+        ),
         "business_connected": (
             "The bot is connected to the Telegram Business account {name}: customers' first messages in your "
             "chats will be attributed by the code from the site's t.me links."
         ),
         "business_disconnected": "The bot is disconnected from the Telegram Business account {name}.",
+        # confirmations, first steps, /recent's search (bot/confirm.py, bot/onboarding.py, bot/commands.py)
+        "confirm_yes": "Yes, erase",
+        "confirm_no": "Cancel",
+        "confirm_expired": "This button no longer works. Send the command again if you still need it.",
+        "confirm_foreign": "This button is not yours: only the person who asked can press it.",
+        "forget_confirm": (
+            "Erase everything about {who}: {count} dialog(s), with messages, alerts and visits? This cannot be undone."
+        ),
+        "forget_cancelled": "Nothing was erased.",
+        "forget_too_long": "This contact's name is too long. Give their phone or Telegram, as the card shows it.",
+        "forget_alert_erased": "Contact erased on request",
+        "staff_confirm": "Close access to the reports for {name}? Only a new invite gives it back.",
+        "steps_title": "<b>Getting started</b>",
+        "step_snippet": (
+            "Put this line into every page of the site, best at the very end, to see where each customer "
+            "came from:\n<code>{tag}</code>"
+        ),
+        "step_snippet_no_url": (
+            "Set the server's public address in CHATTRACK_PUBLIC_URL: the line for your site then appears here."
+        ),
+        "step_provider": "Connect WhatsApp: give your provider this address for incoming messages:\n{urls}",
+        "step_provider_none": (
+            "Connect WhatsApp: set your provider's secret and give the provider the address for incoming "
+            "messages:\n{settings}"
+        ),
+        "step_summary": "Turn on the daily summary: /summary 09:00",
+        "webhook_generic": "any other platform",
+        "recent_latest": "<b>Latest dialogs</b>",
+        "recent_page": "<b>Dialogs</b>",
+        "recent_search": "<b>Search: {query}</b>",
+        "recent_until": "<b>Dialogs up to {day}</b>",
+        "recent_not_found": (
+            "Nothing found: {query}. Search by phone, name or code, or give a date: "
+            "/recent +7 916 123-45-67, /recent Anna, /recent 7K3M9QX, /recent 15.11"
+        ),
+        "recent_scanned": "{count} dialogs looked through; the “Search on” button goes further.",
+        "recent_search_on": "Search on ▶",
     },
 }
 

@@ -9,10 +9,11 @@ from html import escape
 from zoneinfo import ZoneInfo
 
 from reports.charts import dynamics_png
-from reports.counts import channels, dynamics, pages, summary
+from reports.counts import TagFilter, channels, dynamics, pages, summary
 from reports.i18n import WEEKDAYS, Lang, day_label, number, percent, word
 from reports.periods import Period, Unit
 from reports.render import CAPTION_LIMIT, ranking_lines, render_change_line, split_message
+from reports.tag_words import tag_note
 from tracking.store.base import Bucket, Store
 
 CHART_DAYS = 14
@@ -26,23 +27,26 @@ class Summary:
     caption: str  # a short Telegram-HTML caption for the photo (≤ 1024 characters)
 
 
-async def daily_summary(store: Store, zone: ZoneInfo, day: date, lang: Lang) -> Summary:
-    """The summary of local day `day` (usually yesterday) in `zone`."""
+async def daily_summary(
+    store: Store, zone: ZoneInfo, day: date, lang: Lang, *, tags: TagFilter | None = None
+) -> Summary:
+    """The summary of local day `day` (usually yesterday) in `zone`; spam left out unless `tags` say otherwise."""
     period = Period(day, day, zone, Unit.DAY)
     before, week_ago = period.shifted(days=-1), period.shifted(days=-7)
     window = Period(day - timedelta(days=CHART_DAYS - 1), day, zone, Unit.SPAN)
     day_before, last_week, by_channel, by_page, trend = await asyncio.gather(
-        summary(store, before),
-        summary(store, week_ago),
-        channels(store, period, limit=TOP),
-        pages(store, period, "contact", limit=TOP),
-        dynamics(store, window, Bucket.DAY, top=5),
+        summary(store, before, tags=tags),
+        summary(store, week_ago, tags=tags),
+        channels(store, period, limit=TOP, tags=tags),
+        pages(store, period, "contact", limit=TOP, tags=tags),
+        dynamics(store, window, Bucket.DAY, top=5, tags=tags),
     )
     t = by_channel.total  # the channels add up to the day's totals: no query of its own
     heading = f"{day_label(lang, day)} ({WEEKDAYS[lang][day.weekday()]})"
     head = [
         f"<b>{escape(word(lang, 'daily_title'))}</b> · {escape(heading)}",
         f"{escape(word(lang, 'dialogs'))}: <b>{number(lang, t.dialogs)}</b>",
+        *(f"<i>{escape(note)}</i>" for note in tag_note(lang, by_channel.filters.get("tag"), by_channel.tags)),
     ]
     if t.dialogs:
         head.append(

@@ -8,27 +8,38 @@ from __future__ import annotations
 
 import re
 from html import escape
+from urllib.parse import unquote
 from zoneinfo import ZoneInfo
 
 from reports.card import DialogCard, time_on_site
-from reports.counts import Change, Comparison, Dynamics, PeriodTotals, Ranking, Totals
+from reports.counts import Change, Comparison, Dynamics, PeriodTotals, Ranking, TagScope, Totals
 from reports.i18n import (
+    BROWSERS,
+    DEVICES,
     Lang,
     bucket_label,
-    day_label,
     duration,
     field_label,
+    medium_label,
     messenger_label,
+    moment_label,
     number,
     percent,
     period_label,
+    phone_label,
+    reason_label,
+    region_label,
     signed,
     signed_percent,
+    source_label,
+    tag_name,
     value_label,
     word,
 )
 from reports.periods import PeriodError
+from reports.tag_words import tag_note
 from tracking.models import Dialog
+from tracking.reasons import ReasonKind, parse_reason
 from tracking.strings import ELLIPSIS, message_text, one_line
 
 TELEGRAM_LIMIT = 4096  # characters of a message (Telegram counts UTF-16 code units)
@@ -79,11 +90,15 @@ def _title(lang: Lang, key: str, extra: str | None = None) -> str:
     return f"<b>{escape(word(lang, key))}</b>" + (f" · {escape(extra)}" if extra else "")
 
 
-def _filters(lang: Lang, filters: dict[str, str]) -> list[str]:
-    if not filters:
-        return []
-    parts = [f"{escape(field_label(lang, k))} = {_value(lang, k, v)}" for k, v in filters.items()]
-    return [f"<i>{escape(word(lang, 'filters'))}: {'; '.join(parts)}</i>"]
+def _filters(
+    lang: Lang, filters: dict[str, str], tags: TagScope | None = None, tags_b: TagScope | None = None
+) -> list[str]:
+    """The filters a report applied; the tag filter in words (only a tag, spam left out: how many)."""
+    lines = [f"<i>{escape(note)}</i>" for note in tag_note(lang, filters.get("tag"), tags or TagScope(), tags_b)]
+    parts = [f"{escape(field_label(lang, k))} = {_value(lang, k, v)}" for k, v in filters.items() if k != "tag"]
+    if parts:
+        lines.insert(0, f"<i>{escape(word(lang, 'filters'))}: {'; '.join(parts)}</i>")
+    return lines
 
 
 def _share_line(lang: Lang, key: str, count: int, share: float | None) -> str:
@@ -96,7 +111,7 @@ def render_period_error(lang: Lang, error: PeriodError) -> str:
 
 def render_summary(report: PeriodTotals, lang: Lang) -> str:
     t = report.totals
-    lines = [_title(lang, "summary", period_label(lang, report.period)), *_filters(lang, report.filters)]
+    lines = [_title(lang, "summary", period_label(lang, report.period)), *_filters(lang, report.filters, report.tags)]
     lines.append(f"{escape(word(lang, 'dialogs'))}: <b>{number(lang, t.dialogs)}</b>")
     if t.dialogs:
         lines.append(_share_line(lang, "new", t.new, t.new_share))
@@ -116,10 +131,14 @@ def ranking_lines(lang: Lang, report: Ranking) -> list[str]:
     return lines
 
 
-def render_ranking(report: Ranking, lang: Lang, title: str | None = None) -> str:
-    """Channels, pages or a drill-down; `title` defaults to the grouped field's name."""
+def render_ranking(report: Ranking, lang: Lang, title: str | None = None, *, filters: bool = True) -> str:
+    """Channels, pages or a drill-down; `title` defaults to the grouped field's name. `filters=False` when
+    the message already said them (under the summary of the same period)."""
     heading = title or _ranking_title(lang, report.by)
-    lines = [f"<b>{escape(heading)}</b> · {escape(period_label(lang, report.period))}", *_filters(lang, report.filters)]
+    lines = [
+        f"<b>{escape(heading)}</b> · {escape(period_label(lang, report.period))}",
+        *(_filters(lang, report.filters, report.tags) if filters else []),
+    ]
     if not report.total.dialogs:
         return "\n".join([*lines, escape(word(lang, "no_dialogs"))])
     lines += ranking_lines(lang, report)
@@ -138,7 +157,7 @@ def render_dynamics(report: Dynamics, lang: Lang) -> str:
     """One line per bucket: its total and the series that had dialogs in it."""
     lines = [
         _title(lang, "dynamics", period_label(lang, report.period)),
-        *_filters(lang, report.filters),
+        *_filters(lang, report.filters, report.tags),
     ]
     if not any(report.totals):
         return "\n".join([*lines, escape(word(lang, "no_dialogs"))])
@@ -171,7 +190,7 @@ def render_comparison(report: Comparison, lang: Lang) -> str:
         _title(lang, "comparison"),
         f"A: {escape(period_label(lang, report.a))}",
         f"B: {escape(period_label(lang, report.b))}",
-        *_filters(lang, report.filters),
+        *_filters(lang, report.filters, report.tags, report.tags_b),
         f"{escape(word(lang, 'dialogs'))}: {_change(lang, report.dialogs)}",
         f"{escape(word(lang, 'new'))}: {_change(lang, report.new)}",
         f"{escape(word(lang, 'repeat'))}: {_change(lang, report.repeat)}",
@@ -187,7 +206,8 @@ def render_change_line(lang: Lang, label_key: str, now: Totals, before: Totals) 
     change = Change(now.dialogs, before.dialogs)
     return (
         f"{escape(word(lang, label_key))}: {signed(lang, change.delta)} "
-        f"({escape(signed_percent(lang, change.ratio))}; {number(lang, before.dialogs)})"
+        f"({escape(signed_percent(lang, change.ratio))}, "
+        f"{escape(word(lang, 'change_was').format(count=number(lang, before.dialogs)))})"
     )
 
 
@@ -201,18 +221,34 @@ def _line(lang: Lang, name: str, value: object) -> str | None:
     return f"{escape(field_label(lang, name))}: {escape(shorten(shown, 200))}"
 
 
+# A medium that says nothing the source line has not: a direct visit's "(none)", a missing tag's "(not set)".
+_SAID = frozenset({"", "(none)", "(not set)"})
+
+
+def readable_url(url: str | None) -> str | None:
+    """A URL as a person reads it: percent-encoded letters decoded ("/%D0%BA%D0%B0" → "/ка")."""
+    return unquote(one_line(url), errors="replace") if one_line(url) else None
+
+
+def browser_label(lang: Lang, browser: str) -> str:
+    """ua-parser's family without "Mobile" (the device line says it), and its Russian name where it has one."""
+    name = " ".join(part for part in browser.split() if part != "Mobile")
+    return BROWSERS[lang].get(name, name)
+
+
 def render_card(card: DialogCard, lang: Lang) -> str:
     """Everything known about one dialog; fields we do not know are left out, not shown empty."""
     d, a, zone = card.dialog, card.dialog.attribution, card.zone
-    started = d.started_at.astimezone(zone)
     name = escape(one_line(d.contact_name, NAME_WIDTH) or "—")
-    phone = one_line(d.contact_phone, VALUE_WIDTH)
+    phone = phone_label(one_line(d.contact_phone, VALUE_WIDTH))
     customer = word(lang, "customer_repeat" if d.is_repeat else "customer_new")
     status = escape(word(lang, f"status_{d.status.value}"))
     if one_line(d.code):
         status += f" <code>{escape(one_line(d.code, VALUE_WIDTH))}</code>"
-    if one_line(d.status_reason):
-        status += f" ({escape(one_line(d.status_reason, 200))})"
+    reason = parse_reason(d.status_reason)
+    said = reason_label(lang, one_line(d.status_reason, 200))
+    if said and (reason is None or reason.kind is not ReasonKind.CODE_UNKNOWN):  # that one the status says
+        status += f" ({escape(said)})"
     click_ids = ", ".join(
         f"{k}={one_line(v, VALUE_WIDTH)}"
         for k, v in (("gclid", a.gclid), ("yclid", a.yclid), ("fbclid", a.fbclid))
@@ -221,19 +257,19 @@ def render_card(card: DialogCard, lang: Lang) -> str:
     lines: list[str | None] = [
         _title(lang, "card"),
         f"👤 <b>{name}</b>" + (f" · {escape(phone)}" if phone else ""),
-        f"💬 {escape(messenger_label(d))} → {escape(one_line(d.business_number, VALUE_WIDTH))}",
-        f"🕐 {escape(day_label(lang, started.date()))}, {started:%H:%M} · {escape(customer)}",
+        f"💬 {escape(messenger_label(d))} → {escape(phone_label(one_line(d.business_number, VALUE_WIDTH)))}",
+        f"🕐 {escape(moment_label(lang, d.started_at, zone))} · {escape(customer)}",
         f"🔕 <i>{escape(word(lang, 'alert_withheld'))}</i>" if d.alert_withheld else None,
         "",
         f"<b>{escape(word(lang, 'attribution'))}</b>: {status}",
         f"{escape(field_label(lang, 'channel'))}: <b>{_value(lang, 'channel', a.channel.value)}</b>",
-        _line(lang, "source", a.source),
-        _line(lang, "medium", a.medium),
+        _line(lang, "source", source_label(lang, one_line(a.source)) if one_line(a.source) else None),
+        _line(lang, "medium", medium_label(lang, one_line(a.medium)) if one_line(a.medium) not in _SAID else None),
         _line(lang, "campaign", a.campaign),
         _line(lang, "content", a.content),
         _line(lang, "term", a.term),
         _line(lang, "click_ids", click_ids),
-        _line(lang, "referrer", a.referrer),
+        _line(lang, "referrer", readable_url(a.referrer)),
         _line(lang, "landing_page", a.landing_page),
         _line(lang, "contact_page", a.contact_page),
     ]
@@ -242,13 +278,13 @@ def render_card(card: DialogCard, lang: Lang) -> str:
         lines.append(_line(lang, "pages_seen", d.visit.pages_seen))
         lines.append(_line(lang, "time_on_site", duration(lang, on_site)))
     lines += [
-        _line(lang, "region", a.region),
+        _line(lang, "region", region_label(lang, one_line(a.region)) if one_line(a.region) else None),
         _line(lang, "os", a.os),
-        _line(lang, "browser", a.browser),
-        _line(lang, "device", a.device),
+        _line(lang, "browser", browser_label(lang, one_line(a.browser))),
+        _line(lang, "device", DEVICES[lang].get(one_line(a.device), a.device)),
         _line(lang, "screen", a.screen),
         _line(lang, "language", a.language),
-        _line(lang, "tags", ", ".join(one_line(tag, VALUE_WIDTH) for tag in d.tags)),
+        _line(lang, "tags", ", ".join(tag_name(lang, one_line(tag, VALUE_WIDTH)) for tag in d.tags)),
         _line(lang, "message_count", d.message_count),
     ]
     first_message = message_text(d.first_message, 1000)
@@ -264,11 +300,10 @@ def _history(lang: Lang, history: list[Dialog], zone: ZoneInfo) -> list[str]:
         return [f"<i>{escape(word(lang, 'no_history'))}</i>"]
     lines = [f"<b>{escape(word(lang, 'history'))}</b> ({len(history)}):"]
     for earlier in history:
-        local = earlier.started_at.astimezone(zone)
         a = earlier.attribution
         source = " · ".join(escape(one_line(v, 40)) for v in (a.source, a.campaign) if one_line(v))
         lines.append(
-            f"• {escape(day_label(lang, local.date()))} {local:%H:%M} — {_value(lang, 'channel', a.channel.value)}"
+            f"• {escape(moment_label(lang, earlier.started_at, zone))} — {_value(lang, 'channel', a.channel.value)}"
             + (f" · {source}" if source else "")
         )
     return lines

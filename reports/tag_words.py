@@ -14,13 +14,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from reports.counts import SPAM, TagFilter, TagScope
-from reports.i18n import Lang, number
+from reports.i18n import LANGS, Lang, number, word
 
-# The built-in tags' labels: the same words as the buttons under a lead alert (bot/texts.py tag_*).
-TAG_LABELS: dict[Lang, dict[str, str]] = {
-    "ru": {"qualified": "Целевой", "sale": "Продажа", "spam": "Спам"},
-    "en": {"qualified": "Qualified", "sale": "Sale", "spam": "Spam"},
-}
+# The built-in tags' labels (the words of the buttons under a lead alert, and of the exports).
+BUILT_IN = ("qualified", "sale", "spam")
+TAG_LABELS: dict[Lang, dict[str, str]] = {lang: {tag: word(lang, f"tag_{tag}") for tag in BUILT_IN} for lang in LANGS}
 # Other words owners use for them.
 TAG_SYNONYMS: dict[str, tuple[str, ...]] = {
     "qualified": ("квалифицированный",),
