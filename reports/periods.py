@@ -7,12 +7,13 @@ it with the previous one then compares like with like. A period given with its y
 ("ноябрь 2026", "2026-11", "01.11.2026-15.11.2026") is the whole calendar span. A month, a quarter or a
 day without a year is the latest one that is not in the future.
 
-The grammar is hand-written, one rule per kind of phrase (`parse_period` lists them in order). dateparser
-1.5 was measured on the 150 phrasings of tests/test_periods_phrasings.py (run that file as a script to see
-the figures): it names one instant, not a span, so it gets no range, quarter, week or "last N days" right;
-of the single days it reads 26 of 38 (it takes «15.11» as 15 November but «01.11» as January 11th under
-the English locale, and «в пятницу» as the coming Friday); overall 33 of 150 against the grammar's 150.
-It is not used: the days it does read, the grammar reads too, with one rule for a year left out.
+The grammar is hand-written, one rule per kind of phrase (`parse_period` lists them in order), because
+dateparser (1.5) is not solid here. Measured on the 163 phrasings of tests/test_periods_phrasings.py (run
+that file as a script for the figures): it got 26 right, the grammar 163. dateparser names one instant,
+not a span: of 139 spans it found both ends only of 7, those with both days and months written out
+(«с 28 октября по 5 ноября», "Nov 1 to Nov 15"); a month, a quarter, "last 7 days" or «1-15 ноября» it
+cannot give. Of 24 single days it read 19, and the five it missed are the worrying kind: «15.11» became
+15:11 yesterday, and «в пятницу» on a Friday and «в прошлую пятницу» last week's or nothing.
 """
 
 from __future__ import annotations
@@ -275,7 +276,7 @@ _ISO_DAY = re.compile(r"^(?P<year>\d{4})-(?P<month>\d{1,2})-(?P<day>\d{1,2})$")
 _DOTTED_DAY = re.compile(r"^(?P<day>\d{1,2})\.(?P<month>\d{1,2})(?:\.(?P<year>\d{4}|\d{2}))?$")
 _DAY_MONTH = re.compile(rf"^(?P<day>\d{{1,2}}){_ORD_SUFFIX}\s*{_MON}(?:\s+(?P<year>\d{{4}}){_YEAR_WORD})?$")
 _MONTH_DAY = re.compile(rf"^{_MON}\s*(?P<day>\d{{1,2}}){_ORD_SUFFIX}(?:\s+(?P<year>\d{{4}}))?$")
-_BARE_DAY = re.compile(rf"^(?P<day>\d{{1,2}}){_ORD_SUFFIX}$")
+_BARE_DAY = re.compile(rf"^(?P<day>\d{{1,2}}){_ORD_SUFFIX}(?:\s+(?P<year>\d{{4}}))?$")  # "Nov 1-15 2025"
 _DAY_FORMS = (_ISO_DAY, _DOTTED_DAY, _DAY_MONTH, _MONTH_DAY)
 
 _SINCE = re.compile(r"^(?:с|со|since|from|starting|starting from|начиная с)\s+(?P<rest>.+)$")
@@ -435,7 +436,7 @@ def _last_days(count: int, raw: str, zone: ZoneInfo, now: datetime, today: date)
 def _count(words: str, raw: str, zone: ZoneInfo, now: datetime, today: date) -> Period | None:
     """«последние 7 дней», «за 2 недели», «3 месяца», "past 14 days", "last 3 months": back from today."""
     match = _COUNT.match(words)
-    if match is None or not (match.group("n") or match.group("last")):
+    if match is None or not (match.group("n") or match.group("last") or match.group("unit") == "полгода"):
         return None
     n = match.group("n")
     count = 1 if n is None else int(n) if n.isdigit() else NUMBER_WORDS[n]
@@ -556,7 +557,8 @@ def _day_parts(words: str, raw: str, *, bare: bool = False) -> tuple[int, int | 
             full_year = None if year is None else int(year) + (2000 if len(year) == 2 else 0)
             return int(found["day"]), month, None if full_year is None else _year(full_year, raw)
     if bare and (match := _BARE_DAY.match(words)):
-        return int(match.group("day")), None, None
+        year = match.group("year")
+        return int(match.group("day")), None, None if year is None else _year(int(year), raw)
     return None
 
 
