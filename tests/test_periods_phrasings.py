@@ -277,7 +277,6 @@ def _dateparser_score() -> tuple[int, int, list[str]]:  # pragma: no cover - a m
     day found by search_dates (dateparser has no notion of a span, so a month or "last 7 days" it names
     by one day can only be right when the span is one day)."""
     from datetime import datetime
-
     from importlib import import_module
 
     dateparser = import_module("dateparser")  # not a dependency: installed by hand for the measurement
