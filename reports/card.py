@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from tracking.codes import normalise_code
 from tracking.models import Dialog
+from tracking.pages import page_label
 from tracking.phones import normalise_phone
 from tracking.store.base import Store
 from tracking.strings import one_line
@@ -112,8 +113,8 @@ def card_record(dialog: Dialog, zone: ZoneInfo) -> dict[str, CardValue]:
         "yclid": _one_line(a.yclid),
         "fbclid": _one_line(a.fbclid),
         "referrer": _one_line(a.referrer),
-        "landing_page": _one_line(a.landing_page),
-        "contact_page": _one_line(a.contact_page),
+        "landing_page": _one_line(page_label(a.landing_page)),  # decoded, host and path: as people read it
+        "contact_page": _one_line(page_label(a.contact_page)),
         "pages_seen": dialog.visit.pages_seen if dialog.visit else None,
         "time_on_site_seconds": int(on_site.total_seconds()) if on_site is not None else None,
         "region": _one_line(a.region),

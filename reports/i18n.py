@@ -11,6 +11,7 @@ import phonenumbers
 
 from reports.periods import Period
 from tracking.models import Dialog, Messenger
+from tracking.pages import page_label
 from tracking.reasons import parse_reason
 from tracking.store.base import Bucket
 
@@ -37,7 +38,7 @@ WORDS: dict[Lang, dict[str, str]] = {
         "new": "Новые",
         "repeat": "Повторные",
         "channels": "Каналы",
-        "pages_contact": "Страницы контакта",
+        "pages_contact": "Страницы, с которых написали",
         "pages_landing": "Страницы входа",
         "drilldown": "Детализация",
         "dynamics": "Динамика",
@@ -49,6 +50,10 @@ WORDS: dict[Lang, dict[str, str]] = {
         "not_set": "(не задано)",
         "no_dialogs": "Диалогов нет.",
         "so_far": "пока",
+        "cut_at": "до {time} — по то же время",
+        "in_full": "целиком",
+        "side_a": "А",
+        "side_b": "Б",
         "filters": "Фильтр",
         "vs": "против",
         "was_none": "не было",
@@ -56,14 +61,15 @@ WORDS: dict[Lang, dict[str, str]] = {
         "against_week_ago": "К тому же дню неделю назад",
         "daily_title": "Итоги дня",
         "top_channels": "Каналы",
-        "top_pages": "Страницы контакта",
+        "top_pages": "Страницы, с которых написали",
         "chart_dialogs": "Диалоги по каналам",
         "chart_context": "на фоне предыдущих дней",
-        "history": "Ранее",
-        "no_history": "Ранее не писал",
+        "chart_days_by_month": "дни сложены по месяцам",
+        "history": "Прошлые обращения",
+        "no_history": "Раньше обращений не было",
         "alert_withheld": "Оповещение не отправлено: слишком много обращений с этого контакта за час",
         "card": "Карточка диалога",
-        "attribution": "Атрибуция",
+        "attribution": "Откуда клиент",
         "visit": "Визит",
         "device_block": "Устройство",
         "contact": "Контакт",
@@ -72,11 +78,11 @@ WORDS: dict[Lang, dict[str, str]] = {
         # card values
         "customer_new": "новый клиент",
         "customer_repeat": "повторный клиент",
-        "status_exact": "по коду",
+        "status_exact": "точно, по коду из ссылки",
         "status_unknown_code": "код неизвестен или устарел",
-        "status_ad_referral": "по данным рекламы от провайдера",
-        "status_probable": "вероятно: клик по ссылке без кода",
-        "status_none": "не атрибутирован",
+        "status_ad_referral": "по данным рекламного объявления",
+        "status_probable": "вероятно: клик по ссылке на сайте без кода",
+        "status_none": "источник неизвестен",
         # exports (CSV, Excel): values, sheet names (≤ 31 characters), headers, notes
         "export_new": "новый",
         "export_repeat": "повторный",
@@ -118,6 +124,10 @@ WORDS: dict[Lang, dict[str, str]] = {
         "not_set": "(not set)",
         "no_dialogs": "No dialogs.",
         "so_far": "so far",
+        "cut_at": "until {time} — to the same time",
+        "in_full": "in full",
+        "side_a": "A",
+        "side_b": "B",
         "filters": "Filter",
         "vs": "vs",
         "was_none": "none before",
@@ -128,8 +138,9 @@ WORDS: dict[Lang, dict[str, str]] = {
         "top_pages": "Pages of contact",
         "chart_dialogs": "Dialogs by channel",
         "chart_context": "against the days before it",
-        "history": "Earlier",
-        "no_history": "First time",
+        "chart_days_by_month": "days added up by month",
+        "history": "Earlier dialogs",
+        "no_history": "No earlier dialogs",
         "alert_withheld": "No lead alert was sent: too many dialogs from this contact within an hour",
         "card": "Dialog card",
         "attribution": "Attribution",
@@ -171,17 +182,18 @@ WORDS: dict[Lang, dict[str, str]] = {
 CHANNELS: dict[Lang, dict[str, str]] = {
     "ru": {
         "paid_search": "Платный поиск",
-        "organic_search": "Органический поиск",
-        "paid_social": "Платные соцсети",
+        "organic_search": "Поиск без рекламы",
+        "paid_social": "Реклама в соцсетях",
         "organic_social": "Соцсети",
-        "email": "Email",
+        "email": "Рассылки",
         "referral": "Переходы с сайтов",
-        "display": "Медийная реклама",
+        "maps": "Карты и справочники",
+        "display": "Баннерная реклама",
         "messenger": "Мессенджеры",
         "affiliate": "Партнёры",
         "other_campaign": "Другие кампании",
         "direct": "Прямые заходы",
-        "unattributed": "Без атрибуции",
+        "unattributed": "Источник неизвестен",
     },
     "en": {
         "paid_search": "Paid search",
@@ -190,12 +202,45 @@ CHANNELS: dict[Lang, dict[str, str]] = {
         "organic_social": "Organic social",
         "email": "Email",
         "referral": "Referral",
+        "maps": "Maps and directories",
         "display": "Display",
         "messenger": "Messengers",
         "affiliate": "Affiliates",
         "other_campaign": "Other campaigns",
         "direct": "Direct",
         "unattributed": "Unattributed",
+    },
+}
+
+# Maps and directories (tracking/channels.py stores one name for each) as people call them.
+SOURCES: dict[Lang, dict[str, str]] = {
+    "ru": {
+        "yandex maps": "Яндекс Карты",
+        "yandex uslugi": "Яндекс Услуги",
+        "2gis": "2ГИС",
+        "google maps": "Google Карты",
+        "apple maps": "Apple Карты",
+        "zoon": "Zoon",
+        "yell": "Yell",
+        "avito": "Авито",
+        "profi.ru": "Профи",
+        "flamp": "Фламп",
+        "otzovik": "Отзовик",
+        "tripadvisor": "Tripadvisor",
+    },
+    "en": {
+        "yandex maps": "Yandex Maps",
+        "yandex uslugi": "Yandex Services",
+        "2gis": "2GIS",
+        "google maps": "Google Maps",
+        "apple maps": "Apple Maps",
+        "zoon": "Zoon",
+        "yell": "Yell",
+        "avito": "Avito",
+        "profi.ru": "Profi.ru",
+        "flamp": "Flamp",
+        "otzovik": "Otzovik",
+        "tripadvisor": "Tripadvisor",
     },
 }
 
@@ -257,46 +302,56 @@ DEVICES: dict[Lang, dict[str, str]] = {
     "en": {"mobile": "phone", "tablet": "tablet", "desktop": "computer", "bot": "robot"},
 }
 
+# ua-parser's browser families (without "Mobile") that have a name of their own in the language.
+BROWSERS: dict[Lang, dict[str, str]] = {
+    "ru": {
+        "Yandex Browser": "Яндекс Браузер",
+        "Chrome WebView": "Chrome в приложении",
+        "Safari UI/WKWebView": "Safari в приложении",
+    },
+    "en": {"Chrome WebView": "Chrome in an app", "Safari UI/WKWebView": "Safari in an app"},
+}
+
 FIELDS: dict[Lang, dict[str, str]] = {
     "ru": {
-        "id": "ID диалога",
+        "id": "Идентификатор диалога",
         "started": "Дата и время",
         "contact_name": "Имя",
         "contact_phone": "Телефон",
-        "contact_id": "ID контакта",
+        "contact_id": "Идентификатор контакта",
         "messenger": "Мессенджер",
         "business_number": "Номер компании",
         "customer": "Клиент",
         "channel": "Канал",
         "source": "Источник",
-        "medium": "Тип трафика",
+        "medium": "Тип перехода",
         "campaign": "Кампания",
         "content": "Объявление",
         "term": "Ключевое слово",
         "gclid": "gclid",
         "yclid": "yclid",
         "fbclid": "fbclid",
-        "referrer": "Реферер",
+        "referrer": "Откуда перешли",
         "landing_page": "Страница входа",
-        "contact_page": "Страница контакта",
+        "contact_page": "Страница, откуда написали",
         "pages_seen": "Просмотрено страниц",
         "time_on_site_seconds": "Время на сайте, с",
         "time_on_site": "Время на сайте",
         "region": "Регион",
-        "os": "ОС",
+        "os": "Система",
         "browser": "Браузер",
         "device": "Устройство",
         "screen": "Экран",
         "language": "Язык",
         "tags": "Теги",
-        "status": "Атрибуция",
+        "status": "Откуда клиент",
         "status_reason": "Причина",
         "code": "Код",
         "first_message": "Первое сообщение",
         "message_count": "Сообщений",
         "last_message": "Последнее сообщение",
         "started_at_utc": "Начало (UTC)",
-        "click_ids": "Click ID",
+        "click_ids": "Метки клика",
         "landing": "Вход",
         "contact": "Контакт",
         "business": "Номер",
@@ -379,6 +434,8 @@ def value_label(lang: Lang, by: str, value: str | None) -> str:
         return medium_label(lang, value)
     if by == "source":
         return source_label(lang, value)
+    if by in ("landing_page", "contact_page"):
+        return page_label(value)
     if by == "device":
         return DEVICES[lang].get(value, value)
     if by == "region":
@@ -397,6 +454,8 @@ def source_label(lang: Lang, source: str) -> str:
     """A source is a name (yandex, google, 2gis.ru) and reads as it is, but for the placeholders of GA4."""
     if source == "(direct)":
         return WORDS[lang]["direct_visit"]
+    if source in SOURCES[lang]:  # maps and directories: «Яндекс Карты», «2ГИС»
+        return SOURCES[lang][source]
     return WORDS[lang]["not_set"] if source == "(not set)" else source
 
 
@@ -437,7 +496,9 @@ def day_label(lang: Lang, day: date, year: bool = True) -> str:
 
 
 def period_label(lang: Lang, period: Period) -> str:
-    """ "27 ноя 2026", "1–15 Nov 2026 (so far)" — the days a report covers, as a person reads them."""
+    """ "27 ноя 2026", "Nov 1–15, 2026 (so far)" — the days a report covers, as a person reads them. An earlier
+    period compared with a running one says where it is cut («16–20 ноя 2026, до 12:00 — по то же время») or
+    that it counts whole («16–22 ноя 2026 (целиком)»)."""
     last, running = period.last_covered, period.running
     if period.first == last:
         text = day_label(lang, last)
@@ -449,6 +510,10 @@ def period_label(lang: Lang, period: Period) -> str:
         text = f"{period.first.day}–{last.day} {MONTHS['ru'][last.month - 1]} {last.year}"
     else:
         text = f"{MONTHS['en'][last.month - 1]} {period.first.day}–{last.day}, {last.year}"
+    if period.cut:
+        return f"{text}, {WORDS[lang]['cut_at'].format(time=f'{period.end.astimezone(period.zone):%H:%M}')}"
+    if period.matched and period.until is None:
+        return f"{text} ({WORDS[lang]['in_full']})"
     return f"{text} ({WORDS[lang]['so_far']})" if running else text
 
 

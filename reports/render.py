@@ -39,6 +39,7 @@ from reports.i18n import (
 from reports.periods import PeriodError
 from reports.tag_words import tag_note
 from tracking.models import Dialog
+from tracking.pages import page_label
 from tracking.reasons import ReasonKind, parse_reason
 from tracking.strings import ELLIPSIS, message_text, one_line
 
@@ -49,12 +50,13 @@ NAME_WIDTH = 100  # a contact's name as shown; providers do not bound it
 
 BAD_PERIOD: dict[Lang, str] = {
     "ru": (
-        "Не понял период «{text}». Примеры: сегодня, вчера, неделя, прошлая неделя, месяц, прошлый месяц, "
-        "квартал, год, 7d, 30d, 2026-11-27, 2026-11-01..2026-11-15, 2026-11, 2026-W48, 2026-Q4."
+        "Не понял период «{text}». Примеры: сегодня, вчера, позавчера, неделя, прошлая неделя, "
+        "последние 7 дней, за 2 недели, с понедельника, месяц, прошлый месяц, ноябрь, ноябрь 2025, "
+        "с 1 по 15 ноября, 01.11–15.11, 3 квартал, 2025 год."
     ),
     "en": (
-        "I don't know the period “{text}”. Examples: today, yesterday, week, last week, month, last month, "
-        "quarter, year, 7d, 30d, 2026-11-27, 2026-11-01..2026-11-15, 2026-11, 2026-W48, 2026-Q4."
+        "I don't know the period “{text}”. Examples: today, yesterday, week, last week, last 7 days, "
+        "since monday, month, last month, november, november 2025, Nov 1-15, Q3, 2025, 2026-11-01..2026-11-15."
     ),
 }
 
@@ -188,8 +190,8 @@ def _change(lang: Lang, change: Change) -> str:
 def render_comparison(report: Comparison, lang: Lang) -> str:
     lines = [
         _title(lang, "comparison"),
-        f"A: {escape(period_label(lang, report.a))}",
-        f"B: {escape(period_label(lang, report.b))}",
+        f"{escape(word(lang, 'side_a'))}: {escape(period_label(lang, report.a))}",
+        f"{escape(word(lang, 'side_b'))}: {escape(period_label(lang, report.b))}",
         *_filters(lang, report.filters, report.tags, report.tags_b),
         f"{escape(word(lang, 'dialogs'))}: {_change(lang, report.dialogs)}",
         f"{escape(word(lang, 'new'))}: {_change(lang, report.new)}",
@@ -270,8 +272,8 @@ def render_card(card: DialogCard, lang: Lang) -> str:
         _line(lang, "term", a.term),
         _line(lang, "click_ids", click_ids),
         _line(lang, "referrer", readable_url(a.referrer)),
-        _line(lang, "landing_page", a.landing_page),
-        _line(lang, "contact_page", a.contact_page),
+        _line(lang, "landing_page", page_label(a.landing_page)),
+        _line(lang, "contact_page", page_label(a.contact_page)),
     ]
     on_site = time_on_site(d)
     if d.visit is not None and on_site is not None:

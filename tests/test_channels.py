@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from reports.i18n import value_label
 from tracking.channels import classify
 from tracking.models import Attribution, Channel
 
@@ -335,3 +336,122 @@ def test_classify_never_raises_on_any_tag_mix(query: dict[str, str], referrer: s
     got = classify(SITE + "?" + urlencode(query), referrer)
     assert isinstance(got.channel, Channel)
     assert got.source and got.medium
+
+
+MAPS = Channel.MAPS
+
+
+@pytest.mark.parametrize(
+    ("referrer", "source"),
+    [
+        # Yandex Maps and Yandex Business: own hosts, or a path of Yandex's main host
+        ("https://yandex.ru/maps/org/salon_krasoty/1234567890/?ll=37.6%2C55.7&z=16", "yandex maps"),
+        ("https://yandex.ru/maps/213/moscow/search/салон/", "yandex maps"),
+        ("https://yandex.com/maps/org/1/", "yandex maps"),
+        ("https://yandex.kz/maps/", "yandex maps"),
+        ("https://yandex.com.tr/harita/", "yandex maps"),
+        ("https://maps.yandex.ru/", "yandex maps"),
+        ("https://yandex.ru/profile/1234567890", "yandex maps"),
+        ("https://yandex.ru/sprav/", "yandex maps"),
+        ("https://sprav.yandex.ru/", "yandex maps"),
+        ("https://business.yandex.ru/", "yandex maps"),
+        ("android-app://ru.yandex.yandexmaps/", "yandex maps"),
+        ("android-app://ru.yandex.yandexnavi", "yandex maps"),
+        ("https://uslugi.yandex.ru/profile/x", "yandex uslugi"),
+        ("https://yandex.ru/uslugi/search?text=x", "yandex uslugi"),
+        # 2GIS: it opens sites through its link.2gis.ru redirector
+        ("https://link.2gis.ru/", "2gis"),
+        ("http://link.2gis.ru/5A7F96E0/webapi/20130201/project41/57707?http://salon.example", "2gis"),
+        ("https://2gis.ru/moscow/firm/70000001012345678", "2gis"),
+        ("https://2gis.com/", "2gis"),
+        ("https://2gis.kz/almaty", "2gis"),
+        ("android-app://ru.dublgis.dgismobile/", "2gis"),
+        # Google Maps and Business Profile links
+        ("https://www.google.com/maps/place/Salon/@55.7,37.6,17z", "google maps"),
+        ("https://www.google.ru/maps/", "google maps"),
+        ("https://maps.google.com/", "google maps"),
+        ("https://maps.google.de/", "google maps"),
+        ("https://maps.app.goo.gl/AbCdEf", "google maps"),
+        ("https://g.co/kgs/AbCdEf", "google maps"),
+        ("https://goo.gl/maps/AbCdEf", "google maps"),
+        ("android-app://com.google.android.apps.maps", "google maps"),
+        # directories and boards
+        ("https://maps.apple.com/?q=salon", "apple maps"),
+        ("https://zoon.ru/msk/beauty/salon/", "zoon"),
+        ("https://www.yell.ru/moscow/com/salon_123/", "yell"),
+        ("https://www.avito.ru/moskva/predlozheniya_uslug/1", "avito"),
+        ("android-app://com.avito.android", "avito"),
+        ("https://profi.ru/profile/IvanovaAA/", "profi.ru"),
+        ("https://moscow.flamp.ru/firm/salon-1", "flamp"),
+        ("https://otzovik.com/reviews/salon/", "otzovik"),
+        ("https://www.tripadvisor.ru/Restaurant_Review-x", "tripadvisor"),
+    ],
+)
+def test_maps_and_directories_are_a_channel_of_their_own(referrer: str, source: str) -> None:
+    assert _channel("", referrer) == (MAPS, source, "referral")
+
+
+@pytest.mark.parametrize(
+    "referrer",
+    [
+        "https://yandex.ru/",  # what a browser that cuts the referrer to its origin sends from Yandex Maps too
+        "https://yandex.ru/search/?text=maps",
+        "https://www.google.com/",
+        "https://www.google.com/search?q=maps",
+        "https://mail.yandex.ru/maps",  # a service's own host is that service, whatever its path
+    ],
+)
+def test_search_engines_stay_search_without_a_maps_path(referrer: str) -> None:
+    assert _channel("", referrer)[0] is not MAPS
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("utm_source=2gis&utm_medium=referral", (MAPS, "2gis", "referral")),
+        ("utm_source=2GIS", (MAPS, "2gis", "(not set)")),
+        ("utm_source=2gis.ru&utm_medium=organic", (MAPS, "2gis", "organic")),
+        ("utm_source=2gis&utm_medium=cpc", (MAPS, "2gis", "cpc")),  # 2GIS's paid placement: still 2GIS
+        ("utm_source=yandex_maps&utm_medium=organic", (MAPS, "yandex maps", "organic")),
+        ("utm_source=yamaps", (MAPS, "yandex maps", "(not set)")),
+        ("utm_source=maps.yandex.ru", (MAPS, "yandex maps", "(not set)")),
+        ("utm_source=yandex.ru/maps&utm_medium=referral", (MAPS, "yandex maps", "referral")),
+        ("utm_source=yandex_business&utm_medium=organic", (MAPS, "yandex maps", "organic")),
+        ("utm_source=gmb&utm_medium=organic", (MAPS, "google maps", "organic")),
+        ("utm_source=google_my_business", (MAPS, "google maps", "(not set)")),
+        ("utm_source=zoon&utm_medium=referral", (MAPS, "zoon", "referral")),
+        ("utm_source=avito&utm_medium=cpc", (MAPS, "avito", "cpc")),
+        ("utm_source=profi", (MAPS, "profi.ru", "(not set)")),
+        # Yandex Direct's ads on the map are Direct's: the tags say so
+        ("utm_source=yandex&utm_medium=cpc&yclid=1", (Channel.PAID_SEARCH, "yandex", "cpc")),
+    ],
+)
+def test_maps_by_utm_tags(query: str, expected: tuple[Channel, str, str]) -> None:
+    assert _channel(query, "https://yandex.ru/maps/org/1/") == expected
+
+
+def test_ysclid_from_yandex_maps_is_yandex_maps() -> None:
+    assert _channel("ysclid=lq2x9ab", "https://yandex.ru/maps/org/1/") == (MAPS, "yandex maps", "referral")
+
+
+@pytest.mark.parametrize(
+    ("referrer", "ru", "en"),
+    [
+        ("https://yandex.ru/maps/org/1/", "Карты и справочники · Яндекс Карты", "Maps and directories · Yandex Maps"),
+        (
+            "android-app://ru.yandex.yandexmaps",
+            "Карты и справочники · Яндекс Карты",
+            "Maps and directories · Yandex Maps",
+        ),
+        ("https://link.2gis.ru/", "Карты и справочники · 2ГИС", "Maps and directories · 2GIS"),
+        ("android-app://ru.dublgis.dgismobile", "Карты и справочники · 2ГИС", "Maps and directories · 2GIS"),
+        ("https://g.co/kgs/x", "Карты и справочники · Google Карты", "Maps and directories · Google Maps"),
+        ("https://www.avito.ru/", "Карты и справочники · Авито", "Maps and directories · Avito"),
+        ("https://uslugi.yandex.ru/", "Карты и справочники · Яндекс Услуги", "Maps and directories · Yandex Services"),
+    ],
+)
+def test_maps_read_in_both_languages(referrer: str, ru: str, en: str) -> None:
+    got = classify(SITE, referrer)
+    for lang, expected in (("ru", ru), ("en", en)):
+        shown = f"{value_label(lang, 'channel', got.channel.value)} · {value_label(lang, 'source', got.source)}"
+        assert shown == expected

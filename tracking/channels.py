@@ -13,6 +13,16 @@ folded into our smaller set of channels:
 - `fbclid` alone is organic social: Meta appends it to every outbound link from Facebook and
   Instagram, shared posts included, so it proves the click came from Meta but not that it was paid.
   Paid Meta campaigns carry UTM tags (utm_medium=paid/cpc) and are paid social through those.
+- Maps and directories (Yandex Maps and Business, 2GIS, Google Maps, Apple Maps, Zoon, Yell, Avito,
+  Profi.ru, Flamp, Otzovik, Yandex Uslugi, Tripadvisor) are a channel of their own, `maps`, whatever the
+  medium: GA4 has none (it calls them referrals or organic search), but for a salon or a clinic the card
+  on the map is a source the owner runs. They are known by host, by path where the host is a search
+  engine's (yandex.ru/maps/…, yandex.ru/profile/…, google.com/maps/…, g.co/kgs/…), by their Android
+  apps (android-app://ru.yandex.yandexmaps, ru.dublgis.dgismobile, com.google.android.apps.maps) and by
+  the utm_source values owners write in a card's link (2gis, yandex_maps, google_maps, gmb…), which are
+  stored under one name each. 2GIS opens sites through link.2gis.ru. Yandex Maps sends only its origin
+  (https://yandex.ru/) from browsers that cut a cross-site referrer to it: such a visit stays organic
+  search from Yandex, as nothing tells them apart.
 - `ysclid` (Yandex appends it to links opened from its search results) alone is organic search
   from Yandex, when the referrer says nothing more specific.
 
@@ -50,6 +60,7 @@ class _Kind(StrEnum):
     SOCIAL = "social"
     EMAIL = "email"
     MESSENGER = "messenger"
+    MAPS = "maps"  # maps and directories of businesses
     SEARCH_ADS = "search_ads"  # ad click redirectors of search engines
     DISPLAY_ADS = "display_ads"  # ad networks serving banners
 
@@ -75,6 +86,7 @@ _CHANNEL_OF_KIND = {
     _Kind.SOCIAL: (Channel.ORGANIC_SOCIAL, "social"),
     _Kind.EMAIL: (Channel.EMAIL, "email"),
     _Kind.MESSENGER: (Channel.MESSENGER, "messenger"),
+    _Kind.MAPS: (Channel.MAPS, "referral"),
     _Kind.SEARCH_ADS: (Channel.PAID_SEARCH, "cpc"),
     _Kind.DISPLAY_ADS: (Channel.DISPLAY, "display"),
 }
@@ -107,6 +119,24 @@ _HOSTS: dict[str, _Known] = {
     **_known(_Kind.MESSENGER, "vk", "vk.me"),
     **_known(_Kind.MESSENGER, "viber", "viber.com", "viber.click"),
     **_known(_Kind.MESSENGER, "facebook messenger", "messenger.com", "m.me"),
+    **_known(
+        _Kind.MAPS,
+        "2gis",
+        *(f"2gis.{tld}" for tld in ("ru", "com", "kz", "kg", "uz", "by", "ae", "am", "az", "ge", "cy", "com.cy", "cz")),
+    ),
+    **_known(_Kind.MAPS, "google maps", "maps.app.goo.gl"),
+    **_known(_Kind.MAPS, "apple maps", "maps.apple.com", "maps.apple"),
+    **_known(_Kind.MAPS, "zoon", "zoon.ru", "zoon.kz", "zoon.by", "zoon.com"),
+    **_known(_Kind.MAPS, "yell", "yell.ru"),
+    **_known(_Kind.MAPS, "avito", "avito.ru"),
+    **_known(_Kind.MAPS, "profi.ru", "profi.ru"),
+    **_known(_Kind.MAPS, "flamp", "flamp.ru"),
+    **_known(_Kind.MAPS, "otzovik", "otzovik.com"),
+    **_known(
+        _Kind.MAPS,
+        "tripadvisor",
+        *(f"tripadvisor.{tld}" for tld in ("com", "ru", "co.uk", "de", "fr", "it", "es", "com.tr", "ca", "com.au")),
+    ),
     **_known(_Kind.SEARCH_ADS, "google", "googleadservices.com"),
     **_known(_Kind.DISPLAY_ADS, "google", "googlesyndication.com", "doubleclick.net"),
 }
@@ -121,7 +151,23 @@ _YANDEX_SERVICES = {
     "zen": _Known(_Kind.SOCIAL, "dzen"),
     "yabs": _Known(_Kind.SEARCH_ADS, "yandex"),  # Yandex Direct's click redirector
     "an": _Known(_Kind.DISPLAY_ADS, "yandex"),  # Yandex Advertising Network
+    "maps": _Known(_Kind.MAPS, "yandex maps"),
+    "sprav": _Known(_Kind.MAPS, "yandex maps"),  # Yandex Business (formerly Spravochnik)
+    "business": _Known(_Kind.MAPS, "yandex maps"),
+    "uslugi": _Known(_Kind.MAPS, "yandex uslugi"),
 }
+# yandex.ru/<first segment>/…: Yandex serves these from its main host.
+_YANDEX_PATHS = {
+    "maps": _Known(_Kind.MAPS, "yandex maps"),
+    "web-maps": _Known(_Kind.MAPS, "yandex maps"),
+    "harita": _Known(_Kind.MAPS, "yandex maps"),  # yandex.com.tr/harita
+    "profile": _Known(_Kind.MAPS, "yandex maps"),  # a business's Yandex profile page
+    "sprav": _Known(_Kind.MAPS, "yandex maps"),
+    "uslugi": _Known(_Kind.MAPS, "yandex uslugi"),
+}
+# google.com, www.google.ru, maps.google.de, google.com.tr…
+_GOOGLE = re.compile(r"(?:(?P<sub>[a-z0-9-]+)\.)?google\.(?:[a-z]{2,3}|com?\.[a-z]{2})")
+_GOOGLE_MAPS = _Known(_Kind.MAPS, "google maps")
 
 # android-app://<package>: what Chrome on Android sends when an app opened the link.
 _APPS: dict[str, _Known] = {
@@ -154,7 +200,38 @@ _APPS: dict[str, _Known] = {
     **_known(_Kind.SOCIAL, "pinterest", "com.pinterest"),
     **_known(_Kind.SOCIAL, "reddit", "com.reddit.frontpage"),
     **_known(_Kind.SOCIAL, "dzen", "ru.zen.android"),
+    **_known(
+        _Kind.MAPS,
+        "yandex maps",
+        "ru.yandex.yandexmaps",
+        "ru.yandex.yandexmaps.beta",
+        "ru.yandex.yandexmaps.rustore",
+        "ru.yandex.yandexnavi",  # Navigator shows the same business cards
+    ),
+    **_known(_Kind.MAPS, "2gis", "ru.dublgis.dgismobile"),
+    **_known(_Kind.MAPS, "google maps", "com.google.android.apps.maps", "com.google.android.apps.mapslite"),
+    **_known(_Kind.MAPS, "avito", "com.avito.android"),
+    **_known(_Kind.MAPS, "tripadvisor", "com.tripadvisor.tripadvisor"),
 }
+
+# utm_source values owners write into a map card's link, and the one name each is stored under.
+_MAPS_SOURCES: dict[str, str] = {
+    **dict.fromkeys(
+        ("yandex_maps", "yandexmaps", "yandex-maps", "yandex.maps", "maps.yandex", "yamaps", "ya_maps", "ymaps",
+         "yandex_map", "yandex_business", "yandexbusiness", "yandex_sprav", "sprav", "yandex maps"),
+        "yandex maps",
+    ),
+    **dict.fromkeys(("2gis", "2гис", "dublgis", "2gis.ru"), "2gis"),
+    **dict.fromkeys(
+        ("google_maps", "googlemaps", "google-maps", "gmaps", "maps.google", "gmb", "google_my_business",
+         "googlemybusiness", "google_business", "gbp", "google_business_profile", "google maps"),
+        "google maps",
+    ),
+    **dict.fromkeys(("apple_maps", "applemaps", "apple maps"), "apple maps"),
+    **dict.fromkeys(("yandex_uslugi", "yandexuslugi", "uslugi", "yandex uslugi"), "yandex uslugi"),
+    **dict.fromkeys(("profi", "profi.ru", "profiru", "profi_ru"), "profi.ru"),
+    **{name: name for name in ("zoon", "yell", "avito", "flamp", "otzovik", "tripadvisor")},
+}  # fmt: skip
 
 # utm_source values (not hosts) and what they are. Curated rather than taken from referer-parser's
 # names, some of which are common words ("Meta" there is a German search engine, not Facebook).
@@ -280,6 +357,26 @@ def _known_host(host: str) -> _Known | None:
         candidate = candidate.split(".", 1)[1]
 
 
+def _known_by_path(host: str, url: str) -> _Known | None:
+    """Maps served from a search engine's own host, told apart by the path: yandex.ru/maps/…,
+    google.com/maps/…, maps.google.*, g.co/kgs/… (Google Business Profile links), goo.gl/maps/…."""
+    try:
+        segments = urlsplit(url).path.lower().split("/")
+    except ValueError:
+        return None
+    first = segments[1] if len(segments) > 1 else ""
+    yandex = _YANDEX.fullmatch(host)
+    if yandex:
+        return _YANDEX_PATHS.get(first) if yandex.group("sub") in (None, "www", "m") else None
+    google = _GOOGLE.fullmatch(host)
+    if google:
+        sub = google.group("sub")
+        return _GOOGLE_MAPS if sub == "maps" or (sub in (None, "www", "m") and first == "maps") else None
+    if (host == "g.co" and first == "kgs") or (host == "goo.gl" and first == "maps"):
+        return _GOOGLE_MAPS
+    return None
+
+
 def _parser_name(name: str) -> str:
     name = name.lower().replace("!", "").strip()
     return _NAME_ALIASES.get(name, name)
@@ -318,7 +415,7 @@ def _from_referrer(referrer: str | None, own_hosts: frozenset[str]) -> _Origin |
         return _origin(app) if app else _Origin(Channel.REFERRAL, host, "referral")
     if scheme not in ("http", "https") or _is_own(host, own_hosts):
         return None
-    known = _known_host(host)
+    known = _known_by_path(host, referrer) or _known_host(host)
     if known is not None:
         return _origin(known)
     parsed = _from_referer_parser(referrer)
@@ -331,12 +428,14 @@ def _source_kind(source: str) -> _Kind | None:
     """What a utm_source names: a bare name ('google', 'vk') or a host ('t.me', 'l.facebook.com')."""
     if source in _SOURCE_NAMES:
         return _SOURCE_NAMES[source]
+    if source in _MAPS_SOURCES:
+        return _Kind.MAPS
     if "." not in source or " " in source:
         return None
     host = _hostname(source if "://" in source else "https://" + source)
     if host is None:
         return None
-    known = _known_host(host)
+    known = _known_by_path(host, "https://" + source) or _known_host(host)
     if known is None:
         parsed = _from_referer_parser("https://" + host)
         known = parsed[0] if parsed else None
@@ -348,6 +447,8 @@ def _tagged_channel(source: str, medium: str) -> Channel | None:
     if source == DIRECT_SOURCE and medium in (NO_MEDIUM, NOT_SET):
         return Channel.DIRECT
     kind = _source_kind(source)
+    if kind is _Kind.MAPS:  # a paid placement on a map is still the map's card (its medium says it was paid)
+        return Channel.MAPS
     paid = bool(_PAID_MEDIUM.fullmatch(medium))
     if paid and kind in (_Kind.SEARCH, _Kind.SEARCH_ADS):
         return Channel.PAID_SEARCH
@@ -370,6 +471,15 @@ def _tagged_channel(source: str, medium: str) -> Channel | None:
     if medium == "affiliate":
         return Channel.AFFILIATE
     return None
+
+
+def _maps_source(source: str) -> str:
+    """One name for each map or directory, however the owner wrote it in utm_source ('2gis.ru' → '2gis')."""
+    if source in _MAPS_SOURCES:
+        return _MAPS_SOURCES[source]
+    host = _hostname(source if "://" in source else "https://" + source)
+    known = (_known_by_path(host, "https://" + source) or _known_host(host)) if host else None
+    return known.name if known is not None and known.kind is _Kind.MAPS else source
 
 
 def _click_origin(params: Mapping[str, str], referred: _Origin | None) -> _Origin | None:
@@ -408,6 +518,8 @@ def classify(page_url: str, referrer: str | None, site_host: str | None = None) 
         source = utm_source or (fallback.source if fallback else NOT_SET)
         medium = utm_medium or (clicked.medium if clicked else NOT_SET)
         channel = _tagged_channel(source, medium) or (clicked.channel if clicked else None)
+        if channel is Channel.MAPS:
+            source = _maps_source(source)
         origin = _Origin(channel or Channel.OTHER_CAMPAIGN, source, medium)
     elif (found := clicked or referred) is not None:
         origin = found

@@ -26,6 +26,7 @@ class Channel(StrEnum):
     ORGANIC_SOCIAL = "organic_social"
     EMAIL = "email"
     REFERRAL = "referral"
+    MAPS = "maps"  # maps and directories: Yandex Maps, 2GIS, Google Maps, Zoon, Avito, Profi.ru…
     DISPLAY = "display"
     MESSENGER = "messenger"
     AFFILIATE = "affiliate"
