@@ -2,6 +2,10 @@
 
 `Store.list_dialogs` takes no offset, so paging goes by start time: the cursor is the start time of the
 last dialog returned and the ids already returned at that very instant, which survives ties.
+
+Two forms of a row: the machine record (`card_record`: keys, codes, ISO times) and the people's record
+(`people_record`: channel, status, tags and new/repeat in words of the language, local times as
+datetimes), which the spreadsheet exports (CSV for Excel, .xlsx) write.
 """
 
 from __future__ import annotations
@@ -11,17 +15,28 @@ import binascii
 import csv
 import io
 import json
-from collections.abc import AsyncIterator
-from datetime import datetime
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
 
 from reports.card import CARD_FIELDS, CardValue, card_record
 from reports.counts import ReportError
-from reports.i18n import Lang, field_label
+from reports.i18n import (
+    Lang,
+    field_label,
+    messenger_label,
+    phone_label,
+    reason_label,
+    tag_name,
+    value_label,
+    word,
+)
 from reports.periods import Period
 from tracking.models import Dialog
-from tracking.store.base import Store
+from tracking.store.base import ATTRIBUTION_FIELDS, Store
+from tracking.strings import one_line
 
 PAGE_SIZE = 500
 MAX_PAGE = 1000
@@ -70,12 +85,45 @@ async def page_dialogs(
     return page, encode_cursor(last, tied)
 
 
-async def iter_dialogs(store: Store, period: Period, page_size: int = PAGE_SIZE) -> AsyncIterator[Dialog]:
+@dataclass(frozen=True)
+class DialogFilter:
+    """Which dialogs an export lists, as the reports count them: field = value (a "tag" value is any one of
+    the dialog's tags), leaving out dialogs that carry any tag of `without_tags`."""
+
+    fields: Mapping[str, str] = field(default_factory=dict)
+    without_tags: tuple[str, ...] = ()
+
+    def keeps(self, dialog: Dialog) -> bool:
+        if self.without_tags and not set(self.without_tags).isdisjoint(dialog.tags):
+            return False
+        return all(_field_value(dialog, name, value) == value for name, value in self.fields.items())
+
+
+def _field_value(dialog: Dialog, name: str, wanted: str) -> str | None:
+    if name == "tag":
+        return wanted if wanted in dialog.tags else None
+    if name in ATTRIBUTION_FIELDS:
+        value = getattr(dialog.attribution, name)
+        return None if value is None else str(value)
+    if name in ("messenger", "status"):
+        return str(getattr(dialog, name).value)
+    if name == "business_number":
+        return dialog.business_number
+    raise ReportError(f"cannot filter dialogs by {name!r}")
+
+
+EVERY_DIALOG = DialogFilter()
+
+
+async def iter_dialogs(
+    store: Store, period: Period, page_size: int = PAGE_SIZE, keep: DialogFilter = EVERY_DIALOG
+) -> AsyncGenerator[Dialog, None]:
     cursor: str | None = None
     while True:
         page, cursor = await page_dialogs(store, period, page_size, cursor)
         for dialog in page:
-            yield dialog
+            if keep.keeps(dialog):
+                yield dialog
         if cursor is None:
             return
 
@@ -102,6 +150,52 @@ def csv_header(lang: Lang | None) -> list[str]:
     return list(CARD_FIELDS) if lang is None else [field_label(lang, name) for name in CARD_FIELDS]
 
 
+# A people's cell: text, a number, or a local date and time (naive: spreadsheets have no time zones).
+Cell = str | int | datetime | None
+# How a date reads in a CSV cell: what Excel of that language takes for a date when it opens the file.
+CSV_DATES: dict[Lang, str] = {"ru": "%d.%m.%Y %H:%M", "en": "%Y-%m-%d %H:%M"}
+DATE_FIELDS = ("started", "last_message", "started_at_utc")
+
+
+def people_record(dialog: Dialog, zone: ZoneInfo, lang: Lang) -> dict[str, Cell]:
+    """The card's fields as an owner reads them: words of `lang` for codes (channel, medium, status, tags,
+    new or repeat), phones as people write them, dates as local datetimes. Keys and order of `card_record`."""
+    record: dict[str, Cell] = dict(card_record(dialog, zone))
+    a = dialog.attribution
+
+    def local(moment: datetime) -> datetime:
+        return moment.astimezone(zone).replace(tzinfo=None, microsecond=0)
+
+    def said(by: str, value: str | None) -> str | None:
+        return value_label(lang, by, one_line(value)) if value else None
+
+    record.update(
+        started=local(dialog.started_at),
+        contact_phone=phone_label(dialog.contact_phone) if dialog.contact_phone else None,
+        messenger=messenger_label(dialog),
+        business_number=phone_label(dialog.business_number) if dialog.business_number else None,
+        customer=word(lang, "export_repeat" if dialog.is_repeat else "export_new"),
+        channel=value_label(lang, "channel", a.channel.value),
+        source=said("source", a.source),
+        medium=said("medium", a.medium),
+        region=said("region", a.region),
+        device=said("device", a.device),
+        tags=", ".join(tag_name(lang, one_line(tag)) for tag in dialog.tags),
+        status=word(lang, f"status_{dialog.status.value}"),
+        status_reason=reason_label(lang, dialog.status_reason),
+        last_message=local(dialog.last_message_at),
+        started_at_utc=dialog.started_at.astimezone(UTC).replace(tzinfo=None, microsecond=0),
+    )
+    return record
+
+
+def csv_cell(value: Cell, lang: Lang) -> CardValue:
+    """A people's cell as CSV text: dates in the language's form, everything formula-safe."""
+    if isinstance(value, datetime):
+        return value.strftime(CSV_DATES[lang])
+    return spreadsheet_cell(value)
+
+
 async def dialogs_csv(
     store: Store,
     period: Period,
@@ -109,17 +203,24 @@ async def dialogs_csv(
     *,
     lang: Lang | None = None,
     delimiter: Delimiter = "comma",
+    people: bool = False,
+    keep: DialogFilter = EVERY_DIALOG,
     page_size: int = PAGE_SIZE,
 ) -> AsyncIterator[bytes]:
-    """The CSV in chunks (one per page of dialogs), the first starting with the BOM and the header."""
+    """The CSV in chunks (one per page of dialogs), the first starting with the BOM and the header.
+    `people`: values in words of `lang` (Russian without one) and local dates, as Excel shows them;
+    otherwise the machine record (codes, ISO times) under keys or, with `lang`, translated headers."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=DELIMITERS[delimiter], lineterminator="\r\n")
     buffer.write(BOM)
-    writer.writerow(csv_header(lang))
+    words: Lang = lang or "ru"
+    writer.writerow(csv_header(words if people else lang))
     rows = 0
-    async for dialog in iter_dialogs(store, period, page_size):
-        record = card_record(dialog, zone)
-        writer.writerow([spreadsheet_cell(v) for v in record.values()])
+    async for dialog in iter_dialogs(store, period, page_size, keep):
+        if people:
+            writer.writerow([csv_cell(v, words) for v in people_record(dialog, zone, words).values()])
+        else:
+            writer.writerow([spreadsheet_cell(v) for v in card_record(dialog, zone).values()])
         rows += 1
         if rows % page_size == 0:
             yield _drain(buffer)
