@@ -41,7 +41,7 @@ def rows(sheet: Worksheet) -> list[tuple[object, ...]]:
 
 def by_header(sheet: Worksheet) -> list[dict[str, object]]:
     header, *body = rows(sheet)
-    return [dict(zip(header, row, strict=True)) for row in body if row[0] is not None]
+    return [dict(zip(map(str, header), row, strict=True)) for row in body if row[0] is not None]
 
 
 async def test_a_russian_workbook_has_every_sheet_and_the_owners_words(store: SQLiteStore) -> None:
@@ -66,7 +66,8 @@ async def test_a_russian_workbook_has_every_sheet_and_the_owners_words(store: SQ
     assert anna["Клиент"] == "новый" and repeat["Клиент"] == "повторный"
     assert anna["Канал"] == value_label("ru", "channel", "paid_social") != "paid_social"
     assert anna["Теги"] == "Целевой" and anna["Кампания"] == "осень"
-    assert "по коду" in str(anna[header[29]]) and repeat[header[29]] != "probable"
+    status = str(header[29])
+    assert "по коду" in str(anna[status]) and repeat[status] != "probable"
     assert anna["Сообщений"] == 1 and isinstance(anna["Сообщений"], int)
     # Text that looks like a formula stays text: shown, never run.
     assert hostile["Имя"] == HOSTILE and hostile["Первое сообщение"] == "@SUM(1+1)" and hostile["Кампания"] == "-2+3"
