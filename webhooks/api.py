@@ -16,7 +16,18 @@ from aiohttp import web
 
 from reports import counts
 from reports.card import CardValue, card_record, dialog_card
-from reports.counts import Change, Comparison, Dynamics, PeriodTotals, Ranking, ReportError, Totals
+from reports.counts import (
+    SPAM,
+    Change,
+    Comparison,
+    Dynamics,
+    PeriodTotals,
+    Ranking,
+    ReportError,
+    TagFilter,
+    TagScope,
+    Totals,
+)
 from reports.export import DELIMITERS, MAX_PAGE, Delimiter, dialogs_csv, page_dialogs
 from reports.i18n import LANGS, Lang
 from reports.periods import Period, PeriodError, parse_comparison, parse_period
@@ -26,6 +37,8 @@ from webhooks.app import SETTINGS, STORE, bearer_refusal, error
 
 OPENAPI = Path(__file__).with_name("openapi.yaml")
 MAX_PARAM = 200  # characters of any one query parameter
+REPEATABLE = {"without_tag"}  # parameters that may be given more than once
+MAX_REPEATS = 20
 
 Json = dict[str, Any]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -61,9 +74,9 @@ class Params:
         for name in self.query:
             if name not in allowed:
                 raise BadRequest(f"unknown parameter {name!r}; this endpoint takes {', '.join(sorted(allowed))}")
-            if len(self.query.getall(name)) > 1:
+            if len(self.query.getall(name)) > (MAX_REPEATS if name in REPEATABLE else 1):
                 raise BadRequest(f"parameter {name!r} is given more than once")
-            if len(self.query[name]) > MAX_PARAM:
+            if any(len(value) > MAX_PARAM for value in self.query.getall(name)):
                 raise BadRequest(f"parameter {name!r} is longer than {MAX_PARAM} characters")
 
     def text(self, name: str, default: str | None = None) -> str | None:
@@ -94,9 +107,22 @@ class Params:
     def filters(self) -> dict[str, str]:
         return {name: self.query[name].strip() for name in GROUPABLE_FIELDS if self.text(name) is not None}
 
+    def tags(self) -> TagFilter:
+        """Tags left out: `without_tag=spam&without_tag=b2b` or `without_tag=spam,b2b` (empty: none), spam by
+        default; `spam=include` counts spam too. A `tag=` filter's own tag is never left out."""
+        given = self.query.getall("without_tag", [])
+        without = [tag.strip() for value in given for tag in value.split(",") if tag.strip()] if given else [SPAM]
+        spam = self.choice("spam", ("include", "exclude"))
+        if spam == "include":
+            without = [tag for tag in without if tag != SPAM]
+        elif spam == "exclude" and SPAM not in without:
+            without.append(SPAM)
+        return TagFilter(without=tuple(without))
+
 
 FILTERS = set(GROUPABLE_FIELDS)
-COMMON = {"period", "probable", *FILTERS}
+TAG_PARAMS = {"without_tag", "spam"}
+COMMON = {"period", "probable", *FILTERS, *TAG_PARAMS}
 
 
 # JSON shapes ----------------------------------------------------------------------------------------
@@ -128,14 +154,24 @@ def change_json(change: Change) -> Json:
     return {"a": change.a, "b": change.b, "delta": change.delta, "ratio": change.ratio}
 
 
+def tags_json(scope: TagScope) -> Json:
+    return {"without_tags": list(scope.without), "left_out": scope.left_out}
+
+
 def summary_json(report: PeriodTotals) -> Json:
-    return {"period": period_json(report.period), "filters": report.filters, **totals_json(report.totals)}
+    return {
+        "period": period_json(report.period),
+        "filters": report.filters,
+        **tags_json(report.tags),
+        **totals_json(report.totals),
+    }
 
 
 def ranking_json(report: Ranking) -> Json:
     return {
         "period": period_json(report.period),
         "filters": report.filters,
+        **tags_json(report.tags),
         "by": report.by,
         "total": totals_json(report.total),
         "rest": totals_json(report.rest),
@@ -151,6 +187,7 @@ def dynamics_json(report: Dynamics) -> Json:
     return {
         "period": period_json(report.period),
         "filters": report.filters,
+        **tags_json(report.tags),
         "by": report.by,
         "bucket": report.bucket.value,
         "buckets": report.buckets,
@@ -162,8 +199,10 @@ def dynamics_json(report: Dynamics) -> Json:
 def comparison_json(report: Comparison) -> Json:
     return {
         "a": period_json(report.a),
-        "b": period_json(report.b),
+        "b": {**period_json(report.b), "cut": report.b.cut},  # cut: ends at the moment a has reached
         "filters": report.filters,
+        "without_tags": list(report.tags.without),
+        "left_out": {"a": report.tags.left_out, "b": report.tags_b.left_out},
         "by": report.by,
         "dialogs": change_json(report.dialogs),
         "new": change_json(report.new),
@@ -179,7 +218,9 @@ def comparison_json(report: Comparison) -> Json:
 async def summary(request: web.Request) -> web.Response:
     p = Params(request, COMMON)
     store = request.app[STORE]
-    report = await counts.summary(store, p.period(), filters=p.filters(), include_probable=p.boolean("probable", True))
+    report = await counts.summary(
+        store, p.period(), filters=p.filters(), include_probable=p.boolean("probable", True), tags=p.tags()
+    )
     return web.json_response(summary_json(report))
 
 
@@ -191,6 +232,7 @@ async def _ranking(request: web.Request, p: Params, by: str) -> web.Response:
         filters=p.filters(),
         limit=p.integer("limit", 10, 1, counts.MAX_LIMIT),
         include_probable=p.boolean("probable", True),
+        tags=p.tags(),
     )
     return web.json_response(ranking_json(report))
 
@@ -230,20 +272,22 @@ async def dynamics(request: web.Request) -> web.Response:
         filters=p.filters(),
         top=p.integer("top", 6, 1, 100),
         include_probable=p.boolean("probable", True),
+        tags=p.tags(),
     )
     return web.json_response(dynamics_json(report))
 
 
 @authorized
 async def compare(request: web.Request) -> web.Response:
-    p = Params(request, {"a", "b", "by", "limit", "probable", *FILTERS})
+    p = Params(request, {"a", "b", "whole", "by", "limit", "probable", *FILTERS, *TAG_PARAMS})
     zone = p.settings.zone
     a_text, b_text = p.text("a", "week"), p.text("b", "previous")
     by = p.choice("by", GROUPABLE_FIELDS, "channel")
     assert a_text is not None and b_text is not None and by is not None
     if b_text in ("previous", "year_ago"):
         suffix = " yoy" if b_text == "year_ago" else ""
-        a, b = parse_comparison(a_text + suffix, zone, p.now)
+        # b is cut at a's moment while a runs, unless whole=true asks for it whole
+        a, b = parse_comparison(a_text + suffix, zone, p.now, whole=p.boolean("whole", False))
     else:
         a, b = parse_period(a_text, zone, p.now), parse_period(b_text, zone, p.now)
     report = await counts.compare(
@@ -254,6 +298,7 @@ async def compare(request: web.Request) -> web.Response:
         filters=p.filters(),
         limit=p.integer("limit", 10, 1, counts.MAX_LIMIT),
         include_probable=p.boolean("probable", True),
+        tags=p.tags(),
     )
     return web.json_response(comparison_json(report))
 
