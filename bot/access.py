@@ -36,6 +36,7 @@ from aiogram.types import (
 )
 from aiogram.utils.deep_linking import create_start_link
 
+from bot.confirm import Confirmations, Refusal
 from bot.texts import language, text
 from reports.i18n import day_label
 from tracking.models import NAME_LIMIT
@@ -47,6 +48,7 @@ log = logging.getLogger("chattrack.bot.access")
 INVITE_PREFIX = "inv_"
 INVITE_LIFETIME = timedelta(days=7)
 INVITE_PAYLOAD = r"^inv_[A-Za-z0-9_-]{16,60}$"  # start parameters allow A–Z a–z 0–9 _ -, up to 64
+REMOVE_KIND = "staffrm"  # the removal's confirmation buttons (bot/confirm.py)
 
 
 Clock = Callable[[], datetime]
@@ -103,7 +105,7 @@ def digest(secret: str) -> str:
 
 
 class StaffCallback(CallbackData, prefix="staff"):
-    """`staff:rm:<user_id>` — an owner removes a staff member."""
+    """`staff:rm:<user_id>` — an owner asks to remove a staff member (confirmed by REMOVE_KIND buttons)."""
 
     action: str
     user_id: int
@@ -191,8 +193,11 @@ def _display_name(user: User) -> str:
     return one_line(user.full_name, NAME_LIMIT) or (f"@{user.username}" if user.username else str(user.id))
 
 
-def access_router(store: Store, *, zone: ZoneInfo, clock: Clock, lang: str = "ru") -> Router:
-    """/start inv_… (anyone), /invite and /staff with its remove buttons (owners only).
+def access_router(
+    store: Store, *, zone: ZoneInfo, clock: Clock, confirmations: Confirmations, lang: str = "ru"
+) -> Router:
+    """/start inv_… (anyone), /invite and /staff with its remove buttons (owners only), each removal
+    confirmed with a button only the owner who pressed ✖ can press (bot/confirm.py).
 
     `lang` is for messages to an owner who is not the one talking (the bot's configured language)."""
     router = Router(name="access")
@@ -240,17 +245,40 @@ def access_router(store: Store, *, zone: ZoneInfo, clock: Clock, lang: str = "ru
         await message.answer(answer, reply_markup=keyboard)
 
     @router.callback_query(StaffCallback.filter(F.action == "rm"), owners_only)
-    async def remove(query: CallbackQuery, callback_data: StaffCallback, bot: Bot) -> None:
+    async def ask_remove(query: CallbackQuery, callback_data: StaffCallback) -> None:
+        """The ✖ under a name asks first: removing cannot be undone (the person needs a new invite)."""
         lang = language(query.from_user.language_code)
         member = await store.get_staff(callback_data.user_id)
-        removed = await store.remove_staff(callback_data.user_id)
-        if not removed or member is None:
-            await query.answer(text(lang, "staff_missing"))
+        await query.answer(text(lang, "staff_missing") if member is None else None)
+        if not isinstance(query.message, Message):
+            return
+        if member is None:
+            answer, keyboard = await _staff_list(store, lang, zone)
+            await query.message.edit_text(answer, reply_markup=keyboard)
+            return
+        keyboard = confirmations.keyboard(lang, REMOVE_KIND, query.from_user.id, str(member.user_id))
+        await query.message.edit_text(text(lang, "staff_confirm", name=_describe(member)), reply_markup=keyboard)
+
+    @router.callback_query(F.data.startswith(REMOVE_KIND + ":"), owners_only)
+    async def remove(query: CallbackQuery, bot: Bot) -> None:
+        lang = language(query.from_user.language_code)
+        verdict = confirmations.read(query.data or "", query.from_user.id)
+        if isinstance(verdict, Refusal):  # another's button, a forged one, or too late: nothing happens
+            await query.answer(text(lang, verdict.value), show_alert=True)
+            return
+        if not verdict.yes or not verdict.payload.isdigit():
+            await query.answer()
         else:
-            log.info("owner %s removed staff member %s", query.from_user.id, member.user_id)
-            await query.answer(text(lang, "staff_removed", name=_name(member)))
-            await clear_menu(bot, member.user_id)
-        if isinstance(query.message, Message):
+            user_id = int(verdict.payload)
+            member = await store.get_staff(user_id)
+            removed = await store.remove_staff(user_id)
+            if not removed or member is None:
+                await query.answer(text(lang, "staff_missing"))
+            else:
+                log.info("owner %s removed staff member %s", query.from_user.id, member.user_id)
+                await query.answer(text(lang, "staff_removed", name=_name(member)))
+                await clear_menu(bot, member.user_id)
+        if isinstance(query.message, Message):  # the list again, as it is now
             answer, keyboard = await _staff_list(store, lang, zone)
             await query.message.edit_text(answer, reply_markup=keyboard)
 
@@ -287,16 +315,23 @@ async def _staff_list(store: Store, lang: str, zone: ZoneInfo) -> tuple[str, Inl
     return "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=buttons)
 
 
-def start_router() -> Router:
-    """/start without an invite: members are greeted in their language, anyone else politely refused."""
+Steps = Callable[[int, str], Awaitable[str]]  # an owner's next steps (bot/onboarding.py): user id, language
+
+
+def start_router(steps: Steps | None = None) -> Router:
+    """/start without an invite: members are greeted in their language, owners with the steps they have
+    not taken yet; anyone else is politely refused."""
     router = Router(name="start")
 
     @router.message(CommandStart(), HasRole(MEMBERS))
     async def greet(message: Message, role: Role, bot: Bot) -> None:
         user = message.from_user
         assert user is not None  # the role filter matched a sender
+        lang = language(user.language_code)
         key = "start_owner" if role is Role.OWNER else "start_staff"
-        await message.answer(text(language(user.language_code), key, name=user.first_name))
+        greeting = text(lang, key, name=user.first_name)
+        todo = await steps(user.id, lang) if steps is not None and role is Role.OWNER else ""
+        await message.answer(greeting + (f"\n\n{todo}" if todo else ""))
         if message.chat.type == "private":
             await set_menu(bot, user.id, role)
 

@@ -1,9 +1,9 @@
 """Report commands for owners and staff, with natural arguments in Russian and English.
 
 /stats [period], /channels [period] [source|campaign|…], /pages [landing] [period], /compare [periods],
-/report [period] (a chart as a photo, then the totals), /dialog <code or phone>, /recent (paginated),
-/summary [HH:MM|off], /help. Every answer follows the asker's Telegram language; long ones are split at
-Telegram's limit. Reports come from `reports/`: this module only parses, picks and sends.
+/report [period] [по месяцам|by week…] (a chart as a photo, then the totals), /dialog <code or phone>,
+/recent [search or date], /summary [HH:MM|off], /help. Every answer follows the asker's Telegram language;
+long ones are split at Telegram's limit. Reports come from `reports/`: this module only parses, picks and sends.
 """
 
 from __future__ import annotations
@@ -12,17 +12,17 @@ import asyncio
 import html
 import re
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from aiogram import Router
 from aiogram.filters import Command, CommandObject
-from aiogram.filters.callback_data import CallbackData
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
-from bot.access import MEMBERS, HasRole, Role
+from bot.access import MEMBERS, HasRole, Role, Steps
 from bot.alerts import TAGS, CardCallback, send_card
 from bot.outbox import Clock
+from bot.recent import Recent, RecentCallback
 from bot.texts import language, text
 from reports.card import find_dialogs
 from reports.charts import dynamics_png
@@ -37,12 +37,13 @@ from reports.counts import (
     ranking,
     summary,
 )
-from reports.i18n import Lang, day_label, value_label
-from reports.periods import Period, PeriodError, parse_comparison, parse_period
+from reports.i18n import Lang, day_label, value_label, zone_label
+from reports.periods import Period, PeriodError, Unit, add_months, parse_comparison, parse_period
 from reports.render import (
     CAPTION_LIMIT,
     clip,
     render_comparison,
+    render_dynamics,
     render_period_error,
     render_ranking,
     render_summary,
@@ -53,8 +54,6 @@ from tracking.models import Dialog
 from tracking.store.base import Bucket, Store, SummaryChoice
 from tracking.strings import one_line
 
-RECENT_PAGE = 8
-RECENT_PAGES = 25  # older dialogs are a /dialog search or the API away
 TOP = 10
 
 # A first word that picks what /channels drills into, and which pages /pages lists.
@@ -84,12 +83,6 @@ OFF_WORDS = frozenset({"off", "stop", "no", "выкл", "выключить", "�
 _TIME = re.compile(r"^(\d{1,2})(?:[:.](\d{2}))?$")
 
 
-class RecentCallback(CallbackData, prefix="recent"):
-    """`recent:<page>` — another page of /recent (0 is the newest)."""
-
-    page: int
-
-
 def parse_time(value: str) -> time | None:
     """ "9", "09:00", "9.30" → a local time of day; None for anything else."""
     match = _TIME.match(value.strip())
@@ -108,6 +101,46 @@ def pick_word(args: str | None, words: dict[str, str]) -> tuple[str | None, str]
             del parts[index]
             return picked, " ".join(parts)
     return None, " ".join(parts)
+
+
+# Words that pick the bars of /report's chart: «по месяцам», "by month", «помесячно».
+_BUCKET_WORDS = re.compile(
+    r"(?:^|\s)(?:по\s+(?P<ru>дням|неделям|месяцам|кварталам)|by\s+(?P<en>day|week|month|quarter)s?|"
+    r"(?P<adv>daily|weekly|monthly|quarterly|подневно|понедельно|помесячно|поквартально))(?=\s|$)",
+    re.IGNORECASE,
+)
+_BUCKET_OF = {
+    **dict.fromkeys(("дням", "day", "daily", "подневно"), Bucket.DAY),
+    **dict.fromkeys(("неделям", "week", "weekly", "понедельно"), Bucket.WEEK),
+    **dict.fromkeys(("месяцам", "month", "monthly", "помесячно"), Bucket.MONTH),
+    **dict.fromkeys(("кварталам", "quarter", "quarterly", "поквартально"), Bucket.QUARTER),
+}
+
+
+def pick_bucket(args: str | None) -> tuple[Bucket | None, str]:
+    """The bars the owner asked for («по месяцам», "by week") and the rest of the arguments (the period)."""
+    text = args or ""
+    match = _BUCKET_WORDS.search(text)
+    if match is None:
+        return None, " ".join(text.split())
+    picked = (match.group("ru") or match.group("en") or match.group("adv")).lower()
+    return _BUCKET_OF[picked], " ".join((text[: match.start()] + " " + text[match.end() :]).split())
+
+
+def bucket_period(bucket: Bucket, zone: ZoneInfo, now: datetime) -> Period:
+    """/report «по месяцам» with no period: whole bars back from today, about a dozen of them (30 days, 13
+    weeks, 12 months, 8 quarters), the last one so far."""
+    today = now.astimezone(zone).date()
+    match bucket:
+        case Bucket.DAY:
+            first = today - timedelta(days=29)
+        case Bucket.WEEK:
+            first = today - timedelta(days=today.weekday(), weeks=12)
+        case Bucket.MONTH:
+            first = add_months(today.replace(day=1), -11)
+        case Bucket.QUARTER:
+            first = add_months(date(today.year, (today.month - 1) // 3 * 3 + 1, 1), -21)
+    return Period(first, today, zone, Unit.SPAN, until=now)
 
 
 def chart_bucket(period: Period) -> Bucket:
@@ -171,7 +204,9 @@ def commands_router(
     summary_default: str | None = None,
     render_chart: Callable[..., bytes] = dynamics_png,
     tags: Sequence[str] = TAGS,
+    steps: Steps | None = None,
 ) -> Router:
+    """`steps`: an owner's next steps (bot/onboarding.py), said under an empty /recent."""
     router = Router(name="commands")
     router.message.filter(HasRole(MEMBERS))
     router.callback_query.filter(HasRole(MEMBERS))
@@ -270,13 +305,17 @@ def commands_router(
         if picked is None:
             return
         chosen, rest = picked
-        period = await period_or_error(message, rest, "30d")
+        bucket, rest = pick_bucket(rest)
+        if bucket is not None and not rest:
+            period: Period | None = bucket_period(bucket, zone, clock())
+        else:
+            period = await period_or_error(message, rest, "30d")
         if period is None:
             return
         lang = lang_of(message)
         try:
             trend, totals, by_channel, by_page = await asyncio.gather(
-                dynamics(store, period, chart_bucket(period), tags=chosen),
+                dynamics(store, period, bucket or chart_bucket(period), tags=chosen),
                 summary(store, period, tags=chosen),
                 channels(store, period, limit=TOP, tags=chosen),
                 pages(store, period, "contact", limit=5, tags=chosen),
@@ -291,6 +330,8 @@ def commands_router(
         png = await asyncio.to_thread(render_chart, trend, lang)
         await message.answer_photo(BufferedInputFile(png, filename="report.png"), caption=caption)
         body = render_ranking(by_channel, lang, filters=False)  # the caption said them
+        if bucket is not None:  # bars asked for by name: their numbers too, one line each
+            body = render_dynamics(trend, lang) + "\n\n" + body
         if by_page.rows:
             body += "\n\n" + render_ranking(by_page, lang, filters=False)
         await answer_long(message, body)
@@ -313,41 +354,24 @@ def commands_router(
                 "\n".join(lines), reply_markup=InlineKeyboardMarkup(inline_keyboard=card_buttons(found))
             )
 
-    async def recent_page(lang: Lang, page: int) -> tuple[str, InlineKeyboardMarkup | None]:
-        page = max(0, min(page, RECENT_PAGES - 1))
-        # Newest first; one more than the page shows whether there is an older page.
-        fetched = await store.find_dialogs(limit=(page + 1) * RECENT_PAGE + 1)
-        shown = fetched[page * RECENT_PAGE : (page + 1) * RECENT_PAGE]
-        if not shown:
-            return text(lang, "recent_none"), None
-        first = page * RECENT_PAGE + 1
-        lines = [text(lang, "recent_title", page=page + 1)]
-        lines += [recent_line(first + i, d, lang, zone) for i, d in enumerate(shown)]
-        rows = card_buttons(shown, first)
-        navigation = []
-        if page > 0:
-            navigation.append(
-                InlineKeyboardButton(text=text(lang, "newer"), callback_data=RecentCallback(page=page - 1).pack())
-            )
-        if len(fetched) > (page + 1) * RECENT_PAGE and page + 1 < RECENT_PAGES:
-            navigation.append(
-                InlineKeyboardButton(text=text(lang, "older"), callback_data=RecentCallback(page=page + 1).pack())
-            )
-        if navigation:
-            rows.append(navigation)
-        return "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=rows)
+    recent_pages = Recent(store, zone, default_region, lambda i, d, lang: recent_line(i, d, lang, zone), card_buttons)
 
     @router.message(Command("recent"))
-    async def recent(message: Message) -> None:
-        body, keyboard = await recent_page(lang_of(message), 0)
-        await message.answer(body, reply_markup=keyboard)
+    async def recent(message: Message, command: CommandObject, role: Role) -> None:
+        lang = lang_of(message)
+        page = await recent_pages.first(lang, command.args, clock())
+        body = page.body
+        if page.empty and role is Role.OWNER and steps is not None:
+            todo = await steps(message.from_user.id if message.from_user else 0, lang)
+            body += f"\n\n{todo}" if todo else ""
+        await message.answer(body, reply_markup=page.keyboard)
 
     @router.callback_query(RecentCallback.filter())
     async def recent_more(query: CallbackQuery, callback_data: RecentCallback) -> None:
         await query.answer()
         if isinstance(query.message, Message):
-            body, keyboard = await recent_page(lang_of(query), callback_data.page)
-            await query.message.edit_text(body, reply_markup=keyboard)
+            page = await recent_pages.turn(lang_of(query), callback_data)
+            await query.message.edit_text(page.body, reply_markup=page.keyboard)
 
     @router.message(Command("summary"))
     async def summary_(message: Message, command: CommandObject, role: Role) -> None:
@@ -361,7 +385,7 @@ def commands_router(
             if current is None:
                 await message.answer(text(lang, "summary_status_off"))
             else:
-                await message.answer(text(lang, "summary_status_on", time=current, zone=zone.key))
+                await message.answer(text(lang, "summary_status_on", time=current, zone=zone_label(lang, zone, now)))
             return
         if args.lower() in OFF_WORDS:
             await store.set_summary_choice(SummaryChoice(user_id=user.id, at=None, lang=lang, chosen_at=now))
@@ -375,9 +399,18 @@ def commands_router(
         await store.set_summary_choice(SummaryChoice(user_id=user.id, at=chosen, lang=lang, chosen_at=now))
         upcoming = next_slot(at, zone, now)
         when = f"{day_label(lang, upcoming.date(), year=False)}, {chosen}"
-        await message.answer(text(lang, "summary_on", time=chosen, zone=zone.key, next=when))
+        await message.answer(text(lang, "summary_on", time=chosen, zone=zone_label(lang, zone, now), next=when))
 
     return router
 
 
-__all__ = ["RecentCallback", "chart_bucket", "commands_router", "next_slot", "parse_time", "pick_word"]
+__all__ = [
+    "RecentCallback",
+    "bucket_period",
+    "chart_bucket",
+    "commands_router",
+    "next_slot",
+    "parse_time",
+    "pick_bucket",
+    "pick_word",
+]

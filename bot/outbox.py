@@ -47,7 +47,7 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
-from aiogram.types import InlineKeyboardMarkup, LinkPreviewOptions
+from aiogram.types import InlineKeyboardMarkup, LinkPreviewOptions, Message
 from cachetools import LRUCache
 
 from bot.alerts import TAGS, alert_keyboard, card_keyboard, plain_alert, render_alert
@@ -240,10 +240,10 @@ class AlertDispatcher:
             if chat_id in served:
                 continue
             if rich is None:
-                await self._send_plain(bot, chat_id, dialog)
+                sent = await self._send_plain(bot, chat_id, dialog)
             else:
                 try:
-                    await bot.send_message(
+                    sent = await bot.send_message(
                         chat_id,
                         rich[0],
                         parse_mode="HTML",
@@ -261,12 +261,20 @@ class AlertDispatcher:
                         item.attempts,
                         exc,
                     )
-                    await self._send_plain(bot, chat_id, dialog)
+                    sent = await self._send_plain(bot, chat_id, dialog)
             served.add(chat_id)
+            await self._remember(dialog, chat_id, sent.message_id)
 
-    async def _send_plain(self, bot: Bot, chat_id: int, dialog: Dialog) -> None:
+    async def _remember(self, dialog: Dialog, chat_id: int, message_id: int) -> None:
+        """Keep where the alert went, so erasing the contact can edit it; the alert is sent whatever happens."""
+        try:
+            await self.store.alert_message_sent(dialog.id, chat_id, message_id)
+        except Exception as exc:
+            log.warning("lead alert of dialog %s: its message in chat %s not kept: %s", dialog.id, chat_id, exc)
+
+    async def _send_plain(self, bot: Bot, chat_id: int, dialog: Dialog) -> Message:
         """The alert without markup: nothing in it for Telegram to refuse but the chat itself."""
-        await bot.send_message(
+        return await bot.send_message(
             chat_id,
             plain_alert(dialog, self.lang),
             parse_mode=None,

@@ -37,7 +37,9 @@ from aiohttp import web
 from bot.access import RoleMiddleware, access_router, fallback_router, set_menus, start_router
 from bot.alerts import TAGS, alerts_router
 from bot.commands import commands_router
+from bot.confirm import Confirmations, confirmation_key
 from bot.customers import customers_router
+from bot.onboarding import Onboarding
 from bot.outbox import AlertDispatcher, Clock
 from bot.privacy import privacy_router
 from bot.summary import DailySummaries
@@ -148,9 +150,12 @@ def build_dispatcher(
     if store_retry is not None:
         dispatcher.update.outer_middleware(store_retry)
     dispatcher.update.outer_middleware(RoleMiddleware(store, owners))
+    token = settings.telegram_bot_token
+    confirmations = Confirmations(confirmation_key(token.get_secret_value() if token else None), clock)
+    onboarding = Onboarding.of(store, settings)
     dispatcher.include_routers(
-        access_router(store, zone=settings.zone, clock=clock, lang=lang),
-        privacy_router(store, default_region=settings.default_region),
+        access_router(store, zone=settings.zone, clock=clock, confirmations=confirmations, lang=lang),
+        privacy_router(store, default_region=settings.default_region, confirmations=confirmations, lang=lang),
         customers_router(
             tracker,
             store,
@@ -159,7 +164,7 @@ def build_dispatcher(
             on_new_dialog=on_new_dialog,
             lang=lang,
         ),
-        start_router(),
+        start_router(onboarding.steps),
         commands_router(
             store,
             zone=settings.zone,
@@ -167,6 +172,7 @@ def build_dispatcher(
             default_region=settings.default_region,
             summary_default=settings.summary_time,
             tags=lead_tags(settings),
+            steps=onboarding.steps,
         ),
         alerts_router(store, settings.zone, lead_tags(settings)),
         fallback_router(),

@@ -7,6 +7,7 @@ bot test files too.
 from __future__ import annotations
 
 import itertools
+import re
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -123,6 +124,18 @@ class Person:
         return shown(await self.gets(method))
 
 
+async def confirm(person: Person, asked: ApiCall, button: int = 0) -> str:
+    """Press «Да, удалить» (0) or «Отмена» (1) under a question; what the question's message then says."""
+    api = person.api
+    message_id = asked.result["message_id"]
+    edited = len(api.calls_to("editMessageText", lambda c: c.ok and c.params.get("message_id") == message_id))
+    person.presses(asked.params["reply_markup"]["inline_keyboard"][0][button]["callback_data"], asked.result)
+    edit = await api.wait_for(
+        "editMessageText", lambda c: c.ok and c.params.get("message_id") == message_id, count=edited + 1
+    )
+    return shown(edit)
+
+
 async def add_staff(store: Store, user_id: int = STAFF, name: str = "Мария", at: datetime = NOW) -> None:
     token = f"seeded-{user_id}-{next(_ids)}"
     await store.create_invite(Invite(token=token, created_by=OWNER, created_at=at, expires_at=at + timedelta(days=7)))
@@ -220,7 +233,7 @@ async def test_stats_in_russian_for_a_date_range_and_a_named_period(
     today = await owner.reads()
 
     assert november.startswith("Сводка · 1–15 ноя 2026")
-    assert "Диалоги: 1\n" in november and "1. Email — 1" in november
+    assert "Диалоги: 1\n" in november and "1. Рассылки — 1" in november
     assert "Диалоги: 2\n" in last_week and "16–22 ноя 2026" in last_week
     assert "Диалоги: 1\n" in today and "26 ноя 2026 (пока)" in today
 
@@ -309,7 +322,7 @@ async def test_dialog_by_code_shows_the_full_card(run_bot: RunBot, api: BotAPI, 
 
     text = shown(card)
     assert text.startswith("Карточка диалога")
-    assert "Канал: Органический поиск" in text and "Источник: google" in text
+    assert "Канал: Поиск без рекламы" in text and "Источник: google" in text
     assert "Атрибуция: по коду 7K3M9QE" in text
     assert "+79160000002" in text
     buttons = card.params["reply_markup"]["inline_keyboard"]
@@ -354,13 +367,116 @@ async def test_recent_pages_through_dialogs_newest_first(run_bot: RunBot, api: B
     edit = await api.wait_for("editMessageText", lambda c: c.ok)
 
     page1, page2 = shown(first), html_to_text(edit.params["text"])
-    assert page1.splitlines()[0] == "Latest dialogs · page 1"
+    assert page1.splitlines()[0] == "Latest dialogs"
     assert [line.split(" — ")[1] for line in page1.splitlines()[1:]] == [f"Клиент {i}" for i in range(9, 1, -1)]
     assert [b["text"] for b in rows[0]] == ["1", "2", "3", "4", "5"] and rows[-1][-1]["text"] == "Older ▶"
     assert [line.split(" — ")[1] for line in page2.splitlines()[1:]] == ["Клиент 1", "Клиент 0"]
     nav = edit.params["reply_markup"]["inline_keyboard"][-1]
     assert [b["text"] for b in nav] == ["◀ Newer"]
-    assert edit.params["reply_markup"]["inline_keyboard"][0][0]["text"] == "9"
+    assert edit.params["reply_markup"]["inline_keyboard"][0][0]["text"] == "1"
+
+
+def names_on(page: str) -> list[str]:
+    return [line.split(" — ")[1].removesuffix(" 🔁") for line in page.splitlines()[1:] if re.match(r"\d+\. ", line)]
+
+
+async def turn(person: Person, page: ApiCall | dict[str, Any], label: str) -> dict[str, Any]:
+    """Press the navigation button `label` under a /recent page; the page it becomes (as the fake keeps it)."""
+    message = page.result if isinstance(page, ApiCall) else page
+    buttons = [b for row in message["reply_markup"]["inline_keyboard"] for b in row if b["text"] == label]
+    assert buttons, f"no {label!r} button"
+    edits = len(person.api.calls_to("editMessageText", lambda c: c.ok))
+    person.presses(buttons[0]["callback_data"], message)
+    edit = await person.api.wait_for("editMessageText", lambda c: c.ok, count=edits + 1)
+    result: dict[str, Any] = edit.result
+    return result
+
+
+async def test_recent_reaches_every_dialog_past_the_old_200_and_comes_back(
+    run_bot: RunBot, api: BotAPI, store: SQLiteStore
+) -> None:
+    for i in range(212):  # more than the 25 pages of 8 /recent used to stop at
+        await seed_dialog(store, utc("2026-11-01 00:00") + timedelta(hours=i), name=f"Клиент {i}")
+    await run_bot(clock=lambda: NOW)
+    owner = Person(api, OWNER, "ru")
+
+    owner.says("/recent")
+    page: ApiCall | dict[str, Any] = await owner.gets()
+    seen = names_on(shown(page))
+    for _ in range(26):
+        page = await turn(owner, page, "Старше ▶")
+        seen += names_on(html_to_text(page["text"]))
+    labels = [b["text"] for b in page["reply_markup"]["inline_keyboard"][-1]]
+    back = await turn(owner, page, "◀ Новее")
+
+    assert seen == [f"Клиент {i}" for i in range(211, -1, -1)]  # every one, once, newest first
+    assert labels == ["◀ Новее"]  # the oldest page: nothing older
+    assert names_on(html_to_text(back["text"])) == [f"Клиент {i}" for i in range(11, 3, -1)]
+
+
+async def test_recent_jumps_to_a_date(run_bot: RunBot, api: BotAPI, store: SQLiteStore) -> None:
+    for i in range(72):  # three days, one an hour, from midnight of 1 November in Moscow
+        await seed_dialog(store, utc("2026-10-31 21:00") + timedelta(hours=i), name=f"Клиент {i}")
+    await run_bot(clock=lambda: NOW)
+    owner = Person(api, OWNER, "ru")
+
+    owner.says("/recent 2026-11-02")
+    jumped = await owner.gets()
+    newer = await turn(owner, jumped, "◀ Новее")
+
+    assert shown(jumped).splitlines()[0] == "Диалоги по 2 ноя 2026"
+    assert names_on(shown(jumped)) == [f"Клиент {i}" for i in range(47, 39, -1)]  # 2 Nov, 23:00 down
+    assert names_on(html_to_text(newer["text"])) == [f"Клиент {i}" for i in range(55, 47, -1)]  # 3 Nov
+
+
+async def test_recent_finds_by_name_in_any_case_by_phone_in_any_format_and_by_code(
+    run_bot: RunBot, api: BotAPI, store: SQLiteStore
+) -> None:
+    for i in range(30):
+        await seed_dialog(store, utc("2026-11-01 08:00") + timedelta(hours=i), name=f"Клиент {i}")
+    for i in range(10):
+        await seed_dialog(store, utc("2026-11-01 08:30") + timedelta(hours=i), name=f"Анна Петрова {i}")
+    await seed_dialog(store, utc("2026-11-03 09:00"), contact=A, name="Ольга", code="7K3M9QE")
+    await seed_dialog(store, utc("2026-11-04 09:00"), contact=A, name="Ольга")
+    await add_staff(store)
+    await run_bot(clock=lambda: NOW)
+    owner, maria = Person(api, OWNER, "ru"), Person(api, STAFF, "en")
+
+    owner.says("/recent аННа")
+    names = await owner.gets()
+    more = await turn(owner, names, "Старше ▶")
+    owner.says("/recent 8 (916) 000-00-01")
+    phone = await owner.reads()
+    maria.says("/recent 7k3m9qe")
+    code = await maria.reads()
+    owner.says("/recent Зинаида")
+    nothing = await owner.reads()
+
+    assert shown(names).splitlines()[0] == "Поиск: аННа"
+    assert names_on(shown(names)) == [f"Анна Петрова {i}" for i in range(9, 1, -1)]
+    assert names_on(html_to_text(more["text"])) == ["Анна Петрова 1", "Анна Петрова 0"]
+    assert names_on(phone) == ["Ольга", "Ольга"]
+    assert code.splitlines()[0] == "Search: 7k3m9qe" and names_on(code) == ["Ольга"]
+    assert nothing.startswith("Ничего не нашлось: Зинаида.") and "/recent 15.11" in nothing
+
+
+async def test_a_name_search_goes_on_past_the_scan_with_a_button(
+    run_bot: RunBot, api: BotAPI, store: SQLiteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await seed_dialog(store, utc("2026-11-01 08:00"), name="Анна")
+    for i in range(12):
+        await seed_dialog(store, utc("2026-11-02 08:00") + timedelta(hours=i), name=f"Клиент {i}")
+    monkeypatch.setattr("bot.recent.NAME_SCAN", 5)  # one page looks through five names
+    await run_bot(clock=lambda: NOW)
+    owner = Person(api, OWNER, "ru")
+
+    owner.says("/recent анна")
+    first = await owner.gets()
+    pages = [await turn(owner, first, "Искать дальше ▶")]
+    pages.append(await turn(owner, pages[-1], "Искать дальше ▶"))
+
+    assert names_on(shown(first)) == [] and "Искать дальше" in shown(first)
+    assert names_on(html_to_text(pages[-1]["text"])) == ["Анна"]
 
 
 async def test_the_alerts_card_button_opens_the_full_card(run_bot: RunBot, api: BotAPI, store: SQLiteStore) -> None:
@@ -402,8 +518,8 @@ async def test_summary_time_is_chosen_shown_and_turned_off(run_bot: RunBot, api:
     owner.says("/summary off")
     off = await owner.reads()
 
-    assert default.startswith("Сводка приходит в 21:00 (Europe/Moscow)")
-    assert chosen == "Ежедневная сводка за вчера будет приходить в 08:30 (Europe/Moscow). Ближайшая — 27 ноя, 08:30."
+    assert default.startswith("Сводка приходит в 21:00 (МСК)")
+    assert chosen == "Ежедневная сводка за вчера будет приходить в 08:30 (МСК). Ближайшая — 27 ноя, 08:30."
     assert wrong.startswith("Не понял время «25:00»")
     assert [(c.user_id, c.at, c.lang, c.chosen_at) for c in choices] == [(OWNER, "08:30", "ru", NOW)]
     assert off.startswith("Ежедневная сводка отключена")
@@ -498,9 +614,10 @@ async def test_an_owner_erases_a_contact_named_as_alerts_and_cards_show_it(
         "<Оля & Co>",
         "",
     )
-    for who in named:
+    for index, who in enumerate(named):
         owner.says(f"/forget {who}".strip())
-        answers.append(await owner.reads())
+        asked = await owner.gets()
+        answers.append(await confirm(owner, asked) if index < 5 else shown(asked))
 
     assert answers[:5] == [
         "Удалено всё о пользователе Telegram 777: диалогов — 1, с сообщениями, уведомлениями и визитами.",

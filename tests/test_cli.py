@@ -80,9 +80,29 @@ def test_the_start_up_report_gives_each_configured_provider_its_webhook_url() ->
         8080,
     )
 
-    assert f"{public}/webhooks/twilio" in nothing and "docs/providers.md" in nothing
-    assert "CHATTRACK_TWILIO_AUTH_TOKEN (or your provider's secret" in nothing
+    # Nothing configured: every provider with the setting that turns it on, none singled out.
+    assert "No provider is configured yet" in nothing and "docs/providers.md" in nothing
+    assert (
+        f"Green-API (instance settings → webhookUrl): CHATTRACK_GREENAPI_WEBHOOK_TOKEN, {public}/webhooks/greenapi"
+        in nothing
+    )
+    assert f"CHATTRACK_TWILIO_AUTH_TOKEN, {public}/webhooks/twilio" in nothing
+    assert "your provider's secret (listed above)" in nothing
     assert f"Meta (WhatsApp → Configuration → Callback URL): {public}/webhooks/meta" in chosen
     assert f"{public}/webhooks/wazzup" in chosen
     assert "twilio" not in chosen.lower()  # not configured: not offered, and not named as missing
     assert "CHATTRACK_META_VERIFY_TOKEN: Meta cannot verify the callback URL" in chosen
+
+
+def test_the_start_up_report_speaks_of_green_api_alone_when_it_is_in_use() -> None:
+    from tracking.settings import load_settings
+    from webhooks.cli import startup_banner
+
+    public = "https://leads.example.com"
+    green = startup_banner(load_settings(public_url=public, greenapi_webhook_token="t"), "127.0.0.1", 8080)
+    blank = startup_banner(load_settings(public_url=public, greenapi_webhook_token=""), "127.0.0.1", 8080)
+
+    assert f"Green-API (instance settings → webhookUrl): {public}/webhooks/greenapi" in green
+    assert f"Green-API (instance settings → webhookUrl): {public}/webhooks/greenapi" in blank
+    assert "twilio" not in green.lower() and "twilio" not in blank.lower()
+    assert "CHATTRACK_GREENAPI_WEBHOOK_TOKEN: set but empty" in blank

@@ -8,8 +8,9 @@ import logging
 import os
 import sys
 from collections.abc import Awaitable, Callable
+from typing import NamedTuple
 
-from tracking.settings import Settings, SettingsError, load_settings
+from tracking.settings import ENV_PREFIX, Settings, SettingsError, load_settings
 from tracking.store import Store
 
 # An empty secret counts as unset (tracking/settings.py); what that means for each, said at start-up.
@@ -27,26 +28,54 @@ BLANK_SECRET = {
 }
 
 
-# Where each provider is told to post, and the secret that turns its webhook on (docs/providers.md).
+class Webhook(NamedTuple):
+    """Where a provider is told to post (docs/providers.md), and the secret that turns its webhook on."""
+
+    provider: str
+    where: str  # where in the provider's own settings the URL goes
+    path: str
+    secret: str  # the Settings field
+
+    @property
+    def label(self) -> str:
+        return f"{self.provider} ({self.where})"
+
+    @property
+    def setting(self) -> str:
+        return ENV_PREFIX + self.secret.upper()
+
+
+GENERIC = "any other platform"
 WEBHOOKS = (
-    ("Twilio (Messaging → 'A message comes in', HTTP POST)", "/webhooks/twilio", "twilio_auth_token"),
-    ("Meta (WhatsApp → Configuration → Callback URL)", "/webhooks/meta", "meta_app_secret"),
-    ("Green-API (instance settings → webhookUrl)", "/webhooks/greenapi", "greenapi_webhook_token"),
-    ("Wazzup (PATCH /v3/webhooks → webhooksUri)", "/webhooks/wazzup", "wazzup_crm_key"),
-    ("any other platform (generic JSON webhook)", "/webhooks/generic", "generic_webhook_secret"),
+    Webhook("Twilio", "Messaging → 'A message comes in', HTTP POST", "/webhooks/twilio", "twilio_auth_token"),
+    Webhook("Meta", "WhatsApp → Configuration → Callback URL", "/webhooks/meta", "meta_app_secret"),
+    Webhook("Green-API", "instance settings → webhookUrl", "/webhooks/greenapi", "greenapi_webhook_token"),
+    Webhook("Wazzup", "PATCH /v3/webhooks → webhooksUri", "/webhooks/wazzup", "wazzup_crm_key"),
+    Webhook(GENERIC, "generic JSON webhook", "/webhooks/generic", "generic_webhook_secret"),
 )
 
 
+def configured_webhooks(settings: Settings) -> list[Webhook]:
+    """The providers in use: their secret is set, or set but empty (refused until it has a value)."""
+    blank = set(settings.blank_secrets)
+    return [hook for hook in WEBHOOKS if getattr(settings, hook.secret) is not None or hook.setting in blank]
+
+
 def webhook_lines(settings: Settings, base: str) -> list[str]:
-    """The webhook URL of each provider whose secret is set; before any is, Twilio's and where the others are."""
-    chosen = [(who, path) for who, path, secret in WEBHOOKS if getattr(settings, secret) is not None]
+    """The webhook URL of each provider in use; before any is, every provider's secret and URL."""
+    chosen = configured_webhooks(settings)
     if not chosen:
         return [
-            "Give your WhatsApp provider its webhook URL, e.g. Twilio's (Messaging → 'A message comes in', HTTP POST):",
-            f"  {base}/webhooks/twilio",
-            "  (Meta, Green-API, Wazzup and others: docs/providers.md)",
+            "No provider is configured yet: set your provider's secret, then give it its webhook URL:",
+            *(f"  {hook.label}: {hook.setting}, {base}{hook.path}" for hook in WEBHOOKS),
+            "  (docs/providers.md)",
         ]
-    return ["Give your provider its webhook URL:", *(f"  {who}: {base}{path}" for who, path in chosen)]
+    return ["Give your provider its webhook URL:", *(f"  {hook.label}: {base}{hook.path}" for hook in chosen)]
+
+
+def snippet_tag(base: str) -> str:
+    """The tag to paste into every page of the site (docs/snippet.md)."""
+    return f'<script async src="{base}/t.js"></script>'
 
 
 def startup_banner(settings: Settings, host: str, port: int) -> str:
@@ -56,7 +85,7 @@ def startup_banner(settings: Settings, host: str, port: int) -> str:
         f"store: {settings.database_url.split('@')[-1]}",
         "",
         "Paste this into every page of the site, before </body>:",
-        f'  <script async src="{base}/t.js"></script>',
+        f"  {snippet_tag(base)}",
         "",
         *webhook_lines(settings, base),
     ]
@@ -72,11 +101,8 @@ def startup_banner(settings: Settings, host: str, port: int) -> str:
         missing.append("CHATTRACK_META_VERIFY_TOKEN: Meta cannot verify the callback URL until it is set")
     if settings.wazzup_crm_key is not None and not settings.wazzup_channels:
         missing.append("CHATTRACK_WAZZUP_CHANNELS: Wazzup dialogs name their channel's id, not its number")
-    if not any(getattr(settings, secret) is not None for *_, secret in WEBHOOKS) and not settings.blank_secrets:
-        missing.append(
-            "CHATTRACK_TWILIO_AUTH_TOKEN (or your provider's secret, docs/providers.md): "
-            "webhooks are refused until it is set"
-        )
+    if not configured_webhooks(settings):
+        missing.append("your provider's secret (listed above): its webhooks are refused until it is set")
     if settings.telegram_bot_token is None and "CHATTRACK_TELEGRAM_BOT_TOKEN" not in settings.blank_secrets:
         missing.append(
             "CHATTRACK_TELEGRAM_BOT_TOKEN: lead alerts are printed to this log and kept in the outbox "
