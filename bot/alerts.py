@@ -22,7 +22,17 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from bot.access import MEMBERS, HasRole
 from bot.texts import TEXTS, channel_name, language, plain_text, text
 from reports.card import dialog_card
-from reports.i18n import messenger_label, normalise_lang
+from reports.i18n import (
+    DEVICES,
+    Lang,
+    medium_label,
+    messenger_label,
+    moment_label,
+    normalise_lang,
+    phone_label,
+    region_label,
+    source_label,
+)
 from reports.render import TELEGRAM_LIMIT, clip, render_card, split_message, telegram_length
 from tracking.contacts import telegram_user
 from tracking.models import AttributionStatus, Dialog, Messenger
@@ -36,6 +46,7 @@ MAX_NAME = 120
 MAX_URL = 100  # a page, a source, a campaign...
 MAX_SHORT = 60  # a region, a device, a business number, a code
 _PHONE = re.compile(r"^\+\d{5,15}$")
+_PLACEHOLDERS = frozenset({"", "(direct)", "(none)", "(not set)"})  # tracking/channels.py: GA4's placeholders
 
 
 class TagCallback(CallbackData, prefix="tag"):
@@ -89,8 +100,8 @@ def _who(dialog: Dialog, lang: str) -> str:
     if dialog.messenger is Messenger.WHATSAPP and _PHONE.match(phone):
         # One tap on the phone opens the chat with the customer.
         link = html.escape(f"https://wa.me/{phone.lstrip('+')}", quote=True)
-        return f'👤 <b>{name}</b> · <a href="{link}">{html.escape(phone)}</a>'
-    return f"👤 <b>{name}</b> · {html.escape(clip(phone, MAX_SHORT))}"
+        return f'👤 <b>{name}</b> · <a href="{link}">{html.escape(phone_label(phone))}</a>'
+    return f"👤 <b>{name}</b> · {html.escape(clip(phone_label(phone), MAX_SHORT))}"
 
 
 def _status(dialog: Dialog, lang: str) -> str:
@@ -105,12 +116,22 @@ def _status(dialog: Dialog, lang: str) -> str:
     return text(lang, key, code=code)
 
 
+def _origin(source: str | None, medium: str | None, lang: Lang) -> str:
+    """ "yandex · оплата за клик": the source and its medium in the owner's words. GA4's placeholders of a direct
+    visit or a missing tag are left out: the channel line above already says "Прямые заходы"."""
+    parts = [
+        source_label(lang, one_line(source)) if one_line(source) not in _PLACEHOLDERS else "",
+        medium_label(lang, one_line(medium)) if one_line(medium) not in _PLACEHOLDERS else "",
+    ]
+    return " · ".join(part for part in parts if part)
+
+
 def render_alert(dialog: Dialog, lang: str = "ru", zone: ZoneInfo | None = None) -> str:
     """The lead alert as Telegram HTML, at most Telegram's 4096 characters whatever the dialog holds."""
     a = dialog.attribution
     messenger = messenger_label(dialog)
     first = clip(message_text(dialog.first_message), MAX_MESSAGE) or text(lang, "no_text")
-    number = shown(dialog.business_number, MAX_SHORT)
+    number = shown(phone_label(one_line(dialog.business_number)), MAX_SHORT)
     lines = [
         text(lang, "lead_repeat" if dialog.is_repeat else "lead_new", messenger=messenger),
         _who(dialog, lang),
@@ -119,7 +140,7 @@ def render_alert(dialog: Dialog, lang: str = "ru", zone: ZoneInfo | None = None)
         "",
         text(lang, "channel", channel=channel_name(lang, a.channel.value)),
     ]
-    source = " / ".join(v for v in (one_line(a.source), one_line(a.medium)) if v)
+    source = _origin(a.source, a.medium, normalise_lang(lang))
     if source:
         lines.append(text(lang, "source", source=clip(source, MAX_URL)))
     for key, value in (("campaign", a.campaign), ("content", a.content), ("term", a.term)):
@@ -130,13 +151,15 @@ def render_alert(dialog: Dialog, lang: str = "ru", zone: ZoneInfo | None = None)
     if one_line(a.landing_page) and a.landing_page != a.contact_page:
         lines.append(text(lang, "landing_page", value=short_url(a.landing_page or "")))
     if one_line(a.region):
-        lines.append(text(lang, "region", value=shown(a.region, MAX_SHORT)))
-    device = " · ".join(v for v in (one_line(a.os), one_line(a.screen)) if v)
+        lines.append(
+            text(lang, "region", value=shown(region_label(normalise_lang(lang), one_line(a.region)), MAX_SHORT))
+        )
+    kind = DEVICES[normalise_lang(lang)].get(one_line(a.device))
+    device = " · ".join(v for v in (kind.capitalize() if kind else "", one_line(a.os), one_line(a.screen)) if v)
     if device:
         lines.append(text(lang, "device", value=clip(device, MAX_SHORT)))
     lines.append(_status(dialog, lang))
-    started = dialog.started_at.astimezone(zone or UTC).strftime("%d.%m.%Y %H:%M")
-    lines.append(text(lang, "started", value=started))
+    lines.append(text(lang, "started", value=moment_label(normalise_lang(lang), dialog.started_at, zone or UTC)))
     alert = "\n".join(lines)
     # The budgets above keep it far below the limit; should a template ever grow past it, cut, never fail.
     return alert if telegram_length(alert) <= TELEGRAM_LIMIT else split_message(alert)[0]
@@ -145,7 +168,8 @@ def render_alert(dialog: Dialog, lang: str = "ru", zone: ZoneInfo | None = None)
 def plain_alert(dialog: Dialog, lang: str = "ru") -> str:
     """The lead alert without markup, for when Telegram refused the full one: that a lead came, who (short),
     and how to open the card. Nothing in it can break a parser or pass Telegram's limit."""
-    who = contact_phone(dialog) or one_line(dialog.contact_name) or text(lang, "no_name")
+    phone = contact_phone(dialog)
+    who = (phone_label(phone) if phone else None) or one_line(dialog.contact_name) or text(lang, "no_name")
     return plain_text(
         lang,
         "lead_plain_repeat" if dialog.is_repeat else "lead_plain_new",

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from html import escape
-from urllib.parse import unquote
 from zoneinfo import ZoneInfo
 
 from reports.card import DialogCard, time_on_site
@@ -205,12 +204,11 @@ def render_comparison(report: Comparison, lang: Lang) -> str:
 
 
 def render_change_line(lang: Lang, label_key: str, now: Totals, before: Totals) -> str:
+    """ "К предыдущему дню: +2 (+200 %, было 1)"; "(не было)" when there were none."""
     change = Change(now.dialogs, before.dialogs)
-    return (
-        f"{escape(word(lang, label_key))}: {signed(lang, change.delta)} "
-        f"({escape(signed_percent(lang, change.ratio))}, "
-        f"{escape(word(lang, 'change_was').format(count=number(lang, before.dialogs)))})"
-    )
+    ratio = signed_percent(lang, change.ratio)
+    was = f", {word(lang, 'change_was').format(count=number(lang, before.dialogs))}" if before.dialogs else ""
+    return f"{escape(word(lang, label_key))}: {signed(lang, change.delta)} ({escape(ratio + was)})"
 
 
 # the dialog card ---------------------------------------------------------------------------------
@@ -225,11 +223,6 @@ def _line(lang: Lang, name: str, value: object) -> str | None:
 
 # A medium that says nothing the source line has not: a direct visit's "(none)", a missing tag's "(not set)".
 _SAID = frozenset({"", "(none)", "(not set)"})
-
-
-def readable_url(url: str | None) -> str | None:
-    """A URL as a person reads it: percent-encoded letters decoded ("/%D0%BA%D0%B0" → "/ка")."""
-    return unquote(one_line(url), errors="replace") if one_line(url) else None
 
 
 def browser_label(lang: Lang, browser: str) -> str:
@@ -271,7 +264,7 @@ def render_card(card: DialogCard, lang: Lang) -> str:
         _line(lang, "content", a.content),
         _line(lang, "term", a.term),
         _line(lang, "click_ids", click_ids),
-        _line(lang, "referrer", readable_url(a.referrer)),
+        _line(lang, "referrer", page_label(a.referrer)),  # decoded, without the query, like the pages
         _line(lang, "landing_page", page_label(a.landing_page)),
         _line(lang, "contact_page", page_label(a.contact_page)),
     ]

@@ -71,21 +71,21 @@ def make_dialog(**fields: Any) -> Dialog:
 def test_alert_shows_who_where_from_and_how_attributed() -> None:
     shown = html_to_text(render_alert(make_dialog(), "ru", ZoneInfo("Europe/Moscow")))
     for expected in (
-        "Новый лид · WhatsApp",
-        "Анна · +79161234567",
-        "на номер +79991234567",
+        "Новая заявка · WhatsApp",
+        "Анна · +7 916 123-45-67",  # as people write phones
+        "на номер +7 999 123-45-67",
         "Здравствуйте, сколько стоит доставка?",
         "Платный поиск",
-        "yandex / cpc",
+        "yandex · оплата за клик",
         "Кампания: winter_sale",
         "Объявление: banner_3",
         "Ключ: диван купить",
-        "Страница контакта: shop.example/catalog/sofa",
+        "Написали со страницы: shop.example/catalog/sofa",
         "Вход на сайт: shop.example",
         "Регион: Москва",
         "Android 14 · 412x915",
-        "Точный код K7Q2M",
-        "27.11.2026 12:30",  # Moscow time
+        "Источник точный: код K7Q2M",
+        "27 ноя 2026, 12:30",  # Moscow time, as the card writes it
     ):
         assert expected in shown, expected
 
@@ -113,11 +113,11 @@ def test_every_outside_value_is_escaped() -> None:
 @pytest.mark.parametrize(
     ("status", "code", "ru", "en"),
     [
-        (AttributionStatus.EXACT, "K7Q2M", "Точный код K7Q2M", "Exact code K7Q2M"),
+        (AttributionStatus.EXACT, "K7Q2M", "Источник точный: код K7Q2M", "Exact code K7Q2M"),
         (AttributionStatus.UNKNOWN_CODE, "ZZZZZ", "Неизвестный код ZZZZZ", "Unknown code ZZZZZ"),
-        (AttributionStatus.AD_REFERRAL, None, "Реклама", "Ad: the provider sent"),
-        (AttributionStatus.PROBABLE, None, "Вероятно", "Probable"),
-        (AttributionStatus.NONE, None, "Не атрибутирован", "Not attributed"),
+        (AttributionStatus.AD_REFERRAL, None, "Из рекламы", "Ad: the provider sent"),
+        (AttributionStatus.PROBABLE, None, "Вероятно, с сайта", "Probable"),
+        (AttributionStatus.NONE, None, "Источник неизвестен", "Not attributed"),
     ],
 )
 def test_alert_says_how_the_dialog_was_attributed(
@@ -352,7 +352,7 @@ async def test_whatsapp_message_reaches_the_owner_through_the_whole_server(
     for alert in alerts:
         assert alert.params["parse_mode"] == "HTML"
         assert "Хочу &lt;диван&gt; &amp; доставку" in alert.params["text"]
-        assert "+79161234567" in alert.params["text"]
+        assert "+7 916 123-45-67" in alert.params["text"]
         assert alert.params["reply_markup"]["inline_keyboard"][1][0]["callback_data"].startswith("card:")
     await server.app[BOT_RUNTIME].alerts.stop()  # lets the pass in flight mark them sent
     assert await server.store.pending_alerts() == 0
@@ -427,5 +427,5 @@ async def test_a_click_on_a_malformed_address_does_not_hold_back_the_lead_alert(
 
     alert = await fake.wait_for("sendMessage", to_chat(OWNER), timeout=2)
     shown = html_to_text(alert.params["text"])
-    assert "Страница контакта: http://[" in shown and f"Точный код {code}" in shown and "sofa" in shown
+    assert "Написали со страницы: http://[" in shown and f"Источник точный: код {code}" in shown and "sofa" in shown
     assert alert.params["parse_mode"] == "HTML"  # the full alert, not the fallback

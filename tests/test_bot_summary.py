@@ -109,7 +109,7 @@ async def test_each_member_gets_it_once_at_their_time_whichever_copy_runs(
     assert photos_to(api, STAFF)[0].startswith(b"\x89PNG\r\n\x1a\n")
     caption = shown(staff_photo, "caption")
     assert caption.startswith("Daily summary · Nov 25, 2026 (Wed)\nDialogs: 3\nNew: 3 (100%)")
-    assert "Against the day before: +2 (+200%; 1)" in caption
+    assert "Against the day before: +2 (+200%, was 1)" in caption
     assert shown(staff_text).startswith("Channels\n1. Paid search — 2 (67%)")  # the tops, not the caption again
     owner_caption = shown(api.calls_to("sendPhoto", to_chat(OWNER))[0], "caption")
     assert owner_caption.startswith("Итоги дня · 25 ноя 2026 (ср)")  # the bot's language for the default

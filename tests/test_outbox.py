@@ -340,7 +340,7 @@ async def test_an_alert_telegram_keeps_refusing_goes_out_plain_at_the_fifth_atte
     plain = calls[-1].params
     assert "parse_mode" not in plain or plain["parse_mode"] in (None, "")
     assert plain["text"] == (
-        "🆕 Новый лид · WhatsApp\n👤 +79161112233\n"
+        "🆕 Новая заявка · WhatsApp\n👤 +7 916 111-22-33\n"
         f"Не получилось показать уведомление целиком. Карточка диалога: /dialog {dialog.id}"
     )
     assert plain["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == f"card:{dialog.id}"
@@ -377,7 +377,7 @@ async def test_an_alert_that_cannot_be_rendered_goes_out_plain_at_once(
 
     assert await dispatcher.run_once() == 1
     [sent] = fake.sent_messages(OWNER)
-    assert sent.params["text"].startswith("🆕 New lead · WhatsApp\n👤 +79161112233\n")
+    assert sent.params["text"].startswith("🆕 New lead · WhatsApp\n👤 +7 916 111-22-33\n")
     assert f"/dialog {dialog.id}" in sent.params["text"]
     assert await store.pending_alerts() == 0
 

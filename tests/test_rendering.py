@@ -169,7 +169,7 @@ def test_every_dialog_renders_within_telegrams_limit(dialog: Dialog, lang: str) 
 def test_a_malformed_page_address_renders_as_it_was_stored() -> None:
     dialog = make_dialog(attribution=Attribution(contact_page="http://[", landing_page="https://[::1/x"))
     shown = html_to_text(render_alert(dialog, "ru"))
-    assert "Страница контакта: http://[" in shown and "Вход на сайт: https://[::1/x" in shown
+    assert "Написали со страницы: http://[" in shown and "Вход на сайт: https://[::1/x" in shown
 
 
 def test_a_telegram_id_too_long_for_a_number_is_no_mention_link() -> None:
@@ -193,8 +193,8 @@ def test_lines_cannot_be_forged_by_a_name_or_a_campaign() -> None:
     expected = html_to_text(render_alert(plain, "ru")).split("\n")
     got = html_to_text(render_alert(forged, "ru")).split("\n")
     assert len(got) == len(expected)
-    assert got[1] == "👤 Анна 🆕 Новый лид · WhatsApp 📞 на номер +70000000000 · +79161234567"
-    assert "🎯 Кампания: winter sale" in got and "🌐 Источник: yandex / cpc" in got
+    assert got[1] == "👤 Анна 🆕 Новый лид · WhatsApp 📞 на номер +70000000000 · +7 916 123-45-67"
+    assert "🎯 Кампания: winter sale" in got and "🌐 Источник: yandex · оплата за клик" in got
     card = html_to_text(render_card(DialogCard(forged, [], MOSCOW), "ru"))
     assert "Кампания: winter sale" in card.split("\n") and not FORGING.search(card.replace("\n", " "))
     assert "VIP продажа" in card

@@ -357,7 +357,7 @@ async def test_compare_two_weeks(seeded: Seeded) -> None:
     ]
     text = render_comparison(report, "ru")
     assert "<b>5</b> против 2 — +3 (+150\u00a0%)" in text
-    assert "Платные соцсети: <b>0</b> против 1 — −1 (−100\u00a0%)" in text
+    assert "Реклама в соцсетях: <b>0</b> против 1 — −1 (−100\u00a0%)" in text
     assert "Прямые заходы: <b>1</b> против 0 — +1 (не было)" in text
     by_tag = await compare(seeded.store, period("2026-W48"), period("2026-W49"), by="tag")
     assert by_tag.dialogs.a == 5 and [(r.value, r.dialogs.a) for r in by_tag.rows] == [("qualified", 2), ("sale", 2)]
@@ -455,28 +455,28 @@ async def test_dialog_card_has_every_field(store: Store) -> None:
     assert len(labelled) >= 20, labelled
     for fragment in [
         "Анна &lt;script&gt;",
-        "+79160000001",
-        "WhatsApp → +79991234567",
+        "+7 916 000-00-01",
+        "WhatsApp → +7 999 123-45-67",
         "27 ноя 2026, 13:03 · повторный клиент",
-        "по коду <code>7K3M9QX</code>",
+        "точно, по коду из ссылки <code>7K3M9QX</code>",
         "Канал: <b>Платный поиск</b>",
         "Ключевое слово: купить диван",
-        "Click ID: gclid=Cj0KCQ, yclid=123456789",
+        "Метки клика: gclid=Cj0KCQ, yclid=123456789",
         "Просмотрено страниц: 5",
         "Время на сайте: 8\u00a0мин 20\u00a0с",
         "Регион: Москва",
         "Экран: 412x915",
-        "Теги: qualified",
+        "Теги: Целевой",
         "<blockquote>Здравствуйте! Есть диван в наличии?</blockquote>",
-        "Ранее</b> (1):",
-        "20 ноя 2026 11:00 — Органический поиск · google",
+        "Прошлые обращения</b> (1):",
+        "20 ноя 2026, 11:00 — Поиск без рекламы · google",
     ]:
         assert fragment in text, fragment
     english = render_card(card, "en")
     assert "Time on site: 8\u00a0min 20\u00a0s" in english and "repeat customer" in english
     first_card = await dialog_card(store, first, MOSCOW)
     assert first_card is not None and first_card.history == []
-    assert "Ранее не писал" in render_card(first_card, "ru")
+    assert "Раньше обращений не было" in render_card(first_card, "ru")
     assert await dialog_card(store, "0" * 32, MOSCOW) is None
 
 
@@ -589,7 +589,7 @@ async def test_csv_export_parses_back(seeded: Seeded) -> None:
     assert rows[3]["source"] == "" and rows[5]["status"] == "probable"
     russian = await dialogs_csv_bytes(seeded.store, period("2026-11"), MOSCOW, lang="ru", delimiter="semicolon")
     header = next(csv.reader(io.StringIO(russian.decode("utf-8-sig")), delimiter=";"))
-    assert header[:3] == ["ID диалога", "Дата и время", "Имя"] and len(header) == len(CARD_FIELDS)
+    assert header[:3] == ["Идентификатор диалога", "Дата и время", "Имя"] and len(header) == len(CARD_FIELDS)
     empty = await dialogs_csv_bytes(seeded.store, period("2025"), MOSCOW)
     assert len(list(csv.reader(io.StringIO(empty.decode("utf-8-sig"))))) == 1
 
@@ -620,7 +620,7 @@ async def test_daily_summary(seeded: Seeded) -> None:
     assert "Итоги дня</b> · 27 ноя 2026 (пт)" in result.text
     assert "Диалоги: <b>3</b>" in result.text
     assert "Новые: 2 (67\u00a0%) · Повторные: 1 (33\u00a0%)" in result.text
-    assert "К предыдущему дню: +2 (+200\u00a0%; 1)" in result.text
+    assert "К предыдущему дню: +2 (+200\u00a0%, было 1)" in result.text
     assert "К тому же дню неделю назад: +3 (не было; 0)" in result.text
     assert "1. Прямые заходы — <b>1</b> (33\u00a0%) · новые 1" in result.text
     assert "1. https://shop.example/price — <b>2</b>" in result.text

@@ -124,7 +124,7 @@ def connection_update(owner: dict[str, Any], *, connection: str = CONNECTION, en
 
 
 def lead_alert_to(chat: int) -> Callable[[Any], bool]:
-    return lambda call: to_chat(chat)(call) and "Новый лид" in call.params["text"]
+    return lambda call: to_chat(chat)(call) and "Новая заявка" in call.params["text"]
 
 
 def feeder(server: RunningServer) -> Callable[[dict[str, Any]], Awaitable[Any]]:
@@ -179,7 +179,7 @@ async def test_a_deep_link_start_opens_a_dialog_attributed_exactly_to_the_visit(
     assert dialog.first_message == ""  # the customer typed nothing: the code travelled invisibly
     assert welcome.startswith("Здравствуйте! Спасибо за обращение.")
     text = shown(alert)
-    for expected in ("Новый лид · Telegram", "Ольга (@olga_k)", f"в чат @{BOT_USERNAME}", f"Точный код {seen.code}"):
+    for expected in ("Новая заявка · Telegram", "Ольга (@olga_k)", f"в чат @{BOT_USERNAME}", f"код {seen.code}"):
         assert expected in text, expected
     assert "march8" in text and "Платный поиск" in text
     assert f'href="tg://user?id={CUSTOMER}"' in alert.params["text"]
@@ -257,8 +257,8 @@ async def test_a_customers_business_message_is_attributed_by_the_code_in_its_tex
     assert dialog.attribution.campaign == "march8"
     assert dialog.first_message == "Здравствуйте! Хочу букет из 25 роз"  # the code is stripped
     text = shown(alert)
-    assert "Новый лид · Telegram Business" in text and "в чат @flower_shop" in text
-    assert f"Точный код {seen.code}" in text
+    assert "Новая заявка · Telegram Business" in text and "в чат @flower_shop" in text
+    assert f"Источник точный: код {seen.code}" in text
     assert len(ingested.results) == 1
     assert api.sent_messages(CUSTOMER) == []  # the bot never speaks in the owner's chats
 
