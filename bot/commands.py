@@ -25,7 +25,7 @@ from bot.outbox import Clock
 from bot.recent import Recent, RecentCallback
 from bot.texts import language, text
 from reports.card import find_dialogs
-from reports.charts import dynamics_png
+from reports.charts import chart_period, dynamics_png
 from reports.counts import (
     DRILLDOWN_FIELDS,
     ReportError,
@@ -313,9 +313,11 @@ def commands_router(
         if period is None:
             return
         lang = lang_of(message)
+        bars = bucket or chart_bucket(period)
+        drawn = chart_period(period) if bars is Bucket.DAY else period  # one day: with the days before it
         try:
             trend, totals, by_channel, by_page = await asyncio.gather(
-                dynamics(store, period, bucket or chart_bucket(period), tags=chosen),
+                dynamics(store, drawn, bars, tags=chosen),
                 summary(store, period, tags=chosen),
                 channels(store, period, limit=TOP, tags=chosen),
                 pages(store, period, "contact", limit=5, tags=chosen),
@@ -327,7 +329,8 @@ def commands_router(
         if not any(trend.totals):  # an empty chart says nothing the caption does not
             await message.answer(caption)
             return
-        png = await asyncio.to_thread(render_chart, trend, lang)
+        focus = period if drawn != period else None
+        png = await asyncio.to_thread(render_chart, trend, lang, focus=focus)
         await message.answer_photo(BufferedInputFile(png, filename="report.png"), caption=caption)
         body = render_ranking(by_channel, lang, filters=False)  # the caption said them
         if bucket is not None:  # bars asked for by name: their numbers too, one line each
