@@ -6,14 +6,18 @@ import csv
 import io
 import re
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import openpyxl
 import pytest
 
+from reports.card import CARD_FIELDS
 from reports.export import spreadsheet_cell
+from reports.i18n import field_label, value_label, word
+from reports.xlsx import XLSX_TYPE
 from tests.seed import PRICE, seed_dialog, seed_report_fixture, utc
 
 TOKEN = "s3cret-api-token"
@@ -47,7 +51,8 @@ async def test_no_token_configured_means_the_api_is_off(start_server: Callable[.
 )
 async def test_401_without_the_right_token(api: Any, http: aiohttp.ClientSession, header: str | None) -> None:
     headers = {} if header is None else {"Authorization": header}
-    for path in ["/api/reports/summary", "/api/dialogs", "/api/dialogs.csv", f"/api/dialogs/{api.ids['d1']}"]:
+    paths = ["/api/reports/summary", "/api/dialogs", "/api/dialogs.csv", "/api/dialogs.xlsx"]
+    for path in [*paths, f"/api/dialogs/{api.ids['d1']}"]:
         async with http.get(api.url + path, headers=headers) as response:
             assert response.status == 401, path
             assert response.headers["WWW-Authenticate"].startswith("Bearer")
@@ -160,20 +165,83 @@ async def test_dialog_card(api: Any, http: aiohttp.ClientSession) -> None:
     assert status == 404
 
 
-async def test_csv_export(api: Any, http: aiohttp.ClientSession) -> None:
+async def test_csv_export_opens_in_russian_excel_by_default(api: Any, http: aiohttp.ClientSession) -> None:
+    """BOM, `;`, Russian headers and values, dates as Russian Excel reads them: what opens right on a double click."""
     async with http.get(api.url + "/api/dialogs.csv", params={"period": "2026-11"}, headers=AUTH) as response:
         assert response.status == 200
         assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
         assert 'filename="dialogs-2026-11-01..2026-11-30.csv"' in response.headers["Content-Disposition"]
         data = await response.read()
     assert data.startswith(b"\xef\xbb\xbf")
-    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
-    assert len(rows) == 6 and rows[0]["id"] == api.ids["d1"] and rows[0]["contact_page"] == PRICE
-    params = {"period": "2026-11", "lang": "ru", "sep": "semicolon"}
+    text = data.decode("utf-8-sig")
+    assert text.splitlines()[0].count(";") == len(CARD_FIELDS) - 1
+    rows = list(csv.DictReader(io.StringIO(text, newline=""), delimiter=";"))
+    assert len(rows) == 6 and rows[0][field_label("ru", "id")] == api.ids["d1"]
+    d1, d3 = rows[0], rows[2]
+    assert d1[field_label("ru", "started")] == "26.11.2026 23:59"  # local time, the form Russian Excel takes
+    assert d1["Клиент"] == "новый" and d3["Клиент"] == "повторный"
+    assert d1["Канал"] == value_label("ru", "channel", "paid_search") != "paid_search"
+    assert d1["Теги"] == "Целевой" and d3["Теги"] == "Целевой, Продажа"
+    assert d1[field_label("ru", "status")] == word("ru", "status_exact")
+    assert d1["Кампания"] == "black friday" and d3["Кампания"] == "brand"
+    assert d1["Телефон"] == "'+7 916 000-00-01"  # as people write it, and never a formula
+
+
+async def test_csv_export_in_english_and_for_machines(api: Any, http: aiohttp.ClientSession) -> None:
+    params = {"period": "2026-11", "lang": "en"}
     async with http.get(api.url + "/api/dialogs.csv", params=params, headers=AUTH) as response:
-        text = (await response.read()).decode("utf-8-sig")
-    russian = list(csv.DictReader(io.StringIO(text), delimiter=";"))
-    assert russian[2]["Клиент"] == "repeat" and russian[2]["Кампания"] == "brand"
+        english = list(csv.DictReader(io.StringIO((await response.read()).decode("utf-8-sig")), delimiter=";"))
+    assert english[2]["Customer"] == "repeat" and english[0]["Tags"] == "Qualified"
+    assert english[0][field_label("en", "started")] == "2026-11-26 23:59"
+    params = {"period": "2026-11", "format": "machine"}  # the stable form scripts read
+    async with http.get(api.url + "/api/dialogs.csv", params=params, headers=AUTH) as response:
+        machine = list(csv.DictReader(io.StringIO((await response.read()).decode("utf-8-sig"))))
+    assert len(machine) == 6 and machine[0]["id"] == api.ids["d1"] and machine[0]["channel"] == "paid_search"
+    assert machine[2]["customer"] == "repeat" and machine[2]["tags"] == "qualified, sale"
+    assert machine[0]["started"] == "2026-11-26 23:59" and machine[5]["status"] == "probable"
+    params = {"period": "2026-11", "format": "machine", "lang": "ru", "sep": "tab"}  # the parameters as before
+    async with http.get(api.url + "/api/dialogs.csv", params=params, headers=AUTH) as response:
+        labelled = list(csv.DictReader(io.StringIO((await response.read()).decode("utf-8-sig")), delimiter="\t"))
+    assert labelled[2]["Клиент"] == "repeat" and labelled[2]["Кампания"] == "brand"
+
+
+async def test_csv_export_takes_the_reports_filters_and_leaves_spam_out(
+    start_server: Callable[..., Any], http: Any
+) -> None:
+    server = await start_server(api_token=TOKEN)
+    await seed_dialog(server.store, utc("2026-11-27 06:00"), source="yandex")
+    await seed_dialog(server.store, utc("2026-11-27 07:00"), source="google")
+    await seed_dialog(server.store, utc("2026-11-27 08:00"), source="google", tags=["spam"])
+
+    async def sources(**params: str) -> list[str]:
+        query = {"period": "2026-11-27", "format": "machine", **params}
+        async with http.get(server.url + "/api/dialogs.csv", params=query, headers=AUTH) as response:
+            assert response.status == 200
+            return [r["source"] for r in csv.DictReader(io.StringIO((await response.read()).decode("utf-8-sig")))]
+
+    assert await sources() == ["yandex", "google"]
+    assert await sources(spam="include") == ["yandex", "google", "google"]
+    assert await sources(source="google", spam="include") == ["google", "google"]
+    assert await sources(tag="spam") == ["google"]
+
+
+async def test_xlsx_export_has_the_same_parameters_as_the_csv(api: Any, http: aiohttp.ClientSession) -> None:
+    async with http.get(api.url + "/api/dialogs.xlsx", params={"period": "2026-11"}, headers=AUTH) as response:
+        assert response.status == 200
+        assert response.content_type == XLSX_TYPE
+        assert 'filename="dialogi-2026-11-01..2026-11-30.xlsx"' in response.headers["Content-Disposition"]
+        assert response.headers["X-Dialogs-Total"] == response.headers["X-Dialogs-Written"] == "6"
+        book = openpyxl.load_workbook(io.BytesIO(await response.read()))
+    assert book.sheetnames[0] == "Сводка" and book.sheetnames[-1] == "Диалоги"
+    assert book.active is not None and book.active.title == "Диалоги"
+    header, *rows = list(book["Диалоги"].iter_rows(values_only=True))
+    assert header[:2] == (field_label("ru", "id"), field_label("ru", "started")) and len(rows) == 6
+    assert rows[0][1] == datetime(2026, 11, 26, 23, 59)
+    params = {"period": "2026-11", "lang": "en", "channel": "paid_search", "sep": "comma"}
+    async with http.get(api.url + "/api/dialogs.xlsx", params=params, headers=AUTH) as response:
+        assert response.status == 200 and response.headers["X-Dialogs-Total"] == "2"
+        book = openpyxl.load_workbook(io.BytesIO(await response.read()))
+    assert book.sheetnames[-1] == "Dialogs" and book["Dialogs"].max_row == 1 + 2
 
 
 async def test_csv_export_neutralises_formulas_in_every_text_cell(start_server: Callable[..., Any], http: Any) -> None:
@@ -202,7 +270,7 @@ async def test_csv_export_neutralises_formulas_in_every_text_cell(start_server: 
         medium=hostile["medium"],
     )
     for sep, delimiter in [("comma", ","), ("semicolon", ";"), ("tab", "\t")]:
-        params = {"period": "2026-11-27", "sep": sep}
+        params = {"period": "2026-11-27", "sep": sep, "format": "machine"}
         async with http.get(server.url + "/api/dialogs.csv", params=params, headers=AUTH) as response:
             assert response.status == 200
             text = (await response.read()).decode("utf-8-sig")
@@ -251,6 +319,10 @@ async def test_csv_export_of_many_dialogs_streams_them_all(start_server: Callabl
         ("/api/dialogs", {"limit": "1001"}, "limit must be"),
         ("/api/dialogs.csv", {"lang": "de"}, "lang must be one of ru, en"),
         ("/api/dialogs.csv", {"sep": "pipe"}, "sep must be one of"),
+        ("/api/dialogs.csv", {"format": "pdf"}, "format must be one of excel, machine"),
+        ("/api/dialogs.csv", {"chanel": "x"}, "unknown parameter 'chanel'"),
+        ("/api/dialogs.xlsx", {"lang": "de"}, "lang must be one of ru, en"),
+        ("/api/dialogs.xlsx", {"period": "garbage"}, "unknown period"),
         ("/api/reports/summary", {"period": "x" * 201}, "longer than 200"),
     ],
 )
@@ -278,7 +350,8 @@ PARAMS = {
     "/api/reports/dynamics": ["bucket", "by", "top", "period"],
     "/api/reports/compare": ["a", "b", "by", "limit"],
     "/api/dialogs": ["period", "limit", "cursor"],
-    "/api/dialogs.csv": ["period", "lang", "sep"],
+    "/api/dialogs.csv": ["period", "lang", "sep", "format", "channel", "tag"],
+    "/api/dialogs.xlsx": ["period", "lang", "sep", "format", "channel", "tag"],
 }
 
 

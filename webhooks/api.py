@@ -306,14 +306,25 @@ async def compare(request: web.Request) -> web.Response:
 
 @authorized
 async def list_dialogs(request: web.Request) -> web.Response:
-    p = Params(request, {"period", "limit", "cursor"})
+    p = Params(request, {"period", "limit", "cursor", *FILTERS, *TAG_PARAMS})
     zone = p.settings.zone
     period = p.period()
+    checked, without = counts.tag_query(p.filters(), p.tags())
     found, cursor = await page_dialogs(
-        request.app[STORE], period, p.integer("limit", 100, 1, MAX_PAGE), p.text("cursor")
+        request.app[STORE],
+        period,
+        p.integer("limit", 100, 1, MAX_PAGE),
+        p.text("cursor"),
+        keep=DialogFilter(checked, tuple(without)),
     )
     return web.json_response(
-        {"period": period_json(period), "dialogs": [card_record(d, zone) for d in found], "next": cursor}
+        {
+            "period": period_json(period),
+            "filters": checked,
+            "without_tags": without,
+            "dialogs": [card_record(d, zone) for d in found],
+            "next": cursor,
+        }
     )
 
 
