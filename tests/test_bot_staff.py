@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from bot.access import INVITE_LIFETIME
 from tests import test_bot_commands as bot_tests
+from tests.fakes.telegram_api import ApiCall
 from tests.seed import seed_dialog, utc
 from tests.test_bot_commands import (
     BOT_USERNAME,
@@ -19,6 +20,7 @@ from tests.test_bot_commands import (
     Person,
     RunBot,
     add_staff,
+    confirm,
     seed_week,
     shown,
     to_chat,
@@ -27,6 +29,12 @@ from tests.test_outbox import FakeClock
 from tracking.store.sqlite import SQLiteStore
 
 api, run_bot = bot_tests.api, bot_tests.run_bot  # the shared fixtures (the store is conftest's)
+
+
+def _as_sent(edit: ApiCall) -> ApiCall:
+    """An edit that turned a message into a question, as `confirm` takes a question: the message as it is now."""
+    return ApiCall("sendMessage", edit.params, result=edit.result)
+
 
 REFUSAL_RU = "Здравствуйте! Это служебный бот компании, он работает только для её сотрудников."
 REFUSAL_EN = "Hello! This is a company's internal bot; it only works for its staff."
@@ -126,14 +134,19 @@ async def test_owners_list_and_remove_staff_and_access_ends_at_once(
     listing = await owner.gets()
     buttons = listing.params["reply_markup"]["inline_keyboard"]
     owner.presses(buttons[0][0]["callback_data"], listing.result)
-    answer = await api.wait_for("answerCallbackQuery")
-    edit = await api.wait_for("editMessageText", lambda c: c.ok)
+    question = await api.wait_for("editMessageText", lambda c: c.ok)
+    still = [m.user_id for m in await store.list_staff()]
+    edit_text = await confirm(owner, _as_sent(question))
+    answer = await api.wait_for("answerCallbackQuery", lambda c: "text" in c.params)
     maria.says("/stats")
 
     assert shown(listing) == "Сотрудники (2)\n1. Мария — с 23 ноя 2026\n2. Пётр — с 26 ноя 2026"
     assert [row[0]["text"] for row in buttons] == ["✖ Мария", "✖ Пётр"]
+    assert shown(question).startswith("Закрыть доступ к отчётам: Мария?")
+    assert [b["text"] for b in question.params["reply_markup"]["inline_keyboard"][0]] == ["Да, удалить", "Отмена"]
+    assert still == [STAFF, 502]  # nothing removed before the button
     assert answer.params["text"] == "Мария: доступ закрыт"
-    assert shown(edit) == "Сотрудники (1)\n1. Пётр — с 26 ноя 2026"
+    assert edit_text == "Сотрудники (1)\n1. Пётр — с 26 ноя 2026"
     assert await maria.reads() == REFUSAL_EN
     assert [m.user_id for m in await store.list_staff()] == [502]
     cleared = api.calls_to("deleteMyCommands", lambda c: c.params["scope"]["chat_id"] == STAFF)
@@ -215,10 +228,88 @@ async def test_an_owner_erases_a_contact_and_staff_cannot(run_bot: RunBot, api: 
     owner.says("/forget")
     usage = await owner.reads()
     owner.says(f"/forget {bot_tests.A}")
-    done = await owner.reads()
+    done = await confirm(owner, await owner.gets())
 
     assert bot_tests.A not in refused  # no erasing, no details
     assert usage.startswith("Give the contact's phone")
     assert done == f"Erased everything about {bot_tests.A}: 2 dialog(s), with messages, alerts and visits."
     assert await store.find_dialogs(contact_id=bot_tests.A) == []
     assert len(await store.find_dialogs(contact_id=bot_tests.C)) == 1
+
+
+OWNER_TWO = 112
+
+
+async def test_forget_asks_first_refuses_other_and_late_presses_and_edits_the_alerts(
+    run_bot: RunBot, api: BotAPI, store: SQLiteStore
+) -> None:
+    await seed_week(store)
+    clock = FakeClock(NOW)
+    runtime = await run_bot(clock=clock, telegram_owner_ids=f"{OWNER},{OWNER_TWO}")
+    owner, other = Person(api, OWNER, "ru", "Ирина"), Person(api, OWNER_TWO, "en", "Oleg")
+    assert runtime.bot is not None
+    (first, *_) = await store.find_dialogs(contact_id=bot_tests.A)
+    alert = await runtime.bot.send_message(OWNER, "🆕 Новый лид · +7 916 000-00-01")
+    await store.alert_message_sent(first.id, OWNER, alert.message_id)
+    await store.alert_message_sent(first.id, OWNER_TWO, 424242)  # deleted since: its edit fails
+    owner._seen["sendMessage"] = 1  # the alert: the owner's next message is the question
+
+    owner.says(f"/forget {bot_tests.A}")
+    asked = await owner.gets()
+    question = shown(asked)
+    buttons = [b["text"] for b in asked.params["reply_markup"]["inline_keyboard"][0]]
+    other.presses(asked.params["reply_markup"]["inline_keyboard"][0][0]["callback_data"], asked.result)
+    foreign = await api.wait_for("answerCallbackQuery", lambda c: "text" in c.params)
+    after_foreign = len(await store.find_dialogs(contact_id=bot_tests.A))
+    cancelled = await confirm(owner, asked, button=1)
+    after_cancel = len(await store.find_dialogs(contact_id=bot_tests.A))
+    owner.says(f"/forget {bot_tests.A}")
+    late = await owner.gets()
+    clock.advance(16 * 60)
+    owner.presses(late.params["reply_markup"]["inline_keyboard"][0][0]["callback_data"], late.result)
+    expired = await api.wait_for("answerCallbackQuery", lambda c: "text" in c.params, count=2)
+    after_late = len(await store.find_dialogs(contact_id=bot_tests.A))
+    owner.says(f"/forget {bot_tests.A}")
+    done = await confirm(owner, await owner.gets())
+    erased_alert = await api.wait_for(
+        "editMessageText", lambda c: c.ok and c.params.get("message_id") == alert.message_id
+    )
+
+    assert question == (
+        "Удалить всё о +79160000001: диалогов — 2, с сообщениями, уведомлениями и визитами? Это нельзя отменить."
+    )
+    assert buttons == ["Да, удалить", "Отмена"]
+    assert foreign.params["text"] == "This button is not yours: only the person who asked can press it."
+    assert after_foreign == 2 and after_cancel == 2 and after_late == 2  # nothing erased before a valid «yes»
+    assert cancelled == "Ничего не удалено."
+    assert expired.params["text"].startswith("Эта кнопка больше не действует")
+    assert done == "Удалено всё о +79160000001: диалогов — 2, с сообщениями, уведомлениями и визитами."
+    assert await store.find_dialogs(contact_id=bot_tests.A) == []
+    assert shown(erased_alert) == "Контакт удалён по запросу"
+    assert erased_alert.params.get("reply_markup", {}).get("inline_keyboard", []) == []
+    assert await store.alert_messages(bot_tests.A) == []
+
+
+async def test_removing_staff_in_english_refuses_another_owners_press(
+    run_bot: RunBot, api: BotAPI, store: SQLiteStore
+) -> None:
+    await add_staff(store, STAFF, "Maria", NOW)
+    await run_bot(clock=lambda: NOW, telegram_owner_ids=f"{OWNER},{OWNER_TWO}")
+    owner, other = Person(api, OWNER, "en"), Person(api, OWNER_TWO, "ru")
+
+    owner.says("/staff")
+    listing = await owner.gets()
+    owner.presses(listing.params["reply_markup"]["inline_keyboard"][0][0]["callback_data"], listing.result)
+    question = await api.wait_for("editMessageText", lambda c: c.ok)
+    yes = question.params["reply_markup"]["inline_keyboard"][0][0]
+    other.presses(yes["callback_data"], question.result)
+    refused = await api.wait_for("answerCallbackQuery", lambda c: "text" in c.params)
+    kept = [m.user_id for m in await store.list_staff()]
+    back = await confirm(owner, _as_sent(question), button=1)
+
+    assert shown(question) == "Close access to the reports for Maria? Only a new invite gives it back."
+    assert yes["text"] == "Yes, erase"
+    assert refused.params["text"] == "Эта кнопка не для вас: нажать её может только тот, кто спрашивал."
+    assert kept == [STAFF]
+    assert back == "Staff (1)\n1. Maria — since Nov 26, 2026"
+    assert [m.user_id for m in await store.list_staff()] == [STAFF]
