@@ -12,8 +12,10 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from reports.periods import PeriodError, parse_comparison, parse_period
+from reports.periods import MAX_DAYS, PeriodError, parse_comparison, parse_period
 from tests.seed import MOSCOW, utc
 
 NOW = utc("2026-11-27 09:00")  # Friday 12:00 in Moscow
@@ -312,3 +314,60 @@ if __name__ == "__main__":  # pragma: no cover
     )
     print(f"grammar right: {grammar}")
     print("dateparser missed:", "; ".join(missed))
+
+
+_TOKENS = [
+    "с",
+    "по",
+    "до",
+    "за",
+    "в",
+    "-",
+    "..",
+    "–",
+    "1",
+    "15",
+    "31",
+    "01.11",
+    "15.11.26",
+    "2026",
+    "2025",
+    "ноября",
+    "nov",
+    "q3",
+    "квартал",
+    "третий",
+    "неделя",
+    "недели",
+    "последние",
+    "past",
+    "7",
+    "дней",
+    "weeks",
+    "месяца",
+    "прошлый",
+    "last",
+    "понедельника",
+    "friday",
+    "год",
+    "г.",
+    "0",
+    "99",
+    "29.02",
+    "13",
+    "iv",
+    "-й",
+    "since",
+]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(st.text(max_size=40), st.lists(st.sampled_from(_TOKENS), max_size=6).map(" ".join)))
+def test_any_text_is_a_period_or_a_period_error(text: str) -> None:
+    try:
+        period = parse_period(text, MOSCOW, NOW)
+    except PeriodError as error:
+        assert error.text == text.strip()
+        return
+    assert period.first <= period.last and period.days <= MAX_DAYS
+    assert period.start < period.end or period.first > NOW.astimezone(MOSCOW).date()
