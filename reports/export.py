@@ -40,6 +40,7 @@ from tracking.strings import one_line
 
 PAGE_SIZE = 500
 MAX_PAGE = 1000
+FILTER_ROUNDS = 5  # pages of the store one filtered page of dialogs reads at most
 BOM = "\ufeff"
 DELIMITERS: dict[str, str] = {"comma": ",", "semicolon": ";", "tab": "\t"}
 Delimiter = Literal["comma", "semicolon", "tab"]
@@ -64,11 +65,27 @@ def decode_cursor(cursor: str) -> tuple[datetime, list[str]]:
 
 
 async def page_dialogs(
-    store: Store, period: Period, limit: int = PAGE_SIZE, cursor: str | None = None
+    store: Store, period: Period, limit: int = PAGE_SIZE, cursor: str | None = None, keep: DialogFilter | None = None
 ) -> tuple[list[Dialog], str | None]:
-    """Up to `limit` dialogs of the period, oldest first, and the cursor of the next page (None at the end)."""
+    """Up to `limit` dialogs of the period, oldest first, and the cursor of the next page (None at the end).
+
+    With `keep`, only the dialogs it keeps (spam left out, a tag...): the store cannot filter the list, so
+    the page is filled from a few pages of the store; after FILTER_ROUNDS it may be short (even empty)
+    while `next` still leads on."""
     if not 1 <= limit <= MAX_PAGE:
         raise ReportError(f"limit must be 1 to {MAX_PAGE}")
+    if keep is None:
+        return await _page(store, period, limit, cursor)
+    kept: list[Dialog] = []
+    for _ in range(FILTER_ROUNDS):
+        page, cursor = await _page(store, period, limit - len(kept), cursor)
+        kept += [dialog for dialog in page if keep.keeps(dialog)]
+        if cursor is None or len(kept) == limit:
+            break
+    return kept, cursor
+
+
+async def _page(store: Store, period: Period, limit: int, cursor: str | None) -> tuple[list[Dialog], str | None]:
     start, seen = period.start, list[str]()
     if cursor is not None:
         start, seen = decode_cursor(cursor)

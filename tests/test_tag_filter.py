@@ -328,3 +328,32 @@ async def test_api_bad_tag_parameters_are_400(
 ) -> None:
     status, body = await get(http, server.url + "/api/reports/summary", [("period", WEEK), *params])
     assert status == 400 and ("spam" in body["error"] or "without_tag" in body["error"])
+
+
+async def test_api_dialogs_list_and_csv_leave_spam_out_unless_asked(server: Any, http: aiohttp.ClientSession) -> None:
+    url = server.url + "/api/dialogs"
+    _, default = await get(http, url, [("period", WEEK)])
+    _, everything = await get(http, url, [("period", WEEK), ("spam", "include")])
+    _, spam = await get(http, url, [("period", WEEK), ("tag", "spam")])
+    pages, cursor = [], None
+    while True:  # one at a time: pages filled past the spam dialogs, to the end
+        _, page = await get(http, url, [("period", WEEK), ("limit", "1"), *([("cursor", cursor)] if cursor else [])])
+        pages.append([d["id"] for d in page["dialogs"]])
+        cursor = page["next"]
+        if cursor is None:
+            break
+    async with http.get(
+        url + ".csv", params={"period": WEEK}, headers={"Authorization": f"Bearer {API_TOKEN}"}
+    ) as response:
+        csv_default = (await response.text()).strip().splitlines()
+    async with http.get(
+        url + ".csv", params={"period": WEEK, "spam": "include"}, headers={"Authorization": f"Bearer {API_TOKEN}"}
+    ) as response:
+        csv_everything = (await response.text()).strip().splitlines()
+
+    assert (len(default["dialogs"]), default["without_tags"]) == (2, ["spam"])
+    assert all("spam" not in d["tags"] for d in default["dialogs"])
+    assert len(everything["dialogs"]) == 4 and everything["without_tags"] == []
+    assert len(spam["dialogs"]) == 2 and spam["filters"] == {"tag": "spam"}
+    assert [ids for ids in pages if ids] == [[d["id"]] for d in default["dialogs"]]
+    assert (len(csv_default), len(csv_everything)) == (1 + 2, 1 + 4)  # the header and the dialogs
