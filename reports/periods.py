@@ -588,7 +588,8 @@ def _dated(day: date | None) -> tuple[int, int | None, int | None] | None:
 def _resolve(
     a: tuple[int, int | None, int | None], b: tuple[int, int | None, int | None], today: date, raw: str
 ) -> tuple[date, date]:
-    a_month, b_month = a[1] or b[1], b[1] or a[1]
+    a_month = a[1] if a[1] is not None else b[1]
+    b_month = b[1] if b[1] is not None else a[1]
     assert a_month is not None and b_month is not None
     # «25.12–05.01» runs into the next year; «28-5 ноября» (one month for both) is a mistake
     wraps = a[1] is not None and b[1] is not None and (b_month, b[0]) < (a_month, a[0])

@@ -242,6 +242,8 @@ def test_steps_back_by_its_kind() -> None:
         "9999 дней",
         "ноябрь 1850",
         "0 дней",
+        "1-0.0",  # month 0
+        "0.0-1",
     ],
 )
 def test_what_is_no_period_is_refused(text: str) -> None:
