@@ -633,3 +633,53 @@ async def test_an_owner_erases_a_contact_named_as_alerts_and_cards_show_it(
     for contact in ("tg:777", "tg:778", "tg:779", A, C):
         assert await store.find_dialogs(contact_id=contact) == []
     assert len(await store.find_dialogs(contact_id=B)) == 1  # nobody else
+
+
+# first steps -------------------------------------------------------------------------------------
+
+
+async def test_start_tells_an_owner_the_steps_not_taken_and_staff_none(
+    run_bot: RunBot, api: BotAPI, store: SQLiteStore
+) -> None:
+    await add_staff(store)
+    await run_bot(clock=lambda: NOW, greenapi_webhook_token="green-secret", twilio_auth_token=None)
+    owner, maria = Person(api, OWNER, "ru", "Ирина"), Person(api, STAFF, "en", "Maria")
+
+    owner.says("/start")
+    steps = await owner.reads()
+    maria.says("/start")
+    staff = await maria.reads()
+    owner.says("/recent")
+    empty = await owner.reads()
+
+    assert steps.startswith("Здравствуйте, Ирина!")
+    assert "С чего начать\n\n1. Укажите адрес сервера в интернете в настройке CHATTRACK_PUBLIC_URL" in steps
+    assert (
+        "2. Подключите WhatsApp: в настройках провайдера укажите адрес для входящих сообщений:\nGreen-API: /webhooks/greenapi\n"
+        in steps
+    )
+    assert "3. Включите ежедневную сводку: /summary 09:00" in steps
+    assert "Twilio" not in steps  # only the provider in use
+    assert staff == "Hello, Maria! Lead reports are at your service: /help"
+    assert empty.startswith("Диалогов пока нет.\n\nС чего начать")
+
+
+async def test_the_steps_give_the_tag_and_go_once_each_is_done(store: SQLiteStore) -> None:
+    from bot.onboarding import Onboarding
+    from tracking.models import PageView
+    from tracking.store.base import SummaryChoice
+
+    public = "https://leads.example.com"
+    onboarding = Onboarding(store, public, (), None)
+
+    first = html_to_text(await onboarding.steps(OWNER, "en"))
+    await store.record_page_view(PageView(code="7K3M9QE", visitor_id="v1", url="https://shop.example/", at=NOW))
+    second = html_to_text(await onboarding.steps(OWNER, "en"))
+    await seed_dialog(store, NOW)
+    await store.set_summary_choice(SummaryChoice(user_id=OWNER, at="09:00", chosen_at=NOW))
+
+    assert f'<script async src="{public}/t.js"></script>' in first
+    assert f"Green-API: CHATTRACK_GREENAPI_WEBHOOK_TOKEN, {public}/webhooks/greenapi" in first
+    assert f"any other platform: CHATTRACK_GENERIC_WEBHOOK_SECRET, {public}/webhooks/generic" in first
+    assert "/t.js" not in second and "1. Connect WhatsApp" in second and "2. Turn on the daily summary" in second
+    assert await onboarding.steps(OWNER, "en") == ""
