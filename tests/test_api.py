@@ -343,15 +343,15 @@ NASTY = ["", " ", "\x00", "%", "'; DROP TABLE dialogs; --", "9" * 200, "２０�
          "null", "💥", "2026-W00", "2026-W54", "31.02.2026", "2026-11-01..", "<b>", "true", "0", "2026-Q0",
          "\u202e"]  # fmt: skip
 PARAMS = {
-    "/api/reports/summary": ["period", "probable", "channel", "tag", "status"],
-    "/api/reports/channels": ["period", "limit"],
-    "/api/reports/pages": ["kind", "limit"],
-    "/api/reports/drilldown": ["by", "source", "campaign"],
-    "/api/reports/dynamics": ["bucket", "by", "top", "period"],
-    "/api/reports/compare": ["a", "b", "by", "limit"],
-    "/api/dialogs": ["period", "limit", "cursor"],
-    "/api/dialogs.csv": ["period", "lang", "sep", "format", "channel", "tag"],
-    "/api/dialogs.xlsx": ["period", "lang", "sep", "format", "channel", "tag"],
+    "/api/reports/summary": ["period", "probable", "channel", "tag", "status", "without_tag", "spam"],
+    "/api/reports/channels": ["period", "limit", "without_tag", "spam"],
+    "/api/reports/pages": ["kind", "limit", "without_tag", "spam"],
+    "/api/reports/drilldown": ["by", "source", "campaign", "without_tag", "spam"],
+    "/api/reports/dynamics": ["bucket", "by", "top", "period", "without_tag", "spam"],
+    "/api/reports/compare": ["a", "b", "by", "limit", "without_tag", "spam"],
+    "/api/dialogs": ["period", "limit", "cursor", "tag", "without_tag", "spam"],
+    "/api/dialogs.csv": ["period", "lang", "sep", "format", "channel", "tag", "without_tag", "spam"],
+    "/api/dialogs.xlsx": ["period", "lang", "sep", "format", "channel", "tag", "without_tag", "spam"],
 }
 
 
