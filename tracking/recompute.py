@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from tracking.models import Dialog
 from tracking.periods import buckets_for
+from tracking.store import rollups
 from tracking.store.base import Store
 from tracking.store.mongo import MongoStore
 from tracking.store.sqlite import SQLiteStore, parse_ts
@@ -38,11 +39,14 @@ async def _recompute_sqlite(store: SQLiteStore, zone: ZoneInfo) -> int:
         ).fetchall()
         if not rows:
             return 0, None
-        rewritten = 0
+        moved = []
         for row in rows:
             buckets = buckets_for(parse_ts(row["started_at"]), zone)
-            if (row["day"], row["week"], row["month"], row["quarter"]) == tuple(buckets.model_dump().values()):
-                continue
+            if (row["day"], row["week"], row["month"], row["quarter"]) != tuple(buckets.model_dump().values()):
+                moved.append((row, buckets))
+        rollups.remove(db, [row["id"] for row, _ in moved])  # the report rollups move with them
+        rewritten = 0
+        for row, buckets in moved:
             dialog = Dialog.model_validate_json(row["data"])
             dialog.buckets = buckets
             db.execute(
@@ -50,6 +54,7 @@ async def _recompute_sqlite(store: SQLiteStore, zone: ZoneInfo) -> int:
                 (buckets.day, buckets.week, buckets.month, buckets.quarter, dialog.model_dump_json(), row["id"]),
             )
             rewritten += 1
+        rollups.add(db, [row["id"] for row, _ in moved])
         return rewritten, rows[-1]["id"]
 
     while True:

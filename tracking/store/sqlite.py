@@ -32,6 +32,7 @@ from tracking.models import (
     opened_visit,
 )
 from tracking.periods import utc_now
+from tracking.store import rollups
 from tracking.store.base import (
     ATTRIBUTION_FIELDS,
     CLICKS_KEPT_PER_VISIT,
@@ -372,11 +373,13 @@ class SQLiteStore:
         self._clicks: list[ClickWork] = []
         self._views_flush: asyncio.Task[None] | None = None
         self._erasure_key = ""  # read from the file by open()
+        self._rebuild: asyncio.Task[bool] | None = None  # of the report rollups, when open() found them stale
 
     async def open(self) -> None:
         def setup(db: sqlite3.Connection) -> None:
             db.executescript(SCHEMA)
             migrate(db)
+            rollups.setup(db)
             db.execute(
                 "INSERT INTO meta (key, value) VALUES ('schema_version', ?) "
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -391,11 +394,23 @@ class SQLiteStore:
             await self.runner.open(setup)
         except (sqlite3.Error, OSError) as exc:
             raise StoreUnavailable(f"cannot open SQLite file {self.path}: {exc}") from exc
+        if not self.runner.lookup(rollups.is_ready):  # a file of an older version, or after a migration
+            self._rebuild = asyncio.create_task(self._rebuild_in_background())
+
+    async def _rebuild_in_background(self) -> bool:
+        try:
+            return await self.rebuild_counts()
+        except Exception:  # reports keep counting raw; the next start tries again
+            log.exception("rebuilding the report rollups failed")
+            return False
 
     async def close(self) -> None:
         """Commits the writes already queued (graceful shutdown), then closes."""
         if self._views_flush is not None:
             await asyncio.shield(self._views_flush)  # page views waiting for their batch are queued writes too
+        if self._rebuild is not None:
+            self._rebuild.cancel()  # what it rebuilt stays (each hour is whole); the next start goes on
+            await asyncio.gather(self._rebuild, return_exceptions=True)
         await self.runner.close()
 
     async def ping(self) -> bool:
@@ -602,6 +617,8 @@ class SQLiteStore:
             "INSERT OR IGNORE INTO dialog_tags (dialog_id, tag) VALUES (?, ?)",
             [(dialog.id, tag) for tag in dialog.tags],
         )
+        inserted = dict(zip(DIALOG_COLUMNS, values, strict=True))
+        rollups.add_new(db, [inserted[name] for name in rollups.COUNTED], dialog.tags)
 
     async def get_dialog(self, dialog_id: str) -> Dialog | None:
         row = self.runner.lookup(lambda db: _one(db, "SELECT data FROM dialogs WHERE id = ?", (dialog_id,)))
@@ -684,11 +701,13 @@ class SQLiteStore:
                 return None
             dialog = Dialog.model_validate_json(row["data"])
             dialog.tags = sorted(set(tags))
+            rollups.remove(db, [dialog_id])
             db.execute("UPDATE dialogs SET data = ? WHERE id = ?", (dialog.model_dump_json(), dialog_id))
             db.execute("DELETE FROM dialog_tags WHERE dialog_id = ?", (dialog_id,))
             db.executemany(
                 "INSERT INTO dialog_tags (dialog_id, tag) VALUES (?, ?)", [(dialog_id, t) for t in dialog.tags]
             )
+            rollups.add(db, [dialog_id])
             return dialog
 
         return await self.runner.write(retag)
@@ -750,6 +769,7 @@ class SQLiteStore:
                 for row in db.execute("SELECT provider, message_id FROM messages WHERE dialog_id = ?", dialog_id)
             ]
             db.executemany("INSERT OR IGNORE INTO erased_messages (digest) VALUES (?)", erased)
+            rollups.remove(db, [dialog_id for (dialog_id,) in ids])
             for table in ("messages", "outbox", "dialog_tags", "alert_messages"):
                 db.executemany(f"DELETE FROM {table} WHERE dialog_id = ?", ids)
             db.executemany("DELETE FROM dialogs WHERE id = ?", ids)
@@ -772,39 +792,13 @@ class SQLiteStore:
         for name in [*query.group_by, *query.filters]:
             if name not in GROUPABLE_FIELDS:
                 raise ValueError(f"cannot group or filter by {name!r}")
-
-        def column(name: str) -> str:
-            if name == "tag":
-                return "t.tag"
-            if not query.include_probable and name in ATTRIBUTION_COLUMNS:
-                hidden = "'unattributed'" if name == "channel" else "NULL"
-                return f"CASE WHEN d.status = 'probable' THEN {hidden} ELSE d.{name} END"
-            return f"d.{name}"
-
-        uses_tags = "tag" in query.group_by or "tag" in query.filters
-        select = [f"{column(name)} AS g{i}" for i, name in enumerate(query.group_by)]
-        if query.bucket is not None:
-            select.append(f"d.{query.bucket.value} AS bucket")
-        groups = [f"g{i}" for i in range(len(query.group_by))] + (["bucket"] if query.bucket else [])
-        where = ["d.started_at >= ?", "d.started_at < ?"]
-        args: list[Any] = [ts(query.start), ts(query.end)]
-        for name, value in query.filters.items():
-            where.append(f"{column(name)} = ?")
-            args.append(value)
-        if query.without_tags:
-            marks = ", ".join("?" * len(query.without_tags))
-            where.append(f"NOT EXISTS (SELECT 1 FROM dialog_tags x WHERE x.dialog_id = d.id AND x.tag IN ({marks}))")
-            args.extend(query.without_tags)
-        sql = (
-            f"SELECT {', '.join([*select, 'COUNT(*) AS n', 'SUM(d.is_repeat) AS r'])} FROM dialogs d"
-            + (" JOIN dialog_tags t ON t.dialog_id = d.id" if uses_tags else "")
-            + f" WHERE {' AND '.join(where)}"
-            + (f" GROUP BY {', '.join(groups)}" if groups else "")
-        )
+        # Whole days and hours from the rollups (tracking/store/rollups.py) while they are complete.
+        shape = rollups.shape_for(query) if self.runner.lookup(rollups.is_ready) else None
+        sql, args = rollups.count_sql(query, shape, ts)
         rows = await self.runner.read(lambda db: _all(db, sql, args))
         result = []
         for row in rows:
-            n, repeat = int(row["n"]), int(row["r"] or 0)
+            n, repeat = int(row["n"] or 0), int(row["r"] or 0)
             if n == 0:
                 continue  # an ungrouped COUNT over nothing
             result.append(
@@ -817,6 +811,18 @@ class SQLiteStore:
                 )
             )
         return result
+
+    async def rebuild_counts(self) -> bool:
+        """Recompute the report rollups from the dialogs (after a migration that rewrote dialogs' columns
+        and called `rollups.mark_stale`, or to repair them): an hour per short write, so the server keeps
+        serving, and reports count raw until it ends. Idempotent. False when the dialogs were marked stale
+        again meanwhile (run it again)."""
+        began = await self.runner.read(rollups.state)
+        for hour in await self.runner.read(rollups.hours_to_rebuild):
+            await self.runner.write(functools.partial(rollups.rebuild_hour, hour=hour))
+        for day in await self.runner.read(rollups.days_to_rebuild):
+            await self.runner.write(functools.partial(rollups.rebuild_day, day=day))
+        return await self.runner.write(functools.partial(rollups.finish_rebuild, began=began))
 
     # outbox -------------------------------------------------------------------------------------
 
@@ -1055,6 +1061,7 @@ class SQLiteStore:
                     }
                 )
             columns = dialog.attribution.model_dump(mode="json")
+            rollups.remove(db, [dialog.id])
             db.execute(
                 f"UPDATE dialogs SET status = ?, code = ?, {', '.join(f'{c} = ?' for c in ATTRIBUTION_COLUMNS)}, "
                 "data = ? WHERE id = ?",
@@ -1066,6 +1073,7 @@ class SQLiteStore:
                     dialog.id,
                 ),
             )
+            rollups.add(db, [dialog.id])
             return True
 
         return await self.runner.write(edit)

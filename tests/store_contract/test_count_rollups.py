@@ -1,0 +1,251 @@
+"""Counts stay exact through every change: after a random sequence of operations, every shape of CountQuery
+gives what a recount of the stored dialogs gives (SQLite answers most from its rollups,
+tracking/store/rollups.py, and counts only the part-hours at a period's edges from the dialogs).
+
+The recount here is independent of both stores: it reads the dialogs back (list_dialogs) and counts in
+Python. On the nx-27017 emulator only ungrouped queries are compared (its $group by a document is broken,
+see test_counts.GROUPED); a real MongoDB gets every shape.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pymongo import AsyncMongoClient
+
+from tests.mongo_server import MongoServer
+from tests.store_contract import NUMBER, OTHER_NUMBER, Row, at, message, new_dialog, rows
+from tracking.models import Attribution, AttributionStatus, Channel, Dialog
+from tracking.recompute import recompute_buckets
+from tracking.store import rollups
+from tracking.store.base import GROUPABLE_FIELDS, Bucket, CodeAttribution, CountQuery, Store
+from tracking.store.mongo import MongoStore
+from tracking.store.sqlite import SQLiteStore
+
+T0 = at("2026-03-30 19:00")  # around Moscow's midnight, the end of March and of Q1
+WINDOW = timedelta(hours=80)
+CONTACTS = ["+79160000001", "+79160000002", "+79160000003", "+79160000004"]
+CHANNELS = [Channel.PAID_SEARCH, Channel.ORGANIC_SEARCH, Channel.DIRECT, Channel.UNATTRIBUTED]
+STATUSES = [AttributionStatus.EXACT, AttributionStatus.PROBABLE, AttributionStatus.NONE]
+TAGS = ["spam", "sale", "vip"]
+ZONES = [ZoneInfo("Europe/Moscow"), ZoneInfo("UTC"), ZoneInfo("Asia/Kolkata")]
+EVERYTHING = (at("2020-01-01 00:00"), at("2030-01-01 00:00"))
+
+moments = st.integers(0, int(WINDOW.total_seconds()) // 60).map(lambda m: T0 + timedelta(minutes=m))
+add = st.tuples(
+    st.just("add"),
+    moments,
+    st.sampled_from(CONTACTS),
+    st.sampled_from([NUMBER, OTHER_NUMBER]),
+    st.sampled_from(CHANNELS),
+    st.sampled_from(STATUSES),
+    st.sampled_from([None, "google", "yandex"]),
+    st.lists(st.sampled_from(TAGS), max_size=2),
+)
+operation = st.one_of(
+    add,
+    add,
+    add,
+    st.tuples(st.just("tag"), st.integers(0, 50), st.lists(st.sampled_from(TAGS), max_size=3)),
+    st.tuples(st.just("attribute"), st.integers(0, 50), st.sampled_from(CHANNELS), st.sampled_from(STATUSES)),
+    st.tuples(st.just("forget"), st.sampled_from(CONTACTS)),
+    st.tuples(st.just("zone"), st.sampled_from(ZONES)),
+    st.tuples(st.just("rebuild")),
+)
+# An instant: whole days and hours (what reports mostly ask) and any minute (running periods, cut comparisons).
+instants = st.one_of(
+    st.integers(-1, 5).map(lambda d: at("2026-03-30 21:00") + timedelta(days=d)),
+    st.integers(-4, 90).map(lambda h: T0 + timedelta(hours=h)),
+    moments.map(lambda m: m + timedelta(seconds=17)),
+)
+filters = st.dictionaries(
+    st.sampled_from(["channel", "source", "status", "tag", "business_number", "messenger"]),
+    st.sampled_from(["paid_search", "google", "probable", "exact", "sale", "vip", NUMBER, "whatsapp"]),
+    max_size=2,
+)
+options = st.tuples(
+    instants,
+    instants,
+    st.sampled_from([None, *Bucket]),
+    filters,
+    st.sampled_from([[], ["spam"], ["spam", "vip"]]),
+    st.booleans(),
+)
+
+
+def recount(dialogs: list[Dialog], query: CountQuery) -> list[Row]:
+    """What count_dialogs must answer, counted in Python from the dialogs as stored."""
+
+    def value(dialog: Dialog, name: str) -> str | None:
+        fields: dict[str, Any] = dialog.attribution.model_dump(mode="json")
+        if name in fields:
+            if not query.include_probable and dialog.status == AttributionStatus.PROBABLE:
+                return "unattributed" if name == "channel" else None
+            return fields[name]
+        return {"business_number": dialog.business_number, "messenger": dialog.messenger.value}.get(
+            name, dialog.status.value
+        )
+
+    totals: Counter[tuple[Any, ...]] = Counter()
+    for dialog in dialogs:
+        if not query.start <= dialog.started_at < query.end or set(dialog.tags) & set(query.without_tags):
+            continue
+        if any(
+            (wanted not in dialog.tags) if name == "tag" else (value(dialog, name) != wanted)
+            for name, wanted in query.filters.items()
+        ):
+            continue
+        group_tags = [query.filters["tag"]] if "tag" in query.filters else dialog.tags
+        for tag in group_tags if "tag" in query.group_by else [None]:
+            key = tuple((name, tag if name == "tag" else value(dialog, name)) for name in query.group_by)
+            bucket = getattr(dialog.buckets, query.bucket.value) if query.bucket else None
+            totals[(tuple(sorted(key)), bucket, dialog.is_repeat)] += 1
+    out = {(key, bucket): [0, 0] for key, bucket, _ in totals}
+    for (key, bucket, repeat), n in totals.items():
+        out[(key, bucket)][1 if repeat else 0] += n
+    return sorted(((k, b, new + rep, new, rep) for (k, b), (new, rep) in out.items()), key=repr)
+
+
+async def apply(store: Store, operations: list[tuple[Any, ...]], sent: list[str]) -> None:
+    for op in operations:
+        dialogs = await store.list_dialogs(*EVERYTHING)
+        if op[0] == "add":
+            _, when, contact, number, channel, status, source, tags = op
+            msg = message(when, contact=contact, number=number)
+            new = new_dialog(msg, channel=channel, status=status, source=source, tags=tags, gap=timedelta(hours=3))
+            new.draft.attribution.campaign = "spring" if channel == Channel.PAID_SEARCH else None
+            await store.add_message(new)
+            sent.append(msg.message_id)
+        elif op[0] == "tag" and dialogs:
+            await store.set_tags(dialogs[op[1] % len(dialogs)].id, op[2])
+        elif op[0] == "attribute" and sent:
+            attribution = Attribution(channel=op[2], source="vk", landing_page="https://salon.example/")
+            change = CodeAttribution(code=uuid.uuid4().hex[:8], status=op[3], attribution=attribution)
+            await store.edit_message("twilio", sent[op[1] % len(sent)], "код", T0 + WINDOW, change)
+        elif op[0] == "forget":
+            await store.forget_contact(op[1])
+        elif op[0] == "zone":
+            await recompute_buckets(store, op[1])
+        elif op[0] == "rebuild" and isinstance(store, SQLiteStore):
+            assert await store.rebuild_counts()
+
+
+def snapshot(path: Path) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(path) as db:
+        return sorted(db.execute("SELECT * FROM dialog_counts WHERE dialogs <> 0"))
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(operations=st.lists(operation, min_size=1, max_size=25), queries=st.lists(options, min_size=1, max_size=3))
+async def test_every_count_equals_a_recount_after_any_changes(
+    adapter: str, on_emulator: bool, tmp_path: Path, request: Any, operations: list[Any], queries: list[Any]
+) -> None:
+    store: Store
+    server: MongoServer | None = request.getfixturevalue("mongodb") if adapter == "mongo" else None
+    database = f"chattrack_test_{uuid.uuid4().hex[:12]}"
+    path = tmp_path / f"{database}.db"
+    store = SQLiteStore(path) if server is None else MongoStore(server.database_url(database))
+    await store.open()
+    try:
+        await apply(store, operations, [])
+        dialogs = await store.list_dialogs(*EVERYTHING)
+        group_bys = [[]] if on_emulator else [[], *([name] for name in GROUPABLE_FIELDS)]
+        # Periods that end or start within an hour of a dialog: its part-hour is counted from the dialogs.
+        around = [d.started_at for d in dialogs[:3]]
+        queries += [(T0 - timedelta(days=1), t + timedelta(minutes=1), None, {}, ["spam"], True) for t in around]
+        queries += [(t - timedelta(minutes=1), T0 + 2 * WINDOW, Bucket.DAY, {}, [], False) for t in around]
+        for start, end, bucket, filtered, without, probable in queries:
+            for group_by in group_bys:
+                query = CountQuery(
+                    start=start,
+                    end=end,
+                    group_by=group_by,
+                    bucket=None if on_emulator else bucket,
+                    filters=filtered,
+                    without_tags=without,
+                    include_probable=probable,
+                )
+                assert rows(await store.count_dialogs(query)) == recount(dialogs, query), query
+        if isinstance(store, SQLiteStore):  # what the changes kept equals what a rebuild computes
+            kept = snapshot(path)
+            assert await store.rebuild_counts()
+            assert snapshot(path) == kept
+    finally:
+        await store.close()
+        if server is not None:
+            client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(server.url)
+            await client.drop_database(database)
+            await client.close()
+
+
+async def test_a_file_of_an_older_version_counts_raw_until_its_rollups_are_rebuilt(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "old.db")
+    await store.open()
+    for minute in range(0, 600, 7):
+        new = new_dialog(message(T0 + timedelta(minutes=minute), contact=f"+7916{minute:07d}"), tags=["sale"])
+        await store.add_message(new)
+    query = CountQuery(start=T0 - timedelta(days=1), end=T0 + timedelta(days=1), group_by=["channel"])
+    expected = rows(await store.count_dialogs(query))
+
+    def older_version(db: sqlite3.Connection) -> None:  # no rollups, no record of them
+        db.execute("DELETE FROM dialog_counts")
+        db.execute("DELETE FROM meta WHERE key = 'dialog_counts'")
+
+    await store.write(older_version)
+    await store.close()
+    assert snapshot(tmp_path / "old.db") == []
+
+    reopened = SQLiteStore(tmp_path / "old.db")
+    await reopened.open()
+    try:
+        assert reopened._rebuild is not None  # open() found no complete rollups and started the rebuild
+        assert rows(await reopened.count_dialogs(query)) == expected  # raw meanwhile, or rollups once done
+        assert await reopened._rebuild
+        assert await reopened.read(rollups.is_ready)
+        assert rows(await reopened.count_dialogs(query)) == expected
+        assert snapshot(tmp_path / "old.db") != []
+    finally:
+        await reopened.close()
+
+
+async def test_a_migration_marks_the_rollups_stale_and_a_rebuild_started_before_it_does_not_mark_them_ready(
+    tmp_path: Path,
+) -> None:
+    store = SQLiteStore(tmp_path / "m.db")
+    await store.open()
+    try:
+        await store.add_message(new_dialog(message(T0), channel=Channel.PAID_SEARCH))
+        began = await store.read(rollups.state)
+
+        def migration(db: sqlite3.Connection) -> None:  # rewrites a counted column behind the rollups' back
+            db.execute("UPDATE dialogs SET channel = 'direct'")
+            rollups.mark_stale(db)
+
+        await store.write(migration)
+        query = CountQuery(start=T0 - timedelta(days=2), end=T0 + timedelta(days=2), group_by=["channel"])
+        assert [r.key for r in await store.count_dialogs(query)] == [{"channel": "direct"}]  # raw: exact
+        assert not await store.write(lambda db: rollups.finish_rebuild(db, began))  # a rebuild from before
+        assert await store.rebuild_counts()
+        assert [r.key for r in await store.count_dialogs(query)] == [{"channel": "direct"}]  # from the rollups
+    finally:
+        await store.close()
+
+
+def test_a_period_is_split_into_days_hours_and_part_hours_at_its_edges() -> None:
+    days, hours, raw = rollups.plan(at("2026-03-30 21:00"), at("2026-04-02 14:25"))
+    assert days == [(at("2026-03-31 00:00"), at("2026-04-02 00:00"))]
+    assert hours == [(at("2026-03-30 21:00"), at("2026-03-31 00:00")), (at("2026-04-02 00:00"), at("2026-04-02 14:00"))]
+    assert raw == [(at("2026-04-02 14:00"), at("2026-04-02 14:25"))]
+    assert rollups.plan(at("2026-03-30 21:10"), at("2026-03-30 21:50")) == (
+        [],
+        [],
+        [(at("2026-03-30 21:10"), at("2026-03-30 21:50"))],
+    )
