@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from html import escape
 from zoneinfo import ZoneInfo
 
-from reports.charts import dynamics_png
+from reports.charts import chart_period, dynamics_png
 from reports.counts import TagFilter, channels, dynamics, pages, summary
 from reports.i18n import WEEKDAYS, Lang, day_label, number, percent, word
 from reports.periods import Period, Unit
@@ -16,7 +16,6 @@ from reports.render import CAPTION_LIMIT, ranking_lines, render_change_line, spl
 from reports.tag_words import tag_note
 from tracking.store.base import Bucket, Store
 
-CHART_DAYS = 14
 TOP = 5
 
 
@@ -33,7 +32,7 @@ async def daily_summary(
     """The summary of local day `day` (usually yesterday) in `zone`; spam left out unless `tags` say otherwise."""
     period = Period(day, day, zone, Unit.DAY)
     before, week_ago = period.shifted(days=-1), period.shifted(days=-7)
-    window = Period(day - timedelta(days=CHART_DAYS - 1), day, zone, Unit.SPAN)
+    window = chart_period(period)  # the day shaded among the 13 before it
     day_before, last_week, by_channel, by_page, trend = await asyncio.gather(
         summary(store, before, tags=tags),
         summary(store, week_ago, tags=tags),
@@ -62,6 +61,6 @@ async def daily_summary(
         body += ["", f"<b>{escape(word(lang, 'top_channels'))}</b>", *ranking_lines(lang, by_channel)]
         if by_page.rows:
             body += ["", f"<b>{escape(word(lang, 'top_pages'))}</b>", *ranking_lines(lang, by_page)]
-    png = await asyncio.to_thread(dynamics_png, trend, lang) if any(trend.totals) else None
+    png = await asyncio.to_thread(dynamics_png, trend, lang, focus=period) if any(trend.totals) else None
     caption = split_message("\n".join(head), CAPTION_LIMIT)[0]
     return Summary(text="\n".join(body), png=png, caption=caption)
