@@ -125,6 +125,10 @@ async def test_kick_sends_a_new_alert_to_each_owner_at_once(
     assert all(c.params["parse_mode"] == "HTML" and "winter_sale" in c.params["text"] for c in sent)
     assert await store.pending_alerts() == 0
     assert dispatcher.sent == 3  # one outbox item per owner chat
+    # Where each alert went is kept, so that erasing the contact can edit them (bot/privacy.py).
+    assert await store.alert_messages(second.contact_id) == sorted(
+        (c.params["chat_id"], c.result["message_id"]) for c in sent if dialog_of(c) == second.id
+    )
 
 
 async def test_retry_after_is_honoured_and_the_alert_is_sent_once(
