@@ -12,6 +12,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from bot.summary import DailySummaries
 from bot.texts import TEXTS
 from reports.counts import INCLUDE_ALL, TagFilter, TagScope, compare, dynamics, ranking, summary
 from reports.daily import daily_summary
@@ -20,13 +21,16 @@ from reports.periods import parse_period
 from reports.render import render_ranking, render_summary
 from reports.tag_words import BUILT_IN, TAG_LABELS, TagWordsError, dialogs_count, split_tag_words, tag_note
 from tests import test_bot_commands as bot_tests
+from tests import test_bot_summary as summary_tests
 from tests.seed import MOSCOW, seed_dialog, utc
 from tests.test_bot_commands import NOW, OWNER, BotAPI, Person, RunBot
+from tests.test_outbox import FakeClock
 from tracking.models import Channel
 from tracking.store.base import Bucket, Store
 from tracking.store.sqlite import SQLiteStore
 
 api, run_bot = bot_tests.api, bot_tests.run_bot  # the bot's fixtures (the store is conftest's)
+settings, bot = summary_tests.settings, summary_tests.bot
 
 TAGS = ("qualified", "sale", "spam", "vip")
 SPAM_OUT = TagFilter()
@@ -211,6 +215,18 @@ async def test_the_daily_summary_leaves_spam_out_and_says_so(store: SQLiteStore)
     assert "Диалоги: <b>2</b>" in everything.text and "Спам учтён" in everything.text
 
 
+async def test_the_daily_summary_sent_by_the_bot_says_spam_was_left_out(
+    api: BotAPI, store: SQLiteStore, bot: Any, settings: Callable[..., Any]
+) -> None:
+    await seed_week(store)
+    clock = FakeClock(utc("2026-11-26 06:05"))  # Thursday 09:05 in Moscow: Wednesday's summary is due
+    summaries = DailySummaries(store, bot, settings(summary_time="09:00"), clock=clock)
+
+    assert await summaries.run_due() == [f"summary:{OWNER}:2026-11-25"]
+    caption = bot_tests.shown(await api.wait_for("sendPhoto", bot_tests.to_chat(OWNER)), "caption")
+    assert "Диалоги: 1\nБез спама: 1 диалог не учтён" in caption
+
+
 # the bot -----------------------------------------------------------------------------------------
 
 
@@ -234,7 +250,10 @@ async def test_the_bot_takes_tag_words_in_russian(run_bot: RunBot, api: BotAPI, 
     assert default.count("Без спама") == 1  # said once, not again above the channels
     assert "Диалоги: 4\n" in with_spam and "Спам учтён" in with_spam
     assert "Диалоги: 2\n" in only_spam and "Только с тегом «Спам»" in only_spam
-    assert "Только с тегом «Продажа»\nБез спама: 1 диалог не учтён" in sales and "1. yandex — 1 (100" in sales
+    assert (
+        "Только с тегом «Продажа»\nБез спама: 1 диалог не учтён" in sales
+        and f"1. {value_label('ru', 'source', 'yandex')} — 1 (100" in sales
+    )
     assert "один тег за раз" in refused and "«Продажа», «Целевой»" in refused
 
 
