@@ -169,9 +169,8 @@ def render_dynamics(report: Dynamics, lang: Lang) -> str:
             if s.points[i]
         ]
         detail = f": {', '.join(parts)}" if parts else ""
-        lines.append(
-            f"{escape(bucket_label(lang, report.bucket, key))} — <b>{number(lang, report.totals[i])}</b>{detail}"
-        )
+        label = bucket_label(lang, report.bucket, key, report.period)  # a week cut to the period's days
+        lines.append(f"{escape(label)} — <b>{number(lang, report.totals[i])}</b>{detail}")
     return "\n".join(lines)
 
 

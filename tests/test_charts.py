@@ -33,6 +33,7 @@ from reports.charts import (
 from reports.counts import Dynamics, Series, bucket_keys
 from reports.i18n import CHANNELS, bucket_label
 from reports.periods import Period, Unit
+from reports.render import render_dynamics
 from tests.seed import MOSCOW, utc
 from tracking.store.base import Bucket
 
@@ -313,3 +314,11 @@ def test_today_is_drawn_among_the_days_before_it() -> None:
 def test_the_automatic_bucket(first: str, last: str, bucket: Bucket) -> None:
     period = Period(date.fromisoformat(first), date.fromisoformat(last), MOSCOW, Unit.SPAN)
     assert chart_bucket(period) is bucket
+
+
+def test_the_text_of_dynamics_names_weeks_by_their_days_too() -> None:
+    month = Period(date(2026, 11, 1), date(2026, 11, 30), MOSCOW, Unit.MONTH, until=utc("2026-11-27 11:00"))
+    report = report_of(month, Bucket.WEEK, [Series("direct", [1, 2, 3, 4, 5])])
+    text = render_dynamics(report, "ru")
+    assert "26 окт – 1 ноя" not in text and "1 ноя — <b>1</b>" in text  # the first week cut to the month
+    assert "2–8 ноя — <b>2</b>" in text and "23–27 ноя — <b>5</b>" in text
