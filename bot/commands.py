@@ -21,6 +21,7 @@ from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardButton
 
 from bot.access import MEMBERS, HasRole, Role, Steps
 from bot.alerts import TAGS, CardCallback, send_card
+from bot.export import DRILLDOWN_FOCUS, ExportCallback, export_keyboard, pressed, send_export
 from bot.outbox import Clock
 from bot.recent import Recent, RecentCallback
 from bot.texts import language, text
@@ -214,9 +215,11 @@ def commands_router(
     def lang_of(message: Message | CallbackQuery) -> Lang:
         return language(message.from_user.language_code if message.from_user else None)
 
-    async def answer_long(message: Message, body: str) -> None:
-        for part in split_message(body):
-            await message.answer(part)
+    async def answer_long(message: Message, body: str, keyboard: InlineKeyboardMarkup | None = None) -> None:
+        """The answer in parts at Telegram's limit; `keyboard` (the Excel button) under the last one."""
+        parts = split_message(body)
+        for i, part in enumerate(parts, 1):
+            await message.answer(part, reply_markup=keyboard if i == len(parts) else None)
 
     async def tags_or_error(message: Message, args: str | None) -> tuple[TagFilter, str] | None:
         """The tag words of a report's arguments (spam left out when none) and the rest, for the period."""
@@ -257,7 +260,7 @@ def commands_router(
         body = render_summary(totals, lang)
         if totals.totals.dialogs:
             body += "\n\n" + render_ranking(by_channel, lang, filters=False)
-        await answer_long(message, body)
+        await answer_long(message, body, export_keyboard(lang, "summary", period, chosen))
 
     @router.message(Command("channels"))
     async def channels_(message: Message, command: CommandObject) -> None:
@@ -270,7 +273,9 @@ def commands_router(
         if period is None:
             return
         report = await ranking(store, period, field or "channel", limit=TOP * 2, tags=chosen)
-        await answer_long(message, render_ranking(report, lang_of(message)))
+        lang = lang_of(message)
+        focus = DRILLDOWN_FOCUS.get(field or "channel", "channels")
+        await answer_long(message, render_ranking(report, lang), export_keyboard(lang, focus, period, chosen))
 
     @router.message(Command("pages"))
     async def pages_(message: Message, command: CommandObject) -> None:
@@ -283,7 +288,9 @@ def commands_router(
         if period is None:
             return
         report = await pages(store, period, "landing" if kind == "landing" else "contact", limit=TOP * 2, tags=chosen)
-        await answer_long(message, render_ranking(report, lang_of(message)))
+        lang = lang_of(message)
+        button = export_keyboard(lang, "landing" if kind == "landing" else "pages", period, chosen)
+        await answer_long(message, render_ranking(report, lang), button)
 
     @router.message(Command("compare"))
     async def compare_(message: Message, command: CommandObject) -> None:
@@ -297,7 +304,8 @@ def commands_router(
         except PeriodError as error:
             await message.answer(render_period_error(lang, error))
             return
-        await answer_long(message, render_comparison(await compare(store, a, b, tags=chosen), lang))
+        button = export_keyboard(lang, "comparison", a, chosen, b)
+        await answer_long(message, render_comparison(await compare(store, a, b, tags=chosen), lang), button)
 
     @router.message(Command("report"))
     async def report(message: Message, command: CommandObject) -> None:
@@ -337,7 +345,35 @@ def commands_router(
             body = render_dynamics(trend, lang) + "\n\n" + body
         if by_page.rows:
             body += "\n\n" + render_ranking(by_page, lang, filters=False)
-        await answer_long(message, body)
+        await answer_long(message, body, export_keyboard(lang, "dynamics", period, chosen))
+
+    @router.message(Command("export"))
+    async def export(message: Message, command: CommandObject) -> None:
+        picked = await tags_or_error(message, command.args)
+        if picked is None:
+            return
+        chosen, rest = picked
+        period = await period_or_error(message, rest, "month")
+        if period is None or message.bot is None:
+            return
+        await send_export(
+            message.bot, message.chat.id, store, zone, lang_of(message), now=clock(), period=period, tags=chosen
+        )
+
+    @router.callback_query(ExportCallback.filter())
+    async def export_pressed(query: CallbackQuery, callback_data: ExportCallback) -> None:
+        await query.answer()
+        if query.message is None or query.bot is None:
+            return
+        now = clock()
+        try:
+            focus, period, compared, chosen = pressed(callback_data, zone, now)
+        except ValueError:
+            return  # data no button of ours carries
+        await send_export(
+            query.bot, query.message.chat.id, store, zone, lang_of(query),
+            now=now, period=period, tags=chosen, focus=focus, compared=compared,
+        )  # fmt: skip
 
     @router.message(Command("dialog"))
     async def dialog(message: Message, command: CommandObject) -> None:

@@ -14,6 +14,19 @@ DEFAULT_LANGUAGE = "ru"
 
 TEXTS: dict[str, dict[str, str]] = {
     "ru": {
+        # the command menu (bot/access.py), at most 256 characters each
+        "menu_stats": "Сводка за период: /stats неделя",
+        "menu_channels": "Каналы трафика",
+        "menu_pages": "Страницы, с которых написали",
+        "menu_compare": "Сравнение периодов",
+        "menu_report": "График и итоги",
+        "menu_dialog": "Карточка по коду или телефону",
+        "menu_recent": "Последние диалоги",
+        "menu_summary": "Время ежедневной сводки",
+        "menu_help": "Все команды",
+        "menu_invite": "Пригласить сотрудника",
+        "menu_staff": "Сотрудники и доступ",
+        "menu_forget": "Удалить данные контакта",
         "lead_new": "🆕 <b>Новая заявка</b> · {messenger}",
         "lead_repeat": "🔁 <b>Повторное обращение</b> · {messenger}",
         # Plain text (no markup): the form sent when Telegram refused the full alert.
@@ -67,6 +80,7 @@ TEXTS: dict[str, dict[str, str]] = {
             "/pages неделя — страницы, с которых написали (/pages вход — страницы входа)\n"
             "/compare месяц — сравнение с прошлым периодом (месяц год назад — с прошлым годом)\n"
             "/report 30 дней — график по дням и итоги\n"
+            "/export ноябрь — файл для Excel за период (и кнопка «📥 Excel» под каждым отчётом)\n"
             "Спам в отчётах не считается. /channels месяц продажа — только продажи, "
             "/stats неделя со спамом — вместе со спамом, /stats неделя спам — только спам\n"
             "/dialog 7K3M9QX или /dialog +79161234567 — карточка диалога\n"
@@ -109,9 +123,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "newer": "◀ Новее",
         "older": "Старше ▶",
         "report_failed": "Не получилось построить отчёт за такой период. Попробуйте период короче.",
+        "export_button": "📥 Excel",
+        "export_caption": "Выгрузка для Excel · {period}\nДиалогов: {count}",
+        "export_cut": "В файле первые {shown} из {total}: для полного списка выберите период короче.",
+        "export_failed": "Не получилось собрать файл за такой период. Попробуйте период короче.",
         "tags_one_at_a_time": (
-            "Отчёт считает один тег за раз, а названо несколько: {tags}. "
-            "Например: /channels месяц продажа"
+            "Отчёт считает один тег за раз, а названо несколько: {tags}. Например: /channels месяц продажа"
         ),
         "business_connected": (
             "Бот подключён к Telegram Business аккаунта {name}: о новых чатах с клиентами он скажет, "
@@ -158,6 +175,18 @@ TEXTS: dict[str, dict[str, str]] = {
         "recent_search_on": "Искать дальше ▶",
     },
     "en": {
+        "menu_stats": "Totals for a period: /stats week",
+        "menu_channels": "Traffic channels",
+        "menu_pages": "Pages of contact",
+        "menu_compare": "Compare periods",
+        "menu_report": "Chart and totals",
+        "menu_dialog": "A dialog's card by code or phone",
+        "menu_recent": "Latest dialogs",
+        "menu_summary": "Daily summary time",
+        "menu_help": "All commands",
+        "menu_invite": "Invite a staff member",
+        "menu_staff": "Staff and access",
+        "menu_forget": "Erase a contact's data",
         "lead_new": "🆕 <b>New lead</b> · {messenger}",
         "lead_repeat": "🔁 <b>Returning customer</b> · {messenger}",
         "lead_plain_new": (
@@ -210,6 +239,7 @@ TEXTS: dict[str, dict[str, str]] = {
             "/pages week — pages of contact (/pages landing — landing pages)\n"
             "/compare month — against the previous period (month yoy — against last year)\n"
             "/report 30d — a chart by day and the totals\n"
+            "/export november — an Excel file of the period (and the «📥 Excel» button under every report)\n"
             "Reports leave spam out. /channels month sale — sales only, "
             "/stats week with spam — spam counted too, /stats week spam — spam only\n"
             "/dialog 7K3M9QX or /dialog +79161234567 — a dialog's card\n"
@@ -252,6 +282,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "newer": "◀ Newer",
         "older": "Older ▶",
         "report_failed": "Could not build the report: {error}",
+        "export_button": "📥 Excel",
+        "export_caption": "Excel export · {period}\nDialogs: {count}",
+        "export_cut": "The file holds the first {shown} of {total}: choose a shorter period for the full list.",
+        "export_failed": "Could not build the file for this period. Please try a shorter one.",
         "tags_one_at_a_time": (
             "A report counts one tag at a time, and several were named: {tags}. For example: /channels month sale"
         ),

@@ -68,6 +68,7 @@ TRUE_METHODS = {
 }
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
+MAX_UPLOAD = 50 * 1024 * 1024
 
 ALLOWED_TAGS = {
     "b",
@@ -187,6 +188,7 @@ class FakeTelegramAPI:
         self._next_message_id = 1
         self._failures: dict[str, deque[Failure]] = {}
         self._holds: dict[str, deque[Hold]] = {}
+        self._file_names: dict[str, str] = {}  # multipart field → the uploaded file's name
         self._tick: asyncio.Event | None = None  # set and replaced on every change; created on the loop
         self._closing = False
         self._runner: web.AppRunner | None = None
@@ -197,7 +199,7 @@ class FakeTelegramAPI:
     async def start(self) -> None:
         self._tick = asyncio.Event()
         self._closing = False
-        app = web.Application()
+        app = web.Application(client_max_size=MAX_UPLOAD + 1024 * 1024)  # a document and its form fields
         app.router.add_route("POST", "/bot{token}/{method}", self._handle)
         app.router.add_route("GET", "/bot{token}/{method}", self._handle)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1)
@@ -352,6 +354,7 @@ class FakeTelegramAPI:
         for name, value in (await request.post()).items():
             if isinstance(value, web.FileField):
                 files[name] = value.file.read()
+                self._file_names[name] = value.filename
             else:
                 params[name] = _typed(name, str(value))
         params.update({k: _typed(k, v) for k, v in request.query.items() if k not in params})
@@ -366,6 +369,8 @@ class FakeTelegramAPI:
             return self._send_message(params, token)
         if method == "sendphoto":
             return self._send_photo(params, files, token)
+        if method == "senddocument":
+            return self._send_document(params, files, token)
         if method == "editmessagetext":
             text = self._check_text(params, "text", MAX_TEXT)
             return self._edit(params, {"text": text, "reply_markup": params.get("reply_markup")})
@@ -465,6 +470,30 @@ class FakeTelegramAPI:
             for w in (320, 800)
         ]
         content: dict[str, Any] = {"photo": sizes}
+        if params.get("caption"):
+            content["caption"] = self._check_text(params, "caption", MAX_CAPTION)
+        return self._new_message(params, token, **content)
+
+    def _send_document(self, params: dict[str, Any], files: dict[str, bytes], token: str) -> dict[str, Any]:
+        """A file uploaded as multipart (aiogram: "attach://<field>"); tests read its bytes in params["document"]
+        and its name in params["document_name"]. Telegram takes at most 50 MB from a bot."""
+        ref = str(params.get("document", ""))
+        field = ref.removeprefix("attach://") if ref.startswith("attach://") else "document"
+        document = files.get(field)
+        if document is None:
+            raise BadRequest("there is no document in the request")
+        if len(document) > MAX_UPLOAD:
+            raise BadRequest("file is too big")
+        params["document"] = document
+        params["document_name"] = self._file_names.get(field, "")
+        content: dict[str, Any] = {
+            "document": {
+                "file_id": f"doc-{self._next_message_id}",
+                "file_unique_id": f"d{self._next_message_id}",
+                "file_name": params["document_name"],
+                "file_size": len(document),
+            }
+        }
         if params.get("caption"):
             content["caption"] = self._check_text(params, "caption", MAX_CAPTION)
         return self._new_message(params, token, **content)
