@@ -70,7 +70,6 @@ def page_key(url: str | None, keep: frozenset[str]) -> str | None:
     return _key(text[:_MAX_KEY], keep)
 
 
-@functools.lru_cache(maxsize=8192)
 def _key(text: str, keep: frozenset[str]) -> str:
     scheme = text.split("://", 1)[0].lower() if "://" in text else ""
     if scheme not in ("", "http", "https"):
@@ -79,14 +78,24 @@ def _key(text: str, keep: frozenset[str]) -> str:
         parts = urlsplit(text if scheme else "https://" + text)
         if not parts.hostname:
             return text
-        kept = sorted(pair for pair in parts.query.split("&") if _name(pair) in keep)
-        # Only the kept parameters go through url-normalize: a long tail of tags would cost it time.
-        canonical = url_normalize(f"https://{parts.netloc}{parts.path}" + ("?" + "&".join(kept) if kept else ""))
-    except (ValueError, UnicodeError):  # "http://[", a host IDNA refuses: shown as the browser sent it
+    except ValueError:  # "http://[": shown as the browser sent it
         return text
+    # The tracking parameters are dropped before url-normalize (~50 µs a URL): what is left repeats from
+    # click to click (only the yclid differed), so its canonical form is mostly found in the cache.
+    kept = sorted(pair for pair in parts.query.split("&") if _name(pair) in keep)
+    query = "?" + "&".join(kept) if kept else ""
+    return _canonical(f"{parts.scheme}://{parts.netloc}{parts.path}{query}") or text
+
+
+@functools.lru_cache(maxsize=8192)
+def _canonical(url: str) -> str | None:
+    try:
+        canonical = url_normalize(url)
+    except (ValueError, UnicodeError):  # a host IDNA refuses
+        return None
     if not canonical:
-        return text
-    rest = canonical.removeprefix("https://").removeprefix("www.")
+        return None
+    rest = canonical.split("://", 1)[-1].removeprefix("www.")
     path, mark, query = rest.partition("?")
     path = path.rstrip("/")
     if mark:

@@ -27,6 +27,7 @@ STORE = web.AppKey("store", Store)
 TRACKER = web.AppKey("tracker", Tracker)
 # Called after a message opens a dialog, so its lead alert leaves at once instead of at the next poll.
 ON_NEW_DIALOG = web.AppKey("on_new_dialog", list[Callable[[], None]])
+PAGE_KEYS = web.AppKey("page_keys", asyncio.Task[None])  # the start-up's keying of stored pages
 
 MAX_BODY = 256 * 1024  # providers send a few KB; anything bigger is not a message
 
@@ -100,7 +101,10 @@ def create_app(settings: Settings, store: Store | None = None, *, primary: bool 
     regions = None
     if settings.geoip_database or settings.trust_cdn_headers:
         try:
-            regions = RegionResolver(settings.geoip_database, trust_cdn_headers=settings.trust_cdn_headers)
+            # Place names in the bot's language where the base has them ("Москва, RU"): the owner reads them.
+            regions = RegionResolver(
+                settings.geoip_database, trust_cdn_headers=settings.trust_cdn_headers, language=settings.bot_language
+            )
         except GeoError as exc:
             raise SettingsError(f"CHATTRACK_GEOIP_DATABASE: {exc}") from exc
     app[TRACKER] = Tracker(store, settings, regions)
@@ -116,6 +120,7 @@ def create_app(settings: Settings, store: Store | None = None, *, primary: bool 
     app.cleanup_ctx.append(open_and_close_store)
     if primary:
         app.cleanup_ctx.append(retention)
+        app.cleanup_ctx.append(key_stored_pages)
     app.on_startup.append(freeze_startup_objects)
     metrics.setup(app)
     health.setup(app)
@@ -155,6 +160,18 @@ async def retention(app: web.Application) -> AsyncIterator[None]:
             await asyncio.sleep(3600)
 
     task = asyncio.create_task(purge_hourly())
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def key_stored_pages(app: web.Application) -> AsyncIterator[None]:
+    """Dialogs stored under older page or channel rules (or another CHATTRACK_PAGE_PARAMS) are keyed again
+    once, in the background (tracking/page_migration.py); every later start reads one row."""
+    from tracking.page_migration import keep_pages_current
+
+    task = app[PAGE_KEYS] = asyncio.create_task(keep_pages_current(app[STORE], app[SETTINGS].kept_page_params))
     yield
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
