@@ -37,7 +37,7 @@ from aiogram.types import (
 from aiogram.utils.deep_linking import create_start_link
 
 from bot.confirm import Confirmations, Refusal
-from bot.texts import language, text
+from bot.texts import TEXTS, language, text
 from reports.i18n import day_label
 from tracking.models import NAME_LIMIT
 from tracking.store.base import Invite, StaffMember, Store
@@ -113,37 +113,14 @@ class StaffCallback(CallbackData, prefix="staff"):
 
 # the menu -----------------------------------------------------------------------------------------
 
+# The commands of each menu; their descriptions are the texts "menu_<command>" of bot/texts.py.
+MEMBER_MENU = ("stats", "channels", "pages", "compare", "report", "dialog", "recent", "summary", "help")
+OWNER_MENU = ("invite", "staff", "forget")
 MEMBER_COMMANDS: dict[str, tuple[tuple[str, str], ...]] = {
-    "ru": (
-        ("stats", "Сводка за период: /stats неделя"),
-        ("channels", "Каналы трафика"),
-        ("pages", "Страницы контакта"),
-        ("compare", "Сравнение периодов"),
-        ("report", "График и итоги"),
-        ("dialog", "Карточка по коду или телефону"),
-        ("recent", "Последние диалоги"),
-        ("summary", "Время ежедневной сводки"),
-        ("help", "Все команды"),
-    ),
-    "en": (
-        ("stats", "Totals for a period: /stats week"),
-        ("channels", "Traffic channels"),
-        ("pages", "Pages of contact"),
-        ("compare", "Compare periods"),
-        ("report", "Chart and totals"),
-        ("dialog", "A dialog's card by code or phone"),
-        ("recent", "Latest dialogs"),
-        ("summary", "Daily summary time"),
-        ("help", "All commands"),
-    ),
+    lang: tuple((name, TEXTS[lang][f"menu_{name}"]) for name in MEMBER_MENU) for lang in ("ru", "en")
 }
 OWNER_COMMANDS: dict[str, tuple[tuple[str, str], ...]] = {
-    "ru": (
-        ("invite", "Пригласить сотрудника"),
-        ("staff", "Сотрудники и доступ"),
-        ("forget", "Удалить данные контакта"),
-    ),
-    "en": (("invite", "Invite a staff member"), ("staff", "Staff and access"), ("forget", "Erase a contact's data")),
+    lang: tuple((name, TEXTS[lang][f"menu_{name}"]) for name in OWNER_MENU) for lang in ("ru", "en")
 }
 
 

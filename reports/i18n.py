@@ -105,6 +105,25 @@ WORDS: dict[Lang, dict[str, str]] = {
         "change_was": "было {count}",
         "zone_moscow": "МСК",
         "direct_visit": "прямой заход",
+        # the tag filter's note (reports/tag_words.py); a count of dialogs in its grammatical form (plural_form)
+        "tag_note_only": "Только с тегом «{tag}»",
+        "tag_note_left_out_one": "Без {tags}: {count} не учтён",
+        "tag_note_left_out_many": "Без {tags}: {count} не учтены",
+        "tag_note_left_out_compare": "Без {tags}: не учтено диалогов — {a} и {b}",
+        "tag_note_spam_included": "Спам учтён",
+        "tag_note_custom": "тега «{tag}»",
+        "tag_note_and": " и ",
+        "tag_qualified_left_out": "целевых",
+        "tag_sale_left_out": "продаж",
+        "tag_spam_left_out": "спама",
+        "dialogs_one": "{count} диалог",
+        "dialogs_few": "{count} диалога",
+        "dialogs_many": "{count} диалогов",
+        "bad_period": (
+            "Не понял период «{text}». Примеры: сегодня, вчера, позавчера, неделя, прошлая неделя, "
+            "последние 7 дней, за 2 недели, с понедельника, месяц, прошлый месяц, ноябрь, ноябрь 2025, "
+            "с 1 по 15 ноября, 01.11–15.11, 3 квартал, 2025 год."
+        ),
     },
     "en": {
         "summary": "Summary",
@@ -176,6 +195,23 @@ WORDS: dict[Lang, dict[str, str]] = {
         "change_was": "was {count}",
         "zone_moscow": "Moscow time",
         "direct_visit": "direct visit",
+        "tag_note_only": "Only dialogs tagged “{tag}”",
+        "tag_note_left_out_one": "{tags} left out: {count}",
+        "tag_note_left_out_many": "{tags} left out: {count}",
+        "tag_note_left_out_compare": "{tags} left out: {a} and {b} dialogs",
+        "tag_note_spam_included": "Spam included",
+        "tag_note_custom": "tag “{tag}”",
+        "tag_note_and": " and ",
+        "tag_qualified_left_out": "Qualified",
+        "tag_sale_left_out": "Sale",
+        "tag_spam_left_out": "Spam",
+        "dialogs_one": "{count} dialog",
+        "dialogs_few": "{count} dialogs",
+        "dialogs_many": "{count} dialogs",
+        "bad_period": (
+            "I don't know the period “{text}”. Examples: today, yesterday, week, last week, last 7 days, "
+            "since monday, month, last month, november, november 2025, Nov 1-15, Q3, 2025, 2026-11-01..2026-11-15."
+        ),
     },
 }
 
@@ -227,6 +263,15 @@ SOURCES: dict[Lang, dict[str, str]] = {
         "flamp": "Фламп",
         "otzovik": "Отзовик",
         "tripadvisor": "Tripadvisor",
+        # the big search engines and social networks, as utm_source and referrers name them
+        "yandex": "Яндекс",
+        "google": "Google",
+        "vk": "ВКонтакте",
+        "ok": "Одноклассники",
+        "dzen": "Дзен",
+        "instagram": "Instagram",
+        "facebook": "Facebook",
+        "youtube": "YouTube",
     },
     "en": {
         "yandex maps": "Yandex Maps",
@@ -241,6 +286,14 @@ SOURCES: dict[Lang, dict[str, str]] = {
         "flamp": "Flamp",
         "otzovik": "Otzovik",
         "tripadvisor": "Tripadvisor",
+        "yandex": "Yandex",
+        "google": "Google",
+        "vk": "VK",
+        "ok": "Odnoklassniki",
+        "dzen": "Dzen",
+        "instagram": "Instagram",
+        "facebook": "Facebook",
+        "youtube": "YouTube",
     },
 }
 
@@ -309,7 +362,11 @@ BROWSERS: dict[Lang, dict[str, str]] = {
         "Chrome WebView": "Chrome в приложении",
         "Safari UI/WKWebView": "Safari в приложении",
     },
-    "en": {"Chrome WebView": "Chrome in an app", "Safari UI/WKWebView": "Safari in an app"},
+    "en": {
+        "Yandex Browser": "Yandex Browser",
+        "Chrome WebView": "Chrome in an app",
+        "Safari UI/WKWebView": "Safari in an app",
+    },
 }
 
 FIELDS: dict[Lang, dict[str, str]] = {
@@ -462,6 +519,16 @@ def source_label(lang: Lang, source: str) -> str:
 def tag_name(lang: Lang, tag: str) -> str:
     """A built-in tag in `lang`; an owner's own tag as the owner wrote it."""
     return WORDS[lang].get(f"tag_{tag}", tag) if tag in ("qualified", "sale", "spam") else tag
+
+
+def plural_form(lang: Lang, n: int) -> str:
+    """The form of a noun after the number `n`: "one", "few" or "many" (1 диалог, 2 диалога, 5 диалогов)."""
+    if lang == "en":
+        return "one" if n == 1 else "many"
+    last, tens = n % 10, n % 100
+    if last == 1 and tens != 11:
+        return "one"
+    return "few" if 2 <= last <= 4 and not 12 <= tens <= 14 else "many"
 
 
 def number(lang: Lang, n: int) -> str:

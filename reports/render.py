@@ -47,18 +47,6 @@ CAPTION_LIMIT = 1024  # characters of a photo's caption
 VALUE_WIDTH = 80  # a page URL longer than this is shortened in the middle (full values are in the API)
 NAME_WIDTH = 100  # a contact's name as shown; providers do not bound it
 
-BAD_PERIOD: dict[Lang, str] = {
-    "ru": (
-        "Не понял период «{text}». Примеры: сегодня, вчера, позавчера, неделя, прошлая неделя, "
-        "последние 7 дней, за 2 недели, с понедельника, месяц, прошлый месяц, ноябрь, ноябрь 2025, "
-        "с 1 по 15 ноября, 01.11–15.11, 3 квартал, 2025 год."
-    ),
-    "en": (
-        "I don't know the period “{text}”. Examples: today, yesterday, week, last week, last 7 days, "
-        "since monday, month, last month, november, november 2025, Nov 1-15, Q3, 2025, 2026-11-01..2026-11-15."
-    ),
-}
-
 
 def shorten(text: str, width: int = VALUE_WIDTH) -> str:
     if len(text) <= width:
@@ -107,7 +95,7 @@ def _share_line(lang: Lang, key: str, count: int, share: float | None) -> str:
 
 
 def render_period_error(lang: Lang, error: PeriodError) -> str:
-    return escape(BAD_PERIOD[lang].format(text=error.text))
+    return escape(word(lang, "bad_period").format(text=error.text))
 
 
 def render_summary(report: PeriodTotals, lang: Lang) -> str:
@@ -295,7 +283,9 @@ def _history(lang: Lang, history: list[Dialog], zone: ZoneInfo) -> list[str]:
     lines = [f"<b>{escape(word(lang, 'history'))}</b> ({len(history)}):"]
     for earlier in history:
         a = earlier.attribution
-        source = " · ".join(escape(one_line(v, 40)) for v in (a.source, a.campaign) if one_line(v))
+        shown = one_line(a.source) not in _SAID | {"(direct)"}  # the channel says "Прямые заходы"
+        source_name = source_label(lang, one_line(a.source)) if shown else ""
+        source = " · ".join(escape(one_line(v, 40)) for v in (source_name, a.campaign) if one_line(v))
         lines.append(
             f"• {escape(moment_label(lang, earlier.started_at, zone))} — {_value(lang, 'channel', a.channel.value)}"
             + (f" · {source}" if source else "")

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from reports.counts import SPAM, TagFilter, TagScope
-from reports.i18n import LANGS, Lang, number, word
+from reports.i18n import LANGS, Lang, number, plural_form, word
 
 # The built-in tags' labels (the words of the buttons under a lead alert, and of the exports).
 BUILT_IN = ("qualified", "sale", "spam")
@@ -24,26 +24,12 @@ TAG_SYNONYMS: dict[str, tuple[str, ...]] = {
     "qualified": ("квалифицированный",),
     "sale": ("продано", "sold"),
 }
-# "Без ...": the tags in the genitive, as the note about what was left out says them.
-GENITIVE_RU = {"qualified": "целевых", "sale": "продаж", "spam": "спама"}
-
-NOTES: dict[Lang, dict[str, str]] = {
-    "ru": {
-        "only": "Только с тегом «{tag}»",
-        "left_out": "Без {tags}: {count} не {counted}",
-        "left_out_compare": "Без {tags}: не учтено диалогов — {a} и {b}",
-        "spam_included": "Спам учтён",
-        "custom": "тега «{tag}»",
-        "and": " и ",
-    },
-    "en": {
-        "only": "Only dialogs tagged “{tag}”",
-        "left_out": "{tags} left out: {count}",
-        "left_out_compare": "{tags} left out: {a} and {b} dialogs",
-        "spam_included": "Spam included",
-        "custom": "tag “{tag}”",
-        "and": " and ",
-    },
+# The notes' words are the catalogue's "tag_note_<key>" (reports/i18n.py).
+NOTE_KEYS = ("only", "left_out_one", "left_out_many", "left_out_compare", "spam_included", "custom", "and")
+NOTES: dict[Lang, dict[str, str]] = {lang: {key: word(lang, f"tag_note_{key}") for key in NOTE_KEYS} for lang in LANGS}
+# "Без ...": a built-in tag as the note about what was left out says it ("без спама", "Spam left out").
+LEFT_OUT_NAMES: dict[Lang, dict[str, str]] = {
+    lang: {tag: word(lang, f"tag_{tag}_left_out") for tag in BUILT_IN} for lang in LANGS
 }
 
 # Words before a tag: "со спамом" counts spam too (a tag left out by default) or only sales ("с продажей");
@@ -196,24 +182,14 @@ def _listed(lang: Lang, names: list[str]) -> str:
 
 
 def _left_out_tags(lang: Lang, tags: Sequence[str]) -> str:
-    if lang == "ru":
-        return _listed(lang, [GENITIVE_RU.get(tag) or NOTES[lang]["custom"].format(tag=tag) for tag in tags])
-    names = [
-        TAG_LABELS[lang][tag] if tag in TAG_LABELS[lang] else NOTES[lang]["custom"].format(tag=tag) for tag in tags
-    ]
+    names = [LEFT_OUT_NAMES[lang].get(tag) or NOTES[lang]["custom"].format(tag=tag) for tag in tags]
     text = _listed(lang, names)
-    return text[0].upper() + text[1:]
+    return text if lang == "ru" else text[0].upper() + text[1:]
 
 
 def dialogs_count(lang: Lang, count: int) -> str:
     """ "8 диалогов", "1 диалог", "2 dialogs" — a number with its noun in the right form."""
-    if lang == "en":
-        return f"{number(lang, count)} dialog{'' if count == 1 else 's'}"
-    last, tens = count % 10, count % 100
-    noun = (
-        "диалог" if last == 1 and tens != 11 else "диалога" if 2 <= last <= 4 and not 12 <= tens <= 14 else "диалогов"
-    )
-    return f"{number(lang, count)} {noun}"
+    return word(lang, f"dialogs_{plural_form(lang, count)}").format(count=number(lang, count))
 
 
 def tag_note(lang: Lang, only: str | None, scope: TagScope, scope_b: TagScope | None = None) -> list[str]:
@@ -231,13 +207,9 @@ def tag_note(lang: Lang, only: str | None, scope: TagScope, scope_b: TagScope | 
             )
         )
     elif scope_b is None and scope.left_out:
-        counted = "учтён" if dialogs_count(lang, scope.left_out).endswith("диалог") else "учтены"
+        left_out = notes["left_out_one" if plural_form(lang, scope.left_out) == "one" else "left_out_many"]
         lines.append(
-            notes["left_out"].format(
-                tags=_left_out_tags(lang, scope.without),
-                count=dialogs_count(lang, scope.left_out),
-                counted=counted,
-            )
+            left_out.format(tags=_left_out_tags(lang, scope.without), count=dialogs_count(lang, scope.left_out))
         )
     if SPAM not in scope.without and only != SPAM:
         lines.append(notes["spam_included"])

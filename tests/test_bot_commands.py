@@ -322,9 +322,9 @@ async def test_dialog_by_code_shows_the_full_card(run_bot: RunBot, api: BotAPI, 
 
     text = shown(card)
     assert text.startswith("Карточка диалога")
-    assert "Канал: Поиск без рекламы" in text and "Источник: google" in text
-    assert "Атрибуция: по коду 7K3M9QE" in text
-    assert "+79160000002" in text
+    assert "Канал: Поиск без рекламы" in text and "Источник: Google" in text
+    assert "Откуда клиент: точно, по коду из ссылки 7K3M9QE" in text
+    assert "+7 916 000-00-02" in text
     buttons = card.params["reply_markup"]["inline_keyboard"]
     assert [b["text"] for b in buttons[0]] == ["Целевой", "Продажа", "Спам"]
     assert len(buttons) == 1  # no "card" button under the card itself
@@ -349,7 +349,7 @@ async def test_dialog_by_phone_lists_the_contacts_dialogs_to_open(
 
     assert shown(listing).startswith("2 dialogs found. Open one:")
     assert "1. Nov 24 11:00 — Анна 🔁 — Paid search · yandex" in shown(listing)
-    assert card.startswith("Dialog card") and "repeat customer" in card and "Earlier (1):" in card
+    assert card.startswith("Dialog card") and "repeat customer" in card and "Earlier dialogs (1):" in card
     assert missing == "Dialog not found"
     assert usage.startswith("Give a code or a phone")
 

@@ -194,7 +194,7 @@ def test_lines_cannot_be_forged_by_a_name_or_a_campaign() -> None:
     got = html_to_text(render_alert(forged, "ru")).split("\n")
     assert len(got) == len(expected)
     assert got[1] == "👤 Анна 🆕 Новый лид · WhatsApp 📞 на номер +70000000000 · +7 916 123-45-67"
-    assert "🎯 Кампания: winter sale" in got and "🌐 Источник: yandex · оплата за клик" in got
+    assert "🎯 Кампания: winter sale" in got and "🌐 Источник: Яндекс · оплата за клик" in got
     card = html_to_text(render_card(DialogCard(forged, [], MOSCOW), "ru"))
     assert "Кампания: winter sale" in card.split("\n") and not FORGING.search(card.replace("\n", " "))
     assert "VIP продажа" in card
