@@ -61,6 +61,15 @@ UPSERT = (
 # What a dialog contributes, as its columns (the truth the raw count reads) and its tags.
 COUNTED = ("started_at", "is_repeat", "status", *BUCKETS, *(name for name in DIMENSIONS if name != "tag"))
 _DIMENSION_INDEX = {name: i for i, name in enumerate(DIMENSIONS)}
+_TAG = _DIMENSION_INDEX["tag"]
+# Every shape, so that a statement on one slot of every shape finds its rows by the primary key.
+_ALL_SHAPES = ", ".join(f"'{shape}'" for shape in SHAPES)
+_SHAPE_INDEXES = [(shape, [_DIMENSION_INDEX[name] for name in fields]) for shape, fields in SHAPES.items()]
+
+
+def _key(values: Iterable[str | None]) -> str:
+    """An injective text of the values (None apart from every text): the row's key within its slot."""
+    return "".join("\x00" if value is None else f"{len(value)}:{value}" for value in values)
 
 
 def _entries(columns: Sequence[Any], tags: Iterable[str]) -> list[tuple[Any, ...]]:
@@ -68,18 +77,21 @@ def _entries(columns: Sequence[Any], tags: Iterable[str]) -> list[tuple[Any, ...
     _, repeat, status, *rest = columns
     buckets, values = rest[:4], rest[4:]
     tag_list = sorted(set(tags))
-    tag_set = json.dumps(tag_list, ensure_ascii=False, separators=(",", ":"))
+    tag_set = json.dumps(tag_list, ensure_ascii=False, separators=(",", ":")) if tag_list else "[]"
+    common = _key([*buckets, status, tag_set])
+    repeat = int(repeat)
     out = []
-    for shape, fields in SHAPES.items():
-        variants: list[tuple[Any, ...]] = (
-            [(tag,) for tag in tag_list] if shape == "tag" else [tuple(values[_DIMENSION_INDEX[f]] for f in fields)]
-        )
-        for variant in variants:
-            key = json.dumps([*buckets, status, tag_set, *variant], ensure_ascii=False)
-            dims: list[Any] = [None] * len(DIMENSIONS)
-            for field, value in zip(fields, variant, strict=True):
-                dims[_DIMENSION_INDEX[field]] = value
-            out.append((shape, key, *buckets, status, tag_set, *dims, int(repeat)))
+    for shape, indexes in _SHAPE_INDEXES:
+        if shape == "tag":
+            for tag in tag_list:
+                dims: list[Any] = [None] * len(DIMENSIONS)
+                dims[_TAG] = tag
+                out.append((shape, common + _key([tag]), *buckets, status, tag_set, *dims, repeat))
+            continue
+        dims = [None] * len(DIMENSIONS)
+        for i in indexes:
+            dims[i] = values[i]
+        out.append((shape, common + _key([values[i] for i in indexes]), *buckets, status, tag_set, *dims, repeat))
     return out
 
 
@@ -189,18 +201,19 @@ def rebuild_hour(db: sqlite3.Connection, hour: str) -> None:
             else:
                 total[-2] += 1
                 total[-1] += repeat
-    db.execute("DELETE FROM dialog_counts WHERE span = 'h' AND slot = ?", (hour,))
+    db.execute(f"DELETE FROM dialog_counts WHERE span = 'h' AND shape IN ({_ALL_SHAPES}) AND slot = ?", (hour,))
     db.executemany(UPSERT, totals.values())
 
 
 def rebuild_day(db: sqlite3.Connection, day: str) -> None:
     """Replace a day's rows by the sum of its hours' rows (which every change keeps along with them)."""
-    db.execute("DELETE FROM dialog_counts WHERE span = 'd' AND slot = ?", (day,))
+    db.execute(f"DELETE FROM dialog_counts WHERE span = 'd' AND shape IN ({_ALL_SHAPES}) AND slot = ?", (day,))
     rest = [name for name in ROW_COLUMNS if name not in ("span", "slot", "dialogs", "repeat")]
     db.execute(
         f"INSERT INTO dialog_counts ({', '.join(ROW_COLUMNS)}) "
         f"SELECT 'd', shape, ?, k, {', '.join(c for c in rest if c not in ('shape', 'k'))}, "
-        "SUM(dialogs), SUM(repeat) FROM dialog_counts WHERE span = 'h' AND slot >= ? AND slot < ? "
+        f"SUM(dialogs), SUM(repeat) FROM dialog_counts WHERE span = 'h' AND shape IN ({_ALL_SHAPES}) "
+        "AND slot >= ? AND slot < ? "
         "GROUP BY shape, k HAVING SUM(dialogs) <> 0",
         (day, day, day + "U"),  # hour slots are 'YYYY-MM-DDTHH': 'T' < 'U'
     )
