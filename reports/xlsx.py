@@ -31,7 +31,7 @@ from reports.periods import Period
 from reports.tag_words import tag_note
 from tracking.store.base import Bucket, Store
 
-MAX_ROWS = 50_000  # dialogs in one workbook: ~5 MB (Telegram takes 50 MB from a bot) and ~30 s to write
+MAX_ROWS = 50_000  # dialogs in one workbook: 5 MB (Telegram takes 50 MB from a bot), some 10–30 s to write
 RANKING_ROWS = counts.MAX_LIMIT
 MAX_DAY_BUCKETS = counts.MAX_BUCKETS  # a longer period is shown by month
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
