@@ -48,7 +48,7 @@ add = st.tuples(
     st.sampled_from(CHANNELS),
     st.sampled_from(STATUSES),
     st.sampled_from([None, "google", "yandex"]),
-    st.lists(st.sampled_from(TAGS), max_size=2),
+    st.lists(st.sampled_from(TAGS), max_size=2, unique=True),
 )
 operation = st.one_of(
     add,
@@ -103,7 +103,7 @@ def recount(dialogs: list[Dialog], query: CountQuery) -> list[Row]:
             for name, wanted in query.filters.items()
         ):
             continue
-        group_tags = [query.filters["tag"]] if "tag" in query.filters else dialog.tags
+        group_tags = [query.filters["tag"]] if "tag" in query.filters else sorted(set(dialog.tags))
         for tag in group_tags if "tag" in query.group_by else [None]:
             key = tuple((name, tag if name == "tag" else value(dialog, name)) for name in query.group_by)
             bucket = getattr(dialog.buckets, query.bucket.value) if query.bucket else None
