@@ -70,7 +70,7 @@ WORDS: dict[Lang, dict[str, str]] = {
         "alert_withheld": "Оповещение не отправлено: слишком много обращений с этого контакта за час",
         "card": "Карточка диалога",
         "attribution": "Откуда клиент",
-        "visit": "Визит",
+        "visit": "Посещение сайта",
         "device_block": "Устройство",
         "contact": "Контакт",
         "first_message_block": "Первое сообщение",
@@ -98,7 +98,7 @@ WORDS: dict[Lang, dict[str, str]] = {
         "created": "Выгружено",
         "export_cut": "Показаны первые {shown} из {total} диалогов: для полного списка выберите период короче.",
         # why a dialog got its status (tracking/reasons.py), the daily summary's earlier count, time zones
-        "reason_code_unknown": "код {code} не найден среди визитов сайта или устарел",
+        "reason_code_unknown": "код {code} не найден среди посещений сайта или устарел",
         "reason_code_unknown_ad": "код {code} не найден или устарел; клиент пришёл из рекламы с кнопкой WhatsApp",
         "reason_ad": "клиент пришёл из рекламы с кнопкой WhatsApp",
         "reason_only_click": "единственный клик по ссылке на этот номер за последние {minutes} мин",

@@ -79,7 +79,7 @@ def test_alert_shows_who_where_from_and_how_attributed() -> None:
         "Яндекс · оплата за клик",
         "Кампания: winter_sale",
         "Объявление: banner_3",
-        "Ключ: диван купить",
+        "Ключевое слово: диван купить",
         "Написали со страницы: shop.example/catalog/sofa",
         "Вход на сайт: shop.example",
         "Регион: Москва",
@@ -115,7 +115,7 @@ def test_every_outside_value_is_escaped() -> None:
     [
         (AttributionStatus.EXACT, "K7Q2M", "Источник точный: код K7Q2M", "Exact code K7Q2M"),
         (AttributionStatus.UNKNOWN_CODE, "ZZZZZ", "Неизвестный код ZZZZZ", "Unknown code ZZZZZ"),
-        (AttributionStatus.AD_REFERRAL, None, "Из рекламы", "Ad: the provider sent"),
+        (AttributionStatus.AD_REFERRAL, None, "из рекламы с кнопкой WhatsApp", "Ad: the provider sent"),
         (AttributionStatus.PROBABLE, None, "Вероятно, с сайта", "Probable"),
         (AttributionStatus.NONE, None, "Источник неизвестен", "Not attributed"),
     ],

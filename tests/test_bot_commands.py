@@ -654,7 +654,7 @@ async def test_start_tells_an_owner_the_steps_not_taken_and_staff_none(
 
     assert steps.startswith("Здравствуйте, Ирина!")
     assert "С чего начать\n\n1. Укажите адрес сервера в интернете в настройке CHATTRACK_PUBLIC_URL" in steps
-    assert "2. Подключите WhatsApp: в настройках провайдера укажите адрес для входящих сообщений:\n" in steps
+    assert "2. Подключите WhatsApp: в личном кабинете сервиса, через который он работает, укажите адрес" in steps
     assert "сообщений:\nGreen-API: /webhooks/greenapi\n\n3." in steps
     assert "3. Включите ежедневную сводку: /summary 09:00" in steps
     assert "Twilio" not in steps  # only the provider in use
