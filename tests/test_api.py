@@ -286,6 +286,13 @@ async def test_csv_export_neutralises_formulas_in_every_text_cell(start_server: 
         assert row["contact_phone"] == "'+79161234567"
         assert row["message_count"] == "1"  # a count we wrote stays a number
         assert not any(value[:1] in ("=", "+", "-", "@", "\t", "\r") for value in row.values() if value)
+    # The default, for Excel: the same rule under Russian headers, and the phone as people write it.
+    async with http.get(server.url + "/api/dialogs.csv", params={"period": "2026-11-27"}, headers=AUTH) as response:
+        (row,) = list(
+            csv.DictReader(io.StringIO((await response.read()).decode("utf-8-sig"), newline=""), delimiter=";")
+        )
+    assert row["Имя"] == "'" + hostile["name"] and row["Кампания"] == "'" + hostile["campaign"]
+    assert row["Телефон"] == "'+7 916 123-45-67"
     # Whatever a card keeps of tabs and carriage returns, the export's own rule covers them.
     assert [spreadsheet_cell(v) for v in ("\t=1", "\r=1", "＝1", 42, None)] == ["'\t=1", "'\r=1", "'＝1", 42, ""]
 

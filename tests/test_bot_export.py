@@ -4,15 +4,18 @@
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from datetime import datetime
 
 import openpyxl
 from openpyxl.workbook.workbook import Workbook
 
-from bot.export import ExportCallback
+from bot.export import ExportCallback, export_data, pressed
+from reports.counts import TagFilter
+from reports.periods import Unit, parse_period
 from tests import test_bot_commands as bot_tests
 from tests.fakes.telegram_api import ApiCall
-from tests.seed import seed_dialog, utc
+from tests.seed import MOSCOW, seed_dialog, utc
 from tests.test_bot_commands import NOW, OWNER, STAFF, BotAPI, Person, RunBot, add_staff, seed_week, shown
 from tracking.models import Channel
 from tracking.store.sqlite import SQLiteStore
@@ -148,3 +151,16 @@ async def test_a_button_pressed_later_exports_up_to_the_press(run_bot: RunBot, a
     sent = await owner.gets("sendDocument")
 
     assert len(dialog_rows(workbook(sent), "Диалоги")) == 4
+
+
+def test_the_button_data_fits_telegrams_64_bytes_or_there_is_no_button() -> None:
+    week = parse_period("2026-11-23..2026-11-29", MOSCOW, NOW)
+    before = parse_period("2026-11-16..2026-11-22", MOSCOW, NOW)
+    data = export_data("comparison", week, TagFilter(only="sale", without=("spam", "b2b")), before)
+    assert data is not None and len(data.encode()) <= 64
+    assert pressed(ExportCallback.unpack(data), MOSCOW, NOW) == (
+        "comparison", replace(week, unit=Unit.SPAN), replace(before, unit=Unit.SPAN),
+        TagFilter(only="sale", without=("spam", "b2b")),
+    )  # fmt: skip
+    assert export_data("summary", week, TagFilter(only="очень-длинный-тег-владельца-для-особых-клиентов")) is None
+    assert export_data("summary", week, TagFilter(only="a:b")) is None  # the separator cannot travel

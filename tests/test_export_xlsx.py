@@ -107,7 +107,7 @@ async def test_filters_and_tags_pick_the_same_dialogs_in_every_sheet(store: SQLi
     everything = await export_workbook(store, NOVEMBER, MOSCOW, "ru", now=NOW, tags=TagFilter(without=()))
 
     book = openpyxl.load_workbook(io.BytesIO(paid.data))
-    assert [r["Источник"] for r in by_header(book["Диалоги"])] == ["yandex"]
+    assert [r["Источник"] for r in by_header(book["Диалоги"])] == [value_label("ru", "source", "yandex")]
     assert {r[0]: r[1] for r in rows(book["Сводка"])}["Диалоги"] == 1
     book = openpyxl.load_workbook(io.BytesIO(spam.data))
     assert [r["Имя"] for r in by_header(book["Диалоги"])] == ["Спамер"]
