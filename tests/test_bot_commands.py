@@ -275,8 +275,8 @@ async def test_channels_pages_and_compare(run_bot: RunBot, api: BotAPI, store: S
 
     assert channels.startswith("Channels · Nov 23–26, 2026 (so far)") and "1. Paid search — 2 (100%)" in channels
     assert campaigns.startswith("Drill-down: Campaign") and "1. winter — 2 (100%)" in campaigns
-    assert contact_pages.startswith("Pages of contact") and "1. https://shop.example/price — 2" in contact_pages
-    assert "1. https://shop.example/sale — 1 (50%)" in landing and "2. (not set) — 1 (50%)" in landing
+    assert contact_pages.startswith("Pages of contact") and "1. shop.example/price — 2" in contact_pages
+    assert "1. shop.example/sale — 1 (50%)" in landing and "2. (not set) — 1 (50%)" in landing
     assert "A: Nov 23–26, 2026 (so far)" in comparison and "B: Nov 16–19, 2026" in comparison
     assert "Dialogs: 2 vs 1 — +1 (+100%)" in comparison
 

@@ -623,7 +623,7 @@ async def test_daily_summary(seeded: Seeded) -> None:
     assert "К предыдущему дню: +2 (+200\u00a0%, было 1)" in result.text
     assert "К тому же дню неделю назад: +3 (не было)" in result.text
     assert "1. Прямые заходы — <b>1</b> (33\u00a0%) · новые 1" in result.text
-    assert "1. https://shop.example/price — <b>2</b>" in result.text
+    assert "1. shop.example/price — <b>2</b>" in result.text  # pages shown as host and path
     assert result.png is not None and result.png.startswith(b"\x89PNG\r\n\x1a\n")
     assert len(result.caption) <= 1024 and "Диалоги: <b>3</b>" in result.caption
     assert telegram_length(result.text) <= 4096

@@ -41,7 +41,8 @@ async def test_message_with_code_is_attributed_to_the_visit(start_server: Any, h
     assert dialog.first_message == "Сколько стоит детская съёмка?"
     assert dialog.attribution.campaign == "kids_nov"
     assert dialog.attribution.channel is Channel.PAID_SEARCH
-    assert dialog.attribution.landing_page == landing
+    assert dialog.attribution.landing_page == "studio.example/kids"  # by host and path; the tags have fields
+    assert dialog.visit is not None and dialog.visit.attribution.landing_page == landing
     assert dialog.contact_name == "Анна"
     assert dialog.business_number == "+79991234567"
     assert dialog.is_repeat is False
