@@ -16,7 +16,7 @@ from reports.render import render_ranking
 from tests.conftest import twilio_form
 from tests.store_contract import message, new_dialog
 from tracking.codes import format_prefill, new_code
-from tracking.models import Attribution, AttributionStatus, Channel, Visit
+from tracking.models import Attribution, AttributionStatus, Channel, InboundMessage, PageView, Visit
 from tracking.pages import DEFAULT_PAGE_PARAMS, page_key, page_label
 from tracking.service import Tracker
 from tracking.settings import SettingsError, load_settings
@@ -177,3 +177,20 @@ async def test_the_server_keys_dialogs_an_older_version_stored(
     assert [(row.value, row.totals.dialogs) for row in report.rows] == [("salon.example" + SERVICES, 2)]
     by_channel = await ranking(server.store, period, "channel")
     assert sorted((row.value, row.totals.dialogs) for row in by_channel.rows) == [("maps", 1), ("paid_search", 1)]
+
+
+async def test_a_code_brought_by_an_edit_stores_page_keys_too(store: SQLiteStore, make_settings: Any) -> None:
+    tracker = Tracker(store, make_settings(fallback_window_minutes=0))
+    code, now = new_code(), datetime.now(UTC)
+    await tracker.record_view(PageView(code=code, visitor_id="v1", url=DIRECT_CLICK, at=now))
+    sent = InboundMessage(
+        provider="twilio", message_id="m1", business_number="+79991234567", contact_id="+79161234567",
+        text="Здравствуйте", received_at=now,
+    )  # fmt: skip
+    assert (await tracker.ingest(sent)).dialog.attribution.landing_page is None  # no code yet
+
+    assert await tracker.edit_message("twilio", "m1", format_prefill("Здравствуйте", code, "код"))
+
+    [dialog] = await store.find_dialogs(contact_id="+79161234567")
+    assert (dialog.code, dialog.attribution.landing_page) == (code, "salon.example" + SERVICES)
+    assert dialog.attribution.contact_page == "salon.example" + SERVICES
