@@ -38,7 +38,7 @@ from reports.counts import (
     ranking,
     summary,
 )
-from reports.i18n import Lang, day_label, value_label, zone_label
+from reports.i18n import Lang, day_label, phone_label, value_label, zone_label
 from reports.periods import Period, PeriodError, Unit, add_months, parse_comparison, parse_period
 from reports.render import (
     CAPTION_LIMIT,
@@ -177,14 +177,16 @@ def summary_time_of(
 def recent_line(index: int, dialog: Dialog, lang: Lang, zone: ZoneInfo) -> str:
     local = dialog.started_at.astimezone(zone)
     # One line per dialog, bounded once escaped: eight of them always fit one Telegram message.
-    who = html.escape(clip(one_line(dialog.contact_name or dialog.contact_phone or dialog.contact_id), 120))
+    phone = phone_label(one_line(dialog.contact_phone)) if dialog.contact_phone else None
+    who = html.escape(clip(one_line(dialog.contact_name or phone or dialog.contact_id), 120))
     channel = html.escape(value_label(lang, "channel", dialog.attribution.channel.value))
     source = one_line(dialog.attribution.source)
+    # GA4's placeholders say nothing the channel does not ("Прямые заходы"); a name reads as people know it.
+    source = "" if source in ("", "(direct)", "(not set)") else value_label(lang, "source", source)
     source = f" · {html.escape(clip(source, 60))}" if source else ""
     repeat = " 🔁" if dialog.is_repeat else ""
-    return (
-        f"{index}. {day_label(lang, local.date(), year=False)} {local:%H:%M} — <b>{who}</b>{repeat} — {channel}{source}"
-    )
+    when = f"{day_label(lang, local.date(), year=False)}, {local:%H:%M}"  # as the alert and the card write it
+    return f"{index}. {when} — <b>{who}</b>{repeat} — {channel}{source}"
 
 
 def card_buttons(dialogs: list[Dialog], first_index: int = 1) -> list[list[InlineKeyboardButton]]:

@@ -19,6 +19,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from bot.access import HasRole, Role
 from bot.confirm import Confirmations, Refusal
 from bot.texts import language, plain_text, text
+from reports.i18n import phone_label
 from tracking.contacts import contacts_meant, telegram_user
 from tracking.store.base import Store
 
@@ -37,7 +38,7 @@ def privacy_router(store: Store, *, default_region: str, confirmations: Confirma
         if len(contacts) != 1:
             return naming
         user = telegram_user(contacts[0])
-        return contacts[0] if user is None else plain_text(lang, "forget_telegram_user", id=user)
+        return phone_label(contacts[0]) if user is None else plain_text(lang, "forget_telegram_user", id=user)
 
     @router.message(Command("forget"), owners_only)
     async def forget(message: Message, command: CommandObject) -> None:

@@ -348,7 +348,7 @@ async def test_dialog_by_phone_lists_the_contacts_dialogs_to_open(
     usage = await owner.reads()
 
     assert shown(listing).startswith("2 dialogs found. Open one:")
-    assert "1. Nov 24 11:00 — Анна 🔁 — Paid search · yandex" in shown(listing)
+    assert "1. Nov 24, 11:00 — Анна 🔁 — Paid search · Yandex" in shown(listing)
     assert card.startswith("Dialog card") and "repeat customer" in card and "Earlier dialogs (1):" in card
     assert missing == "Dialog not found"
     assert usage.startswith("Give a code or a phone")
@@ -624,8 +624,8 @@ async def test_an_owner_erases_a_contact_named_as_alerts_and_cards_show_it(
         "Удалено всё о пользователе Telegram 777: диалогов — 1, с сообщениями, уведомлениями и визитами.",
         "Удалено всё о пользователе Telegram 778: диалогов — 1, с сообщениями, уведомлениями и визитами.",
         "Удалено всё о пользователе Telegram 779: диалогов — 1, с сообщениями, уведомлениями и визитами.",
-        "Удалено всё о +79160000001: диалогов — 2, с сообщениями, уведомлениями и визитами.",
-        "Удалено всё о +79160000003: диалогов — 1, с сообщениями, уведомлениями и визитами.",
+        "Удалено всё о +7 916 000-00-01: диалогов — 2, с сообщениями, уведомлениями и визитами.",
+        "Удалено всё о +7 916 000-00-03: диалогов — 1, с сообщениями, уведомлениями и визитами.",
     ]
     assert answers[5] == "О @nobody_here ничего не сохранено."
     assert answers[6] == "О <Оля & Co> ничего не сохранено."  # shown as typed: escaped once, not twice

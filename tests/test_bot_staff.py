@@ -232,7 +232,7 @@ async def test_an_owner_erases_a_contact_and_staff_cannot(run_bot: RunBot, api: 
 
     assert bot_tests.A not in refused  # no erasing, no details
     assert usage.startswith("Give the contact's phone")
-    assert done == f"Erased everything about {bot_tests.A}: 2 dialog(s), with messages, alerts and visits."
+    assert done == "Erased everything about +7 916 000-00-01: 2 dialog(s), with messages, alerts and visits."
     assert await store.find_dialogs(contact_id=bot_tests.A) == []
     assert len(await store.find_dialogs(contact_id=bot_tests.C)) == 1
 
@@ -276,14 +276,14 @@ async def test_forget_asks_first_refuses_other_and_late_presses_and_edits_the_al
     )
 
     assert question == (
-        "Удалить всё о +79160000001: диалогов — 2, с сообщениями, уведомлениями и визитами? Это нельзя отменить."
+        "Удалить всё о +7 916 000-00-01: диалогов — 2, с сообщениями, уведомлениями и визитами? Это нельзя отменить."
     )
     assert buttons == ["Да, удалить", "Отмена"]
     assert foreign.params["text"] == "This button is not yours: only the person who asked can press it."
     assert after_foreign == 2 and after_cancel == 2 and after_late == 2  # nothing erased before a valid «yes»
     assert cancelled == "Ничего не удалено."
     assert expired.params["text"].startswith("Эта кнопка больше не действует")
-    assert done == "Удалено всё о +79160000001: диалогов — 2, с сообщениями, уведомлениями и визитами."
+    assert done == "Удалено всё о +7 916 000-00-01: диалогов — 2, с сообщениями, уведомлениями и визитами."
     assert await store.find_dialogs(contact_id=bot_tests.A) == []
     assert shown(erased_alert) == "Контакт удалён по запросу"
     assert erased_alert.params.get("reply_markup", {}).get("inline_keyboard", []) == []

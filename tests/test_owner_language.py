@@ -19,6 +19,7 @@ import pytest
 import bot.texts
 import reports.i18n
 from bot.alerts import plain_alert, render_alert
+from bot.commands import recent_line
 from reports.card import DialogCard
 from reports.counts import channels, ranking
 from reports.daily import daily_summary
@@ -286,6 +287,8 @@ def test_alert_and_card_read_in_russian(dialog: Dialog) -> None:
         assert latin_words(shown, OWN) == [], html_to_text(shown)
         assert "+7 916 111-22-33" in shown  # as people write phones
     assert "27 ноя 2026, 12:30" in alert and "27 ноя 2026, 12:30" in card  # one date format
+    line = recent_line(1, dialog.model_copy(update={"contact_name": None}), "ru", MOSCOW)
+    assert latin_words(line, OWN) == [] and "27 ноя, 12:30 — <b>+7 916 111-22-33</b>" in line
 
 
 def test_the_card_says_what_the_owner_met_in_english() -> None:
