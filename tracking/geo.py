@@ -1,4 +1,8 @@
-"""Region of a visit ("Moscow, RU"): from a trusted CDN's location headers, else an .mmdb file.
+"""Region of a visit ("Москва, RU"): from a trusted CDN's location headers, else an .mmdb file.
+
+The place is named in the resolver's language (the server passes the bot's) where the base has that name,
+else in English; the country stays its ISO code, which the bot names in the reader's language
+(`reports.i18n.region_label`). Cloudflare's headers only carry English names.
 
 Two sources, both optional, both configured by the owner:
 - Cloudflare adds CF-IPCountry to every request (and CF-IPCity / CF-Region with its "visitor
@@ -46,7 +50,8 @@ def _country(value: object) -> str | None:
 
 
 def region_name(country: str | None, city: str | None = None, region: str | None = None) -> str | None:
-    """'City, CC', else 'Region, CC', else 'CC'; None when the country is unknown."""
+    """'City, CC', else 'Region, CC', else 'CC'; None when the country is unknown. The code is kept (not a
+    name) so that the bot can name the country in each reader's language."""
     if country is None:
         return None
     place = city or region
