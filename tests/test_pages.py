@@ -24,6 +24,7 @@ from tracking.store.sqlite import SQLiteStore
 from webhooks.app import PAGE_KEYS
 
 KEEP = frozenset(DEFAULT_PAGE_PARAMS)
+AUTH = {"Authorization": "Bearer " + "t" * 32}
 SERVICES = "/%D1%83%D1%81%D0%BB%D1%83%D0%B3%D0%B8"  # /услуги as browsers send it
 DIRECT_CLICK = (
     "https://salon.example"
@@ -118,7 +119,7 @@ async def _visit_and_write(http: aiohttp.ClientSession, server: Any, n: int, url
 async def test_clicks_of_every_ad_are_one_page_row(start_server: Any, http: aiohttp.ClientSession) -> None:
     """Through the real path (snippet's /collect, Twilio's webhook, the store, the report): a Direct click
     with UTM tags and yclid and a Google click with gclid land on one page, one row."""
-    server = await start_server()
+    server = await start_server(api_token="t" * 32)
     await _visit_and_write(http, server, 1, DIRECT_CLICK, "https://yandex.ru/")
     await _visit_and_write(http, server, 2, GOOGLE_CLICK, "https://www.google.com/")
     await _visit_and_write(http, server, 3, "https://salon.example/catalog?id=42&utm_source=vk", "https://vk.com/")
@@ -138,6 +139,12 @@ async def test_clicks_of_every_ad_are_one_page_row(start_server: Any, http: aioh
     [dialog] = await server.store.find_dialogs(contact_id="+79160000001")
     assert dialog.visit is not None and dialog.visit.attribution.landing_page == DIRECT_CLICK  # the URL as sent
     assert (dialog.attribution.campaign, dialog.attribution.yclid) == ("ноябрь", "18780912364827418623")
+
+    # The API's page filter takes the page as a browser sent it, or as reports show it.
+    for page in (GOOGLE_CLICK, "salon.example/услуги"):
+        params = {"period": "today", "landing_page": page}
+        async with http.get(server.url + "/api/reports/summary", params=params, headers=AUTH) as response:
+            assert response.status == 200 and (await response.json())["dialogs"] == 2, page
 
 
 async def test_the_server_keys_dialogs_an_older_version_stored(

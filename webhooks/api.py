@@ -32,6 +32,7 @@ from reports.export import DELIMITERS, MAX_PAGE, Delimiter, DialogFilter, dialog
 from reports.i18n import LANGS, Lang
 from reports.periods import Period, PeriodError, parse_comparison, parse_period
 from reports.xlsx import XLSX_TYPE, export_workbook
+from tracking.pages import page_key
 from tracking.periods import utc_now
 from tracking.store.base import GROUPABLE_FIELDS, Bucket
 from webhooks.app import SETTINGS, STORE, bearer_refusal, error
@@ -106,7 +107,10 @@ class Params:
         return parse_period(self.text(name, default), self.settings.zone, self.now, default)
 
     def filters(self) -> dict[str, str]:
-        return {name: self.query[name].strip() for name in GROUPABLE_FIELDS if self.text(name) is not None}
+        found = {name: self.query[name].strip() for name in GROUPABLE_FIELDS if self.text(name) is not None}
+        for name in PAGE_FIELDS & found.keys():  # a page as the browser sent it or as reports show it: its key
+            found[name] = page_key(found[name], self.settings.kept_page_params) or found[name]
+        return found
 
     def tags(self) -> TagFilter:
         """Tags left out: `without_tag=spam&without_tag=b2b` or `without_tag=spam,b2b` (empty: none), spam by
@@ -122,6 +126,7 @@ class Params:
 
 
 FILTERS = set(GROUPABLE_FIELDS)
+PAGE_FIELDS = {"landing_page", "contact_page"}
 TAG_PARAMS = {"without_tag", "spam"}
 COMMON = {"period", "probable", *FILTERS, *TAG_PARAMS}
 
