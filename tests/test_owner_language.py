@@ -21,19 +21,27 @@ import reports.i18n
 from bot.alerts import plain_alert, render_alert
 from bot.commands import recent_line
 from reports.card import DialogCard
-from reports.counts import channels, ranking
+from reports.counts import channels, compare, dynamics, ranking, summary
 from reports.daily import daily_summary
 from reports.i18n import (
     region_label,
     zone_label,
 )
 from reports.periods import Period, Unit
-from reports.render import render_card, render_period_error, render_ranking
+from reports.render import (
+    render_card,
+    render_comparison,
+    render_dynamics,
+    render_period_error,
+    render_ranking,
+    render_summary,
+)
 from tests.fakes.telegram_api import html_to_text
 from tests.seed import MOSCOW, seed_dialog
 from tests.test_bot_alerts import make_dialog
 from tracking.models import Attribution, AttributionStatus, Channel, Dialog
 from tracking.reasons import Reason, ReasonKind, parse_reason
+from tracking.store.base import Bucket
 from tracking.store.sqlite import SQLiteStore
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -417,10 +425,19 @@ async def test_reports_read_in_russian(salon_store: SQLiteStore) -> None:
     texts.append(render_ranking(await channels(salon_store, period), "ru"))
     for by in ("source", "medium", "device", "region", "tag", "contact_page"):
         texts.append(render_ranking(await ranking(salon_store, period, by), "ru"))
-    for text in texts:
+    week = Period(date(2026, 11, 23), date(2026, 11, 29), MOSCOW, Unit.WEEK)
+    others = [
+        render_summary(await summary(salon_store, period, filters={"medium": "cpc"}), "ru"),
+        render_dynamics(await dynamics(salon_store, week, Bucket.DAY, by="medium"), "ru"),
+        render_comparison(await compare(salon_store, period, period.shifted(days=-1), by="source"), "ru"),
+    ]
+    for text in texts + others:
         assert latin_words(html_to_text(text), OWN) == [], html_to_text(text)
-    summary, *_, by_medium, by_device, by_region, by_tag, by_page = texts
-    assert "(было 1)" not in summary and "было 1)" in summary  # "+3 (+300 %, было 1)", not "; 1"
+    assert "Фильтр: Тип перехода = оплата за клик" in html_to_text(others[0])
+    assert "прямой заход 1" in html_to_text(others[1]) and "Яндекс: <b>2</b>" in others[2]
+    daily, *_, by_medium, by_device, by_region, by_tag, by_page = texts
+    summary_text = daily
+    assert "(было 1)" not in summary_text and "было 1)" in summary_text  # "+3 (+300 %, было 1)", not "; 1"
     assert "оплата за клик — 2" in html_to_text(by_medium) and "прямой заход — 1" in html_to_text(by_medium)
     assert "телефон — 2" in html_to_text(by_device) and "Москва, Россия — 4" in html_to_text(by_region)
     assert "Целевой — 4" in html_to_text(by_tag) and "услуги/стрижка" in html_to_text(by_page)
