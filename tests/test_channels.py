@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reports.i18n import value_label
+from reports.i18n import Lang, value_label
 from tracking.channels import classify
 from tracking.models import Attribution, Channel
 
@@ -452,6 +452,7 @@ def test_ysclid_from_yandex_maps_is_yandex_maps() -> None:
 )
 def test_maps_read_in_both_languages(referrer: str, ru: str, en: str) -> None:
     got = classify(SITE, referrer)
-    for lang, expected in (("ru", ru), ("en", en)):
+    langs: tuple[tuple[Lang, str], ...] = (("ru", ru), ("en", en))
+    for lang, expected in langs:
         shown = f"{value_label(lang, 'channel', got.channel.value)} · {value_label(lang, 'source', got.source)}"
         assert shown == expected
