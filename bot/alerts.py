@@ -157,7 +157,8 @@ def render_alert(dialog: Dialog, lang: str = "ru", zone: ZoneInfo | None = None)
     kind = DEVICES[normalise_lang(lang)].get(one_line(a.device))
     device = " · ".join(v for v in (kind.capitalize() if kind else "", one_line(a.os), one_line(a.screen)) if v)
     if device:
-        lines.append(text(lang, "device", value=clip(device, MAX_SHORT)))
+        icon = "📱" if one_line(a.device) in ("mobile", "tablet") else "💻"
+        lines.append(text(lang, "device", icon=icon, value=clip(device, MAX_SHORT)))
     lines.append(_status(dialog, lang))
     lines.append(text(lang, "started", value=moment_label(normalise_lang(lang), dialog.started_at, zone or UTC)))
     alert = "\n".join(lines)

@@ -315,7 +315,7 @@ def test_the_card_says_what_the_owner_met_in_english() -> None:
     ):
         assert said in card, said
     alert = html_to_text(render_alert(salon_dialog(), "ru", MOSCOW))
-    assert "Источник: Яндекс · оплата за клик" in alert and "Телефон · Android 14 · 412x915" in alert
+    assert "Источник: Яндекс · оплата за клик" in alert and "📱 Телефон · Android 14 · 412x915" in alert
     direct = html_to_text(render_alert(salon_dialog(attribution=DIRECT), "ru", MOSCOW))
     assert "Источник:" not in direct and "Прямые заходы" in direct and "Регион: Россия" in direct
     english = html_to_text(render_card(DialogCard(salon_dialog(), [], MOSCOW), "en"))
