@@ -29,8 +29,9 @@ BUSINESS = "+79991234567"
 _serial = itertools.count(1)
 
 A, B, C, F = "+79160000001", "+79160000002", "+79160000003", "+79160000006"
-PRICE, CONTACTS = "https://shop.example/price", "https://shop.example/contacts"
-HOME, SALE = "https://shop.example/", "https://shop.example/sale"
+# Pages as dialogs store them: keys, host and path without tracking parameters (tracking/pages.py).
+PRICE, CONTACTS = "shop.example/price", "shop.example/contacts"
+HOME, SALE = "shop.example", "shop.example/sale"
 
 
 def utc(text: str) -> datetime:

@@ -33,6 +33,7 @@ from tracking.models import (
     PageView,
     Visit,
 )
+from tracking.pages import DEFAULT_PAGE_PARAMS, page_key
 from tracking.store.base import BusinessAccount
 from webhooks.app import STORE, TRACKER
 from webhooks.metrics import METRICS
@@ -175,7 +176,7 @@ async def test_a_deep_link_start_opens_a_dialog_attributed_exactly_to_the_visit(
         "march8",
         "розы",
     )
-    assert dialog.attribution.contact_page == seen.current_page
+    assert dialog.attribution.contact_page == page_key(seen.current_page, frozenset(DEFAULT_PAGE_PARAMS))
     assert dialog.first_message == ""  # the customer typed nothing: the code travelled invisibly
     assert welcome.startswith("Здравствуйте! Спасибо за обращение.")
     text = shown(alert)
