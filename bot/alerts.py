@@ -12,7 +12,6 @@ import html
 import re
 from collections.abc import Sequence
 from datetime import UTC
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from aiogram import F, Router
@@ -36,6 +35,7 @@ from reports.i18n import (
 from reports.render import TELEGRAM_LIMIT, clip, render_card, split_message, telegram_length
 from tracking.contacts import telegram_user
 from tracking.models import AttributionStatus, Dialog, Messenger
+from tracking.pages import page_label
 from tracking.store.base import Store
 from tracking.strings import cut, message_text, one_line
 
@@ -68,15 +68,8 @@ def shown(value: object, budget: int = MAX_URL) -> str:
 
 
 def short_url(url: str) -> str:
-    """host/path: the query (UTM tags, click ids) is shown on its own lines, the scheme is noise on a phone."""
-    url = one_line(url)
-    try:
-        parts = urlsplit(url)
-    except ValueError:  # "http://[" and the like: shown as the browser sent it
-        return clip(url, MAX_URL)
-    if not parts.netloc:
-        return clip(url, MAX_URL)
-    return clip(parts.netloc + (parts.path if parts.path != "/" else ""), MAX_URL)
+    """The page as people read it (`salon.ru/услуги`): decoded, no scheme; UTM tags have lines of their own."""
+    return clip(one_line(page_label(url)), MAX_URL)
 
 
 def contact_phone(dialog: Dialog) -> str | None:

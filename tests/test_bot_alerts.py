@@ -53,8 +53,9 @@ def make_dialog(**fields: Any) -> Dialog:
             campaign="winter_sale",
             content="banner_3",
             term="диван купить",
-            contact_page="https://shop.example/catalog/sofa?color=red",
-            landing_page="https://shop.example/?utm_source=yandex&utm_campaign=winter_sale",
+            # Page keys, as dialogs store them (tracking/pages.py): percent-encoded, no tracking parameters.
+            contact_page="shop.example/catalog/%D0%B4%D0%B8%D0%B2%D0%B0%D0%BD%D1%8B?id=7",
+            landing_page="shop.example",
             region="Москва",
             os="Android 14",
             screen="412x915",
@@ -80,7 +81,7 @@ def test_alert_shows_who_where_from_and_how_attributed() -> None:
         "Кампания: winter_sale",
         "Объявление: banner_3",
         "Ключевое слово: диван купить",
-        "Написали со страницы: shop.example/catalog/sofa",
+        "Написали со страницы: shop.example/catalog/диваны?id=7",  # decoded, as people read it
         "Вход на сайт: shop.example",
         "Регион: Москва",
         "Android 14 · 412x915",

@@ -81,7 +81,7 @@ def test_a_key_keys_to_itself(tail: str, scheme: str) -> None:
         ("salon.example" + SERVICES, "salon.example/услуги"),
         ("salon.example" + SERVICES + "?id=42", "salon.example/услуги?id=42"),
         ("xn--80aswg.xn--p1ai/%D0%BE-%D0%BD%D0%B0%D1%81", "сайт.рф/о-нас"),
-        ("https://salon.example" + SERVICES + "?utm_source=yandex", "salon.example/услуги?utm_source=yandex"),
+        ("https://salon.example" + SERVICES + "?utm_source=yandex&yclid=1&id=2", "salon.example/услуги?id=2"),
         ("salon.example", "salon.example"),
         ("salon.example/a%2Fb", "salon.example/a%2Fb"),  # an encoded slash is not a slash: left as it is
         ("salon.example/%FF", "salon.example/%FF"),  # not UTF-8: left as it is

@@ -103,6 +103,10 @@ def _canonical(url: str) -> str | None:
     return path + mark + query
 
 
+def _tracking(name: str) -> bool:
+    return name.startswith("utm_") or name in TRACKING_PARAMS
+
+
 def _name(pair: str) -> str:
     return unquote(pair.partition("=")[0]).strip().lower()
 
@@ -117,6 +121,10 @@ def page_label(page: str | None) -> str:
     scheme = text.split("://", 1)[0].lower() if "://" in text else ""
     if scheme not in ("", "http", "https"):
         return text
+    base, mark, query = text.partition("?")
+    if mark:  # a URL stored before keys (or sent by an API client): its click ids and UTM tags are noise here
+        kept = [pair for pair in query.split("&") if not _tracking(_name(pair))]
+        text = base + ("?" + "&".join(kept) if kept else "")
     try:
         url = text if scheme else "https://" + text
         shown = url_humanize(url) if urlsplit(url).hostname else None
