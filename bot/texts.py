@@ -74,17 +74,19 @@ TEXTS: dict[str, dict[str, str]] = {
         "customer_welcome": "Здравствуйте! Спасибо за обращение. Напишите, пожалуйста, ваш вопрос — мы скоро ответим.",
         "unknown_command": "Не знаю такой команды. Список команд: /help",
         "help": (
-            "<b>Отчёты</b> (период: сегодня, вчера, неделя, месяц, 7 дней, 2026-11-01..2026-11-15…)\n"
+            "<b>Отчёты</b> (период: сегодня, вчера, неделя, ноябрь, с 1 по 15 ноября, 01.11–15.11, "
+            "3 квартал, 7 дней…)\n"
             "/stats неделя — диалоги, новые и повторные, каналы\n"
             "/channels месяц — откуда приходят клиенты\n"
             "/pages неделя — страницы, с которых написали (/pages вход — страницы входа)\n"
-            "/compare месяц — сравнение с прошлым периодом (месяц год назад — с прошлым годом)\n"
-            "/report 30 дней — график по дням и итоги\n"
+            "/compare неделя — с прошлой неделей по то же время "
+            "(неделя целиком — с прошлой целиком; месяц год назад — с прошлым годом)\n"
+            "/report 30 дней — график и итоги (/report год по месяцам — по месяцам)\n"
             "/export ноябрь — файл для Excel за период (и кнопка «📥 Excel» под каждым отчётом)\n"
             "Спам в отчётах не считается. /channels месяц продажа — только продажи, "
             "/stats неделя со спамом — вместе со спамом, /stats неделя спам — только спам\n"
             "/dialog 7K3M9QX или /dialog +7 916 123-45-67 — карточка диалога\n"
-            "/recent — последние диалоги\n"
+            "/recent — последние диалоги (/recent 15.11, /recent Анна, /recent +7 916… — поиск)\n"
             "/summary 09:00 — ежедневная сводка в это время (/summary выкл — отключить)"
         ),
         "help_owner": (
@@ -236,17 +238,18 @@ TEXTS: dict[str, dict[str, str]] = {
         "customer_welcome": "Hello! Thank you for getting in touch. Please write your question, we will answer soon.",
         "unknown_command": "I don't know that command. The list: /help",
         "help": (
-            "<b>Reports</b> (period: today, yesterday, week, month, 7d, 2026-11-01..2026-11-15…)\n"
+            "<b>Reports</b> (period: today, yesterday, week, november, Nov 1-15, 2026-11-01..2026-11-15, q3, 7d…)\n"
             "/stats week — dialogs, new and repeat, channels\n"
             "/channels month — traffic channels\n"
             "/pages week — pages of contact (/pages landing — landing pages)\n"
-            "/compare month — against the previous period (month yoy — against last year)\n"
-            "/report 30d — a chart by day and the totals\n"
+            "/compare week — against last week to the same time "
+            "(week whole — the whole of last week; month yoy — against last year)\n"
+            "/report 30d — a chart and the totals (/report year by month — bars by month)\n"
             "/export november — an Excel file of the period (and the «📥 Excel» button under every report)\n"
             "Reports leave spam out. /channels month sale — sales only, "
             "/stats week with spam — spam counted too, /stats week spam — spam only\n"
             "/dialog 7K3M9QX or /dialog +79161234567 — a dialog's card\n"
-            "/recent — the latest dialogs\n"
+            "/recent — the latest dialogs (/recent 15.11, /recent Anna, /recent +7 916… — search)\n"
             "/summary 09:00 — a daily summary at this time (/summary off — stop it)"
         ),
         "help_owner": (
