@@ -31,6 +31,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 from reports.counts import Dynamics
 from reports.i18n import MONTHS, MONTHS_NOMINATIVE_RU, Lang, bucket_label, number, period_label, value_label, word
 from reports.periods import Period, Unit
+from tracking.periods import bucket_start
 from tracking.store.base import Bucket
 from tracking.strings import one_line
 
@@ -218,7 +219,7 @@ def _month_axis(report: Dynamics) -> bool:
 def _label_months(axes: Axes, report: Dynamics, lang: Lang) -> None:
     """Days or weeks over many months: a tick between months, the month's name under its bars, the year
     under January and under the first month."""
-    origin = _bucket_start(report.bucket, report.buckets[0])
+    origin = bucket_start(report.bucket.value, report.buckets[0])
     days_per_bar = 7 if report.bucket is Bucket.WEEK else 1
     n = len(report.buckets)
 
@@ -274,19 +275,6 @@ def _focused(report: Dynamics, focus: Period | None) -> list[int]:
     if focus is None or report.bucket is not Bucket.DAY:
         return []
     return [i for i, key in enumerate(report.buckets) if focus.first <= date.fromisoformat(key) <= focus.last]
-
-
-def _bucket_start(bucket: Bucket, key: str) -> date:
-    if bucket is Bucket.DAY:
-        return date.fromisoformat(key)
-    if bucket is Bucket.WEEK:
-        year, week = key.split("-W")
-        return date.fromisocalendar(int(year), int(week), 1)
-    if bucket is Bucket.MONTH:
-        year, month = key.split("-")
-        return date(int(year), int(month), 1)
-    year, quarter = key.split("-Q")
-    return date(int(year), 3 * int(quarter) - 2, 1)
 
 
 def _hash(text: str) -> int:

@@ -12,6 +12,7 @@ import phonenumbers
 from reports.periods import Period
 from tracking.models import Dialog, Messenger
 from tracking.pages import page_label
+from tracking.periods import bucket_start
 from tracking.reasons import parse_reason
 from tracking.store.base import Bucket
 
@@ -593,8 +594,7 @@ def bucket_label(lang: Lang, bucket: Bucket, key: str, period: Period | None = N
     if bucket is Bucket.DAY:
         return day_label(lang, date.fromisoformat(key), year=False)
     if bucket is Bucket.WEEK:
-        iso_year, week = key.split("-W")
-        first = date.fromisocalendar(int(iso_year), int(week), 1)
+        first = bucket_start(bucket.value, key)
         last = first + timedelta(days=6)
         if period is not None:
             first, last = max(first, period.first), max(min(last, period.last_covered), period.first)

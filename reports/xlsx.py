@@ -29,6 +29,7 @@ from reports.export import PAGE_SIZE, Cell, DialogFilter, iter_dialogs, people_r
 from reports.i18n import Lang, field_label, number, period_label, value_label, word
 from reports.periods import Period
 from reports.tag_words import tag_note
+from tracking.periods import bucket_start
 from tracking.store.base import Bucket, Store
 
 MAX_ROWS = 50_000  # dialogs in one workbook: 5 MB (Telegram takes 50 MB from a bot), some 10–30 s to write
@@ -217,19 +218,6 @@ def _ranking_sheet(book: _Book, focus: str, key: str, report: Ranking) -> None:
         sheet.write_number(row, col, n, f.bold)
 
 
-def bucket_day(bucket: Bucket, key: str) -> date:
-    """The first day of a bucket key ("2026-11-27", "2026-W48", "2026-11", "2026-Q4")."""
-    if bucket is Bucket.DAY:
-        return date.fromisoformat(key)
-    if bucket is Bucket.WEEK:
-        year, week = key.split("-W")
-        return date.fromisocalendar(int(year), int(week), 1)
-    if bucket is Bucket.MONTH:
-        return date.fromisoformat(key + "-01")
-    year, quarter = key.split("-Q")
-    return date(int(year), 3 * int(quarter) - 2, 1)
-
-
 def _dynamics_sheet(book: _Book, report: Dynamics) -> None:
     lang, f = book.lang, book.formats
     sheet = book.sheet("dynamics", "sheet_by_day" if report.bucket is Bucket.DAY else "dynamics")
@@ -237,7 +225,8 @@ def _dynamics_sheet(book: _Book, report: Dynamics) -> None:
     names += [word(lang, "other") if s.other else value_label(lang, report.by, s.value) for s in report.series]
     _header(sheet, names, [12, 9, *(max(12, min(len(n) + 2, 30)) for n in names[2:])], f)
     for row, key in enumerate(report.buckets, 1):
-        sheet.write_datetime(row, 0, datetime.combine(bucket_day(report.bucket, key), datetime.min.time()), f.day)
+        first = bucket_start(report.bucket.value, key)
+        sheet.write_datetime(row, 0, datetime.combine(first, datetime.min.time()), f.day)
         sheet.write_number(row, 1, report.totals[row - 1])
         for col, series in enumerate(report.series, 2):
             sheet.write_number(row, col, series.points[row - 1])

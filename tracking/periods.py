@@ -26,6 +26,20 @@ def _day_buckets(local: date) -> TimeBuckets:
     )
 
 
+def bucket_start(kind: str, key: str) -> date:
+    """The first local day of a bucket key, the inverse of `buckets_for`: "2026-11-27", "2026-W48" (its
+    Monday), "2026-11", "2026-Q4". `kind` is the bucket's name: day, week, month or quarter."""
+    if kind == "day":
+        return date.fromisoformat(key)
+    if kind == "week":
+        year, week = key.split("-W")
+        return date.fromisocalendar(int(year), int(week), 1)
+    if kind == "month":
+        return date.fromisoformat(key + "-01")
+    year, quarter = key.split("-Q")
+    return date(int(year), 3 * int(quarter) - 2, 1)
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
