@@ -167,10 +167,10 @@ def _series_name(lang: Lang, report: Dynamics, value: str | None, other: bool) -
 
 
 def _change(lang: Lang, change: Change) -> str:
-    return (
-        f"<b>{number(lang, change.a)}</b> {escape(word(lang, 'vs'))} {number(lang, change.b)} — "
-        f"{signed(lang, change.delta)} ({escape(signed_percent(lang, change.ratio))})"
-    )
+    head = f"<b>{number(lang, change.a)}</b> {escape(word(lang, 'vs'))} {number(lang, change.b)} — "
+    if change.a == change.b == 0:  # nothing either time: "±0 (не было)" read as a puzzle
+        return head + signed(lang, 0)
+    return head + f"{signed(lang, change.delta)} ({escape(signed_percent(lang, change.ratio))})"
 
 
 def render_comparison(report: Comparison, lang: Lang) -> str:
@@ -193,6 +193,8 @@ def render_comparison(report: Comparison, lang: Lang) -> str:
 def render_change_line(lang: Lang, label_key: str, now: Totals, before: Totals) -> str:
     """ "К предыдущему дню: +2 (+200 %, было 1)"; "(не было)" when there were none."""
     change = Change(now.dialogs, before.dialogs)
+    if change.a == change.b == 0:
+        return f"{escape(word(lang, label_key))}: {signed(lang, 0)}"
     ratio = signed_percent(lang, change.ratio)
     was = f", {word(lang, 'change_was').format(count=number(lang, before.dialogs))}" if before.dialogs else ""
     return f"{escape(word(lang, label_key))}: {signed(lang, change.delta)} ({escape(ratio + was)})"

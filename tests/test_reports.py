@@ -359,6 +359,8 @@ async def test_compare_two_weeks(seeded: Seeded) -> None:
     assert "<b>5</b> против 2 — +3 (+150\u00a0%)" in text
     assert "Реклама в соцсетях: <b>0</b> против 1 — −1 (−100\u00a0%)" in text
     assert "Прямые заходы: <b>1</b> против 0 — +1 (не было)" in text
+    nothing = render_comparison(await compare(seeded.store, period("2025-W48"), period("2025-W49")), "ru")
+    assert "Повторные: <b>0</b> против 0 — ±0\n" in nothing + "\n" and "не было" not in nothing
     by_tag = await compare(seeded.store, period("2026-W48"), period("2026-W49"), by="tag")
     assert by_tag.dialogs.a == 5 and [(r.value, r.dialogs.a) for r in by_tag.rows] == [("qualified", 2), ("sale", 2)]
 
