@@ -10,6 +10,11 @@ Each row also keeps the dialog's local buckets, status and whole tag set, so any
 `include_probable` and tag filter or exclusion are answered from the rows. The rows follow every change
 in the same transaction as the change (`add` / `remove` around it); `rebuild` recomputes them from the
 dialogs, an hour at a time, while the server runs.
+
+Day rows are kept only for the days before the *rolled-up day* (meta 'dialog_counts_days'): the running
+day has hour rows only, so a new dialog writes 11 rows, not 22 (each row written is a page or two of the
+WAL at the commit). The first dialog of a later UTC day rolls the days before it up from their hour rows,
+once, in its transaction. A report reads days before that mark from day rows and later ones from hours.
 """
 
 from __future__ import annotations
@@ -43,6 +48,8 @@ SHAPES: dict[str, tuple[str, ...]] = {
 DAY, HOUR = ("d", 10), ("h", 13)
 BUCKETS = ("day", "week", "month", "quarter")
 READY = "ready"  # meta 'dialog_counts': the rows are complete; anything else says they are not (yet)
+ROLLED = "dialog_counts_days"  # meta: the first UTC day without day rows (days before it have them)
+_ROLLED_SQL = f"(SELECT value FROM meta WHERE key = '{ROLLED}')"
 
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS dialog_counts (
@@ -95,18 +102,47 @@ def _entries(columns: Sequence[Any], tags: Iterable[str]) -> list[tuple[Any, ...
     return out
 
 
-def _rows(columns: Sequence[Any], tags: Iterable[str], sign: int) -> list[tuple[Any, ...]]:
+def _rows(columns: Sequence[Any], tags: Iterable[str], sign: int, rolled: str) -> list[tuple[Any, ...]]:
+    """Its hour rows, and its day rows when its day is before `rolled`."""
     started_at = columns[0]
+    spans = (DAY, HOUR) if started_at[:10] < rolled else (HOUR,)
     rows = []
     for shape, key, *rest, repeat in _entries(columns, tags):
-        for span, width in (DAY, HOUR):
+        for span, width in spans:
             rows.append((span, shape, started_at[:width], key, *rest, sign, sign * repeat))
     return rows
 
 
+def rolled_day(db: sqlite3.Connection) -> str:
+    """The first UTC day ('YYYY-MM-DD') without day rows; '' before the first dialog."""
+    row = db.execute(f"SELECT value FROM meta WHERE key = '{ROLLED}'").fetchone()
+    return "" if row is None else str(row[0])
+
+
+def _set_rolled(db: sqlite3.Connection, day: str) -> None:
+    sql = f"INSERT INTO meta (key, value) VALUES ('{ROLLED}', ?) ON CONFLICT (key) DO UPDATE SET value = ?"
+    db.execute(sql, (day, day))
+
+
+def roll_up_to(db: sqlite3.Connection, day: str) -> str:
+    """Give every day before `day` its day rows (summed from its hours), once; returns the rolled-up day."""
+    rolled = rolled_day(db)
+    if day <= rolled:
+        return rolled
+    _set_rolled(db, day)
+    days = db.execute(
+        "SELECT DISTINCT substr(slot, 1, 10) FROM dialog_counts WHERE span = 'h' AND shape = 'all' "
+        "AND slot >= ? AND slot < ?",
+        (rolled, day),
+    ).fetchall()
+    for (each,) in days:
+        rebuild_day(db, each)
+    return day
+
+
 def add_new(db: sqlite3.Connection, columns: Sequence[Any], tags: Iterable[str]) -> None:
     """Count a dialog just inserted, from the COUNTED values it was inserted with."""
-    db.executemany(UPSERT, _rows(columns, tags, 1))
+    db.executemany(UPSERT, _rows(columns, tags, 1, roll_up_to(db, columns[0][:10])))
 
 
 def _counted(db: sqlite3.Connection, ids: Sequence[str]) -> list[tuple[Sequence[Any], list[str]]]:
@@ -124,14 +160,16 @@ def _counted(db: sqlite3.Connection, ids: Sequence[str]) -> list[tuple[Sequence[
 
 def add(db: sqlite3.Connection, ids: Sequence[str]) -> None:
     """Count these dialogs as they are stored now (after a change, in its transaction)."""
+    rolled = rolled_day(db)
     for columns, tags in _counted(db, ids):
-        db.executemany(UPSERT, _rows(columns, tags, 1))
+        db.executemany(UPSERT, _rows(columns, tags, 1, rolled))
 
 
 def remove(db: sqlite3.Connection, ids: Sequence[str]) -> None:
     """Stop counting these dialogs as they are stored now (before a change or an erasure, in its transaction)."""
+    rolled = rolled_day(db)
     for columns, tags in _counted(db, ids):
-        rows = _rows(columns, tags, -1)
+        rows = _rows(columns, tags, -1, rolled)
         db.executemany(UPSERT, rows)
         db.executemany(
             "DELETE FROM dialog_counts WHERE span = ? AND shape = ? AND slot = ? AND k = ? AND dialogs = 0",
@@ -156,14 +194,17 @@ def mark_stale(db: sqlite3.Connection) -> None:
 
 
 def setup(db: sqlite3.Connection) -> None:
-    """At open, in the schema's transaction: a file without the rows' state is ready when it holds no dialog
-    yet, else stale (made by an older version: `rebuild` fills the rows)."""
+    """At open, in the schema's transaction: a file without the rows' state (or without its rolled-up day,
+    kept since day rows became the past days' only) is ready when it holds no dialog yet, else stale (made by
+    an older version: `rebuild` fills the rows)."""
     db.executescript(SCHEMA)
-    if db.execute("SELECT 1 FROM meta WHERE key = 'dialog_counts'").fetchone() is None:
+    known = db.execute(f"SELECT COUNT(*) FROM meta WHERE key IN ('dialog_counts', '{ROLLED}')").fetchone()[0]
+    if known < 2:
         if db.execute("SELECT 1 FROM dialogs LIMIT 1").fetchone() is None:
             _set_state(db, READY)
         else:
             mark_stale(db)
+        db.execute(f"INSERT OR IGNORE INTO meta (key, value) VALUES ('{ROLLED}', '')")
 
 
 # rebuild ----------------------------------------------------------------------------------------------
@@ -206,8 +247,14 @@ def rebuild_hour(db: sqlite3.Connection, hour: str) -> None:
 
 
 def rebuild_day(db: sqlite3.Connection, day: str) -> None:
-    """Replace a day's rows by the sum of its hours' rows (which every change keeps along with them)."""
+    """Replace a day's rows by the sum of its hours' rows (which every change keeps along with them); a day
+    from the rolled-up day on has none. A rebuild moves that mark up to the newest day of hour rows."""
+    newest = db.execute("SELECT MAX(slot) FROM dialog_counts WHERE span = 'h' AND shape = 'all'").fetchone()[0]
+    if newest is not None and newest[:10] > rolled_day(db):
+        _set_rolled(db, newest[:10])
     db.execute(f"DELETE FROM dialog_counts WHERE span = 'd' AND shape IN ({_ALL_SHAPES}) AND slot = ?", (day,))
+    if day >= rolled_day(db):
+        return
     rest = [name for name in ROW_COLUMNS if name not in ("span", "slot", "dialogs", "repeat")]
     db.execute(
         f"INSERT INTO dialog_counts ({', '.join(ROW_COLUMNS)}) "
@@ -295,10 +342,17 @@ def count_sql(query: CountQuery, shape: str | None, ts: Callable[[datetime], str
         args += part_args
     for span, ranges in ((DAY, days), (HOUR, hours)):
         for start, end in ranges:
-            where = "c.span = ? AND c.shape = ? AND c.slot >= ? AND c.slot < ?"
+            where = "c.span = ? AND c.shape = ? AND c.slot >= ? AND c.slot < " + (
+                f"MIN(?, {_ROLLED_SQL})" if span == DAY else "?"
+            )
             sql, part_args = _part(query, "c", where, [span[0], shape, slot(start, span), slot(end, span)])
             parts.append(sql)
             args += part_args
+    for start, end in days:  # whole days from the rolled-up day on have hour rows only
+        where = f"c.span = 'h' AND c.shape = ? AND c.slot >= MAX(?, {_ROLLED_SQL}) AND c.slot < ?"
+        sql, part_args = _part(query, "c", where, [shape, slot(start, DAY), slot(end, DAY)])
+        parts.append(sql)
+        args += part_args
     groups = [f"g{i}" for i in range(len(query.group_by))] + (["bucket"] if query.bucket else [])
     if len(parts) == 1:
         return parts[0], args
@@ -364,6 +418,8 @@ __all__ = [
     "rebuild_day",
     "rebuild_hour",
     "remove",
+    "roll_up_to",
+    "rolled_day",
     "setup",
     "shape_for",
     "slot",
