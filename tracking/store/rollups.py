@@ -11,10 +11,16 @@ Each row also keeps the dialog's local buckets, status and whole tag set, so any
 in the same transaction as the change (`add` / `remove` around it); `rebuild` recomputes them from the
 dialogs, an hour at a time, while the server runs.
 
-Day rows are kept only for the days before the *rolled-up day* (meta 'dialog_counts_days'): the running
-day has hour rows only, so a new dialog writes 11 rows, not 22 (each row written is a page or two of the
-WAL at the commit). The first dialog of a later UTC day rolls the days before it up from their hour rows,
-once, in its transaction. A report reads days before that mark from day rows and later ones from hours.
+The rows are *deferred*: a new dialog writes none. The watermark W (meta 'dialog_counts_upto', a UTC hour
+'YYYY-MM-DDTHH') says the hour rows hold every dialog started before W; a report counts the dialogs
+started from W on from the dialogs themselves. `roll_up_step`, run by the store every minute in short
+writes of its own, moves W an hour at a time up to the last whole hour (recounting that hour from its
+dialogs, tags included), and then sums each whole UTC day before W into day rows, one shape per step.
+Days before the *rolled-up day* (meta 'dialog_counts_days') have complete day rows; a report reads them
+from day rows, later days before W from hour rows. A change to a dialog started before W (tags, an edit
+that attributes it, forget, the time-zone recompute, a new dialog whose provider's time is in the past)
+moves its rows in its own transaction, reading W there (several processes share the file); one from W on
+changes nothing.
 """
 
 from __future__ import annotations
@@ -48,8 +54,13 @@ SHAPES: dict[str, tuple[str, ...]] = {
 DAY, HOUR = ("d", 10), ("h", 13)
 BUCKETS = ("day", "week", "month", "quarter")
 READY = "ready"  # meta 'dialog_counts': the rows are complete; anything else says they are not (yet)
-ROLLED = "dialog_counts_days"  # meta: the first UTC day without day rows (days before it have them)
+ROLLED = "dialog_counts_days"  # meta: the first UTC day without complete day rows (days before it have them)
+ROLLING = "dialog_counts_day_shapes"  # meta: how many shapes (ROLL_ORDER) of the rolled-up day are summed
+WATERMARK = "dialog_counts_upto"  # meta: W, the UTC hour before which every dialog is in the hour rows
 _ROLLED_SQL = f"(SELECT value FROM meta WHERE key = '{ROLLED}')"
+_WATERMARK_SQL = f"(SELECT value FROM meta WHERE key = '{WATERMARK}')"
+# 'all' last: while a day is being summed its 'all' rows (any change leaves some) keep it found.
+ROLL_ORDER = [*(shape for shape in SHAPES if shape != "all"), "all"]
 
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS dialog_counts (
@@ -102,10 +113,12 @@ def _entries(columns: Sequence[Any], tags: Iterable[str]) -> list[tuple[Any, ...
     return out
 
 
-def _rows(columns: Sequence[Any], tags: Iterable[str], sign: int, rolled: str) -> list[tuple[Any, ...]]:
-    """Its hour rows, and its day rows when its day is before `rolled`."""
+def _rows(columns: Sequence[Any], tags: Iterable[str], sign: int, upto: str) -> list[tuple[Any, ...]]:
+    """Its hour rows when it started before the watermark `upto`, and its day rows when its whole day is."""
     started_at = columns[0]
-    spans = (DAY, HOUR) if started_at[:10] < rolled else (HOUR,)
+    if started_at[:13] >= upto:
+        return []
+    spans = (DAY, HOUR) if started_at[:10] < upto[:10] else (HOUR,)
     rows = []
     for shape, key, *rest, repeat in _entries(columns, tags):
         for span, width in spans:
@@ -113,36 +126,33 @@ def _rows(columns: Sequence[Any], tags: Iterable[str], sign: int, rolled: str) -
     return rows
 
 
-def rolled_day(db: sqlite3.Connection) -> str:
-    """The first UTC day ('YYYY-MM-DD') without day rows; '' before the first dialog."""
-    row = db.execute(f"SELECT value FROM meta WHERE key = '{ROLLED}'").fetchone()
+def _meta(db: sqlite3.Connection, key: str) -> str:
+    row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
     return "" if row is None else str(row[0])
 
 
-def _set_rolled(db: sqlite3.Connection, day: str) -> None:
-    sql = f"INSERT INTO meta (key, value) VALUES ('{ROLLED}', ?) ON CONFLICT (key) DO UPDATE SET value = ?"
-    db.execute(sql, (day, day))
+def _set_meta(db: sqlite3.Connection, key: str, value: str) -> None:
+    db.execute(
+        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = ?", (key, value, value)
+    )
 
 
-def roll_up_to(db: sqlite3.Connection, day: str) -> str:
-    """Give every day before `day` its day rows (summed from its hours), once; returns the rolled-up day."""
-    rolled = rolled_day(db)
-    if day <= rolled:
-        return rolled
-    _set_rolled(db, day)
-    days = db.execute(
-        "SELECT DISTINCT substr(slot, 1, 10) FROM dialog_counts WHERE span = 'h' AND shape = 'all' "
-        "AND slot >= ? AND slot < ?",
-        (rolled, day),
-    ).fetchall()
-    for (each,) in days:
-        rebuild_day(db, each)
-    return day
+def rolled_day(db: sqlite3.Connection) -> str:
+    """The first UTC day ('YYYY-MM-DD') without complete day rows; '' before the first roll-up."""
+    return _meta(db, ROLLED)
+
+
+def watermark(db: sqlite3.Connection) -> str:
+    """W: the UTC hour ('YYYY-MM-DDTHH') before which the hour rows hold every dialog; '' before any."""
+    return _meta(db, WATERMARK)
 
 
 def add_new(db: sqlite3.Connection, columns: Sequence[Any], tags: Iterable[str]) -> None:
-    """Count a dialog just inserted, from the COUNTED values it was inserted with."""
-    db.executemany(UPSERT, _rows(columns, tags, 1, roll_up_to(db, columns[0][:10])))
+    """Count a dialog just inserted, from the COUNTED values it was inserted with: nothing to write unless it
+    started before W (a provider's time in the past), as the roll-up step counts it when W passes it."""
+    upto = watermark(db)
+    if columns[0][:13] < upto:
+        db.executemany(UPSERT, _rows(columns, tags, 1, upto))
 
 
 def _counted(db: sqlite3.Connection, ids: Sequence[str]) -> list[tuple[Sequence[Any], list[str]]]:
@@ -160,16 +170,16 @@ def _counted(db: sqlite3.Connection, ids: Sequence[str]) -> list[tuple[Sequence[
 
 def add(db: sqlite3.Connection, ids: Sequence[str]) -> None:
     """Count these dialogs as they are stored now (after a change, in its transaction)."""
-    rolled = rolled_day(db)
+    upto = watermark(db)
     for columns, tags in _counted(db, ids):
-        db.executemany(UPSERT, _rows(columns, tags, 1, rolled))
+        db.executemany(UPSERT, _rows(columns, tags, 1, upto))
 
 
 def remove(db: sqlite3.Connection, ids: Sequence[str]) -> None:
     """Stop counting these dialogs as they are stored now (before a change or an erasure, in its transaction)."""
-    rolled = rolled_day(db)
+    upto = watermark(db)
     for columns, tags in _counted(db, ids):
-        rows = _rows(columns, tags, -1, rolled)
+        rows = _rows(columns, tags, -1, upto)
         db.executemany(UPSERT, rows)
         db.executemany(
             "DELETE FROM dialog_counts WHERE span = ? AND shape = ? AND slot = ? AND k = ? AND dialogs = 0",
@@ -194,17 +204,88 @@ def mark_stale(db: sqlite3.Connection) -> None:
 
 
 def setup(db: sqlite3.Connection) -> None:
-    """At open, in the schema's transaction: a file without the rows' state (or without its rolled-up day,
-    kept since day rows became the past days' only) is ready when it holds no dialog yet, else stale (made by
-    an older version: `rebuild` fills the rows)."""
+    """At open, in the schema's transaction: a file without the rows' state or their watermark (an older
+    version's) is ready when it holds no dialog yet, else stale (`rebuild` fills the rows and sets W)."""
     db.executescript(SCHEMA)
-    known = db.execute(f"SELECT COUNT(*) FROM meta WHERE key IN ('dialog_counts', '{ROLLED}')").fetchone()[0]
-    if known < 2:
+    known = db.execute(
+        f"SELECT COUNT(*) FROM meta WHERE key IN ('dialog_counts', '{ROLLED}', '{WATERMARK}')"
+    ).fetchone()[0]
+    if known < 3:
         if db.execute("SELECT 1 FROM dialogs LIMIT 1").fetchone() is None:
             _set_state(db, READY)
         else:
             mark_stale(db)
-        db.execute(f"INSERT OR IGNORE INTO meta (key, value) VALUES ('{ROLLED}', '')")
+        for key in (ROLLED, WATERMARK):
+            db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, '')", (key,))
+
+
+# rolling up -------------------------------------------------------------------------------------------
+
+
+def _next(slot_text: str, span: tuple[str, int]) -> str:
+    """The slot after this one: the next UTC hour or day."""
+    step = timedelta(hours=1) if span == HOUR else timedelta(days=1)
+    moment = datetime.strptime(slot_text, "%Y-%m-%dT%H" if span == HOUR else "%Y-%m-%d").replace(tzinfo=UTC)
+    return slot(moment + step, span)
+
+
+def _roll_day_shape(db: sqlite3.Connection, day: str, shapes: Sequence[str]) -> None:
+    """Replace the day rows of these shapes by the sums of the day's hour rows."""
+    marks = ", ".join(f"'{shape}'" for shape in shapes)
+    db.execute(f"DELETE FROM dialog_counts WHERE span = 'd' AND shape IN ({marks}) AND slot = ?", (day,))
+    rest = [name for name in ROW_COLUMNS if name not in ("span", "shape", "slot", "k", "dialogs", "repeat")]
+    db.execute(
+        f"INSERT INTO dialog_counts ({', '.join(ROW_COLUMNS)}) "
+        f"SELECT 'd', shape, ?, k, {', '.join(rest)}, SUM(dialogs), SUM(repeat) FROM dialog_counts "
+        f"WHERE span = 'h' AND shape IN ({marks}) AND slot >= ? AND slot < ? "
+        "GROUP BY shape, k HAVING SUM(dialogs) <> 0",
+        (day, day, day + "U"),  # hour slots are 'YYYY-MM-DDTHH': 'T' < 'U'
+    )
+
+
+def _first_day_with_rows(db: sqlite3.Connection, start: str, end: str) -> str | None:
+    """The first day in [start, end) with hour or day rows (every change leaves an 'all' row; by the key)."""
+    found = [
+        db.execute(
+            "SELECT MIN(slot) FROM dialog_counts WHERE span = ? AND shape = 'all' AND slot >= ? AND slot < ?",
+            (span, start, end),
+        ).fetchone()[0]
+        for span in ("h", "d")
+    ]
+    days = [value[:10] for value in found if value is not None]
+    return min(days) if days else None
+
+
+def roll_up_step(db: sqlite3.Connection, target: str) -> bool:
+    """One short piece of the roll-up, in one write: one shape of a whole day before W summed into day rows,
+    else W moved past the next hour (before `target`, a UTC hour slot) that holds dialogs, which are counted
+    as they are now. False when there was nothing to do."""
+    upto, rolled = watermark(db), rolled_day(db)
+    if rolled < upto[:10]:
+        day = _first_day_with_rows(db, rolled, upto[:10])
+        if day is None:
+            _set_meta(db, ROLLED, upto[:10])
+        else:
+            done = int(_meta(db, ROLLING) or 0) if day == rolled else 0
+            _roll_day_shape(db, day, [ROLL_ORDER[done]])
+            if done + 1 < len(ROLL_ORDER):
+                _set_meta(db, ROLLED, day)
+                _set_meta(db, ROLLING, str(done + 1))
+            else:
+                _set_meta(db, ROLLED, _next(day, DAY))
+                _set_meta(db, ROLLING, "0")
+            return True
+    if upto >= target:
+        return False
+    first = db.execute(
+        "SELECT MIN(started_at) FROM dialogs WHERE started_at >= ? AND started_at < ?", (upto, target)
+    ).fetchone()[0]
+    if first is None:
+        _set_meta(db, WATERMARK, target)
+    else:
+        rebuild_hour(db, first[:13])
+        _set_meta(db, WATERMARK, _next(first[:13], HOUR))
+    return True
 
 
 # rebuild ----------------------------------------------------------------------------------------------
@@ -215,11 +296,23 @@ def state(db: sqlite3.Connection) -> str | None:
     return None if row is None else str(row[0])
 
 
+def begin_rebuild(db: sqlite3.Connection, target: str) -> None:
+    """Move W to `target` (never back) and every day before it to be rebuilt; drop rows from W on. Any
+    change from here on moves the rows of its dialog, and the rebuild replaces each hour and day after."""
+    upto = max(watermark(db), target)
+    _set_meta(db, WATERMARK, upto)
+    _set_meta(db, ROLLED, upto[:10])
+    _set_meta(db, ROLLING, "0")
+    db.execute(f"DELETE FROM dialog_counts WHERE span = 'h' AND shape IN ({_ALL_SHAPES}) AND slot >= ?", (upto,))
+    db.execute(f"DELETE FROM dialog_counts WHERE span = 'd' AND shape IN ({_ALL_SHAPES}) AND slot >= ?", (upto[:10],))
+
+
 def hours_to_rebuild(db: sqlite3.Connection) -> list[str]:
-    """Every UTC hour that holds a dialog or a row (a row with no dialog left must go)."""
+    """Every UTC hour before W that holds a dialog or a row (a row with no dialog left must go)."""
+    upto = watermark(db)
     hours = {row[0] for row in db.execute("SELECT DISTINCT substr(started_at, 1, 13) FROM dialogs")}
     hours |= {row[0] for row in db.execute("SELECT DISTINCT slot FROM dialog_counts WHERE span = 'h'")}
-    return sorted(hours)
+    return sorted(hour for hour in hours if hour < upto)
 
 
 def rebuild_hour(db: sqlite3.Connection, hour: str) -> None:
@@ -248,22 +341,14 @@ def rebuild_hour(db: sqlite3.Connection, hour: str) -> None:
 
 def rebuild_day(db: sqlite3.Connection, day: str) -> None:
     """Replace a day's rows by the sum of its hours' rows (which every change keeps along with them); a day
-    from the rolled-up day on has none. A rebuild moves that mark up to the newest day of hour rows."""
-    newest = db.execute("SELECT MAX(slot) FROM dialog_counts WHERE span = 'h' AND shape = 'all'").fetchone()[0]
-    if newest is not None and newest[:10] > rolled_day(db):
-        _set_rolled(db, newest[:10])
-    db.execute(f"DELETE FROM dialog_counts WHERE span = 'd' AND shape IN ({_ALL_SHAPES}) AND slot = ?", (day,))
-    if day >= rolled_day(db):
+    from the rolled-up day on has none (the roll-up step sums it)."""
+    rolled = rolled_day(db)
+    if day < rolled:
+        _roll_day_shape(db, day, list(SHAPES))
         return
-    rest = [name for name in ROW_COLUMNS if name not in ("span", "slot", "dialogs", "repeat")]
-    db.execute(
-        f"INSERT INTO dialog_counts ({', '.join(ROW_COLUMNS)}) "
-        f"SELECT 'd', shape, ?, k, {', '.join(c for c in rest if c not in ('shape', 'k'))}, "
-        f"SUM(dialogs), SUM(repeat) FROM dialog_counts WHERE span = 'h' AND shape IN ({_ALL_SHAPES}) "
-        "AND slot >= ? AND slot < ? "
-        "GROUP BY shape, k HAVING SUM(dialogs) <> 0",
-        (day, day, day + "U"),  # hour slots are 'YYYY-MM-DDTHH': 'T' < 'U'
-    )
+    done = int(_meta(db, ROLLING) or 0) if day == rolled else 0  # the step is summing it: keep what it did
+    marks = ", ".join(f"'{shape}'" for shape in ROLL_ORDER[done:])
+    db.execute(f"DELETE FROM dialog_counts WHERE span = 'd' AND shape IN ({marks}) AND slot = ?", (day,))
 
 
 def days_to_rebuild(db: sqlite3.Connection) -> list[str]:
@@ -326,8 +411,9 @@ def slot(moment: datetime, span: tuple[str, int]) -> str:
 
 
 def count_sql(query: CountQuery, shape: str | None, ts: Callable[[datetime], str]) -> tuple[str, list[Any]]:
-    """The SQL of `count_dialogs`: with a shape, whole days and hours from the rows and the part-hours at
-    the edges from the dialogs; without, every dialog of the period. Columns g0…, bucket, n, r."""
+    """The SQL of `count_dialogs`: with a shape, whole days and hours before W from the rows, and the
+    part-hours at the edges and the hours from W on from the dialogs; without, every dialog of the period.
+    One statement (one snapshot: W and the rows it covers agree). Columns g0…, bucket, n, r."""
     days: list[Range]
     hours: list[Range]
     if shape is None:
@@ -340,17 +426,27 @@ def count_sql(query: CountQuery, shape: str | None, ts: Callable[[datetime], str
         sql, part_args = _part(query, "d", "d.started_at >= ? AND d.started_at < ?", [ts(start), ts(end)])
         parts.append(sql)
         args += part_args
-    for span, ranges in ((DAY, days), (HOUR, hours)):
-        for start, end in ranges:
-            where = "c.span = ? AND c.shape = ? AND c.slot >= ? AND c.slot < " + (
-                f"MIN(?, {_ROLLED_SQL})" if span == DAY else "?"
-            )
-            sql, part_args = _part(query, "c", where, [span[0], shape, slot(start, span), slot(end, span)])
-            parts.append(sql)
-            args += part_args
-    for start, end in days:  # whole days from the rolled-up day on have hour rows only
-        where = f"c.span = 'h' AND c.shape = ? AND c.slot >= MAX(?, {_ROLLED_SQL}) AND c.slot < ?"
+    for start, end in days:  # whole days before the rolled-up day from their day rows
+        where = f"c.span = 'd' AND c.shape = ? AND c.slot >= ? AND c.slot < MIN(?, {_ROLLED_SQL})"
         sql, part_args = _part(query, "c", where, [shape, slot(start, DAY), slot(end, DAY)])
+        parts.append(sql)
+        args += part_args
+    for start, end in days:  # whole days from the rolled-up day on from their hour rows, before W
+        where = (
+            f"c.span = 'h' AND c.shape = ? AND c.slot >= MAX(?, {_ROLLED_SQL}) AND c.slot < MIN(?, {_WATERMARK_SQL})"
+        )
+        sql, part_args = _part(query, "c", where, [shape, slot(start, DAY), slot(end, DAY)])
+        parts.append(sql)
+        args += part_args
+    for start, end in hours:  # whole hours at the edges, before W
+        where = f"c.span = 'h' AND c.shape = ? AND c.slot >= ? AND c.slot < MIN(?, {_WATERMARK_SQL})"
+        sql, part_args = _part(query, "c", where, [shape, slot(start, HOUR), slot(end, HOUR)])
+        parts.append(sql)
+        args += part_args
+    if days or hours:  # the dialogs from W on that the rows do not hold yet ('' < any time)
+        first, last = min(r[0] for r in days + hours), max(r[1] for r in days + hours)
+        where = f"d.started_at >= MAX(?, {_WATERMARK_SQL}) AND d.started_at < ?"
+        sql, part_args = _part(query, "d", where, [ts(first), ts(last)])
         parts.append(sql)
         args += part_args
     groups = [f"g{i}" for i in range(len(query.group_by))] + (["bucket"] if query.bucket else [])
@@ -411,6 +507,7 @@ __all__ = [
     "SHAPES",
     "add",
     "add_new",
+    "begin_rebuild",
     "count_sql",
     "is_ready",
     "mark_stale",
@@ -418,9 +515,10 @@ __all__ = [
     "rebuild_day",
     "rebuild_hour",
     "remove",
-    "roll_up_to",
+    "roll_up_step",
     "rolled_day",
     "setup",
     "shape_for",
     "slot",
+    "watermark",
 ]

@@ -143,6 +143,9 @@ INSERT_DIALOG = f"INSERT INTO dialogs ({', '.join(DIALOG_COLUMNS)}) VALUES ({', 
 _last_second: tuple[tuple[int, ...], str] = ((), "")
 
 
+ROLL_UP_EVERY = 60.0  # seconds: how far (besides the running hour) reports may count raw from the dialogs
+
+
 def ts(moment: datetime) -> str:
     """A moment as stored: ISO 8601 in UTC with microseconds, text that sorts in time order."""
     global _last_second
@@ -366,14 +369,16 @@ class SQLiteStore:
     """Reads and writes go through SQLiteRunner (tracking/store/sqlite_runner.py): writes are plain
     functions of a connection, group-committed on one writer thread; reads run on a pool of readers."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, roll_up_every: float | None = ROLL_UP_EVERY) -> None:
         self.path = Path(path)
+        self.roll_up_every = roll_up_every  # seconds between the report rollups' catch-ups; None: only when called
         self.runner = SQLiteRunner(self.path)
         self._views: list[PageViewWork] = []
         self._clicks: list[ClickWork] = []
         self._views_flush: asyncio.Task[None] | None = None
         self._erasure_key = ""  # read from the file by open()
         self._rebuild: asyncio.Task[bool] | None = None  # of the report rollups, when open() found them stale
+        self._rolling: asyncio.Task[None] | None = None  # the rollups' roll-up, every roll_up_every seconds
 
     async def open(self) -> None:
         def setup(db: sqlite3.Connection) -> None:
@@ -396,6 +401,8 @@ class SQLiteStore:
             raise StoreUnavailable(f"cannot open SQLite file {self.path}: {exc}") from exc
         if not self.runner.lookup(rollups.is_ready):  # a file of an older version, or after a migration
             self._rebuild = asyncio.create_task(self._rebuild_in_background())
+        if self.roll_up_every is not None:
+            self._rolling = asyncio.create_task(self._roll_up_in_background(self.roll_up_every))
 
     async def _rebuild_in_background(self) -> bool:
         try:
@@ -404,8 +411,19 @@ class SQLiteStore:
             log.exception("rebuilding the report rollups failed")
             return False
 
+    async def _roll_up_in_background(self, every: float) -> None:
+        while True:  # reports are exact meanwhile (they count from W on raw): no hurry at open
+            await asyncio.sleep(every)
+            try:
+                await self.roll_up()
+            except Exception:  # reports count more raw meanwhile; the next minute tries again
+                log.exception("rolling up the report rollups failed")
+
     async def close(self) -> None:
         """Commits the writes already queued (graceful shutdown), then closes."""
+        if self._rolling is not None:
+            self._rolling.cancel()
+            await asyncio.gather(self._rolling, return_exceptions=True)
         if self._views_flush is not None:
             await asyncio.shield(self._views_flush)  # page views waiting for their batch are queued writes too
         if self._rebuild is not None:
@@ -792,10 +810,19 @@ class SQLiteStore:
         for name in [*query.group_by, *query.filters]:
             if name not in GROUPABLE_FIELDS:
                 raise ValueError(f"cannot group or filter by {name!r}")
-        # Whole days and hours from the rollups (tracking/store/rollups.py) while they are complete.
-        shape = rollups.shape_for(query) if self.runner.lookup(rollups.is_ready) else None
-        sql, args = rollups.count_sql(query, shape, ts)
-        rows = await self.runner.read(lambda db: _all(db, sql, args))
+
+        def count(db: sqlite3.Connection) -> list[sqlite3.Row]:
+            # One read transaction: the rows' state, W and the rows agree, whatever the roll-up commits meanwhile.
+            db.execute("BEGIN")
+            try:
+                # Whole days and hours from the rollups (tracking/store/rollups.py) while they are complete.
+                shape = rollups.shape_for(query) if rollups.is_ready(db) else None
+                sql, args = rollups.count_sql(query, shape, ts)
+                return _all(db, sql, args)
+            finally:
+                db.execute("COMMIT")
+
+        rows = await self.runner.read(count)
         result = []
         for row in rows:
             n, repeat = int(row["n"] or 0), int(row["r"] or 0)
@@ -812,12 +839,21 @@ class SQLiteStore:
             )
         return result
 
-    async def rebuild_counts(self) -> bool:
+    async def roll_up(self, now: datetime | None = None) -> None:
+        """Bring the report rollups up to the last whole UTC hour before `now` (rollups.roll_up_step): an hour
+        of new dialogs, or a shape of a whole day, per short write, so ingest waits for none of it long."""
+        target = rollups.slot(now or utc_now(), rollups.HOUR)
+        while await self.runner.write(functools.partial(rollups.roll_up_step, target=target)):
+            pass
+
+    async def rebuild_counts(self, now: datetime | None = None) -> bool:
         """Recompute the report rollups from the dialogs (after a migration that rewrote dialogs' columns
-        and called `rollups.mark_stale`, or to repair them): an hour per short write, so the server keeps
-        serving, and reports count raw until it ends. Idempotent. False when the dialogs were marked stale
-        again meanwhile (run it again)."""
+        and called `rollups.mark_stale`, or to repair them), up to the last whole UTC hour before `now`: an
+        hour per short write, so the server keeps serving, and reports count raw until it ends. Idempotent.
+        False when the dialogs were marked stale again meanwhile (run it again)."""
         began = await self.runner.read(rollups.state)
+        target = rollups.slot(now or utc_now(), rollups.HOUR)
+        await self.runner.write(functools.partial(rollups.begin_rebuild, target=target))
         for hour in await self.runner.read(rollups.hours_to_rebuild):
             await self.runner.write(functools.partial(rollups.rebuild_hour, hour=hour))
         for day in await self.runner.read(rollups.days_to_rebuild):
