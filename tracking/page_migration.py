@@ -19,6 +19,7 @@ import functools
 import logging
 import sqlite3
 from dataclasses import dataclass
+from datetime import datetime
 
 import pymongo
 from pymongo import UpdateOne
@@ -172,8 +173,9 @@ async def _migrate_mongo(store: MongoStore, keep: frozenset[str], fingerprint: s
         return None
     changed = 0
     updates: list[UpdateOne] = []
+    started: list[datetime] = []  # of the dialogs updated: their hours' report counts are recounted
     with pymongo.timeout(store.build_timeout):  # reads every dialog
-        async for doc in db.dialogs.find({}, {"attribution": 1, "visit": 1, "status": 1}):
+        async for doc in db.dialogs.find({}, {"attribution": 1, "visit": 1, "status": 1, "started_at": 1}):
             attribution = Attribution.model_validate(doc.get("attribution") or {})
             visit = Visit.model_validate(doc["visit"]) if doc.get("visit") else None
             new = rekeyed(attribution, visit, AttributionStatus(doc["status"]), keep)
@@ -186,11 +188,16 @@ async def _migrate_mongo(store: MongoStore, keep: frozenset[str], fingerprint: s
             now = {f"attribution.{name}": value for name, value in _fields(new).items()}
             now["attribution.channel"] = new.channel.value
             updates.append(UpdateOne({"_id": doc["_id"], **was}, {"$set": now}))
+            started.append(doc["started_at"])
             if len(updates) >= BATCH:
+                await store.mark_counts(started)
                 changed += (await db.dialogs.bulk_write(updates, ordered=False)).modified_count
-                updates = []
+                updates, started = [], []
         if updates:
+            await store.mark_counts(started)
             changed += (await db.dialogs.bulk_write(updates, ordered=False)).modified_count
+        if changed:
+            await store.repair_counts()
     await db.meta.update_one({"_id": META_KEY}, {"$set": {"value": fingerprint}}, upsert=True)
     return changed
 

@@ -389,12 +389,13 @@ async def test_erasure_has_its_own_longer_time_limit_and_requests_keep_theirs(op
     store = await open_store(ListenedStore, timeout=2.0, erase_timeout=300.0)
     await store.add_message(new_dialog(message(T0)))
     lookups = [limit for limit in sent(store, "find") if limit is not None]
+    before = len(sent(store, "delete"))  # opening a dialog deletes its report-count mark (mongo_counts)
 
     assert await store.forget_contact(CONTACT) == 1
 
     assert lookups and max(lookups) <= 2000  # the server is told to stop an ordinary request after 2 s
-    deletes = [limit for limit in sent(store, "delete") if limit is not None]
-    assert len(deletes) == len(sent(store, "delete")) and min(deletes) > 250_000
+    deletes = [limit for limit in sent(store, "delete")[before:] if limit is not None]
+    assert len(deletes) == len(sent(store, "delete")[before:]) and min(deletes) > 250_000
 
 
 async def test_a_full_pool_makes_a_request_fail_within_the_timeout(database_url: str) -> None:

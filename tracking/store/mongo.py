@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import logging
 import time
 import uuid
 from collections.abc import Callable, Coroutine, Mapping
@@ -60,6 +61,7 @@ from tracking.models import (
     opened_visit,
 )
 from tracking.periods import buckets_for
+from tracking.store import mongo_counts, rollups
 from tracking.store.base import (
     ATTRIBUTION_FIELDS,
     CLICKS_KEPT_PER_VISIT,
@@ -83,7 +85,10 @@ from tracking.store.base import (
     new_erasure_key,
 )
 
-SCHEMA_VERSION = 3  # 2: messages by contact_id; dialogs by (tags, started_at). 3: aliases by contact_id
+# 2: messages by contact_id; dialogs by (tags, started_at). 3: aliases by contact_id. 4: report counts kept
+# (tracking/store/mongo_counts.py): a version before would change dialogs without them.
+SCHEMA_VERSION = 4
+log = logging.getLogger("chattrack.store")
 
 
 PENDING, DONE = "pending", "done"
@@ -339,6 +344,8 @@ class MongoStore:
         build_timeout: float = 3600.0,
         duplicate_wait: float = 5.0,
         claim_timeout: float = 15.0,
+        count_repair_interval: float = 300.0,
+        count_stale: float = 300.0,
     ) -> None:
         self.url = database_url
         self.retention = timedelta(days=retention_days)
@@ -351,6 +358,12 @@ class MongoStore:
         # Taking over from a copy that is merely slow is safe too: every step is idempotent, and
         # decisions are recorded only by the current owner (compare-and-set on `owner`).
         self.claim_timeout = claim_timeout
+        # The report counts' repair runs at start-up and this often; it takes a change's marks older than
+        # `count_stale` for abandoned (far beyond what a change takes under the operation timeouts).
+        self.count_repair_interval = count_repair_interval
+        self.count_stale = count_stale
+        self._repairs: asyncio.Task[None] | None = None
+        self._startup_repair: asyncio.Task[bool] | None = None
         self._client: AsyncMongoClient[Doc] | None = None
         self._db: AsyncDatabase[Doc] | None = None
         self._codec: CodecOptions[Doc] = CodecOptions(tz_aware=True, tzinfo=UTC)
@@ -377,11 +390,15 @@ class MongoStore:
             ) from exc
         try:
             await self._migrate(database)
+            marked = await database.count_marks.find_one({}, {"_id": 1}) is not None
         except PyMongoError as exc:
             if not unavailable(exc):
                 raise
             raise StoreUnavailable(f"MongoDB is unavailable: {exc}") from exc
         self._db = database
+        # The start-up repair when a change left marks (a crash, a cut-short migration), then every interval.
+        self._startup_repair = asyncio.create_task(self._repair_in_background()) if marked else None
+        self._repairs = asyncio.create_task(self._repair_counts_every_interval())
 
     def _new_client(self, **options: Any) -> AsyncMongoClient[Doc]:
         return AsyncMongoClient(self.url, **options, **client_options(self.url, self.timeout))
@@ -405,6 +422,21 @@ class MongoStore:
                 {"_id": "schema_version"},
                 {"$set": {"value": SCHEMA_VERSION, "retention_seconds": retention}},
                 upsert=True,
+            )
+        # Report counts: complete from the start on a database without dialogs; on one of an older version
+        # (or after an open cut short here) every hour is marked for the repair, and reports count raw till then.
+        state = await db.meta.find_one({"_id": mongo_counts.STATE})
+        if state is None:
+            empty = await db.dialogs.find_one({}, {"_id": 1}) is None
+            with contextlib.suppress(DuplicateKeyError):
+                value = mongo_counts.READY if empty else "stale"
+                await db.meta.insert_one({"_id": mongo_counts.STATE, "value": value})
+            state = await db.meta.find_one({"_id": mongo_counts.STATE})
+        if state is not None and state["value"] != mongo_counts.READY:
+            with pymongo.timeout(self.build_timeout):
+                await mongo_counts.mark_everything(db)
+            await db.meta.update_one(
+                {"_id": mongo_counts.STATE, "value": state["value"]}, {"$set": {"value": mongo_counts.READY}}
             )
         # The first open makes the key; every copy reads the one stored (a racing upsert loses with 11000).
         with contextlib.suppress(DuplicateKeyError):
@@ -447,6 +479,7 @@ class MongoStore:
         await db.outbox.create_index([("sent_at", ASCENDING), ("next_attempt_at", ASCENDING)], name="due")
         await db.outbox.create_index("dialog_id", name="dialog_id")
         await db.aliases.create_index("contact_id", name="contact_id")  # keyed by the alias; forget asks by contact
+        await db.count_marks.create_index("hour", name="hour")  # reports ask which hours of a period are marked
         await self._ttl_index(db, "visits", "last_seen")
         await self._ttl_index(db, "clicks", "at")
 
@@ -462,6 +495,12 @@ class MongoStore:
             await db.command({"collMod": collection, "index": {"name": name, "expireAfterSeconds": seconds}})
 
     async def close(self) -> None:
+        for task in (self._repairs, self._startup_repair):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._repairs = self._startup_repair = None
         if self._client is not None:
             await self._client.close()
         self._client, self._db = None, None
@@ -753,11 +792,16 @@ class MongoStore:
     async def _open_dialog(self, dialog: Dialog, seq: int) -> Dialog | None:
         """Insert the dialog; None when another dialog took this seq (the caller decides again)."""
         doc = dialog_document(dialog, seq)
+        hours = [mongo_counts.hour_of(dialog.started_at)]
+        token = await mongo_counts.mark(self.db, hours)
         try:
             await self.db.dialogs.insert_one(doc)
         except DuplicateKeyError:
+            await mongo_counts.unmark(self.db, token, hours)  # not inserted by this attempt: nothing to count
             existing = await self.db.dialogs.find_one({"_id": dialog.id}, DIALOG_PROJECTION)
             return None if existing is None else dialog_from(existing)  # inserted by an earlier attempt
+        await mongo_counts.apply(self.db, mongo_counts.contribution(doc))
+        await mongo_counts.unmark(self.db, token, hours)
         return dialog_from(self._as_stored(doc))
 
     async def _queue_alerts(self, dialog: Dialog, chats: list[int], at: datetime) -> None:
@@ -880,13 +924,27 @@ class MongoStore:
 
     @_unavailable_as_store_error
     async def set_tags(self, dialog_id: str, tags: list[str]) -> Dialog | None:
-        doc = await self.db.dialogs.find_one_and_update(
-            {"_id": dialog_id},
-            {"$set": {"tags": sorted(set(tags))}},
-            projection=DIALOG_PROJECTION,
-            return_document=ReturnDocument.AFTER,
-        )
+        changed = await self._counted_update({"_id": dialog_id}, {"tags": sorted(set(tags))})
+        if changed is None:
+            return None
+        doc = await self.db.dialogs.find_one({"_id": dialog_id}, DIALOG_PROJECTION)
         return None if doc is None else dialog_from(doc)
+
+    async def _counted_update(self, where: Doc, fields: Doc) -> Doc | None:
+        """$set fields of one dialog and move its report counts along; the document as it was, or None."""
+        found = await self.db.dialogs.find_one({"_id": where["_id"]}, {"started_at": 1})
+        if found is None:
+            return None
+        hours = [mongo_counts.hour_of(found["started_at"])]  # a dialog never changes its hour
+        token = await mongo_counts.mark(self.db, hours)
+        before = await self.db.dialogs.find_one_and_update(
+            where, {"$set": fields}, projection=mongo_counts.COUNTED_PROJECTION, return_document=ReturnDocument.BEFORE
+        )
+        if before is not None:
+            after = {**before, **fields}
+            await mongo_counts.apply(self.db, mongo_counts.delta([before], [after]))
+        await mongo_counts.unmark(self.db, token, hours)
+        return before
 
     @_unavailable_as_store_error
     async def telegram_contacts(self, username: str) -> list[str]:
@@ -930,17 +988,85 @@ class MongoStore:
         await db.visits.delete_many({"visitor_id": {"$in": visitors}})
         await db.contacts.delete_one({"_id": contact_id})
         await db.aliases.delete_many({"$or": [{"contact_id": contact_id}, {"_id": contact_id}]})
-        # Dialogs last: were this interrupted, a retry still finds what is left through them.
-        deleted = await db.dialogs.delete_many({"_id": {"$in": ids}})
-        return deleted.deleted_count
+        # Dialogs last: were this interrupted, a retry still finds what is left through them. One at a time,
+        # so that exactly the dialogs this call deleted leave the report counts.
+        counted = await db.dialogs.find({"_id": {"$in": ids}}, {"started_at": 1}).to_list()
+        hours = [mongo_counts.hour_of(d["started_at"]) for d in counted]
+        token = await mongo_counts.mark(db, hours)
+        deleted = []
+        for dialog_id in ids:
+            gone = await db.dialogs.find_one_and_delete({"_id": dialog_id}, projection=mongo_counts.COUNTED_PROJECTION)
+            if gone is not None:
+                deleted.append(gone)
+        await mongo_counts.apply(db, mongo_counts.delta(deleted, []))
+        await mongo_counts.unmark(db, token, hours)
+        return len(deleted)
 
     @_unavailable_as_store_error
     async def count_dialogs(self, query: CountQuery) -> list[CountRow]:
-        pipeline = count_pipeline(query)
+        _check_fields(query)
         await self._reachable()
         with pymongo.timeout(self.report_timeout):
-            groups = await (await self.db.dialogs.aggregate(pipeline)).to_list()
+            shape = rollups.shape_for(query)
+            if shape is None or not await self._counts_ready():
+                return await self._count_raw(query)
+            return await self._count_kept(query, shape)
+
+    async def _count_raw(self, query: CountQuery) -> list[CountRow]:
+        groups = await (await self.db.dialogs.aggregate(count_pipeline(query))).to_list()
         return count_rows(query, groups)
+
+    async def _counts_ready(self) -> bool:
+        state = await self.db.meta.find_one({"_id": mongo_counts.STATE})
+        return state is not None and state["value"] == mongo_counts.READY
+
+    async def _count_kept(self, query: CountQuery, shape: str) -> list[CountRow]:
+        """Whole days and hours from the kept counts (tracking/store/mongo_counts.py), added up here; the
+        part-hours at the edges and marked hours from the dialogs (a long stretch of them by aggregation)."""
+        dirty = await mongo_counts.dirty_hours(self.db, query.start, query.end)
+        reads, raw = mongo_counts.split(query, dirty)
+        totals: mongo_counts.Totals = {}
+        mongo_counts.tally(query, await mongo_counts.read_rows(self.db, shape, reads), totals)
+        for start, end in raw:
+            if end - start > mongo_counts.RAW_IN_PYTHON:
+                part = query.model_copy(update={"start": start, "end": end})
+                for row in await self._count_raw(part):
+                    total = totals.setdefault((tuple(row.key.values()), row.bucket), [0, 0])
+                    total[0] += row.dialogs
+                    total[1] += row.repeat
+            else:
+                mongo_counts.tally(query, await mongo_counts.raw_rows(self.db, shape, start, end), totals)
+        return [
+            CountRow(key=dict(zip(query.group_by, key, strict=True)), bucket=bucket, dialogs=n, new=n - r, repeat=r)
+            for (key, bucket), (n, r) in sorted(totals.items(), key=repr)
+            if n
+        ]
+
+    async def _repair_counts_every_interval(self) -> None:
+        while True:
+            await asyncio.sleep(self.count_repair_interval)
+            await self._repair_in_background()
+
+    async def _repair_in_background(self) -> bool:
+        try:
+            return await self.repair_counts()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("repairing the report counts failed; tried again in %s s", self.count_repair_interval)
+            return False
+
+    @_unavailable_as_store_error
+    async def repair_counts(self, stale: float | None = None) -> bool:
+        """Recount the hours a change marked and left (a crash, a migration, a time-zone change) older than
+        `stale` (default count_stale); True when no mark is left."""
+        with pymongo.timeout(self.build_timeout):
+            return await mongo_counts.repair(self.db, self.count_stale if stale is None else stale)
+
+    async def mark_counts(self, started: list[datetime]) -> None:
+        """Before a bulk rewrite of dialogs' counted fields behind the counts' back: mark their hours for the
+        repair (reports count them raw until then). Call repair_counts(stale=0) at the end."""
+        await mongo_counts.mark(self.db, {mongo_counts.hour_of(moment) for moment in started}, at=0)
 
     @_unavailable_as_store_error
     async def recompute_buckets(self, zone: ZoneInfo, batch: int = 1000) -> int:
@@ -952,15 +1078,21 @@ class MongoStore:
     async def _recompute_buckets(self, zone: ZoneInfo, batch: int) -> int:
         changed = 0
         updates: list[UpdateOne] = []
+        started: list[datetime] = []
         async for doc in self.db.dialogs.find({}, {"started_at": 1, "buckets": 1}):
             buckets = buckets_for(doc["started_at"], zone).model_dump()
             if doc.get("buckets") != buckets:
                 updates.append(UpdateOne({"_id": doc["_id"]}, {"$set": {"buckets": buckets}}))
+                started.append(doc["started_at"])
             if len(updates) >= batch:
+                await self.mark_counts(started)  # the counts move with them: their hours are recounted
                 changed += (await self.db.dialogs.bulk_write(updates, ordered=False)).modified_count
-                updates = []
+                updates, started = [], []
         if updates:
+            await self.mark_counts(started)
             changed += (await self.db.dialogs.bulk_write(updates, ordered=False)).modified_count
+        if changed:
+            await mongo_counts.repair(self.db, self.count_stale)
         return changed
 
     # outbox -------------------------------------------------------------------------------------
@@ -1157,9 +1289,7 @@ class MongoStore:
         if (doc.get("decision") or {}).get("opens"):  # this message opened its dialog
             await self.db.dialogs.update_one({"_id": doc["dialog_id"]}, {"$set": {"first_message": text}})
         if attribution is not None:  # a dialog is attributed once: only while it has no code
-            await self.db.dialogs.update_one(
-                {"_id": doc["dialog_id"], "code": None}, {"$set": attribution.model_dump()}
-            )
+            await self._counted_update({"_id": doc["dialog_id"], "code": None}, attribution.model_dump())
         return True
 
     @_unavailable_as_store_error
