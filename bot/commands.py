@@ -241,13 +241,20 @@ def commands_router(
             await message.answer(render_period_error(lang_of(message), error))
             return None
 
+    async def teach_if_empty(message: Message, role: Role, body: str, dialogs: int) -> str:
+        """An empty report tells an owner the steps not taken yet (no snippet, no provider, no summary)."""
+        if dialogs or role is not Role.OWNER or steps is None:
+            return body
+        todo = await steps(message.from_user.id if message.from_user else 0, lang_of(message))
+        return body + f"\n\n{todo}" if todo else body
+
     @router.message(Command("help"))
     async def help_(message: Message, role: Role) -> None:
         lang = lang_of(message)
         await message.answer(text(lang, "help") + (text(lang, "help_owner") if role is Role.OWNER else ""))
 
     @router.message(Command("stats"))
-    async def stats(message: Message, command: CommandObject) -> None:
+    async def stats(message: Message, command: CommandObject, role: Role) -> None:
         picked = await tags_or_error(message, command.args)
         if picked is None:
             return
@@ -262,10 +269,11 @@ def commands_router(
         body = render_summary(totals, lang)
         if totals.totals.dialogs:
             body += "\n\n" + render_ranking(by_channel, lang, filters=False)
+        body = await teach_if_empty(message, role, body, totals.totals.dialogs)
         await answer_long(message, body, export_keyboard(lang, "summary", period, chosen))
 
     @router.message(Command("channels"))
-    async def channels_(message: Message, command: CommandObject) -> None:
+    async def channels_(message: Message, command: CommandObject, role: Role) -> None:
         picked = await tags_or_error(message, command.args)
         if picked is None:
             return
@@ -277,10 +285,11 @@ def commands_router(
         report = await ranking(store, period, field or "channel", limit=TOP * 2, tags=chosen)
         lang = lang_of(message)
         focus = DRILLDOWN_FOCUS.get(field or "channel", "channels")
-        await answer_long(message, render_ranking(report, lang), export_keyboard(lang, focus, period, chosen))
+        body = await teach_if_empty(message, role, render_ranking(report, lang), report.total.dialogs)
+        await answer_long(message, body, export_keyboard(lang, focus, period, chosen))
 
     @router.message(Command("pages"))
-    async def pages_(message: Message, command: CommandObject) -> None:
+    async def pages_(message: Message, command: CommandObject, role: Role) -> None:
         picked = await tags_or_error(message, command.args)
         if picked is None:
             return
@@ -292,7 +301,8 @@ def commands_router(
         report = await pages(store, period, "landing" if kind == "landing" else "contact", limit=TOP * 2, tags=chosen)
         lang = lang_of(message)
         button = export_keyboard(lang, "landing" if kind == "landing" else "pages", period, chosen)
-        await answer_long(message, render_ranking(report, lang), button)
+        body = await teach_if_empty(message, role, render_ranking(report, lang), report.total.dialogs)
+        await answer_long(message, body, button)
 
     @router.message(Command("compare"))
     async def compare_(message: Message, command: CommandObject) -> None:

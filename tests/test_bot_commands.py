@@ -651,6 +651,10 @@ async def test_start_tells_an_owner_the_steps_not_taken_and_staff_none(
     staff = await maria.reads()
     owner.says("/recent")
     empty = await owner.reads()
+    owner.says("/stats неделя")
+    no_dialogs = await owner.reads()
+    maria.says("/channels week")
+    staff_report = await maria.reads()
 
     assert steps.startswith("Здравствуйте, Ирина!")
     assert "С чего начать\n\n1. Укажите адрес сервера в интернете в настройке CHATTRACK_PUBLIC_URL" in steps
@@ -660,6 +664,8 @@ async def test_start_tells_an_owner_the_steps_not_taken_and_staff_none(
     assert "Twilio" not in steps  # only the provider in use
     assert staff == "Hello, Maria! Lead reports are at your service: /help"
     assert empty.startswith("Диалогов пока нет.\n\nС чего начать")
+    assert "Диалоги: 0" in no_dialogs and "С чего начать" in no_dialogs  # an empty report teaches the owner
+    assert "1. " not in staff_report and "Green-API" not in staff_report  # staff cannot take those steps
 
 
 async def test_the_steps_give_the_tag_and_go_once_each_is_done(store: SQLiteStore) -> None:
