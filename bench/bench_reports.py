@@ -192,9 +192,11 @@ def seed(path: Path, count: int, days: int, report_index: bool) -> float:
 
 
 def lag(path: Path, hours: int) -> None:
-    """Put the rollups' watermark W `hours` before the data's end, as if the roll-up step had not run for
-    them (the running hour is always counted raw; one more is a roll-up that lags by an hour)."""
-    upto = rollups.slot(END - timedelta(hours=hours), rollups.HOUR)
+    """Put the rollups' watermark W `hours` before the end of the month measured (Moscow's midnight), as if
+    the roll-up step had not run for them: the running hour is always counted raw, one more is a roll-up
+    that lags by an hour."""
+    month_end = datetime.combine(END.astimezone(ZONE).date(), dt_time(0), tzinfo=ZONE)
+    upto = rollups.slot(month_end - timedelta(hours=hours), rollups.HOUR)
     db = sqlite3.connect(path, isolation_level=None)
     with db:
         db.execute("BEGIN")
