@@ -169,7 +169,6 @@ def test_bucket_keys_cover_every_bucket_in_order() -> None:
 
 
 REAL_MONGODB_URL = real_mongodb_url()  # read at import: tests/conftest.py clears CHATTRACK_* around each test
-EMULATOR_GROUPING = "nx-27017 answers a $group keyed by a document with one literal group (see shared/STACK.md)"
 
 
 @pytest.fixture(scope="session")
@@ -196,13 +195,6 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
     client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(server.url)
     await client.drop_database(database)
     await client.close()
-
-
-@pytest.fixture
-def grouped(request: pytest.FixtureRequest, store: Store) -> None:
-    """For tests whose reports group by a field: strictly expected to fail on the emulator, nowhere else."""
-    if isinstance(store, MongoStore) and request.getfixturevalue("report_mongodb").emulator:
-        request.node.add_marker(pytest.mark.xfail(strict=True, reason=EMULATOR_GROUPING))
 
 
 @dataclass
@@ -255,7 +247,6 @@ async def test_summary_shares_and_filters(seeded: Seeded) -> None:
         await summary(seeded.store, period("2026"), filters={"password": "x"})
 
 
-@pytest.mark.usefixtures("grouped")
 async def test_channels_ranking(seeded: Seeded) -> None:
     report = await channels(seeded.store, period("2026-11"))
     got = [(r.value, r.totals.dialogs, r.totals.new) for r in report.rows]
@@ -274,7 +265,6 @@ async def test_channels_ranking(seeded: Seeded) -> None:
     assert "paid_social" not in [r.value for r in strict.rows]
 
 
-@pytest.mark.usefixtures("grouped")
 async def test_pages(seeded: Seeded) -> None:
     contact = await pages(seeded.store, period("2026-11"), "contact")
     assert [(r.value, r.totals.dialogs) for r in contact.rows] == [(PRICE, 4), (CONTACTS, 2)]
@@ -284,7 +274,6 @@ async def test_pages(seeded: Seeded) -> None:
         await pages(seeded.store, period("2026-11"), "exit")  # type: ignore[arg-type]
 
 
-@pytest.mark.usefixtures("grouped")
 async def test_drilldown(seeded: Seeded) -> None:
     paid = {"channel": "paid_search"}
     source = await ranking(seeded.store, period("2026-11-26..2026-12-01"), "source", filters=paid)
@@ -302,7 +291,6 @@ async def test_drilldown(seeded: Seeded) -> None:
         await ranking(seeded.store, period("2026-11"), "source", limit=0)
 
 
-@pytest.mark.usefixtures("grouped")
 async def test_dynamics_by_day_fills_empty_days(seeded: Seeded) -> None:
     report = await dynamics(seeded.store, period("2026-11-26..2026-11-30"), Bucket.DAY)
     assert report.buckets == ["2026-11-26", "2026-11-27", "2026-11-28", "2026-11-29", "2026-11-30"]
@@ -313,7 +301,6 @@ async def test_dynamics_by_day_fills_empty_days(seeded: Seeded) -> None:
     assert report.series[0].value == "paid_search"
 
 
-@pytest.mark.usefixtures("grouped")
 async def test_dynamics_by_week_month_quarter(seeded: Seeded) -> None:
     weeks = await dynamics(seeded.store, period("2026-12-28..2027-01-10"), Bucket.WEEK)
     assert (weeks.buckets, weeks.totals) == (["2026-W53", "2027-W01"], [2, 1])
@@ -325,7 +312,6 @@ async def test_dynamics_by_week_month_quarter(seeded: Seeded) -> None:
     assert {s.value: s.points for s in by_source.series} == {"google": [0, 1, 1], "yandex": [0, 1, 0]}
 
 
-@pytest.mark.usefixtures("grouped")
 async def test_dynamics_lumps_small_series_into_other(seeded: Seeded) -> None:
     report = await dynamics(seeded.store, period("2026"), Bucket.QUARTER, top=2)
     assert [(s.value, s.total) for s in report.series[:2]] == [("paid_search", 3), ("direct", 2)]
@@ -342,7 +328,6 @@ def test_change_arithmetic() -> None:
     assert Change(0, 7).ratio == -1.0
 
 
-@pytest.mark.usefixtures("grouped")
 async def test_compare_two_weeks(seeded: Seeded) -> None:
     report = await compare(seeded.store, period("2026-W48"), period("2026-W49"))
     assert (report.dialogs.a, report.dialogs.b, report.dialogs.delta, report.dialogs.ratio) == (5, 2, 3, 1.5)
@@ -365,7 +350,6 @@ async def test_compare_two_weeks(seeded: Seeded) -> None:
     assert by_tag.dialogs.a == 5 and [(r.value, r.dialogs.a) for r in by_tag.rows] == [("qualified", 2), ("sale", 2)]
 
 
-@pytest.mark.usefixtures("grouped")
 async def test_compare_this_month_with_same_month_last_year(store: Store) -> None:
     for at in ("2025-11-03 10:00", "2025-11-20 10:00", "2025-11-28 10:00", "2026-11-02 10:00"):
         await seed_dialog(store, utc(at))
@@ -378,7 +362,6 @@ async def test_compare_this_month_with_same_month_last_year(store: Store) -> Non
 # rendering -----------------------------------------------------------------------------------------
 
 
-@pytest.mark.usefixtures("grouped")
 async def test_render_reports_in_both_languages(seeded: Seeded) -> None:
     report = await summary(seeded.store, period("2026-11"))
     ru, en = render_summary(report, "ru"), render_summary(report, "en")
@@ -394,7 +377,6 @@ async def test_render_reports_in_both_languages(seeded: Seeded) -> None:
     assert "No dialogs." in nothing
 
 
-@pytest.mark.usefixtures("grouped")
 async def test_values_are_escaped(store: Store) -> None:
     await seed_dialog(store, utc("2026-11-27 10:00"), campaign="<b>sale</b> & more", channel="paid_search")
     text = render_ranking(await ranking(store, period("2026-11-27"), "campaign"), "en")
@@ -615,7 +597,6 @@ async def test_paging_survives_dialogs_at_the_same_instant(store: Store) -> None
 # the daily summary and its job ---------------------------------------------------------------------
 
 
-@pytest.mark.usefixtures("grouped")
 async def test_daily_summary(seeded: Seeded) -> None:
     # 2026-11-27: 3 dialogs; the day before 1; a week before (Nov 20) none.
     result = await daily_summary(seeded.store, MOSCOW, date(2026, 11, 27), "ru")
@@ -641,7 +622,6 @@ class Clock:
         return self.now
 
 
-@pytest.mark.usefixtures("grouped")
 async def test_summary_job_sends_once_across_restarts_and_replicas(seeded: Seeded) -> None:
     sent: list[tuple[int, str]] = []
 
@@ -661,7 +641,6 @@ async def test_summary_job_sends_once_across_restarts_and_replicas(seeded: Seede
     assert await replica.run_due() == [] and len(sent) == 1
 
 
-@pytest.mark.usefixtures("grouped")
 async def test_summary_job_catches_up_after_downtime(seeded: Seeded) -> None:
     sent: list[int] = []
 
@@ -679,7 +658,6 @@ async def test_summary_job_catches_up_after_downtime(seeded: Seeded) -> None:
     assert sent == [7, 7]
 
 
-@pytest.mark.usefixtures("grouped")
 async def test_summary_job_retries_a_failed_send_and_skips_slots_before_it_existed(seeded: Seeded) -> None:
     attempts: list[int] = []
     waits: list[float] = []
