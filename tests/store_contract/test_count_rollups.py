@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pymongo import AsyncMongoClient
@@ -85,6 +86,14 @@ options = st.tuples(
     st.sampled_from([[], ["spam"], ["spam", "vip"]]),
     st.booleans(),
 )
+
+
+@pytest.fixture(autouse=True)
+def small_pieces(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Roll-up steps of a few dialogs and day-summing steps of a few rows: pieces split hours, days and
+    shapes, and meet dialogs that share a started_at (the random times are whole minutes)."""
+    monkeypatch.setattr(rollups, "PIECE", 3)
+    monkeypatch.setattr(rollups, "DAY_PIECE", 2)
 
 
 def recount(dialogs: list[Dialog], query: CountQuery) -> list[Row]:
@@ -383,3 +392,40 @@ async def test_a_crash_between_a_dialog_and_its_counts_is_counted_raw_then_repai
         client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(mongodb.url)
         await client.drop_database(name)
         await client.close()
+
+
+async def test_a_roll_up_step_over_a_burst_hour_counts_at_most_a_piece_and_never_splits_an_instant(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(rollups, "PIECE", 7)
+    store = SQLiteStore(tmp_path / "burst.db", roll_up_every=None)
+    await store.open()
+    try:
+        # 60 dialogs in one hour, three at each instant, and 9 more at one instant (more than a piece).
+        for i in range(60):
+            when = T0 + timedelta(minutes=i // 3, seconds=1)
+            await store.add_message(new_dialog(message(when, contact=f"+7916{i:07d}")))
+        for i in range(9):
+            await store.add_message(new_dialog(message(T0 + timedelta(minutes=30), contact=f"+7917{i:07d}")))
+        target = rollups.slot(T0 + timedelta(hours=2), rollups.HOUR)
+
+        def counted(db: sqlite3.Connection) -> tuple[int, int]:
+            """The dialogs in the hour rows, and the dialogs started before W."""
+            found = db.execute("SELECT SUM(dialogs) FROM dialog_counts WHERE span = 'h' AND shape = 'all'")
+            below = db.execute("SELECT COUNT(*) FROM dialogs WHERE started_at < ?", (rollups.watermark(db),))
+            return found.fetchone()[0] or 0, below.fetchone()[0]
+
+        before, steps = 0, []
+        while await store.write(lambda db: rollups.roll_up_step(db, target)):
+            after, below = await store.read(counted)
+            assert after == below  # the rows hold exactly the dialogs before W
+            steps.append(after - before)
+            before = after
+        assert before == 69
+        assert max(steps) == 9  # the one instant of 9 dialogs, whole
+        assert sorted(steps)[-2] <= 7 and sum(steps) == 69  # every other step at most a piece
+        assert await store.read(rollups.watermark) == target
+        query = CountQuery(start=T0 - timedelta(days=1), end=T0 + timedelta(days=1), group_by=["channel"])
+        assert [r.dialogs for r in await store.count_dialogs(query)] == [69]
+    finally:
+        await store.close()

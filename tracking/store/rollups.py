@@ -56,7 +56,15 @@ BUCKETS = ("day", "week", "month", "quarter")
 READY = "ready"  # meta 'dialog_counts': the rows are complete; anything else says they are not (yet)
 ROLLED = "dialog_counts_days"  # meta: the first UTC day without complete day rows (days before it have them)
 ROLLING = "dialog_counts_day_shapes"  # meta: how many shapes (ROLL_ORDER) of the rolled-up day are summed
-WATERMARK = "dialog_counts_upto"  # meta: W, the UTC hour before which every dialog is in the hour rows
+# meta: how far the next shape's sum has gone, its last hour row's slot (13 characters) and key; '' not begun
+CURSOR = "dialog_counts_day_cursor"
+# meta: W, a stored started_at (or a UTC hour 'YYYY-MM-DDTHH', which sorts before every started_at of that
+# hour): the hour rows hold exactly the dialogs started before it, as text compares
+WATERMARK = "dialog_counts_upto"
+# At most this many dialogs per roll-up step, and hour rows per day-summing step: each a write ingest waits
+# behind (measured on a burst hour: docs/performance.md). Tests make them small.
+PIECE = 2000
+DAY_PIECE = 4000
 _ROLLED_SQL = f"(SELECT value FROM meta WHERE key = '{ROLLED}')"
 _WATERMARK_SQL = f"(SELECT value FROM meta WHERE key = '{WATERMARK}')"
 # 'all' last: while a day is being summed its 'all' rows (any change leaves some) keep it found.
@@ -113,16 +121,28 @@ def _entries(columns: Sequence[Any], tags: Iterable[str]) -> list[tuple[Any, ...
     return out
 
 
-def _rows(columns: Sequence[Any], tags: Iterable[str], sign: int, upto: str) -> list[tuple[Any, ...]]:
-    """Its hour rows when it started before the watermark `upto`, and its day rows when its whole day is."""
+Summing = tuple[str, str, str]  # the rolled-up day, the shape being summed, the (slot + key) summed so far
+
+
+def _summing(db: sqlite3.Connection) -> Summing:
+    done = int(_meta(db, ROLLING) or 0)
+    return rolled_day(db), ROLL_ORDER[done] if done < len(ROLL_ORDER) else "", _meta(db, CURSOR)
+
+
+def _rows(columns: Sequence[Any], tags: Iterable[str], sign: int, upto: str, summing: Summing) -> list[tuple[Any, ...]]:
+    """Its hour rows when it started before the watermark `upto`, and its day rows when its whole day is,
+    but for a day row the roll-up step is summing and has not reached yet (it will add the hour row)."""
     started_at = columns[0]
-    if started_at[:13] >= upto:
+    if started_at >= upto:
         return []
-    spans = (DAY, HOUR) if started_at[:10] < upto[:10] else (HOUR,)
+    hour, day = started_at[:13], started_at[:10]
+    rolled, current, cursor = summing
+    whole_day = day < upto[:10]
     rows = []
     for shape, key, *rest, repeat in _entries(columns, tags):
-        for span, width in spans:
-            rows.append((span, shape, started_at[:width], key, *rest, sign, sign * repeat))
+        rows.append(("h", shape, hour, key, *rest, sign, sign * repeat))
+        if whole_day and not (day == rolled and shape == current and hour + key > cursor):
+            rows.append(("d", shape, day, key, *rest, sign, sign * repeat))
     return rows
 
 
@@ -151,8 +171,8 @@ def add_new(db: sqlite3.Connection, columns: Sequence[Any], tags: Iterable[str])
     """Count a dialog just inserted, from the COUNTED values it was inserted with: nothing to write unless it
     started before W (a provider's time in the past), as the roll-up step counts it when W passes it."""
     upto = watermark(db)
-    if columns[0][:13] < upto:
-        db.executemany(UPSERT, _rows(columns, tags, 1, upto))
+    if columns[0] < upto:
+        db.executemany(UPSERT, _rows(columns, tags, 1, upto, _summing(db)))
 
 
 def _counted(db: sqlite3.Connection, ids: Sequence[str]) -> list[tuple[Sequence[Any], list[str]]]:
@@ -170,16 +190,16 @@ def _counted(db: sqlite3.Connection, ids: Sequence[str]) -> list[tuple[Sequence[
 
 def add(db: sqlite3.Connection, ids: Sequence[str]) -> None:
     """Count these dialogs as they are stored now (after a change, in its transaction)."""
-    upto = watermark(db)
+    upto, summing = watermark(db), _summing(db)
     for columns, tags in _counted(db, ids):
-        db.executemany(UPSERT, _rows(columns, tags, 1, upto))
+        db.executemany(UPSERT, _rows(columns, tags, 1, upto, summing))
 
 
 def remove(db: sqlite3.Connection, ids: Sequence[str]) -> None:
     """Stop counting these dialogs as they are stored now (before a change or an erasure, in its transaction)."""
-    upto = watermark(db)
+    upto, summing = watermark(db), _summing(db)
     for columns, tags in _counted(db, ids):
-        rows = _rows(columns, tags, -1, upto)
+        rows = _rows(columns, tags, -1, upto, summing)
         db.executemany(UPSERT, rows)
         db.executemany(
             "DELETE FROM dialog_counts WHERE span = ? AND shape = ? AND slot = ? AND k = ? AND dialogs = 0",
@@ -229,18 +249,46 @@ def _next(slot_text: str, span: tuple[str, int]) -> str:
     return slot(moment + step, span)
 
 
+_REST = [name for name in ROW_COLUMNS if name not in ("span", "shape", "slot", "k", "dialogs", "repeat")]
+
+
 def _roll_day_shape(db: sqlite3.Connection, day: str, shapes: Sequence[str]) -> None:
     """Replace the day rows of these shapes by the sums of the day's hour rows."""
     marks = ", ".join(f"'{shape}'" for shape in shapes)
     db.execute(f"DELETE FROM dialog_counts WHERE span = 'd' AND shape IN ({marks}) AND slot = ?", (day,))
-    rest = [name for name in ROW_COLUMNS if name not in ("span", "shape", "slot", "k", "dialogs", "repeat")]
     db.execute(
         f"INSERT INTO dialog_counts ({', '.join(ROW_COLUMNS)}) "
-        f"SELECT 'd', shape, ?, k, {', '.join(rest)}, SUM(dialogs), SUM(repeat) FROM dialog_counts "
+        f"SELECT 'd', shape, ?, k, {', '.join(_REST)}, SUM(dialogs), SUM(repeat) FROM dialog_counts "
         f"WHERE span = 'h' AND shape IN ({marks}) AND slot >= ? AND slot < ? "
         "GROUP BY shape, k HAVING SUM(dialogs) <> 0",
         (day, day, day + "U"),  # hour slots are 'YYYY-MM-DDTHH': 'T' < 'U'
     )
+
+
+def _roll_day_piece(db: sqlite3.Connection, day: str) -> None:
+    """Add the next DAY_PIECE hour rows (in key order) of the shape being summed to the day's rows; the first
+    piece of a shape drops its day rows. A change meanwhile writes a day row only for an hour row the sum has
+    passed (`_rows`), so each dialog is in the day's sum once."""
+    done = int(_meta(db, ROLLING) or 0)
+    shape, cursor = ROLL_ORDER[done], _meta(db, CURSOR)
+    if not cursor:
+        db.execute("DELETE FROM dialog_counts WHERE span = 'd' AND shape = ? AND slot = ?", (shape, day))
+    after = (cursor[:13], cursor[13:]) if cursor else (day, "")
+    found = db.execute(
+        f"SELECT slot, k, {', '.join(_REST)}, dialogs, repeat FROM dialog_counts "
+        "WHERE span = 'h' AND shape = ? AND (slot, k) > (?, ?) AND slot < ? ORDER BY slot, k LIMIT ?",
+        (shape, *after, day + "U", DAY_PIECE),
+    ).fetchall()
+    db.executemany(UPSERT, [("d", shape, day, *row[1:]) for row in found])
+    if len(found) == DAY_PIECE:
+        _set_meta(db, CURSOR, found[-1][0] + found[-1][1])
+        return
+    _set_meta(db, CURSOR, "")
+    if done + 1 < len(ROLL_ORDER):
+        _set_meta(db, ROLLING, str(done + 1))
+    else:
+        _set_meta(db, ROLLED, _next(day, DAY))
+        _set_meta(db, ROLLING, "0")
 
 
 def _first_day_with_rows(db: sqlite3.Connection, start: str, end: str) -> str | None:
@@ -257,23 +305,26 @@ def _first_day_with_rows(db: sqlite3.Connection, start: str, end: str) -> str | 
 
 
 def roll_up_step(db: sqlite3.Connection, target: str) -> bool:
-    """One short piece of the roll-up, in one write: one shape of a whole day before W summed into day rows,
-    else W moved past the next hour (before `target`, a UTC hour slot) that holds dialogs, which are counted
-    as they are now. False when there was nothing to do."""
+    """One short piece of the roll-up, in one write: up to DAY_PIECE hour rows of one shape of a whole day
+    before W added to its day rows, else W moved past up to PIECE more dialogs (before `target`, a UTC hour
+    slot), which are counted as they are now. False when there was nothing to do.
+
+    A piece ends where started_at changes, so W stays a plain started_at and every comparison with it is
+    one of text (the started_at index; an hour-boundary W of an older file is one too). It holds at most
+    PIECE dialogs, unless more than PIECE share one started_at (to the microsecond): then all of those."""
     upto, rolled = watermark(db), rolled_day(db)
     if rolled < upto[:10]:
         day = _first_day_with_rows(db, rolled, upto[:10])
         if day is None:
             _set_meta(db, ROLLED, upto[:10])
+            _set_meta(db, ROLLING, "0")
+            _set_meta(db, CURSOR, "")
         else:
-            done = int(_meta(db, ROLLING) or 0) if day == rolled else 0
-            _roll_day_shape(db, day, [ROLL_ORDER[done]])
-            if done + 1 < len(ROLL_ORDER):
+            if day != rolled:
                 _set_meta(db, ROLLED, day)
-                _set_meta(db, ROLLING, str(done + 1))
-            else:
-                _set_meta(db, ROLLED, _next(day, DAY))
                 _set_meta(db, ROLLING, "0")
+                _set_meta(db, CURSOR, "")
+            _roll_day_piece(db, day)
             return True
     if upto >= target:
         return False
@@ -282,9 +333,19 @@ def roll_up_step(db: sqlite3.Connection, target: str) -> bool:
     ).fetchone()[0]
     if first is None:
         _set_meta(db, WATERMARK, target)
-    else:
-        rebuild_hour(db, first[:13])
-        _set_meta(db, WATERMARK, _next(first[:13], HOUR))
+        return True
+    found = db.execute(  # the first dialog after the piece
+        "SELECT started_at FROM dialogs WHERE started_at >= ? AND started_at < ? ORDER BY started_at LIMIT 1 OFFSET ?",
+        (first, target, PIECE),
+    ).fetchone()
+    end = target if found is None else found[0]
+    if end == first:  # more than PIECE dialogs at one instant: all of them
+        after = db.execute(
+            "SELECT MIN(started_at) FROM dialogs WHERE started_at > ? AND started_at < ?", (first, target)
+        ).fetchone()[0]
+        end = target if after is None else after
+    db.executemany(UPSERT, _hour_totals(db, first, end).values())
+    _set_meta(db, WATERMARK, end)
     return True
 
 
@@ -303,6 +364,7 @@ def begin_rebuild(db: sqlite3.Connection, target: str) -> None:
     _set_meta(db, WATERMARK, upto)
     _set_meta(db, ROLLED, upto[:10])
     _set_meta(db, ROLLING, "0")
+    _set_meta(db, CURSOR, "")
     db.execute(f"DELETE FROM dialog_counts WHERE span = 'h' AND shape IN ({_ALL_SHAPES}) AND slot >= ?", (upto,))
     db.execute(f"DELETE FROM dialog_counts WHERE span = 'd' AND shape IN ({_ALL_SHAPES}) AND slot >= ?", (upto[:10],))
 
@@ -315,9 +377,8 @@ def hours_to_rebuild(db: sqlite3.Connection) -> list[str]:
     return sorted(hour for hour in hours if hour < upto)
 
 
-def rebuild_hour(db: sqlite3.Connection, hour: str) -> None:
-    """Replace an hour's rows with a recount of its dialogs (one short write: the server keeps serving)."""
-    start, end = hour, hour + ";"  # every started_at of the hour: 'YYYY-MM-DDTHH:…', and ';' follows ':'
+def _hour_totals(db: sqlite3.Connection, start: str, end: str) -> dict[tuple[str, str, str], list[Any]]:
+    """The hour rows of the dialogs started in [start, end), counted from them (tags included)."""
     tags: dict[str, list[str]] = {}
     for dialog_id, tag in db.execute(
         "SELECT t.dialog_id, t.tag FROM dialogs d JOIN dialog_tags t ON t.dialog_id = d.id "
@@ -325,16 +386,25 @@ def rebuild_hour(db: sqlite3.Connection, hour: str) -> None:
         (start, end),
     ):
         tags.setdefault(dialog_id, []).append(tag)
-    totals: dict[tuple[str, str], list[Any]] = {}
+    totals: dict[tuple[str, str, str], list[Any]] = {}
     sql = f"SELECT id, {', '.join(COUNTED)} FROM dialogs WHERE started_at >= ? AND started_at < ?"
     for row in db.execute(sql, (start, end)):
+        hour = row[1][:13]
         for shape, key, *rest, repeat in _entries(tuple(row)[1:], tags.get(row[0], ())):
-            total = totals.get((shape, key))
+            total = totals.get((hour, shape, key))
             if total is None:
-                totals[(shape, key)] = ["h", shape, hour, key, *rest, 1, repeat]
+                totals[(hour, shape, key)] = ["h", shape, hour, key, *rest, 1, repeat]
             else:
                 total[-2] += 1
                 total[-1] += repeat
+    return totals
+
+
+def rebuild_hour(db: sqlite3.Connection, hour: str) -> None:
+    """Replace an hour's rows with a recount of its dialogs before W (one short write: the server keeps
+    serving)."""
+    end = min(hour + ";", watermark(db))  # every started_at of the hour: 'YYYY-MM-DDTHH:…', and ';' follows ':'
+    totals = _hour_totals(db, hour, end)
     db.execute(f"DELETE FROM dialog_counts WHERE span = 'h' AND shape IN ({_ALL_SHAPES}) AND slot = ?", (hour,))
     db.executemany(UPSERT, totals.values())
 
