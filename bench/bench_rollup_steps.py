@@ -38,18 +38,23 @@ def load(path: Path | None) -> ModuleType:
     return module
 
 
-async def steps(path: Path, module: ModuleType) -> list[float]:
+async def steps(path: Path, module: ModuleType) -> dict[str, list[float]]:
+    """Each step's time, apart by kind: moving W (counting dialogs) or summing day rows."""
     store = SQLiteStore(path, roll_up_every=None)
     await store.open()
     target = rollups.slot(END, rollups.HOUR)
-    took = []
+    took: dict[str, list[float]] = {"W": [], "day": []}
     try:
+        upto = await store.read(rollups.watermark)
         while True:
             started = time.perf_counter()
             more = await store.runner.write(functools.partial(module.roll_up_step, target=target))
-            took.append(time.perf_counter() - started)
+            seconds = time.perf_counter() - started
             if not more:
                 return took
+            moved = await store.read(rollups.watermark)
+            took["W" if moved != upto else "day"].append(seconds)
+            upto = moved
     finally:
         await store.close()
 
@@ -59,18 +64,26 @@ def main() -> None:
     parser.add_argument("--db", type=Path, required=True, help="a database bench_reports.py seeded (copied)")
     parser.add_argument("--lag-hours", type=int, default=24)
     parser.add_argument("--rollups", type=Path, help="another version of tracking/store/rollups.py")
+    parser.add_argument("--piece", type=int, help="dialogs per step (rollups.PIECE)")
+    parser.add_argument("--day-piece", type=int, help="hour rows per day-summing step (rollups.DAY_PIECE)")
     args = parser.parse_args()
     module = load(args.rollups)
+    setattr(module, "PIECE", args.piece or getattr(module, "PIECE", 0))  # noqa: B010 (an older version has none)
+    setattr(module, "DAY_PIECE", args.day_piece or getattr(module, "DAY_PIECE", 0))  # noqa: B010
     with tempfile.TemporaryDirectory(dir=args.db.parent) as tmp:
         path = Path(tmp) / "steps.db"
         shutil.copyfile(args.db, path)
         lag(path, args.lag_hours)
         took = asyncio.run(steps(path, module))
-    longest = sorted(took)[-5:]
-    print(
-        f"{len(took)} steps, {sum(took):.2f} s in all; median {statistics.median(took) * 1000:.1f} ms, "
-        f"longest {', '.join(f'{t * 1000:.0f}' for t in longest)} ms"
-    )
+    print(f"PIECE {getattr(module, 'PIECE')}, DAY_PIECE {getattr(module, 'DAY_PIECE')}")  # noqa: B009
+    for kind, seconds in took.items():
+        if not seconds:
+            continue
+        longest = ", ".join(f"{t * 1000:.0f}" for t in sorted(seconds)[-5:])
+        print(
+            f"{'moving W' if kind == 'W' else 'summing days'}: {len(seconds)} steps, {sum(seconds):.2f} s in all; "
+            f"median {statistics.median(seconds) * 1000:.1f} ms, longest {longest} ms"
+        )
 
 
 if __name__ == "__main__":

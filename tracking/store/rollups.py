@@ -11,16 +11,19 @@ Each row also keeps the dialog's local buckets, status and whole tag set, so any
 in the same transaction as the change (`add` / `remove` around it); `rebuild` recomputes them from the
 dialogs, an hour at a time, while the server runs.
 
-The rows are *deferred*: a new dialog writes none. The watermark W (meta 'dialog_counts_upto', a UTC hour
-'YYYY-MM-DDTHH') says the hour rows hold every dialog started before W; a report counts the dialogs
-started from W on from the dialogs themselves. `roll_up_step`, run by the store every minute in short
-writes of its own, moves W an hour at a time up to the last whole hour (recounting that hour from its
-dialogs, tags included), and then sums each whole UTC day before W into day rows, one shape per step.
-Days before the *rolled-up day* (meta 'dialog_counts_days') have complete day rows; a report reads them
-from day rows, later days before W from hour rows. A change to a dialog started before W (tags, an edit
-that attributes it, forget, the time-zone recompute, a new dialog whose provider's time is in the past)
-moves its rows in its own transaction, reading W there (several processes share the file); one from W on
-changes nothing.
+The rows are *deferred*: a new dialog writes none. The watermark W (meta 'dialog_counts_upto', a stored
+started_at, or a UTC hour 'YYYY-MM-DDTHH' in files of older versions, which sorts before every started_at
+of that hour) says the hour rows hold exactly the dialogs started before W; a report counts the dialogs
+started from W on from the dialogs themselves, and W's own hour from its (partial) rows plus those. W is
+compared as text only, so both forms need no migration. `roll_up_step`, run by the store every minute in
+short writes of its own, moves W over at most PIECE dialogs at a time (ending where started_at changes, so
+dialogs of one instant are never split) up to the last whole hour, adding their rows (tags included); then
+it sums each whole UTC day before W into day rows, DAY_PIECE hour rows of one shape per step. Days before
+the *rolled-up day* (meta 'dialog_counts_days') have complete day rows; a report reads them from day rows,
+later days before W from hour rows. A change to a dialog started before W (tags, an edit that attributes
+it, forget, the time-zone recompute, a new dialog whose provider's time is in the past) moves its rows in
+its own transaction, reading W there (several processes share the file), and the day row too unless the
+step is summing that day's shape and has not reached its hour row yet; one from W on changes nothing.
 """
 
 from __future__ import annotations
@@ -62,9 +65,10 @@ CURSOR = "dialog_counts_day_cursor"
 # hour): the hour rows hold exactly the dialogs started before it, as text compares
 WATERMARK = "dialog_counts_upto"
 # At most this many dialogs per roll-up step, and hour rows per day-summing step: each a write ingest waits
-# behind (measured on a burst hour: docs/performance.md). Tests make them small.
-PIECE = 2000
-DAY_PIECE = 4000
+# behind. On a burst hour (docs/performance.md) a dialog costs ~75 µs (its ~11 upserts), an hour row ~13 µs:
+# ~20 ms a step. Tests make them small.
+PIECE = 250
+DAY_PIECE = 1500
 _ROLLED_SQL = f"(SELECT value FROM meta WHERE key = '{ROLLED}')"
 _WATERMARK_SQL = f"(SELECT value FROM meta WHERE key = '{WATERMARK}')"
 # 'all' last: while a day is being summed its 'all' rows (any change leaves some) keep it found.
@@ -508,7 +512,7 @@ def count_sql(query: CountQuery, shape: str | None, ts: Callable[[datetime], str
         sql, part_args = _part(query, "c", where, [shape, slot(start, DAY), slot(end, DAY)])
         parts.append(sql)
         args += part_args
-    for start, end in hours:  # whole hours at the edges, before W
+    for start, end in hours:  # whole hours at the edges, before W (W's own hour: its rows hold its part before W)
         where = f"c.span = 'h' AND c.shape = ? AND c.slot >= ? AND c.slot < MIN(?, {_WATERMARK_SQL})"
         sql, part_args = _part(query, "c", where, [shape, slot(start, HOUR), slot(end, HOUR)])
         parts.append(sql)

@@ -840,8 +840,9 @@ class SQLiteStore:
         return result
 
     async def roll_up(self, now: datetime | None = None) -> None:
-        """Bring the report rollups up to the last whole UTC hour before `now` (rollups.roll_up_step): an hour
-        of new dialogs, or a shape of a whole day, per short write, so ingest waits for none of it long."""
+        """Bring the report rollups up to the last whole UTC hour before `now` (rollups.roll_up_step): at most
+        rollups.PIECE new dialogs, or rollups.DAY_PIECE hour rows of a whole day, per short write, so ingest
+        waits for none of it long, even on a burst."""
         target = rollups.slot(now or utc_now(), rollups.HOUR)
         while await self.runner.write(functools.partial(rollups.roll_up_step, target=target)):
             pass
