@@ -241,6 +241,19 @@ def commands_router(
             await message.answer(render_period_error(lang_of(message), error))
             return None
 
+    async def report_args(
+        message: Message, args: str | None, default: str, words: dict[str, str] | None = None
+    ) -> tuple[TagFilter, str | None, Period] | None:
+        """A report's tag filter, its first word from `words` (what it lists), and its period; None when the
+        owner was told what was wrong."""
+        picked = await tags_or_error(message, args)
+        if picked is None:
+            return None
+        chosen, rest = picked
+        word, rest = pick_word(rest, words) if words else (None, rest)
+        period = await period_or_error(message, rest, default)
+        return None if period is None else (chosen, word, period)
+
     async def teach_if_empty(message: Message, role: Role, body: str, dialogs: int) -> str:
         """An empty report tells an owner the steps not taken yet (no snippet, no provider, no summary)."""
         if dialogs or role is not Role.OWNER or steps is None:
@@ -255,13 +268,10 @@ def commands_router(
 
     @router.message(Command("stats"))
     async def stats(message: Message, command: CommandObject, role: Role) -> None:
-        picked = await tags_or_error(message, command.args)
-        if picked is None:
+        asked = await report_args(message, command.args, "today")
+        if asked is None:
             return
-        chosen, rest = picked
-        period = await period_or_error(message, rest, "today")
-        if period is None:
-            return
+        chosen, _, period = asked
         lang = lang_of(message)
         totals, by_channel = await asyncio.gather(
             summary(store, period, tags=chosen), channels(store, period, limit=TOP, tags=chosen)
@@ -274,14 +284,10 @@ def commands_router(
 
     @router.message(Command("channels"))
     async def channels_(message: Message, command: CommandObject, role: Role) -> None:
-        picked = await tags_or_error(message, command.args)
-        if picked is None:
+        asked = await report_args(message, command.args, "today", DRILLDOWN_WORDS)
+        if asked is None:
             return
-        chosen, rest = picked
-        field, rest = pick_word(rest, DRILLDOWN_WORDS)
-        period = await period_or_error(message, rest, "today")
-        if period is None:
-            return
+        chosen, field, period = asked
         report = await ranking(store, period, field or "channel", limit=TOP * 2, tags=chosen)
         lang = lang_of(message)
         focus = DRILLDOWN_FOCUS.get(field or "channel", "channels")
@@ -290,14 +296,10 @@ def commands_router(
 
     @router.message(Command("pages"))
     async def pages_(message: Message, command: CommandObject, role: Role) -> None:
-        picked = await tags_or_error(message, command.args)
-        if picked is None:
+        asked = await report_args(message, command.args, "today", PAGE_WORDS)
+        if asked is None:
             return
-        chosen, rest = picked
-        kind, rest = pick_word(rest, PAGE_WORDS)
-        period = await period_or_error(message, rest, "today")
-        if period is None:
-            return
+        chosen, kind, period = asked
         report = await pages(store, period, "landing" if kind == "landing" else "contact", limit=TOP * 2, tags=chosen)
         lang = lang_of(message)
         button = export_keyboard(lang, "landing" if kind == "landing" else "pages", period, chosen)
@@ -361,13 +363,10 @@ def commands_router(
 
     @router.message(Command("export"))
     async def export(message: Message, command: CommandObject) -> None:
-        picked = await tags_or_error(message, command.args)
-        if picked is None:
+        asked = await report_args(message, command.args, "month")
+        if asked is None or message.bot is None:
             return
-        chosen, rest = picked
-        period = await period_or_error(message, rest, "month")
-        if period is None or message.bot is None:
-            return
+        chosen, _, period = asked
         await send_export(
             message.bot, message.chat.id, store, zone, lang_of(message), now=clock(), period=period, tags=chosen
         )
