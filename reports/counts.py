@@ -181,6 +181,26 @@ def tag_query(filters: Filters | None, tags: TagFilter | None) -> tuple[dict[str
     return checked, [tag for tag in dict.fromkeys(tags.without) if tag != only]
 
 
+def report_query(
+    period: Period,
+    checked: dict[str, str],
+    without: list[str],
+    include_probable: bool,
+    group_by: Sequence[str] = (),
+    bucket: Bucket | None = None,
+) -> CountQuery:
+    """The store query of a report over `period`: its checked filters and tags left out (`tag_query`)."""
+    return CountQuery(
+        start=period.start,
+        end=period.end,
+        group_by=list(group_by),
+        bucket=bucket,
+        filters=checked,
+        without_tags=without,
+        include_probable=include_probable,
+    )
+
+
 async def count_all(store: Store, query: CountQuery) -> int | None:
     """Dialogs of the query before its `without_tags` left any out (None when it leaves none out): asked
     beside the report's own query, so telling what was left out costs no extra wait."""
@@ -208,9 +228,7 @@ async def summary(
 ) -> PeriodTotals:
     """Dialogs of the period, and how many came from new and from repeat customers."""
     checked, without = tag_query(filters, tags)
-    query = CountQuery(
-        start=period.start, end=period.end, filters=checked, without_tags=without, include_probable=include_probable
-    )
+    query = report_query(period, checked, without, include_probable)
     rows, every = await asyncio.gather(store.count_dialogs(query), count_all(store, query))
     totals = Totals.of(rows)
     return PeriodTotals(period, totals, checked, tag_scope(query, every, totals.dialogs))
@@ -231,14 +249,7 @@ async def ranking(
     checked, without = tag_query(filters, tags)
     if not 1 <= limit <= MAX_LIMIT:
         raise ReportError(f"limit must be 1 to {MAX_LIMIT}")
-    query = CountQuery(
-        start=period.start,
-        end=period.end,
-        group_by=[by],
-        filters=checked,
-        without_tags=without,
-        include_probable=include_probable,
-    )
+    query = report_query(period, checked, without, include_probable, [by])
     rows, every = await asyncio.gather(store.count_dialogs(query), count_all(store, query))
     if by == "tag":  # a dialog with two tags is in two rows: the total is counted on its own
         total = Totals.of(await store.count_dialogs(query.model_copy(update={"group_by": []})))
@@ -298,15 +309,7 @@ async def dynamics(
     if (period.days // {"day": 1, "week": 7, "month": 28, "quarter": 90}[bucket.value]) > MAX_BUCKETS:
         raise ReportError(f"more than {MAX_BUCKETS} points: choose a wider bucket or a shorter period")
     keys = bucket_keys(period, bucket)
-    query = CountQuery(
-        start=period.start,
-        end=period.end,
-        group_by=[by],
-        bucket=bucket,
-        filters=checked,
-        without_tags=without,
-        include_probable=include_probable,
-    )
+    query = report_query(period, checked, without, include_probable, [by], bucket)
     rows, every = await asyncio.gather(store.count_dialogs(query), count_all(store, query))
     extra = sorted({r.bucket for r in rows if r.bucket is not None} - set(keys))
     keys = sorted([*keys, *extra]) if extra else keys  # cannot happen with well-stored buckets; never drop
@@ -346,14 +349,7 @@ async def compare(
         raise ReportError(f"limit must be 1 to {MAX_LIMIT}")
 
     def query(p: Period) -> CountQuery:
-        return CountQuery(
-            start=p.start,
-            end=p.end,
-            group_by=[by],
-            filters=checked,
-            without_tags=without,
-            include_probable=include_probable,
-        )
+        return report_query(p, checked, without, include_probable, [by])
 
     rows_a, rows_b, every_a, every_b = await asyncio.gather(
         store.count_dialogs(query(a)),
