@@ -19,7 +19,7 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from bot.access import MEMBERS, HasRole
-from bot.texts import TEXTS, channel_name, language, plain_text, text
+from bot.texts import channel_name, language, plain_text, text
 from reports.card import dialog_card
 from reports.i18n import (
     DEVICES,
@@ -31,6 +31,7 @@ from reports.i18n import (
     phone_label,
     region_label,
     source_label,
+    tag_name,
 )
 from reports.render import TELEGRAM_LIMIT, clip, render_card, split_message, telegram_length
 from tracking.contacts import telegram_user
@@ -175,7 +176,7 @@ def plain_alert(dialog: Dialog, lang: str = "ru") -> str:
 
 def tag_label(lang: str, tag: str) -> str:
     """A built-in tag's name in `lang`; an owner-defined tag as the owner wrote it (button text is plain)."""
-    return text(lang, f"tag_{tag}") if tag in TAGS else one_line(tag, 64)
+    return tag_name(normalise_lang(lang), tag) if tag in TAGS else one_line(tag, 64)
 
 
 def alert_keyboard(
@@ -260,7 +261,7 @@ def alerts_router(store: Store, zone: ZoneInfo | None = None, tags: Sequence[str
             markup = query.message.reply_markup
             # The buttons keep the language they were sent in: read it off the first tag button.
             shown = markup.inline_keyboard[0][0].text if markup and markup.inline_keyboard else ""
-            keyboard_lang = "en" if shown.removeprefix("✅ ") == TEXTS["en"]["tag_qualified"] else "ru"
+            keyboard_lang = "en" if shown.removeprefix("✅ ") == tag_name("en", "qualified") else "ru"
             has_card = markup is not None and any(
                 CardCallback.__prefix__ in (b.callback_data or "") for row in markup.inline_keyboard for b in row
             )

@@ -38,7 +38,7 @@ from reports.counts import (
     ranking,
     summary,
 )
-from reports.i18n import Lang, day_label, phone_label, value_label, zone_label
+from reports.i18n import Lang, day_label, phone_label, tag_name, value_label, zone_label
 from reports.periods import Period, PeriodError, Unit, add_months, parse_comparison, parse_period
 from reports.render import (
     CAPTION_LIMIT,
@@ -50,7 +50,7 @@ from reports.render import (
     render_summary,
     split_message,
 )
-from reports.tag_words import TagWordsError, split_tag_words, tag_label
+from reports.tag_words import TagWordsError, split_tag_words
 from tracking.models import Dialog
 from tracking.store.base import Bucket, Store, SummaryChoice
 from tracking.strings import one_line
@@ -229,7 +229,7 @@ def commands_router(
             picked, rest = split_tag_words(args, tags)
         except TagWordsError as error:
             lang = lang_of(message)
-            named = ", ".join(f"«{tag_label(lang, tag)}»" for tag in error.tags)
+            named = ", ".join(f"«{tag_name(lang, tag)}»" for tag in error.tags)
             await message.answer(text(lang, "tags_one_at_a_time", tags=named))
             return None
         return picked or TagFilter(), rest

@@ -14,11 +14,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from reports.counts import SPAM, TagFilter, TagScope
-from reports.i18n import LANGS, Lang, number, plural_form, word
+from reports.i18n import LANGS, Lang, number, plural_form, tag_name, word
 
 # The built-in tags' labels (the words of the buttons under a lead alert, and of the exports).
 BUILT_IN = ("qualified", "sale", "spam")
-TAG_LABELS: dict[Lang, dict[str, str]] = {lang: {tag: word(lang, f"tag_{tag}") for tag in BUILT_IN} for lang in LANGS}
+TAG_LABELS: dict[Lang, dict[str, str]] = {lang: {tag: tag_name(lang, tag) for tag in BUILT_IN} for lang in LANGS}
 # Other words owners use for them.
 TAG_SYNONYMS: dict[str, tuple[str, ...]] = {
     "qualified": ("квалифицированный",),
@@ -171,10 +171,6 @@ def split_tag_words(
 # the note a report shows --------------------------------------------------------------------------
 
 
-def tag_label(lang: Lang, tag: str) -> str:
-    return TAG_LABELS[lang].get(tag, tag)
-
-
 def _listed(lang: Lang, names: list[str]) -> str:
     if len(names) == 1:
         return names[0]
@@ -198,7 +194,7 @@ def tag_note(lang: Lang, only: str | None, scope: TagScope, scope_b: TagScope | 
     notes = NOTES[lang]
     lines = []
     if only is not None:
-        lines.append(notes["only"].format(tag=tag_label(lang, only)))
+        lines.append(notes["only"].format(tag=tag_name(lang, only)))
     if scope_b is not None and (scope.left_out or scope_b.left_out):
         tags = scope.without or scope_b.without
         lines.append(
@@ -216,4 +212,4 @@ def tag_note(lang: Lang, only: str | None, scope: TagScope, scope_b: TagScope | 
     return lines
 
 
-__all__ = ["TAG_LABELS", "TagWordsError", "dialogs_count", "split_tag_words", "stem", "tag_label", "tag_note"]
+__all__ = ["TAG_LABELS", "TagWordsError", "dialogs_count", "split_tag_words", "stem", "tag_note"]

@@ -12,8 +12,8 @@ from typing import Any
 import aiohttp
 import pytest
 
+from bot.alerts import tag_label as alert_tag_label
 from bot.summary import DailySummaries
-from bot.texts import TEXTS
 from reports.counts import INCLUDE_ALL, TagFilter, TagScope, compare, dynamics, ranking, summary
 from reports.daily import daily_summary
 from reports.i18n import value_label
@@ -92,7 +92,7 @@ def test_two_tags_at_once_are_refused_by_name() -> None:
 def test_the_tag_words_are_the_buttons_words() -> None:
     for lang in ("ru", "en"):
         for tag in BUILT_IN:
-            assert TAG_LABELS[lang][tag] == TEXTS[lang][f"tag_{tag}"]
+            assert TAG_LABELS[lang][tag] == alert_tag_label(lang, tag)
 
 
 @pytest.mark.parametrize(
