@@ -223,6 +223,33 @@ class Dialog(BaseModel):
     message_count: int = 1
     tags: list[str] = Field(default_factory=list)
     alert_withheld: bool = False  # opened with no lead alert: the contact opened too many dialogs within an hour
+    # The team: who took the lead («Беру»), and the business's first reply when a provider tells us of it.
+    taken_by: int | None = None  # the team member's Telegram user id
+    taken_by_name: str | None = None
+    taken_at: datetime | None = None
+    answered_at: datetime | None = None  # the earliest reply the business sent in this dialog
+    answered_by: str | None = None  # a team member's name when known (replies through the bot), else None
+
+
+class AnswerState(StrEnum):
+    """Whether the business answered a dialog, as far as its provider lets us know."""
+
+    ANSWERED = "answered"
+    UNANSWERED = "unanswered"  # the provider reports the business's replies, and none came
+    UNKNOWN = "unknown"  # the provider does not report replies (or had not yet when the dialog opened)
+
+
+class BusinessReply(BaseModel):
+    """A message the business sent to a customer, as a provider reports it (echoes, outgoing webhooks, statuses
+    of messages sent through its API) or as the bot relayed it. Only its time matters: the first one answers
+    the dialog. Bounded like InboundMessage."""
+
+    provider: str
+    business_number: Id  # the same number or @username an InboundMessage to this business carries
+    contact_id: Id  # the customer, named exactly as that provider's InboundMessage names them
+    sent_at: datetime
+    by: Annotated[str | None, AfterValidator(_name)] = None  # a team member's name, when known
+    contact_alias: OptionalId = None  # Meta's user id when the phone is missing (resolved like inbound)
 
 
 class IngestOutcome(StrEnum):
@@ -238,13 +265,17 @@ class IngestResult(BaseModel):
     dialog: Dialog  # ERASED, UNTRACKED: the draft, which was not stored
 
 
+LEAD_ALERT = "lead_alert"
+TAKE_REMINDER = "take_reminder"  # "nobody took this lead yet", due reminder_after the dialog opened
+
+
 class OutboxItem(BaseModel):
     """A lead alert waiting to reach one Telegram chat; persisted so no restart loses or repeats it."""
 
     id: str
     dialog_id: str
     chat_id: int
-    kind: str = "lead_alert"
+    kind: str = "lead_alert"  # or TAKE_REMINDER
     attempts: int = 0
     next_attempt_at: datetime
     created_at: datetime

@@ -17,6 +17,7 @@ from tracking.limits import NewVisitBudget
 from tracking.models import (
     Attribution,
     AttributionStatus,
+    BusinessReply,
     Click,
     Dialog,
     InboundMessage,
@@ -229,6 +230,29 @@ class Tracker:
     async def purge_expired_visits(self, now: datetime) -> int:
         """Retention: visits (and clicks) older than the configured number of days are deleted."""
         return await self.store.delete_visits_before(now - timedelta(days=self.settings.visit_retention_days))
+
+    # the business's replies (first response time) -----------------------------------------------
+
+    async def record_reply(self, reply: BusinessReply) -> Dialog | None:
+        """A provider told us the business sent a message to a customer (or the bot relayed one): the
+        contact's latest dialog with this number that had opened by then records it as answered (the
+        earliest reply wins). Returns that dialog; None when there is none (a message the business sent
+        first, an erased contact): nothing is stored but the fact that this source reports replies."""
+        await self.store.reply_seen(reply.provider, reply.business_number, reply.sent_at)
+        contact = reply.contact_id
+        if reply.contact_alias is not None and reply.contact_alias == contact:
+            contact = await self.store.aliased_contact(reply.contact_alias) or contact
+        dialogs = await self.store.find_dialogs(contact_id=contact, limit=5)
+        dialog = next(
+            (d for d in dialogs if d.business_number == reply.business_number and d.started_at <= reply.sent_at),
+            None,
+        )
+        if dialog is None:
+            log.debug("reply from %s: no dialog of its contact opened before it", reply.provider)
+            return None
+        if dialog.answered_at is not None and dialog.answered_at <= reply.sent_at:
+            return dialog  # answered before: most replies after the first cost one read, no write
+        return await self.store.record_reply(dialog.id, reply.sent_at, reply.by)
 
     # customers' edits and deletions --------------------------------------------------------------
 

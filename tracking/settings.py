@@ -91,6 +91,14 @@ class Settings(BaseSettings):
     # click ids among them, are dropped): "id,p,product". Empty: pages are grouped by host and path alone.
     page_params: Annotated[list[str], NoDecode] = Field(default_factory=lambda: list(DEFAULT_PAGE_PARAMS))
 
+    # The team (bot/team.py): a lead nobody took («Беру») within this many minutes is reminded once to
+    # everyone who got its alert; 0: no reminder.
+    take_reminder_minutes: float = Field(15, ge=0)
+    # What a customer who writes to the bot is told first; unset: the built-in greeting in the bot's language.
+    bot_greeting: str | None = None
+    # Replies relayed to customers through the bot are signed with the team member's first name.
+    reveal_staff_names: bool = False
+
     api_token: SecretStr | None = None
 
     dialog_gap_hours: float = Field(72, gt=0)  # silence after which a message opens a new dialog
@@ -221,6 +229,10 @@ class Settings(BaseSettings):
         return timedelta(minutes=self.fallback_window_minutes)
 
     @functools.cached_property
+    def take_reminder(self) -> timedelta | None:
+        return timedelta(minutes=self.take_reminder_minutes) if self.take_reminder_minutes else None
+
+    @property
     def dialog_gap(self) -> timedelta:
         return timedelta(hours=self.dialog_gap_hours)
 

@@ -114,6 +114,9 @@ class NewDialog(BaseModel):
     draft: Dialog  # used only when the message opens a new dialog
     dialog_gap: timedelta  # a message after this long a silence opens a new dialog
     alert_chats: list[int]  # Telegram chats that get a lead alert for a new dialog, unless limits.alert_withheld
+    # With an alert queued: also queue one TAKE_REMINDER outbox item for chat 0, due this long after the
+    # dialog's start (the dispatcher drops it when the lead was taken by then).
+    reminder_after: timedelta | None = None
 
 
 class CodeAttribution(BaseModel):
@@ -198,6 +201,43 @@ class BusinessAccount(BaseModel):
     enabled: bool = True
 
 
+class TeamChat(BaseModel):
+    """The group chat where the team gets lead alerts instead of private chats (`/team` in the group)."""
+
+    chat_id: int
+    thread_id: int | None = None  # a forum topic of the group, when /team was sent in one
+    title: str = ""
+    set_by: int
+    set_at: datetime
+
+
+class ReplySource(BaseModel):
+    """A provider and business number that report the business's own replies, since `since` (the first
+    reply seen): dialogs on it opened since then are "answered" or "unanswered", older ones "unknown"."""
+
+    provider: str
+    business_number: str
+    since: datetime
+
+
+class ResponseRow(BaseModel):
+    """What the team reports need of one dialog (Store.response_rows): no visit, no messages."""
+
+    dialog_id: str
+    provider: str
+    business_number: str
+    channel: str
+    contact_name: str | None = None
+    contact_id: str
+    started_at: datetime
+    taken_by: int | None = None
+    taken_by_name: str | None = None
+    taken_at: datetime | None = None
+    answered_at: datetime | None = None
+    answered_by: str | None = None
+    tags: list[str] = Field(default_factory=list)
+
+
 class Store(Protocol):
     async def open(self) -> None:
         """Connect, create tables/indexes idempotently, record the schema version."""
@@ -244,6 +284,9 @@ class Store(Protocol):
     # dialogs
     async def add_message(self, new: NewDialog) -> IngestResult:
         """Store one inbound message, exactly once per (provider, message_id), atomically.
+
+        A message with text that joins a dialog whose `first_message` is still "" (a bot deep link's
+        `/start`, a photo without caption) becomes its first message.
 
         It joins the contact's latest dialog with this business number when that dialog is younger than
         `dialog_gap` and the message carries no other code; otherwise it opens `draft` (with is_repeat
@@ -318,6 +361,51 @@ class Store(Protocol):
 
     async def alert_messages(self, contact_id: str) -> list[tuple[int, int]]:
         """(chat_id, message_id) of each alert recorded for the contact's dialogs; forget_contact erases them."""
+
+    async def dialog_alert_messages(self, dialog_id: str) -> list[tuple[int, int]]:
+        """(chat_id, message_id) of every copy of this dialog's lead alert, oldest first: each is edited when
+        the dialog's tags or taker change, so no stale button undoes a colleague's change."""
+
+    # the team: taking leads, relaying a bot customer's chat, the business's replies
+    async def take_dialog(
+        self, dialog_id: str, user_id: int, name: str, at: datetime, *, replace: bool = False
+    ) -> Dialog | None:
+        """The first taker wins: set taken_by/taken_by_name/taken_at only while nobody holds the dialog
+        (atomic: of two people pressing «Беру» at once exactly one becomes its taker); with `replace` (an
+        owner reassigns) set them whoever holds it. Returns the dialog as stored afterwards (the caller
+        compares `taken_by` with its user to know who won); None when there is no such dialog."""
+
+    async def record_reply(self, dialog_id: str, at: datetime, by: str | None = None) -> Dialog | None:
+        """The business replied in the dialog at `at`: keeps the earliest reply (answered_at, answered_by),
+        so late or repeated reports change nothing. None when there is no such dialog."""
+
+    async def reply_seen(self, provider: str, business_number: str, at: datetime) -> None:
+        """This provider reported a reply of the business on this number: from the first such report on, its
+        dialogs can be told "unanswered" (ReplySource). Idempotent; the earliest `at` is kept."""
+
+    async def reply_sources(self) -> list[ReplySource]: ...
+
+    async def relay_message_sent(self, dialog_id: str, chat_id: int, message_id: int) -> None:
+        """A bot customer's message was relayed to a team chat as this Telegram message: a reply to it
+        answers the customer. forget_contact erases these with the dialog."""
+
+    async def dialog_by_bot_message(self, chat_id: int, message_id: int) -> str | None:
+        """The dialog a message the bot sent in a team chat belongs to: a relayed message or a lead alert."""
+
+    async def set_team_chat(self, chat: TeamChat | None) -> None:
+        """Alerts go to this group from now on; None: back to each member's private chat."""
+
+    async def team_chat(self) -> TeamChat | None: ...
+
+    async def set_alerts_muted(self, user_id: int, muted: bool) -> None:
+        """An owner or staff member turns lead alerts in their private chat off (or on again)."""
+
+    async def muted_users(self) -> set[int]: ...
+
+    async def response_rows(self, query: CountQuery, limit: int = 200_000) -> list[ResponseRow]:
+        """Dialogs started in [query.start, query.end) with query.filters / without_tags /
+        include_probable applied as count_dialogs applies them (group_by and bucket ignored), oldest first,
+        at most `limit`: what the team reports compute response times from."""
 
     # once-only jobs (daily summary across restarts and replicas), leased like alerts
     async def claim_job(self, key: str, now: datetime, lease: timedelta) -> bool:

@@ -47,10 +47,13 @@ from tracking.store.base import (
     DialogPosition,
     Invite,
     NewDialog,
+    ReplySource,
+    ResponseRow,
     StaffMember,
     StoredMessage,
     StoreUnavailable,
     SummaryChoice,
+    TeamChat,
     VisitBudgetSpent,
     erased_message_digest,
     new_erasure_key,
@@ -1145,6 +1148,46 @@ class SQLiteStore:
             )
             for r in rows
         ]
+
+    # the team (issue 18): implemented in the store adapters' next commit ------------------------------
+
+    async def dialog_alert_messages(self, dialog_id: str) -> list[tuple[int, int]]:
+        raise NotImplementedError
+
+    async def take_dialog(
+        self, dialog_id: str, user_id: int, name: str, at: datetime, *, replace: bool = False
+    ) -> Dialog | None:
+        raise NotImplementedError
+
+    async def record_reply(self, dialog_id: str, at: datetime, by: str | None = None) -> Dialog | None:
+        raise NotImplementedError
+
+    async def reply_seen(self, provider: str, business_number: str, at: datetime) -> None:
+        raise NotImplementedError
+
+    async def reply_sources(self) -> list[ReplySource]:
+        raise NotImplementedError
+
+    async def relay_message_sent(self, dialog_id: str, chat_id: int, message_id: int) -> None:
+        raise NotImplementedError
+
+    async def dialog_by_bot_message(self, chat_id: int, message_id: int) -> str | None:
+        raise NotImplementedError
+
+    async def set_team_chat(self, chat: TeamChat | None) -> None:
+        raise NotImplementedError
+
+    async def team_chat(self) -> TeamChat | None:
+        raise NotImplementedError
+
+    async def set_alerts_muted(self, user_id: int, muted: bool) -> None:
+        raise NotImplementedError
+
+    async def muted_users(self) -> set[int]:
+        raise NotImplementedError
+
+    async def response_rows(self, query: CountQuery, limit: int = 200_000) -> list[ResponseRow]:
+        raise NotImplementedError
 
 
 __all__ = ["SQLiteStore", "sqlite_path"]
