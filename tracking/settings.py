@@ -95,7 +95,7 @@ class Settings(BaseSettings):
     # everyone who got its alert; 0: no reminder.
     take_reminder_minutes: float = Field(15, ge=0)
     # What a customer who writes to the bot is told first; unset: the built-in greeting in the bot's language.
-    bot_greeting: str | None = None
+    bot_greeting: str | None = Field(None, max_length=1024)  # one short message, far below Telegram's 4096
     # Replies relayed to customers through the bot are signed with the team member's first name.
     reveal_staff_names: bool = False
 
