@@ -13,6 +13,9 @@ Optionally, against replays of a captured request, also send the Unix time and s
 
 A timestamp more than 5 minutes away from our clock is refused. Retries with the same `message_id`
 are safe: the message is stored once.
+
+`"direction": "outgoing"` posts a message the business sent to the customer instead (the same fields,
+`author_name` for who wrote it): the first one answers the customer's dialog (first response time).
 """
 
 from __future__ import annotations
@@ -22,12 +25,12 @@ import hmac
 import logging
 import time
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError, model_validator
 
-from tracking.models import InboundMessage, IngestOutcome, Messenger
+from tracking.models import BusinessReply, InboundMessage, IngestOutcome, Messenger
 from tracking.periods import utc_now
 from tracking.phones import normalise_phone, whatsapp_contact
 from webhooks.app import SETTINGS, TRACKER, error, notify_new_dialog, validation_reason
@@ -64,6 +67,9 @@ class GenericMessage(BaseModel):
     timestamp: datetime | None = None  # ISO 8601 or Unix seconds; default: when we receive it
     platform: Slug | None = None  # e.g. "wazzup": message ids are unique per platform
     referral: AdReferral | None = None  # a Click-to-WhatsApp ad, in Meta's field names
+    # "outgoing": a message the business sent to this customer (its reply), not the customer's own.
+    direction: Literal["incoming", "outgoing"] = "incoming"
+    author_name: Short | None = None  # of an outgoing message: the team member who wrote it
 
     @model_validator(mode="after")
     def _someone_wrote(self) -> GenericMessage:
@@ -110,8 +116,8 @@ def _contact(posted: GenericMessage, region: str) -> tuple[str, str | None] | st
     return phone or posted.contact_id or "", phone
 
 
-def to_message(posted: GenericMessage, region: str, now: datetime) -> InboundMessage | str:
-    """The message in our model, or the reason it is not one."""
+def _parties(posted: GenericMessage, region: str) -> tuple[str, str, str | None] | str:
+    """(business number, contact id, contact phone), or why the message names no business or nobody."""
     if posted.messenger is Messenger.TELEGRAM:
         business: str | None = "@" + posted.business_number.lstrip("@").lower()
     else:
@@ -119,12 +125,38 @@ def to_message(posted: GenericMessage, region: str, now: datetime) -> InboundMes
     if business is None:
         return "business_number is not a phone number"
     contact = _contact(posted, region)
-    if isinstance(contact, str):
-        return contact
-    contact_id, phone = contact
+    return contact if isinstance(contact, str) else (business, *contact)
+
+
+def _sent_at(posted: GenericMessage, now: datetime) -> datetime:
+    """When it was written: a time without a zone is taken as UTC, as documented; never in the future."""
     sent = posted.timestamp
     if sent is not None and sent.tzinfo is None:
-        sent = sent.replace(tzinfo=UTC)  # a time without a zone is taken as UTC, as documented
+        sent = sent.replace(tzinfo=UTC)
+    return min(sent, now) if sent is not None else now
+
+
+def to_reply(posted: GenericMessage, region: str, now: datetime) -> BusinessReply | str:
+    """An outgoing message: the business's reply to the customer it names, or why it names nobody."""
+    parties = _parties(posted, region)
+    if isinstance(parties, str):
+        return parties
+    business, contact_id, _ = parties
+    return BusinessReply(
+        provider=posted.provider,  # as the customer's own messages from this platform name it
+        business_number=business,
+        contact_id=contact_id,
+        sent_at=_sent_at(posted, now),
+        by=posted.author_name,
+    )
+
+
+def to_message(posted: GenericMessage, region: str, now: datetime) -> InboundMessage | str:
+    """The message in our model, or the reason it is not one."""
+    parties = _parties(posted, region)
+    if isinstance(parties, str):
+        return parties
+    business, contact_id, phone = parties
     return InboundMessage(
         provider=posted.provider,
         message_id=posted.message_id,
@@ -134,7 +166,7 @@ def to_message(posted: GenericMessage, region: str, now: datetime) -> InboundMes
         contact_phone=phone,
         contact_name=posted.contact_name,
         text=posted.text,
-        received_at=min(sent, now) if sent is not None else now,
+        received_at=_sent_at(posted, now),
         ad_referral=ad_attribution(posted.referral),
     )
 
@@ -157,6 +189,12 @@ async def receive(request: web.Request) -> web.Response:
         posted = GenericMessage.model_validate_json(body)
     except ValidationError as exc:
         return error(400, validation_reason(exc))
+    if posted.direction == "outgoing":
+        reply = to_reply(posted, settings.default_region, utc_now())
+        if isinstance(reply, str):
+            return error(400, reply)
+        answered = await request.app[TRACKER].record_reply(reply)  # stored before we answer
+        return web.json_response({"outcome": "reply", "dialog": answered.id if answered is not None else None})
     message = to_message(posted, settings.default_region, utc_now())
     if isinstance(message, str):
         return error(400, message)

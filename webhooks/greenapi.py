@@ -1,13 +1,16 @@
 """POST /webhooks/greenapi: WhatsApp messages as Green-API (green-api.com) posts them.
 
 Green-API runs a WhatsApp account (a phone with WhatsApp or WhatsApp Business, linked by QR code) and
-posts one JSON notification per event. `typeWebhook = incomingMessageReceived` is a customer writing;
-every other type (outgoingMessageStatus, stateInstanceChanged, incomingCall…) is acknowledged, counted
-and ignored. What opens or joins a dialog is decided by inclusion: the `typeMessage` values Green-API's
-incoming-message pages list as what a customer sends (CONTENT_TYPES). Edits and deletions change a
-message already stored; reactions, poll votes, unknown types and the rest are counted and stored
-nowhere. It retries every minute for 24 hours until it gets a 200, so a repeated `idMessage` changes
-nothing. With the instance setting `webhookUrlToken` it sends `Authorization: Bearer <token>`: we
+posts one JSON notification per event. `typeWebhook = incomingMessageReceived` is a customer writing.
+The business's own messages (`outgoingMessageReceived` from the phone or app, `outgoingAPIMessageReceived`
+through the API) and the sent / delivered / read statuses of them (`outgoingMessageStatus`) are its replies:
+the first one answers the customer's dialog (Tracker.record_reply keeps the earliest, so the statuses of a
+message already reported change nothing). Every other type (stateInstanceChanged, incomingCall…) is
+acknowledged, counted and ignored. What opens or joins a dialog is decided by inclusion: the `typeMessage`
+values Green-API's incoming-message pages list as what a customer sends (CONTENT_TYPES). Edits and
+deletions change a message already stored; reactions, poll votes, unknown types and the rest are counted
+and stored nowhere. It retries every minute for 24 hours until it gets a 200, so a repeated `idMessage`
+changes nothing. With the instance setting `webhookUrlToken` it sends `Authorization: Bearer <token>`: we
 refuse anything else.
 """
 
@@ -21,7 +24,7 @@ from datetime import datetime, timedelta
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from tracking.models import InboundMessage, IngestOutcome, Messenger
+from tracking.models import BusinessReply, InboundMessage, IngestOutcome, Messenger
 from tracking.periods import sent_at, unix_moment, utc_now
 from tracking.phones import whatsapp_contact, whatsapp_number
 from webhooks.app import SETTINGS, TRACKER, error, notify_new_dialog, validation_reason
@@ -75,6 +78,15 @@ NOT_CONTENT_TYPES = frozenset(
     }
 )
 EDITED, DELETED = "editedMessage", "deletedMessage"  # change a message already stored (`stanzaId`)
+# The business's own messages (senderData.chatId is the customer) and the receipts of them.
+OUTGOING = frozenset({"outgoingMessageReceived", "outgoingAPIMessageReceived"})
+STATUS = "outgoingMessageStatus"
+# A status that says the message left the phone; failed, noAccount, notInGroup, yellowCard, noActiveSession…
+# say it did not, and answer nothing.
+REPLY_STATUSES = frozenset({"sent", "delivered", "read"})
+# The business's messages that are no reply: a change of one sent before (that one answered), a reaction,
+# a vote in a poll.
+NOT_REPLY_TYPES = frozenset({EDITED, DELETED, "reactionMessage", "pollUpdateMessage"})
 
 
 class _Lenient(BaseModel):
@@ -203,11 +215,24 @@ class Notification(_Lenient):
 
 
 class IncomingMessage(Notification):
+    """A message notification: a customer's (incoming), or the business's own (outgoing; then
+    senderData.chatId is the customer and senderData.sender the business)."""
+
     instanceData: InstanceData
     timestamp: int | None = None
     idMessage: str = Field(min_length=1, max_length=256)
     senderData: SenderData
     messageData: MessageData
+
+
+class OutgoingStatus(Notification):
+    """outgoingMessageStatus: what became of a message the business sent (from the phone or the API)."""
+
+    instanceData: InstanceData
+    timestamp: int | None = None
+    idMessage: str = Field(min_length=1, max_length=256)
+    chatId: str = Field(min_length=1, max_length=256)  # the customer's chat
+    status: str = Field(max_length=64)
 
 
 def token_matches(expected: str, header: str) -> bool:
@@ -286,6 +311,56 @@ def to_message(notification: IncomingMessage, region: str, now: datetime) -> Inb
     )
 
 
+def to_reply(
+    notification: IncomingMessage | OutgoingStatus, region: str, now: datetime
+) -> BusinessReply | Skipped | str:
+    """The business's reply (a message it sent, or a status saying one left), or why the notification is
+    none, or (a string) why it is malformed. The customer is named as their own messages name them."""
+    if notification.instanceData.typeInstance != "whatsapp":
+        return Skipped("instance", f"{notification.instanceData.typeInstance} instance")
+    if isinstance(notification, OutgoingStatus):
+        chat, kind = notification.chatId, notification.status
+        if kind not in REPLY_STATUSES:
+            return Skipped("status", f"status {kind[:64]}")
+    else:
+        chat, kind = notification.senderData.chatId, notification.messageData.typeMessage
+        if kind in NOT_REPLY_TYPES:
+            return Skipped("not_content", kind)
+    if chat.endswith("@g.us"):
+        return Skipped("group", "group chat")
+    business = whatsapp_number(notification.instanceData.wid, region)
+    if business is None:
+        return "instanceData.wid is not a phone number"
+    contact_id, _ = whatsapp_contact(chat, region)
+    if not contact_id:
+        return "chatId names nobody"
+    return BusinessReply(
+        provider=PROVIDER,
+        business_number=business,
+        contact_id=contact_id,
+        sent_at=_sent_at(notification.timestamp, now),
+    )
+
+
+async def take_reply(request: web.Request, body: bytes, kind: str) -> web.Response:
+    """An outgoing message or status: the first reply answers the customer's dialog; a reply with no dialog
+    before it (the business writing first) answers nothing. `{"answered": <dialog id> | null}`."""
+    model = OutgoingStatus if kind == STATUS else IncomingMessage
+    try:
+        notification = model.model_validate_json(body)
+    except ValidationError as exc:
+        return error(400, validation_reason(exc, f"not a Green-API {kind} notification: "))
+    reply = to_reply(notification, request.app[SETTINGS].default_region, utc_now())
+    tracker = request.app[TRACKER]
+    if isinstance(reply, Skipped):
+        tracker.skipped(PROVIDER, reply.kind)
+        return web.json_response({"ignored": reply.reason})
+    if isinstance(reply, str):
+        return error(400, reply)
+    dialog = await tracker.record_reply(reply)  # stored before we answer
+    return web.json_response({"answered": dialog.id if dialog is not None else None})
+
+
 async def receive(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     if settings.greenapi_webhook_token is None:
@@ -299,9 +374,14 @@ async def receive(request: web.Request) -> web.Response:
     body = await request.read()
     try:
         kind = Notification.model_validate_json(body).typeWebhook
-        if kind != INCOMING:  # outgoing messages and their statuses, instance state, calls
-            request.app[TRACKER].skipped(PROVIDER, "not_incoming")
-            return web.json_response({"ignored": kind})
+    except ValidationError as exc:
+        return error(400, validation_reason(exc, "not a Green-API notification: "))
+    if kind in OUTGOING or kind == STATUS:  # the business's replies
+        return await take_reply(request, body, kind)
+    if kind != INCOMING:  # instance state, calls, quotas
+        request.app[TRACKER].skipped(PROVIDER, "not_incoming")
+        return web.json_response({"ignored": kind})
+    try:
         notification = IncomingMessage.model_validate_json(body)
     except ValidationError as exc:
         return error(400, validation_reason(exc, "not a Green-API notification: "))

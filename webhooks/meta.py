@@ -1,10 +1,15 @@
 """/webhooks/meta: WhatsApp messages as Meta's WhatsApp Cloud API delivers them.
 
 GET is Meta's verification handshake; POST carries `entry[].changes[].value` objects, each with
-`messages[]` (customers writing to the business) and/or `statuses[]` (receipts of what the business
-sent, acknowledged and ignored). One delivery may batch several entries, changes and messages; every
-message is stored, in order, before we answer 200. Meta delivers at least once and retries for days
-on anything else, so a repeated message id (wamid) changes nothing.
+`messages[]` (customers writing to the business), `statuses[]` (what became of the messages the business
+sent through the API) and/or `message_echoes[]` (field smb_message_echoes: messages the business sent from
+the WhatsApp Business app on a coexistence number). One delivery may batch several entries, changes and
+messages; every message is stored, in order, before we answer 200. Meta delivers at least once and
+retries for days on anything else, so a repeated message id (wamid) changes nothing.
+
+The business's replies: an echo, and a sent / delivered / read status (a message sent through the API
+left), answer the customer's dialog (Tracker.record_reply keeps the earliest, so the statuses of a message
+already counted change nothing). A failed status, and echoes that edit, revoke or react, answer nothing.
 
 What opens or joins a dialog is decided by inclusion: the types Meta's messages webhook reference lists
 as what a customer sends (CONTENT_TYPES). Everything else (reactions, system notices, "chat opened",
@@ -26,7 +31,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from tracking.models import InboundMessage, IngestOutcome, Messenger
+from tracking.models import BusinessReply, InboundMessage, IngestOutcome, Messenger
 from tracking.periods import sent_at, unix_moment, utc_now
 from tracking.phones import whatsapp_contact, whatsapp_number
 from tracking.service import Tracker
@@ -55,6 +60,10 @@ EVENT_KINDS = {
     "unsupported": "unsupported",
     "unknown": "unsupported",
 }
+# Statuses saying a message the business sent left ("failed" says it did not; "deleted", "warning" of older
+# versions say nothing of sending), and echoes that are no message of their own.
+REPLY_STATUSES = frozenset({"sent", "delivered", "read"})
+NOT_REPLY_ECHOES = frozenset({"edit", "revoke", "reaction"})
 rare = RareWarnings(log)
 
 
@@ -164,6 +173,30 @@ class Message(Content):
     revoke: Changed | None = None
 
 
+class Echo(_Lenient):
+    """A message the business sent from the WhatsApp Business app (smb_message_echoes): `to` is the
+    customer's phone; `to_user_id` their business-scoped user id, as BSUID payloads name the recipient."""
+
+    id: str = Field(min_length=1, max_length=256)
+    to: str | None = None
+    to_user_id: str | None = None
+    timestamp: str | None = None
+    type: str = "text"
+
+
+class Status(_Lenient):
+    """What became of a message the business sent through the API: `recipient_id` is the customer's phone
+    (absent when it was sent to a BSUID the phone of which Meta does not share), `recipient_user_id` their
+    BSUID."""
+
+    id: str = Field(min_length=1, max_length=256)
+    status: str = Field(max_length=64)
+    timestamp: str | None = None
+    recipient_id: str | None = None
+    recipient_user_id: str | None = None
+    recipient_type: str | None = None  # "group" for a message to a group chat
+
+
 class Metadata(_Lenient):
     display_phone_number: str
     phone_number_id: str | None = None
@@ -175,6 +208,7 @@ class Value(_Lenient):
     contacts: list[Any] = Field(default_factory=list)
     messages: list[Any] = Field(default_factory=list)
     statuses: list[Any] = Field(default_factory=list)
+    message_echoes: list[Any] = Field(default_factory=list)
 
 
 class Change(_Lenient):
@@ -221,23 +255,30 @@ class Skipped:
     why: str = ""  # for the log when unreadable
 
 
-Reading = InboundMessage | Revision | Skipped
+Reading = InboundMessage | Revision | BusinessReply | Skipped
 
 
 def read_delivery(delivery: Delivery, region: str) -> list[Reading]:
-    """What each message of a delivery says, in order: a customer's message, an edit or revoke of one, or
-    why it is skipped. Receipts (`statuses`) are counted by the caller."""
+    """What each message, echo and status of a delivery says, in order (a change's customers' messages
+    before the business's replies in it): a customer's message, an edit or revoke of one, a reply of the
+    business, or why it is skipped."""
     now = utc_now()
     found: list[Reading] = []
     for entry in delivery.entry:
         for change in entry.changes:
             value = change.value
-            if not value.messages:
-                continue  # statuses, and fields we do not use
+            if not (value.messages or value.message_echoes or value.statuses):
+                continue  # fields we do not use
             business = _business_of(value.metadata, region)
             contacts = _contacts(value.contacts)
             for raw in value.messages:
                 found.append(business if isinstance(business, Skipped) else read(raw, contacts, business, region, now))
+            for raw in value.message_echoes:
+                found.append(business if isinstance(business, Skipped) else echo(raw, contacts, business, region, now))
+            for raw in value.statuses:
+                found.append(
+                    business if isinstance(business, Skipped) else status(raw, contacts, business, region, now)
+                )
     return found
 
 
@@ -311,6 +352,77 @@ def _inbound(
     )
 
 
+def echo(raw: Any, contacts: list[Contact], business: str, region: str, now: datetime) -> BusinessReply | Skipped:
+    """One message the business sent from the WhatsApp Business app: a reply, unless it only changes or
+    reacts to another."""
+    try:
+        sent = Echo.model_validate(raw)
+    except ValidationError as exc:
+        return Skipped("unreadable", validation_reason(exc, "message echo."))
+    if sent.type in NOT_REPLY_ECHOES:
+        return Skipped("echo")
+    return _reply(sent.to, sent.to_user_id, sent.timestamp, contacts, business, region, now) or Skipped(
+        "unreadable", f"message echo {sent.id}: no recipient: neither to nor to_user_id"
+    )
+
+
+def status(raw: Any, contacts: list[Contact], business: str, region: str, now: datetime) -> BusinessReply | Skipped:
+    """One status of a message the business sent through the API: a reply when it was sent (or delivered,
+    or read), not when it failed."""
+    try:
+        receipt = Status.model_validate(raw)
+    except ValidationError as exc:
+        return Skipped("unreadable", validation_reason(exc, "status."))
+    if receipt.status not in REPLY_STATUSES:
+        return Skipped("status")
+    if receipt.recipient_type == "group":
+        return Skipped("group")
+    reply = _reply(receipt.recipient_id, receipt.recipient_user_id, receipt.timestamp, contacts, business, region, now)
+    return reply or Skipped("unreadable", f"status of {receipt.id}: no recipient_id nor recipient_user_id")
+
+
+def _reply(
+    phone_id: str | None,
+    user_id: str | None,
+    timestamp: str | None,
+    contacts: list[Contact],
+    business: str,
+    region: str,
+    now: datetime,
+) -> BusinessReply | None:
+    """The business's reply to the customer named by phone digits and/or BSUID, named as their own
+    messages name them (phone first, else the BSUID; the BSUID as the alias); None when neither is given."""
+    contact = _recipient_of(phone_id, user_id, contacts)
+    phone_id = phone_id or (contact.wa_id if contact else None)
+    user_id = user_id or (contact.user_id if contact else None)
+    recipient, phone = whatsapp_contact(phone_id, region) if phone_id else ("", None)
+    contact_id = phone or user_id or recipient
+    if not contact_id:
+        return None
+    return BusinessReply(
+        provider=PROVIDER,
+        business_number=business,
+        contact_id=contact_id,
+        contact_alias=user_id or None,
+        sent_at=received_at(timestamp, now),
+    )
+
+
+def _recipient_of(phone_id: str | None, user_id: str | None, contacts: list[Contact]) -> Contact | None:
+    """The `contacts[]` entry of a reply's recipient (status webhooks carry one with wa_id and user_id)."""
+    digits = "".join(c for c in phone_id or "" if c.isdigit())
+    for contact in contacts:
+        if (digits and contact.wa_id == digits) or (user_id and contact.user_id == user_id):
+            return contact
+    if len(contacts) != 1:
+        return None
+    [only] = contacts
+    someone_else = (only.wa_id and digits and only.wa_id != digits) or (
+        only.user_id and user_id and only.user_id != user_id
+    )
+    return None if someone_else else only
+
+
 def _contact_of(message: Message, contacts: list[Contact]) -> Contact | None:
     """The `contacts[]` entry of this message's sender: by phone or BSUID, else the only entry that
     names nobody else."""
@@ -359,16 +471,19 @@ async def receive(request: web.Request) -> web.Response:
     if delivery.object != "whatsapp_business_account":
         return web.json_response({"ignored": f"object {delivery.object}"})
     tracker = request.app[TRACKER]
-    for value in (change.value for entry in delivery.entry for change in entry.changes):
-        for _ in value.statuses:  # receipts of what the business sent
-            tracker.skipped(PROVIDER, "status")
     tally = Tally()
     for reading in read_delivery(delivery, settings.default_region):  # in order: a chat's first message opens it
         await take(reading, tracker, tally)
     if tally.new_dialogs:
         notify_new_dialog(request.app)
     return web.json_response(
-        {"messages": tally.stored, "new_dialogs": tally.new_dialogs, "updated": tally.updated, "skipped": tally.skipped}
+        {
+            "messages": tally.stored,
+            "new_dialogs": tally.new_dialogs,
+            "updated": tally.updated,
+            "replies": tally.replies,
+            "skipped": tally.skipped,
+        }
     )
 
 
@@ -377,11 +492,16 @@ class Tally:
     stored: int = 0  # customers' messages stored now or before (a retry)
     new_dialogs: int = 0
     updated: int = 0  # messages edited or marked deleted
-    skipped: int = 0  # stored nowhere: events, unreadable messages, edits of messages never stored
+    replies: int = 0  # the business's replies (echoes, statuses) taken, whether or not a dialog was waiting
+    skipped: int = 0  # stored nowhere: events, failed statuses, unreadable messages, edits of messages never stored
 
 
 async def take(reading: Reading, tracker: Tracker, tally: Tally) -> None:
-    """Store, edit or mark deleted what one message of a delivery says; count the rest."""
+    """Store, edit or mark deleted what one message of a delivery says, record a reply; count the rest."""
+    if isinstance(reading, BusinessReply):
+        await tracker.record_reply(reading)  # a reply with no dialog before it answers nothing
+        tally.replies += 1
+        return
     if isinstance(reading, Skipped):
         tally.skipped += 1
         tracker.skipped(PROVIDER, reading.kind)

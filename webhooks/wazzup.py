@@ -8,9 +8,10 @@ hold `messages` and `statuses` at once; other subscriptions post `createContact`
 changes nothing. One unreadable message is counted and logged; the rest of the delivery is still taken.
 
 What is a lead here: a customer's own message (`isEcho: false`) in a private WhatsApp or Telegram chat
-whose type carries what they said. Echoes (the business's own messages, sent from the CRM, the phone or
-Wazzup's app), receipts, group chats and other messengers are counted and stored nowhere. An edit
-(`isEdited`) replaces the stored text of its message; a deletion (`isDeleted`) marks it deleted.
+whose type carries what they said. Echoes (`isEcho: true`: the business's own messages, sent from the CRM,
+the phone or Wazzup's app) are its replies: the first one answers the customer's dialog, by `authorName`
+when a manager wrote it. Receipts, group chats and other messengers are counted and stored nowhere. An
+edit (`isEdited`) replaces the stored text of its message; a deletion (`isDeleted`) marks it deleted.
 
 Wazzup sends `Authorization: Bearer <crmKey>` when it has the integration's crmKey (WAuth's
 `POST /v3/connect`), and nothing otherwise; a webhook URL may carry a query string, so an integration
@@ -29,7 +30,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tracking.contacts import TELEGRAM_PREFIX
-from tracking.models import InboundMessage, IngestOutcome, Messenger
+from tracking.models import BusinessReply, InboundMessage, IngestOutcome, Messenger
 from tracking.periods import sent_at, utc_now
 from tracking.phones import normalise_phone, whatsapp_contact
 from tracking.service import Tracker
@@ -52,6 +53,10 @@ GROUPS = frozenset({"whatsgroup", "telegroup", "maxgroup"})
 # geo, wapi_template, unsupported, missing_call, system, unknown). Decided by inclusion: a type Wazzup
 # adds later is counted as not content until it is looked at.
 CONTENT_TYPES = frozenset({"text", "image", "audio", "video", "document", "vcard", "geo"})
+# What the business sends that is a reply: what a customer may send, and a WhatsApp template. An echo whose
+# `status` is "error" did not leave; an edited or deleted echo changes a message sent before.
+REPLY_TYPES = CONTENT_TYPES | {"wapi_template"}
+FAILED = "error"
 
 
 class _Lenient(BaseModel):
@@ -76,6 +81,8 @@ class Message(_Lenient):
     isDeleted: bool = False
     text: str | None = None
     contact: Contact | None = None
+    status: str | None = None  # of an echo: sent, delivered, read, error…; "inbound" for a customer's
+    authorName: str | None = None  # the manager who wrote an echo (Wazzup sends it only when isEcho)
 
 
 class Delivery(_Lenient):
@@ -138,11 +145,31 @@ def _contact(message: Message, messenger: Messenger, region: str) -> tuple[str, 
     return contact_id, phone, name
 
 
-def to_message(message: Message, settings: Settings, now: datetime) -> InboundMessage | Skip:
-    """The customer's message, or why it is stored nowhere. Edits and deletions are read as messages here;
-    `receive` decides what they change."""
+def to_reply(message: Message, settings: Settings, now: datetime) -> BusinessReply | Skip:
+    """An echo: the business's reply to the customer of its chat (named as their own messages name them), or
+    why it is none."""
+    if message.chatType in GROUPS:
+        return Skip("group")
+    messenger = MESSENGERS.get(message.chatType)
+    if messenger is None:
+        return Skip("messenger")
+    if message.type not in REPLY_TYPES or message.isEdited or message.isDeleted or message.status == FAILED:
+        return Skip("echo")
+    contact_id, _, _ = _contact(message, messenger, settings.default_region)
+    return BusinessReply(
+        provider=PROVIDER,
+        business_number=business_number(message.channelId, settings),
+        contact_id=contact_id,
+        sent_at=sent_at(message.dateTime, now, KEPT),
+        by=message.authorName or None,
+    )
+
+
+def to_message(message: Message, settings: Settings, now: datetime) -> InboundMessage | BusinessReply | Skip:
+    """The customer's message, the business's reply (an echo), or why it is stored nowhere. Edits and
+    deletions are read as messages here; `receive` decides what they change."""
     if message.isEcho:
-        return Skip("echo")  # the business writing: never a lead
+        return to_reply(message, settings, now)  # the business writing: never a lead
     if message.chatType in GROUPS:
         return Skip("group")
     messenger = MESSENGERS.get(message.chatType)
@@ -169,6 +196,7 @@ class Tally:
     stored: int = 0
     new_dialogs: int = 0
     updated: int = 0
+    replies: int = 0  # echoes taken as the business's replies, whether or not a dialog was waiting
     skipped: int = 0
 
 
@@ -185,6 +213,10 @@ async def take(raw: object, settings: Settings, tracker: Tracker, now: datetime,
     if isinstance(inbound, Skip):
         tally.skipped += 1
         tracker.skipped(PROVIDER, inbound.kind)
+        return
+    if isinstance(inbound, BusinessReply):
+        await tracker.record_reply(inbound)  # one with no dialog before it answers nothing
+        tally.replies += 1
         return
     if message.isDeleted:
         if await tracker.delete_message(PROVIDER, inbound.message_id):
@@ -234,6 +266,7 @@ async def receive(request: web.Request) -> web.Response:
             "messages": tally.stored,
             "new_dialogs": tally.new_dialogs,
             "updated": tally.updated,
+            "replies": tally.replies,
             "skipped": tally.skipped,
             "statuses": len(delivery.statuses),
         }
