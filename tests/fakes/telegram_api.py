@@ -2,7 +2,8 @@
 
 Point aiogram at it with `AiohttpSession(api=TelegramAPIServer.from_base(fake.url))`. Every call is
 recorded (`fake.calls`); `await fake.wait_for(method, predicate)` waits for one without sleeping;
-`push_update` feeds long polling; `fail_next` injects 429 / 5xx / 4xx answers or a dropped connection.
+`push_update` feeds long polling (and remembers the messages it carries, so copyMessage and forwardMessage
+find them as Telegram would); `fail_next` injects 429 / 5xx / 4xx answers or a dropped connection.
 
 Like Telegram, it checks Telegram-HTML (`parse_mode=HTML`): an unsupported tag or an unescaped `<`, `>`
 or `&` is a 400 "can't parse entities", so a missing `html.escape` fails a test instead of an alert.
@@ -67,6 +68,21 @@ TRUE_METHODS = {
     "deletemessage",
 }
 MAX_TEXT = 4096
+# What copyMessage and forwardMessage carry over from a message; those that can take a caption.
+CAPTIONED = frozenset({"photo", "video", "animation", "audio", "document", "voice"})
+COPIED_FIELDS = CAPTIONED | {
+    "text",
+    "entities",
+    "caption",
+    "caption_entities",
+    "sticker",
+    "video_note",
+    "contact",
+    "location",
+    "venue",
+    "poll",
+    "dice",
+}
 MAX_CAPTION = 1024
 MAX_UPLOAD = 50 * 1024 * 1024
 
@@ -231,8 +247,15 @@ class FakeTelegramAPI:
         update.setdefault("update_id", self._next_update_id)
         self._next_update_id = max(self._next_update_id, update["update_id"]) + 1
         self._updates.append(update)
+        for kind in ("message", "business_message"):
+            if isinstance(update.get(kind), dict):
+                self.remember_message(update[kind])
         self._notify()
         return int(update["update_id"])
+
+    def remember_message(self, message: dict[str, Any]) -> None:
+        """A message people sent (a customer, a team member): what copyMessage and forwardMessage copy."""
+        self.messages[(message["chat"]["id"], message["message_id"])] = message
 
     def fail_next(
         self,
@@ -371,6 +394,10 @@ class FakeTelegramAPI:
             return self._send_photo(params, files, token)
         if method == "senddocument":
             return self._send_document(params, files, token)
+        if method == "copymessage":
+            return {"message_id": self._copy(params, token, forward=False)["message_id"]}  # Telegram: a MessageId
+        if method == "forwardmessage":
+            return self._copy(params, token, forward=True)
         if method == "editmessagetext":
             text = self._check_text(params, "text", MAX_TEXT)
             return self._edit(params, {"text": text, "reply_markup": params.get("reply_markup")})
@@ -496,6 +523,25 @@ class FakeTelegramAPI:
         }
         if params.get("caption"):
             content["caption"] = self._check_text(params, "caption", MAX_CAPTION)
+        return self._new_message(params, token, **content)
+
+    def _copy(self, params: dict[str, Any], token: str, *, forward: bool) -> dict[str, Any]:
+        """copyMessage (the content alone, a new caption when given) or forwardMessage (with its origin: the
+        sender, as Bot API 7.0+ names it). Files travel by their file_id, as Telegram copies them."""
+        source = self.messages.get((params["from_chat_id"], params["message_id"]))
+        if source is None:
+            raise BadRequest(f"message to {'forward' if forward else 'copy'} not found")
+        content = {key: value for key, value in source.items() if key in COPIED_FIELDS}
+        if not forward and "caption" in params:
+            if not any(key in content for key in CAPTIONED):
+                raise BadRequest("message can't have a caption")  # a caption on a text, a sticker…
+            content["caption"] = self._check_text(params, "caption", MAX_CAPTION)
+            content.pop("caption_entities", None)
+        if forward:
+            origin = {"type": "user", "date": source["date"], "sender_user": source.get("from")}
+            content["forward_origin"] = origin
+        if "message_thread_id" in params:
+            content["message_thread_id"] = params["message_thread_id"]
         return self._new_message(params, token, **content)
 
     def _edit(self, params: dict[str, Any], changes: dict[str, Any]) -> Any:
