@@ -120,6 +120,26 @@ WORDS: dict[Lang, dict[str, str]] = {
         "dialogs_one": "{count} диалог",
         "dialogs_few": "{count} диалога",
         "dialogs_many": "{count} диалогов",
+        # the team report (reports/team.py): who took leads, how fast the business answered
+        "team_title": "Команда",
+        "team_taken": "взяты в работу",
+        "team_answered": "Ответили",
+        "team_of": "{answered} из {known}",
+        "team_first_response": "Первый ответ",
+        "team_median": "медиана {time}",
+        "team_p90": "90 % — за {time}",
+        "team_late": "без ответа через",
+        "team_unknown": "Об ответах неизвестно: {count} — мессенджер этих диалогов не сообщает об ответах компании",
+        "team_row_unknown": "неизвестно — {count}",
+        "team_people": "Кто взял заявки",
+        "team_nobody": "Никто не взял",
+        "team_none_taken": "Заявки в работу пока никто не брал.",
+        "team_cut": "Посчитаны первые {shown} диалогов: выберите период короче.",
+        "team_unanswered_leads": "Без ответа",
+        "and_more": "и ещё {count}",
+        "answer_answered": "ответили",
+        "answer_unanswered": "без ответа",
+        "answer_unknown": "неизвестно",
         "bad_period": (
             "Не понял период «{text}». Примеры: сегодня, вчера, позавчера, неделя, прошлая неделя, "
             "последние 7 дней, за 2 недели, с понедельника, месяц, прошлый месяц, ноябрь, ноябрь 2025, "
@@ -209,6 +229,25 @@ WORDS: dict[Lang, dict[str, str]] = {
         "dialogs_one": "{count} dialog",
         "dialogs_few": "{count} dialogs",
         "dialogs_many": "{count} dialogs",
+        "team_title": "Team",
+        "team_taken": "taken",
+        "team_answered": "Answered",
+        "team_of": "{answered} of {known}",
+        "team_first_response": "First response",
+        "team_median": "median {time}",
+        "team_p90": "90% within {time}",
+        "team_late": "unanswered after",
+        "team_unknown": "Replies unknown: {count} — their messenger does not report the business's replies",
+        "team_row_unknown": "unknown: {count}",
+        "team_people": "Taken by",
+        "team_nobody": "Nobody took",
+        "team_none_taken": "Nobody has taken a lead yet.",
+        "team_cut": "The first {shown} dialogs are counted: choose a shorter period.",
+        "team_unanswered_leads": "Unanswered",
+        "and_more": "and {count} more",
+        "answer_answered": "answered",
+        "answer_unanswered": "unanswered",
+        "answer_unknown": "unknown",
         "bad_period": (
             "I don't know the period “{text}”. Examples: today, yesterday, week, last week, last 7 days, "
             "since monday, month, last month, november, november 2025, Nov 1-15, Q3, 2025, 2026-11-01..2026-11-15."
@@ -415,6 +454,11 @@ FIELDS: dict[Lang, dict[str, str]] = {
         "business": "Номер",
         "status_word": "Статус",
         "tag": "Тег",
+        "taken_by": "Кто взял",
+        "taken_at": "Когда взяли",
+        "answered_at": "Когда ответили",
+        "first_response_minutes": "Первый ответ, мин",
+        "answer_state": "Ответ",
     },
     "en": {
         "id": "Dialog id",
@@ -460,6 +504,11 @@ FIELDS: dict[Lang, dict[str, str]] = {
         "business": "Number",
         "status_word": "Status",
         "tag": "Tag",
+        "taken_by": "Taken by",
+        "taken_at": "Taken at",
+        "answered_at": "Answered at",
+        "first_response_minutes": "First response, min",
+        "answer_state": "Answer",
     },
 }
 
@@ -627,6 +676,16 @@ def duration(lang: Lang, span: timedelta) -> str:
     units = ("д", "ч", "мин", "с") if lang == "ru" else ("d", "h", "min", "s")
     parts = [f"{v}\u00a0{u}" for v, u in zip((days, hours, minutes, secs), units, strict=True) if v]
     return " ".join(parts[:2]) or f"0\u00a0{units[3]}"
+
+
+def response_time(lang: Lang, seconds: float | None) -> str:
+    """A first response time as people say it: «45 с» under a minute, else whole minutes («4 мин», «1 ч 20 мин»);
+    «—» when there is none."""
+    if seconds is None:
+        return "—"
+    if seconds < 59.5:
+        return duration(lang, timedelta(seconds=round(seconds)))
+    return duration(lang, timedelta(minutes=round(seconds / 60)))
 
 
 def messenger_label(dialog: Dialog) -> str:

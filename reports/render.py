@@ -7,6 +7,7 @@ through `html.escape`, so nothing a customer or an ad system writes can break th
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from html import escape
 from zoneinfo import ZoneInfo
 
@@ -28,6 +29,7 @@ from reports.i18n import (
     phone_label,
     reason_label,
     region_label,
+    response_time,
     signed,
     signed_percent,
     source_label,
@@ -37,6 +39,7 @@ from reports.i18n import (
 )
 from reports.periods import PeriodError
 from reports.tag_words import tag_note
+from reports.team import ResponseFigures, TeamReport
 from tracking.models import Dialog
 from tracking.pages import page_label
 from tracking.reasons import ReasonKind, parse_reason
@@ -198,6 +201,96 @@ def render_change_line(lang: Lang, label_key: str, now: Totals, before: Totals) 
     ratio = signed_percent(lang, change.ratio)
     was = f", {word(lang, 'change_was').format(count=number(lang, before.dialogs))}" if before.dialogs else ""
     return f"{escape(word(lang, label_key))}: {signed(lang, change.delta)} ({escape(ratio + was)})"
+
+
+# the team report ---------------------------------------------------------------------------------
+
+
+def _answered(lang: Lang, f: ResponseFigures) -> str:
+    of = word(lang, "team_of").format(answered=number(lang, f.answered), known=number(lang, f.known))
+    return f"{escape(of)} ({percent(lang, f.answered_share)})"
+
+
+def team_line(lang: Lang, f: ResponseFigures) -> str | None:
+    """/stats' line on the team: «Ответили: 30 из 34 (88 %) · первый ответ — медиана 4 мин»; None while no
+    dialog's answer is known (its providers do not report replies)."""
+    if not f.known:
+        return None
+    line = f"{escape(word(lang, 'team_answered'))}: {_answered(lang, f)}"
+    if f.median_seconds is not None:
+        median = word(lang, "team_median").format(time=response_time(lang, f.median_seconds))
+        line += f" · {escape(word(lang, 'team_first_response').lower())}: {escape(median)}"
+    return line
+
+
+def _speed(lang: Lang, f: ResponseFigures) -> str:
+    """ "медиана 5 мин, 90 % — за 48 мин"; one answer is its own median, said once."""
+    median = word(lang, "team_median").format(time=response_time(lang, f.median_seconds))
+    if f.answered < 2:
+        return escape(median)
+    return escape(f"{median}, {word(lang, 'team_p90').format(time=response_time(lang, f.p90_seconds))}")
+
+
+def _late(lang: Lang, f: ResponseFigures, waits: tuple[timedelta, ...]) -> str:
+    counts = ", ".join(f"{duration(lang, wait)} — {number(lang, n)}" for wait, n in zip(waits, f.late, strict=True))
+    return escape(f"{word(lang, 'team_late')} {counts}")
+
+
+def _team_row(lang: Lang, head: str, f: ResponseFigures, waits: tuple[timedelta, ...]) -> str:
+    """One person's or channel's line: how many, answered of known, speed, late, unknown — what is known."""
+    parts = [f"{head} — <b>{number(lang, f.dialogs)}</b>"]
+    if f.known:
+        parts.append(f"{escape(word(lang, 'team_answered').lower())} {_answered(lang, f)}")
+    if f.answered:
+        parts.append(_speed(lang, f))
+    if f.known:
+        parts.append(_late(lang, f, waits))
+    if f.unknown:
+        parts.append(escape(word(lang, "team_row_unknown").format(count=number(lang, f.unknown))))
+    return " · ".join(parts)
+
+
+def render_team(report: TeamReport, lang: Lang) -> str:
+    """/team: the period's totals, then a line per person who took leads (and those nobody took), per channel."""
+    t, waits = report.total, report.waits
+    lines = [
+        _title(lang, "team_title", period_label(lang, report.period)),
+        *_filters(lang, report.filters, report.tags),
+    ]
+    if report.cut:
+        lines.append(f"<i>{escape(word(lang, 'team_cut').format(shown=number(lang, t.dialogs)))}</i>")
+    if not t.dialogs:
+        return "\n".join([*lines, escape(word(lang, "no_dialogs"))])
+    lines.append(
+        f"{escape(word(lang, 'dialogs'))}: <b>{number(lang, t.dialogs)}</b> · "
+        f"{escape(word(lang, 'team_taken'))}: {number(lang, t.taken)}"
+    )
+    if t.known:
+        lines.append(f"{escape(word(lang, 'team_answered'))}: {_answered(lang, t)}")
+    if t.answered:
+        lines.append(f"{escape(word(lang, 'team_first_response'))}: {_speed(lang, t)}")
+    if t.known:
+        late = _late(lang, t, waits)
+        lines.append(late[:1].upper() + late[1:])
+    if t.unknown:
+        lines.append(f"<i>{escape(word(lang, 'team_unknown').format(count=number(lang, t.unknown)))}</i>")
+    lines += ["", f"<b>{escape(word(lang, 'team_people'))}</b>"]
+    if not t.taken:
+        lines.append(escape(word(lang, "team_none_taken")))
+    else:
+        place = 0
+        for person in report.people:
+            if person.user_id is None:
+                head = f"<b>{escape(word(lang, 'team_nobody'))}</b>"
+            else:
+                place += 1
+                name = one_line(person.name, NAME_WIDTH) or str(person.user_id)
+                head = f"{place}. <b>{escape(name)}</b>"
+            lines.append(_team_row(lang, head, person.figures, waits))
+    lines += ["", f"<b>{escape(word(lang, 'channels'))}</b>"]
+    for place, channel in enumerate(report.channels, 1):
+        lines.append(_team_row(lang, f"{place}. {_value(lang, 'channel', channel.channel)}", channel.figures, waits))
+    return "\n".join(lines)
 
 
 # the dialog card ---------------------------------------------------------------------------------

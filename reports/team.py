@@ -1,0 +1,228 @@
+"""The team report: leads taken, answered, and how fast the first reply came, per person and per channel.
+
+One store read (`Store.response_rows`, the dialogs of the period with the counting reports' filters and tags
+left out, built by the same `report_query`) and the reply sources; everything else is computed here, from
+`tracking.team.answer_state` / `response_seconds`.
+
+A dialog is "unanswered after N" when its first reply came later than N after it opened, or when none came
+and N has passed (its provider reports replies, so none is known to have been sent). Dialogs whose provider
+does not tell us of the business's replies ("unknown") are counted apart, never as unanswered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from reports.counts import SPAM, TagFilter, TagScope, Totals, count_all, report_query, tag_query, tag_scope
+from reports.periods import Period
+from tracking.models import AnswerState
+from tracking.store.base import ResponseRow, Store
+from tracking.team import ReplyWindows, answer_state, reply_windows, response_seconds
+
+# The waits the report counts dialogs left unanswered after: 15 minutes and an hour.
+UNANSWERED_AFTER: tuple[timedelta, ...] = (timedelta(minutes=15), timedelta(hours=1))
+NOTHING_LEFT_OUT = TagScope((SPAM,))  # spam left out as usual, none there
+ROW_LIMIT = 200_000  # dialogs one report reads; past it, the report says it counted the first ones
+
+
+@dataclass(frozen=True)
+class ResponseFigures:
+    """What one group of dialogs (a person's, a channel's, all) says about the team's answers."""
+
+    dialogs: int = 0
+    taken: int = 0  # someone pressed «Беру»
+    answered: int = 0
+    unanswered: int = 0  # the provider reports replies, and none came (yet)
+    unknown: int = 0  # the provider does not report replies: neither answered nor unanswered
+    median_seconds: float | None = None  # first response, among the answered
+    p90_seconds: float | None = None  # nine answers in ten came at least this fast
+    late: tuple[int, ...] = (0,) * len(UNANSWERED_AFTER)  # unanswered after each wait of UNANSWERED_AFTER
+
+    @property
+    def known(self) -> int:
+        """Dialogs whose answer we know of either way."""
+        return self.answered + self.unanswered
+
+    @property
+    def answered_share(self) -> float | None:
+        """Answered among the dialogs whose answer is known; None when none is known."""
+        return self.answered / self.known if self.known else None
+
+
+@dataclass(frozen=True)
+class PersonRow:
+    user_id: int | None  # None: the dialogs nobody took
+    name: str | None
+    figures: ResponseFigures
+
+
+@dataclass(frozen=True)
+class ChannelRow:
+    channel: str
+    figures: ResponseFigures
+
+
+@dataclass(frozen=True)
+class TeamReport:
+    period: Period
+    total: ResponseFigures
+    people: list[PersonRow]  # most leads taken first; the dialogs nobody took last
+    channels: list[ChannelRow]  # most dialogs first
+    waits: tuple[timedelta, ...] = UNANSWERED_AFTER
+    filters: dict[str, str] = field(default_factory=dict)
+    tags: TagScope = NOTHING_LEFT_OUT
+    cut: bool = False  # the period had more dialogs than were read: the first ROW_LIMIT are counted
+
+
+def _percentiles(seconds: list[float]) -> tuple[float | None, float | None]:
+    """The median and the 90th percentile (linear between the nearest values, as spreadsheets compute it)."""
+    if not seconds:
+        return None, None
+    if len(seconds) == 1:  # quantiles wants two values; one answer is every percentile of itself
+        return seconds[0], seconds[0]
+    return statistics.median(seconds), statistics.quantiles(seconds, n=10, method="inclusive")[-1]
+
+
+def figures(
+    rows: Iterable[ResponseRow],
+    windows: ReplyWindows,
+    now: datetime,
+    waits: Sequence[timedelta] = UNANSWERED_AFTER,
+) -> ResponseFigures:
+    """The figures of these dialogs as of `now` (a dialog that has not waited N yet is not late after N)."""
+    dialogs = taken = answered = unanswered = unknown = 0
+    late = [0] * len(waits)
+    times: list[float] = []
+    limits = [wait.total_seconds() for wait in waits]
+    for row in rows:
+        dialogs += 1
+        taken += row.taken_by is not None
+        state = answer_state(row, windows)
+        if state is AnswerState.ANSWERED:
+            answered += 1
+            seconds = response_seconds(row)
+            assert seconds is not None  # answered: it has a reply time
+            times.append(seconds)
+            for i, limit in enumerate(limits):
+                late[i] += seconds > limit
+        elif state is AnswerState.UNANSWERED:
+            unanswered += 1
+            waited = (now - row.started_at).total_seconds()
+            for i, limit in enumerate(limits):
+                late[i] += waited >= limit
+        else:
+            unknown += 1
+    median, p90 = _percentiles(times)
+    return ResponseFigures(dialogs, taken, answered, unanswered, unknown, median, p90, tuple(late))
+
+
+def team_figures(
+    period: Period,
+    rows: Sequence[ResponseRow],
+    windows: ReplyWindows,
+    now: datetime,
+    *,
+    waits: Sequence[timedelta] = UNANSWERED_AFTER,
+    filters: dict[str, str] | None = None,
+    tags: TagScope = NOTHING_LEFT_OUT,
+    cut: bool = False,
+) -> TeamReport:
+    """The report of these rows: all of them, per person who took them (and those nobody took), per channel."""
+    by_person: dict[int | None, list[ResponseRow]] = {}
+    names: dict[int, str | None] = {}
+    by_channel: dict[str, list[ResponseRow]] = {}
+    for row in rows:
+        by_person.setdefault(row.taken_by, []).append(row)
+        by_channel.setdefault(row.channel, []).append(row)
+        if row.taken_by is not None:
+            names[row.taken_by] = row.taken_by_name or names.get(row.taken_by)  # rows are oldest first: latest name
+    people = [
+        PersonRow(user_id, names.get(user_id) if user_id is not None else None, figures(group, windows, now, waits))
+        for user_id, group in by_person.items()
+    ]
+    people.sort(key=lambda p: (p.user_id is None, -p.figures.dialogs, (p.name or "").casefold(), p.user_id or 0))
+    channels = [ChannelRow(channel, figures(group, windows, now, waits)) for channel, group in by_channel.items()]
+    channels.sort(key=lambda c: (-c.figures.dialogs, c.channel))
+    return TeamReport(
+        period=period,
+        total=figures(rows, windows, now, waits),
+        people=people,
+        channels=channels,
+        waits=tuple(waits),
+        filters=dict(filters or {}),
+        tags=tags,
+        cut=cut,
+    )
+
+
+def unanswered_dialogs(rows: Iterable[ResponseRow], windows: ReplyWindows) -> list[ResponseRow]:
+    """The dialogs no reply is known to have answered though their provider reports replies, oldest first."""
+    return [row for row in rows if answer_state(row, windows) is AnswerState.UNANSWERED]
+
+
+@dataclass(frozen=True)
+class TeamRows:
+    """A period's rows as a team report reads them, with the reply sources and the tags left out."""
+
+    rows: list[ResponseRow]
+    windows: ReplyWindows
+    filters: dict[str, str]
+    tags: TagScope
+    cut: bool
+
+
+async def team_rows(
+    store: Store,
+    period: Period,
+    *,
+    filters: dict[str, str] | None = None,
+    include_probable: bool = True,
+    tags: TagFilter | None = None,
+    limit: int = ROW_LIMIT,
+) -> TeamRows:
+    """The dialogs of the period with the period, filters and spam-left-out rules of the counting reports."""
+    checked, without = tag_query(filters, tags)
+    query = report_query(period, checked, without, include_probable)
+    rows, sources, every = await asyncio.gather(
+        store.response_rows(query, limit=limit), store.reply_sources(), count_all(store, query)
+    )
+    cut = len(rows) >= limit
+    kept = len(rows)
+    if cut and every is not None:  # the rows stopped at the limit: what the query keeps is counted on its own
+        kept = Totals.of(await store.count_dialogs(query)).dialogs
+    return TeamRows(rows, reply_windows(sources), checked, tag_scope(query, every, kept), cut)
+
+
+async def team_report(
+    store: Store,
+    period: Period,
+    *,
+    now: datetime,
+    filters: dict[str, str] | None = None,
+    include_probable: bool = True,
+    tags: TagFilter | None = None,
+    limit: int = ROW_LIMIT,
+) -> TeamReport:
+    """Leads taken, answered, first response times and late answers of the period, as of `now`."""
+    read = await team_rows(store, period, filters=filters, include_probable=include_probable, tags=tags, limit=limit)
+    return team_figures(period, read.rows, read.windows, now, filters=read.filters, tags=read.tags, cut=read.cut)
+
+
+__all__ = [
+    "ROW_LIMIT",
+    "UNANSWERED_AFTER",
+    "ChannelRow",
+    "PersonRow",
+    "ResponseFigures",
+    "TeamReport",
+    "TeamRows",
+    "figures",
+    "team_figures",
+    "team_report",
+    "team_rows",
+    "unanswered_dialogs",
+]

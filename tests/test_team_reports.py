@@ -1,0 +1,154 @@
+"""The team report (reports/team.py): leads taken, answered, first response times, late answers.
+
+The figures are computed by hand from each seed (the comments show how); the pure computation is tested on
+ResponseRow lists, then the report, /team, /stats, the daily summary, the API and the exports on dialogs
+stored through the real SQLite store.
+"""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date, datetime, timedelta
+
+from reports.i18n import response_time
+from reports.periods import Period, Unit
+from reports.render import render_team, team_line
+from reports.team import ResponseFigures, figures, team_figures, unanswered_dialogs
+from tests.fakes.telegram_api import html_to_text
+from tests.seed import MOSCOW, utc
+from tracking.store.base import ResponseRow
+
+NOW = utc("2026-11-26 09:00")  # Thursday 12:00 in Moscow
+REPORTING = ("greenapi", "+79990000001")  # reports the business's replies since SINCE
+SILENT = ("twilio", "+79990000002")  # never reported a reply: its dialogs are "unknown"
+SINCE = utc("2026-11-01 00:00")
+WINDOWS = {REPORTING: SINCE}
+ANNA, BORIS = 501, 502
+_serial = itertools.count(1)
+
+
+def row(
+    started: datetime,
+    answered_after: float | None = None,
+    *,
+    taker: int | None = None,
+    name: str | None = None,
+    source: tuple[str, str] = REPORTING,
+    channel: str = "paid_search",
+) -> ResponseRow:
+    serial = next(_serial)
+    return ResponseRow(
+        dialog_id=f"{serial:032x}",
+        provider=source[0],
+        business_number=source[1],
+        channel=channel,
+        contact_id=f"+7926{serial:07d}",
+        started_at=started,
+        taken_by=taker,
+        taken_by_name=name,
+        taken_at=started + timedelta(minutes=1) if taker is not None else None,
+        answered_at=started + timedelta(seconds=answered_after) if answered_after is not None else None,
+    )
+
+
+def ago(minutes: float) -> datetime:
+    return NOW - timedelta(minutes=minutes)
+
+
+def seed_rows() -> list[ResponseRow]:
+    """Ten dialogs: Anna took four, Boris two, nobody four."""
+    return [
+        row(ago(300), 60, taker=ANNA, name="Анна"),  # answered in 1 min
+        row(ago(290), 300, taker=ANNA, name="Анна"),  # 5 min
+        row(ago(280), 1200, taker=ANNA, name="Анна", channel="direct"),  # 20 min: late after 15 min
+        row(ago(120), None, taker=ANNA, name="Анна"),  # unanswered for 2 h: late after 15 min and 1 h
+        row(ago(270), 4000, taker=BORIS, name="Борис", channel="direct"),  # 1 h 6 min 40 s: late after both
+        row(ago(260), None, taker=BORIS, name="Борис", source=SILENT),  # unknown: never late
+        row(ago(10), None),  # unanswered, but only 10 min so far: not late yet
+        row(ago(30), None),  # unanswered 30 min: late after 15 min only
+        row(ago(250), 30, source=SILENT),  # answered in 30 s: a known reply counts whatever the source
+        row(SINCE - timedelta(days=1), None),  # opened before its source reported replies: unknown
+    ]
+
+
+def test_figures_by_hand() -> None:
+    total = figures(seed_rows(), WINDOWS, NOW)
+    assert (total.dialogs, total.taken, total.answered, total.unanswered, total.unknown) == (10, 6, 5, 3, 2)
+    # answered in 30, 60, 300, 1200, 4000 s: the median is the third; the 90th percentile lies 0.6 of the
+    # way from the fourth to the fifth (position 0.9 × 4 = 3.6): 1200 + 0.6 × 2800 = 2880
+    assert total.median_seconds == 300
+    assert total.p90_seconds == 2880
+    # late after 15 min: 1200 s, 4000 s, unanswered 2 h and 30 min; after 1 h: 4000 s and unanswered 2 h
+    assert total.late == (4, 2)
+    assert total.known == 8 and total.answered_share == 5 / 8
+
+
+def test_per_person_and_per_channel() -> None:
+    period = Period(date(2026, 11, 26), date(2026, 11, 26), MOSCOW, Unit.DAY, until=NOW)
+    report = team_figures(period, seed_rows(), WINDOWS, NOW)
+    anna, boris, nobody = report.people
+    assert (anna.user_id, anna.name, boris.user_id, nobody.user_id) == (ANNA, "Анна", BORIS, None)
+    # Anna: 60, 300, 1200 s; the 90th percentile at position 0.9 × 2 = 1.8: 300 + 0.8 × 900 = 1020
+    assert (anna.figures.dialogs, anna.figures.answered, anna.figures.unanswered) == (4, 3, 1)
+    assert (anna.figures.median_seconds, anna.figures.p90_seconds, anna.figures.late) == (300, 1020, (2, 1))
+    # Boris: one answer, which is its own median and 90th percentile; one dialog unknown
+    assert (boris.figures.median_seconds, boris.figures.p90_seconds) == (4000, 4000)
+    assert (boris.figures.unknown, boris.figures.late) == (1, (1, 1))
+    assert (nobody.figures.dialogs, nobody.figures.taken, nobody.figures.late) == (4, 0, (1, 0))
+    paid, direct = report.channels
+    assert (paid.channel, paid.figures.dialogs) == ("paid_search", 8)
+    assert (direct.channel, direct.figures.dialogs) == ("direct", 2)
+    assert (direct.figures.median_seconds, direct.figures.p90_seconds) == (2600, 3720)  # 1200, 4000: 1200 + 0.9 × 2800
+
+
+def test_the_edges_of_late() -> None:
+    exactly = [row(ago(15), None), row(ago(100), 900), row(ago(100), 901)]
+    # unanswered exactly 15 min: late after 15 min; answered at 900 s is not later than 15 min, 901 s is
+    assert figures(exactly, WINDOWS, NOW).late == (2, 0)
+    assert figures([row(ago(59.99), None)], WINDOWS, NOW).late == (1, 0)
+    assert figures([row(ago(60), None)], WINDOWS, NOW).late == (1, 1)
+
+
+def test_nothing_known_shows_no_numbers_it_does_not_have() -> None:
+    empty = figures([], WINDOWS, NOW)
+    assert empty == ResponseFigures() and empty.answered_share is None
+    assert (empty.median_seconds, empty.p90_seconds) == (None, None)
+    assert response_time("ru", None) == "—"
+    silent = figures([row(ago(100), None, source=SILENT)], WINDOWS, NOW)
+    assert (silent.unknown, silent.unanswered, silent.late) == (1, 0, (0, 0))
+    assert team_line("ru", silent) is None  # /stats says nothing of the team when nothing is known
+
+
+def test_durations_in_the_owners_words() -> None:
+    assert [response_time("ru", s) for s in (0, 45, 59.4, 59.6, 240, 270, 4800, 90_000)] == [
+        "0\u00a0с", "45\u00a0с", "59\u00a0с", "1\u00a0мин", "4\u00a0мин", "4\u00a0мин", "1\u00a0ч 20\u00a0мин",
+        "1\u00a0д 1\u00a0ч",
+    ]  # fmt: skip
+    assert response_time("en", 4800) == "1\u00a0h 20\u00a0min"
+
+
+def test_unanswered_dialogs_leave_unknown_and_answered_out() -> None:
+    rows = seed_rows()
+    assert unanswered_dialogs(rows, WINDOWS) == [rows[3], rows[6], rows[7]]
+
+
+def test_the_report_reads_in_the_owners_words() -> None:
+    period = Period(date(2026, 11, 26), date(2026, 11, 26), MOSCOW, Unit.DAY, until=NOW)
+    text = html_to_text(render_team(team_figures(period, seed_rows(), WINDOWS, NOW), "ru")).replace("\u00a0", " ")
+    lines = text.split("\n")
+    assert lines[0] == "Команда · 26 ноя 2026 (пока)" and lines[1].startswith("Диалоги")  # no spam: nothing said
+    assert "Диалоги: 10 · взяты в работу: 6" in lines
+    assert "Ответили: 5 из 8 (62 %)" in lines
+    assert "Первый ответ: медиана 5 мин, 90 % — за 48 мин" in lines
+    assert "Без ответа через 15 мин — 4, 1 ч — 2" in lines
+    assert any(line.startswith("Об ответах неизвестно: 2 — ") for line in lines)
+    assert (
+        "1. Анна — 4 · ответили 3 из 4 (75 %) · медиана 5 мин, 90 % — за 17 мин · без ответа через 15 мин — 2, 1 ч — 1"
+        in lines
+    )
+    assert "2. Борис — 2 · ответили 1 из 1 (100 %) · медиана 1 ч 7 мин · без ответа" in text
+    assert "Никто не взял — 4 · ответили 1 из 3 (33 %)" in text
+    assert "1. Платный поиск — 8 · " in text and "2. Прямые заходы — 2 · " in text
+    english = html_to_text(render_team(team_figures(period, seed_rows(), WINDOWS, NOW), "en")).replace("\u00a0", " ")
+    assert "Answered: 5 of 8 (62%)" in english and "First response: median 5 min, 90% within 48 min" in english
+    assert "Unanswered after 15 min — 4, 1 h — 2" in english
