@@ -43,6 +43,44 @@ def text(body: str, id_message: str = "F7AEC1B7086ECDC7E6E45923F5EDB825", **send
     return notification({"typeMessage": "textMessage", "textMessageData": {"textMessage": body}}, id_message, **sender)
 
 
+TEXT_DATA = {"typeMessage": "textMessage", "textMessageData": {"textMessage": "Здравствуйте, чем помочь?"}}
+
+
+def outgoing(
+    kind: str, message_data: dict[str, Any], at: int, id_message: str = "BAE5F4886F6F2D06", **instance: Any
+) -> dict[str, Any]:
+    """The business's own message, as Green-API's OutgoingMessage / OutgoingAPIMessage pages show it: the chat
+    is the customer's, the sender the business (green-api.com/en/docs/api/receiving/notifications-format/
+    outgoing-message/)."""
+    return {
+        "typeWebhook": kind,
+        "instanceData": {"idInstance": 1101000001, "wid": "79991234567@c.us", "typeInstance": "whatsapp", **instance},
+        "timestamp": at,
+        "idMessage": id_message,
+        "senderData": {
+            "chatId": CUSTOMER,
+            "chatName": "Анна",
+            "sender": "79991234567@c.us",
+            "senderName": "Магазин",
+            "senderContactName": "",
+        },
+        "messageData": message_data,
+    }
+
+
+def status_of(status: str, at: int, id_message: str = "BAE58A0B8E6A2A8C", chat: str = CUSTOMER) -> dict[str, Any]:
+    """outgoingMessageStatus as Green-API's OutgoingMessageStatus page shows it."""
+    return {
+        "typeWebhook": "outgoingMessageStatus",
+        "chatId": chat,
+        "instanceData": {"idInstance": 1101000001, "wid": "79991234567@c.us", "typeInstance": "whatsapp"},
+        "timestamp": at,
+        "idMessage": id_message,
+        "status": status,
+        "sendByApi": True,
+    }
+
+
 async def post(
     http: aiohttp.ClientSession, server: Any, payload: dict[str, Any] | bytes, authorization: str | None = None
 ) -> tuple[int, Any]:
@@ -268,20 +306,14 @@ async def test_other_notifications_are_acknowledged_and_ignored(start_server: An
     server = await start_server(greenapi_webhook_token=TOKEN)
     instance = {"idInstance": 1101000001, "wid": "79991234567@c.us", "typeInstance": "whatsapp"}
     ignored = [
-        {
-            "typeWebhook": "outgoingMessageStatus",
-            "instanceData": instance,
-            "timestamp": 1,
-            "idMessage": "X",
-            "status": "read",
-        },
+        status_of("failed", int(time.time())),
         {
             "typeWebhook": "stateInstanceChanged",
             "instanceData": instance,
             "timestamp": 1,
             "stateInstance": "authorized",
         },
-        {"typeWebhook": "outgoingMessageReceived", **{k: v for k, v in text("от нас").items() if k != "typeWebhook"}},
+        outgoing("outgoingMessageReceived", {"typeMessage": "reactionMessage"}, int(time.time())),
         {"typeWebhook": "incomingCall", "instanceData": instance, "timestamp": 1, "from": CUSTOMER, "status": "offer"},
         {"typeWebhook": "quotaExceeded", "instanceData": instance, "timestamp": 1, "quotaData": {"method": "x"}},
         text("в группе", "G1", chatId="120363043968066561@g.us"),
@@ -298,9 +330,9 @@ async def test_other_notifications_are_acknowledged_and_ignored(start_server: An
         reasons.append(answer["ignored"])
 
     assert reasons == [
-        "outgoingMessageStatus",
+        "status failed",
         "stateInstanceChanged",
-        "outgoingMessageReceived",
+        "reactionMessage",
         "incomingCall",
         "quotaExceeded",
         "group chat",
@@ -451,14 +483,155 @@ async def test_ignored_notifications_are_counted_by_fixed_kinds(start_server: An
     server = await start_server(greenapi_webhook_token=TOKEN)
     group = text("hi", id_message="G1", chatId="120363043968066561@g.us")
     reaction = notification({"typeMessage": "reactionMessage", "extendedTextMessageData": {"text": "👍"}}, "R1")
-    status = {"typeWebhook": "outgoingMessageStatus", "status": "delivered", "idMessage": "X1"}
-    for payload in (group, reaction, status):
+    state = {"typeWebhook": "stateInstanceChanged", "instanceData": {"wid": "79991234567@c.us"}, "timestamp": 1}
+    failed = status_of("noAccount", int(time.time()))
+    replies = [outgoing("outgoingMessageReceived", TEXT_DATA, int(time.time())), status_of("sent", int(time.time()))]
+    for payload in (group, reaction, state, failed, *replies):
         assert (await post(http, server, payload))[0] == 200
 
     registry = server.app[METRICS].registry
     counts = {
         kind: registry.get_sample_value("chattrack_events_skipped_total", {"provider": "greenapi", "kind": kind})
-        for kind in ("group", "not_content", "not_incoming")
+        for kind in ("group", "not_content", "not_incoming", "status")
     }
-    assert counts == {"group": 1.0, "not_content": 1.0, "not_incoming": 1.0}
+    assert counts == {"group": 1.0, "not_content": 1.0, "not_incoming": 1.0, "status": 1.0}  # replies: not skips
     assert await all_dialogs(server) == []
+
+
+# The business's replies (first response time) ---------------------------------------------------------------
+
+
+def moment(at: int) -> datetime:
+    return datetime.fromtimestamp(at, UTC)
+
+
+async def open_dialog(http: aiohttp.ClientSession, server: Any, at: int) -> Any:
+    """The customer's message at `at`: their dialog, not answered yet."""
+    payload = text("Здравствуйте! Сколько стоит съёмка?", id_message=f"IN{at}")
+    payload["timestamp"] = at
+    status, answer = await post(http, server, payload)
+    assert (status, answer["outcome"]) == (200, "new_dialog")
+    [dialog] = await all_dialogs(server)
+    assert dialog.answered_at is None
+    return dialog
+
+
+async def test_a_message_from_the_phone_answers_the_dialog_at_its_time(
+    start_server: Any, http: aiohttp.ClientSession
+) -> None:
+    server = await start_server(greenapi_webhook_token=TOKEN)
+    opened = int(time.time()) - 600
+    dialog = await open_dialog(http, server, opened)
+
+    status, answer = await post(http, server, outgoing("outgoingMessageReceived", TEXT_DATA, opened + 95))
+
+    assert (status, answer) == (200, {"answered": dialog.id})
+    [answered] = await all_dialogs(server)
+    assert (answered.answered_at, answered.answered_by) == (moment(opened + 95), None)
+    assert answered.message_count == 1  # the business's message is no message of the customer's
+
+
+async def test_the_earliest_reply_is_kept_and_statuses_of_a_counted_message_change_nothing(
+    start_server: Any, http: aiohttp.ClientSession
+) -> None:
+    server = await start_server(greenapi_webhook_token=TOKEN)
+    opened = int(time.time()) - 900
+    await open_dialog(http, server, opened)
+    api_text = {"typeMessage": "extendedTextMessage", "extendedTextMessageData": {"text": "Доставка 500 ₽"}}
+
+    later = outgoing("outgoingAPIMessageReceived", api_text, opened + 300, "BAE5F4886F6F2D06")
+    assert (await post(http, server, later))[0] == 200
+    earlier = outgoing("outgoingMessageReceived", TEXT_DATA, opened + 40, "F7AEC1B7086ECDC7E6E45923F5EDB825")
+    assert (await post(http, server, earlier))[0] == 200
+    for step, kind in enumerate(("sent", "delivered", "read")):  # receipts of the later message
+        assert (await post(http, server, status_of(kind, opened + 300 + step, "BAE5F4886F6F2D06")))[0] == 200
+
+    [dialog] = await all_dialogs(server)
+    assert dialog.answered_at == moment(opened + 40)
+
+
+async def test_a_status_alone_answers_when_the_message_webhooks_are_off(
+    start_server: Any, http: aiohttp.ClientSession
+) -> None:
+    server = await start_server(greenapi_webhook_token=TOKEN)
+    opened = int(time.time()) - 600
+    await open_dialog(http, server, opened)
+
+    assert (await post(http, server, status_of("delivered", opened + 70)))[0] == 200
+
+    [dialog] = await all_dialogs(server)
+    assert dialog.answered_at == moment(opened + 70)
+
+
+async def test_failed_statuses_reactions_and_edits_answer_nothing(
+    start_server: Any, http: aiohttp.ClientSession
+) -> None:
+    server = await start_server(greenapi_webhook_token=TOKEN)
+    opened = int(time.time()) - 600
+    await open_dialog(http, server, opened)
+    not_replies = [
+        status_of("failed", opened + 10),
+        status_of("noAccount", opened + 11),
+        status_of("yellowCard", opened + 12),
+        outgoing("outgoingMessageReceived", {"typeMessage": "reactionMessage"}, opened + 13),
+        outgoing(
+            "outgoingMessageReceived",
+            {"typeMessage": "editedMessage", "editedMessageData": {"textMessage": "x", "stanzaId": "BAE5"}},
+            opened + 14,
+        ),
+        outgoing("outgoingAPIMessageReceived", {"typeMessage": "deletedMessage"}, opened + 15),
+    ]
+    for payload in not_replies:
+        status, answer = await post(http, server, payload)
+        assert status == 200 and "ignored" in answer, answer
+
+    [dialog] = await all_dialogs(server)
+    assert dialog.answered_at is None
+
+
+async def test_a_reply_before_any_dialog_stores_nothing(start_server: Any, http: aiohttp.ClientSession) -> None:
+    server = await start_server(greenapi_webhook_token=TOKEN)
+    now = int(time.time())
+
+    status, answer = await post(http, server, outgoing("outgoingMessageReceived", TEXT_DATA, now - 900))
+    assert (status, answer) == (200, {"answered": None})
+    assert await all_dialogs(server) == []
+
+    await open_dialog(http, server, now - 600)  # the customer writes after the business's message
+    assert (await post(http, server, status_of("read", now - 700)))[0] == 200  # a receipt of that earlier one
+    [dialog] = await all_dialogs(server)
+    assert dialog.answered_at is None
+
+
+async def test_a_reply_from_another_business_number_or_to_another_customer_answers_nothing(
+    start_server: Any, http: aiohttp.ClientSession
+) -> None:
+    server = await start_server(greenapi_webhook_token=TOKEN, tracked_numbers="")
+    opened = int(time.time()) - 600
+    await open_dialog(http, server, opened)
+
+    other_number = outgoing("outgoingMessageReceived", TEXT_DATA, opened + 30, wid="79990000001@c.us")
+    assert await post(http, server, other_number) == (200, {"answered": None})
+    other_customer = status_of("sent", opened + 40, chat="79005550000@c.us")
+    assert await post(http, server, other_customer) == (200, {"answered": None})
+    group = status_of("sent", opened + 50, chat="120363043968066561@g.us")
+    assert (await post(http, server, group))[1] == {"ignored": "group chat"}
+
+    [dialog] = await all_dialogs(server)
+    assert dialog.answered_at is None
+
+
+async def test_malformed_outgoing_notifications_get_400_with_a_reason(
+    start_server: Any, http: aiohttp.ClientSession
+) -> None:
+    server = await start_server(greenapi_webhook_token=TOKEN)
+    now = int(time.time())
+    no_chat = status_of("sent", now)
+    del no_chat["chatId"]
+    no_sender = outgoing("outgoingMessageReceived", TEXT_DATA, now)
+    del no_sender["senderData"]
+    bad_wid = outgoing("outgoingAPIMessageReceived", TEXT_DATA, now, wid="not-a-number@c.us")
+    for payload, reason in ((no_chat, "chatId"), (no_sender, "senderData"), (bad_wid, "wid")):
+        status, answer = await post(http, server, payload)
+        assert status == 400, payload
+        assert reason in answer["error"], answer
