@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
+import json
 import logging
 import sqlite3
 import time
@@ -21,6 +22,8 @@ from typing import Any, TypeVar
 
 from tracking.limits import ALERTS_PER_CONTACT, NewVisitBudget, alert_withheld
 from tracking.models import (
+    LEAD_ALERT,
+    TAKE_REMINDER,
     TELEGRAM_USERNAME,
     Click,
     Dialog,
@@ -117,8 +120,18 @@ CREATE TABLE IF NOT EXISTS erased_messages (digest TEXT PRIMARY KEY) WITHOUT ROW
 CREATE TABLE IF NOT EXISTS contact_aliases (alias TEXT PRIMARY KEY, contact_id TEXT NOT NULL) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS contact_aliases_contact ON contact_aliases (contact_id);
 CREATE TABLE IF NOT EXISTS alert_messages (
-    dialog_id TEXT NOT NULL, chat_id INTEGER NOT NULL, message_id INTEGER NOT NULL,
+    dialog_id TEXT NOT NULL, chat_id INTEGER NOT NULL, message_id INTEGER NOT NULL, seq INTEGER,
     PRIMARY KEY (dialog_id, chat_id, message_id)) WITHOUT ROWID;
+-- The team (issue 18): a reply to an alert or a relayed message in a team chat finds its dialog.
+CREATE INDEX IF NOT EXISTS alert_messages_message ON alert_messages (chat_id, message_id);
+CREATE TABLE IF NOT EXISTS relay_messages (
+    chat_id INTEGER NOT NULL, message_id INTEGER NOT NULL, dialog_id TEXT NOT NULL,
+    PRIMARY KEY (chat_id, message_id)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS relay_messages_dialog ON relay_messages (dialog_id);
+CREATE TABLE IF NOT EXISTS reply_sources (
+    provider TEXT NOT NULL, business_number TEXT NOT NULL, since TEXT NOT NULL,
+    PRIMARY KEY (provider, business_number)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS muted_users (user_id INTEGER PRIMARY KEY);
 """
 
 
@@ -236,6 +249,8 @@ def migrate(db: sqlite3.Connection) -> None:
     db.execute("DROP INDEX IF EXISTS visits_visitor")
     # Customers' edits and deletions: a deleted message keeps its row, so a retry of it stays a duplicate.
     add_columns(db, "messages", {"edited_at": "TEXT", "deleted_at": "TEXT"})
+    # The order a dialog's alert copies were sent in (dialog_alert_messages); rows from before have NULL.
+    add_columns(db, "alert_messages", {"seq": "INTEGER"})
 
 
 PageViewWork = tuple[PageView, asyncio.Future[str], NewVisitBudget | None]
@@ -358,6 +373,43 @@ def _visit(row: sqlite3.Row) -> Visit:
     return visit
 
 
+# What response_rows reads of a dialog's document, in one parse of it (json_extract of several paths).
+RESPONSE_FIELDS = ("provider", "contact_name", "taken_by", "taken_by_name", "taken_at", "answered_at", "answered_by")
+
+
+def response_sql(query: CountQuery) -> tuple[str, list[Any]]:
+    """Store.response_rows: the dialogs count_dialogs would count for `query` (its raw part: the same
+    filters, tags and probable matches), oldest first on the started_at index; a last `?` for the limit."""
+    for name in query.filters:
+        if name not in GROUPABLE_FIELDS:
+            raise ValueError(f"cannot filter by {name!r}")
+
+    def column(name: str) -> str:
+        if not query.include_probable and name in ATTRIBUTION_COLUMNS:
+            hidden = "'unattributed'" if name == "channel" else "NULL"
+            return f"CASE WHEN d.status = 'probable' THEN {hidden} ELSE d.{name} END"
+        return f"d.{name}"
+
+    where, args = ["d.started_at >= ? AND d.started_at < ?"], [ts(query.start), ts(query.end)]
+    for name, value in query.filters.items():
+        if name == "tag":
+            where.append("EXISTS (SELECT 1 FROM dialog_tags t WHERE t.dialog_id = d.id AND t.tag = ?)")
+        else:
+            where.append(f"{column(name)} = ?")
+        args.append(value)
+    if query.without_tags:
+        marks = ", ".join("?" * len(query.without_tags))
+        where.append(f"NOT EXISTS (SELECT 1 FROM dialog_tags x WHERE x.dialog_id = d.id AND x.tag IN ({marks}))")
+        args.extend(query.without_tags)
+    paths = ", ".join(f"'$.{name}'" for name in (*RESPONSE_FIELDS, "tags"))
+    sql = (
+        f"SELECT d.id, d.business_number, d.contact_id, d.started_at, {column('channel')} AS channel, "
+        f"json_extract(d.data, {paths}) AS extra FROM dialogs d WHERE {' AND '.join(where)} "
+        "ORDER BY d.started_at LIMIT ?"
+    )
+    return sql, args
+
+
 def _one(db: sqlite3.Connection, sql: str, args: Sequence[Any] | dict[str, Any] = ()) -> sqlite3.Row | None:
     row: sqlite3.Row | None = db.execute(sql, args).fetchone()
     return row
@@ -382,6 +434,7 @@ class SQLiteStore:
         self._erasure_key = ""  # read from the file by open()
         self._rebuild: asyncio.Task[bool] | None = None  # of the report rollups, when open() found them stale
         self._rolling: asyncio.Task[None] | None = None  # the rollups' roll-up, every roll_up_every seconds
+        self._reply_since: dict[tuple[str, str], datetime] = {}  # reply sources as this copy last saw them
 
     async def open(self) -> None:
         def setup(db: sqlite3.Connection) -> None:
@@ -585,6 +638,8 @@ class SQLiteStore:
         if joins and current is not None:
             current.last_message_at = max(current.last_message_at, msg.received_at)
             current.message_count += 1
+            if not current.first_message and msg.text:  # opened by a bare /start or a photo: the first words
+                current.first_message = msg.text
             db.execute(
                 "UPDATE dialogs SET last_message_at = ?, data = ? WHERE id = ?",
                 (ts(current.last_message_at), current.model_dump_json(), current.id),
@@ -598,13 +653,18 @@ class SQLiteStore:
             withheld = alert_withheld((parse_ts(started) for (started,) in starts), msg.received_at)
             dialog = new.draft.model_copy(update={"is_repeat": bool(starts), "alert_withheld": withheld})
             self._insert_dialog(db, dialog)
+            queued = ts(msg.received_at)
+            items = [
+                (uuid.uuid4().hex, dialog.id, chat_id, LEAD_ALERT, queued, queued)
+                for chat_id in ([] if withheld else new.alert_chats)
+            ]
+            if items and new.reminder_after is not None:
+                due = ts(dialog.started_at + new.reminder_after)
+                items.append((uuid.uuid4().hex, dialog.id, 0, TAKE_REMINDER, due, queued))
             db.executemany(
                 "INSERT INTO outbox (id, dialog_id, chat_id, kind, next_attempt_at, created_at) "
-                "VALUES (?, ?, ?, 'lead_alert', ?, ?)",
-                [
-                    (uuid.uuid4().hex, dialog.id, chat_id, ts(msg.received_at), ts(msg.received_at))
-                    for chat_id in ([] if withheld else new.alert_chats)
-                ],
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                items,
             )
             outcome = IngestOutcome.NEW_DIALOG
         db.execute(
@@ -791,7 +851,7 @@ class SQLiteStore:
             ]
             db.executemany("INSERT OR IGNORE INTO erased_messages (digest) VALUES (?)", erased)
             rollups.remove(db, [dialog_id for (dialog_id,) in ids])
-            for table in ("messages", "outbox", "dialog_tags", "alert_messages"):
+            for table in ("messages", "outbox", "dialog_tags", "alert_messages", "relay_messages"):
                 db.executemany(f"DELETE FROM {table} WHERE dialog_id = ?", ids)
             db.executemany("DELETE FROM dialogs WHERE id = ?", ids)
             db.executemany("DELETE FROM clicks WHERE code = ?", [(code,) for code in codes])
@@ -908,14 +968,17 @@ class SQLiteStore:
         )
 
     async def pending_alerts(self) -> int:
-        row = self.runner.lookup(lambda db: _one(db, "SELECT COUNT(*) AS n FROM outbox WHERE sent_at IS NULL"))
+        # A take reminder waiting for its time is no backlog: it counts once due.
+        sql = "SELECT COUNT(*) AS n FROM outbox WHERE sent_at IS NULL AND (kind != ? OR next_attempt_at <= ?)"
+        row = self.runner.lookup(lambda db: _one(db, sql, (TAKE_REMINDER, ts(utc_now()))))
         return int(row["n"]) if row else 0
 
     async def alert_message_sent(self, dialog_id: str, chat_id: int, message_id: int) -> None:
         await self.runner.write(
             lambda db: db.execute(
-                "INSERT OR IGNORE INTO alert_messages (dialog_id, chat_id, message_id) VALUES (?, ?, ?)",
-                (dialog_id, chat_id, message_id),
+                "INSERT OR IGNORE INTO alert_messages (dialog_id, chat_id, message_id, seq) "
+                "SELECT ?, ?, ?, coalesce(max(seq), 0) + 1 FROM alert_messages WHERE dialog_id = ?",
+                (dialog_id, chat_id, message_id, dialog_id),
             )
         )
 
@@ -995,6 +1058,7 @@ class SQLiteStore:
         def remove(db: sqlite3.Connection) -> bool:
             removed = db.execute("DELETE FROM staff WHERE user_id = ?", (user_id,)).rowcount == 1
             db.execute("DELETE FROM summary_choices WHERE user_id = ?", (user_id,))
+            db.execute("DELETE FROM muted_users WHERE user_id = ?", (user_id,))
             return removed
 
         return await self.runner.write(remove)
@@ -1149,45 +1213,149 @@ class SQLiteStore:
             for r in rows
         ]
 
-    # the team (issue 18): implemented in the store adapters' next commit ------------------------------
+    # the team (issue 18) --------------------------------------------------------------------------
 
     async def dialog_alert_messages(self, dialog_id: str) -> list[tuple[int, int]]:
-        raise NotImplementedError
+        sql = (
+            "SELECT chat_id, message_id FROM alert_messages WHERE dialog_id = ? "
+            "ORDER BY coalesce(seq, 0), chat_id, message_id"
+        )
+        rows = self.runner.lookup(lambda db: _all(db, sql, (dialog_id,)))
+        return [(int(r["chat_id"]), int(r["message_id"])) for r in rows]
+
+    async def _change_dialog(self, dialog_id: str, change: Callable[[Dialog], bool]) -> Dialog | None:
+        """Read, change and write one dialog's document in one write (atomic: the writer runs one at a
+        time, in BEGIN IMMEDIATE across processes). `change` says whether it changed anything."""
+
+        def write(db: sqlite3.Connection) -> Dialog | None:
+            row = _one(db, "SELECT data FROM dialogs WHERE id = ?", (dialog_id,))
+            if row is None:
+                return None
+            dialog = Dialog.model_validate_json(row["data"])
+            if change(dialog):  # fields no column copies: the document alone
+                db.execute("UPDATE dialogs SET data = ? WHERE id = ?", (dialog.model_dump_json(), dialog_id))
+            return dialog
+
+        return await self.runner.write(write)
 
     async def take_dialog(
         self, dialog_id: str, user_id: int, name: str, at: datetime, *, replace: bool = False
     ) -> Dialog | None:
-        raise NotImplementedError
+        def take(dialog: Dialog) -> bool:
+            if dialog.taken_by is not None and not replace:
+                return False  # someone took it first
+            dialog.taken_by, dialog.taken_by_name, dialog.taken_at = user_id, name, at
+            return True
+
+        return await self._change_dialog(dialog_id, take)
 
     async def record_reply(self, dialog_id: str, at: datetime, by: str | None = None) -> Dialog | None:
-        raise NotImplementedError
+        def answer(dialog: Dialog) -> bool:
+            if dialog.answered_at is not None and dialog.answered_at <= at:
+                return False  # an earlier reply is kept
+            dialog.answered_at, dialog.answered_by = at, by
+            return True
+
+        return await self._change_dialog(dialog_id, answer)
 
     async def reply_seen(self, provider: str, business_number: str, at: datetime) -> None:
-        raise NotImplementedError
+        # Called for every reply a provider reports: a source known since no later than `at` needs no write
+        # (`since` only ever moves earlier, so what this copy saw stays true whatever other copies write).
+        key = (provider, business_number)
+        known = self._reply_since.get(key)
+        if known is not None and known <= at:
+            return
+
+        def seen(db: sqlite3.Connection) -> str:
+            row = _one(
+                db,
+                "INSERT INTO reply_sources (provider, business_number, since) VALUES (?, ?, ?) "
+                "ON CONFLICT (provider, business_number) DO UPDATE SET since = min(since, excluded.since) "
+                "RETURNING since",
+                (provider, business_number, ts(at)),
+            )
+            assert row is not None
+            return str(row["since"])
+
+        self._reply_since[key] = parse_ts(await self.runner.write(seen))
 
     async def reply_sources(self) -> list[ReplySource]:
-        raise NotImplementedError
+        sql = "SELECT provider, business_number, since FROM reply_sources ORDER BY provider, business_number"
+        rows = self.runner.lookup(lambda db: _all(db, sql))
+        return [
+            ReplySource(provider=r["provider"], business_number=r["business_number"], since=parse_ts(r["since"]))
+            for r in rows
+        ]
 
     async def relay_message_sent(self, dialog_id: str, chat_id: int, message_id: int) -> None:
-        raise NotImplementedError
+        await self.runner.write(
+            lambda db: db.execute(
+                "INSERT OR IGNORE INTO relay_messages (chat_id, message_id, dialog_id) VALUES (?, ?, ?)",
+                (chat_id, message_id, dialog_id),
+            )
+        )
 
     async def dialog_by_bot_message(self, chat_id: int, message_id: int) -> str | None:
-        raise NotImplementedError
+        sql = (
+            "SELECT dialog_id FROM relay_messages WHERE chat_id = ? AND message_id = ? UNION ALL "
+            "SELECT dialog_id FROM alert_messages WHERE chat_id = ? AND message_id = ? LIMIT 1"
+        )
+        row = self.runner.lookup(lambda db: _one(db, sql, (chat_id, message_id, chat_id, message_id)))
+        return None if row is None else str(row["dialog_id"])
 
     async def set_team_chat(self, chat: TeamChat | None) -> None:
-        raise NotImplementedError
+        def save(db: sqlite3.Connection) -> None:
+            if chat is None:
+                db.execute("DELETE FROM meta WHERE key = 'team_chat'")
+            else:
+                db.execute(
+                    "INSERT INTO meta (key, value) VALUES ('team_chat', ?) "
+                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    (chat.model_dump_json(),),
+                )
+
+        await self.runner.write(save)
 
     async def team_chat(self) -> TeamChat | None:
-        raise NotImplementedError
+        row = self.runner.lookup(lambda db: _one(db, "SELECT value FROM meta WHERE key = 'team_chat'"))
+        return None if row is None else TeamChat.model_validate_json(row["value"])
 
     async def set_alerts_muted(self, user_id: int, muted: bool) -> None:
-        raise NotImplementedError
+        sql = (
+            "INSERT OR IGNORE INTO muted_users (user_id) VALUES (?)"
+            if muted
+            else ("DELETE FROM muted_users WHERE user_id = ?")
+        )
+        await self.runner.write(lambda db: db.execute(sql, (user_id,)))
 
     async def muted_users(self) -> set[int]:
-        raise NotImplementedError
+        rows = self.runner.lookup(lambda db: _all(db, "SELECT user_id FROM muted_users"))
+        return {int(r["user_id"]) for r in rows}
 
     async def response_rows(self, query: CountQuery, limit: int = 200_000) -> list[ResponseRow]:
-        raise NotImplementedError
+        sql, args = response_sql(query)
+        rows = await self.runner.read(lambda db: _all(db, sql, (*args, limit)))
+        result = []
+        for r in rows:
+            provider, name, taken_by, taken_name, taken_at, answered_at, answered_by, tags = json.loads(r["extra"])
+            result.append(
+                ResponseRow(
+                    dialog_id=r["id"],
+                    provider=provider,
+                    business_number=r["business_number"],
+                    channel=r["channel"],
+                    contact_name=name,
+                    contact_id=r["contact_id"],
+                    started_at=parse_ts(r["started_at"]),
+                    taken_by=taken_by,
+                    taken_by_name=taken_name,
+                    taken_at=taken_at,
+                    answered_at=answered_at,
+                    answered_by=answered_by,
+                    tags=tags,
+                )
+            )
+        return result
 
 
 __all__ = ["SQLiteStore", "sqlite_path"]
