@@ -136,7 +136,7 @@ async def test_text_message_opens_an_attributed_dialog(start_server: Any, http: 
 
     status, body = await post_meta(http, server, delivery(change([text_message(text)])))
 
-    assert (status, body) == (200, {"messages": 1, "new_dialogs": 1, "updated": 0, "skipped": 0})
+    assert (status, body) == (200, {"messages": 1, "new_dialogs": 1, "updated": 0, "replies": 0, "skipped": 0})
     [dialog] = await server.store.find_dialogs(contact_id="+79161234567")
     assert (dialog.provider, dialog.business_number, dialog.contact_phone) == ("meta", BUSINESS, "+79161234567")
     assert dialog.contact_name == "Анна"
@@ -215,7 +215,7 @@ async def test_every_message_of_a_batched_delivery_is_stored(start_server: Any, 
 
     status, answer = await post_meta(http, server, payload)
 
-    assert (status, answer) == (200, {"messages": 4, "new_dialogs": 3, "updated": 0, "skipped": 0})
+    assert (status, answer) == (200, {"messages": 4, "new_dialogs": 3, "updated": 0, "replies": 1, "skipped": 0})
     anna, boris, third = [
         await server.store.find_dialogs(contact_id=phone)
         for phone in ("+79161234567", "+79035550011", "+4915123456789")
@@ -225,14 +225,14 @@ async def test_every_message_of_a_batched_delivery_is_stored(start_server: Any, 
     assert third[0].contact_name is None  # the single contact of that change is someone else
 
 
-async def test_statuses_are_acknowledged_and_ignored(start_server: Any, http: aiohttp.ClientSession) -> None:
+async def test_statuses_without_a_dialog_store_nothing(start_server: Any, http: aiohttp.ClientSession) -> None:
     server = await start_server(**meta_settings())
     receipts = [
         {"id": WAMID, "status": status, "timestamp": str(int(time.time())), "recipient_id": CUSTOMER}
-        for status in ("sent", "delivered", "read")
+        for status in ("sent", "delivered", "read", "failed")
     ]
     status, answer = await post_meta(http, server, delivery(change([], statuses=receipts)))
-    assert (status, answer) == (200, {"messages": 0, "new_dialogs": 0, "updated": 0, "skipped": 0})
+    assert (status, answer) == (200, {"messages": 0, "new_dialogs": 0, "updated": 0, "replies": 3, "skipped": 1})
     status, answer = await post_meta(http, server, {"object": "page", "entry": []})
     assert (status, answer) == (200, {"ignored": "object page"})
     assert await all_dialogs(server) == []
@@ -280,7 +280,7 @@ async def test_one_unreadable_message_does_not_refuse_the_delivery(
             http, server, delivery(good, change([nobody], contacts=[]), no_metadata, bad_business)
         )
 
-    assert (status, answer) == (200, {"messages": 2, "new_dialogs": 1, "updated": 0, "skipped": 5})
+    assert (status, answer) == (200, {"messages": 2, "new_dialogs": 1, "updated": 0, "replies": 0, "skipped": 5})
     [dialog] = await all_dialogs(server)
     assert (dialog.contact_name, dialog.first_message, dialog.message_count) == ("Анна", "Первое", 2)
     assert await texts(server, dialog.id) == ["Первое", "Второе"]
@@ -435,7 +435,7 @@ async def test_non_text_messages_open_the_dialog_with_what_text_there_is(
 
     status, answer = await post_meta(http, server, delivery(change(messages, contacts=contacts)))
 
-    assert (status, answer) == (200, {"messages": 5, "new_dialogs": 5, "updated": 0, "skipped": 2})
+    assert (status, answer) == (200, {"messages": 5, "new_dialogs": 5, "updated": 0, "replies": 0, "skipped": 2})
     first = {d.contact_phone: d.first_message for d in await all_dialogs(server)}
     assert first == {
         "+79030000001": "Вот такую хочу",
@@ -496,7 +496,7 @@ async def test_a_revoke_marks_its_message_deleted_and_opens_no_lead(
 
     status, answer = await post_meta(http, server, delivery(change([revoke("wamid.NEVER_SEEN")])))
 
-    assert (status, answer) == (200, {"messages": 0, "new_dialogs": 0, "updated": 0, "skipped": 1})
+    assert (status, answer) == (200, {"messages": 0, "new_dialogs": 0, "updated": 0, "replies": 0, "skipped": 1})
     assert await all_dialogs(server) == []  # not a lead, not an alert
     assert await server.store.pending_alerts() == 0
     assert seen == [("meta", "deletion")]
@@ -504,13 +504,13 @@ async def test_a_revoke_marks_its_message_deleted_and_opens_no_lead(
     await post_meta(http, server, delivery(change([text_message("Хочу записаться", WAMID)])))
     status, answer = await post_meta(http, server, delivery(change([revoke(WAMID, "wamid.REVOKE2")])))
 
-    assert (status, answer) == (200, {"messages": 0, "new_dialogs": 0, "updated": 1, "skipped": 0})
+    assert (status, answer) == (200, {"messages": 0, "new_dialogs": 0, "updated": 1, "replies": 0, "skipped": 0})
     [dialog] = await all_dialogs(server)
     assert dialog.message_count == 1
     assert await texts(server, dialog.id) == [None]
     assert await server.store.pending_alerts() == 1  # the message's own alert, none for its deletion
     retry = await post_meta(http, server, delivery(change([text_message("Хочу записаться", WAMID)])))
-    assert retry == (200, {"messages": 1, "new_dialogs": 0, "updated": 0, "skipped": 0})
+    assert retry == (200, {"messages": 1, "new_dialogs": 0, "updated": 0, "replies": 0, "skipped": 0})
     assert await texts(server, dialog.id) == [None]  # still deleted: a retry is a duplicate
 
 
@@ -536,7 +536,7 @@ async def test_an_edit_replaces_the_text_of_its_message(start_server: Any, http:
         ),
     )
 
-    assert (status, answer) == (200, {"messages": 0, "new_dialogs": 0, "updated": 2, "skipped": 1})
+    assert (status, answer) == (200, {"messages": 0, "new_dialogs": 0, "updated": 2, "replies": 0, "skipped": 1})
     [dialog] = await all_dialogs(server)
     assert (dialog.first_message, dialog.message_count) == ("Здравствуйте, сколько стоит?", 2)
     assert await texts(server, dialog.id) == ["Здравствуйте, сколько стоит?", "Вот такую"]
@@ -577,7 +577,7 @@ async def test_media_without_a_caption_opens_a_dialog(start_server: Any, http: a
 
     status, answer = await post_meta(http, server, delivery(change(messages, contacts=contacts)))
 
-    assert (status, answer) == (200, {"messages": 6, "new_dialogs": 6, "updated": 0, "skipped": 0})
+    assert (status, answer) == (200, {"messages": 6, "new_dialogs": 6, "updated": 0, "replies": 0, "skipped": 0})
     assert {d.contact_phone: d.first_message for d in await all_dialogs(server)} == {
         "+" + number: "" for number in shapes
     }
@@ -628,9 +628,216 @@ async def test_events_and_unknown_types_are_stored_nowhere(start_server: Any, ht
 
     status, answer = await post_meta(http, server, delivery(change(messages)))
 
-    assert (status, answer) == (200, {"messages": 0, "new_dialogs": 0, "updated": 0, "skipped": 8})
+    assert (status, answer) == (200, {"messages": 0, "new_dialogs": 0, "updated": 0, "replies": 0, "skipped": 8})
     assert await all_dialogs(server) == []
     assert await server.store.pending_alerts() == 0
     assert [kind for _, kind in seen] == [
         "reaction", "unsupported", "unsupported", "event", "event", "event", "other", "group"
     ]  # fmt: skip
+
+
+# The business's replies (first response time) ---------------------------------------------------------------
+
+
+def moment(at: int) -> datetime:
+    return datetime.fromtimestamp(at, UTC)
+
+
+def echo_change(echoes: list[dict[str, Any]], display: str = BUSINESS_DISPLAY, **value: Any) -> dict[str, Any]:
+    """smb_message_echoes as Meta's reference shows it: metadata, message_echoes[] with from (the business),
+    to (the customer), id, timestamp, type and its object."""
+    body = {
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": display, "phone_number_id": "106540352242922"},
+        "message_echoes": echoes,
+        **value,
+    }
+    return {"value": body, "field": "smb_message_echoes"}
+
+
+def echo(at: int, to: str | None = CUSTOMER, wamid: str = "wamid.ECHO1", **extra: Any) -> dict[str, Any]:
+    sent: dict[str, Any] = {
+        "from": BUSINESS_DISPLAY,
+        "id": wamid,
+        "timestamp": str(at),
+        "type": "text",
+        "text": {"body": "Здравствуйте! Записал вас на 12:00"},
+        **extra,
+    }
+    if to is not None:
+        sent["to"] = to
+    return sent
+
+
+def receipt(status: str, at: int, recipient: str | None = CUSTOMER, wamid: str = "wamid.OUT1", **extra: Any) -> dict:
+    """A status as Meta's status messages webhook reference shows it."""
+    found: dict[str, Any] = {"id": wamid, "status": status, "timestamp": str(at), **extra}
+    if recipient is not None:
+        found["recipient_id"] = recipient
+    if status == "failed":
+        found["errors"] = [{"code": 131026, "title": "Message undeliverable"}]
+    else:
+        found["conversation"] = {"id": "7270432eae37498234f4444b35ffc5", "origin": {"type": "service"}}
+        found["pricing"] = {"billable": True, "pricing_model": "CBP", "category": "service"}
+    return found
+
+
+async def open_dialog(http: aiohttp.ClientSession, server: Any, at: int, **message: Any) -> Any:
+    """The customer's message at `at`: their dialog, not answered yet."""
+    sent = text_message("Здравствуйте! Сколько стоит?", f"wamid.IN{at}", timestamp=str(at), **message)
+    contacts = [contact(message.get("from", CUSTOMER), user_id=message.get("from_user_id"))]
+    status, answer = await post_meta(http, server, delivery(change([sent], contacts=contacts)))
+    assert (status, answer["new_dialogs"]) == (200, 1)
+    [dialog] = [d for d in await all_dialogs(server) if d.started_at == moment(at)]
+    assert dialog.answered_at is None
+    return dialog
+
+
+async def test_an_echo_from_the_business_app_answers_the_dialog_at_its_time(
+    start_server: Any, http: aiohttp.ClientSession
+) -> None:
+    server = await start_server(**meta_settings())
+    seen = skips(server)
+    opened = int(time.time()) - 600
+    dialog = await open_dialog(http, server, opened)
+
+    status, answer = await post_meta(http, server, delivery(echo_change([echo(opened + 75)])))
+
+    assert (status, answer) == (200, {"messages": 0, "new_dialogs": 0, "updated": 0, "replies": 1, "skipped": 0})
+    [answered] = await all_dialogs(server)
+    assert (answered.id, answered.answered_at, answered.message_count) == (dialog.id, moment(opened + 75), 1)
+    assert seen == []  # a reply is neither a customer's message nor a skip
+
+
+async def test_statuses_of_an_api_message_answer_once_at_the_earliest_and_failed_answers_nothing(
+    start_server: Any, http: aiohttp.ClientSession
+) -> None:
+    server = await start_server(**meta_settings())
+    seen = skips(server)
+    opened = int(time.time()) - 900
+    await open_dialog(http, server, opened)
+    other = await open_dialog(http, server, opened + 1, **{"from": "79035550011"})
+
+    failed = receipt("failed", opened + 20, "79035550011", "wamid.OUT2")
+    assert (await post_meta(http, server, delivery(change([], statuses=[failed]))))[0] == 200
+    read = receipt("read", opened + 200)  # out of order: the read receipt first
+    sent_and_delivered = [receipt("sent", opened + 60), receipt("delivered", opened + 61)]
+    for statuses in ([read], sent_and_delivered, [receipt("sent", opened + 60)]):  # the last one: Meta's retry
+        status, _ = await post_meta(http, server, delivery(change([], statuses=statuses)))
+        assert status == 200
+
+    answered = {d.contact_id: d.answered_at for d in await all_dialogs(server)}
+    assert answered == {"+79161234567": moment(opened + 60), "+79035550011": None}
+    assert other.answered_at is None
+    assert seen == [("meta", "status")]
+
+
+async def test_a_reply_before_any_dialog_stores_nothing(start_server: Any, http: aiohttp.ClientSession) -> None:
+    server = await start_server(**meta_settings())
+    now = int(time.time())
+
+    status, answer = await post_meta(http, server, delivery(echo_change([echo(now - 900)])))
+    assert (status, answer["replies"]) == (200, 1)
+    assert await all_dialogs(server) == []
+
+    await open_dialog(http, server, now - 600)  # the customer writes after the business did
+    late_receipt = receipt("delivered", now - 700)  # of the business's earlier message, delivered before
+    assert (await post_meta(http, server, delivery(change([], statuses=[late_receipt]))))[0] == 200
+    [dialog] = await all_dialogs(server)
+    assert dialog.answered_at is None
+
+
+async def test_replies_on_another_business_number_or_to_another_customer_answer_nothing(
+    start_server: Any, http: aiohttp.ClientSession
+) -> None:
+    server = await start_server(**meta_settings())
+    opened = int(time.time()) - 600
+    await open_dialog(http, server, opened)
+
+    other_number = echo_change([echo(opened + 30)], display="15550783881")
+    other_customer = echo_change([echo(opened + 40, to="79035550099", wamid="wamid.ECHO2")])
+    group = change([], statuses=[receipt("sent", opened + 50, recipient_type="group")])
+    for payload in (other_number, other_customer, group):
+        assert (await post_meta(http, server, delivery(payload)))[0] == 200
+
+    [dialog] = await all_dialogs(server)
+    assert dialog.answered_at is None
+
+
+async def test_echoes_that_edit_revoke_or_react_answer_nothing(start_server: Any, http: aiohttp.ClientSession) -> None:
+    server = await start_server(**meta_settings())
+    seen = skips(server)
+    opened = int(time.time()) - 600
+    await open_dialog(http, server, opened)
+    changes = [
+        echo(opened + 10, wamid="wamid.E1", type="edit", edit={"original_message_id": "wamid.Z", "message": {}}),
+        echo(opened + 11, wamid="wamid.E2", type="revoke", revoke={"original_message_id": "wamid.Z"}),
+        echo(opened + 12, wamid="wamid.E3", type="reaction", reaction={"message_id": "wamid.Z", "emoji": "👍"}),
+    ]
+    for sent in changes:
+        del sent["text"]
+
+    status, answer = await post_meta(http, server, delivery(echo_change(changes)))
+
+    assert (status, answer) == (200, {"messages": 0, "new_dialogs": 0, "updated": 0, "replies": 0, "skipped": 3})
+    [dialog] = await all_dialogs(server)
+    assert dialog.answered_at is None
+    assert seen == [("meta", "echo")] * 3
+
+
+async def test_a_reply_to_a_bsuid_finds_the_phone_contact_it_was_linked_to(
+    start_server: Any, http: aiohttp.ClientSession
+) -> None:
+    server = await start_server(**meta_settings())
+    user_id = "US.13491208655302741918"
+    opened = int(time.time()) - 600
+    await open_dialog(http, server, opened, from_user_id=user_id)  # the phone and its BSUID: linked
+
+    by_bsuid = receipt("sent", opened + 45, recipient=None, recipient_user_id=user_id)
+    status, answer = await post_meta(http, server, delivery(change([], statuses=[by_bsuid])))
+
+    assert (status, answer["replies"]) == (200, 1)
+    [dialog] = await all_dialogs(server)
+    assert (dialog.contact_id, dialog.answered_at) == ("+79161234567", moment(opened + 45))
+
+
+async def test_an_echo_to_a_username_customer_answers_their_bsuid_dialog(
+    start_server: Any, http: aiohttp.ClientSession
+) -> None:
+    server = await start_server(**meta_settings())
+    user_id = "US.13491208655302741918"
+    opened = int(time.time()) - 600
+    sent = text_message("Здравствуйте", "wamid.U1", sender=None, from_user_id=user_id, timestamp=str(opened))
+    assert (await post_meta(http, server, delivery(change([sent], contacts=[contact(None, user_id=user_id)]))))[
+        0
+    ] == 200
+
+    status, answer = await post_meta(
+        http, server, delivery(echo_change([echo(opened + 33, to=None, to_user_id=user_id)]))
+    )
+
+    assert (status, answer["replies"]) == (200, 1)
+    [dialog] = await all_dialogs(server)
+    assert (dialog.contact_id, dialog.answered_at) == (user_id, moment(opened + 33))
+
+
+async def test_unreadable_replies_are_counted_and_the_rest_taken(
+    start_server: Any, http: aiohttp.ClientSession
+) -> None:
+    server = await start_server(**meta_settings())
+    seen = skips(server)
+    opened = int(time.time()) - 600
+    await open_dialog(http, server, opened)
+    nobody = echo(opened + 5, to=None, wamid="wamid.NOBODY")
+    no_id = {k: v for k, v in receipt("sent", opened + 6).items() if k != "id"}
+    no_recipient = receipt("sent", opened + 7, recipient=None, wamid="wamid.NOREC")
+    good = receipt("read", opened + 90)
+
+    status, answer = await post_meta(
+        http, server, delivery(echo_change([nobody]), change([], statuses=[no_id, no_recipient, good]))
+    )
+
+    assert (status, answer) == (200, {"messages": 0, "new_dialogs": 0, "updated": 0, "replies": 1, "skipped": 3})
+    [dialog] = await all_dialogs(server)
+    assert dialog.answered_at == moment(opened + 90)
+    assert seen == [("meta", "unreadable")] * 3
