@@ -133,10 +133,10 @@ async def test_echoes_open_no_dialog_and_send_no_alert(start_server: Any, http: 
 
     status, answer = await post(http, server, {"messages": [from_crm, from_app]})
 
-    assert (status, answer["messages"], answer["skipped"]) == (200, 0, 2)
-    assert await all_dialogs(server) == []
+    assert (status, answer["messages"], answer["replies"], answer["skipped"]) == (200, 0, 2, 0)
+    assert await all_dialogs(server) == []  # no dialog before them: they answer nothing, store nothing
     assert await server.store.pending_alerts() == 0
-    assert seen == [("wazzup", "echo"), ("wazzup", "echo")]
+    assert seen == []  # replies, not skips
 
 
 async def test_statuses_are_acknowledged_counted_and_stored_nowhere(
@@ -221,7 +221,7 @@ async def test_a_retry_changes_nothing(start_server: Any, http: aiohttp.ClientSe
     first = await post(http, server, delivery)
     retries = await asyncio.gather(*(post(http, server, delivery) for _ in range(3)))
 
-    assert first == (200, {"messages": 2, "new_dialogs": 1, "updated": 0, "skipped": 0, "statuses": 0})
+    assert first == (200, {"messages": 2, "new_dialogs": 1, "updated": 0, "replies": 0, "skipped": 0, "statuses": 0})
     assert all(answer["messages"] == 0 for _, answer in retries)
     [dialog] = await all_dialogs(server)
     assert dialog.message_count == 2
@@ -400,3 +400,123 @@ def test_a_channel_map_that_is_not_json_or_names_no_number_stops_start_up_naming
         load_settings()
     monkeypatch.setenv("CHATTRACK_WAZZUP_CHANNELS", CHANNELS)
     assert load_settings().wazzup_channels == {WHATSAPP_CHANNEL: "+79991234567", TELEGRAM_CHANNEL: "@studio_shop"}
+
+
+# The business's replies (first response time) ---------------------------------------------------------------
+
+
+def iso(at: datetime) -> str:
+    return at.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def echo(text: str, at: datetime, message_id: str = "61e5a375-1760-452f-ad73-5318844ffc4f", **fields: Any) -> dict:
+    """The business's own message as the webhooks page describes it: isEcho true ("if outgoing"), a status of
+    an outgoing message, authorName / authorId when a manager wrote it, sentFromApp when from Wazzup's app."""
+    return message(text, message_id, isEcho=True, dateTime=iso(at), status="sent", **fields)
+
+
+async def open_dialog(http: aiohttp.ClientSession, server: Any, at: datetime, **fields: Any) -> Any:
+    """The customer's message at `at`: their dialog, not answered yet."""
+    sent = message("Здравствуйте! Сколько стоит?", f"in-{at.timestamp()}", dateTime=iso(at), **fields)
+    status, answer = await post(http, server, {"messages": [sent]})
+    assert (status, answer["new_dialogs"]) == (200, 1)
+    [dialog] = [d for d in await all_dialogs(server) if d.started_at == at]
+    assert dialog.answered_at is None
+    return dialog
+
+
+def a_while_ago(seconds: int) -> datetime:
+    return (datetime.now(UTC) - timedelta(seconds=seconds)).replace(microsecond=0)
+
+
+async def test_an_echo_by_a_manager_answers_the_dialog_at_its_time_by_name(
+    start_server: Any, http: aiohttp.ClientSession
+) -> None:
+    server = await start_server(**settings())
+    seen = skips(server)
+    opened = a_while_ago(600)
+    await open_dialog(http, server, opened)
+
+    from_app = echo("Записал вас на 12:00", opened + timedelta(seconds=80), authorName="Иван", authorId="1")
+    status, answer = await post(http, server, {"messages": [{**from_app, "sentFromApp": True}]})
+
+    assert (status, answer["messages"], answer["replies"], answer["skipped"]) == (200, 0, 1, 0)
+    [dialog] = await all_dialogs(server)
+    assert (dialog.answered_at, dialog.answered_by) == (opened + timedelta(seconds=80), "Иван")
+    assert dialog.message_count == 1
+    assert seen == []
+
+
+async def test_the_earliest_echo_is_kept(start_server: Any, http: aiohttp.ClientSession) -> None:
+    server = await start_server(**settings())
+    opened = a_while_ago(900)
+    await open_dialog(http, server, opened)
+    later = echo("Адрес: Тверская, 1", opened + timedelta(seconds=300), "e0629e11-0f67-4567-92a9-2237e91ec1b9")
+    earlier = echo("Здравствуйте!", opened + timedelta(seconds=30), authorName="Мария")
+
+    for sent in (later, earlier, later):
+        assert (await post(http, server, {"messages": [sent]}))[0] == 200
+
+    [dialog] = await all_dialogs(server)
+    assert (dialog.answered_at, dialog.answered_by) == (opened + timedelta(seconds=30), "Мария")
+
+
+async def test_failed_edited_deleted_and_non_content_echoes_answer_nothing(
+    start_server: Any, http: aiohttp.ClientSession
+) -> None:
+    server = await start_server(**settings())
+    seen = skips(server)
+    opened = a_while_ago(600)
+    await open_dialog(http, server, opened)
+    at = opened + timedelta(seconds=20)
+    not_replies = [
+        {**echo("не ушло", at, "e1"), "status": "error", "error": {"error": "BAD_CONTACT"}},
+        echo("исправлено", at, "e2", isEdited=True),
+        echo(None, at, "e3", isDeleted=True),
+        echo(None, at, "e4", type="missing_call"),
+    ]
+
+    status, answer = await post(http, server, {"messages": not_replies})
+
+    assert (status, answer["replies"], answer["skipped"]) == (200, 0, 4)
+    [dialog] = await all_dialogs(server)
+    assert dialog.answered_at is None
+    assert seen == [("wazzup", "echo")] * 4
+
+
+async def test_a_reply_before_the_dialog_or_on_another_channel_or_chat_answers_nothing(
+    start_server: Any, http: aiohttp.ClientSession
+) -> None:
+    server = await start_server(**settings())
+    opened = a_while_ago(600)
+    before = echo("Напоминаем о записи", opened - timedelta(seconds=60), "e1")
+    assert (await post(http, server, {"messages": [before]}))[1]["replies"] == 1
+    assert await all_dialogs(server) == []
+    await open_dialog(http, server, opened)
+    at = opened + timedelta(seconds=20)
+    elsewhere = [
+        echo("другой номер", at, "e2", channelId=TELEGRAM_CHANNEL, chatType="whatsapp"),
+        echo("другой клиент", at, "e3", chatId="79035550011"),
+        echo("в группе", at, "e4", chatType="whatsgroup"),
+    ]
+
+    assert (await post(http, server, {"messages": elsewhere}))[0] == 200
+
+    [dialog] = await all_dialogs(server)
+    assert dialog.answered_at is None
+
+
+async def test_a_telegram_echo_answers_the_telegram_dialog(start_server: Any, http: aiohttp.ClientSession) -> None:
+    server = await start_server(**settings())
+    opened = a_while_ago(600)
+    telegram = {"channelId": TELEGRAM_CHANNEL, "chatType": "telegram", "chatId": "5123456789"}
+    await open_dialog(http, server, opened, **telegram, contact={"name": "Анна", "username": "anna_k"})
+
+    status, answer = await post(
+        http, server, {"messages": [echo("Добрый день!", opened + timedelta(seconds=9), **telegram)]}
+    )
+
+    assert (status, answer["replies"]) == (200, 1)
+    [dialog] = await all_dialogs(server)
+    assert (dialog.contact_id, dialog.business_number) == ("tg:5123456789", "@studio_shop")
+    assert dialog.answered_at == opened + timedelta(seconds=9)
