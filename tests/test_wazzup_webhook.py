@@ -409,7 +409,9 @@ def iso(at: datetime) -> str:
     return at.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
-def echo(text: str, at: datetime, message_id: str = "61e5a375-1760-452f-ad73-5318844ffc4f", **fields: Any) -> dict:
+def echo(
+    text: str | None, at: datetime, message_id: str = "61e5a375-1760-452f-ad73-5318844ffc4f", **fields: Any
+) -> dict:
     """The business's own message as the webhooks page describes it: isEcho true ("if outgoing"), a status of
     an outgoing message, authorName / authorId when a manager wrote it, sentFromApp when from Wazzup's app."""
     return message(text, message_id, isEcho=True, dateTime=iso(at), status="sent", **fields)
