@@ -211,3 +211,72 @@ async def test_the_documented_shell_example_is_accepted(start_server: Any, http:
     assert json.loads(output)["outcome"] == "new_dialog"
     [dialog] = await server.store.find_dialogs(contact_id="+79161234567")
     assert dialog.first_message == "Hi"
+
+
+# The business's replies: "direction": "outgoing" ------------------------------------------------------------
+
+
+def a_while_ago(seconds: int) -> datetime:
+    return (datetime.now(UTC) - timedelta(seconds=seconds)).replace(microsecond=0)
+
+
+async def test_an_outgoing_message_answers_the_customers_dialog(start_server: Any, http: aiohttp.ClientSession) -> None:
+    server = await start_server(generic_webhook_secret=SECRET)
+    opened = a_while_ago(600)
+    incoming = message(timestamp=opened.isoformat(), platform="chat2desk")
+    status, answer = await post(http, server, incoming)
+    assert (status, answer["outcome"]) == (200, "new_dialog")
+    replied = opened + timedelta(seconds=70)
+    reply = message(
+        message_id="c2d-out-1",
+        contact_phone="+79161234567",
+        text="Здравствуйте! Чем помочь?",
+        timestamp=int(replied.timestamp()),
+        platform="chat2desk",
+        direction="outgoing",
+        author_name="Мария",
+    )
+
+    status, answer = await post(http, server, reply)
+
+    assert (status, answer) == (200, {"outcome": "reply", "dialog": answer["dialog"]})
+    [dialog] = await all_dialogs(server)
+    assert answer["dialog"] == dialog.id
+    assert (dialog.answered_at, dialog.answered_by, dialog.message_count) == (replied, "Мария", 1)
+
+
+async def test_an_outgoing_message_with_no_dialog_before_it_or_elsewhere_answers_nothing(
+    start_server: Any, http: aiohttp.ClientSession
+) -> None:
+    server = await start_server(generic_webhook_secret=SECRET, tracked_numbers="")
+    opened = a_while_ago(600)
+    first = message(message_id="out-0", direction="outgoing", timestamp=(opened - timedelta(seconds=60)).isoformat())
+    assert await post(http, server, first) == (200, {"outcome": "reply", "dialog": None})
+    assert await all_dialogs(server) == []
+    assert (await post(http, server, message(timestamp=opened.isoformat())))[0] == 200
+    at = (opened + timedelta(seconds=30)).isoformat()
+    elsewhere = [
+        message(message_id="out-1", direction="outgoing", timestamp=at, business_number="+7 999 000-00-01"),
+        message(message_id="out-2", direction="outgoing", timestamp=at, contact_phone="+79035550011"),
+    ]
+    for reply in elsewhere:
+        assert await post(http, server, reply) == (200, {"outcome": "reply", "dialog": None})
+
+    [dialog] = await all_dialogs(server)
+    assert dialog.answered_at is None
+
+
+async def test_a_bad_direction_or_an_outgoing_message_naming_nobody_gets_400(
+    start_server: Any, http: aiohttp.ClientSession
+) -> None:
+    server = await start_server(generic_webhook_secret=SECRET)
+    cases = [
+        (message(direction="sideways"), "direction"),
+        (message(direction="outgoing", contact_phone=None), "contact_phone or contact_id"),
+        (message(direction="outgoing", business_number="nope"), "business_number"),
+    ]
+    for payload, reason in cases:
+        status, answer = await post(http, server, payload)
+        assert status == 400, payload
+        assert reason in answer["error"], answer
+    assert await all_dialogs(server) == []
