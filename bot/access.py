@@ -114,7 +114,19 @@ class StaffCallback(CallbackData, prefix="staff"):
 # the menu -----------------------------------------------------------------------------------------
 
 # The commands of each menu; their descriptions are the texts "menu_<command>" of bot/texts.py.
-MEMBER_MENU = ("stats", "channels", "pages", "compare", "report", "dialog", "recent", "summary", "help")
+MEMBER_MENU = (
+    "stats",
+    "channels",
+    "pages",
+    "team",
+    "compare",
+    "report",
+    "dialog",
+    "recent",
+    "summary",
+    "alerts",
+    "help",
+)
 OWNER_MENU = ("invite", "staff", "forget")
 MEMBER_COMMANDS: dict[str, tuple[tuple[str, str], ...]] = {
     lang: tuple((name, TEXTS[lang][f"menu_{name}"]) for name in MEMBER_MENU) for lang in ("ru", "en")

@@ -8,15 +8,20 @@ the alert stays readable on a phone and under Telegram's 4096 characters whateve
 
 from __future__ import annotations
 
+import asyncio
 import html
+import logging
 import re
+import weakref
 from collections.abc import Sequence
-from datetime import UTC
+from dataclasses import dataclass, field
+from datetime import UTC, tzinfo
 from zoneinfo import ZoneInfo
 
-from aiogram import F, Router
+from aiogram import Bot, F, Router
+from aiogram.exceptions import AiogramError, TelegramBadRequest, TelegramRetryAfter
 from aiogram.filters.callback_data import CallbackData
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Message
 
 from bot.access import MEMBERS, HasRole
 from bot.texts import channel_name, language, plain_text, text
@@ -40,6 +45,8 @@ from tracking.pages import page_label
 from tracking.store.base import Store
 from tracking.strings import cut, message_text, one_line
 
+log = logging.getLogger("chattrack.bot.alerts")
+
 TAGS = ("qualified", "sale", "spam")
 # Budgets in escaped characters (what Telegram measures): together well under 4096 whatever the values.
 MAX_MESSAGE = 800  # the customer's first message
@@ -61,6 +68,25 @@ class CardCallback(CallbackData, prefix="card"):
     """`card:<dialog_id>` — shows the dialog's card."""
 
     dialog_id: str
+
+
+class TakeCallback(CallbackData, prefix="take"):
+    """`take:<dialog_id>` — «Беру»: the presser takes the lead, when nobody did yet (bot/team.py)."""
+
+    dialog_id: str
+
+
+class PassCallback(CallbackData, prefix="pass"):
+    """`pass:<dialog_id>` — an owner asks whom to hand a taken lead to (bot/team.py)."""
+
+    dialog_id: str
+
+
+class GiveCallback(CallbackData, prefix="give"):
+    """`give:<dialog_id>:<user_id>` — an owner hands the lead to this team member."""
+
+    dialog_id: str
+    user_id: int
 
 
 def shown(value: object, budget: int = MAX_URL) -> str:
@@ -120,7 +146,7 @@ def _origin(source: str | None, medium: str | None, lang: Lang) -> str:
     return " · ".join(part for part in parts if part)
 
 
-def render_alert(dialog: Dialog, lang: str = "ru", zone: ZoneInfo | None = None) -> str:
+def render_alert(dialog: Dialog, lang: str = "ru", zone: tzinfo | None = None) -> str:
     """The lead alert as Telegram HTML, at most Telegram's 4096 characters whatever the dialog holds."""
     a = dialog.attribution
     messenger = messenger_label(dialog)
@@ -155,9 +181,21 @@ def render_alert(dialog: Dialog, lang: str = "ru", zone: ZoneInfo | None = None)
         lines.append(text(lang, "device", icon=icon, value=clip(device, MAX_SHORT)))
     lines.append(_status(dialog, lang))
     lines.append(text(lang, "started", value=moment_label(normalise_lang(lang), dialog.started_at, zone or UTC)))
+    if dialog.taken_by is not None:
+        lines.append(taken_line(dialog, lang, zone or UTC))
     alert = "\n".join(lines)
     # The budgets above keep it far below the limit; should a template ever grow past it, cut, never fail.
     return alert if telegram_length(alert) <= TELEGRAM_LIMIT else split_message(alert)[0]
+
+
+def taken_line(dialog: Dialog, lang: str, zone: tzinfo) -> str:
+    """«✋ Взял(а) Мария, 14:05»: who took the lead and when (the day too when not the day the lead came)."""
+    at = dialog.taken_at or dialog.started_at
+    local = at.astimezone(zone)
+    same_day = local.date() == dialog.started_at.astimezone(zone).date()
+    when = f"{local:%H:%M}" if same_day else moment_label(normalise_lang(lang), at, zone)
+    name = shown(dialog.taken_by_name, MAX_NAME) or str(dialog.taken_by)
+    return text(lang, "taken", name=name, time=when)
 
 
 def plain_alert(dialog: Dialog, lang: str = "ru") -> str:
@@ -180,33 +218,44 @@ def tag_label(lang: str, tag: str) -> str:
 
 
 def alert_keyboard(
-    dialog: Dialog, lang: str = "ru", *, card_button: bool = True, tags: Sequence[str] = TAGS
+    dialog: Dialog,
+    lang: str = "ru",
+    *,
+    card_button: bool = True,
+    tags: Sequence[str] = TAGS,
+    reassign: bool = False,
 ) -> InlineKeyboardMarkup:
-    """Tag buttons, three a row (a ✅ marks the dialog's tags), and the card button (not under the card).
-    A button whose data Telegram would refuse (over 64 bytes, a separator in it) is left out."""
+    """Tag buttons, three a row (a ✅ marks the dialog's tags), the card button (not under the card), then
+    «✋ Беру» while nobody took the lead; once taken, «🔁 Передать» beside the card where `reassign` (a copy
+    an owner reads: their private chat or the team group). A button whose data Telegram would refuse (over
+    64 bytes, a separator in it) is left out."""
     buttons = [
         InlineKeyboardButton(text=("✅ " if tag in dialog.tags else "") + tag_label(lang, tag), callback_data=data)
         for tag in tags
-        if (data := _packed(TagCallback, dialog_id=dialog.id, tag=tag)) is not None
+        if (data := packed(TagCallback, dialog_id=dialog.id, tag=tag)) is not None
     ]
     rows = [buttons[i : i + 3] for i in range(0, len(buttons), 3)]
-    card = _packed(CardCallback, dialog_id=dialog.id)
-    if not card_button or card is None:
-        return InlineKeyboardMarkup(inline_keyboard=rows)
-    return InlineKeyboardMarkup(
-        inline_keyboard=[*rows, [InlineKeyboardButton(text=text(lang, "card"), callback_data=card)]]
-    )
+    card = packed(CardCallback, dialog_id=dialog.id) if card_button else None
+    last = [InlineKeyboardButton(text=text(lang, "card"), callback_data=card)] if card is not None else []
+    if dialog.taken_by is not None and reassign and (handing := packed(PassCallback, dialog_id=dialog.id)):
+        last.append(InlineKeyboardButton(text=text(lang, "reassign"), callback_data=handing))
+    if last:
+        rows.append(last)
+    if dialog.taken_by is None and (take := packed(TakeCallback, dialog_id=dialog.id)) is not None:
+        rows.append([InlineKeyboardButton(text=text(lang, "take"), callback_data=take)])
+    return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
 def card_keyboard(dialog: Dialog, lang: str = "ru") -> InlineKeyboardMarkup | None:
     """The card button alone (under the plain alert), when the dialog's id fits in its data."""
-    card = _packed(CardCallback, dialog_id=dialog.id)
+    card = packed(CardCallback, dialog_id=dialog.id)
     if card is None:
         return None
     return InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(text=text(lang, "card"), callback_data=card)]])
 
 
-def _packed(kind: type[CallbackData], **values: str) -> str | None:
+def packed(kind: type[CallbackData], **values: object) -> str | None:
+    """A button's data, or None when Telegram would refuse it."""
     try:
         data = kind(**values).pack()
     except ValueError:  # a separator in a value, or more than Telegram's 64 bytes
@@ -236,16 +285,130 @@ async def send_card(
     return True
 
 
-def alerts_router(store: Store, zone: ZoneInfo | None = None, tags: Sequence[str] = TAGS) -> Router:
+# every copy of an alert, one state ------------------------------------------------------------------
+
+EDIT_PARALLEL = 3  # copies edited at once: well under Telegram's ~30 messages a second, and a group's 20 a minute
+EDIT_WAIT_MAX = 5.0  # a 429 asking for longer leaves that copy as it is (the next change edits it again)
+
+
+def _state(dialog: Dialog) -> tuple[object, ...]:
+    """What the alert shows that can change after it was sent."""
+    return (dialog.taken_by, dialog.taken_by_name, dialog.taken_at, tuple(dialog.tags))
+
+
+@dataclass
+class AlertCopies:
+    """Every copy of a lead alert the bot sent (`Store.dialog_alert_messages`: each member's chat, the team
+    group, the reminders) shows the dialog as stored: after a tag, a take or a hand-over each copy is
+    re-rendered from the store, so no stale button under one copy can undo a colleague's change.
+
+    Refreshes of one dialog run one at a time in this process, each reading the dialog anew, so the last
+    edit shows the last state; a change another server copy made meanwhile is seen on re-reading and
+    edited in a second pass. Copies are edited EDIT_PARALLEL at a time, never all at once."""
+
+    store: Store
+    lang: str = "ru"  # the language alerts are sent in (the bot's configured one)
+    zone: tzinfo = UTC
+    tags: Sequence[str] = TAGS
+    owner_ids: frozenset[int] = frozenset()
+    _locks: weakref.WeakValueDictionary[str, asyncio.Lock] = field(default_factory=weakref.WeakValueDictionary)
+
+    def keyboard(self, dialog: Dialog, chat_id: int) -> InlineKeyboardMarkup:
+        """The buttons of the copy in `chat_id`: «Передать» where an owner reads it (their chat, a group)."""
+        return alert_keyboard(dialog, self.lang, tags=self.tags, reassign=chat_id < 0 or chat_id in self.owner_ids)
+
+    async def refresh(self, bot: Bot, dialog_id: str) -> list[tuple[int, int]]:
+        """Edit every copy to show the dialog as stored now; returns the copies (chat id, message id)."""
+        lock = self._locks.setdefault(dialog_id, asyncio.Lock())
+        copies: list[tuple[int, int]] = []
+        async with lock:
+            dialog = await self.store.get_dialog(dialog_id)
+            for _ in range(2):  # a second pass only when the dialog changed while the first one ran
+                if dialog is None:
+                    return copies
+                copies = await self.store.dialog_alert_messages(dialog_id)
+                await self._edit_all(bot, dialog, copies)
+                again = await self.store.get_dialog(dialog_id)
+                if again is None or _state(again) == _state(dialog):
+                    break
+                dialog = again
+        return copies
+
+    async def _edit_all(self, bot: Bot, dialog: Dialog, copies: Sequence[tuple[int, int]]) -> None:
+        try:
+            body = render_alert(dialog, self.lang, self.zone)
+        except Exception:  # a bug: the copies stay as they are, the press itself still counts
+            log.exception("the alert of dialog %s could not be rendered; its copies are not edited", dialog.id)
+            return
+        gate = asyncio.Semaphore(EDIT_PARALLEL)
+
+        async def edit(chat_id: int, message_id: int) -> None:
+            async with gate:
+                await self._edit(bot, body, self.keyboard(dialog, chat_id), chat_id, message_id)
+
+        await asyncio.gather(*(edit(chat_id, message_id) for chat_id, message_id in copies))
+
+    async def _edit(self, bot: Bot, body: str, keyboard: InlineKeyboardMarkup, chat_id: int, message_id: int) -> bool:
+        for attempt in (1, 2):
+            try:
+                await bot.edit_message_text(
+                    body,
+                    chat_id=chat_id,
+                    message_id=message_id,
+                    parse_mode="HTML",
+                    reply_markup=keyboard,
+                    link_preview_options=LinkPreviewOptions(is_disabled=True),
+                )
+                return True
+            except TelegramRetryAfter as exc:
+                if attempt == 2 or exc.retry_after > EDIT_WAIT_MAX:
+                    log.info("alert copy %s in chat %s not edited: %s", message_id, chat_id, exc)
+                    return False
+                await asyncio.sleep(exc.retry_after)
+            except TelegramBadRequest as exc:
+                if "not modified" in exc.message:  # a colleague's press edited it to this already
+                    return True
+                # Deleted, too old to edit, sent plain: it stays as it is.
+                log.info("alert copy %s in chat %s not edited: %s", message_id, chat_id, exc)
+                return False
+            except AiogramError as exc:  # the bot blocked, removed from the group, Telegram away
+                log.info("alert copy %s in chat %s not edited: %s", message_id, chat_id, exc)
+                return False
+        return False
+
+
+async def edit_pressed_keyboard(query: CallbackQuery, dialog: Dialog, tags: Sequence[str]) -> None:
+    """The buttons of the message pressed when it is not a copy of the alert (a card): its keyboard alone,
+    in the language it was sent in, read off its first tag button."""
+    if not isinstance(query.message, Message):  # Telegram no longer lets us edit it
+        return
+    markup = query.message.reply_markup
+    shown = markup.inline_keyboard[0][0].text if markup and markup.inline_keyboard else ""
+    keyboard_lang = "en" if shown.removeprefix("✅ ") == tag_name("en", "qualified") else "ru"
+    has_card = markup is not None and any(
+        CardCallback.__prefix__ in (b.callback_data or "") for row in markup.inline_keyboard for b in row
+    )
+    try:
+        await query.message.edit_reply_markup(
+            reply_markup=alert_keyboard(dialog, keyboard_lang, card_button=has_card, tags=tags)
+        )
+    except TelegramBadRequest as exc:  # not modified (a double press), too old
+        log.info("pressed message %s not edited: %s", query.message.message_id, exc)
+
+
+def alerts_router(
+    store: Store, zone: ZoneInfo | None = None, tags: Sequence[str] = TAGS, copies: AlertCopies | None = None
+) -> Router:
     """Buttons of the alert, for owners and staff (strangers fall through to the fallback's refusal).
 
-    Answers follow the presser's language; the alert itself stays in the bot's configured one."""
+    Answers follow the presser's language; the alert itself stays in the bot's configured one (`copies`)."""
     router = Router(name="alerts")
     router.callback_query.filter(HasRole(MEMBERS))
     card_zone = zone or ZoneInfo("UTC")
+    alerts = copies or AlertCopies(store, zone=card_zone, tags=tags)
 
     @router.callback_query(TagCallback.filter(F.tag.in_(set(tags))))
-    async def toggle_tag(query: CallbackQuery, callback_data: TagCallback) -> None:
+    async def toggle_tag(query: CallbackQuery, callback_data: TagCallback, bot: Bot) -> None:
         lang = language(query.from_user.language_code)
         dialog = await store.get_dialog(callback_data.dialog_id)
         if dialog is None:
@@ -257,17 +420,10 @@ def alerts_router(store: Store, zone: ZoneInfo | None = None, tags: Sequence[str
         dialog = await store.set_tags(dialog.id, chosen) or dialog
         label = tag_label(lang, tag)
         await query.answer(text(lang, "tag_removed" if removing else "tag_set", tag=label))
-        if isinstance(query.message, Message):  # older than 48 h: Telegram no longer lets us edit it
-            markup = query.message.reply_markup
-            # The buttons keep the language they were sent in: read it off the first tag button.
-            shown = markup.inline_keyboard[0][0].text if markup and markup.inline_keyboard else ""
-            keyboard_lang = "en" if shown.removeprefix("✅ ") == tag_name("en", "qualified") else "ru"
-            has_card = markup is not None and any(
-                CardCallback.__prefix__ in (b.callback_data or "") for row in markup.inline_keyboard for b in row
-            )
-            await query.message.edit_reply_markup(
-                reply_markup=alert_keyboard(dialog, keyboard_lang, card_button=has_card, tags=tags)
-            )
+        edited = await alerts.refresh(bot, dialog.id)
+        pressed = query.message
+        if isinstance(pressed, Message) and (pressed.chat.id, pressed.message_id) not in edited:
+            await edit_pressed_keyboard(query, dialog, tags)
 
     @router.callback_query(CardCallback.filter())
     async def card(query: CallbackQuery, callback_data: CardCallback) -> None:

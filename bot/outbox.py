@@ -21,9 +21,19 @@ Sends wait `SEND_TIMEOUT` seconds for Telegram's answer, longer than the Bot API
 a send given up while Telegram was still accepting it would be sent again. The lease outlasts several such
 sends, so no other copy takes over an alert whose send is still in flight.
 
-Alerts queued for chat 0 ("the owners", queued when none were configured) go to every owner configured
-now; with none they keep waiting. Which owners already got such an alert is remembered in memory only, so
-a restart in the middle of a partial failure may repeat it to some owners.
+Alerts queued for chat 0 go to the team at delivery time (bot/team.py, `team_targets`): the team group (in
+its topic) when one is set, else every owner and staff member who has not muted alerts; with no owner, no
+staff and no group they keep waiting. Which chats already got the alert is read from the store
+(`dialog_alert_messages`), so a retry after a partial failure, on this copy of the server or another,
+sends it only to the chats still missing it. The team group's loss is handled where it is seen: a group
+upgraded to a supergroup moves the team chat to its new id; the bot removed from the group (403, chat not
+found) sends alerts back to private chats, and the owners are told.
+
+A TAKE_REMINDER item ("nobody took this lead") comes due `take_reminder_minutes` after the dialog opened:
+dropped when the lead was taken (or erased) by then, else sent once to each chat that got the alert (muted
+people left out), as a reply to the alert there, with the alert's text and buttons under a ⏰ line. The
+reminder is a copy of the alert too (kept with `alert_message_sent`): it is edited with the others, and a
+chat with two copies was reminded already. A refused reminder (403/400) is skipped, never retried for ever.
 
 Without a bot token the dispatcher only logs that an alert waits (dialog id, channel, campaign — never the
 phone or the message) and leaves it in the outbox for the day a token is configured.
@@ -34,7 +44,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -42,16 +54,21 @@ from aiogram import Bot
 from aiogram.exceptions import (
     AiogramError,
     ClientDecodeError,
+    TelegramAPIError,
     TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramMigrateToChat,
     TelegramNetworkError,
     TelegramRetryAfter,
     TelegramServerError,
 )
-from aiogram.types import InlineKeyboardMarkup, LinkPreviewOptions, Message
+from aiogram.types import InlineKeyboardMarkup, LinkPreviewOptions, Message, ReplyParameters
 from cachetools import LRUCache
 
 from bot.alerts import TAGS, alert_keyboard, card_keyboard, plain_alert, render_alert
-from tracking.models import Dialog, OutboxItem
+from bot.team import Target, team_targets
+from bot.texts import text
+from tracking.models import TAKE_REMINDER, Dialog, OutboxItem
 from tracking.periods import utc_now
 from tracking.store.base import Store, StoreUnavailable
 from tracking.strings import one_line
@@ -59,7 +76,7 @@ from tracking.strings import one_line
 log = logging.getLogger("chattrack.bot.outbox")
 
 Clock = Callable[[], datetime]
-OWNERS_CHAT = 0  # an outbox chat id meaning "every owner configured at delivery time"
+OWNERS_CHAT = 0  # an outbox chat id meaning "the team at delivery time" (bot/team.py, team_targets)
 FALLBACK_AFTER = 5  # from this attempt on, an alert Telegram refuses with 400 goes in its plain form
 # Seconds to wait for Telegram's answer: above the Bot API's own ~60 s (and aiogram's default of 60).
 SEND_TIMEOUT = 75
@@ -73,6 +90,18 @@ def retry_delay(error: BaseException, attempts: int, base: float, cap: float) ->
     if isinstance(error, TelegramNetworkError | TelegramServerError | ClientDecodeError):
         return min(base * 2 ** max(attempts - 1, 0), cap)
     return cap
+
+
+@dataclass(frozen=True)
+class _Send:
+    """One message of an outbox item: where it goes, and the alert it answers (a reminder's)."""
+
+    target: Target
+    reply_to: int | None = None
+
+
+class _TeamChatChanged(Exception):
+    """The team group moved or was lost while sending: send the item again to the team as it is now."""
 
 
 class AlertDispatcher:
@@ -115,7 +144,6 @@ class AlertDispatcher:
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self._next_due: datetime | None = None
-        self._delivered_to: dict[str, set[int]] = {}  # chat-0 alerts: owners already served
         # Alerts already logged in log-only mode; bounded, since without a token they are never sent.
         self._logged: LRUCache[str, bool] = LRUCache(maxsize=10_000)
 
@@ -192,16 +220,26 @@ class AlertDispatcher:
             log.warning("lead alert %s: dialog %s is gone; dropping the alert", item.id, item.dialog_id)
             await self.store.alert_sent(item.id, self.clock())
             return 0
+        reminder = item.kind == TAKE_REMINDER
+        if reminder and (dialog.taken_by is not None or self.bot is None):
+            # Taken in time: nothing to remind. Without a bot the alert itself has not gone out.
+            await self.store.alert_sent(item.id, self.clock())
+            return 0
         if self.bot is None:
             self._log_waiting(item, dialog)
             await self._retry_later(item, self.retry_max, "no Telegram bot token configured")
             return 0
-        chats = self.owner_ids if item.chat_id == OWNERS_CHAT else [item.chat_id]
-        if not chats:
-            await self._retry_later(item, self.retry_max, "no owner configured")
+        copies = await self.store.dialog_alert_messages(dialog.id)
+        plan = await (self._reminder_plan(copies) if reminder else self._alert_plan(item, copies))
+        if plan is None:
+            why = "the alert has not reached anyone yet" if reminder else "no owner configured"
+            await self._retry_later(item, self.retry_max, why)
             return 0
         try:
-            await self._send(item, dialog, chats, self.bot)
+            await self._send(item, dialog, plan, self.bot)
+        except _TeamChatChanged as exc:
+            await self._retry_later(item, 0, str(exc))  # at once, to the team as it is now
+            return 0
         except AiogramError as exc:
             delay = retry_delay(exc, item.attempts, self.retry_base, self.retry_max)
             self.failed += 1
@@ -220,50 +258,132 @@ class AlertDispatcher:
             log.exception("lead alert %s (dialog %s) failed", item.id, item.dialog_id)
             await self._retry_later(item, self.retry_max, f"{type(exc).__name__}: {exc}")
             return 0
-        self._delivered_to.pop(item.id, None)
         await self.store.alert_sent(item.id, self.clock())
         self.sent += 1
-        log.info("lead alert %s (dialog %s) sent to %d chat(s)", item.id, item.dialog_id, len(chats))
+        log.info("%s %s (dialog %s) sent to %d chat(s)", item.kind, item.id, item.dialog_id, len(plan))
         return 1
 
-    async def _send(self, item: OutboxItem, dialog: Dialog, chats: Sequence[int], bot: Bot) -> None:
+    async def _alert_plan(self, item: OutboxItem, copies: Sequence[tuple[int, int]]) -> list[_Send] | None:
+        """The chats still missing the alert; None while there is no one to send it to (no owner configured)."""
+        if item.chat_id != OWNERS_CHAT:
+            targets = [Target(item.chat_id)]
+        else:
+            targets = await team_targets(self.store, self.owner_ids)
+            if not targets and not self.owner_ids:
+                return None
+        served = {chat_id for chat_id, _ in copies}
+        return [_Send(target) for target in targets if target.chat_id not in served]
+
+    async def _reminder_plan(self, copies: Sequence[tuple[int, int]]) -> list[_Send] | None:
+        """Each chat that got the alert and has not muted alerts, replying to its first copy there; a chat
+        with two copies was reminded already. None while the alert has reached no one."""
+        if not copies:
+            return None
+        first: dict[int, int] = {}
+        for chat_id, message_id in copies:
+            first.setdefault(chat_id, message_id)
+        count = Counter(chat_id for chat_id, _ in copies)
+        muted = await self.store.muted_users()
+        team = await self.store.team_chat()
+        return [
+            _Send(Target(chat_id, team.thread_id if team and team.chat_id == chat_id else None), message_id)
+            for chat_id, message_id in first.items()
+            if count[chat_id] < 2 and not (chat_id > 0 and chat_id in muted)
+        ]
+
+    async def _send(self, item: OutboxItem, dialog: Dialog, plan: Sequence[_Send], bot: Bot) -> None:
+        reminder = item.kind == TAKE_REMINDER
         try:
-            rich: tuple[str, InlineKeyboardMarkup] | None = (
-                render_alert(dialog, self.lang, self.zone),
-                alert_keyboard(dialog, self.lang, tags=self.tags),
-            )
+            body = render_alert(dialog, self.lang, self.zone)
+            if reminder:
+                minutes = max(int((self.clock() - dialog.started_at).total_seconds() // 60), 1)
+                body = text(self.lang, "take_reminder", minutes=minutes) + "\n\n" + body
+            rich: str | None = body
         except Exception:  # a bug: the lead still gets its alert, in the plain form
             log.exception("lead alert %s (dialog %s) could not be rendered; sending it plain", item.id, dialog.id)
             rich = None
-        served = self._delivered_to.setdefault(item.id, set())
-        for chat_id in chats:
-            if chat_id in served:
+        for step in plan:
+            chat_id = step.target.chat_id
+            try:
+                if rich is None:
+                    sent = await self._send_plain(bot, step, dialog)
+                else:
+                    sent = await self._send_rich(bot, item, step, dialog, rich)
+            except (TelegramBadRequest, TelegramForbiddenError, TelegramMigrateToChat) as exc:
+                if await self._team_chat_failed(bot, chat_id, exc):
+                    raise _TeamChatChanged(f"team group {chat_id}: {exc}") from exc
+                if not reminder:
+                    raise
+                # A reminder is a nudge, sent at most once: a chat that refuses it is left out.
+                log.info("take reminder %s not sent to chat %s: %s", item.id, chat_id, exc)
                 continue
-            if rich is None:
-                sent = await self._send_plain(bot, chat_id, dialog)
-            else:
-                try:
-                    sent = await bot.send_message(
-                        chat_id,
-                        rich[0],
-                        parse_mode="HTML",
-                        reply_markup=rich[1],
-                        link_preview_options=LinkPreviewOptions(is_disabled=True),
-                        request_timeout=self.send_timeout,
-                    )
-                except TelegramBadRequest as exc:
-                    if item.attempts < FALLBACK_AFTER:
-                        raise
-                    log.warning(
-                        "lead alert %s (dialog %s, attempt %d) refused again (%s); sending it plain",
-                        item.id,
-                        dialog.id,
-                        item.attempts,
-                        exc,
-                    )
-                    sent = await self._send_plain(bot, chat_id, dialog)
-            served.add(chat_id)
             await self._remember(dialog, chat_id, sent.message_id)
+
+    async def _send_rich(self, bot: Bot, item: OutboxItem, step: _Send, dialog: Dialog, body: str) -> Message:
+        reassign = step.target.chat_id < 0 or step.target.chat_id in self.owner_ids  # an owner reads this copy
+        keyboard = alert_keyboard(dialog, self.lang, tags=self.tags, reassign=reassign)
+        try:
+            return await self._message(bot, step, body, "HTML", keyboard)
+        except TelegramBadRequest as exc:
+            if item.attempts < FALLBACK_AFTER or "chat not found" in exc.message:
+                raise
+            log.warning(
+                "lead alert %s (dialog %s, attempt %d) refused again (%s); sending it plain",
+                item.id,
+                dialog.id,
+                item.attempts,
+                exc,
+            )
+            return await self._send_plain(bot, step, dialog)
+
+    async def _message(
+        self, bot: Bot, step: _Send, body: str, parse_mode: str | None, keyboard: InlineKeyboardMarkup | None
+    ) -> Message:
+        """One send, in the team group's topic and as a reply when the step says so; a topic since deleted
+        gets it in the group's general chat instead."""
+        target = step.target
+        reply = (
+            None
+            if step.reply_to is None
+            else ReplyParameters(message_id=step.reply_to, allow_sending_without_reply=True)
+        )
+        try:
+            return await bot.send_message(
+                target.chat_id,
+                body,
+                parse_mode=parse_mode,
+                reply_markup=keyboard,
+                message_thread_id=target.thread_id,
+                reply_parameters=reply,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+                request_timeout=self.send_timeout,
+            )
+        except TelegramBadRequest as exc:
+            if target.thread_id is None or "thread not found" not in exc.message:
+                raise
+            log.warning("topic %s of the team group is gone: alerts go to the group's general chat", target.thread_id)
+            return await self._message(bot, _Send(Target(target.chat_id)), body, parse_mode, keyboard)
+
+    async def _team_chat_failed(self, bot: Bot, chat_id: int, exc: TelegramAPIError) -> bool:
+        """The team group refused for good: it moved (a group upgraded to a supergroup gets a new id), or the
+        bot was removed from it or it was deleted. True when the team chat changed, so the alert goes again."""
+        team = await self.store.team_chat()
+        if team is None or team.chat_id != chat_id:
+            return False
+        if isinstance(exc, TelegramMigrateToChat):
+            await self.store.set_team_chat(team.model_copy(update={"chat_id": exc.migrate_to_chat_id}))
+            log.warning("the team group %s is now %s: alerts follow it", chat_id, exc.migrate_to_chat_id)
+            return True
+        if not isinstance(exc, TelegramForbiddenError) and "chat not found" not in exc.message:
+            return False
+        await self.store.set_team_chat(None)
+        log.warning("the bot cannot write to the team group %s (%s): alerts go to private chats again", chat_id, exc)
+        for owner in self.owner_ids:
+            try:
+                await bot.send_message(owner, text(self.lang, "team_chat_lost", title=team.title or str(chat_id)))
+            except AiogramError as error:
+                log.info("owner %s not told that the team group is lost: %s", owner, error)
+        return True
 
     async def _remember(self, dialog: Dialog, chat_id: int, message_id: int) -> None:
         """Keep where the alert went, so erasing the contact can edit it; the alert is sent whatever happens."""
@@ -272,16 +392,9 @@ class AlertDispatcher:
         except Exception as exc:
             log.warning("lead alert of dialog %s: its message in chat %s not kept: %s", dialog.id, chat_id, exc)
 
-    async def _send_plain(self, bot: Bot, chat_id: int, dialog: Dialog) -> Message:
+    async def _send_plain(self, bot: Bot, step: _Send, dialog: Dialog) -> Message:
         """The alert without markup: nothing in it for Telegram to refuse but the chat itself."""
-        return await bot.send_message(
-            chat_id,
-            plain_alert(dialog, self.lang),
-            parse_mode=None,
-            reply_markup=card_keyboard(dialog, self.lang),
-            link_preview_options=LinkPreviewOptions(is_disabled=True),
-            request_timeout=self.send_timeout,
-        )
+        return await self._message(bot, step, plain_alert(dialog, self.lang), None, card_keyboard(dialog, self.lang))
 
     async def _retry_later(self, item: OutboxItem, delay: float, error: str) -> None:
         due = self.clock() + timedelta(seconds=delay)

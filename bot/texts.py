@@ -20,9 +20,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "menu_pages": "Страницы, с которых написали",
         "menu_compare": "Сравнение периодов",
         "menu_report": "График и итоги",
+        "menu_team": "Кто взял заявки и как быстро ответили",
         "menu_dialog": "Карточка по коду или телефону",
         "menu_recent": "Последние диалоги",
         "menu_summary": "Время ежедневной сводки",
+        "menu_alerts": "Уведомления о новых заявках: включить или выключить",
         "menu_help": "Все команды",
         "menu_invite": "Пригласить сотрудника",
         "menu_staff": "Сотрудники и доступ",
@@ -62,6 +64,39 @@ TEXTS: dict[str, dict[str, str]] = {
         "tag_removed": "Тег «{tag}» снят",
         "dialog_missing": "Диалог не найден",
         "not_allowed": "Эта кнопка только для сотрудников компании",
+        # the team (bot/team.py): taking leads, where alerts go
+        "take": "✋ Беру",
+        "taken": "✋ Взял(а) {name}, {time}",
+        "reassign": "🔁 Передать",
+        "take_yours": "Заявка ваша",
+        "take_already": "Заявку уже взял(а) {name}",
+        "take_reminder": "⏰ <b>Заявку никто не взял</b> уже {minutes} мин",
+        "reassign_owners_only": "Передать заявку может только владелец",
+        "reassign_ask": "Кому передать заявку?",
+        "reassign_me": "Мне",
+        "reassign_done": "✋ Заявка передана: {name}",
+        "reassigned_to_you": "👉 Вам передали заявку. Карточка: /dialog {dialog_id}",
+        "alerts_on": "🔔 Уведомления о новых заявках приходят вам в этот чат.",
+        "alerts_off": "🔕 Уведомления о новых заявках для вас выключены.",
+        "alerts_in_group": "👥 Сейчас уведомления приходят в группу «{title}», а не в личные чаты.",
+        "alerts_button_on": "🔔 Включить",
+        "alerts_button_off": "🔕 Выключить",
+        "alerts_button_private": "👤 Вернуть в личные чаты",
+        "alerts_turned_on": "Уведомления включены",
+        "alerts_turned_off": "Уведомления выключены",
+        "team_set": (
+            "👥 Готово: уведомления о новых заявках теперь приходят в эту группу. Отчёты остаются в личных "
+            "чатах, а нажимать кнопки могут только приглашённые сотрудники. Вернуть уведомления в личные чаты: "
+            "/team выкл"
+        ),
+        "team_set_topic": (
+            "👥 Готово: уведомления о новых заявках теперь приходят в эту тему. Отчёты остаются в личных "
+            "чатах, а нажимать кнопки могут только приглашённые сотрудники. Вернуть уведомления в личные чаты: "
+            "/team выкл"
+        ),
+        "team_off": "👤 Уведомления о новых заявках снова приходят владельцам и сотрудникам в личные чаты.",
+        "team_owners_only": "Направить уведомления в группу может только владелец.",
+        "team_chat_lost": "Бот больше не может писать в группу «{title}»: уведомления снова приходят в личные чаты.",
         "start_owner": (
             "Здравствуйте, {name}! Я буду присылать сюда новые заявки из WhatsApp и Telegram "
             "с источником, кампанией и страницей сайта. Отчёты и настройки: /help"
@@ -69,6 +104,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "start_staff": "Здравствуйте, {name}! Вам доступны отчёты по заявкам: /help",
         "start_stranger": "Здравствуйте! Это служебный бот компании, он работает только для её сотрудников.",
         "customer_welcome": "Здравствуйте! Спасибо за обращение. Напишите, пожалуйста, ваш вопрос — мы скоро ответим.",
+        # a member's reply to a bot customer (bot/relay.py)
+        "relay_sent": "✅ Отправлено клиенту",
+        "relay_blocked": "Клиент заблокировал бота: сообщение не доставлено.",
+        "relay_failed": "Telegram не принял сообщение для клиента. Попробуйте ещё раз или отправьте иначе.",
+        "relay_not_bot": "Этот клиент писал не боту: ответьте ему там, где он написал.",
         "unknown_command": "Не знаю такой команды. Список команд: /help",
         "help": (
             "<b>Отчёты</b> (период: сегодня, вчера, неделя, ноябрь, с 1 по 15 ноября, 01.11–15.11, "
@@ -76,6 +116,7 @@ TEXTS: dict[str, dict[str, str]] = {
             "/stats неделя — диалоги, новые и повторные, каналы\n"
             "/channels месяц — откуда приходят клиенты\n"
             "/pages неделя — страницы, с которых написали (/pages вход — страницы входа)\n"
+            "/team неделя — кто взял заявки, как быстро ответили, кто остался без ответа\n"
             "/compare неделя — с прошлой неделей по то же время "
             "(неделя целиком — с прошлой целиком; месяц год назад — с прошлым годом)\n"
             "/report 30 дней — график и итоги (/report год по месяцам — по месяцам)\n"
@@ -182,9 +223,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "menu_pages": "Pages of contact",
         "menu_compare": "Compare periods",
         "menu_report": "Chart and totals",
+        "menu_team": "Who took leads, how fast they were answered",
         "menu_dialog": "A dialog's card by code or phone",
         "menu_recent": "Latest dialogs",
         "menu_summary": "Daily summary time",
+        "menu_alerts": "Lead alerts on or off",
         "menu_help": "All commands",
         "menu_invite": "Invite a staff member",
         "menu_staff": "Staff and access",
@@ -223,6 +266,37 @@ TEXTS: dict[str, dict[str, str]] = {
         "tag_removed": "Tag “{tag}” removed",
         "dialog_missing": "Dialog not found",
         "not_allowed": "This button is for the company's staff only",
+        # the team (bot/team.py): taking leads, where alerts go
+        "take": "✋ Take",
+        "taken": "✋ Taken by {name}, {time}",
+        "reassign": "🔁 Reassign",
+        "take_yours": "The lead is yours",
+        "take_already": "Already taken by {name}",
+        "take_reminder": "⏰ <b>Nobody has taken this lead</b> for {minutes} min",
+        "reassign_owners_only": "Only an owner can reassign a lead",
+        "reassign_ask": "Who takes this lead?",
+        "reassign_me": "Me",
+        "reassign_done": "✋ Lead handed to {name}",
+        "reassigned_to_you": "👉 A lead was handed to you. Card: /dialog {dialog_id}",
+        "alerts_on": "🔔 Lead alerts come to you in this chat.",
+        "alerts_off": "🔕 Lead alerts are off for you.",
+        "alerts_in_group": "👥 Alerts go to the group “{title}” now, not to private chats.",
+        "alerts_button_on": "🔔 On",
+        "alerts_button_off": "🔕 Off",
+        "alerts_button_private": "👤 Back to private chats",
+        "alerts_turned_on": "Alerts on",
+        "alerts_turned_off": "Alerts off",
+        "team_set": (
+            "👥 Done: lead alerts now come to this group. Reports stay in private chats, and only invited staff "
+            "can press the buttons. Back to private alerts: /team off"
+        ),
+        "team_set_topic": (
+            "👥 Done: lead alerts now come to this topic. Reports stay in private chats, and only invited staff "
+            "can press the buttons. Back to private alerts: /team off"
+        ),
+        "team_off": "👤 Lead alerts go to owners and staff in their private chats again.",
+        "team_owners_only": "Only an owner can send alerts to a group.",
+        "team_chat_lost": "The bot can no longer write to the group “{title}”: alerts go to private chats again.",
         "start_owner": (
             "Hello, {name}! I will post new WhatsApp and Telegram leads here, with their source, "
             "campaign and site page. Reports and settings: /help"
@@ -230,12 +304,17 @@ TEXTS: dict[str, dict[str, str]] = {
         "start_staff": "Hello, {name}! Lead reports are at your service: /help",
         "start_stranger": "Hello! This is a company's internal bot; it only works for its staff.",
         "customer_welcome": "Hello! Thank you for getting in touch. Please write your question, we will answer soon.",
+        "relay_sent": "✅ Sent to the customer",
+        "relay_blocked": "The customer has blocked the bot: the message was not delivered.",
+        "relay_failed": "Telegram did not accept the message for the customer. Try again or send it another way.",
+        "relay_not_bot": "This customer did not write to the bot: answer them where they wrote.",
         "unknown_command": "I don't know that command. The list: /help",
         "help": (
             "<b>Reports</b> (period: today, yesterday, week, november, Nov 1-15, 2026-11-01..2026-11-15, q3, 7d…)\n"
             "/stats week — dialogs, new and repeat, channels\n"
             "/channels month — traffic channels\n"
             "/pages week — pages of contact (/pages landing — landing pages)\n"
+            "/team week — who took leads, how fast they were answered, who was left unanswered\n"
             "/compare week — against last week to the same time "
             "(week whole — the whole of last week; month yoy — against last year)\n"
             "/report 30d — a chart and the totals (/report year by month — bars by month)\n"

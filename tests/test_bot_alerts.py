@@ -256,10 +256,13 @@ async def test_tag_buttons_tag_the_dialog_for_owners_only(
     assert refused.params["show_alert"] is True
     press(OWNER, f"tag:{dialog.id}:sale")
     answer = await fake.wait_for("answerCallbackQuery", count=2)
-    edit = await fake.wait_for("editMessageReplyMarkup", lambda c: c.ok)
+    # Every copy of the alert is re-rendered from the stored dialog: its text and its buttons.
+    edit = await fake.wait_for("editMessageText", lambda c: c.ok)
 
     assert answer.params["text"] == "Тег «Продажа» поставлен"
     assert edit.params["reply_markup"]["inline_keyboard"][0][1]["text"] == "✅ Продажа"
+    assert (edit.params["chat_id"], edit.params["message_id"]) == (OWNER, message["message_id"])
+    assert edit.params["text"] == alert.params["text"]
     stored = await store.get_dialog(dialog.id)
     assert stored is not None and stored.tags == ["sale"]
 
@@ -285,7 +288,7 @@ async def test_owner_defined_tags_are_buttons_too(
         }
     )
     answer = await fake.wait_for("answerCallbackQuery")
-    edit = await fake.wait_for("editMessageReplyMarkup", lambda c: c.ok)
+    edit = await fake.wait_for("editMessageText", lambda c: c.ok)
 
     assert answer.params["text"] == "Тег «перезвонить» поставлен"
     assert edit.params["reply_markup"]["inline_keyboard"][1][1]["text"] == "✅ перезвонить"

@@ -131,11 +131,17 @@ class Tracker:
             attribution=attribution,
             visit=visit,
         )
-        # Without owners configured the alert still waits in the outbox (chat 0 = "the owners").
-        chats = list(self.settings.telegram_owner_ids) or [0]
-        # The store withholds the alert of a contact's dialogs past ALERTS_PER_CONTACT an hour (limits.py).
+        # One alert item for chat 0, "the team at delivery time" (bot/outbox.py): the team group, or each owner
+        # and staff member then; with none configured it waits. The store withholds the alert of a contact's
+        # dialogs past ALERTS_PER_CONTACT an hour (limits.py), and queues the take reminder with the alert.
         result = await self.store.add_message(
-            NewDialog(message=message, draft=draft, dialog_gap=self.settings.dialog_gap, alert_chats=chats)
+            NewDialog(
+                message=message,
+                draft=draft,
+                dialog_gap=self.settings.dialog_gap,
+                alert_chats=[0],
+                reminder_after=self.settings.take_reminder,
+            )
         )
         if links and result.outcome is not IngestOutcome.ERASED:
             await self._link(message)  # after storing: a retry of an erased message must not link again
