@@ -50,6 +50,8 @@ from pymongo.errors import (
 
 from tracking.limits import ALERTS_PER_CONTACT, NewVisitBudget, alert_withheld
 from tracking.models import (
+    LEAD_ALERT,
+    TAKE_REMINDER,
     TELEGRAM_USERNAME,
     Click,
     Dialog,
@@ -60,7 +62,7 @@ from tracking.models import (
     Visit,
     opened_visit,
 )
-from tracking.periods import buckets_for
+from tracking.periods import buckets_for, utc_now
 from tracking.store import mongo_counts, rollups
 from tracking.store.base import (
     ATTRIBUTION_FIELDS,
@@ -89,8 +91,9 @@ from tracking.store.base import (
 )
 
 # 2: messages by contact_id; dialogs by (tags, started_at). 3: aliases by contact_id. 4: report counts kept
-# (tracking/store/mongo_counts.py): a version before would change dialogs without them.
-SCHEMA_VERSION = 4
+# (tracking/store/mongo_counts.py): a version before would change dialogs without them. 5: the team (issue 18):
+# alert_messages by (sent.chat, sent.message) and (relayed.chat, relayed.message).
+SCHEMA_VERSION = 5
 log = logging.getLogger("chattrack.store")
 
 
@@ -103,6 +106,28 @@ DIALOG_PROJECTION = {"seq": 0, "appended": 0}
 Doc = dict[str, Any]
 P = ParamSpec("P")
 R = TypeVar("R")
+
+# What response_rows reads of a dialog (no visit, no attribution but its channel), named as ResponseRow names it.
+RESPONSE_PROJECTION: Doc = {
+    "channel": "$attribution.channel",
+    **{
+        name: 1
+        for name in (
+            "provider",
+            "business_number",
+            "status",
+            "contact_name",
+            "contact_id",
+            "started_at",
+            "taken_by",
+            "taken_by_name",
+            "taken_at",
+            "answered_at",
+            "answered_by",
+            "tags",
+        )
+    },
+}
 
 # Errors that mean "the database is not reachable or did not answer in time".
 UNAVAILABLE_ERRORS = (ConnectionFailure, ExecutionTimeout, WTimeoutError)
@@ -266,6 +291,13 @@ def _group_key(query: CountQuery, name: str) -> Any:
     return value
 
 
+def alert_copies(doc: Mapping[str, Any]) -> list[tuple[int, int]]:
+    """(chat, message) of a dialog's alerts in the order sent: those kept before schema 5 first."""
+    old = [(int(chat), int(message)) for chat, message in doc.get("messages", [])]
+    new = [(int(m["chat"]), int(m["message"])) for m in doc.get("sent", [])]
+    return list(dict.fromkeys(old + new))
+
+
 def forgotten_messages(contact_id: str, dialog_ids: list[str]) -> Doc:
     """The messages `forget_contact` erases: of the contact's dialogs, and any of the contact's own (a
     message still pending has no dialog yet). Each branch of the $or has its index."""
@@ -371,6 +403,7 @@ class MongoStore:
         self._db: AsyncDatabase[Doc] | None = None
         self._codec: CodecOptions[Doc] = CodecOptions(tz_aware=True, tzinfo=UTC)
         self._erasure_key = ""  # read from the database by open()
+        self._reply_since: dict[tuple[str, str], datetime] = {}  # reply sources as this copy last saw them
 
     @property
     def db(self) -> AsyncDatabase[Doc]:
@@ -483,6 +516,10 @@ class MongoStore:
         await db.outbox.create_index("dialog_id", name="dialog_id")
         await db.aliases.create_index("contact_id", name="contact_id")  # keyed by the alias; forget asks by contact
         await db.count_marks.create_index("hour", name="hour")  # reports ask which hours of a period are marked
+        # A reply in a team chat to an alert or a relayed message finds its dialog (dialog_by_bot_message).
+        for field in ("sent", "relayed"):
+            keys = [(f"{field}.chat", ASCENDING), (f"{field}.message", ASCENDING)]
+            await db.alert_messages.create_index(keys, name=field)
         await self._ttl_index(db, "visits", "last_seen")
         await self._ttl_index(db, "clicks", "at")
 
@@ -738,10 +775,10 @@ class MongoStore:
                     decision = None
                     continue
                 chats = [] if decision.alert_withheld else new.alert_chats
-                await self._queue_alerts(dialog, chats, msg.received_at)
+                await self._queue_alerts(dialog, chats, msg.received_at, new.reminder_after)
                 outcome = IngestOutcome.NEW_DIALOG
             else:
-                dialog = await self._append(decision.dialog_id, ref, msg.received_at)
+                dialog = await self._append(decision.dialog_id, ref, msg.received_at, msg.text)
                 outcome = IngestOutcome.APPENDED
             await self.db.messages.update_one({"_id": message_oid, "owner": token}, {"$set": {"state": DONE}})
             return IngestResult(outcome=outcome, dialog=dialog)
@@ -807,33 +844,39 @@ class MongoStore:
         await mongo_counts.unmark(self.db, token, hours)
         return dialog_from(self._as_stored(doc))
 
-    async def _queue_alerts(self, dialog: Dialog, chats: list[int], at: datetime) -> None:
-        # One id per (dialog, chat): re-queueing after a crash inserts nothing twice.
-        items = [
-            {
-                "_id": f"{dialog.id}:{chat_id}",
+    async def _queue_alerts(
+        self, dialog: Dialog, chats: list[int], at: datetime, reminder_after: timedelta | None = None
+    ) -> None:
+        # One id per (dialog, chat), and per dialog for its reminder: re-queueing after a crash inserts
+        # nothing twice.
+        def item(item_id: str, chat_id: int, kind: str, due: datetime) -> Doc:
+            return {
+                "_id": item_id,
                 "dialog_id": dialog.id,
                 "chat_id": chat_id,
-                "kind": "lead_alert",
+                "kind": kind,
                 "attempts": 0,
-                "next_attempt_at": at,
+                "next_attempt_at": due,
                 "lease_until": None,
                 "created_at": at,
                 "sent_at": None,
                 "last_error": None,
             }
-            for chat_id in dict.fromkeys(chats)
-        ]
+
+        items = [item(f"{dialog.id}:{chat_id}", chat_id, LEAD_ALERT, at) for chat_id in dict.fromkeys(chats)]
         if not items:
             return
+        if reminder_after is not None:  # to the team (chat 0), whoever got the alert
+            items.append(item(f"{dialog.id}:reminder", 0, TAKE_REMINDER, dialog.started_at + reminder_after))
         try:
             await self.db.outbox.insert_many(items, ordered=False)
         except BulkWriteError as exc:
             if any(error.get("code") != 11000 for error in exc.details.get("writeErrors", [])):
                 raise
 
-    async def _append(self, dialog_id: str, ref: str, at: datetime) -> Dialog:
-        """Count the message into the dialog once, even when an earlier attempt already did."""
+    async def _append(self, dialog_id: str, ref: str, at: datetime, text: str = "") -> Dialog:
+        """Count the message into the dialog once, even when an earlier attempt already did; its text
+        becomes the dialog's first message while that is "" (a second round trip only then)."""
         doc = await self.db.dialogs.find_one_and_update(
             {"_id": dialog_id, "appended": {"$ne": ref}},
             {
@@ -848,6 +891,14 @@ class MongoStore:
             doc = await self.db.dialogs.find_one({"_id": dialog_id}, DIALOG_PROJECTION)
         if doc is None:
             raise RuntimeError(f"dialog {dialog_id} vanished")
+        if text and not doc.get("first_message"):
+            filled = await self.db.dialogs.find_one_and_update(
+                {"_id": dialog_id, "first_message": ""},  # a message joining at the same time may fill it first
+                {"$set": {"first_message": text}},
+                projection=DIALOG_PROJECTION,
+                return_document=ReturnDocument.AFTER,
+            )
+            doc = filled or await self.db.dialogs.find_one({"_id": dialog_id}, DIALOG_PROJECTION) or doc
         return dialog_from(doc)
 
     @_unavailable_as_store_error
@@ -1132,21 +1183,26 @@ class MongoStore:
 
     @_unavailable_as_store_error
     async def pending_alerts(self) -> int:
-        return await self.db.outbox.count_documents({"sent_at": None})
+        # A take reminder waiting for its time is no backlog: it counts once due.
+        due = {"$or": [{"kind": {"$ne": TAKE_REMINDER}}, {"next_attempt_at": {"$lte": utc_now()}}]}
+        return await self.db.outbox.count_documents({"sent_at": None, **due})
 
-    # The Telegram messages of a dialog's alerts: {_id: dialog id, messages: [[chat_id, message_id], …]}.
+    # The Telegram messages the bot sent about a dialog, one document per dialog: {_id: dialog id, sent:
+    # [{chat, message}, …] (its alerts, in the order sent), relayed: [{chat, message}, …] (a bot customer's
+    # messages relayed to team chats)}. Before schema 5 alerts were kept as messages: [[chat, message], …];
+    # those are still listed, but a reply to one is not traced back to its dialog (no index has them).
 
     @_unavailable_as_store_error
     async def alert_message_sent(self, dialog_id: str, chat_id: int, message_id: int) -> None:
         await self.db.alert_messages.update_one(
-            {"_id": dialog_id}, {"$addToSet": {"messages": [chat_id, message_id]}}, upsert=True
+            {"_id": dialog_id}, {"$addToSet": {"sent": {"chat": chat_id, "message": message_id}}}, upsert=True
         )
 
     @_unavailable_as_store_error
     async def alert_messages(self, contact_id: str) -> list[tuple[int, int]]:
         ids = [d["_id"] for d in await self.db.dialogs.find({"contact_id": contact_id}, {"_id": 1}).to_list()]
-        docs = await self.db.alert_messages.find({"_id": {"$in": ids}}).to_list()
-        return sorted((int(chat), int(message)) for doc in docs for chat, message in doc.get("messages", []))
+        docs = await self.db.alert_messages.find({"_id": {"$in": ids}}, {"messages": 1, "sent": 1}).to_list()
+        return sorted(pair for doc in docs for pair in alert_copies(doc))
 
     # A job is {_id: key, claimed_at, lease_until, done_at (only once finished)}. A claim is one upsert: it
     # takes over the document when unfinished with an expired lease; when none matches, the upsert inserts
@@ -1216,6 +1272,7 @@ class MongoStore:
     async def remove_staff(self, user_id: int) -> bool:
         removed = await self.db.staff.delete_one({"_id": user_id})
         await self.db.summary_choices.delete_one({"_id": user_id})
+        await self.db.muted_users.delete_one({"_id": user_id})
         return removed.deleted_count == 1
 
     @_unavailable_as_store_error
@@ -1321,45 +1378,135 @@ class MongoStore:
             for d in await cursor.to_list()
         ]
 
-    # the team (issue 18): implemented in the store adapters' next commit ------------------------------
+    # the team (issue 18) --------------------------------------------------------------------------
+    # Taking and answering are one conditional find_one_and_update each (atomic on the one document): the
+    # condition (nobody holds it / no earlier reply) decides between concurrent callers. Neither changes
+    # what reports count, so no counts move.
 
+    @_unavailable_as_store_error
     async def dialog_alert_messages(self, dialog_id: str) -> list[tuple[int, int]]:
-        raise NotImplementedError
+        doc = await self.db.alert_messages.find_one({"_id": dialog_id}, {"messages": 1, "sent": 1})
+        return [] if doc is None else alert_copies(doc)
 
+    @_unavailable_as_store_error
     async def take_dialog(
         self, dialog_id: str, user_id: int, name: str, at: datetime, *, replace: bool = False
     ) -> Dialog | None:
-        raise NotImplementedError
+        where: Doc = {"_id": dialog_id} if replace else {"_id": dialog_id, "taken_by": None}
+        doc = await self.db.dialogs.find_one_and_update(
+            where,
+            {"$set": {"taken_by": user_id, "taken_by_name": name, "taken_at": at}},
+            projection=DIALOG_PROJECTION,
+            return_document=ReturnDocument.AFTER,
+        )
+        if doc is None and not replace:  # taken before (or no such dialog): read who holds it
+            doc = await self.db.dialogs.find_one({"_id": dialog_id}, DIALOG_PROJECTION)
+        return None if doc is None else dialog_from(doc)
 
+    @_unavailable_as_store_error
     async def record_reply(self, dialog_id: str, at: datetime, by: str | None = None) -> Dialog | None:
-        raise NotImplementedError
+        doc = await self.db.dialogs.find_one_and_update(
+            {"_id": dialog_id, "$or": [{"answered_at": None}, {"answered_at": {"$gt": at}}]},
+            {"$set": {"answered_at": at, "answered_by": by}},
+            projection=DIALOG_PROJECTION,
+            return_document=ReturnDocument.AFTER,
+        )
+        if doc is None:  # answered earlier (or no such dialog)
+            doc = await self.db.dialogs.find_one({"_id": dialog_id}, DIALOG_PROJECTION)
+        return None if doc is None else dialog_from(doc)
 
+    # reply_sources: {_id: "provider number", provider, business_number, since}
+
+    @_unavailable_as_store_error
     async def reply_seen(self, provider: str, business_number: str, at: datetime) -> None:
-        raise NotImplementedError
+        # Called for every reply a provider reports: a source this copy knows since no later than `at`
+        # needs no write (`since` only moves earlier, whatever other copies write).
+        key = (provider, business_number)
+        known = self._reply_since.get(key)
+        if known is not None and known <= at:
+            return
+        source = {"_id": f"{provider} {business_number}"}
+        change = {"$set": {"provider": provider, "business_number": business_number}, "$min": {"since": at}}
+        try:
+            await self.db.reply_sources.update_one(source, change, upsert=True)
+        except DuplicateKeyError:  # a concurrent first report inserted it: $min against that one
+            await self.db.reply_sources.update_one(source, change)
+        self._reply_since[key] = at  # the stored `since` is now at or before it
 
+    @_unavailable_as_store_error
     async def reply_sources(self) -> list[ReplySource]:
-        raise NotImplementedError
+        cursor = self.db.reply_sources.find({}, {"_id": 0}).sort("_id", ASCENDING)
+        return [ReplySource.model_validate(doc) for doc in await cursor.to_list()]
 
+    @_unavailable_as_store_error
     async def relay_message_sent(self, dialog_id: str, chat_id: int, message_id: int) -> None:
-        raise NotImplementedError
+        await self.db.alert_messages.update_one(
+            {"_id": dialog_id}, {"$addToSet": {"relayed": {"chat": chat_id, "message": message_id}}}, upsert=True
+        )
 
+    @_unavailable_as_store_error
     async def dialog_by_bot_message(self, chat_id: int, message_id: int) -> str | None:
-        raise NotImplementedError
+        pair = {"$elemMatch": {"chat": chat_id, "message": message_id}}
+        doc = await self.db.alert_messages.find_one({"$or": [{"sent": pair}, {"relayed": pair}]}, {"_id": 1})
+        return None if doc is None else str(doc["_id"])
 
+    # The team chat is a document of `meta`; mutes are {_id: user id} in `muted_users`.
+
+    @_unavailable_as_store_error
     async def set_team_chat(self, chat: TeamChat | None) -> None:
-        raise NotImplementedError
+        if chat is None:
+            await self.db.meta.delete_one({"_id": "team_chat"})
+        else:
+            await self.db.meta.replace_one({"_id": "team_chat"}, {"_id": "team_chat", **chat.model_dump()}, upsert=True)
 
+    @_unavailable_as_store_error
     async def team_chat(self) -> TeamChat | None:
-        raise NotImplementedError
+        doc = await self.db.meta.find_one({"_id": "team_chat"}, {"_id": 0})
+        return None if doc is None else TeamChat.model_validate(doc)
 
+    @_unavailable_as_store_error
     async def set_alerts_muted(self, user_id: int, muted: bool) -> None:
-        raise NotImplementedError
+        if muted:
+            await self.db.muted_users.replace_one({"_id": user_id}, {"_id": user_id}, upsert=True)
+        else:
+            await self.db.muted_users.delete_one({"_id": user_id})
 
+    @_unavailable_as_store_error
     async def muted_users(self) -> set[int]:
-        raise NotImplementedError
+        return {int(doc["_id"]) for doc in await self.db.muted_users.find({}, {"_id": 1}).to_list()}
 
+    @_unavailable_as_store_error
     async def response_rows(self, query: CountQuery, limit: int = 200_000) -> list[ResponseRow]:
-        raise NotImplementedError
+        # The first $match of count_dialogs' pipeline: the same filters, on the same indexes (started_at,
+        # or (tags, started_at) for a tag), in started_at order straight from the index.
+        match = count_pipeline(query.model_copy(update={"group_by": [], "bucket": None}))[0]["$match"]
+        await self._reachable()
+        with pymongo.timeout(self.report_timeout):
+            docs = (
+                await self.db.dialogs.find(match, RESPONSE_PROJECTION)
+                .sort("started_at", ASCENDING)
+                .limit(limit)
+                .to_list()
+            )
+        hidden = not query.include_probable
+        return [
+            ResponseRow(
+                dialog_id=d["_id"],
+                provider=d["provider"],
+                business_number=d["business_number"],
+                channel="unattributed" if hidden and d.get("status") == "probable" else d["channel"],
+                contact_name=d.get("contact_name"),
+                contact_id=d["contact_id"],
+                started_at=d["started_at"],
+                taken_by=d.get("taken_by"),
+                taken_by_name=d.get("taken_by_name"),
+                taken_at=d.get("taken_at"),
+                answered_at=d.get("answered_at"),
+                answered_by=d.get("answered_by"),
+                tags=d.get("tags") or [],
+            )
+            for d in docs
+        ]
 
 
 __all__ = ["MongoStore", "count_pipeline", "count_rows", "dialog_document"]
