@@ -1,6 +1,7 @@
 """Report commands for owners and staff, with natural arguments in Russian and English.
 
-/stats [period], /channels [period] [source|campaign|…], /pages [landing] [period], /compare [periods],
+/stats [period], /channels [period] [source|campaign|…], /pages [landing] [period], /team [period] (who took
+leads and how fast they were answered), /compare [periods],
 /report [period] [по месяцам|by week…] (a chart as a photo, then the totals), /dialog <code or phone>,
 /recent [search or date], /summary [HH:MM|off], /help. Every answer follows the asker's Telegram language;
 long ones are split at Telegram's limit. Reports come from `reports/`: this module only parses, picks and sends.
@@ -15,7 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from aiogram import Router
+from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
@@ -48,9 +49,12 @@ from reports.render import (
     render_period_error,
     render_ranking,
     render_summary,
+    render_team,
     split_message,
+    team_line,
 )
 from reports.tag_words import TagWordsError, split_tag_words
+from reports.team import team_report
 from tracking.models import Dialog
 from tracking.store.base import Bucket, Store, SummaryChoice
 from tracking.strings import one_line
@@ -273,10 +277,14 @@ def commands_router(
             return
         chosen, _, period = asked
         lang = lang_of(message)
-        totals, by_channel = await asyncio.gather(
-            summary(store, period, tags=chosen), channels(store, period, limit=TOP, tags=chosen)
+        totals, by_channel, team = await asyncio.gather(
+            summary(store, period, tags=chosen),
+            channels(store, period, limit=TOP, tags=chosen),
+            team_report(store, period, now=clock(), tags=chosen),
         )
         body = render_summary(totals, lang)
+        answered = team_line(lang, team.total)
+        body += f"\n{answered}" if answered else ""
         if totals.totals.dialogs:
             body += "\n\n" + render_ranking(by_channel, lang, filters=False)
         body = await teach_if_empty(message, role, body, totals.totals.dialogs)
@@ -305,6 +313,16 @@ def commands_router(
         button = export_keyboard(lang, "landing" if kind == "landing" else "pages", period, chosen)
         body = await teach_if_empty(message, role, render_ranking(report, lang), report.total.dialogs)
         await answer_long(message, body, button)
+
+    @router.message(Command("team"), F.chat.type == "private")  # in a group, /team picks the team chat (bot/team.py)
+    async def team_(message: Message, command: CommandObject) -> None:
+        asked = await report_args(message, command.args, "today")
+        if asked is None:
+            return
+        chosen, _, period = asked
+        lang = lang_of(message)
+        report = await team_report(store, period, now=clock(), tags=chosen)
+        await answer_long(message, render_team(report, lang), export_keyboard(lang, "dialogs", period, chosen))
 
     @router.message(Command("compare"))
     async def compare_(message: Message, command: CommandObject) -> None:

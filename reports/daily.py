@@ -1,4 +1,5 @@
-"""The daily summary: one day's dialogs against the day before and the same weekday a week ago, with a chart."""
+"""The daily summary: one day's dialogs against the day before and the same weekday a week ago, with a chart;
+how many the team answered, and the customers left without an answer, by name."""
 
 from __future__ import annotations
 
@@ -12,11 +13,13 @@ from reports.charts import chart_period, dynamics_png
 from reports.counts import TagFilter, channels, dynamics, pages, summary
 from reports.i18n import WEEKDAYS, Lang, day_label, number, percent, word
 from reports.periods import Period, Unit
-from reports.render import CAPTION_LIMIT, ranking_lines, render_change_line, split_message
+from reports.render import CAPTION_LIMIT, ranking_lines, render_change_line, split_message, team_line, unanswered_lines
 from reports.tag_words import tag_note
+from reports.team import figures, team_rows, unanswered_dialogs
 from tracking.store.base import Bucket, Store
 
 TOP = 5
+UNANSWERED_NAMES = 10  # customers named in «Без ответа»; the rest are counted («и ещё 3»)
 
 
 @dataclass(frozen=True)
@@ -33,12 +36,13 @@ async def daily_summary(
     period = Period(day, day, zone, Unit.DAY)
     before, week_ago = period.shifted(days=-1), period.shifted(days=-7)
     window = chart_period(period)  # the day shaded among the 13 before it
-    day_before, last_week, by_channel, by_page, trend = await asyncio.gather(
+    day_before, last_week, by_channel, by_page, trend, team = await asyncio.gather(
         summary(store, before, tags=tags),
         summary(store, week_ago, tags=tags),
         channels(store, period, limit=TOP, tags=tags),
         pages(store, period, "contact", limit=TOP, tags=tags),
         dynamics(store, window, Bucket.DAY, top=5, tags=tags),
+        team_rows(store, period, tags=tags),
     )
     t = by_channel.total  # the channels add up to the day's totals: no query of its own
     heading = f"{day_label(lang, day)} ({WEEKDAYS[lang][day.weekday()]})"
@@ -57,6 +61,10 @@ async def daily_summary(
         render_change_line(lang, "against_week_ago", t, last_week.totals),
     ]
     body = list(head)
+    answered = team_line(lang, figures(team.rows, team.windows, period.end))
+    body += [answered] if answered else []
+    unanswered = unanswered_lines(lang, unanswered_dialogs(team.rows, team.windows), UNANSWERED_NAMES)
+    body += ["", *unanswered] if unanswered else []
     if t.dialogs:
         body += ["", f"<b>{escape(word(lang, 'top_channels'))}</b>", *ranking_lines(lang, by_channel)]
         if by_page.rows:

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from reports.card import CARD_FIELDS, CardValue, card_record
+from reports.card import CARD_FIELDS, CardValue, card_record, local_time
 from reports.counts import ReportError
 from reports.i18n import (
     Lang,
@@ -34,9 +34,10 @@ from reports.i18n import (
     word,
 )
 from reports.periods import Period
-from tracking.models import Dialog
+from tracking.models import AnswerState, Dialog
 from tracking.store.base import ATTRIBUTION_FIELDS, Store
 from tracking.strings import one_line
+from tracking.team import ReplyWindows, answer_state, reply_windows, response_seconds
 
 PAGE_SIZE = 500
 MAX_PAGE = 1000
@@ -162,13 +163,45 @@ def spreadsheet_cell(value: CardValue) -> CardValue:
     return value
 
 
+# The team's columns after the card's (reports/team.py): who took the lead, the first reply, the answer state.
+TEAM_FIELDS = ("taken_by", "taken_at", "answered_at", "first_response_minutes", "answer_state")
+EXPORT_FIELDS = (*CARD_FIELDS, *TEAM_FIELDS)
+
+
 def csv_header(lang: Lang | None) -> list[str]:
     """Field keys (stable, for machines) or, with a language, the card's labels (for people)."""
-    return list(CARD_FIELDS) if lang is None else [field_label(lang, name) for name in CARD_FIELDS]
+    return list(EXPORT_FIELDS) if lang is None else [field_label(lang, name) for name in EXPORT_FIELDS]
 
 
 # A people's cell: text, a number, or a local date and time (naive: spreadsheets have no time zones).
-Cell = str | int | datetime | None
+Cell = str | int | float | datetime | None
+
+
+def first_response_minutes(dialog: Dialog) -> float | None:
+    """Minutes from the customer's first message to the business's first reply, to a tenth; None unanswered."""
+    seconds = response_seconds(dialog)
+    return None if seconds is None else round(seconds / 60, 1)
+
+
+def team_record(dialog: Dialog, windows: ReplyWindows, zone: ZoneInfo, lang: Lang | None = None) -> dict[str, Cell]:
+    """The team's columns of a dialog: for machines (lang None) local times as text and the state's code; for
+    people (`lang`) local datetimes and the state in words."""
+
+    def at(moment: datetime | None) -> Cell:
+        if moment is None:
+            return None
+        return local_time(moment, zone) if lang is None else moment.astimezone(zone).replace(tzinfo=None, microsecond=0)
+
+    state: AnswerState = answer_state(dialog, windows)
+    return {
+        "taken_by": one_line(dialog.taken_by_name) if dialog.taken_by_name else None,
+        "taken_at": at(dialog.taken_at),
+        "answered_at": at(dialog.answered_at),
+        "first_response_minutes": first_response_minutes(dialog),
+        "answer_state": state.value if lang is None else word(lang, f"answer_{state.value}"),
+    }
+
+
 # How a date reads in a CSV cell: what Excel of that language takes for a date when it opens the file.
 CSV_DATES: dict[Lang, str] = {"ru": "%d.%m.%Y %H:%M", "en": "%Y-%m-%d %H:%M"}
 DATE_FIELDS = ("started", "last_message", "started_at_utc")
@@ -207,9 +240,21 @@ def people_record(dialog: Dialog, zone: ZoneInfo, lang: Lang) -> dict[str, Cell]
 
 
 def csv_cell(value: Cell, lang: Lang) -> CardValue:
-    """A people's cell as CSV text: dates in the language's form, everything formula-safe."""
+    """A people's cell as CSV text: dates in the language's form, a fraction with the language's decimal
+    mark (Russian Excel reads "1.5" as a date), everything formula-safe."""
     if isinstance(value, datetime):
         return value.strftime(CSV_DATES[lang])
+    if isinstance(value, float):
+        return f"{value:g}".replace(".", ",") if lang == "ru" else f"{value:g}"
+    return spreadsheet_cell(value)
+
+
+def machine_cell(value: Cell) -> CardValue:
+    """A machine record's cell: numbers with a point, everything formula-safe."""
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, datetime):
+        return value.isoformat()
     return spreadsheet_cell(value)
 
 
@@ -233,11 +278,14 @@ async def dialogs_csv(
     words: Lang = lang or "ru"
     writer.writerow(csv_header(words if people else lang))
     rows = 0
+    windows = reply_windows(await store.reply_sources())
     async for dialog in iter_dialogs(store, period, page_size, keep):
         if people:
-            writer.writerow([csv_cell(v, words) for v in people_record(dialog, zone, words).values()])
+            record = {**people_record(dialog, zone, words), **team_record(dialog, windows, zone, words)}
+            writer.writerow([csv_cell(v, words) for v in record.values()])
         else:
-            writer.writerow([spreadsheet_cell(v) for v in card_record(dialog, zone).values()])
+            cells = [*card_record(dialog, zone).values(), *team_record(dialog, windows, zone).values()]
+            writer.writerow([machine_cell(v) for v in cells])
         rows += 1
         if rows % page_size == 0:
             yield _drain(buffer)

@@ -43,6 +43,7 @@ from reports.team import ResponseFigures, TeamReport
 from tracking.models import Dialog
 from tracking.pages import page_label
 from tracking.reasons import ReasonKind, parse_reason
+from tracking.store.base import ResponseRow
 from tracking.strings import ELLIPSIS, message_text, one_line
 
 TELEGRAM_LIMIT = 4096  # characters of a message (Telegram counts UTF-16 code units)
@@ -248,6 +249,24 @@ def _team_row(lang: Lang, head: str, f: ResponseFigures, waits: tuple[timedelta,
     if f.unknown:
         parts.append(escape(word(lang, "team_row_unknown").format(count=number(lang, f.unknown))))
     return " · ".join(parts)
+
+
+def contact_label(row: ResponseRow) -> str:
+    """A customer as the team knows them: their name, else their phone as people write it, else their id."""
+    name = one_line(row.contact_name, NAME_WIDTH)
+    if name:
+        return name
+    return phone_label(row.contact_id) if row.contact_id.startswith("+") else one_line(row.contact_id, NAME_WIDTH)
+
+
+def unanswered_lines(lang: Lang, rows: list[ResponseRow], limit: int = 10) -> list[str]:
+    """The daily summary's «Без ответа (7)» and the customers by name, the first `limit` of them «и ещё 2»."""
+    if not rows:
+        return []
+    names = ", ".join(escape(clip(contact_label(row), 40)) for row in rows[:limit])
+    if len(rows) > limit:
+        names += " " + escape(word(lang, "and_more").format(count=number(lang, len(rows) - limit)))
+    return [f"<b>{escape(word(lang, 'team_unanswered_leads'))}</b> ({number(lang, len(rows))})", names]
 
 
 def render_team(report: TeamReport, lang: Lang) -> str:

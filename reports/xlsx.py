@@ -23,14 +23,14 @@ from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
 from reports import counts
-from reports.card import CARD_FIELDS
 from reports.counts import Comparison, Dynamics, PeriodTotals, Ranking, TagFilter, tag_query
-from reports.export import PAGE_SIZE, Cell, DialogFilter, iter_dialogs, people_record
+from reports.export import EXPORT_FIELDS, PAGE_SIZE, Cell, DialogFilter, iter_dialogs, people_record, team_record
 from reports.i18n import Lang, field_label, number, period_label, value_label, word
 from reports.periods import Period
 from reports.tag_words import tag_note
 from tracking.periods import bucket_start
 from tracking.store.base import Bucket, Store
+from tracking.team import reply_windows
 
 MAX_ROWS = 50_000  # dialogs in one workbook: 5 MB (Telegram takes 50 MB from a bot), some 10–30 s to write
 RANKING_ROWS = counts.MAX_LIMIT
@@ -61,6 +61,11 @@ WIDTHS: dict[str, int] = {
     "first_message": 50,
     "last_message": 17,
     "started_at_utc": 17,
+    "taken_by": 20,
+    "taken_at": 17,
+    "answered_at": 17,
+    "first_response_minutes": 12,
+    "answer_state": 14,
 }
 DEFAULT_WIDTH = 13
 # The ranking sheets: the field, the sheet's focus name and the word of its name.
@@ -270,13 +275,15 @@ async def _dialogs_sheet(
     """The dialogs, oldest first, at most `max_rows`; written a page at a time off the event loop."""
     lang, f = book.lang, book.formats
     sheet = book.sheet("dialogs", "dialogs")
-    _header(sheet, [field_label(lang, n) for n in CARD_FIELDS], [WIDTHS.get(n, DEFAULT_WIDTH) for n in CARD_FIELDS], f)
+    names, widths = [field_label(lang, n) for n in EXPORT_FIELDS], [WIDTHS.get(n, DEFAULT_WIDTH) for n in EXPORT_FIELDS]
+    _header(sheet, names, widths, f)
+    windows = reply_windows(await store.reply_sources())
     written, page = 0, list[dict[str, Cell]]()
     async with aclosing(iter_dialogs(store, period, PAGE_SIZE, keep)) as dialogs:
         async for dialog in dialogs:
             if written + len(page) >= max_rows:
                 break
-            page.append(people_record(dialog, zone, lang))
+            page.append({**people_record(dialog, zone, lang), **team_record(dialog, windows, zone, lang)})
             if len(page) == PAGE_SIZE:
                 await asyncio.to_thread(_dialog_rows, sheet, written + 1, page, f)
                 written, page = written + len(page), []
@@ -284,7 +291,7 @@ async def _dialogs_sheet(
         await asyncio.to_thread(_dialog_rows, sheet, written + 1, page, f)
         written += len(page)
     if written:
-        sheet.autofilter(0, 0, written, len(CARD_FIELDS) - 1)
+        sheet.autofilter(0, 0, written, len(EXPORT_FIELDS) - 1)
     if note is not None:
         sheet.write_string(written + 2, 0, note, f.bold)
     return written

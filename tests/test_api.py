@@ -14,8 +14,7 @@ import aiohttp
 import openpyxl
 import pytest
 
-from reports.card import CARD_FIELDS
-from reports.export import spreadsheet_cell
+from reports.export import EXPORT_FIELDS, spreadsheet_cell
 from reports.i18n import field_label, value_label, word
 from reports.xlsx import XLSX_TYPE
 from tests.seed import PRICE, seed_dialog, seed_report_fixture, utc
@@ -174,7 +173,7 @@ async def test_csv_export_opens_in_russian_excel_by_default(api: Any, http: aioh
         data = await response.read()
     assert data.startswith(b"\xef\xbb\xbf")
     text = data.decode("utf-8-sig")
-    assert text.splitlines()[0].count(";") == len(CARD_FIELDS) - 1
+    assert text.splitlines()[0].count(";") == len(EXPORT_FIELDS) - 1
     rows = list(csv.DictReader(io.StringIO(text, newline=""), delimiter=";"))
     assert len(rows) == 6 and rows[0][field_label("ru", "id")] == api.ids["d1"]
     d1, d3 = rows[0], rows[2]

@@ -20,7 +20,7 @@ from pymongo import AsyncMongoClient
 from reports.card import CARD_FIELDS, dialog_card, find_dialogs
 from reports.counts import Change, ReportError, bucket_keys, channels, compare, dynamics, pages, ranking, summary
 from reports.daily import daily_summary
-from reports.export import dialogs_csv_bytes, page_dialogs
+from reports.export import EXPORT_FIELDS, dialogs_csv_bytes, page_dialogs
 from reports.i18n import normalise_lang, period_label
 from reports.periods import Period, PeriodError, parse_comparison, parse_period
 from reports.render import (
@@ -573,7 +573,7 @@ async def test_csv_export_parses_back(seeded: Seeded) -> None:
     assert rows[3]["source"] == "" and rows[5]["status"] == "probable"
     russian = await dialogs_csv_bytes(seeded.store, period("2026-11"), MOSCOW, lang="ru", delimiter="semicolon")
     header = next(csv.reader(io.StringIO(russian.decode("utf-8-sig")), delimiter=";"))
-    assert header[:3] == ["Идентификатор диалога", "Дата и время", "Имя"] and len(header) == len(CARD_FIELDS)
+    assert header[:3] == ["Идентификатор диалога", "Дата и время", "Имя"] and len(header) == len(EXPORT_FIELDS)
     empty = await dialogs_csv_bytes(seeded.store, period("2025"), MOSCOW)
     assert len(list(csv.reader(io.StringIO(empty.decode("utf-8-sig"))))) == 1
 

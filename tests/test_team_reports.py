@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import itertools
 from datetime import date, datetime, timedelta
+from typing import Any
 
+from reports.counts import TagFilter
 from reports.i18n import response_time
 from reports.periods import Period, Unit
 from reports.render import render_team, team_line
-from reports.team import ResponseFigures, figures, team_figures, unanswered_dialogs
+from reports.team import ResponseFigures, figures, team_figures, team_report, unanswered_dialogs
 from tests.fakes.telegram_api import html_to_text
-from tests.seed import MOSCOW, utc
-from tracking.store.base import ResponseRow
+from tests.seed import BUSINESS, MOSCOW, seed_dialog, utc
+from tracking.models import Channel
+from tracking.store.base import ResponseRow, Store
+from tracking.store.sqlite import SQLiteStore
 
 NOW = utc("2026-11-26 09:00")  # Thursday 12:00 in Moscow
 REPORTING = ("greenapi", "+79990000001")  # reports the business's replies since SINCE
@@ -24,6 +28,7 @@ SILENT = ("twilio", "+79990000002")  # never reported a reply: its dialogs are "
 SINCE = utc("2026-11-01 00:00")
 WINDOWS = {REPORTING: SINCE}
 ANNA, BORIS = 501, 502
+OWNER, STAFF = 111, 501  # as tests/test_bot_commands.py names them
 _serial = itertools.count(1)
 
 
@@ -152,3 +157,70 @@ def test_the_report_reads_in_the_owners_words() -> None:
     english = html_to_text(render_team(team_figures(period, seed_rows(), WINDOWS, NOW), "en")).replace("\u00a0", " ")
     assert "Answered: 5 of 8 (62%)" in english and "First response: median 5 min, 90% within 48 min" in english
     assert "Unanswered after 15 min — 4, 1 h — 2" in english
+
+
+# on dialogs stored through the real SQLite store -----------------------------------------------------
+
+SILENT_NUMBER = "+79990000002"  # a business number whose provider never reported a reply
+
+
+async def seed_team_day(store: Store) -> dict[str, str]:
+    """Thursday 26 November (Moscow), as of 12:00 (NOW): Maria took three leads, Irina two, nobody one; a
+    spam dialog is left out. The comments give each dialog's first response (UTC times)."""
+    await store.reply_seen("test", BUSINESS, utc("2026-11-01 00:00"))  # seed_dialog's provider and number
+    plan: list[tuple[str, str, dict[str, Any], tuple[int, str] | None, str | None]] = [
+        ("d1", "07:00", {"name": "Анна", "channel": Channel.PAID_SEARCH}, (STAFF, "Мария"), "07:02"),  # 120 s
+        ("d2", "07:30", {"contact": "+79161112233", "channel": Channel.PAID_SEARCH}, (STAFF, "Мария"), "07:40"),  # 600
+        ("d3", "08:00", {"name": "Ольга", "channel": Channel.ORGANIC_SEARCH}, (OWNER, "Ирина"), "08:30"),  # 1800 s
+        ("d4", "08:10", {"name": "Павел", "channel": Channel.ORGANIC_SEARCH}, (OWNER, "Ирина"), None),  # 50 min on
+        ("d5", "08:50", {"contact": "+79162223344"}, None, None),  # nobody took it; 10 min on
+        ("d6", "07:10", {"name": "Вера", "business_number": SILENT_NUMBER}, (STAFF, "Мария"), None),  # unknown
+        ("spam", "06:00", {"name": "Спамер", "tags": ["spam"]}, (STAFF, "Мария"), "06:01"),  # left out
+    ]
+    ids = {}
+    for key, at, fields, taker, reply in plan:
+        dialog = await seed_dialog(store, utc(f"2026-11-26 {at}"), **fields)
+        ids[key] = dialog.id
+        if taker is not None:
+            assert await store.take_dialog(dialog.id, taker[0], taker[1], dialog.started_at + timedelta(minutes=1))
+        if reply is not None:
+            assert await store.record_reply(dialog.id, utc(f"2026-11-26 {reply}"))
+    return ids
+
+
+THURSDAY = Period(date(2026, 11, 26), date(2026, 11, 26), MOSCOW, Unit.DAY, until=NOW)
+
+
+async def test_the_report_of_stored_dialogs(store: SQLiteStore) -> None:
+    await seed_team_day(store)
+
+    report = await team_report(store, THURSDAY, now=NOW)
+
+    t = report.total
+    assert (t.dialogs, t.taken, t.answered, t.unanswered, t.unknown) == (6, 5, 3, 2, 1)
+    # 120, 600, 1800 s: the median 600; the 90th percentile at 0.9 × 2 = 1.8: 600 + 0.8 × 1200 = 1560
+    assert (t.median_seconds, t.p90_seconds) == (600, 1560)
+    assert t.late == (2, 0)  # 1800 s, and Pavel's 50 min so far; nothing an hour late yet
+    assert (report.tags.without, report.tags.left_out) == (("spam",), 1)
+    maria, irina, nobody = report.people
+    assert (maria.user_id, maria.name, irina.user_id, irina.name, nobody.user_id) == (
+        STAFF,
+        "Мария",
+        OWNER,
+        "Ирина",
+        None,
+    )
+    # Maria: 120 and 600 s, median 360, 90th percentile 120 + 0.9 × 480 = 552; Vera's dialog unknown
+    assert (maria.figures.dialogs, maria.figures.answered, maria.figures.unknown) == (3, 2, 1)
+    assert (maria.figures.median_seconds, maria.figures.p90_seconds) == (360, 552)
+    assert (irina.figures.answered, irina.figures.unanswered, irina.figures.late) == (1, 1, (2, 0))
+    assert (nobody.figures.dialogs, nobody.figures.unanswered, nobody.figures.late) == (1, 1, (0, 0))
+    assert [(c.channel, c.figures.answered, c.figures.known) for c in report.channels] == [
+        ("direct", 0, 1),
+        ("organic_search", 1, 2),
+        ("paid_search", 2, 2),
+    ]
+    sale_only = await team_report(store, THURSDAY, now=NOW, tags=TagFilter(only="spam"))
+    assert (sale_only.total.dialogs, sale_only.total.answered, sale_only.total.median_seconds) == (1, 1, 60)
+    later = await team_report(store, THURSDAY, now=NOW + timedelta(hours=1))
+    assert later.total.late == (3, 2)  # an hour on, Pavel's and the 08:50 dialog are both an hour late

@@ -8,6 +8,7 @@ parameter is a 400 naming it; the reports themselves live in `reports/`, this mo
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Set
+from datetime import timedelta
 from functools import wraps
 from pathlib import Path
 from typing import Any, cast
@@ -31,6 +32,7 @@ from reports.counts import (
 from reports.export import DELIMITERS, MAX_PAGE, Delimiter, DialogFilter, dialogs_csv, page_dialogs
 from reports.i18n import LANGS, Lang
 from reports.periods import Period, PeriodError, parse_comparison, parse_period
+from reports.team import ResponseFigures, TeamReport, team_report
 from reports.xlsx import XLSX_TYPE, export_workbook
 from tracking.pages import page_key
 from tracking.periods import utc_now
@@ -217,6 +219,35 @@ def comparison_json(report: Comparison) -> Json:
     }
 
 
+def figures_json(f: ResponseFigures, waits: tuple[timedelta, ...]) -> Json:
+    """One group's team figures; times in seconds, null when nothing was answered."""
+    late = {f"unanswered_after_{int(w.total_seconds())}s": n for w, n in zip(waits, f.late, strict=True)}
+    return {
+        "dialogs": f.dialogs,
+        "taken": f.taken,
+        "answered": f.answered,
+        "unanswered": f.unanswered,
+        "unknown": f.unknown,
+        "answered_share": f.answered_share,
+        "median_first_response_seconds": f.median_seconds,
+        "p90_first_response_seconds": f.p90_seconds,
+        **late,
+    }
+
+
+def team_json(report: TeamReport) -> Json:
+    waits = report.waits
+    return {
+        "period": period_json(report.period),
+        "filters": report.filters,
+        **tags_json(report.tags),
+        "cut": report.cut,
+        "total": figures_json(report.total, waits),
+        "people": [{"user_id": p.user_id, "name": p.name, **figures_json(p.figures, waits)} for p in report.people],
+        "channels": [{"channel": c.channel, **figures_json(c.figures, waits)} for c in report.channels],
+    }
+
+
 # handlers -------------------------------------------------------------------------------------------
 
 
@@ -307,6 +338,20 @@ async def compare(request: web.Request) -> web.Response:
         tags=p.tags(),
     )
     return web.json_response(comparison_json(report))
+
+
+@authorized
+async def team(request: web.Request) -> web.Response:
+    p = Params(request, COMMON)
+    report = await team_report(
+        request.app[STORE],
+        p.period(),
+        now=p.now,
+        filters=p.filters(),
+        include_probable=p.boolean("probable", True),
+        tags=p.tags(),
+    )
+    return web.json_response(team_json(report))
 
 
 @authorized
@@ -434,6 +479,7 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/api/reports/drilldown", drilldown)
     app.router.add_get("/api/reports/dynamics", dynamics)
     app.router.add_get("/api/reports/compare", compare)
+    app.router.add_get("/api/reports/team", team)
     app.router.add_get("/api/dialogs", list_dialogs)
     app.router.add_get("/api/dialogs.csv", dialogs_csv_export)
     app.router.add_get("/api/dialogs.xlsx", dialogs_xlsx_export)
