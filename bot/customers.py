@@ -2,14 +2,21 @@
 
 Deep links: `t.me/<bot>?start=<visit code>` carries the code invisibly (start parameters allow A–Z a–z 0–9
 _ -, up to 64). The customer's chat with the bot becomes a dialog with the bot's @username as business
-number, attributed exactly to that visit; later messages of the same customer join it like any message.
+number, attributed exactly to that visit; later messages of the same customer join it like any message, the
+first text among them becomes the dialog's first message and every copy of its alert is redrawn to show it.
+Anyone else who writes to the bot privately (a plain `/start`, a start parameter that is neither a visit
+code nor an invite, a message) is a customer too: a dialog without a code. Members are never customers.
+Each new dialog is greeted once (CHATTRACK_BOT_GREETING, else the built-in greeting in the customer's
+language); /help gets the greeting too (other commands are for staff). Their messages go on to the team
+and the team's replies come back through the bot (bot/relay.py).
 
 Telegram Business: an owner connects the bot to their own account (Settings → Telegram Business →
 Chatbots). Telegram then sends a `business_connection` update, remembered in the store, and a
 `business_message` for every message in the account's private chats. A customer's message becomes an
 `InboundMessage` with the account's @username as business number, so the code the snippet appended to
-`t.me/<username>?text=` links attributes the chat exactly as on WhatsApp. The owner's own replies (and
-replies sent by bots on their behalf) are not customer messages and are ignored. Only accounts of the
+`t.me/<username>?text=` links attributes the chat exactly as on WhatsApp. The owner's own replies are not
+customer messages: each is the business answering (`Tracker.record_reply`, by the account's name); replies
+a bot sends on the owner's behalf (an auto-reply) are no one's answer and are ignored. Only accounts of the
 configured owners (or CHATTRACK_TELEGRAM_USERNAMES) count: anyone can connect a bot to their account, and a
 stranger's chats must not turn into this business's leads.
 
@@ -30,23 +37,24 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from typing import Any
 
 from aiogram import Bot, F, Router
 from aiogram.enums import ContentType
 from aiogram.exceptions import AiogramError
-from aiogram.filters import CommandObject, CommandStart, Filter
+from aiogram.filters import Command, CommandObject, CommandStart, Filter
 from aiogram.types import BusinessConnection, BusinessMessagesDeleted, Message, User
 
-from bot.access import Role
+from bot.access import INVITE_PREFIX, HasRole, Role
+from bot.relay import BOT_PROVIDER, Relay, bot_number
 from bot.texts import language, text
-from tracking.models import InboundMessage, IngestOutcome, Messenger
+from tracking.models import BusinessReply, Dialog, InboundMessage, IngestOutcome, Messenger
 from tracking.service import Tracker
 from tracking.store.base import BusinessAccount, Store
 
 log = logging.getLogger("chattrack.bot.customers")
 
 VISIT_PAYLOAD = r"^[0-9A-Za-z]{7}$"  # a visit code (6 + 1 check character); invites are inv_…
-BOT_PROVIDER = "telegram"
 BUSINESS_PROVIDER = "telegram_business"
 # What a customer says (Bot API Message fields, as aiogram names them): a text; a photo, live photo, video,
 # animation, audio, voice note, video note, document, sticker or paid media, with or without a caption; a
@@ -122,20 +130,32 @@ def business_message_id(connection_id: str, chat_id: int, message_id: int) -> st
     return f"{connection_id}:{chat_id}:{message_id}"
 
 
+def business_number(account: BusinessAccount) -> str:
+    """A Telegram Business account's @username, as the snippet names `t.me/<username>` click targets."""
+    return "@" + (account.username or str(account.user_id)).lower()
+
+
 def edited_at(message: Message) -> datetime | None:
     return None if message.edit_date is None else datetime.fromtimestamp(message.edit_date, UTC)
 
 
-class KnownCustomer(Filter):
-    """A stranger's private message, from someone who already has a dialog with the bot (came by deep link)."""
+class Customer(Filter):
+    """A stranger's private message that is no command: a customer's (members are not customers). Passes
+    their latest dialog with the bot as `latest` (None: this message opens their first); with `known`, only
+    customers who have one pass."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, *, known: bool = False) -> None:
         self.store = store
+        self.known = known
 
-    async def __call__(self, message: Message, role: Role = Role.STRANGER) -> bool:
+    async def __call__(self, message: Message, role: Role = Role.STRANGER) -> bool | dict[str, Any]:
         if role is not Role.STRANGER or message.from_user is None or (message.text or "").startswith("/"):
-            return False  # members are not customers; a stranger's commands get the refusal
-        return bool(await self.store.find_dialogs(contact_id=contact_id(message.from_user), limit=1))
+            return False
+        dialogs = await self.store.find_dialogs(contact_id=contact_id(message.from_user), limit=5)
+        latest = next((d for d in dialogs if d.provider == BOT_PROVIDER), None)  # not a Telegram Business one
+        if latest is None and self.known:
+            return False
+        return {"latest": latest}
 
 
 def customers_router(
@@ -146,10 +166,15 @@ def customers_router(
     business_usernames: Iterable[str] = (),
     on_new_dialog: Callable[[], None] = lambda: None,
     lang: str = "ru",
+    greeting: str | None = None,
+    relay: Relay | None = None,
 ) -> Router:
+    """`greeting`: what a new dialog's customer is told (plain text), else the built-in one in their language.
+    `relay`: where customers' messages go on to (bot/relay.py); None: stored only."""
     router = Router(name="customers")
     owners = frozenset(owner_ids)
     usernames = frozenset(name.lstrip("@").lower() for name in business_usernames)
+    stranger = HasRole({Role.STRANGER})
 
     def allowed(account: BusinessAccount) -> bool:
         return account.user_id in owners or (account.username or "").lower() in usernames
@@ -160,9 +185,12 @@ def customers_router(
             on_new_dialog()  # the lead alert leaves now rather than at the next poll
         return result.outcome
 
-    async def bot_number(bot: Bot) -> str:
-        me = await bot.me()  # cached by aiogram after the first call
-        return "@" + (me.username or str(me.id)).lower()
+    async def greet(message: Message) -> None:
+        if greeting:  # the owner's words, as written: no markup to break
+            await message.answer(greeting, parse_mode=None)
+            return
+        code = message.from_user.language_code if message.from_user else None
+        await message.answer(text(language(code), "customer_welcome"))
 
     async def from_bot_chat(message: Message, bot: Bot, typed: str, start_code: str | None = None) -> InboundMessage:
         """A customer's message in their chat with the bot itself."""
@@ -180,26 +208,62 @@ def customers_router(
             start_code=start_code,
         )
 
-    # deep links into the bot --------------------------------------------------------------------
+    async def customer_message(
+        message: Message, bot: Bot, typed: str, *, start_code: str | None = None, latest: Dialog | None = None
+    ) -> None:
+        """Store it; greet a new dialog; redraw the alerts when it became the dialog's first message; pass it
+        on to the team. A redelivered update (DUPLICATE) was answered and relayed the first time."""
+        result = await tracker.ingest(await from_bot_chat(message, bot, typed, start_code))
+        outcome, dialog = result.outcome, result.dialog
+        if outcome is IngestOutcome.NEW_DIALOG:
+            on_new_dialog()  # the lead alert leaves now rather than at the next poll
+            await greet(message)
+        if outcome not in (IngestOutcome.NEW_DIALOG, IngestOutcome.APPENDED) or relay is None:
+            return
+        filled = latest is not None and latest.id == dialog.id and not latest.first_message and dialog.first_message
+        if outcome is IngestOutcome.APPENDED and filled:
+            await relay.refresh_alerts(bot, dialog)
+        if (message.text or "").startswith("/"):
+            return  # a /start: nothing the customer wrote
+        if (
+            outcome is IngestOutcome.NEW_DIALOG
+            and message.content_type == ContentType.TEXT
+            and not dialog.alert_withheld
+        ):
+            return  # the alert itself shows this text, and a reply to the alert reaches the customer
+        await relay.to_team(bot, message, dialog)
+
+    # customers in the chat with the bot ------------------------------------------------------------
 
     @router.message(CommandStart(deep_link=True, magic=F.args.regexp(VISIT_PAYLOAD)), F.chat.type == "private")
     async def deep_link(message: Message, command: CommandObject, bot: Bot) -> None:
-        user = message.from_user
-        assert user is not None  # private chats always have a sender
         # "/start <code>" is what Telegram sends; the customer typed nothing
-        outcome = await ingest(await from_bot_chat(message, bot, "", start_code=command.args))
-        if outcome not in (IngestOutcome.DUPLICATE, IngestOutcome.ERASED):  # a redelivered update: answered once
-            await message.answer(text(language(user.language_code), "customer_welcome"))
+        await customer_message(message, bot, "", start_code=command.args)
 
-    @router.message(F.chat.type == "private", KnownCustomer(store))
-    async def customer_writes(message: Message, bot: Bot) -> None:
+    @router.message(CommandStart(), F.chat.type == "private", stranger)
+    async def plain_start(message: Message, command: CommandObject, bot: Bot) -> None:
+        """`/start` with no parameter, or one that is neither a visit code nor a valid invite."""
+        if (command.args or "").startswith(INVITE_PREFIX):  # a cut or forged invite link: say so
+            code = message.from_user.language_code if message.from_user else None
+            await message.answer(text(language(code), "invite_invalid"))
+            return
+        await customer_message(message, bot, "")
+
+    @router.message(Command("help"), F.chat.type == "private", stranger)
+    async def customer_help(message: Message) -> None:
+        """A customer typing /help: the greeting, which says what to do (other commands: the fallback's
+        short answer, that they are for the company's staff)."""
+        await greet(message)
+
+    @router.message(F.chat.type == "private", Customer(store))
+    async def customer_writes(message: Message, bot: Bot, latest: Dialog | None) -> None:
         skipped = not_content(message)
         if skipped is not None:  # handled here all the same: a customer's service message gets no refusal
             tracker.skipped(BOT_PROVIDER, skipped)
             return
-        await ingest(await from_bot_chat(message, bot, message_text(message)))
+        await customer_message(message, bot, message_text(message), latest=latest)
 
-    @router.edited_message(F.chat.type == "private", KnownCustomer(store))
+    @router.edited_message(F.chat.type == "private", Customer(store, known=True))
     async def customer_edits(message: Message) -> None:
         await tracker.edit_message(BOT_PROVIDER, bot_message_id(message), message_text(message), edited_at(message))
 
@@ -251,16 +315,33 @@ def customers_router(
             await store.save_business_account(account)
         return account
 
+    async def owner_replies(message: Message, account: BusinessAccount) -> None:
+        """The account's owner wrote in a customer's chat: the business answered that customer's dialog."""
+        await tracker.record_reply(
+            BusinessReply(
+                provider=BUSINESS_PROVIDER,
+                business_number=business_number(account),
+                contact_id=f"tg:{message.chat.id}",  # the chat is the customer's: its id is their user id
+                sent_at=message.date,
+                by=account.name or None,
+            )
+        )
+
     @router.business_message()
     async def business_message(message: Message, bot: Bot) -> None:
         sender = message.from_user
         if message.business_connection_id is None or sender is None:
             return
         # In a business chat the chat is the customer's: anyone else writing in it is the business.
-        if sender.id != message.chat.id or message.sender_business_bot is not None or sender.is_bot:
-            return
+        by_customer = sender.id == message.chat.id and message.sender_business_bot is None and not sender.is_bot
         account = await account_of(message.business_connection_id, bot)
-        if account is None or not allowed(account) or not account.enabled or sender.id == account.user_id:
+        if account is None or not allowed(account) or not account.enabled:
+            return
+        if not by_customer:
+            if sender.id == account.user_id and message.sender_business_bot is None and not_content(message) is None:
+                await owner_replies(message, account)
+            return
+        if sender.id == account.user_id:
             return
         skipped = not_content(message)
         if skipped is not None:
@@ -271,7 +352,7 @@ def customers_router(
                 provider=BUSINESS_PROVIDER,
                 message_id=business_message_id(message.business_connection_id, message.chat.id, message.message_id),
                 messenger=Messenger.TELEGRAM,
-                business_number="@" + (account.username or str(account.user_id)).lower(),
+                business_number=business_number(account),
                 contact_id=contact_id(sender),
                 contact_name=contact_name(sender),
                 text=message_text(message),
@@ -297,4 +378,4 @@ def customers_router(
     return router
 
 
-__all__ = ["BOT_PROVIDER", "BUSINESS_PROVIDER", "CONTENT_TYPES", "VISIT_PAYLOAD", "KnownCustomer", "customers_router"]
+__all__ = ["BOT_PROVIDER", "BUSINESS_PROVIDER", "CONTENT_TYPES", "VISIT_PAYLOAD", "Customer", "customers_router"]

@@ -7,8 +7,11 @@ secret header; every copy may receive them. Without a bot token only the outbox 
 A customer's message must be stored before Telegram is told it arrived (`UpdateHandler`, `RetryWhileStoreAway`).
 
 Routers, in the order an update tries them (`build_dispatcher`): access (/start inv_…, /invite, /staff),
-customers (deep links with a visit code, Telegram Business), start (greeting or refusal), commands
-(reports, members only), alerts (tag and card buttons, members only), fallback (help hint or refusal).
+privacy (/forget), relay (members' replies to alerts and relayed messages go to the bot's customer),
+customers (anyone else writing privately: deep links, a plain /start, messages; Telegram Business), start
+(members' greeting; a refusal in groups), team (/team in a group, /alerts, «Беру» and «Передать»),
+commands (reports, members only), alerts (tag and card buttons, members only), fallback (help hint or
+refusal).
 """
 
 from __future__ import annotations
@@ -35,14 +38,16 @@ from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
 from bot.access import RoleMiddleware, access_router, fallback_router, set_menus, start_router
-from bot.alerts import TAGS, alerts_router
+from bot.alerts import TAGS, AlertCopies, alerts_router
 from bot.commands import commands_router
 from bot.confirm import Confirmations, confirmation_key
 from bot.customers import customers_router
 from bot.onboarding import Onboarding
 from bot.outbox import AlertDispatcher, Clock
 from bot.privacy import privacy_router
+from bot.relay import Relay, relay_router
 from bot.summary import DailySummaries
+from bot.team import team_router
 from tracking.periods import utc_now
 from tracking.service import Tracker
 from tracking.settings import ENV_PREFIX, Settings, SettingsError
@@ -153,9 +158,22 @@ def build_dispatcher(
     token = settings.telegram_bot_token
     confirmations = Confirmations(confirmation_key(token.get_secret_value() if token else None), clock)
     onboarding = Onboarding.of(store, settings)
+    # Every copy of an alert in one state (tags, taker): shared by the alert and team buttons.
+    copies = AlertCopies(store, lang, settings.zone, lead_tags(settings), frozenset(owners))
+    relay = Relay(
+        store,
+        tracker,
+        owner_ids=owners,
+        reveal_names=settings.reveal_staff_names,
+        lang=lang,
+        zone=settings.zone,
+        tags=lead_tags(settings),
+        redraw=copies.refresh,  # a bot customer's first words after /start: every copy of the alert
+    )
     dispatcher.include_routers(
         access_router(store, zone=settings.zone, clock=clock, confirmations=confirmations, lang=lang),
         privacy_router(store, default_region=settings.default_region, confirmations=confirmations, lang=lang),
+        relay_router(relay),  # members' replies to alerts and relayed messages: before their commands
         customers_router(
             tracker,
             store,
@@ -163,8 +181,11 @@ def build_dispatcher(
             business_usernames=settings.telegram_usernames,
             on_new_dialog=on_new_dialog,
             lang=lang,
+            greeting=settings.bot_greeting,
+            relay=relay,
         ),
         start_router(onboarding.steps),
+        team_router(store, copies, clock=clock),  # /team in a group: before the report /team
         commands_router(
             store,
             zone=settings.zone,
@@ -174,7 +195,7 @@ def build_dispatcher(
             tags=lead_tags(settings),
             steps=onboarding.steps,
         ),
-        alerts_router(store, settings.zone, lead_tags(settings)),
+        alerts_router(store, settings.zone, lead_tags(settings), copies),
         fallback_router(),
     )
     return dispatcher

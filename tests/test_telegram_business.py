@@ -163,6 +163,7 @@ async def test_a_deep_link_start_opens_a_dialog_attributed_exactly_to_the_visit(
     alert = await api.wait_for("sendMessage", lead_alert_to(OWNER))
     olga.says("Сколько стоят 25 роз с доставкой?")
     appended = await ingested.wait(2)
+    await api.wait_for("forwardMessage", to_chat(OWNER))  # the question, on to the team
 
     [dialog] = await dialogs_of(server, CUSTOMER)
     assert dialog.status is AttributionStatus.EXACT and dialog.code == seen.code
@@ -177,7 +178,7 @@ async def test_a_deep_link_start_opens_a_dialog_attributed_exactly_to_the_visit(
         "розы",
     )
     assert dialog.attribution.contact_page == page_key(seen.current_page, frozenset(DEFAULT_PAGE_PARAMS))
-    assert dialog.first_message == ""  # the customer typed nothing: the code travelled invisibly
+    assert dialog.first_message == "Сколько стоят 25 роз с доставкой?"  # the /start carried the code alone
     assert welcome.startswith("Здравствуйте! Спасибо за обращение.")
     text = shown(alert)
     for expected in ("Новая заявка · Telegram", "Ольга (@olga_k)", f"в чат @{BOT_USERNAME}", f"код {seen.code}"):
@@ -185,7 +186,7 @@ async def test_a_deep_link_start_opens_a_dialog_attributed_exactly_to_the_visit(
     assert "march8" in text and "Платный поиск" in text
     assert f'href="tg://user?id={CUSTOMER}"' in alert.params["text"]
     assert appended.outcome.value == "appended" and appended.dialog.message_count == 2
-    assert len(api.sent_messages(CUSTOMER)) == 1  # the greeting only: no answer to the question
+    assert len(api.sent_messages(CUSTOMER)) == 1  # the greeting only, once
 
 
 async def test_a_repeated_start_update_is_one_dialog_with_one_greeting(serve: Callable[..., Any], api: BotAPI) -> None:
@@ -216,18 +217,23 @@ async def test_an_unknown_code_still_opens_a_dialog_and_says_so(serve: Callable[
     assert f"Неизвестный код {never_issued}" in shown(alert)
 
 
-async def test_a_start_with_any_other_payload_is_no_lead(serve: Callable[..., Any], api: BotAPI) -> None:
+async def test_a_start_with_any_other_payload_is_a_customer_without_a_source(
+    serve: Callable[..., Any], api: BotAPI
+) -> None:
     server, _ = await serve()
     mallory = Person(api, 31337, "en", "Mallory")
 
     mallory.says("/start hello-there")
-    refusal = await mallory.reads()
+    greeting = await mallory.reads()
+    alert = await api.wait_for("sendMessage", lead_alert_to(OWNER))
     mallory.says("/start inv_forgedforgedforgedforged")
     invalid = await mallory.reads()
 
-    assert refusal == "Hello! This is a company's internal bot; it only works for its staff."
+    assert greeting == "Hello! Thank you for getting in touch. Please write your question, we will answer soon."
     assert invalid.startswith("This invite is not valid")
-    assert await dialogs_of(server, 31337) == []
+    [dialog] = await dialogs_of(server, 31337)
+    assert (dialog.status, dialog.code, dialog.first_message) == (AttributionStatus.NONE, None, "")
+    assert "Источник неизвестен" in shown(alert)
 
 
 # Telegram Business ---------------------------------------------------------------------------------
@@ -264,26 +270,57 @@ async def test_a_customers_business_message_is_attributed_by_the_code_in_its_tex
     assert api.sent_messages(CUSTOMER) == []  # the bot never speaks in the owner's chats
 
 
-async def test_the_owners_own_messages_in_business_chats_are_ignored(serve: Callable[..., Any], api: BotAPI) -> None:
+async def test_the_owners_own_messages_are_no_leads_and_the_first_after_the_customers_answers(
+    serve: Callable[..., Any], api: BotAPI
+) -> None:
     server, ingested = await serve()
     feed = feeder(server)
     owner = user(OWNER, "ru", "Ирина", "flower_shop")
     olga = user(CUSTOMER, "ru", "Ольга")
 
     await feed(connection_update(owner))
-    await feed(business_update(owner, "Здравствуйте, Ольга! Чем помочь? (код 7K3M9QE)"))
+    await feed(business_update(owner, "Здравствуйте, Ольга! Чем помочь? (код 7K3M9QE)"))  # before any dialog
     helper_bot = {"id": 900, "is_bot": True, "first_name": "Helper", "username": "helper_bot"}
     await feed(business_update(owner, "Автоответ", sender_business_bot=helper_bot))
     before = await dialogs_of(server, CUSTOMER), await dialogs_of(server, OWNER)
     await feed(business_update(olga, "Добрый день, есть пионы?"))
-    await feed(business_update(owner, "Есть, 300 ₽ за штуку"))
+    await feed(business_update(owner, "Автоответ: скоро ответим", sender_business_bot=helper_bot))
+    unanswered = await dialogs_of(server, CUSTOMER)
+    answer = business_update(owner, "Есть, 300 ₽ за штуку")
+    await feed(answer)
     await feed(business_update(olga, "Беру 15"))
+    await feed(business_update(owner, "Отлично, оформляю"))  # a later reply: the first one stays
 
     assert before == ([], [])
+    assert unanswered[0].answered_at is None  # another bot's auto-reply is no one's answer
     [dialog] = await dialogs_of(server, CUSTOMER)
     assert dialog.message_count == 2 and dialog.first_message == "Добрый день, есть пионы?"
     assert dialog.status is AttributionStatus.NONE
+    assert dialog.answered_at == datetime.fromtimestamp(answer["business_message"]["date"], UTC)
+    assert dialog.answered_by == "Ирина"
     assert [r.outcome.value for r in ingested.results] == ["new_dialog", "appended"]
+    [source] = await server.app[STORE].reply_sources()  # its dialogs can be told unanswered from now on
+    assert (source.provider, source.business_number) == ("telegram_business", "@flower_shop")
+
+
+async def test_the_owners_replies_on_a_strangers_or_disabled_connection_answer_nothing(
+    serve: Callable[..., Any], api: BotAPI
+) -> None:
+    server, _ = await serve()
+    feed = feeder(server)
+    owner, olga = user(OWNER, "ru", "Ирина", "flower_shop"), user(CUSTOMER, "ru", "Ольга")
+    mallory = user(31337, "en", "Mallory", "mallory_shop")
+    await feed(connection_update(owner))
+    await feed(business_update(olga, "Добрый день"))
+    await feed(connection_update(mallory, connection="bc-mallory"))
+
+    await feed(business_update(mallory, "Я отвечу за них", connection="bc-mallory"))
+    await feed(connection_update(owner, enabled=False))
+    await feed(business_update(owner, "Ответ после отключения"))
+
+    [dialog] = await dialogs_of(server, CUSTOMER)
+    assert dialog.answered_at is None
+    assert await server.app[STORE].reply_sources() == []
 
 
 async def test_a_strangers_business_account_brings_no_leads(serve: Callable[..., Any], api: BotAPI) -> None:

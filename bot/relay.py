@@ -1,0 +1,201 @@
+"""A bot customer's chat, both ways: their messages reach the team, a team member's reply reaches them.
+
+A customer who writes to the bot (bot/customers.py) has no other channel: the team cannot write to them
+first. So each message they send after the dialog opened is forwarded (the header names the customer) to
+whoever took the lead, else to the team group (in its topic), else to every owner and staff member who has
+not muted alerts; a chat that refuses it passes it on to the next of these. Each copy is recorded
+(`Store.relay_message_sent`), so a member's reply to it — or to the lead's alert — maps back to the dialog
+(`Store.dialog_by_bot_message`) and is copied to the customer through the bot: text, photos, documents,
+voice notes alike, the member's name hidden unless CHATTRACK_REVEAL_STAFF_NAMES. The member is told in a
+word whether it arrived, and the reply answers the dialog (`Tracker.record_reply`).
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aiogram import Bot, F, Router
+from aiogram.exceptions import AiogramError, TelegramBadRequest, TelegramForbiddenError
+from aiogram.filters import Filter
+from aiogram.types import Message, User
+
+from bot.access import MEMBERS, HasRole
+from bot.alerts import TAGS, alert_keyboard, render_alert
+from bot.texts import language, text
+from tracking.contacts import telegram_user
+from tracking.models import NAME_LIMIT, BusinessReply, Dialog
+from tracking.service import Tracker
+from tracking.store.base import Store
+from tracking.strings import one_line
+
+log = logging.getLogger("chattrack.bot.relay")
+
+BOT_PROVIDER = "telegram"  # the provider of dialogs in the chat with the bot itself
+MAX_CAPTION = 1024
+# What copyMessage can give a new caption; a signed sticker, place or video note gets the name before it.
+CAPTIONED = frozenset({"photo", "video", "animation", "audio", "document", "voice"})
+
+Chat = tuple[int, int | None]  # a chat id and its forum topic
+
+
+async def bot_number(bot: Bot) -> str:
+    """The bot's @username as dialogs in the chat with it name their business number."""
+    me = await bot.me()  # cached by aiogram after the first call
+    return "@" + (me.username or str(me.id)).lower()
+
+
+def member_name(user: User) -> str:
+    """A team member's name as replies record it: one line, bounded (a Telegram name is anyone's to write)."""
+    return one_line(user.full_name, NAME_LIMIT) or (f"@{user.username}" if user.username else str(user.id))
+
+
+@dataclass
+class Relay:
+    store: Store
+    tracker: Tracker
+    owner_ids: Sequence[int] = ()
+    reveal_names: bool = False
+    lang: str = "ru"  # the alerts' language
+    zone: ZoneInfo | None = None
+    tags: Sequence[str] = TAGS
+    # Redraws every copy of a dialog's alert (bot/alerts.py AlertCopies.refresh); None: `refresh_alerts`.
+    redraw: Callable[[Bot, str], Awaitable[object]] | None = None
+    relayed: int = field(default=0, init=False)
+
+    # the customer's messages to the team ---------------------------------------------------------------
+
+    async def recipients(self, dialog: Dialog) -> list[list[Chat]]:
+        """Who gets the customer's messages, in order of preference: the taker, the team group, the team."""
+        tiers: list[list[Chat]] = []
+        if dialog.taken_by is not None:
+            tiers.append([(dialog.taken_by, None)])
+        group = await self.store.team_chat()
+        if group is not None:
+            tiers.append([(group.chat_id, group.thread_id)])
+        muted = await self.store.muted_users()
+        staff = [member.user_id for member in await self.store.list_staff()]
+        team = [chat for chat in dict.fromkeys([*self.owner_ids, *staff]) if chat not in muted]
+        if team:
+            tiers.append([(chat, None) for chat in team])
+        return tiers
+
+    async def to_team(self, bot: Bot, message: Message, dialog: Dialog) -> int:
+        """Forward the customer's message to the first tier of recipients that takes it; how many got it."""
+        for tier in await self.recipients(dialog):
+            delivered = 0
+            for chat_id, thread_id in tier:
+                try:
+                    sent = await bot.forward_message(
+                        chat_id, message.chat.id, message.message_id, message_thread_id=thread_id
+                    )
+                except AiogramError as exc:  # the taker blocked the bot, the group removed it…
+                    log.info("dialog %s: a customer's message not relayed to a team chat: %s", dialog.id, exc)
+                    continue
+                await self.store.relay_message_sent(dialog.id, chat_id, sent.message_id)
+                delivered += 1
+            if delivered:
+                self.relayed += 1
+                return delivered
+        log.warning("dialog %s: a customer's message reached no one of the team", dialog.id)
+        return 0
+
+    async def refresh_alerts(self, bot: Bot, dialog: Dialog) -> None:
+        """Every copy of the dialog's alert shows it as it is now (its first message came after `/start`)."""
+        if self.redraw is not None:
+            await self.redraw(bot, dialog.id)
+            return
+        alert = render_alert(dialog, self.lang, self.zone)
+        keyboard = alert_keyboard(dialog, self.lang, tags=self.tags)
+        for chat_id, message_id in await self.store.dialog_alert_messages(dialog.id):
+            try:
+                await bot.edit_message_text(alert, chat_id=chat_id, message_id=message_id, reply_markup=keyboard)
+            except AiogramError as exc:  # too old to edit, deleted, the same text
+                log.info("dialog %s: an alert copy not updated: %s", dialog.id, exc)
+
+    # a member's reply to the customer ------------------------------------------------------------------
+
+    async def to_customer(self, bot: Bot, reply: Message, dialog_id: str) -> str:
+        """Copy a member's reply to the dialog's customer; the text key that tells the member how it went."""
+        dialog = await self.store.get_dialog(dialog_id)
+        if dialog is None:
+            return "dialog_missing"
+        customer = telegram_user(dialog.contact_id)
+        if dialog.provider != BOT_PROVIDER or customer is None:
+            return "relay_not_bot"
+        member = reply.from_user
+        assert member is not None  # HasRole matched a sender
+        try:
+            await self._send(bot, customer, reply, member.first_name if self.reveal_names else None)
+        except TelegramForbiddenError as exc:
+            log.info("dialog %s: the reply was not delivered: %s", dialog.id, exc)
+            return "relay_blocked"
+        except TelegramBadRequest as exc:
+            log.info("dialog %s: Telegram refused the reply: %s", dialog.id, exc)
+            return "relay_failed"
+        await self.tracker.record_reply(
+            BusinessReply(
+                provider=BOT_PROVIDER,
+                business_number=dialog.business_number,
+                contact_id=dialog.contact_id,
+                sent_at=reply.date,
+                by=member_name(member),
+            )
+        )
+        return "relay_sent"
+
+    async def _send(self, bot: Bot, customer: int, reply: Message, name: str | None) -> None:
+        """The reply as the member wrote it (copyMessage keeps photos, documents and formatting), signed
+        with `name` when given: before the text, in the caption, or just before what takes no caption."""
+        if name is None:
+            await bot.copy_message(customer, reply.chat.id, reply.message_id)
+            return
+        signature = f"<b>{html.escape(name)}</b>"
+        if reply.text is not None:
+            await bot.send_message(customer, f"{signature}\n{reply.html_text}")
+            return
+        caption = f"{signature}\n{reply.html_text}" if reply.caption else signature
+        if reply.content_type in CAPTIONED and len(name) + 1 + len(reply.caption or "") <= MAX_CAPTION:
+            await bot.copy_message(customer, reply.chat.id, reply.message_id, caption=caption)
+            return
+        await bot.send_message(customer, signature)
+        await bot.copy_message(customer, reply.chat.id, reply.message_id)
+
+
+class ReplyToDialog(Filter):
+    """A member's reply to a message the bot sent in that chat for a dialog (its alert or a relayed
+    message): passes the dialog's id as `dialog_id`. Commands sent as replies stay commands."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def __call__(self, message: Message, bot: Bot) -> bool | dict[str, Any]:
+        original = message.reply_to_message
+        if original is None or original.from_user is None or original.from_user.id != bot.id:
+            return False
+        if (message.text or "").startswith("/"):
+            return False
+        dialog_id = await self.store.dialog_by_bot_message(message.chat.id, original.message_id)
+        return False if dialog_id is None else {"dialog_id": dialog_id}
+
+
+def relay_router(relay: Relay) -> Router:
+    """Members' replies to alerts and relayed messages; before the commands and the fallback."""
+    router = Router(name="relay")
+
+    @router.message(HasRole(MEMBERS), F.reply_to_message, ReplyToDialog(relay.store))
+    async def reply_to_customer(message: Message, bot: Bot, dialog_id: str) -> None:
+        outcome = await relay.to_customer(bot, message, dialog_id)
+        if outcome == "relay_not_bot" and message.chat.type != "private":
+            return  # colleagues talking over a WhatsApp lead in the group: not for the bot to answer
+        lang = language(message.from_user.language_code if message.from_user else None)
+        await message.reply(text(lang, outcome))
+
+    return router
+
+
+__all__ = ["BOT_PROVIDER", "Relay", "ReplyToDialog", "bot_number", "member_name", "relay_router"]
