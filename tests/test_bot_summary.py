@@ -19,7 +19,7 @@ from bot.runtime import create_bot
 from bot.summary import JOB_ID, DailySummaries
 from reports.schedule import SUMMARY_LEASE
 from tests import test_bot_commands as bot_tests
-from tests.seed import seed_dialog, utc
+from tests.seed import BUSINESS, seed_dialog, utc
 from tests.test_bot_commands import OWNER, STAFF, TOKEN, BotAPI, RunBot, add_staff, shown, to_chat
 from tests.test_outbox import FakeClock
 from tracking.models import Channel
@@ -283,3 +283,30 @@ async def test_a_sent_summary_the_store_failed_to_record_is_recorded_by_the_next
     assert sent == [KEY_OWNER] and next_run == [] and another_copy == []
     assert flaky.finish_calls == 2
     assert len(photos_to(api, OWNER)) == 1
+
+
+async def test_yesterdays_unanswered_customers_are_named_in_the_summary(
+    api: BotAPI, store: SQLiteStore, bot: Bot, settings: Callable[..., Settings]
+) -> None:
+    """Named, or by their phone as people write it; eleven and more end «и ещё N». Answered dialogs, dialogs
+    whose provider does not report replies (unknown) and another day's are not listed."""
+    await store.reply_seen("test", BUSINESS, utc("2026-11-01 00:00"))
+    for minute in range(12):  # Wednesday 10:00–10:11 Moscow, none answered
+        name = None if minute == 1 else f"Клиент {minute:02d}"
+        await seed_dialog(store, utc(f"2026-11-25 07:{minute:02d}"), contact=f"+791611122{minute:02d}", name=name)
+    answered = await seed_dialog(store, utc("2026-11-25 08:00"), name="Ответили")
+    await store.record_reply(answered.id, utc("2026-11-25 08:04"))
+    await seed_dialog(store, utc("2026-11-25 08:30"), name="Неизвестно", business_number="+79990000002")
+    await seed_dialog(store, utc("2026-11-24 08:00"), name="Позавчера")
+    summaries = DailySummaries(store, bot, settings(summary_time="09:00"), clock=lambda: THU_0905)
+
+    assert await summaries.run_due() == [KEY_OWNER]
+
+    await api.wait_for("sendPhoto", to_chat(OWNER))
+    text = shown(await api.wait_for("sendMessage", to_chat(OWNER))).replace("\u00a0", " ")
+    lines = text.splitlines()
+    assert "Ответили: 1 из 13 (8 %) · первый ответ: медиана 4 мин" in lines
+    unanswered = lines[lines.index("Без ответа (12)") + 1]
+    names = ", ".join(["Клиент 00", "+7 916 111-22-01", *(f"Клиент {m:02d}" for m in range(2, 10))])
+    assert unanswered == f"{names} и ещё 2"
+    assert "Неизвестно" not in text and "Позавчера" not in text and "Ответили," not in text

@@ -16,8 +16,10 @@ from reports.i18n import response_time
 from reports.periods import Period, Unit
 from reports.render import render_team, team_line
 from reports.team import ResponseFigures, figures, team_figures, team_report, unanswered_dialogs
+from tests import test_bot_commands as bot_tests
 from tests.fakes.telegram_api import html_to_text
 from tests.seed import BUSINESS, MOSCOW, seed_dialog, utc
+from tests.test_bot_commands import OWNER, STAFF, BotAPI, Person, RunBot, add_staff
 from tracking.models import Channel
 from tracking.store.base import ResponseRow, Store
 from tracking.store.sqlite import SQLiteStore
@@ -28,7 +30,6 @@ SILENT = ("twilio", "+79990000002")  # never reported a reply: its dialogs are "
 SINCE = utc("2026-11-01 00:00")
 WINDOWS = {REPORTING: SINCE}
 ANNA, BORIS = 501, 502
-OWNER, STAFF = 111, 501  # as tests/test_bot_commands.py names them
 _serial = itertools.count(1)
 
 
@@ -220,7 +221,67 @@ async def test_the_report_of_stored_dialogs(store: SQLiteStore) -> None:
         ("organic_search", 1, 2),
         ("paid_search", 2, 2),
     ]
-    sale_only = await team_report(store, THURSDAY, now=NOW, tags=TagFilter(only="spam"))
-    assert (sale_only.total.dialogs, sale_only.total.answered, sale_only.total.median_seconds) == (1, 1, 60)
+    spam_only = await team_report(store, THURSDAY, now=NOW, tags=TagFilter(only="spam"))
+    assert (spam_only.total.dialogs, spam_only.total.answered, spam_only.total.median_seconds) == (1, 1, 60)
     later = await team_report(store, THURSDAY, now=NOW + timedelta(hours=1))
     assert later.total.late == (3, 2)  # an hour on, Pavel's and the 08:50 dialog are both an hour late
+
+
+# the bot -----------------------------------------------------------------------------------------------
+
+api, run_bot = bot_tests.api, bot_tests.run_bot  # the shared fixtures (the store is conftest's)
+
+
+async def test_team_in_a_private_chat_and_the_line_in_stats(run_bot: RunBot, api: BotAPI, store: SQLiteStore) -> None:
+    await seed_team_day(store)
+    await add_staff(store, STAFF, "Мария")
+    await run_bot(clock=lambda: NOW)
+    owner, maria = Person(api, OWNER, "ru", "Ирина"), Person(api, STAFF, "en", "Maria")
+
+    owner.says("/team")  # today, as /stats
+    team = (await owner.reads()).replace("\u00a0", " ")
+    maria.says("/team 26.11")
+    english = (await maria.reads()).replace("\u00a0", " ")
+    owner.says("/stats")
+    stats = (await owner.reads()).replace("\u00a0", " ")
+    owner.says("/team неделя со спамом")
+    with_spam = (await owner.reads()).replace("\u00a0", " ")
+
+    lines = team.splitlines()
+    assert lines[:2] == ["Команда · 26 ноя 2026 (пока)", "Без спама: 1 диалог не учтён"]
+    assert "Диалоги: 6 · взяты в работу: 5" in lines and "Ответили: 3 из 5 (60 %)" in lines
+    assert "Первый ответ: медиана 10 мин, 90 % — за 26 мин" in lines
+    assert "Без ответа через 15 мин — 2, 1 ч — 0" in lines
+    assert "Об ответах неизвестно: 1 — мессенджер этих диалогов не сообщает об ответах компании" in lines
+    people = lines[lines.index("Кто взял заявки") + 1 : lines.index("Каналы") - 1]
+    assert people == [
+        "1. Мария — 3 · ответили 2 из 2 (100 %) · медиана 6 мин, 90 % — за 9 мин · без ответа через 15 мин — 0, "
+        "1 ч — 0 · неизвестно — 1",
+        "2. Ирина — 2 · ответили 1 из 2 (50 %) · медиана 30 мин · без ответа через 15 мин — 2, 1 ч — 0",
+        "Никто не взял — 1 · ответили 0 из 1 (0 %) · без ответа через 15 мин — 0, 1 ч — 0",
+    ]
+    assert lines[-3].startswith("1. Прямые заходы — 2 · ответили 0 из 1 (0 %)")
+    assert lines[-1].startswith("3. Платный поиск — 2 · ответили 2 из 2 (100 %) · медиана 6 мин")
+    assert "Team · Nov 26, 2026" in english and "First response: median 10 min, 90% within 26 min" in english
+    assert "Ответили: 3 из 5 (60 %) · первый ответ: медиана 10 мин" in stats.splitlines()
+    assert "Спам учтён" in with_spam and "Диалоги: 7 · взяты в работу: 6" in with_spam
+    assert "Ответили: 4 из 6 (67 %)" in with_spam  # the spam dialog was answered in a minute
+
+
+async def test_team_before_anything_is_known(run_bot: RunBot, api: BotAPI, store: SQLiteStore) -> None:
+    """No reply source yet and nobody took a lead: the counts, and no «Ответили» that would read as 0 %."""
+    await seed_dialog(store, utc("2026-11-26 07:00"), name="Анна")
+    await run_bot(clock=lambda: NOW)
+    owner = Person(api, OWNER, "ru")
+
+    owner.says("/team")
+    team = (await owner.reads()).replace("\u00a0", " ")
+    owner.says("/stats")
+    stats = await owner.reads()
+    owner.says("/team прошлый год")
+    empty = await owner.reads()
+
+    assert "Диалоги: 1 · взяты в работу: 0" in team and "Заявки в работу пока никто не брал." in team
+    assert "Ответили" not in team and "Об ответах неизвестно: 1" in team
+    assert "Ответили" not in stats
+    assert empty.endswith("Диалогов нет.")
