@@ -5,14 +5,21 @@ bot sent in team chats, the team chat, mutes, the rows of the team reports, and 
 from __future__ import annotations
 
 import asyncio
+import functools
+import sqlite3
+from contextlib import closing
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
+from tests.mongo_plans import find_plan
 from tests.store_contract import CONTACT, FAR_FUTURE, MakeStore, at, message, new_dialog
 from tracking.models import TAKE_REMINDER, AttributionStatus, Channel, Dialog
 from tracking.periods import utc_now
 from tracking.store.base import CountQuery, Invite, ReplySource, Store, TeamChat
+from tracking.store.mongo import MongoStore, bot_message, count_pipeline
+from tracking.store.sqlite import BOT_MESSAGE_SQL, SQLiteStore, response_sql
 
 T0 = at("2026-03-01 10:00")
 LEASE = timedelta(minutes=1)
@@ -20,6 +27,7 @@ SET_DATE = "a date written by $set comes back as a string without its time zone"
 NULL_COUNT = "count_documents({field: None}) misses documents whose field is null"
 MIN_DATE = "a date written by $min comes back as a string without its time zone"
 OR_BESIDE = "a find() with a top-level $or beside other conditions ignores those conditions"
+OR_PLAN = "nx-27017 plans a collection scan for any $or"
 ADD_TO_SET = "$addToSet on a field an existing document lacks leaves the document unchanged"
 
 
@@ -198,6 +206,54 @@ async def test_a_dialogs_alerts_and_relays_lead_back_to_it_and_only_alerts_are_i
     assert await store.dialog_by_bot_message(group, 11) is None
 
 
+@pytest.mark.emulator_xfail(ADD_TO_SET)
+async def test_alerts_recorded_before_the_upgrade_are_still_a_dialogs_copies(
+    adapter: str, make_store: MakeStore, tmp_path: Path
+) -> None:
+    if adapter == "sqlite":  # a file from before: alert_messages has no seq
+        with closing(sqlite3.connect(tmp_path / "chattrack.db")) as old, old:  # the file make_store opens
+            old.execute(
+                "CREATE TABLE alert_messages (dialog_id TEXT NOT NULL, chat_id INTEGER NOT NULL, "
+                "message_id INTEGER NOT NULL, PRIMARY KEY (dialog_id, chat_id, message_id)) WITHOUT ROWID"
+            )
+            old.execute("INSERT INTO alert_messages VALUES ('D1', 333, 5), ('D1', 111, 9)")
+        store = await make_store()
+    else:
+        store = await make_store()
+        assert isinstance(store, MongoStore)
+        await store.db.alert_messages.insert_one({"_id": "D1", "messages": [[333, 5], [111, 9]]})
+
+    await store.alert_message_sent("D1", 222, 1)
+    await store.alert_message_sent("D1", 111, 9)  # recorded before: still one
+
+    copies = await store.dialog_alert_messages("D1")
+    assert sorted(copies[:2]) == [(111, 9), (333, 5)] and copies[2:] == [(222, 1)]  # the old ones first
+    assert await store.dialog_by_bot_message(222, 1) == "D1"
+
+
+@pytest.mark.emulator_xfail(OR_PLAN)
+async def test_a_reply_in_a_team_chat_finds_its_dialog_through_indexes(adapter: str, store: Store) -> None:
+    for n in range(4):  # a planner of an empty table or collection plans nothing
+        dialog = await opened(store, f"+7916000000{n}")
+        await store.alert_message_sent(dialog.id, -1001234567890, 10 + n)
+        await store.relay_message_sent(dialog.id, -1001234567890, 20 + n)
+
+    if isinstance(store, SQLiteStore):
+        plan = await store.read(lambda db: db.execute("EXPLAIN QUERY PLAN " + BOT_MESSAGE_SQL, (1, 2, 1, 2)).fetchall())
+        steps = sorted(row[3] for row in plan if row[3].startswith(("SEARCH", "SCAN")))
+        assert steps == [
+            "SEARCH alert_messages USING COVERING INDEX alert_messages_message (chat_id=? AND message_id=?)",
+            "SEARCH relay_messages USING PRIMARY KEY (chat_id=? AND message_id=?)",
+        ]
+    else:
+        assert isinstance(store, MongoStore)
+        steps = await find_plan(store.db.alert_messages, bot_message(-1001234567890, 21))
+        assert sorted(steps, key=repr) == [
+            ("IXSCAN", ("relayed.chat", "relayed.message")),
+            ("IXSCAN", ("sent.chat", "sent.message")),
+        ]
+
+
 # the team chat and mutes ---------------------------------------------------------------------------
 
 
@@ -319,6 +375,31 @@ async def test_response_rows_without_probable_matches_count_them_unattributed(st
     rows = await store.response_rows(query)
 
     assert [(r.dialog_id, r.channel) for r in rows] == [(ids[1], "unattributed"), (ids[3], "unattributed")]
+
+
+async def test_response_rows_read_the_period_through_an_index(adapter: str, store: Store) -> None:
+    for n in range(4):
+        await opened(store, f"+7916000000{n}", minutes=n, tags=["vip"] if n % 2 else [])
+    queries = [
+        CountQuery(start=T0, end=T0 + timedelta(days=31), without_tags=["spam"]),
+        CountQuery(start=T0, end=T0 + timedelta(days=31), filters={"tag": "vip"}),
+        CountQuery(start=T0, end=T0 + timedelta(days=31), filters={"channel": "direct"}, include_probable=False),
+    ]
+    for query in queries:
+        if isinstance(store, SQLiteStore):
+            sql, args = response_sql(query)
+            explain = f"EXPLAIN QUERY PLAN {sql}"
+            plan = await store.read(
+                functools.partial(lambda db, q, a: db.execute(q, a).fetchall(), q=explain, a=(*args, 10))
+            )
+            dialogs = [row[3] for row in plan if " d " in f" {row[3]} "]
+            assert dialogs and all(step.startswith("SEARCH d USING") for step in dialogs), dialogs
+            assert not any("TEMP B-TREE" in row[3] for row in plan)  # in started_at order from the index
+        else:
+            assert isinstance(store, MongoStore)
+            match = count_pipeline(query)[0]["$match"]
+            steps = await find_plan(store.db.dialogs, match)
+            assert steps and all(stage == "IXSCAN" for stage, _ in steps), (steps, match)
 
 
 # what ingest adds ----------------------------------------------------------------------------------

@@ -298,6 +298,13 @@ def alert_copies(doc: Mapping[str, Any]) -> list[tuple[int, int]]:
     return list(dict.fromkeys(old + new))
 
 
+def bot_message(chat_id: int, message_id: int) -> Doc:
+    """The alert_messages document of a message the bot sent in a chat: an alert or a relayed message
+    (each branch of the $or has its index)."""
+    pair = {"$elemMatch": {"chat": chat_id, "message": message_id}}
+    return {"$or": [{"sent": pair}, {"relayed": pair}]}
+
+
 def forgotten_messages(contact_id: str, dialog_ids: list[str]) -> Doc:
     """The messages `forget_contact` erases: of the contact's dialogs, and any of the contact's own (a
     message still pending has no dialog yet). Each branch of the $or has its index."""
@@ -1446,8 +1453,7 @@ class MongoStore:
 
     @_unavailable_as_store_error
     async def dialog_by_bot_message(self, chat_id: int, message_id: int) -> str | None:
-        pair = {"$elemMatch": {"chat": chat_id, "message": message_id}}
-        doc = await self.db.alert_messages.find_one({"$or": [{"sent": pair}, {"relayed": pair}]}, {"_id": 1})
+        doc = await self.db.alert_messages.find_one(bot_message(chat_id, message_id), {"_id": 1})
         return None if doc is None else str(doc["_id"])
 
     # The team chat is a document of `meta`; mutes are {_id: user id} in `muted_users`.
@@ -1509,4 +1515,4 @@ class MongoStore:
         ]
 
 
-__all__ = ["MongoStore", "count_pipeline", "count_rows", "dialog_document"]
+__all__ = ["MongoStore", "bot_message", "count_pipeline", "count_rows", "dialog_document"]

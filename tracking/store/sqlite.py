@@ -373,6 +373,13 @@ def _visit(row: sqlite3.Row) -> Visit:
     return visit
 
 
+# The dialog of a message the bot sent in a chat (a relayed message or an alert), each by its index:
+# (chat_id, message_id, chat_id, message_id).
+BOT_MESSAGE_SQL = (
+    "SELECT dialog_id FROM relay_messages WHERE chat_id = ? AND message_id = ? UNION ALL "
+    "SELECT dialog_id FROM alert_messages WHERE chat_id = ? AND message_id = ? LIMIT 1"
+)
+
 # What response_rows reads of a dialog's document, in one parse of it (json_extract of several paths).
 RESPONSE_FIELDS = ("provider", "contact_name", "taken_by", "taken_by_name", "taken_at", "answered_at", "answered_by")
 
@@ -1296,11 +1303,8 @@ class SQLiteStore:
         )
 
     async def dialog_by_bot_message(self, chat_id: int, message_id: int) -> str | None:
-        sql = (
-            "SELECT dialog_id FROM relay_messages WHERE chat_id = ? AND message_id = ? UNION ALL "
-            "SELECT dialog_id FROM alert_messages WHERE chat_id = ? AND message_id = ? LIMIT 1"
-        )
-        row = self.runner.lookup(lambda db: _one(db, sql, (chat_id, message_id, chat_id, message_id)))
+        args = (chat_id, message_id, chat_id, message_id)
+        row = self.runner.lookup(lambda db: _one(db, BOT_MESSAGE_SQL, args))
         return None if row is None else str(row["dialog_id"])
 
     async def set_team_chat(self, chat: TeamChat | None) -> None:
