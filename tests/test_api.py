@@ -18,6 +18,7 @@ from reports.export import EXPORT_FIELDS, spreadsheet_cell
 from reports.i18n import field_label, value_label, word
 from reports.xlsx import XLSX_TYPE
 from tests.seed import PRICE, seed_dialog, seed_report_fixture, utc
+from tests.test_team_reports import seed_team_day
 
 TOKEN = "s3cret-api-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -355,6 +356,7 @@ PARAMS = {
     "/api/reports/drilldown": ["by", "source", "campaign", "without_tag", "spam"],
     "/api/reports/dynamics": ["bucket", "by", "top", "period", "without_tag", "spam"],
     "/api/reports/compare": ["a", "b", "by", "limit", "without_tag", "spam"],
+    "/api/reports/team": ["period", "probable", "channel", "tag", "without_tag", "spam"],
     "/api/dialogs": ["period", "limit", "cursor", "tag", "without_tag", "spam"],
     "/api/dialogs.csv": ["period", "lang", "sep", "format", "channel", "tag", "without_tag", "spam"],
     "/api/dialogs.xlsx": ["period", "lang", "sep", "format", "channel", "tag", "without_tag", "spam"],
@@ -393,3 +395,62 @@ async def test_openapi_document_is_served_and_covers_every_route(api: Any, http:
     for reference in set(re.findall(r'"#/components/(\w+)/(\w+)"', text)):
         section, name = reference
         assert re.search(rf"^  {section}:\n(?:.*\n)*?    {name}:", text, re.MULTILINE), reference
+
+
+async def test_team_report(start_server: Callable[..., Any], http: aiohttp.ClientSession) -> None:
+    """Rows per person and per channel with the figures in seconds; the server's clock is now, long after
+    Thursday, so both unanswered dialogs are late after 15 minutes and after an hour."""
+    server = await start_server(api_token=TOKEN)
+    await seed_team_day(server.store)
+
+    status, body = await get(http, server.url + "/api/reports/team", period="2026-11-26")
+    _, spam = await get(http, server.url + "/api/reports/team", period="2026-11-26", tag="spam")
+    bad, error = await get(http, server.url + "/api/reports/team", period="2026-11-26", by="channel")
+
+    assert status == 200 and body["period"]["label"] == "2026-11-26"
+    assert (body["without_tags"], body["left_out"], body["cut"]) == (["spam"], 1, False)
+    assert body["total"] == {
+        "dialogs": 6,
+        "taken": 5,
+        "answered": 3,
+        "unanswered": 2,
+        "unknown": 1,
+        "answered_share": 0.6,
+        "median_first_response_seconds": 600,
+        "p90_first_response_seconds": 1560,  # 600 + 0.8 × (1800 − 600)
+        "unanswered_after_900s": 3,  # 1800 s, and the two never answered
+        "unanswered_after_3600s": 2,
+    }
+    people = [(p["user_id"], p["name"], p["dialogs"], p["median_first_response_seconds"]) for p in body["people"]]
+    assert people == [(501, "Мария", 3, 360), (111, "Ирина", 2, 1800), (None, None, 1, None)]
+    assert body["people"][0]["p90_first_response_seconds"] == 552 and body["people"][0]["unknown"] == 1
+    channels = [(c["channel"], c["answered"], c["unanswered"], c["unknown"]) for c in body["channels"]]
+    assert channels == [("direct", 0, 1, 1), ("organic_search", 1, 1, 0), ("paid_search", 2, 0, 0)]
+    assert spam["total"]["dialogs"] == 1 and spam["total"]["median_first_response_seconds"] == 60
+    assert bad == 400 and "by" in error["error"]
+
+
+async def test_exports_have_the_team_columns(start_server: Callable[..., Any], http: aiohttp.ClientSession) -> None:
+    server = await start_server(api_token=TOKEN)
+    ids = await seed_team_day(server.store)
+
+    async with http.get(server.url + "/api/dialogs.csv", params={"period": "2026-11-26"}, headers=AUTH) as response:
+        people = {r[field_label("ru", "id")]: r for r in csv.DictReader(io.StringIO(
+            (await response.read()).decode("utf-8-sig")), delimiter=";")}  # fmt: skip
+    params = {"period": "2026-11-26", "format": "machine"}
+    async with http.get(server.url + "/api/dialogs.csv", params=params, headers=AUTH) as response:
+        machine = {r["id"]: r for r in csv.DictReader(io.StringIO((await response.read()).decode("utf-8-sig")))}
+
+    d1, d4, d6 = people[ids["d1"]], people[ids["d4"]], people[ids["d6"]]
+    assert (d1["Кто взял"], d1["Когда взяли"], d1["Когда ответили"]) == (
+        "Мария",
+        "26.11.2026 10:01",
+        "26.11.2026 10:02",
+    )
+    assert (d1["Первый ответ, мин"], d1["Ответ"]) == ("2", "ответили")
+    assert (d4["Кто взял"], d4["Первый ответ, мин"], d4["Ответ"]) == ("Ирина", "", "без ответа")
+    assert d6["Ответ"] == "неизвестно"
+    m1 = machine[ids["d1"]]
+    assert (m1["taken_by"], m1["taken_at"], m1["answered_at"]) == ("Мария", "2026-11-26 10:01", "2026-11-26 10:02")
+    assert (m1["first_response_minutes"], m1["answer_state"]) == ("2", "answered")
+    assert machine[ids["d6"]]["answer_state"] == "unknown" and machine[ids["d5"]]["answer_state"] == "unanswered"

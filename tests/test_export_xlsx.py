@@ -14,7 +14,7 @@ from reports.counts import TagFilter
 from reports.i18n import value_label
 from reports.periods import parse_period
 from reports.xlsx import export_workbook, sheet_name
-from tests.seed import MOSCOW, PRICE, seed_dialog, utc
+from tests.seed import BUSINESS, MOSCOW, PRICE, seed_dialog, utc
 from tracking.models import AttributionStatus, Channel
 from tracking.store.sqlite import SQLiteStore
 
@@ -140,3 +140,25 @@ async def test_a_comparison_gets_its_own_sheet(store: SQLiteStore) -> None:
     header, dialogs, *_ = rows(sheet)
     assert header[1:3] == ("Nov 1–30, 2026", "Oct 1–31, 2026")
     assert dialogs[:4] == ("Dialogs", 3, 1, 2)
+
+
+async def test_the_team_columns(store: SQLiteStore) -> None:
+    """Who took the lead and when, the first reply, the minutes it took and the answer state, in words."""
+    await store.reply_seen("test", BUSINESS, utc("2026-11-01 00:00"))
+    taken = await seed_dialog(store, utc("2026-11-03 11:05"), name="Анна")  # 14:05 in Moscow
+    await store.take_dialog(taken.id, 501, "Мария", utc("2026-11-03 11:06"))
+    await store.record_reply(taken.id, utc("2026-11-03 11:09:30"))  # 4.5 minutes on
+    await seed_dialog(store, utc("2026-11-04 08:00"), name="Борис")  # nobody took it, nobody answered
+    await seed_dialog(store, utc("2026-11-05 08:00"), name="Вера", business_number="+79990000002")  # unknown
+
+    file = await export_workbook(store, NOVEMBER, MOSCOW, "ru", now=NOW)
+    english = await export_workbook(store, NOVEMBER, MOSCOW, "en", now=NOW)
+
+    anna, boris, vera = by_header(openpyxl.load_workbook(io.BytesIO(file.data))["Диалоги"])
+    assert anna["Кто взял"] == "Мария" and anna["Когда взяли"] == datetime(2026, 11, 3, 14, 6)
+    assert anna["Когда ответили"] == datetime(2026, 11, 3, 14, 9, 30)
+    assert anna["Первый ответ, мин"] == 4.5 and anna["Ответ"] == "ответили"
+    assert (boris["Кто взял"], boris["Первый ответ, мин"], boris["Ответ"]) == (None, None, "без ответа")
+    assert vera["Ответ"] == "неизвестно"
+    first = by_header(openpyxl.load_workbook(io.BytesIO(english.data))["Dialogs"])[0]
+    assert (first["Taken by"], first["First response, min"], first["Answer"]) == ("Мария", 4.5, "answered")
