@@ -229,16 +229,17 @@ class AlertDispatcher:
             self._log_waiting(item, dialog)
             await self._retry_later(item, self.retry_max, "no Telegram bot token configured")
             return 0
-        copies = await self.store.dialog_alert_messages(dialog.id)
-        plan = await (self._reminder_plan(copies) if reminder else self._alert_plan(item, copies))
-        if plan is None:
-            why = "the alert has not reached anyone yet" if reminder else "no owner configured"
-            await self._retry_later(item, self.retry_max, why)
-            return 0
         try:
-            await self._send(item, dialog, plan, self.bot)
-        except _TeamChatChanged as exc:
-            await self._retry_later(item, 0, str(exc))  # at once, to the team as it is now
+            try:
+                plan = await self._deliver_to_team(item, dialog, self.bot)
+            except _TeamChatChanged:  # the group moved or was lost: at once, to the team as it is now
+                plan = await self._deliver_to_team(item, dialog, self.bot)
+            if plan is None:
+                why = "the alert has not reached anyone yet" if reminder else "no owner configured"
+                await self._retry_later(item, self.retry_max, why)
+                return 0
+        except _TeamChatChanged as exc:  # twice in a row: the next pass
+            await self._retry_later(item, 0, str(exc))
             return 0
         except AiogramError as exc:
             delay = retry_delay(exc, item.attempts, self.retry_base, self.retry_max)
@@ -262,6 +263,15 @@ class AlertDispatcher:
         self.sent += 1
         log.info("%s %s (dialog %s) sent to %d chat(s)", item.kind, item.id, item.dialog_id, len(plan))
         return 1
+
+    async def _deliver_to_team(self, item: OutboxItem, dialog: Dialog, bot: Bot) -> list[_Send] | None:
+        """Send the item to every chat of its plan still missing it; the plan, None when there is no one yet."""
+        copies = await self.store.dialog_alert_messages(dialog.id)
+        reminder = item.kind == TAKE_REMINDER
+        plan = await (self._reminder_plan(copies) if reminder else self._alert_plan(item, copies))
+        if plan is not None:
+            await self._send(item, dialog, plan, bot)
+        return plan
 
     async def _alert_plan(self, item: OutboxItem, copies: Sequence[tuple[int, int]]) -> list[_Send] | None:
         """The chats still missing the alert; None while there is no one to send it to (no owner configured)."""

@@ -327,7 +327,8 @@ async def test_dialog_by_code_shows_the_full_card(run_bot: RunBot, api: BotAPI, 
     assert "+7 916 000-00-02" in text
     buttons = card.params["reply_markup"]["inline_keyboard"]
     assert [b["text"] for b in buttons[0]] == ["Целевой", "Продажа", "Спам"]
-    assert len(buttons) == 1  # no "card" button under the card itself
+    # No "card" button under the card itself; «Беру» while nobody took the lead (bot/team.py).
+    assert [[b["text"] for b in row] for row in buttons[1:]] == [["✋ Беру"]]
 
 
 async def test_dialog_by_phone_lists_the_contacts_dialogs_to_open(

@@ -198,6 +198,8 @@ class FakeTelegramAPI:
         self.first_name = first_name
         self.calls: list[ApiCall] = []
         self.messages: dict[tuple[int, int], dict[str, Any]] = {}
+        # Supergroups with topics (is_forum) → their topics' message_thread_id; other negative ids are groups.
+        self.forums: dict[int, set[int]] = {}
         self.webhook_url = ""
         self._updates: deque[dict[str, Any]] = deque()
         self._next_update_id = 1
@@ -455,6 +457,8 @@ class FakeTelegramAPI:
             raise BadRequest("chat not found")
         if chat_id > 0:
             return {"id": chat_id, "type": "private", "first_name": "Owner"}
+        if chat_id in self.forums:
+            return {"id": chat_id, "type": "supergroup", "title": "Team", "is_forum": True}
         return {"id": chat_id, "type": "supergroup", "title": "Team"}
 
     def _new_message(self, params: dict[str, Any], token: str, **content: Any) -> dict[str, Any]:
@@ -469,6 +473,7 @@ class FakeTelegramAPI:
         markup = params.get("reply_markup")
         if isinstance(markup, dict) and "inline_keyboard" in markup:
             message["reply_markup"] = markup
+        self._place(chat, params, message)
         self._next_message_id += 1
         self.messages[(chat["id"], message["message_id"])] = message
         return message
@@ -544,6 +549,24 @@ class FakeTelegramAPI:
             content["message_thread_id"] = params["message_thread_id"]
         return self._new_message(params, token, **content)
 
+    def _place(self, chat: dict[str, Any], params: dict[str, Any], message: dict[str, Any]) -> None:
+        """A forum topic (message_thread_id, is_topic_message) and the message replied to (reply_parameters),
+        as Telegram sets them; a topic the forum does not have, or a missing message to reply to without
+        allow_sending_without_reply, is refused with Telegram's wording."""
+        thread = params.get("message_thread_id")
+        if thread is not None and chat["id"] in self.forums:
+            if thread not in self.forums[chat["id"]]:
+                raise BadRequest("message thread not found")
+            message["message_thread_id"] = thread
+            message["is_topic_message"] = True
+        reply = params.get("reply_parameters")
+        if isinstance(reply, dict) and "message_id" in reply:
+            replied = self.messages.get((reply.get("chat_id", chat["id"]), reply["message_id"]))
+            if replied is not None:
+                message["reply_to_message"] = {k: v for k, v in replied.items() if k != "reply_to_message"}
+            elif not reply.get("allow_sending_without_reply"):
+                raise BadRequest("message to be replied not found")
+
     def _edit(self, params: dict[str, Any], changes: dict[str, Any]) -> Any:
         if "inline_message_id" in params:
             return True
@@ -551,6 +574,11 @@ class FakeTelegramAPI:
         message = self.messages.get(key)  # type: ignore[arg-type]
         if message is None:
             raise BadRequest("message to edit not found")
+        if all(message.get(name) == value for name, value in changes.items()):
+            raise BadRequest(
+                "message is not modified: specified new message content and reply markup are exactly the same "
+                "as a current content and reply markup of the message"
+            )
         for name, value in changes.items():
             if value is None:
                 message.pop(name, None)
