@@ -12,6 +12,7 @@ does not tell us of the business's replies ("unknown") are counted apart, never 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -87,6 +88,37 @@ def _percentiles(seconds: list[float]) -> tuple[float | None, float | None]:
     return statistics.median(seconds), statistics.quantiles(seconds, n=10, method="inclusive")[-1]
 
 
+# What one dialog adds to its groups' figures: taken, its state, and the seconds that matter for lateness
+# (to the first reply when answered, waited so far when unanswered). Worked out once per dialog, however many
+# groups (all, its person, its channel) count it.
+_Fact = tuple[bool, AnswerState, float]
+
+
+def _fact(row: ResponseRow, windows: ReplyWindows, now: datetime) -> _Fact:
+    state = answer_state(row, windows)
+    if state is AnswerState.ANSWERED:
+        seconds = response_seconds(row)
+        assert seconds is not None  # answered: it has a reply time
+        return row.taken_by is not None, state, seconds
+    if state is AnswerState.UNANSWERED:
+        return row.taken_by is not None, state, (now - row.started_at).total_seconds()
+    return row.taken_by is not None, state, 0.0
+
+
+def _figures(facts: Sequence[_Fact], waits: Sequence[timedelta]) -> ResponseFigures:
+    times = sorted(value for _, state, value in facts if state is AnswerState.ANSWERED)
+    waited = sorted(value for _, state, value in facts if state is AnswerState.UNANSWERED)
+    late = tuple(
+        # answered later than the wait, or unanswered for at least the wait so far
+        len(times) - bisect.bisect_right(times, limit) + len(waited) - bisect.bisect_left(waited, limit)
+        for limit in (wait.total_seconds() for wait in waits)
+    )
+    median, p90 = _percentiles(times)
+    taken = sum(1 for fact in facts if fact[0])
+    unknown = len(facts) - len(times) - len(waited)
+    return ResponseFigures(len(facts), taken, len(times), len(waited), unknown, median, p90, late)
+
+
 def figures(
     rows: Iterable[ResponseRow],
     windows: ReplyWindows,
@@ -94,30 +126,7 @@ def figures(
     waits: Sequence[timedelta] = UNANSWERED_AFTER,
 ) -> ResponseFigures:
     """The figures of these dialogs as of `now` (a dialog that has not waited N yet is not late after N)."""
-    dialogs = taken = answered = unanswered = unknown = 0
-    late = [0] * len(waits)
-    times: list[float] = []
-    limits = [wait.total_seconds() for wait in waits]
-    for row in rows:
-        dialogs += 1
-        taken += row.taken_by is not None
-        state = answer_state(row, windows)
-        if state is AnswerState.ANSWERED:
-            answered += 1
-            seconds = response_seconds(row)
-            assert seconds is not None  # answered: it has a reply time
-            times.append(seconds)
-            for i, limit in enumerate(limits):
-                late[i] += seconds > limit
-        elif state is AnswerState.UNANSWERED:
-            unanswered += 1
-            waited = (now - row.started_at).total_seconds()
-            for i, limit in enumerate(limits):
-                late[i] += waited >= limit
-        else:
-            unknown += 1
-    median, p90 = _percentiles(times)
-    return ResponseFigures(dialogs, taken, answered, unanswered, unknown, median, p90, tuple(late))
+    return _figures([_fact(row, windows, now) for row in rows], waits)
 
 
 def team_figures(
@@ -132,24 +141,27 @@ def team_figures(
     cut: bool = False,
 ) -> TeamReport:
     """The report of these rows: all of them, per person who took them (and those nobody took), per channel."""
-    by_person: dict[int | None, list[ResponseRow]] = {}
+    every: list[_Fact] = []
+    by_person: dict[int | None, list[_Fact]] = {}
     names: dict[int, str | None] = {}
-    by_channel: dict[str, list[ResponseRow]] = {}
+    by_channel: dict[str, list[_Fact]] = {}
     for row in rows:
-        by_person.setdefault(row.taken_by, []).append(row)
-        by_channel.setdefault(row.channel, []).append(row)
+        fact = _fact(row, windows, now)
+        every.append(fact)
+        by_person.setdefault(row.taken_by, []).append(fact)
+        by_channel.setdefault(row.channel, []).append(fact)
         if row.taken_by is not None:
             names[row.taken_by] = row.taken_by_name or names.get(row.taken_by)  # rows are oldest first: latest name
     people = [
-        PersonRow(user_id, names.get(user_id) if user_id is not None else None, figures(group, windows, now, waits))
-        for user_id, group in by_person.items()
+        PersonRow(user_id, names.get(user_id) if user_id is not None else None, _figures(facts, waits))
+        for user_id, facts in by_person.items()
     ]
     people.sort(key=lambda p: (p.user_id is None, -p.figures.dialogs, (p.name or "").casefold(), p.user_id or 0))
-    channels = [ChannelRow(channel, figures(group, windows, now, waits)) for channel, group in by_channel.items()]
+    channels = [ChannelRow(channel, _figures(facts, waits)) for channel, facts in by_channel.items()]
     channels.sort(key=lambda c: (-c.figures.dialogs, c.channel))
     return TeamReport(
         period=period,
-        total=figures(rows, windows, now, waits),
+        total=_figures(every, waits),
         people=people,
         channels=channels,
         waits=tuple(waits),
