@@ -11,6 +11,9 @@ import itertools
 from datetime import date, datetime, timedelta
 from typing import Any
 
+import pytest
+
+import bot.commands
 from reports.counts import TagFilter
 from reports.i18n import response_time
 from reports.periods import Period, Unit
@@ -285,3 +288,21 @@ async def test_team_before_anything_is_known(run_bot: RunBot, api: BotAPI, store
     assert "Ответили" not in team and "Об ответах неизвестно: 1" in team
     assert "Ответили" not in stats
     assert empty.endswith("Диалогов нет.")
+
+
+async def test_stats_leaves_the_line_to_team_past_its_bound(
+    run_bot: RunBot, api: BotAPI, store: SQLiteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """/stats reads a bounded number of dialogs for its line: a partial count would mislead, so it says none."""
+    await seed_team_day(store)
+    monkeypatch.setattr(bot.commands, "STATS_TEAM_ROWS", 5)  # Thursday has 6 dialogs without spam
+    await run_bot(clock=lambda: NOW)
+    owner = Person(api, OWNER, "ru")
+
+    owner.says("/stats")
+    stats = await owner.reads()
+    owner.says("/team")
+    team = (await owner.reads()).replace("\u00a0", " ")
+
+    assert "Диалоги: 6" in stats and "Ответили" not in stats
+    assert "Ответили: 3 из 5 (60 %)" in team
