@@ -129,7 +129,9 @@ WORDS: dict[Lang, dict[str, str]] = {
         "team_median": "медиана {time}",
         "team_p90": "90 % — за {time}",
         "team_late": "без ответа через",
-        "team_unknown": "Об ответах неизвестно: {count} — мессенджер этих диалогов не сообщает об ответах компании",
+        "team_unknown": (
+            "Об ответах неизвестно: {count} — сервис, через который подключён их номер, не сообщает об ответах компании"
+        ),
         "team_row_unknown": "неизвестно — {count}",
         "team_people": "Кто взял заявки",
         "team_nobody": "Никто не взял",
@@ -237,7 +239,9 @@ WORDS: dict[Lang, dict[str, str]] = {
         "team_median": "median {time}",
         "team_p90": "90% within {time}",
         "team_late": "unanswered after",
-        "team_unknown": "Replies unknown: {count} — their messenger does not report the business's replies",
+        "team_unknown": (
+            "Replies unknown: {count} — the service their number is connected through does not report replies"
+        ),
         "team_row_unknown": "unknown: {count}",
         "team_people": "Taken by",
         "team_nobody": "Nobody took",
