@@ -243,6 +243,36 @@ async def test_the_bot_removed_from_the_group_sends_alerts_to_private_chats_agai
     assert [len(team.alerts(chat, dialog)) for chat in (OWNER, STAFF, PETR)] == [1, 1, 1]
 
 
+async def test_an_upgraded_group_is_followed_and_a_deleted_topic_gets_alerts_in_the_general_chat(
+    run_bot: RunBot, api: BotAPI, store: SQLiteStore, make_settings: Callable[..., Settings]
+) -> None:
+    team = await start_team(run_bot, api, store, make_settings)
+    old_group, upgraded = -4001234567, GROUP
+    await store.set_team_chat(TeamChat(chat_id=old_group, title="Салон", set_by=OWNER, set_at=NOW))
+    api.fail_next(
+        "sendMessage",
+        status=400,
+        description="Bad Request: group chat was upgraded to a supergroup chat",
+        migrate_to_chat_id=upgraded,
+    )
+    first = await team.lead()
+    assert await team.outbox.run_once() == 1
+    moved = await store.team_chat()
+    # The owner then set a topic that was deleted since: the group's general chat gets the alert.
+    api.forums[GROUP] = set()
+    await store.set_team_chat(TeamChat(chat_id=GROUP, thread_id=TOPIC, title="Салон", set_by=OWNER, set_at=NOW))
+    second = await team.lead(contact="+79162223344", name="Борис")
+    assert await team.outbox.run_once() == 1
+
+    assert moved is not None and moved.chat_id == upgraded
+    assert len(team.alerts(upgraded, first)) == 1 and team.alerts(old_group, first) == []
+    [general] = team.alerts(GROUP, second)
+    assert "message_thread_id" not in general.params and "is_topic_message" not in general.result
+    refused = api.calls_to("sendMessage", lambda c: c.params.get("message_thread_id") == TOPIC)
+    assert [c.status for c in refused] == [400]
+    assert [len(team.alerts(chat, second)) for chat in (OWNER, STAFF, PETR)] == [0, 0, 0]
+
+
 # «Беру», handing over, the reminder ----------------------------------------------------------------------
 
 

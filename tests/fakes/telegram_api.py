@@ -178,6 +178,7 @@ class Failure:
     retry_after: int | None
     description: str | None
     when: Callable[[ApiCall], bool] | None = None
+    migrate_to_chat_id: int | None = None  # a 400 for a group upgraded to a supergroup carries its new id
 
 
 DESCRIPTIONS = {
@@ -268,11 +269,12 @@ class FakeTelegramAPI:
         retry_after: int | None = 1,
         description: str | None = None,
         when: Callable[[ApiCall], bool] | None = None,
+        migrate_to_chat_id: int | None = None,
     ) -> None:
         """The next `n` calls of `method` (those matching `when`, if given) fail: with an HTTP status
         (429 carries retry_after) or a dropped connection ("unreachable")."""
         queue = self._failures.setdefault(method.lower(), deque())
-        queue.extend(Failure(status, retry_after, description, when) for _ in range(n))
+        queue.extend(Failure(status, retry_after, description, when, migrate_to_chat_id) for _ in range(n))
 
     def hold_next(self, method: str) -> Hold:
         """The next call of `method` is answered only after `hold.release()`, as a slow Telegram would."""
@@ -363,6 +365,8 @@ class FakeTelegramAPI:
         status = failure.status
         description = failure.description or DESCRIPTIONS.get(status, "Error").format(retry_after=failure.retry_after)
         extra = {"parameters": {"retry_after": failure.retry_after}} if status == 429 else {}
+        if failure.migrate_to_chat_id is not None:
+            extra = {"parameters": {"migrate_to_chat_id": failure.migrate_to_chat_id}}
         return await self._error(call, status, description, **extra)
 
     async def _error(self, call: ApiCall, status: int, description: str, **extra: Any) -> web.Response:
