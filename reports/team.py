@@ -200,9 +200,10 @@ async def team_rows(
     checked, without = tag_query(filters, tags)
     query = report_query(period, checked, without, include_probable)
     rows, sources, every = await asyncio.gather(
-        store.response_rows(query, limit=limit), store.reply_sources(), count_all(store, query)
+        store.response_rows(query, limit=limit + 1), store.reply_sources(), count_all(store, query)
     )
-    cut = len(rows) >= limit
+    cut = len(rows) > limit  # one more than the limit asked for: a period of exactly `limit` is whole
+    rows = rows[:limit]
     kept = len(rows)
     if cut and every is not None:  # the rows stopped at the limit: what the query keeps is counted on its own
         kept = Totals.of(await store.count_dialogs(query)).dialogs
@@ -221,7 +222,10 @@ async def team_report(
 ) -> TeamReport:
     """Leads taken, answered, first response times and late answers of the period, as of `now`."""
     read = await team_rows(store, period, filters=filters, include_probable=include_probable, tags=tags, limit=limit)
-    return team_figures(period, read.rows, read.windows, now, filters=read.filters, tags=read.tags, cut=read.cut)
+    # Off the event loop: 200,000 dialogs take ~0.4 s to sum up, and webhooks and the bot share the loop.
+    return await asyncio.to_thread(
+        team_figures, period, read.rows, read.windows, now, filters=read.filters, tags=read.tags, cut=read.cut
+    )
 
 
 __all__ = [

@@ -226,6 +226,9 @@ async def test_the_report_of_stored_dialogs(store: SQLiteStore) -> None:
     ]
     spam_only = await team_report(store, THURSDAY, now=NOW, tags=TagFilter(only="spam"))
     assert (spam_only.total.dialogs, spam_only.total.answered, spam_only.total.median_seconds) == (1, 1, 60)
+    whole = await team_report(store, THURSDAY, now=NOW, limit=6)  # exactly the limit: whole
+    cut = await team_report(store, THURSDAY, now=NOW, limit=5)
+    assert (whole.cut, whole.total.dialogs, cut.cut, cut.total.dialogs, cut.tags.left_out) == (False, 6, True, 5, 1)
     later = await team_report(store, THURSDAY, now=NOW + timedelta(hours=1))
     assert later.total.late == (3, 2)  # an hour on, Pavel's and the 08:50 dialog are both an hour late
 
