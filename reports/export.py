@@ -5,7 +5,8 @@ last dialog returned and the ids already returned at that very instant, which su
 
 Two forms of a row: the machine record (`card_record`: keys, codes, ISO times) and the people's record
 (`people_record`: channel, status, tags and new/repeat in words of the language, local times as
-datetimes), which the spreadsheet exports (CSV for Excel, .xlsx) write.
+datetimes), which the spreadsheet exports (CSV for Excel, .xlsx) write. Both exports add the team's columns
+(`team_record`: who took the lead, when, the first reply, the minutes it took, the answer state).
 """
 
 from __future__ import annotations
