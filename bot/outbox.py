@@ -27,7 +27,9 @@ staff and no group they keep waiting. Which chats already got the alert is read 
 (`dialog_alert_messages`), so a retry after a partial failure, on this copy of the server or another,
 sends it only to the chats still missing it. The team group's loss is handled where it is seen: a group
 upgraded to a supergroup moves the team chat to its new id; the bot removed from the group (403, chat not
-found) sends alerts back to private chats, and the owners are told.
+found) sends alerts back to private chats, and the owners are told. One chat's refusal (4xx) does not hold
+the rest of the team: they get the alert, and the item is retried for an owner's chat alone; a staff
+member's chat the bot cannot write to (blocked, gone) is left out of that alert instead of holding it.
 
 A TAKE_REMINDER item ("nobody took this lead") comes due `take_reminder_minutes` after the dialog opened:
 dropped when the lead was taken (or erased) by then, else sent once to each chat that got the alert (muted
@@ -312,6 +314,7 @@ class AlertDispatcher:
         except Exception:  # a bug: the lead still gets its alert, in the plain form
             log.exception("lead alert %s (dialog %s) could not be rendered; sending it plain", item.id, dialog.id)
             rich = None
+        refused: TelegramAPIError | None = None
         for step in plan:
             chat_id = step.target.chat_id
             try:
@@ -320,14 +323,26 @@ class AlertDispatcher:
                 else:
                     sent = await self._send_rich(bot, item, step, dialog, rich)
             except (TelegramBadRequest, TelegramForbiddenError, TelegramMigrateToChat) as exc:
+                # One chat's refusal: the rest of the team still gets the alert. (429, 5xx and network errors
+                # stop the pass instead: more sends now would only fail or slow down the same way.)
                 if await self._team_chat_failed(bot, chat_id, exc):
                     raise _TeamChatChanged(f"team group {chat_id}: {exc}") from exc
-                if not reminder:
-                    raise
-                # A reminder is a nudge, sent at most once: a chat that refuses it is left out.
-                log.info("take reminder %s not sent to chat %s: %s", item.id, chat_id, exc)
+                if reminder or self._left_the_team(item, chat_id, exc):
+                    # A reminder is a nudge, sent at most once; a staff member who blocked the bot would hold
+                    # every alert for ever: either is left out of this item, not retried.
+                    log.info("%s %s not sent to chat %s: %s", item.kind, item.id, chat_id, exc)
+                else:
+                    refused = refused or exc  # retried for this chat alone (an owner who has not started the bot)
                 continue
             await self._remember(dialog, chat_id, sent.message_id)
+        if refused is not None:
+            raise refused
+
+    def _left_the_team(self, item: OutboxItem, chat_id: int, exc: TelegramAPIError) -> bool:
+        """A staff member's private chat the bot cannot write to (blocked, account deleted): not an owner, whose
+        alerts wait until they start the bot, and not an alert queued for that chat by name."""
+        gone = isinstance(exc, TelegramForbiddenError) or "chat not found" in exc.message
+        return gone and item.chat_id == OWNERS_CHAT and chat_id > 0 and chat_id not in self.owner_ids
 
     async def _send_rich(self, bot: Bot, item: OutboxItem, step: _Send, dialog: Dialog, body: str) -> Message:
         reassign = step.target.chat_id < 0 or step.target.chat_id in self.owner_ids  # an owner reads this copy

@@ -178,6 +178,27 @@ async def test_a_retry_after_a_restart_sends_the_alert_only_to_the_chats_still_m
     assert [len(team.alerts(chat, dialog)) for chat in (OWNER, STAFF, PETR)] == [1, 1, 1]
 
 
+async def test_an_owner_who_never_started_the_bot_holds_no_one_else_and_a_member_who_blocked_it_is_left_out(
+    run_bot: RunBot, api: BotAPI, store: SQLiteStore, make_settings: Callable[..., Settings]
+) -> None:
+    team = await start_team(run_bot, api, store, make_settings)
+    api.fail_next("sendMessage", status=400, when=lambda c: c.params.get("chat_id") == OWNER)  # chat not found
+    blocked = "Forbidden: bot was blocked by the user"
+    api.fail_next("sendMessage", 2, status=403, description=blocked, when=lambda c: c.params.get("chat_id") == PETR)
+    dialog = await team.lead()
+
+    assert await team.outbox.run_once() == 0  # the owner's copy is still owed
+    team.clock.advance(300)  # the owner starts the bot meanwhile
+    assert await team.outbox.run_once() == 1
+
+    sends = [(c.params["chat_id"], c.status) for c in api.calls_to("sendMessage") if "Новая заявка" in c.params["text"]]
+    assert sends == [(OWNER, 400), (STAFF, 200), (PETR, 403), (OWNER, 200), (PETR, 403)]
+    assert [len(team.alerts(chat, dialog)) for chat in (OWNER, STAFF, PETR)] == [1, 1, 0]
+    team.clock.advance(300)  # still before the take reminder
+    assert await team.outbox.run_once() == 0  # done: Пётр's block holds nothing
+    assert len(api.calls_to("sendMessage")) == len(sends)
+
+
 async def test_alerts_go_to_the_groups_topic_and_only_members_can_press_there(
     run_bot: RunBot, api: BotAPI, store: SQLiteStore, make_settings: Callable[..., Settings]
 ) -> None:
