@@ -7,6 +7,13 @@ taken by one of five people and 70 % answered 10 s to 2 h after they opened (jso
 where the store keeps those fields), and the seeded number reports replies from before the first dialog.
 Each line is the median of several runs on an opened `SQLiteStore`, in one run beside `count_dialogs` (the
 primitive every counting report asks) over the same period, and the store's `response_rows` alone.
+
+Measured (2 cores, 1,000,000 dialogs over 2026, median of 3): December (85,129 dialogs): count_dialogs 1.0 ms,
+response_rows 1,953 ms (~0.6 s of it SQLite's json_extract, the rest building the rows), team_figures 355 ms,
+team_report 1,932 ms. The year: count_dialogs 4.9 ms, response_rows of all 999,645 dialogs 19.6 s; team_report
+reads the first 200,000 (ROW_LIMIT, "cut") in 6.0 s. 30,000 dialogs in a month: response_rows 683 ms,
+team_report 787 ms. Reading rows, not summing them, is the cost: a year needs the store to sum (or keep
+taken/answered in columns and hand back only the response seconds).
 """
 
 from __future__ import annotations
