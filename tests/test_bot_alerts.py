@@ -156,7 +156,7 @@ def user(user_id: int, lang: str, name: str = "Иван") -> dict[str, Any]:
     return {"id": user_id, "is_bot": False, "first_name": name, "language_code": lang}
 
 
-def start_update(user_id: int, lang: str, name: str = "Иван") -> dict[str, Any]:
+def start_update(user_id: int, lang: str, name: str = "Иван", command: str = "/start") -> dict[str, Any]:
     return {
         "update_id": next(_ids),
         "message": {
@@ -164,8 +164,8 @@ def start_update(user_id: int, lang: str, name: str = "Иван") -> dict[str, A
             "date": int(time.time()),
             "chat": {"id": user_id, "type": "private", "first_name": name},
             "from": user(user_id, lang, name),
-            "text": "/start",
-            "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
+            "text": command,
+            "entities": [{"type": "bot_command", "offset": 0, "length": len(command)}],
         },
     }
 
@@ -214,7 +214,8 @@ async def test_polling_greets_owners_in_their_language_and_turns_strangers_away(
     run_bot: Callable[..., Any], fake: FakeTelegramAPI
 ) -> None:
     await run_bot()
-    fake.push_update(start_update(STRANGER, "en", "Mallory"))
+    # (a stranger's /start is a customer writing to the bot: tests/test_bot_relay.py)
+    fake.push_update(start_update(STRANGER, "en", "Mallory", command="/stats"))
     refusal = await fake.wait_for("sendMessage", to_chat(STRANGER))
     fake.push_update(start_update(OWNER, "ru", "Ирина"))
     greeting = await fake.wait_for("sendMessage", to_chat(OWNER))

@@ -516,6 +516,8 @@ API_PATHS = [
     "/api/reports/drilldown",
     "/api/reports/dynamics",
     "/api/reports/compare",
+    "/api/reports/team",
+    "/api/dialogs.xlsx",
     "/api/dialogs",
     "/api/dialogs.csv",
     "/api/openapi.yaml",

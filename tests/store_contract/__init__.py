@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from tracking.models import Attribution, AttributionStatus, Channel, Dialog, InboundMessage, PageView, Visit
+from tracking.models import LEAD_ALERT, Attribution, AttributionStatus, Channel, Dialog, InboundMessage, PageView, Visit
 from tracking.periods import buckets_for
 from tracking.store.base import CountRow, NewDialog, Store
 
@@ -119,6 +119,7 @@ def expect(*items: tuple[dict[str, str | None], str | None, int, int]) -> list[R
 
 
 async def queued_alerts(store: Store) -> list[tuple[int, str]]:
-    """(chat, dialog id) of every alert waiting in the outbox; leases them, so call it last."""
+    """(chat, dialog id) of every lead alert waiting in the outbox (take reminders left out); leases them, so
+    call it last."""
     items = await store.claim_alerts(FAR_FUTURE, timedelta(minutes=1), limit=10_000)
-    return sorted((item.chat_id, item.dialog_id) for item in items)
+    return sorted((item.chat_id, item.dialog_id) for item in items if item.kind == LEAD_ALERT)
