@@ -61,6 +61,7 @@ class Role(StrEnum):
 
 
 MEMBERS = frozenset({Role.OWNER, Role.STAFF})
+GROUP_CHATS = frozenset({"group", "supergroup"})
 
 
 class RoleMiddleware(BaseMiddleware):
@@ -213,7 +214,7 @@ def access_router(
         except AiogramError as exc:
             log.info("could not tell owner %s about the new staff member: %s", member.added_by, exc)
 
-    @router.message(Command("invite"), owners_only)
+    @router.message(Command("invite"), owners_only, F.chat.type == "private")  # a link posted in a group: anyone's
     async def invite(message: Message, bot: Bot) -> None:
         user = message.from_user
         assert user is not None
@@ -227,7 +228,7 @@ def access_router(
         until = f"{day_label(lang, local.date())}, {local:%H:%M}"
         await message.answer(text(lang, "invite_link", link=link, until=until))
 
-    @router.message(Command("staff"), owners_only)
+    @router.message(Command("staff"), owners_only, F.chat.type == "private")
     async def staff(message: Message) -> None:
         lang = language(message.from_user.language_code if message.from_user else None)
         answer, keyboard = await _staff_list(store, lang, zone)
@@ -335,6 +336,17 @@ def start_router(steps: Steps | None = None) -> Router:
 def fallback_router() -> Router:
     """Last in line: members who typed something unknown get the help hint, strangers a refusal."""
     router = Router(name="fallback")
+
+    @router.message(F.chat.type.in_(GROUP_CHATS), HasRole(MEMBERS), F.text.startswith("/"))
+    async def private_only(message: Message, bot: Bot) -> None:
+        """Reports, the card, invites and erasure speak of customers and money: in a group everyone would
+        read them, staff or not. Only commands meant for this bot (`/stats@thisbot` or bare) are answered."""
+        command = (message.text or "").split(maxsplit=1)[0]
+        me = await bot.me()
+        if "@" in command and command.split("@", 1)[1].lower() != (me.username or "").lower():
+            return
+        code = message.from_user.language_code if message.from_user else None
+        await message.reply(text(language(code), "private_only", bot=f"@{me.username}"))
 
     @router.message(F.chat.type == "private", HasRole(MEMBERS))
     async def unknown(message: Message) -> None:

@@ -217,7 +217,7 @@ def commands_router(
 ) -> Router:
     """`steps`: an owner's next steps (bot/onboarding.py), said under an empty /recent."""
     router = Router(name="commands")
-    router.message.filter(HasRole(MEMBERS))
+    router.message.filter(HasRole(MEMBERS), F.chat.type == "private")  # in a group: bot/access.py private_only
     router.callback_query.filter(HasRole(MEMBERS))
 
     def lang_of(message: Message | CallbackQuery) -> Lang:

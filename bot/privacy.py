@@ -40,7 +40,7 @@ def privacy_router(store: Store, *, default_region: str, confirmations: Confirma
         user = telegram_user(contacts[0])
         return phone_label(contacts[0]) if user is None else plain_text(lang, "forget_telegram_user", id=user)
 
-    @router.message(Command("forget"), owners_only)
+    @router.message(Command("forget"), owners_only, F.chat.type == "private")
     async def forget(message: Message, command: CommandObject) -> None:
         asker = message.from_user
         assert asker is not None  # the role filter matched a sender

@@ -23,7 +23,7 @@ from aiogram.filters import Command, CommandObject
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, User
 
-from bot.access import MEMBERS, HasRole, Role
+from bot.access import GROUP_CHATS, MEMBERS, HasRole, Role
 from bot.alerts import (
     AlertCopies,
     GiveCallback,
@@ -42,7 +42,6 @@ log = logging.getLogger("chattrack.bot.team")
 
 Clock = Callable[[], datetime]
 NAME_SHOWN = 64  # a taker's name as the alert shows it
-GROUP_CHATS = frozenset({"group", "supergroup"})
 
 
 @dataclass(frozen=True)

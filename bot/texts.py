@@ -110,6 +110,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "relay_failed": "Telegram не принял сообщение для клиента. Попробуйте ещё раз или отправьте иначе.",
         "relay_not_bot": "Этот клиент писал не боту: ответьте ему там, где он написал.",
         "unknown_command": "Не знаю такой команды. Список команд: /help",
+        "private_only": "Отчёты и карточки клиентов — только в личном чате со мной, чтобы их не читали все в "
+        "группе: напишите мне {bot}.",
         "help": (
             "<b>Отчёты</b> (период: сегодня, вчера, неделя, ноябрь, с 1 по 15 ноября, 01.11–15.11, "
             "3 квартал, 7 дней…)\n"
@@ -309,6 +311,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "relay_failed": "Telegram did not accept the message for the customer. Try again or send it another way.",
         "relay_not_bot": "This customer did not write to the bot: answer them where they wrote.",
         "unknown_command": "I don't know that command. The list: /help",
+        "private_only": "Reports and customer cards are for a private chat with me, so not everyone in the "
+        "group reads them: write to {bot}.",
         "help": (
             "<b>Reports</b> (period: today, yesterday, week, november, Nov 1-15, 2026-11-01..2026-11-15, q3, 7d…)\n"
             "/stats week — dialogs, new and repeat, channels\n"

@@ -466,3 +466,25 @@ async def test_copies_are_edited_a_few_at_a_time(
     await api.wait_for("editMessageText", lambda c: c.ok, count=7)
 
     assert in_flight == 3  # EDIT_PARALLEL: the fourth waits for one of the first three
+
+
+async def test_commands_in_the_group_point_to_the_private_chat_and_show_nothing(
+    run_bot: RunBot, api: BotAPI, store: SQLiteStore, make_settings: Callable[..., Settings]
+) -> None:
+    team = await start_team(run_bot, api, store, make_settings)
+    invites = "SELECT COUNT(*) AS n FROM invites"
+    seeded = await store.read(lambda db: db.execute(invites).fetchone()["n"])  # the staff's own
+    stranger = {"id": STRANGER, "is_bot": False, "first_name": "Прохожий", "language_code": "ru"}
+    in_group(api, stranger, "/stats")
+    in_group(api, team.maria.user, "/stats@another_bot")  # another bot's command in the same group
+    in_group(api, team.maria.user, "/stats неделя")
+    in_group(api, team.owner.user, "/invite@chattrack_test_bot")
+    await api.wait_for("sendMessage", to_chat(GROUP), count=2)
+    answers = api.sent_messages(GROUP)
+
+    pointer = "Отчёты и карточки клиентов — только в личном чате со мной, чтобы их не читали все в группе: "
+    assert [shown(a) for a in answers] == [pointer + "напишите мне @chattrack_test_bot."] * 2
+    assert all(a.params["reply_parameters"]["message_id"] for a in answers)  # each a reply to its command
+    assert api.calls_to("sendPhoto") == []  # no chart, no report reached the group
+    # no invite made: a link posted in a group would be anyone's
+    assert await store.read(lambda db: db.execute(invites).fetchone()["n"]) == seeded
