@@ -187,20 +187,20 @@ def skipped(server: Any, provider: str, kind: str) -> float:
 
 
 @pytest.mark.parametrize(
-    "form",
+    ("form", "reply"),
     [
-        status_callback("queued"),
-        status_callback("sent"),
-        status_callback("delivered"),
-        status_callback("read", EventType="READ"),
-        status_callback("failed", ErrorCode="63016"),
-        status_callback("undelivered", ErrorCode="63024"),
-        {k: v for k, v in status_callback("delivered").items() if k != "MessageStatus"},  # SmsStatus alone
+        (status_callback("queued"), False),
+        (status_callback("sent"), True),
+        (status_callback("delivered"), True),
+        (status_callback("read", EventType="READ"), True),
+        (status_callback("failed", ErrorCode="63016"), False),
+        (status_callback("undelivered", ErrorCode="63024"), False),
+        ({k: v for k, v in status_callback("delivered").items() if k != "MessageStatus"}, True),  # SmsStatus alone
     ],
     ids=["queued", "sent", "delivered", "read", "failed", "undelivered", "sms-status-only"],
 )
-async def test_a_status_callback_is_acknowledged_and_stores_nothing(
-    start_server: Any, http: aiohttp.ClientSession, form: dict[str, str]
+async def test_a_status_callback_is_acknowledged_and_opens_no_dialog(
+    start_server: Any, http: aiohttp.ClientSession, form: dict[str, str], reply: bool
 ) -> None:
     server = await start_server(telegram_owner_ids="1001")
 
@@ -211,7 +211,36 @@ async def test_a_status_callback_is_acknowledged_and_stores_nothing(
     for contact in ("+79161234567", "+79991234567"):  # neither the customer nor the business swapped in
         assert await server.store.find_dialogs(contact_id=contact) == []
     assert await server.store.pending_alerts() == 0
-    assert skipped(server, "twilio", "status") == 1
+    # A status of a message that left is the business's reply (here to nobody's dialog); the rest are skipped.
+    assert skipped(server, "twilio", "status") == (0 if reply else 1)
+    sources = [(s.provider, s.business_number) for s in await server.store.reply_sources()]
+    assert sources == ([("twilio", "+79991234567")] if reply else [])
+
+
+async def test_the_status_of_the_businesss_message_answers_the_customers_dialog(
+    start_server: Any, http: aiohttp.ClientSession
+) -> None:
+    server = await start_server()
+    assert (await server.post_twilio(http, twilio_form("Здравствуйте"))).status == 200
+    [opened] = await server.store.find_dialogs(contact_id="+79161234567")
+
+    for status in ("queued", "failed"):  # not a reply: nothing answered yet
+        assert (await server.post_twilio(http, status_callback(status))).status == 200
+    [waiting] = await server.store.find_dialogs(contact_id="+79161234567")
+    assert (await server.post_twilio(http, status_callback("sent"))).status == 200
+    [answered] = await server.store.find_dialogs(contact_id="+79161234567")
+    assert (await server.post_twilio(http, status_callback("delivered"))).status == 200
+    [again] = await server.store.find_dialogs(contact_id="+79161234567")
+    # another customer's reply and a callback naming no one
+    other = status_callback("sent", To="whatsapp:+79160000000")
+    assert (await server.post_twilio(http, other)).status == 200
+    nobody = {k: v for k, v in status_callback("sent").items() if k != "To"}
+    refused = await server.post_twilio(http, nobody)
+
+    assert waiting.answered_at is None
+    assert answered.answered_at is not None and opened.started_at <= answered.answered_at
+    assert again.answered_at == answered.answered_at  # the first report is kept
+    assert refused.status == 400 and "From and To" in await refused.text()
 
 
 async def test_an_incoming_message_with_sms_status_received_is_stored(

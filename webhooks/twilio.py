@@ -10,7 +10,7 @@ from multidict import MultiDict, MultiDictProxy
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from tracking.models import InboundMessage, IngestOutcome, Messenger
+from tracking.models import BusinessReply, InboundMessage, IngestOutcome, Messenger
 from tracking.periods import utc_now
 from tracking.phones import normalise_phone, whatsapp_contact
 from webhooks.app import SETTINGS, TRACKER, error, notify_new_dialog
@@ -47,6 +47,28 @@ def is_status_callback(form: MultiDictProxy[str]) -> bool:
     is a common set-up): not a customer writing."""
     status = form.get("MessageStatus") or form.get("SmsStatus")
     return bool(status) and str(status).lower() not in INCOMING_STATUSES
+
+
+# Statuses of a message that left the business: its first report answers the customer's dialog. Failed and
+# undelivered ones answer nothing; queued, accepted and sending say only that it has not left yet.
+REPLY_STATUSES = frozenset({"sent", "delivered", "read"})
+
+
+def to_reply(form: MultiDictProxy[str], region: str) -> BusinessReply | str | None:
+    """The business's reply a status callback reports (From is the business, To the customer); None for a
+    status that is no reply; the reason when the callback names no one. Twilio's callbacks carry no time:
+    the report's arrival stands for it (the first report, `sent`, comes within seconds of the send)."""
+    status = str(form.get("MessageStatus") or form.get("SmsStatus") or "").lower()
+    if status not in REPLY_STATUSES:
+        return None
+    sender, recipient = form.get("From", ""), form.get("To", "")
+    if not sender or not recipient:
+        return "From and To are required"
+    business = normalise_phone(sender, region)
+    contact_id, _ = whatsapp_contact(recipient, region)
+    if business is None or not contact_id:
+        return "From or To is not a phone number"
+    return BusinessReply(provider="twilio", business_number=business, contact_id=contact_id, sent_at=utc_now())
 
 
 def readable_text(form: MultiDictProxy[str]) -> str:
@@ -105,7 +127,13 @@ async def twilio_webhook(request: web.Request) -> web.Response:
         log.warning("twilio: bad signature from %s", request.remote)
         return error(403, "invalid X-Twilio-Signature")
     if is_status_callback(form):  # type: ignore[arg-type]
-        request.app[TRACKER].skipped("twilio", "status")
+        reply = to_reply(form, settings.default_region)  # type: ignore[arg-type]
+        if isinstance(reply, str):
+            return error(400, reply)
+        if reply is None:
+            request.app[TRACKER].skipped("twilio", "status")
+        else:
+            await request.app[TRACKER].record_reply(reply)
         return web.Response(text=EMPTY_TWIML, content_type="text/xml")
     message = to_message(form, settings.default_region)  # type: ignore[arg-type]
     if isinstance(message, str):
