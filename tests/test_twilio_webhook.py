@@ -179,6 +179,13 @@ def status_callback(status: str, **extra: str) -> dict[str, str]:
     return form
 
 
+def replied(server: Any, provider: str, outcome: str) -> float:
+    value = server.app[METRICS].registry.get_sample_value(
+        "chattrack_replies_total", {"provider": provider, "outcome": outcome}
+    )
+    return float(value or 0)
+
+
 def skipped(server: Any, provider: str, kind: str) -> float:
     value = server.app[METRICS].registry.get_sample_value(
         "chattrack_events_skipped_total", {"provider": provider, "kind": kind}
@@ -241,6 +248,8 @@ async def test_the_status_of_the_businesss_message_answers_the_customers_dialog(
     assert answered.answered_at is not None and opened.started_at <= answered.answered_at
     assert again.answered_at == answered.answered_at  # the first report is kept
     assert refused.status == 400 and "From and To" in await refused.text()
+    replies = [replied(server, "twilio", outcome) for outcome in ("first", "later", "no_dialog")]
+    assert replies == [1, 1, 1]  # sent answered, delivered came later, the other customer has no dialog
 
 
 async def test_an_incoming_message_with_sms_status_received_is_stored(

@@ -49,6 +49,9 @@ class Tracker:
         # (receipts, unknown message types, numbers not tracked); must not raise. `kind` is one of a few
         # fixed words, never a value from the request: it becomes a metrics label.
         self.skip_observers: list[Callable[[str, str], None]] = []
+        # Called with (provider, outcome) for every reply of the business a provider reported: "first" (it
+        # answered its dialog), "later" (the dialog was answered before) or "no_dialog"; must not raise.
+        self.reply_observers: list[Callable[[str, str], None]] = []
 
     def record_view(self, view: PageView, headers: Mapping[str, str] | None = None) -> Awaitable[str]:
         """Record a page view; the first one of a visit keeps its landing page, referrer and device.
@@ -255,10 +258,18 @@ class Tracker:
         )
         if dialog is None:
             log.debug("reply from %s: no dialog of its contact opened before it", reply.provider)
+            self._replied(reply.provider, "no_dialog")
             return None
         if dialog.answered_at is not None and dialog.answered_at <= reply.sent_at:
+            self._replied(reply.provider, "later")
             return dialog  # answered before: most replies after the first cost one read, no write
-        return await self.store.record_reply(dialog.id, reply.sent_at, reply.by)
+        answered = await self.store.record_reply(dialog.id, reply.sent_at, reply.by)
+        self._replied(reply.provider, "later" if dialog.answered_at is not None else "first")
+        return answered
+
+    def _replied(self, provider: str, outcome: str) -> None:
+        for observe in self.reply_observers:
+            observe(provider, outcome)
 
     # customers' edits and deletions --------------------------------------------------------------
 

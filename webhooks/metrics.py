@@ -52,6 +52,13 @@ class Metrics:
             ["provider", "kind"],
             registry=self.registry,
         )
+        self.replies = Counter(
+            "chattrack_replies",
+            "The business's own messages providers reported, by what they did: first (answered a dialog), "
+            "later (it was answered before), no_dialog (the business wrote first, or to someone forgotten)",
+            ["provider", "outcome"],
+            registry=self.registry,
+        )
         self.connections_closed = Counter(
             "chattrack_connections_closed",
             "Connections closed or refused at the edge (slow_headers / slow_body / too_many_from_address)",
@@ -95,6 +102,9 @@ class Metrics:
 
     def observe_skip(self, provider: str, kind: str) -> None:
         self.skipped.labels(provider, kind).inc()
+
+    def observe_reply(self, provider: str, outcome: str) -> None:
+        self.replies.labels(provider, outcome).inc()
 
     def observe_ingest(self, message: InboundMessage, result: IngestResult) -> None:
         self.ingested.labels(message.provider, result.outcome.value).inc()
@@ -177,4 +187,5 @@ def setup(app: web.Application) -> None:
     app[GUARD].on_close = lambda reason: metrics.connections_closed.labels(reason).inc()
     app[TRACKER].observers.append(metrics.observe_ingest)
     app[TRACKER].skip_observers.append(metrics.observe_skip)
+    app[TRACKER].reply_observers.append(metrics.observe_reply)
     app.router.add_get("/metrics", metrics_endpoint)
