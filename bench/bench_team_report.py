@@ -2,30 +2,34 @@
 
 Run from the repository root: ``.venv/bin/python bench/bench_team_report.py`` (1,000,000 dialogs over a
 year: a month holds ~85,000), ``--dialogs 30000 --days 30`` for a month of ~30,000 dialogs.
-The dialogs are seeded as bench/bench_reports.py seeds them (bulk, through the store's schema); then 80 % are
-taken by one of five people and 70 % answered 10 s to 2 h after they opened (json_set on the stored dialog,
-where the store keeps those fields), and the seeded number reports replies from before the first dialog.
-Each line is the median of several runs on an opened `SQLiteStore`, in one run beside `count_dialogs` (the
-primitive every counting report asks) over the same period, and the store's `response_rows` alone.
+The dialogs are seeded as bench/bench_reports.py seeds them (bulk, their documents and report columns only,
+as a file of the version before the team columns); then 80 % are taken by one of five people and 70 %
+answered 10 s to 2 h after they opened (json_set on the stored documents), and the seeded number reports
+replies from before the first dialog. The file is then brought up to date as `SQLiteStore.open` does
+(`migrate`: the team columns added, `dialogs_unfilled` built) and the dialogs' team columns filled from their
+documents in the store's writes of FILL_BATCH, each timed. Each line is the median of several runs on an
+opened `SQLiteStore`, in one run beside `count_dialogs` (the primitive every counting report asks) and the
+way rows were read before (`legacy`: json_extract of each document, a pydantic model per row).
 
-Measured (2 cores, 1,000,000 dialogs over 2026, median of 3): December (85,129 dialogs): count_dialogs 1.0 ms,
-response_rows 1,953 ms (~0.6 s of it SQLite's json_extract, the rest building the rows), team_figures 355 ms,
-team_report 1,932 ms. The year: count_dialogs 4.9 ms, response_rows of all 999,645 dialogs 19.6 s; team_report
-reads the first 200,000 (ROW_LIMIT, "cut") in 6.0 s. 30,000 dialogs in a month: response_rows 683 ms,
-team_report 787 ms. Reading rows, not summing them, is the cost: a year needs the store to sum (or keep
-taken/answered in columns and hand back only the response seconds).
+Measured: see docs/performance.md, "Team report".
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
+import json
 import sqlite3
+import statistics
 import sys
 import tempfile
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -36,7 +40,8 @@ from reports.counts import report_query
 from reports.periods import Period, Unit, month_end
 from reports.team import ROW_LIMIT, team_figures, team_report
 from tracking.store.base import CountQuery, ResponseRow
-from tracking.store.sqlite import SQLiteStore
+from tracking.store.sqlite import FILL_BATCH, FILL_TEAM_COLUMNS, SQLiteStore, migrate, parse_ts, response_sql
+from tracking.store.sqlite_runner import connect
 from tracking.team import reply_windows
 
 PEOPLE = 5
@@ -67,6 +72,90 @@ def add_team(path: Path) -> float:
     return time.perf_counter() - started
 
 
+def fill(path: Path) -> None:
+    """What opening the file does (migrate) and then the store's fill of the team columns, timed a write at a
+    time (each is BEGIN IMMEDIATE ... COMMIT, as the group commit runs it)."""
+    db = connect(path)
+    started = time.perf_counter()
+    migrate(db)
+    migrated = time.perf_counter() - started
+    unfilled = db.execute("SELECT count(*) FROM dialogs WHERE provider IS NULL").fetchone()[0]
+    writes: list[float] = []
+    while True:
+        began = time.perf_counter()
+        db.execute("BEGIN IMMEDIATE")
+        count = db.execute(FILL_TEAM_COLUMNS, (FILL_BATCH,)).rowcount
+        db.execute("COMMIT")
+        if not count:
+            break
+        writes.append(time.perf_counter() - began)
+    db.close()
+    print(f"migrate (team columns added, dialogs_unfilled built): {migrated:.2f} s")
+    if writes:
+        print(
+            f"team columns of {unfilled:,} dialogs filled from their documents in {sum(writes):.1f} s: {len(writes)} "
+            f"writes of {FILL_BATCH:,}, median {statistics.median(writes) * 1000:.0f} ms, "
+            f"longest {max(writes) * 1000:.0f} ms"
+        )
+
+
+class LegacyRow(BaseModel):
+    """ResponseRow as it was before the team columns: a pydantic model, validated from the document's fields."""
+
+    dialog_id: str
+    provider: str
+    business_number: str
+    channel: str
+    contact_name: str | None = None
+    contact_id: str
+    started_at: datetime
+    taken_by: int | None = None
+    taken_by_name: str | None = None
+    taken_at: datetime | None = None
+    answered_at: datetime | None = None
+    answered_by: str | None = None
+    tags: list[str] = Field(default_factory=list)
+
+
+LEGACY_FIELDS = ("provider", "contact_name", "taken_by", "taken_by_name", "taken_at", "answered_at", "answered_by")
+
+
+def legacy_rows(db: sqlite3.Connection, query: CountQuery, limit: int) -> list[LegacyRow]:
+    """The rows as response_rows read them before: every field from the document (json_extract), then
+    validated (the bench's queries keep probable matches: the channel is the column's)."""
+    sql, args = response_sql(query)
+    paths = ", ".join(f"'$.{name}'" for name in (*LEGACY_FIELDS, "tags"))
+    sql = (
+        "SELECT d.id, d.business_number, d.contact_id, d.started_at, d.channel AS channel, "
+        f"json_extract(d.data, {paths}) AS extra FROM dialogs d WHERE " + sql.split(" FROM dialogs d WHERE ", 1)[1]
+    )
+    rows = []
+    for row in db.execute(sql, (*args, limit)):
+        provider, name, taken_by, taken_name, taken_at, answered_at, answered_by, tags = json.loads(row["extra"])
+        rows.append(
+            LegacyRow(
+                dialog_id=row["id"],
+                provider=provider,
+                business_number=row["business_number"],
+                channel=row["channel"],
+                contact_name=name,
+                contact_id=row["contact_id"],
+                started_at=parse_ts(row["started_at"]),
+                taken_by=taken_by,
+                taken_by_name=taken_name,
+                taken_at=taken_at,
+                answered_at=answered_at,
+                answered_by=answered_by,
+                tags=tags,
+            )
+        )
+    return rows
+
+
+def same_rows(rows: list[ResponseRow], legacy: list[LegacyRow]) -> bool:
+    return [ResponseRow(**row.model_dump()) for row in legacy] == rows
+
+
 async def measure(path: Path, runs: int) -> list[tuple[str, int, float]]:
     store = SQLiteStore(path, roll_up_every=None)
     await store.open()
@@ -81,12 +170,17 @@ async def measure(path: Path, runs: int) -> list[tuple[str, int, float]]:
             query = report_query(period, {}, ["spam"], True)
             every = await store.response_rows(query, limit=10_000_000)
             rows = every[:ROW_LIMIT]
+            legacy = functools.partial(legacy_rows, query=query, limit=10_000_000)
+            assert same_rows(every, await store.read(legacy)), "the columns and the documents disagree"
 
             async def count(query: CountQuery = query) -> object:
                 return await store.count_dialogs(query)
 
             async def read_all(query: CountQuery = query) -> object:
                 return await store.response_rows(query, limit=10_000_000)
+
+            async def read_legacy(legacy: Any = legacy) -> object:
+                return await store.read(legacy)
 
             async def compute(period: Period = period, rows: list[ResponseRow] = rows) -> object:
                 return team_figures(period, rows, windows, now)
@@ -96,6 +190,7 @@ async def measure(path: Path, runs: int) -> list[tuple[str, int, float]]:
 
             results += [
                 (f"{label}: count_dialogs (the primitive)", len(every), await timed(count, runs)),
+                (f"{label}: response_rows before (legacy), all", len(every), await timed(read_legacy, runs)),
                 (f"{label}: response_rows, all", len(every), await timed(read_all, runs)),
                 (f"{label}: team_figures (compute only)", len(rows), await timed(compute, runs)),
                 (f"{label}: team_report (/team, /stats line)", len(rows), await timed(report, runs)),
@@ -118,11 +213,12 @@ def main() -> None:
             seconds = seed(path, args.dialogs, args.days, report_index=False)
             print(f"seeded {args.dialogs:,} dialogs over {args.days} days in {seconds:.1f} s")
             print(f"takers and replies added in {add_team(path):.1f} s")
+        fill(path)
         results = asyncio.run(measure(path, args.runs))
     print(f"SQLite, {args.dialogs:,} dialogs over {args.days} days; median of {args.runs} (ROW_LIMIT {ROW_LIMIT:,})")
-    print(f"{'what':46} {'dialogs':>10} {'ms':>9}")
+    print(f"{'what':52} {'dialogs':>10} {'ms':>9}")
     for name, count, seconds in results:
-        print(f"{name:46} {count:10,} {seconds * 1000:9.1f}")
+        print(f"{name:52} {count:10,} {seconds * 1000:9.1f}")
 
 
 if __name__ == "__main__":

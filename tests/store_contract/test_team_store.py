@@ -402,6 +402,61 @@ async def test_response_rows_read_the_period_through_an_index(adapter: str, stor
             assert steps and all(stage == "IXSCAN" for stage, _ in steps), (steps, match)
 
 
+TEAM_COLUMNS = ("provider", "contact_name", "taken_by", "taken_by_name", "taken_at", "answered_at", "answered_by")
+
+
+async def test_a_file_made_before_the_team_columns_gives_the_same_rows_before_and_after_they_are_filled(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "old.db"
+    store = SQLiteStore(path)
+    await store.open()
+    ids = []
+    for n in range(6):
+        msg = message(T0 + timedelta(minutes=n), contact=f"+7916000000{n}", provider=("twilio", "greenapi")[n % 2])
+        ids.append((await store.add_message(new_dialog(msg, channel=Channel.PAID_SEARCH))).dialog.id)
+    await store.take_dialog(ids[1], 501, "Мария", T0 + timedelta(minutes=2, microseconds=123456))
+    await store.record_reply(ids[1], T0 + timedelta(minutes=3), "Мария")
+    await store.record_reply(ids[2], T0 + timedelta(minutes=9))
+    await store.set_tags(ids[3], ["sale", "lead"])
+    query = CountQuery(start=T0, end=T0 + timedelta(hours=1))
+    expected = await store.response_rows(query)
+    await store.close()
+    assert [(r.taken_by, r.answered_by, r.tags) for r in expected[1:4]] == [
+        (501, "Мария", []),
+        (None, None, []),
+        (None, None, ["lead", "sale"]),
+    ]
+
+    with closing(sqlite3.connect(path)) as db, db:  # as an older version left it: the document alone
+        db.execute("DROP INDEX dialogs_unfilled")
+        for name in TEAM_COLUMNS:
+            db.execute(f"ALTER TABLE dialogs DROP COLUMN {name}")
+
+    reopened = SQLiteStore(path)
+    await reopened.open()
+    try:
+        assert await reopened.response_rows(query) == expected  # read from the documents, or filled already
+        await reopened.fill_team_columns()  # beside the fill open() started: both end once none is left
+        unfilled = await reopened.read(lambda db: db.execute("SELECT count(*) FROM dialogs WHERE provider IS NULL"))
+        assert unfilled.fetchone()[0] == 0
+        assert await reopened.response_rows(query) == expected
+
+        # A dialog not filled yet is taken: its columns follow its document at once.
+        await reopened.write(lambda db: db.execute("UPDATE dialogs SET provider = NULL, taken_by = NULL"))
+        assert await reopened.response_rows(query) == expected
+        await reopened.take_dialog(ids[4], 502, "Олег", T0 + timedelta(minutes=5))
+        taken = await reopened.read(
+            lambda db: db.execute("SELECT provider, taken_by FROM dialogs WHERE id = ?", (ids[4],)).fetchone()
+        )
+        assert tuple(taken) == ("twilio", 502)
+        rows = await reopened.response_rows(query)
+        assert (rows[4].taken_by, rows[4].taken_by_name, rows[4].taken_at) == (502, "Олег", T0 + timedelta(minutes=5))
+        assert rows[:4] + rows[5:] == expected[:4] + expected[5:]
+    finally:
+        await reopened.close()
+
+
 # what ingest adds ----------------------------------------------------------------------------------
 
 

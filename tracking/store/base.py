@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
@@ -220,8 +221,11 @@ class ReplySource(BaseModel):
     since: datetime
 
 
-class ResponseRow(BaseModel):
-    """What the team reports need of one dialog (Store.response_rows): no visit, no messages."""
+@dataclass(slots=True, kw_only=True)
+class ResponseRow:
+    """What the team reports need of one dialog (Store.response_rows): no visit, no messages. A plain
+    dataclass, not a model: the stores build a month's ~100,000 of them from their own columns, and
+    validating each cost more than reading it (bench/bench_team_report.py)."""
 
     dialog_id: str
     provider: str
@@ -235,7 +239,7 @@ class ResponseRow(BaseModel):
     taken_at: datetime | None = None
     answered_at: datetime | None = None
     answered_by: str | None = None
-    tags: list[str] = Field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
 
 
 class Store(Protocol):

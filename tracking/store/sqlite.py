@@ -71,6 +71,19 @@ SCHEMA_VERSION = 1
 
 # Attribution columns copied from Dialog.attribution, so reports group in SQL.
 ATTRIBUTION_COLUMNS = ATTRIBUTION_FIELDS
+# Copied from the dialog's document too, so the team report reads no JSON (Store.response_rows): who the
+# dialog came through and from, who took it and the first reply. Times as ts() writes them (a document's
+# own text in dialogs filled from it: ISO 8601 either way). NULL provider: a dialog stored before these
+# columns, not filled from its document yet (fill_team_columns).
+TEAM_COLUMNS = {
+    "provider": "TEXT",
+    "contact_name": "TEXT",
+    "taken_by": "INTEGER",
+    "taken_by_name": "TEXT",
+    "taken_at": "TEXT",
+    "answered_at": "TEXT",
+    "answered_by": "TEXT",
+}
 
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -88,6 +101,7 @@ CREATE TABLE IF NOT EXISTS dialogs (
     is_repeat INTEGER NOT NULL, status TEXT NOT NULL, code TEXT,
     {", ".join(f"{c} TEXT" for c in ATTRIBUTION_COLUMNS)},
     day TEXT NOT NULL, week TEXT NOT NULL, month TEXT NOT NULL, quarter TEXT NOT NULL,
+    {", ".join(f"{c} {kind}" for c, kind in TEAM_COLUMNS.items())},
     data TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS dialogs_contact ON dialogs (contact_id, business_number, last_message_at);
 CREATE INDEX IF NOT EXISTS dialogs_started ON dialogs (started_at);
@@ -150,8 +164,10 @@ DIALOG_COLUMNS = (
     "week",
     "month",
     "quarter",
+    *TEAM_COLUMNS,
     "data",
 )
+TEAM_UPDATE = f"UPDATE dialogs SET {', '.join(f'{c} = ?' for c in TEAM_COLUMNS)}, data = ? WHERE id = ?"
 INSERT_DIALOG = f"INSERT INTO dialogs ({', '.join(DIALOG_COLUMNS)}) VALUES ({', '.join('?' * len(DIALOG_COLUMNS))})"
 
 
@@ -251,6 +267,38 @@ def migrate(db: sqlite3.Connection) -> None:
     add_columns(db, "messages", {"edited_at": "TEXT", "deleted_at": "TEXT"})
     # The order a dialog's alert copies were sent in (dialog_alert_messages); rows from before have NULL.
     add_columns(db, "alert_messages", {"seq": "INTEGER"})
+    # The team report's fields as columns: dialogs stored before are filled from their documents after
+    # open, in short writes (FILL_TEAM_COLUMNS), and found by this index meanwhile (empty once they are).
+    add_columns(db, "dialogs", TEAM_COLUMNS)
+    db.execute("CREATE INDEX IF NOT EXISTS dialogs_unfilled ON dialogs (started_at) WHERE provider IS NULL")
+
+
+# Dialogs filled per write, so ingest waits little behind one (docs/performance.md, "Team report").
+FILL_BATCH = 2000
+FILL_TEAM_COLUMNS = (
+    "UPDATE dialogs SET provider = coalesce(json_extract(data, '$.provider'), ''), "  # '': filled, even if odd
+    + ", ".join(f"{name} = json_extract(data, '$.{name}')" for name in TEAM_COLUMNS if name != "provider")
+    + " WHERE rowid IN (SELECT rowid FROM dialogs WHERE provider IS NULL LIMIT ?)"
+)
+
+
+def unfilled_dialog(db: sqlite3.Connection) -> bool:
+    """Whether a dialog's TEAM_COLUMNS wait to be filled (dialogs_unfilled answers at once)."""
+    return db.execute("SELECT 1 FROM dialogs WHERE provider IS NULL LIMIT 1").fetchone() is not None
+
+
+def team_values(dialog: Dialog) -> list[Any]:
+    """A dialog's TEAM_COLUMNS, in their order."""
+    values = {
+        "provider": dialog.provider,
+        "contact_name": dialog.contact_name,
+        "taken_by": dialog.taken_by,
+        "taken_by_name": dialog.taken_by_name,
+        "taken_at": None if dialog.taken_at is None else ts(dialog.taken_at),
+        "answered_at": None if dialog.answered_at is None else ts(dialog.answered_at),
+        "answered_by": dialog.answered_by,
+    }
+    return [values[name] for name in TEAM_COLUMNS]
 
 
 PageViewWork = tuple[PageView, asyncio.Future[str], NewVisitBudget | None]
@@ -380,13 +428,14 @@ BOT_MESSAGE_SQL = (
     "SELECT dialog_id FROM alert_messages WHERE chat_id = ? AND message_id = ? LIMIT 1"
 )
 
-# What response_rows reads of a dialog's document, in one parse of it (json_extract of several paths).
-RESPONSE_FIELDS = ("provider", "contact_name", "taken_by", "taken_by_name", "taken_at", "answered_at", "answered_by")
+# A dialog's tags in one text (response_rows): the unit separator, which no tag holds.
+TAG_SEPARATOR = "\x1f"
 
 
 def response_sql(query: CountQuery) -> tuple[str, list[Any]]:
     """Store.response_rows: the dialogs count_dialogs would count for `query` (its raw part: the same
-    filters, tags and probable matches), oldest first on the started_at index; a last `?` for the limit."""
+    filters, tags and probable matches), oldest first on the started_at index; a last `?` for the limit.
+    Columns only: a dialog's document is read (once, every field at a time) only while it is not filled."""
     for name in query.filters:
         if name not in GROUPABLE_FIELDS:
             raise ValueError(f"cannot filter by {name!r}")
@@ -408,32 +457,60 @@ def response_sql(query: CountQuery) -> tuple[str, list[Any]]:
         marks = ", ".join("?" * len(query.without_tags))
         where.append(f"NOT EXISTS (SELECT 1 FROM dialog_tags x WHERE x.dialog_id = d.id AND x.tag IN ({marks}))")
         args.extend(query.without_tags)
-    paths = ", ".join(f"'$.{name}'" for name in (*RESPONSE_FIELDS, "tags"))
+    paths = ", ".join(f"'$.{name}'" for name in TEAM_COLUMNS)
     sql = (
-        f"SELECT d.id, d.business_number, d.contact_id, d.started_at, {column('channel')} AS channel, "
-        f"json_extract(d.data, {paths}) AS extra FROM dialogs d WHERE {' AND '.join(where)} "
-        "ORDER BY d.started_at LIMIT ?"
+        f"SELECT d.id, d.business_number, d.contact_id, d.started_at, {column('channel')}, "
+        f"{', '.join(f'd.{name}' for name in TEAM_COLUMNS)}, "
+        "(SELECT group_concat(g.tag, char(31)) FROM dialog_tags g WHERE g.dialog_id = d.id), "
+        f"CASE WHEN d.provider IS NULL THEN json_extract(d.data, {paths}) END "
+        f"FROM dialogs d WHERE {' AND '.join(where)} ORDER BY d.started_at LIMIT ?"
     )
     return sql, args
 
 
-def _response_row(row: sqlite3.Row) -> ResponseRow:
-    provider, name, taken_by, taken_name, taken_at, answered_at, answered_by, tags = json.loads(row["extra"])
-    return ResponseRow(  # validating is faster than model_construct (pydantic's core is compiled)
-        dialog_id=row["id"],
-        provider=provider,
-        business_number=row["business_number"],
-        channel=row["channel"],
-        contact_name=name,
-        contact_id=row["contact_id"],
-        started_at=parse_ts(row["started_at"]),
-        taken_by=taken_by,
-        taken_by_name=taken_name,
-        taken_at=taken_at,
-        answered_at=answered_at,
-        answered_by=answered_by,
-        tags=tags,
-    )
+def response_rows(db: sqlite3.Connection, sql: str, args: Sequence[Any]) -> list[ResponseRow]:
+    """Rows of response_sql as ResponseRows: plain tuples (not sqlite3.Row) and datetime.fromisoformat,
+    ~1 µs a row where validating a model of the document's fields cost ~14."""
+    cursor = db.cursor()
+    cursor.row_factory = None
+    parse = datetime.fromisoformat
+    rows = []
+    for (
+        dialog_id,
+        business_number,
+        contact_id,
+        started_at,
+        channel,
+        provider,
+        contact_name,
+        taken_by,
+        taken_by_name,
+        taken_at,
+        answered_at,
+        answered_by,
+        tags,
+        unfilled,
+    ) in cursor.execute(sql, args):
+        if unfilled is not None:  # stored before TEAM_COLUMNS and not filled yet: from its document
+            provider, contact_name, taken_by, taken_by_name, taken_at, answered_at, answered_by = json.loads(unfilled)
+        rows.append(
+            ResponseRow(
+                dialog_id=dialog_id,
+                provider=provider,
+                business_number=business_number,
+                channel=channel,
+                contact_name=contact_name,
+                contact_id=contact_id,
+                started_at=parse(started_at),
+                taken_by=taken_by,
+                taken_by_name=taken_by_name,
+                taken_at=None if taken_at is None else parse(taken_at),
+                answered_at=None if answered_at is None else parse(answered_at),
+                answered_by=answered_by,
+                tags=sorted(tags.split(TAG_SEPARATOR)) if tags else [],
+            )
+        )
+    return rows
 
 
 def _one(db: sqlite3.Connection, sql: str, args: Sequence[Any] | dict[str, Any] = ()) -> sqlite3.Row | None:
@@ -461,6 +538,7 @@ class SQLiteStore:
         self._rebuild: asyncio.Task[bool] | None = None  # of the report rollups, when open() found them stale
         self._rolling: asyncio.Task[None] | None = None  # the rollups' roll-up, every roll_up_every seconds
         self._reply_since: dict[tuple[str, str], datetime] = {}  # reply sources as this copy last saw them
+        self._filling: asyncio.Task[int] | None = None  # older dialogs' TEAM_COLUMNS, when open() found any
 
     async def open(self) -> None:
         def setup(db: sqlite3.Connection) -> None:
@@ -483,6 +561,8 @@ class SQLiteStore:
             raise StoreUnavailable(f"cannot open SQLite file {self.path}: {exc}") from exc
         if not self.runner.lookup(rollups.is_ready):  # a file of an older version, or after a migration
             self._rebuild = asyncio.create_task(self._rebuild_in_background())
+        if self.runner.lookup(unfilled_dialog):
+            self._filling = asyncio.create_task(self._fill_in_background())
         if self.roll_up_every is not None:
             self._rolling = asyncio.create_task(self._roll_up_in_background(self.roll_up_every))
 
@@ -492,6 +572,21 @@ class SQLiteStore:
         except Exception:  # reports keep counting raw; the next start tries again
             log.exception("rebuilding the report rollups failed")
             return False
+
+    async def _fill_in_background(self) -> int:
+        try:
+            return await self.fill_team_columns()
+        except Exception:  # response_rows reads those dialogs' documents meanwhile; the next start goes on
+            log.exception("filling the dialogs' team columns failed")
+            return 0
+
+    async def fill_team_columns(self) -> int:
+        """Fill TEAM_COLUMNS of the dialogs stored before them from their documents, FILL_BATCH at a
+        time (one short write each, so ingest is not kept waiting); the number filled by this call."""
+        filled = 0
+        while count := await self.runner.write(lambda db: db.execute(FILL_TEAM_COLUMNS, (FILL_BATCH,)).rowcount):
+            filled += count
+        return filled
 
     async def _roll_up_in_background(self, every: float) -> None:
         while True:  # reports are exact meanwhile (they count from W on raw): no hurry at open
@@ -511,6 +606,9 @@ class SQLiteStore:
         if self._rebuild is not None:
             self._rebuild.cancel()  # what it rebuilt stays (each hour is whole); the next start goes on
             await asyncio.gather(self._rebuild, return_exceptions=True)
+        if self._filling is not None:
+            self._filling.cancel()  # each batch filled stays; the next start fills the rest
+            await asyncio.gather(self._filling, return_exceptions=True)
         await self.runner.close()
 
     async def ping(self) -> bool:
@@ -717,6 +815,7 @@ class SQLiteStore:
             dialog.buckets.week,
             dialog.buckets.month,
             dialog.buckets.quarter,
+            *team_values(dialog),
             dialog.model_dump_json(),
         ]
         db.execute(INSERT_DIALOG, values)
@@ -1258,8 +1357,8 @@ class SQLiteStore:
             if row is None:
                 return None
             dialog = Dialog.model_validate_json(row["data"])
-            if change(dialog):  # fields no column copies: the document alone
-                db.execute("UPDATE dialogs SET data = ? WHERE id = ?", (dialog.model_dump_json(), dialog_id))
+            if change(dialog):  # the document and its TEAM_COLUMNS (no column the reports count by)
+                db.execute(TEAM_UPDATE, (*team_values(dialog), dialog.model_dump_json(), dialog_id))
             return dialog
 
         return await self.runner.write(write)
@@ -1357,8 +1456,8 @@ class SQLiteStore:
 
     async def response_rows(self, query: CountQuery, limit: int = 200_000) -> list[ResponseRow]:
         sql, args = response_sql(query)
-        # Rows are built on the reader thread: a month may be 100,000 of them (~2 s), the event loop goes on.
-        return await self.runner.read(lambda db: [_response_row(r) for r in db.execute(sql, (*args, limit))])
+        # Built on a reader thread: a month may be 100,000 rows (~0.3 s), the event loop goes on meanwhile.
+        return await self.runner.read(functools.partial(response_rows, sql=sql, args=(*args, limit)))
 
 
 __all__ = ["SQLiteStore", "sqlite_path"]
