@@ -6,8 +6,9 @@ the Telegram card all read, so the three never disagree about what a dialog is.
 
 from __future__ import annotations
 
+import asyncio
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -17,6 +18,7 @@ from tracking.pages import page_label
 from tracking.phones import normalise_phone
 from tracking.store.base import Store
 from tracking.strings import one_line
+from tracking.team import ReplyWindows, reply_windows
 
 HISTORY_LIMIT = 10
 _DIALOG_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -69,6 +71,8 @@ class DialogCard:
     dialog: Dialog
     history: list[Dialog]  # the contact's earlier dialogs, newest first
     zone: ZoneInfo
+    # (provider, number) → since when its replies are reported: tells "unanswered" from "unknown"
+    windows: ReplyWindows = field(default_factory=dict)
 
     @property
     def record(self) -> dict[str, CardValue]:
@@ -143,9 +147,11 @@ async def dialog_card(
     found = await store.get_dialog(dialog) if isinstance(dialog, str) else dialog
     if found is None:
         return None
-    earlier = await store.find_dialogs(contact_id=found.contact_id, limit=history_limit + 1)
+    earlier, sources = await asyncio.gather(
+        store.find_dialogs(contact_id=found.contact_id, limit=history_limit + 1), store.reply_sources()
+    )
     history = [d for d in earlier if d.id != found.id and d.started_at <= found.started_at][:history_limit]
-    return DialogCard(found, history, zone)
+    return DialogCard(found, history, zone, reply_windows(sources))
 
 
 async def find_dialogs(store: Store, query: str, default_region: str = "RU", limit: int = 20) -> list[Dialog]:

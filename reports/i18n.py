@@ -142,6 +142,7 @@ WORDS: dict[Lang, dict[str, str]] = {
         "answer_answered": "ответили",
         "answer_unanswered": "без ответа",
         "answer_unknown": "неизвестно",
+        "answer_after": "через {time}",
         "bad_period": (
             "Не понял период «{text}». Примеры: сегодня, вчера, позавчера, неделя, прошлая неделя, "
             "последние 7 дней, за 2 недели, с понедельника, месяц, прошлый месяц, ноябрь, ноябрь 2025, "
@@ -252,6 +253,7 @@ WORDS: dict[Lang, dict[str, str]] = {
         "answer_answered": "answered",
         "answer_unanswered": "unanswered",
         "answer_unknown": "unknown",
+        "answer_after": "after {time}",
         "bad_period": (
             "I don't know the period “{text}”. Examples: today, yesterday, week, last week, last 7 days, "
             "since monday, month, last month, november, november 2025, Nov 1-15, Q3, 2025, 2026-11-01..2026-11-15."

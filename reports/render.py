@@ -40,11 +40,12 @@ from reports.i18n import (
 from reports.periods import PeriodError
 from reports.tag_words import tag_note
 from reports.team import ResponseFigures, TeamReport
-from tracking.models import Dialog
+from tracking.models import AnswerState, Dialog
 from tracking.pages import page_label
 from tracking.reasons import ReasonKind, parse_reason
 from tracking.store.base import ResponseRow
 from tracking.strings import ELLIPSIS, message_text, one_line
+from tracking.team import answer_state, response_seconds
 
 TELEGRAM_LIMIT = 4096  # characters of a message (Telegram counts UTF-16 code units)
 CAPTION_LIMIT = 1024  # characters of a photo's caption
@@ -382,6 +383,7 @@ def render_card(card: DialogCard, lang: Lang) -> str:
         _line(lang, "language", a.language),
         _line(lang, "tags", ", ".join(tag_name(lang, one_line(tag, VALUE_WIDTH)) for tag in d.tags)),
         _line(lang, "message_count", d.message_count),
+        *_team_lines(lang, card),
     ]
     first_message = message_text(d.first_message, 1000)
     if first_message:
@@ -389,6 +391,22 @@ def render_card(card: DialogCard, lang: Lang) -> str:
         lines.append(f"<blockquote>{escape(first_message)}</blockquote>")
     lines += ["", *_history(lang, card.history, zone)]
     return "\n".join(line for line in lines if line is not None)
+
+
+def _team_lines(lang: Lang, card: DialogCard) -> list[str | None]:
+    """Who took the lead and when; whether the business answered, how fast and who (when known)."""
+    d = card.dialog
+    taken = None
+    if d.taken_at is not None:
+        who = one_line(d.taken_by_name, NAME_WIDTH) or "—"
+        taken = f"{who}, {moment_label(lang, d.taken_at, card.zone)}"
+    state = answer_state(d, card.windows)
+    answer = word(lang, f"answer_{state.value}")
+    if state is AnswerState.ANSWERED:  # «Ответ: через 4 мин (Мария)»
+        answer = word(lang, "answer_after").format(time=response_time(lang, response_seconds(d)))
+        if one_line(d.answered_by):
+            answer += f" ({one_line(d.answered_by, NAME_WIDTH)})"
+    return [_line(lang, "taken_by", taken), _line(lang, "answer_state", answer)]
 
 
 def _history(lang: Lang, history: list[Dialog], zone: ZoneInfo) -> list[str]:

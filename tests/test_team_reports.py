@@ -14,10 +14,12 @@ from typing import Any
 import pytest
 
 import bot.commands
+from reports.card import dialog_card
 from reports.counts import TagFilter
+from reports.export import team_record
 from reports.i18n import response_time
 from reports.periods import Period, Unit
-from reports.render import render_team, team_line
+from reports.render import render_card, render_team, team_line
 from reports.team import ResponseFigures, figures, team_figures, team_report, unanswered_dialogs
 from tests import test_bot_commands as bot_tests
 from tests.fakes.telegram_api import html_to_text
@@ -311,3 +313,32 @@ async def test_stats_leaves_the_line_to_team_past_its_bound(
 
     assert "Диалоги: 6" in stats and "Ответили" not in stats
     assert "Ответили: 3 из 5 (60 %)" in team
+
+
+# the card ----------------------------------------------------------------------------------------------
+
+
+async def test_the_card_says_who_took_the_lead_and_how_it_was_answered(store: SQLiteStore) -> None:
+    ids = await seed_team_day(store)
+
+    def team_lines(card: Any) -> list[str]:
+        lines = html_to_text(render_card(card, "ru")).replace("\u00a0", " ").split("\n")
+        return [line for line in lines if line.startswith(("Кто взял", "Ответ"))]
+
+    await store.record_reply(ids["d2"], utc("2026-11-26 07:35"), "Мария")  # earlier than 07:40, and by whom
+    cards = {key: await dialog_card(store, ids[key], MOSCOW) for key in ("d1", "d2", "d4", "d5", "d6")}
+
+    assert team_lines(cards["d1"]) == ["Кто взял: Мария, 26 ноя 2026, 10:01", "Ответ: через 2 мин"]
+    assert team_lines(cards["d2"])[1] == "Ответ: через 5 мин (Мария)"
+    assert team_lines(cards["d4"]) == ["Кто взял: Ирина, 26 ноя 2026, 11:11", "Ответ: без ответа"]
+    assert team_lines(cards["d5"]) == ["Ответ: без ответа"]  # nobody took it
+    assert team_lines(cards["d6"]) == ["Кто взял: Мария, 26 ноя 2026, 10:11", "Ответ: неизвестно"]  # silent number
+    d1 = cards["d1"]
+    assert d1 is not None
+    assert team_record(d1.dialog, d1.windows, MOSCOW) == {
+        "taken_by": "Мария",
+        "taken_at": "2026-11-26 10:01",
+        "answered_at": "2026-11-26 10:02",
+        "first_response_minutes": 2.0,
+        "answer_state": "answered",
+    }

@@ -29,7 +29,7 @@ from reports.counts import (
     TagScope,
     Totals,
 )
-from reports.export import DELIMITERS, MAX_PAGE, Delimiter, DialogFilter, dialogs_csv, page_dialogs
+from reports.export import DELIMITERS, MAX_PAGE, Delimiter, DialogFilter, dialogs_csv, page_dialogs, team_record
 from reports.i18n import LANGS, Lang
 from reports.periods import Period, PeriodError, parse_comparison, parse_period
 from reports.team import ResponseFigures, TeamReport, team_report
@@ -393,6 +393,7 @@ async def get_dialog(request: web.Request) -> web.Response:
     return web.json_response(
         {
             "card": card.record,
+            "team": team_record(card.dialog, card.windows, zone),
             "history": [_history_item(card_record(d, zone)) for d in card.history],
             "dialog": card.dialog.model_dump(mode="json"),
         }
