@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import gc
 import inspect
 import json
 import logging
@@ -469,12 +470,26 @@ def response_sql(query: CountQuery) -> tuple[str, list[Any]]:
 
 
 def response_rows(db: sqlite3.Connection, sql: str, args: Sequence[Any]) -> list[ResponseRow]:
-    """Rows of response_sql as ResponseRows: plain tuples (not sqlite3.Row) and datetime.fromisoformat,
-    ~1 µs a row where validating a model of the document's fields cost ~14."""
+    """Rows of response_sql as ResponseRows, from plain tuples (not sqlite3.Row) with datetime.fromisoformat:
+    no JSON, no validation (docs/performance.md, "Team report")."""
     cursor = db.cursor()
     cursor.row_factory = None
     parse = datetime.fromisoformat
-    rows = []
+    rows: list[ResponseRow] = []
+    # The cyclic GC paused meanwhile: each full collection walked every row built so far (a year's 1M
+    # rows: 2.7 s of 8.4). Only if it was on: a concurrent build that found it paused leaves it to this one.
+    paused = gc.isenabled()
+    if paused:
+        gc.disable()
+    try:
+        _build_rows(cursor.execute(sql, args), rows, parse)
+    finally:
+        if paused:
+            gc.enable()
+    return rows
+
+
+def _build_rows(cursor: sqlite3.Cursor, rows: list[ResponseRow], parse: Callable[[str], datetime]) -> None:
     for (
         dialog_id,
         business_number,
@@ -490,7 +505,7 @@ def response_rows(db: sqlite3.Connection, sql: str, args: Sequence[Any]) -> list
         answered_by,
         tags,
         unfilled,
-    ) in cursor.execute(sql, args):
+    ) in cursor:
         if unfilled is not None:  # stored before TEAM_COLUMNS and not filled yet: from its document
             provider, contact_name, taken_by, taken_by_name, taken_at, answered_at, answered_by = json.loads(unfilled)
         rows.append(
@@ -510,7 +525,6 @@ def response_rows(db: sqlite3.Connection, sql: str, args: Sequence[Any]) -> list
                 tags=sorted(tags.split(TAG_SEPARATOR)) if tags else [],
             )
         )
-    return rows
 
 
 def _one(db: sqlite3.Connection, sql: str, args: Sequence[Any] | dict[str, Any] = ()) -> sqlite3.Row | None:
