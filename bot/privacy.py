@@ -79,16 +79,34 @@ def privacy_router(store: Store, *, default_region: str, confirmations: Confirma
         lines = []
         for contact in contacts:
             alerts = await store.alert_messages(contact)  # before the erasure takes them too
+            relayed = await store.relay_messages(contact)
             erased = await store.forget_contact(contact)
             edited = sum([await erase_alert(bot, chat_id, message_id) for chat_id, message_id in alerts])
+            deleted = sum([await delete_relayed(bot, chat_id, message_id) for chat_id, message_id in relayed])
             # who stays out of the log
-            log.info("owner erased %d dialog(s) of a contact; %d of %d alert(s) edited", erased, edited, len(alerts))
+            log.info(
+                "owner erased %d dialog(s) of a contact; %d of %d alert(s) edited, %d of %d relayed message(s) deleted",
+                erased,
+                edited,
+                len(alerts),
+                deleted,
+                len(relayed),
+            )
             lines.append(text(asker_lang, "forget_done", phone=shown(asker_lang, [contact], contact), count=erased))
         answer = "\n".join(lines) or text(asker_lang, "forget_nothing", who=shown(asker_lang, [], verdict.payload))
         if isinstance(query.message, Message):
             await query.message.edit_text(answer)
         else:
             await bot.send_message(query.from_user.id, answer)
+
+    async def delete_relayed(bot: Bot, chat_id: int, message_id: int) -> bool:
+        """A customer's own words forwarded to a team chat: a forward cannot be edited, so it is deleted."""
+        try:
+            await bot.delete_message(chat_id, message_id)
+        except AiogramError as exc:  # older than Telegram lets a bot delete (48 h), or gone: the erasure stands
+            log.info("an erased contact's relayed message %s in chat %s not deleted: %s", message_id, chat_id, exc)
+            return False
+        return True
 
     async def erase_alert(bot: Bot, chat_id: int, message_id: int) -> bool:
         try:

@@ -370,3 +370,30 @@ async def test_a_reply_to_a_whatsapp_leads_alert_is_explained_not_sent(
 
     assert await told(api, OWNER) == "Этот клиент писал не боту: ответьте ему там, где он написал."
     assert api.calls_to("copyMessage") == [] and api.calls_to("sendMessage", to_chat(79161112233)) == []
+
+
+async def test_forgetting_the_customer_deletes_their_relayed_messages_from_the_team_chats(
+    run_bot: RunBot, api: BotAPI, store: SQLiteStore
+) -> None:
+    await add_staff(store)
+    await run_bot()
+    olga, maria, irina = Person(api, CUSTOMER, "ru", "Ольга"), Person(api, STAFF, "ru", "Мария"), Person(api, OWNER)
+    await opened(api, olga)
+    await irina.gets()  # the lead alert
+    dialog = await the_dialog(store)
+    assert await store.take_dialog(dialog.id, STAFF, "Мария", datetime.now(UTC)) is not None
+    sends(olga, text="Мой адрес: Тверская, 7")
+    relayed = await api.wait_for("forwardMessage", to_chat(STAFF))
+    # The relay records its copy right after Telegram's answer; recorded here too (idempotent), not raced.
+    await store.relay_message_sent(dialog.id, STAFF, relayed.result["message_id"])
+    assert await store.relay_messages(f"tg:{CUSTOMER}") == [(STAFF, relayed.result["message_id"])]
+
+    irina.says(f"/forget tg:{CUSTOMER}")
+    done = await bot_tests.confirm(irina, await irina.gets())
+    deleted = await api.wait_for("deleteMessage", to_chat(STAFF))
+
+    assert done.startswith("Удалено всё о пользователе Telegram 4242")
+    assert deleted.params["message_id"] == relayed.result["message_id"]  # the customer's words leave the chat
+    assert await store.relay_messages(f"tg:{CUSTOMER}") == []
+    assert await store.dialog_by_bot_message(STAFF, relayed.result["message_id"]) is None
+    assert maria.user["id"] == STAFF  # (Maria read it; it is gone from her chat)

@@ -181,9 +181,12 @@ async def test_relayed_messages_and_alerts_lead_back_to_their_dialog_until_forgo
     assert await store.dialog_by_bot_message(111, 11) == alerted.id
     assert await store.dialog_by_bot_message(111, 12) is None  # a relayed message's id in another chat
     assert await store.dialog_alert_messages(relayed.id) == []  # relays are no alerts
+    assert await store.relay_messages(CONTACT) == [(group, 11), (group, 12)]  # /forget deletes them from the chat
+    assert await store.relay_messages("+79160000002") == []  # an alert is no relayed message
 
     assert await store.forget_contact(CONTACT) == 1
 
+    assert await store.relay_messages(CONTACT) == []
     assert [await store.dialog_by_bot_message(group, m) for m in (10, 11, 12)] == [alerted.id, None, None]
     assert await store.forget_contact("+79160000002") == 1
     assert await store.dialog_by_bot_message(group, 10) is None

@@ -393,6 +393,10 @@ class Store(Protocol):
         """A bot customer's message was relayed to a team chat as this Telegram message: a reply to it
         answers the customer. forget_contact erases these with the dialog."""
 
+    async def relay_messages(self, contact_id: str) -> list[tuple[int, int]]:
+        """(chat_id, message_id) of each of the contact's messages relayed to a team chat: erasing the contact
+        deletes them from the chats too (forget_contact erases the records)."""
+
     async def dialog_by_bot_message(self, chat_id: int, message_id: int) -> str | None:
         """The dialog a message the bot sent in a team chat belongs to: a relayed message or a lead alert."""
 

@@ -1211,6 +1211,12 @@ class MongoStore:
         docs = await self.db.alert_messages.find({"_id": {"$in": ids}}, {"messages": 1, "sent": 1}).to_list()
         return sorted(pair for doc in docs for pair in alert_copies(doc))
 
+    @_unavailable_as_store_error
+    async def relay_messages(self, contact_id: str) -> list[tuple[int, int]]:
+        ids = [d["_id"] for d in await self.db.dialogs.find({"contact_id": contact_id}, {"_id": 1}).to_list()]
+        docs = await self.db.alert_messages.find({"_id": {"$in": ids}}, {"relayed": 1}).to_list()
+        return sorted((int(r["chat"]), int(r["message"])) for doc in docs for r in doc.get("relayed", []))
+
     # A job is {_id: key, claimed_at, lease_until, done_at (only once finished)}. A claim is one upsert: it
     # takes over the document when unfinished with an expired lease; when none matches, the upsert inserts
     # one and `_id`'s uniqueness turns "the key exists (done, or leased to another)" into DuplicateKeyError.

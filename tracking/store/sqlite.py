@@ -1129,6 +1129,14 @@ class SQLiteStore:
         rows = self.runner.lookup(lambda db: _all(db, sql, (contact_id,)))
         return [(int(r["chat_id"]), int(r["message_id"])) for r in rows]
 
+    async def relay_messages(self, contact_id: str) -> list[tuple[int, int]]:
+        sql = (
+            "SELECT chat_id, message_id FROM relay_messages WHERE dialog_id IN "
+            "(SELECT id FROM dialogs WHERE contact_id = ?) ORDER BY chat_id, message_id"
+        )
+        rows = self.runner.lookup(lambda db: _all(db, sql, (contact_id,)))
+        return [(int(r["chat_id"]), int(r["message_id"])) for r in rows]
+
     async def claim_job(self, key: str, now: datetime, lease: timedelta) -> bool:
         # A new key is inserted; an existing one is taken over only when unfinished and its lease expired.
         # A row without a lease (written before leases) never is: it counts as done.
