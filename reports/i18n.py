@@ -128,7 +128,8 @@ WORDS: dict[Lang, dict[str, str]] = {
         "team_first_response": "Первый ответ",
         "team_median": "медиана {time}",
         "team_p90": "90 % — за {time}",
-        "team_late": "без ответа через",
+        "team_late": "ждали ответа",
+        "team_longer": "дольше {time}",
         "team_unknown": (
             "Об ответах неизвестно: {count} — сервис, через который подключён их номер, не сообщает об ответах компании"
         ),
@@ -239,7 +240,8 @@ WORDS: dict[Lang, dict[str, str]] = {
         "team_first_response": "First response",
         "team_median": "median {time}",
         "team_p90": "90% within {time}",
-        "team_late": "unanswered after",
+        "team_late": "waited",
+        "team_longer": "over {time}",
         "team_unknown": (
             "Replies unknown: {count} — the service their number is connected through does not report replies"
         ),

@@ -234,7 +234,11 @@ def _speed(lang: Lang, f: ResponseFigures) -> str:
 
 
 def _late(lang: Lang, f: ResponseFigures, waits: tuple[timedelta, ...]) -> str:
-    counts = ", ".join(f"{duration(lang, wait)} — {number(lang, n)}" for wait, n in zip(waits, f.late, strict=True))
+    """ "ждали ответа дольше 15 мин — 4, дольше 1 ч — 2": the waits past each mark, answered late or not at all."""
+    counts = ", ".join(
+        f"{word(lang, 'team_longer').format(time=duration(lang, wait))} — {number(lang, n)}"
+        for wait, n in zip(waits, f.late, strict=True)
+    )
     return escape(f"{word(lang, 'team_late')} {counts}")
 
 
