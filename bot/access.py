@@ -178,9 +178,10 @@ async def set_menus(bot: Bot, store: Store, owner_ids: Iterable[int]) -> None:
 # routers ------------------------------------------------------------------------------------------
 
 
-def _display_name(user: User) -> str:
-    # A Telegram name is anyone's to write: one line, bounded, before it is stored (tracking/strings.py).
-    return one_line(user.full_name, NAME_LIMIT) or (f"@{user.username}" if user.username else str(user.id))
+def member_name(user: User, limit: int = NAME_LIMIT) -> str:
+    """A person's name as the bot keeps or shows it (staff, takers, replies): one line, bounded — a Telegram
+    name is anyone's to write (tracking/strings.py)."""
+    return one_line(user.full_name, limit) or (f"@{user.username}" if user.username else str(user.id))
 
 
 def access_router(
@@ -202,7 +203,7 @@ def access_router(
             await message.answer(text(reply, "invite_owner" if role is Role.OWNER else "invite_already"))
             return
         secret = (command.args or "").removeprefix(INVITE_PREFIX)
-        member = await store.redeem_invite(digest(secret), user.id, _display_name(user), user.username, clock())
+        member = await store.redeem_invite(digest(secret), user.id, member_name(user), user.username, clock())
         if member is None:
             await message.answer(text(reply, "invite_invalid"))
             return

@@ -17,21 +17,19 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import AiogramError, TelegramBadRequest, TelegramForbiddenError
 from aiogram.filters import Filter
-from aiogram.types import Message, User
+from aiogram.types import Message
 
-from bot.access import MEMBERS, HasRole
-from bot.alerts import TAGS, alert_keyboard, render_alert
+from bot.access import MEMBERS, HasRole, member_name
+from bot.team import team_members
 from bot.texts import language, text
 from tracking.contacts import telegram_user
-from tracking.models import NAME_LIMIT, BusinessReply, Dialog
+from tracking.models import BusinessReply, Dialog
 from tracking.service import Tracker
 from tracking.store.base import Store
-from tracking.strings import one_line
 
 log = logging.getLogger("chattrack.bot.relay")
 
@@ -49,22 +47,14 @@ async def bot_number(bot: Bot) -> str:
     return "@" + (me.username or str(me.id)).lower()
 
 
-def member_name(user: User) -> str:
-    """A team member's name as replies record it: one line, bounded (a Telegram name is anyone's to write)."""
-    return one_line(user.full_name, NAME_LIMIT) or (f"@{user.username}" if user.username else str(user.id))
-
-
 @dataclass
 class Relay:
     store: Store
     tracker: Tracker
+    # Redraws every copy of a dialog's alert (bot/alerts.py AlertCopies.refresh).
+    redraw: Callable[[Bot, str], Awaitable[object]]
     owner_ids: Sequence[int] = ()
     reveal_names: bool = False
-    lang: str = "ru"  # the alerts' language
-    zone: ZoneInfo | None = None
-    tags: Sequence[str] = TAGS
-    # Redraws every copy of a dialog's alert (bot/alerts.py AlertCopies.refresh); None: `refresh_alerts`.
-    redraw: Callable[[Bot, str], Awaitable[object]] | None = None
     relayed: int = field(default=0, init=False)
 
     # the customer's messages to the team ---------------------------------------------------------------
@@ -77,9 +67,7 @@ class Relay:
         group = await self.store.team_chat()
         if group is not None:
             tiers.append([(group.chat_id, group.thread_id)])
-        muted = await self.store.muted_users()
-        staff = [member.user_id for member in await self.store.list_staff()]
-        team = [chat for chat in dict.fromkeys([*self.owner_ids, *staff]) if chat not in muted]
+        team = await team_members(self.store, self.owner_ids)
         if team:
             tiers.append([(chat, None) for chat in team])
         return tiers
@@ -106,16 +94,7 @@ class Relay:
 
     async def refresh_alerts(self, bot: Bot, dialog: Dialog) -> None:
         """Every copy of the dialog's alert shows it as it is now (its first message came after `/start`)."""
-        if self.redraw is not None:
-            await self.redraw(bot, dialog.id)
-            return
-        alert = render_alert(dialog, self.lang, self.zone)
-        keyboard = alert_keyboard(dialog, self.lang, tags=self.tags)
-        for chat_id, message_id in await self.store.dialog_alert_messages(dialog.id):
-            try:
-                await bot.edit_message_text(alert, chat_id=chat_id, message_id=message_id, reply_markup=keyboard)
-            except AiogramError as exc:  # too old to edit, deleted, the same text
-                log.info("dialog %s: an alert copy not updated: %s", dialog.id, exc)
+        await self.redraw(bot, dialog.id)
 
     # a member's reply to the customer ------------------------------------------------------------------
 
@@ -198,4 +177,4 @@ def relay_router(relay: Relay) -> Router:
     return router
 
 
-__all__ = ["BOT_PROVIDER", "Relay", "ReplyToDialog", "bot_number", "member_name", "relay_router"]
+__all__ = ["BOT_PROVIDER", "Relay", "ReplyToDialog", "bot_number", "relay_router"]

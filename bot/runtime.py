@@ -163,12 +163,9 @@ def build_dispatcher(
     relay = Relay(
         store,
         tracker,
+        redraw=copies.refresh,  # a bot customer's first words after /start: every copy of the alert
         owner_ids=owners,
         reveal_names=settings.reveal_staff_names,
-        lang=lang,
-        zone=settings.zone,
-        tags=lead_tags(settings),
-        redraw=copies.refresh,  # a bot customer's first words after /start: every copy of the alert
     )
     dispatcher.include_routers(
         access_router(store, zone=settings.zone, clock=clock, confirmations=confirmations, lang=lang),

@@ -21,9 +21,9 @@ from aiogram import Bot, F, Router
 from aiogram.exceptions import AiogramError
 from aiogram.filters import Command, CommandObject
 from aiogram.filters.callback_data import CallbackData
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, User
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
-from bot.access import GROUP_CHATS, MEMBERS, HasRole, Role
+from bot.access import GROUP_CHATS, MEMBERS, HasRole, Role, member_name
 from bot.alerts import (
     AlertCopies,
     GiveCallback,
@@ -57,14 +57,14 @@ async def team_targets(store: Store, owner_ids: Iterable[int]) -> list[Target]:
     team = await store.team_chat()
     if team is not None:
         return [Target(team.chat_id, team.thread_id)]
+    return [Target(user_id) for user_id in await team_members(store, owner_ids)]
+
+
+async def team_members(store: Store, owner_ids: Iterable[int]) -> list[int]:
+    """Every owner and staff member who has not muted alerts, owners first, each once."""
     muted = await store.muted_users()
     staff = [member.user_id for member in await store.list_staff()]
-    return [Target(user_id) for user_id in dict.fromkeys([*owner_ids, *staff]) if user_id not in muted]
-
-
-def display_name(user: User) -> str:
-    """A team member's name as alerts show it: one line, bounded (anyone writes their Telegram name)."""
-    return one_line(user.full_name, NAME_SHOWN) or (f"@{user.username}" if user.username else str(user.id))
+    return [user_id for user_id in dict.fromkeys([*owner_ids, *staff]) if user_id not in muted]
 
 
 class AlertsCallback(CallbackData, prefix="alerts"):
@@ -173,7 +173,7 @@ def team_router(store: Store, copies: AlertCopies, *, clock: Clock) -> Router:
     async def take(query: CallbackQuery, callback_data: TakeCallback, bot: Bot) -> None:
         user = query.from_user
         lang = language(user.language_code)
-        dialog = await store.take_dialog(callback_data.dialog_id, user.id, display_name(user), clock())
+        dialog = await store.take_dialog(callback_data.dialog_id, user.id, member_name(user, NAME_SHOWN), clock())
         if dialog is None:
             await query.answer(text(lang, "dialog_missing"))
             return
@@ -218,7 +218,7 @@ def team_router(store: Store, copies: AlertCopies, *, clock: Clock) -> Router:
             return
         to = callback_data.user_id
         if to == user.id:
-            name = display_name(user)
+            name = member_name(user, NAME_SHOWN)
         elif (member := await store.get_staff(to)) is not None:
             name = one_line(member.name, NAME_SHOWN)
         else:  # removed from the staff since the question was asked
@@ -262,4 +262,4 @@ async def _edit_quietly(message: Message, body: str, keyboard: InlineKeyboardMar
         log.info("message %s in chat %s not edited: %s", message.message_id, message.chat.id, exc)
 
 
-__all__ = ["AlertsCallback", "Target", "alerts_status", "display_name", "team_router", "team_targets"]
+__all__ = ["AlertsCallback", "Target", "alerts_status", "team_members", "team_router", "team_targets"]
