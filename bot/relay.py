@@ -24,7 +24,7 @@ from aiogram.filters import Filter
 from aiogram.types import Message
 
 from bot.access import MEMBERS, HasRole, member_name
-from bot.team import team_members
+from bot.team import Target, team_members
 from bot.texts import language, text
 from tracking.contacts import telegram_user
 from tracking.models import BusinessReply, Dialog
@@ -37,8 +37,6 @@ BOT_PROVIDER = "telegram"  # the provider of dialogs in the chat with the bot it
 MAX_CAPTION = 1024
 # What copyMessage can give a new caption; a signed sticker, place or video note gets the name before it.
 CAPTIONED = frozenset({"photo", "video", "animation", "audio", "document", "voice"})
-
-Chat = tuple[int, int | None]  # a chat id and its forum topic
 
 
 async def bot_number(bot: Bot) -> str:
@@ -59,32 +57,32 @@ class Relay:
 
     # the customer's messages to the team ---------------------------------------------------------------
 
-    async def recipients(self, dialog: Dialog) -> list[list[Chat]]:
+    async def recipients(self, dialog: Dialog) -> list[list[Target]]:
         """Who gets the customer's messages, in order of preference: the taker, the team group, the team."""
-        tiers: list[list[Chat]] = []
+        tiers: list[list[Target]] = []
         if dialog.taken_by is not None:
-            tiers.append([(dialog.taken_by, None)])
+            tiers.append([Target(dialog.taken_by)])
         group = await self.store.team_chat()
         if group is not None:
-            tiers.append([(group.chat_id, group.thread_id)])
+            tiers.append([Target(group.chat_id, group.thread_id)])
         team = await team_members(self.store, self.owner_ids)
         if team:
-            tiers.append([(chat, None) for chat in team])
+            tiers.append([Target(user_id) for user_id in team])
         return tiers
 
     async def to_team(self, bot: Bot, message: Message, dialog: Dialog) -> int:
         """Forward the customer's message to the first tier of recipients that takes it; how many got it."""
         for tier in await self.recipients(dialog):
             delivered = 0
-            for chat_id, thread_id in tier:
+            for target in tier:
                 try:
                     sent = await bot.forward_message(
-                        chat_id, message.chat.id, message.message_id, message_thread_id=thread_id
+                        target.chat_id, message.chat.id, message.message_id, message_thread_id=target.thread_id
                     )
                 except AiogramError as exc:  # the taker blocked the bot, the group removed it…
                     log.info("dialog %s: a customer's message not relayed to a team chat: %s", dialog.id, exc)
                     continue
-                await self.store.relay_message_sent(dialog.id, chat_id, sent.message_id)
+                await self.store.relay_message_sent(dialog.id, target.chat_id, sent.message_id)
                 delivered += 1
             if delivered:
                 self.relayed += 1
