@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, Field
 
@@ -200,6 +201,17 @@ class TimeBuckets(BaseModel):
     quarter: str  # 2026-Q4
 
 
+class Sale(BaseModel):
+    """One sale a dialog led to: its amount is None until someone names it (tapped «Продажа», not answered yet)."""
+
+    id: str
+    amount: Decimal | None = None  # in `currency`, two decimal places at most, >= 0
+    currency: str  # ISO 4217, upper case: CHATTRACK_CURRENCY unless the API said otherwise
+    at: datetime  # when it was recorded
+    by: int | None = None  # the team member's Telegram user id (None: the API)
+    by_name: str | None = None
+
+
 class Dialog(BaseModel):
     """A conversation of one contact with one business number, attributed once, when it opens."""
 
@@ -229,6 +241,14 @@ class Dialog(BaseModel):
     taken_at: datetime | None = None
     answered_at: datetime | None = None  # the earliest reply the business sent in this dialog
     answered_by: str | None = None  # a team member's name when known (replies through the bot), else None
+    # Money: each sale of this dialog (a repeat purchase is one more), oldest first. The "sale" tag and the
+    # sales move together: tagging «Продажа» records a sale (its amount asked for), untagging removes them.
+    sales: list[Sale] = Field(default_factory=list)
+
+    @property
+    def revenue(self) -> Decimal:
+        """What the dialog's sales with a known amount bring, in the business currency."""
+        return sum((sale.amount for sale in self.sales if sale.amount is not None), Decimal(0))
 
 
 class AnswerState(StrEnum):
@@ -267,16 +287,72 @@ class IngestResult(BaseModel):
 
 LEAD_ALERT = "lead_alert"
 TAKE_REMINDER = "take_reminder"  # "nobody took this lead yet", due reminder_after the dialog opened
+ALERT_KINDS = (LEAD_ALERT, TAKE_REMINDER)  # what bot/outbox.py delivers to Telegram
+# Deliveries to other systems (integrations/): each goes through the same outbox as the alerts.
+METRICA = "metrica"  # a row of Yandex Metrica's offline conversions upload
+GA4 = "ga4"  # an event of GA4's Measurement Protocol
+EVENT_OUT = "event"  # a signed JSON event to CHATTRACK_EVENTS_URL
+DELIVERY_KINDS = (METRICA, GA4, EVENT_OUT)
+
+
+class Goal(StrEnum):
+    """A conversion the ad systems hear of: a new lead, a qualified lead, a sale."""
+
+    LEAD = "lead"
+    QUALIFIED = "qualified"
+    SALE = "sale"
+
+
+class EventType(StrEnum):
+    """The `type` of an event sent to CHATTRACK_EVENTS_URL."""
+
+    DIALOG_CREATED = "dialog.created"
+    DIALOG_TAGGED = "dialog.tagged"
+    DIALOG_TAKEN = "dialog.taken"
+    SALE_RECORDED = "sale.recorded"
+
+
+class DeliveryOutcome(StrEnum):
+    """How an outbox item ended (items still waiting have none)."""
+
+    SENT = "sent"
+    REFUSED = "refused"  # a 4xx, or the system said the data is wrong: given up, with the reason kept
+    TOO_LATE = "too_late"  # the visit is older than the system can link (Metrica's window, GA4's 63 days)
+    SKIPPED = "skipped"  # nothing to send it with (the visit has no client id), or the dialog was erased
 
 
 class OutboxItem(BaseModel):
-    """A lead alert waiting to reach one Telegram chat; persisted so no restart loses or repeats it."""
+    """A lead alert waiting to reach one Telegram chat, or a delivery to another system (a conversion, an
+    event); persisted so no restart loses or repeats it. Kept after it is done, with how it ended: the card
+    shows a dialog's deliveries («Метрика: отправлено 12:03»)."""
 
-    id: str
+    id: str  # deliveries that must happen once have a deterministic id ("metrica:lead:<dialog id>")
     dialog_id: str
-    chat_id: int
-    kind: str = "lead_alert"  # or TAKE_REMINDER
+    chat_id: int = 0  # alerts only
+    kind: str = LEAD_ALERT  # ALERT_KINDS or DELIVERY_KINDS
     attempts: int = 0
     next_attempt_at: datetime
     created_at: datetime
     last_error: str | None = None
+    # deliveries
+    goal: Goal | None = None  # METRICA, GA4: which conversion
+    event: EventType | None = None  # EVENT_OUT: which event
+    sale_id: str | None = None  # a sale's conversion or event: the sale (its amount is read when sent)
+    happened_at: datetime | None = None  # when the conversion or event happened (sent as its time)
+    data: dict[str, Any] = Field(default_factory=dict)  # JSON-able detail (dialog.tagged: {"added": [...]})
+    # how it ended
+    sent_at: datetime | None = None  # when it was done (sent, refused, too late, skipped)
+    outcome: DeliveryOutcome | None = None
+
+
+class Cost(BaseModel):
+    """Ad spend of one campaign (or one ad) on one day, from Yandex Direct or a file the owner imported."""
+
+    day: date  # the day the money was spent, as the platform (or the file) counts days
+    source: str  # as the site's links name it in utm_source: "yandex", "vk", "google", "avito"
+    campaign: str  # the campaign's name
+    campaign_id: str | None = None  # Direct's id (UTM templates write {campaign_id} into utm_campaign)
+    ad_id: str | None = None  # Direct's ad id ({ad_id} in utm_content), when spend is known per ad
+    amount: Decimal  # >= 0, in `currency`
+    currency: str
+    origin: str  # "direct" or "file": a re-import replaces rows of the same origin, day, source, campaign, ad

@@ -6,8 +6,10 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
+from tracking import deliveries
 from tracking.channels import classify
 from tracking.codes import DEFAULT_MARKERS, extract_code, normalise_code
 from tracking.edits import attribution_by_code, read_edit
@@ -25,6 +27,7 @@ from tracking.models import (
     IngestResult,
     Messenger,
     PageView,
+    Sale,
     Visit,
 )
 from tracking.pages import paged
@@ -144,6 +147,7 @@ class Tracker:
                 dialog_gap=self.settings.dialog_gap,
                 alert_chats=[0],
                 reminder_after=self.settings.take_reminder,
+                deliveries=deliveries.for_new_dialog(draft, self.settings, utc_now()),
             )
         )
         if links and result.outcome is not IngestOutcome.ERASED:
@@ -298,3 +302,68 @@ class Tracker:
         deleted = await self.store.delete_message(provider, message_id, at or utc_now())
         log.info("deletion from %s of a message %s", provider, "stored: marked deleted" if deleted else "not stored")
         return deleted
+
+    # a dialog's tags, taker and sales: changed here, so every delivery they make is queued with them ----
+
+    async def set_tags(
+        self, dialog_id: str, tags: list[str], *, by: int | None = None, by_name: str | None = None
+    ) -> Dialog | None:
+        """Replace the dialog's tags. "qualified" added converts (once per dialog); "sale" added records a sale
+        without an amount yet (the bot asks for it); "sale" removed removes the dialog's sales. None when
+        there is no such dialog."""
+        dialog = await self.store.get_dialog(dialog_id)
+        if dialog is None:
+            return None
+        now = utc_now()
+        updated = await self.store.set_tags(dialog_id, tags, deliveries.for_tags(dialog, tags, self.settings, now))
+        if updated is not None and deliveries.SALE_TAG in tags and not updated.sales:
+            updated = await self.add_sale(dialog_id, None, by=by, by_name=by_name) or updated
+        return updated
+
+    async def add_sale(
+        self,
+        dialog_id: str,
+        amount: Decimal | None,
+        currency: str | None = None,
+        *,
+        by: int | None = None,
+        by_name: str | None = None,
+    ) -> Dialog | None:
+        """One more sale of the dialog (a repeat purchase is another), with its amount when known. None when
+        there is no such dialog."""
+        dialog = await self.store.get_dialog(dialog_id)
+        if dialog is None:
+            return None
+        now = utc_now()
+        sale = Sale(
+            id=uuid.uuid4().hex,
+            amount=amount,
+            currency=currency or self.settings.currency,
+            at=now,
+            by=by,
+            by_name=by_name,
+        )
+        planned = deliveries.for_sale(dialog, sale, self.settings, now)
+        return await self.store.add_sale(dialog_id, sale, planned)
+
+    async def change_sale(
+        self, dialog_id: str, sale_id: str, amount: Decimal | None, currency: str | None = None
+    ) -> Dialog | None:
+        """Set or change a sale's amount (conversions not sent yet carry the new one)."""
+        return await self.store.update_sale(dialog_id, sale_id, amount, currency or self.settings.currency)
+
+    async def remove_sale(self, dialog_id: str, sale_id: str) -> Dialog | None:
+        return await self.store.remove_sale(dialog_id, sale_id)
+
+    async def take_dialog(
+        self, dialog_id: str, user_id: int, name: str, at: datetime, *, replace: bool = False
+    ) -> Dialog | None:
+        """Store.take_dialog, and `dialog.taken` when this user became the taker."""
+        if not self.settings.events_enabled:
+            return await self.store.take_dialog(dialog_id, user_id, name, at, replace=replace)
+        before = await self.store.get_dialog(dialog_id)
+        dialog = await self.store.take_dialog(dialog_id, user_id, name, at, replace=replace)
+        newly = before is not None and before.taken_by != user_id  # a second press by the taker is no event
+        if dialog is not None and dialog.taken_by == user_id and newly:
+            await self.store.queue_deliveries(deliveries.for_taken(dialog, self.settings, utc_now()))
+        return dialog

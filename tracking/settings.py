@@ -99,6 +99,32 @@ class Settings(BaseSettings):
     # Replies relayed to customers through the bot are signed with the team member's first name.
     reveal_staff_names: bool = False
 
+    # Money (integrations/): the business's currency (ISO 4217) for sales and costs.
+    currency: str = "RUB"
+    # Yandex Direct's spend, imported per campaign and day: an OAuth token with access to the Direct API;
+    # an agency names its client's login. Costs are taken with VAT (what the owner pays) unless turned off.
+    direct_token: SecretStr | None = None
+    direct_client_login: str | None = None
+    direct_api_url: str = "https://api.direct.yandex.com"
+    direct_import_hours: float = Field(3, gt=0)
+    direct_include_vat: bool = True
+    # Conversions back to Yandex Metrica (offline conversions upload), under JavaScript-event goals.
+    metrica_counter_id: str | None = Field(None, pattern=r"^\d{1,20}$")
+    metrica_token: SecretStr | None = None
+    metrica_api_url: str = "https://api-metrika.yandex.net"
+    metrica_goal_lead: str = "chattrack_lead"
+    metrica_goal_qualified: str = "chattrack_qualified"
+    metrica_goal_sale: str = "chattrack_sale"
+    # Conversions to Google Analytics 4 (Measurement Protocol): the web stream's id and an API secret.
+    ga4_measurement_id: str | None = Field(None, pattern=r"^G-[A-Z0-9]{4,20}$")
+    ga4_api_secret: SecretStr | None = None
+    ga4_api_url: str = "https://www.google-analytics.com"
+    # Signed JSON events to a CRM, n8n, Make, Albato (signed as /webhooks/generic expects).
+    events_url: str | None = None
+    events_secret: SecretStr | None = None
+    # Outgoing batches (Metrica, GA4, events) are sent this often.
+    conversions_interval_seconds: float = Field(300, gt=0)
+
     api_token: SecretStr | None = None
 
     dialog_gap_hours: float = Field(72, gt=0)  # silence after which a message opens a new dialog
@@ -200,6 +226,62 @@ class Settings(BaseSettings):
             raise ValueError("use local time as HH:MM, e.g. 09:00 (or off)")
         return f"{int(hours):02d}:{minutes}"
 
+    @field_validator("currency")
+    @classmethod
+    def _currency(cls, value: str) -> str:
+        code = value.strip().upper()
+        if not re.fullmatch(r"[A-Z]{3}", code):
+            raise ValueError("use a three-letter ISO 4217 code, e.g. RUB, USD, EUR, KZT")
+        return code
+
+    @field_validator("direct_api_url", "metrica_api_url", "ga4_api_url", "events_url")
+    @classmethod
+    def _base_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an address starting with https://")
+        return value.rstrip("/")
+
+    @field_validator("metrica_goal_lead", "metrica_goal_qualified", "metrica_goal_sale")
+    @classmethod
+    def _goal_id(cls, value: str) -> str:
+        # Metrica's JavaScript-event goal identifier: what the Target column of an upload names.
+        if not re.fullmatch(r"[A-Za-z0-9_.\-]{1,100}", value):
+            raise ValueError("a goal identifier is letters, digits, _ . - (as typed in Metrica's goal)")
+        return value
+
+    @model_validator(mode="after")
+    def _integrations_complete(self) -> Settings:
+        """Half a connection is a mistake to name at start-up, not a silence later."""
+        pairs = (
+            ("metrica_counter_id", "metrica_token"),
+            ("ga4_measurement_id", "ga4_api_secret"),
+            ("events_url", "events_secret"),
+        )
+        for one, other in pairs:
+            if (getattr(self, one) is None) != (getattr(self, other) is None):
+                missing = other if getattr(self, other) is None else one
+                given = one if missing == other else other
+                raise ValueError(f"{ENV_PREFIX}{given.upper()} is set: set {ENV_PREFIX}{missing.upper()} too")
+        return self
+
+    @property
+    def metrica_enabled(self) -> bool:
+        return self.metrica_counter_id is not None and self.metrica_token is not None
+
+    @property
+    def ga4_enabled(self) -> bool:
+        return self.ga4_measurement_id is not None and self.ga4_api_secret is not None
+
+    @property
+    def events_enabled(self) -> bool:
+        return self.events_url is not None and self.events_secret is not None
+
+    @property
+    def direct_enabled(self) -> bool:
+        return self.direct_token is not None
+
     @field_validator("public_url")
     @classmethod
     def _public_url(cls, value: str | None) -> str | None:
@@ -254,7 +336,9 @@ def load_settings(**overrides: object) -> Settings:
         settings = Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         err = exc.errors()[0]
-        name = ENV_PREFIX + str(err["loc"][0]).upper() if err["loc"] else ENV_PREFIX
+        if not err["loc"]:  # a rule across settings: its message names them
+            raise SettingsError(str(err["msg"]).removeprefix("Value error, ")) from exc
+        name = ENV_PREFIX + str(err["loc"][0]).upper()
         raise SettingsError(f"{name}: {err['msg']}") from exc
     from tracking.phones import PhoneError, parse_channel_addresses, parse_tracked_numbers
 

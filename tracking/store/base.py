@@ -10,8 +10,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 from enum import StrEnum
 from typing import Protocol
 
@@ -19,14 +21,18 @@ from pydantic import BaseModel, Field
 
 from tracking.limits import NewVisitBudget
 from tracking.models import (
+    ALERT_KINDS,
     Attribution,
     AttributionStatus,
     Click,
+    Cost,
+    DeliveryOutcome,
     Dialog,
     InboundMessage,
     IngestResult,
     OutboxItem,
     PageView,
+    Sale,
     Visit,
 )
 
@@ -118,6 +124,10 @@ class NewDialog(BaseModel):
     # With an alert queued: also queue one TAKE_REMINDER outbox item for chat 0, due this long after the
     # dialog's start (the dispatcher drops it when the lead was taken by then).
     reminder_after: timedelta | None = None
+    # Deliveries to other systems (conversions, events: OutboxItem with a DELIVERY_KINDS kind, planned by
+    # tracking/deliveries.py with the draft's id) queued in the same write as the new dialog, only when the
+    # message opens one: a retry or a message joining a dialog queues nothing.
+    deliveries: list[OutboxItem] = Field(default_factory=list)
 
 
 class CodeAttribution(BaseModel):
@@ -242,6 +252,26 @@ class ResponseRow:
     tags: list[str] = field(default_factory=list)
 
 
+@dataclass(slots=True, kw_only=True)
+class SaleRow:
+    """One sale with what the money reports group it by (Store.sale_rows): the dialog's attribution and start."""
+
+    dialog_id: str
+    sale_id: str
+    started_at: datetime  # the dialog's: revenue belongs to the period its lead came in
+    at: datetime  # the sale's
+    amount: Decimal | None
+    currency: str
+    channel: str
+    source: str | None = None
+    medium: str | None = None
+    campaign: str | None = None
+    content: str | None = None
+    term: str | None = None
+    status: str = "none"
+    tags: list[str] = field(default_factory=list)
+
+
 class Store(Protocol):
     async def open(self) -> None:
         """Connect, create tables/indexes idempotently, record the schema version."""
@@ -323,7 +353,10 @@ class Store(Protocol):
         case); at most `scan` dialogs are looked at, and when that stops the search before the page is
         full, `scanned_to` says where to search on from."""
 
-    async def set_tags(self, dialog_id: str, tags: list[str]) -> Dialog | None: ...
+    async def set_tags(self, dialog_id: str, tags: list[str], deliveries: Sequence[OutboxItem] = ()) -> Dialog | None:
+        """Replace the dialog's tags; queue `deliveries` (OutboxItem of DELIVERY_KINDS; an id already queued
+        is kept as it is, so a tag set twice converts once) in the same write. Tags without "sale" remove the
+        dialog's sales. None (nothing queued) when there is no such dialog."""
 
     async def count_dialogs(self, query: CountQuery) -> list[CountRow]:
         """The report primitive: grouping is done by the database, never by Python loops."""
@@ -350,14 +383,30 @@ class Store(Protocol):
         """The contact id `alias` was linked to; None when it never was, or was erased with its contact."""
 
     # outbox of lead alerts
-    async def claim_alerts(self, now: datetime, lease: timedelta, limit: int = 20) -> list[OutboxItem]:
-        """Lease due alerts to this copy; a lease that expires (its holder died) frees them again."""
+    async def claim_alerts(
+        self, now: datetime, lease: timedelta, limit: int = 20, kinds: Sequence[str] = ALERT_KINDS
+    ) -> list[OutboxItem]:
+        """Lease due items of these kinds to this copy; a lease that expires (its holder died) frees them
+        again. Oldest due first. (Alerts by default: the conversion dispatcher asks for its own kinds.)"""
 
-    async def alert_sent(self, item_id: str, now: datetime) -> None: ...
+    async def alert_sent(self, item_id: str, now: datetime) -> None:
+        """Done: sent (outcome SENT). Never claimed again."""
 
     async def alert_failed(self, item_id: str, next_attempt_at: datetime, error: str) -> None: ...
 
-    async def pending_alerts(self) -> int: ...
+    async def pending_alerts(self, kinds: Sequence[str] = ALERT_KINDS) -> int:
+        """Items of these kinds not done yet."""
+
+    async def delivery_done(self, item_id: str, now: datetime, outcome: DeliveryOutcome, note: str | None) -> None:
+        """Done with this outcome (sent, refused, too late, skipped) and why (`note`, kept as last_error:
+        the card shows it). Never claimed again."""
+
+    async def queue_deliveries(self, deliveries: Sequence[OutboxItem]) -> int:
+        """Queue deliveries of dialogs that exist (a taken lead's event); an id already queued is left as it
+        is. Returns how many were new."""
+
+    async def dialog_deliveries(self, dialog_id: str) -> list[OutboxItem]:
+        """The dialog's deliveries (DELIVERY_KINDS), waiting or done, oldest first: the card shows each."""
 
     async def alert_message_sent(self, dialog_id: str, chat_id: int, message_id: int) -> None:
         """The dialog's lead alert is Telegram message `message_id` in `chat_id`: kept so that erasing the
@@ -414,6 +463,30 @@ class Store(Protocol):
         """Dialogs started in [query.start, query.end) with query.filters / without_tags /
         include_probable applied as count_dialogs applies them (group_by and bucket ignored), oldest first,
         at most `limit`: what the team reports compute response times from."""
+
+    # money: sales of a dialog, ad spend
+    async def add_sale(self, dialog_id: str, sale: Sale, deliveries: Sequence[OutboxItem] = ()) -> Dialog | None:
+        """Record one more sale of the dialog (and its "sale" tag when missing), queueing `deliveries` in the
+        same write; a sale id already stored changes nothing. Returns the dialog as stored; None when there
+        is no such dialog."""
+
+    async def update_sale(self, dialog_id: str, sale_id: str, amount: Decimal | None, currency: str) -> Dialog | None:
+        """Set (or change) a sale's amount and currency. None when the dialog or the sale is unknown."""
+
+    async def remove_sale(self, dialog_id: str, sale_id: str) -> Dialog | None:
+        """Remove one sale; the last one removed takes the "sale" tag with it. None when the dialog is unknown."""
+
+    async def sale_rows(self, query: CountQuery, limit: int = 200_000) -> list[SaleRow]:
+        """The sales of dialogs started in [query.start, query.end), with query.filters / without_tags /
+        include_probable applied as count_dialogs applies them (group_by and bucket ignored), oldest dialog
+        first: what the money reports sum revenue from."""
+
+    async def save_costs(self, costs: Sequence[Cost]) -> int:
+        """Insert or replace each cost by (origin, day, source, campaign_id or campaign, ad_id): a re-import
+        of a day replaces its figures, never adds them twice. All or nothing. Returns how many were written."""
+
+    async def cost_rows(self, start: date, end: date) -> list[Cost]:
+        """Every cost of days in [start, end), by day then source then campaign."""
 
     # once-only jobs (daily summary across restarts and replicas), leased like alerts
     async def claim_job(self, key: str, now: datetime, lease: timedelta) -> bool:

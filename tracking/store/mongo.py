@@ -26,9 +26,10 @@ import functools
 import logging
 import time
 import uuid
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 from zoneinfo import ZoneInfo
 
@@ -50,15 +51,19 @@ from pymongo.errors import (
 
 from tracking.limits import ALERTS_PER_CONTACT, NewVisitBudget, alert_withheld
 from tracking.models import (
+    ALERT_KINDS,
     LEAD_ALERT,
     TAKE_REMINDER,
     TELEGRAM_USERNAME,
     Click,
+    Cost,
+    DeliveryOutcome,
     Dialog,
     IngestOutcome,
     IngestResult,
     OutboxItem,
     PageView,
+    Sale,
     Visit,
     opened_visit,
 )
@@ -80,6 +85,7 @@ from tracking.store.base import (
     NewDialog,
     ReplySource,
     ResponseRow,
+    SaleRow,
     StaffMember,
     StoredMessage,
     StoreUnavailable,
@@ -984,7 +990,9 @@ class MongoStore:
         return found + rest[:wanted]
 
     @_unavailable_as_store_error
-    async def set_tags(self, dialog_id: str, tags: list[str]) -> Dialog | None:
+    async def set_tags(self, dialog_id: str, tags: list[str], deliveries: Sequence[OutboxItem] = ()) -> Dialog | None:
+        if deliveries:  # until the deliveries land (issue #19, store)
+            raise NotImplementedError
         changed = await self._counted_update({"_id": dialog_id}, {"tags": sorted(set(tags))})
         if changed is None:
             return None
@@ -1159,7 +1167,9 @@ class MongoStore:
     # outbox -------------------------------------------------------------------------------------
 
     @_unavailable_as_store_error
-    async def claim_alerts(self, now: datetime, lease: timedelta, limit: int = 20) -> list[OutboxItem]:
+    async def claim_alerts(
+        self, now: datetime, lease: timedelta, limit: int = 20, kinds: Sequence[str] = ALERT_KINDS
+    ) -> list[OutboxItem]:
         claimed: list[OutboxItem] = []
         while len(claimed) < limit:
             doc = await self.db.outbox.find_one_and_update(
@@ -1189,7 +1199,7 @@ class MongoStore:
         )
 
     @_unavailable_as_store_error
-    async def pending_alerts(self) -> int:
+    async def pending_alerts(self, kinds: Sequence[str] = ALERT_KINDS) -> int:
         # A take reminder waiting for its time is no backlog: it counts once due.
         due = {"$or": [{"kind": {"$ne": TAKE_REMINDER}}, {"next_attempt_at": {"$lte": utc_now()}}]}
         return await self.db.outbox.count_documents({"sent_at": None, **due})
@@ -1225,6 +1235,44 @@ class MongoStore:
     # lease_until, which `$lte` never matches: it counts as done, as the old claim meant "sent or given up".
     # `done_at` is absent rather than null until finished: the equality {done_at: None} would be copied
     # into the upserted document, and `$exists` says what is meant.
+
+    # money and deliveries (issue #19): stubs until the store lands them ---------------------------------
+
+    @_unavailable_as_store_error
+    async def delivery_done(self, item_id: str, now: datetime, outcome: DeliveryOutcome, note: str | None) -> None:
+        raise NotImplementedError
+
+    @_unavailable_as_store_error
+    async def queue_deliveries(self, deliveries: Sequence[OutboxItem]) -> int:
+        raise NotImplementedError
+
+    @_unavailable_as_store_error
+    async def dialog_deliveries(self, dialog_id: str) -> list[OutboxItem]:
+        raise NotImplementedError
+
+    @_unavailable_as_store_error
+    async def add_sale(self, dialog_id: str, sale: Sale, deliveries: Sequence[OutboxItem] = ()) -> Dialog | None:
+        raise NotImplementedError
+
+    @_unavailable_as_store_error
+    async def update_sale(self, dialog_id: str, sale_id: str, amount: Decimal | None, currency: str) -> Dialog | None:
+        raise NotImplementedError
+
+    @_unavailable_as_store_error
+    async def remove_sale(self, dialog_id: str, sale_id: str) -> Dialog | None:
+        raise NotImplementedError
+
+    @_unavailable_as_store_error
+    async def sale_rows(self, query: CountQuery, limit: int = 200_000) -> list[SaleRow]:
+        raise NotImplementedError
+
+    @_unavailable_as_store_error
+    async def save_costs(self, costs: Sequence[Cost]) -> int:
+        raise NotImplementedError
+
+    @_unavailable_as_store_error
+    async def cost_rows(self, start: date, end: date) -> list[Cost]:
+        raise NotImplementedError
 
     @_unavailable_as_store_error
     async def claim_job(self, key: str, now: datetime, lease: timedelta) -> bool:

@@ -17,21 +17,26 @@ import sqlite3
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
 from tracking.limits import ALERTS_PER_CONTACT, NewVisitBudget, alert_withheld
 from tracking.models import (
+    ALERT_KINDS,
     LEAD_ALERT,
     TAKE_REMINDER,
     TELEGRAM_USERNAME,
     Click,
+    Cost,
+    DeliveryOutcome,
     Dialog,
     IngestOutcome,
     IngestResult,
     OutboxItem,
     PageView,
+    Sale,
     Visit,
     opened_visit,
 )
@@ -53,6 +58,7 @@ from tracking.store.base import (
     NewDialog,
     ReplySource,
     ResponseRow,
+    SaleRow,
     StaffMember,
     StoredMessage,
     StoreUnavailable,
@@ -914,7 +920,10 @@ class SQLiteStore:
         dialogs, reached = await self.runner.read(search)
         return DialogBrowse(dialogs=dialogs, scanned_to=reached)
 
-    async def set_tags(self, dialog_id: str, tags: list[str]) -> Dialog | None:
+    async def set_tags(self, dialog_id: str, tags: list[str], deliveries: Sequence[OutboxItem] = ()) -> Dialog | None:
+        if deliveries:  # until the deliveries land (issue #19, store)
+            raise NotImplementedError
+
         def retag(db: sqlite3.Connection) -> Dialog | None:
             row = _one(db, "SELECT data FROM dialogs WHERE id = ?", (dialog_id,))
             if row is None:
@@ -1065,7 +1074,9 @@ class SQLiteStore:
 
     # outbox -------------------------------------------------------------------------------------
 
-    async def claim_alerts(self, now: datetime, lease: timedelta, limit: int = 20) -> list[OutboxItem]:
+    async def claim_alerts(
+        self, now: datetime, lease: timedelta, limit: int = 20, kinds: Sequence[str] = ALERT_KINDS
+    ) -> list[OutboxItem]:
         def claim(db: sqlite3.Connection) -> list[sqlite3.Row]:
             rows = _all(
                 db,
@@ -1106,7 +1117,7 @@ class SQLiteStore:
             )
         )
 
-    async def pending_alerts(self) -> int:
+    async def pending_alerts(self, kinds: Sequence[str] = ALERT_KINDS) -> int:
         # A take reminder waiting for its time is no backlog: it counts once due.
         sql = "SELECT COUNT(*) AS n FROM outbox WHERE sent_at IS NULL AND (kind != ? OR next_attempt_at <= ?)"
         row = self.runner.lookup(lambda db: _one(db, sql, (TAKE_REMINDER, ts(utc_now()))))
@@ -1136,6 +1147,35 @@ class SQLiteStore:
         )
         rows = self.runner.lookup(lambda db: _all(db, sql, (contact_id,)))
         return [(int(r["chat_id"]), int(r["message_id"])) for r in rows]
+
+    # money and deliveries (issue #19): stubs until the store lands them ---------------------------------
+
+    async def delivery_done(self, item_id: str, now: datetime, outcome: DeliveryOutcome, note: str | None) -> None:
+        raise NotImplementedError
+
+    async def queue_deliveries(self, deliveries: Sequence[OutboxItem]) -> int:
+        raise NotImplementedError
+
+    async def dialog_deliveries(self, dialog_id: str) -> list[OutboxItem]:
+        raise NotImplementedError
+
+    async def add_sale(self, dialog_id: str, sale: Sale, deliveries: Sequence[OutboxItem] = ()) -> Dialog | None:
+        raise NotImplementedError
+
+    async def update_sale(self, dialog_id: str, sale_id: str, amount: Decimal | None, currency: str) -> Dialog | None:
+        raise NotImplementedError
+
+    async def remove_sale(self, dialog_id: str, sale_id: str) -> Dialog | None:
+        raise NotImplementedError
+
+    async def sale_rows(self, query: CountQuery, limit: int = 200_000) -> list[SaleRow]:
+        raise NotImplementedError
+
+    async def save_costs(self, costs: Sequence[Cost]) -> int:
+        raise NotImplementedError
+
+    async def cost_rows(self, start: date, end: date) -> list[Cost]:
+        raise NotImplementedError
 
     async def claim_job(self, key: str, now: datetime, lease: timedelta) -> bool:
         # A new key is inserted; an existing one is taken over only when unfinished and its lease expired.
