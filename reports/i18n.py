@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, timedelta, tzinfo
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -592,6 +593,30 @@ def plural_form(lang: Lang, n: int) -> str:
 def number(lang: Lang, n: int) -> str:
     grouped = f"{n:,}"
     return grouped.replace(",", "\u00a0") if lang == "ru" else grouped
+
+
+# Currency signs as owners write them: the dollar, euro and pound before the number («$120», «€95»), the rest
+# after it («12 000 ₽», «12 000 ₸»); a currency without a sign here is named by its code («1 200 CNY»).
+_SIGN_BEFORE = {"USD": "$", "EUR": "€", "GBP": "£"}
+_SIGN_AFTER = {"RUB": "₽", "KZT": "₸", "UAH": "₴", "BYN": "Br", "TRY": "₺", "INR": "₹"}
+
+
+def money(amount: Decimal | None, currency: str, lang: Lang) -> str:
+    """An amount as the owner writes it: «12 000 ₽», «$120», «€95», «1 234,50 ₽» («12,000 ₽», «$1,234.50»
+    in English); kopecks and cents only when there are some; «—» when the amount is unknown."""
+    if amount is None:
+        return "—"
+    cents = amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    whole, fraction = divmod(abs(cents), 1)
+    text = number(lang, int(whole))
+    if fraction:
+        text += ("," if lang == "ru" else ".") + f"{int(fraction * 100):02d}"
+    code = currency.strip().upper()
+    if code in _SIGN_BEFORE:
+        text = _SIGN_BEFORE[code] + text
+    else:
+        text += "\u00a0" + _SIGN_AFTER.get(code, code)
+    return ("−" if cents < 0 else "") + text
 
 
 def percent(lang: Lang, share: float | None, digits: int = 0) -> str:
