@@ -121,8 +121,10 @@ def test_a_sale_waits_for_its_amount_and_converts_once_per_sale() -> None:
         (EVENT_OUT, None, EventType.SALE_RECORDED),
     ]
     assert {i.sale_id for i in items} == {"s1"}
-    assert all(i.next_attempt_at == NOW + deliveries.SALE_GRACE for i in items)
+    assert all(i.next_attempt_at == NOW for i in items)  # the amount is known: at once
     assert [i.id for i in items] == ["metrica:sale:d1:s1", "ga4:sale:d1:s1", "event:sale.recorded:s1"]
+    unnamed = deliveries.for_sale(dialog(), sale.model_copy(update={"amount": None}), on, NOW)
+    assert all(i.next_attempt_at == NOW + deliveries.SALE_GRACE for i in unnamed)  # waits for the amount
 
 
 def test_taking_a_lead_is_an_event_naming_the_taker() -> None:

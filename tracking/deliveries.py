@@ -7,8 +7,9 @@ sent by integrations/ in batches. Items that must happen once per dialog (or per
 the dialog's (and the sale's) id, so a tag pressed twice, or removed and set again, converts once; the
 store keeps the first item of an id.
 
-What a delivery sends is read when it is sent (the dialog as stored then, the sale's amount then), so a
-sale's conversions wait SALE_GRACE for the amount the bot asks for right after «Продажа» is tapped.
+What a delivery sends is read when it is sent (the dialog as stored then, the sale's amount then). A sale
+recorded without its amount (tapped «Продажа»: the bot asks for it) waits up to SALE_GRACE for it; naming
+the amount brings its waiting deliveries forward (Store.update_sale).
 """
 
 from __future__ import annotations
@@ -24,6 +25,11 @@ from tracking.settings import Settings
 QUALIFIED_TAG = "qualified"
 SALE_TAG = "sale"
 SALE_GRACE = timedelta(minutes=5)  # a sale's conversions and event wait this long for its amount
+
+
+def sale_due(sale: Sale, now: datetime) -> datetime:
+    """When a sale's deliveries go: at once with its amount, else after SALE_GRACE (or when it is named)."""
+    return now if sale.amount is not None else now + SALE_GRACE
 
 
 def _item(
@@ -61,7 +67,7 @@ def _conversions(
     if visit is None:  # no visit, no client id: nothing the ad systems could link
         return []
     suffix = f"{goal.value}:{dialog.id}" + (f":{sale.id}" if sale is not None else "")
-    due = now + SALE_GRACE if sale is not None else now
+    due = sale_due(sale, now) if sale is not None else now
     happened = sale.at if sale is not None else (dialog.started_at if goal is Goal.LEAD else now)
     items = []
     if settings.metrica_enabled and (visit.ym_client_id or dialog.attribution.yclid):
@@ -132,8 +138,8 @@ def for_tags(dialog: Dialog, tags: Sequence[str], settings: Settings, now: datet
 
 
 def for_sale(dialog: Dialog, sale: Sale, settings: Settings, now: datetime) -> list[OutboxItem]:
-    """One more sale: Metrica's and GA4's sale conversion and `sale.recorded`, due after SALE_GRACE (the
-    amount is read when they are sent)."""
+    """One more sale: Metrica's and GA4's sale conversion and `sale.recorded` (the amount is read when they
+    are sent; without one yet they wait, see sale_due)."""
     return [
         *_conversions(dialog, Goal.SALE, settings, now, sale=sale),
         *_event(
@@ -142,7 +148,7 @@ def for_sale(dialog: Dialog, sale: Sale, settings: Settings, now: datetime) -> l
             settings,
             now,
             once=sale.id,
-            due=now + SALE_GRACE,
+            due=sale_due(sale, now),
             sale_id=sale.id,
         ),
     ]

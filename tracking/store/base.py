@@ -471,7 +471,8 @@ class Store(Protocol):
         is no such dialog."""
 
     async def update_sale(self, dialog_id: str, sale_id: str, amount: Decimal | None, currency: str) -> Dialog | None:
-        """Set (or change) a sale's amount and currency. None when the dialog or the sale is unknown."""
+        """Set (or change) a sale's amount and currency. The sale's deliveries still waiting become due now
+        (they waited for the amount: tracking/deliveries.sale_due). None when the dialog or the sale is unknown."""
 
     async def remove_sale(self, dialog_id: str, sale_id: str) -> Dialog | None:
         """Remove one sale; the last one removed takes the "sale" tag with it. None when the dialog is unknown."""
