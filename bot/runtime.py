@@ -182,7 +182,7 @@ def build_dispatcher(
             relay=relay,
         ),
         start_router(onboarding.steps),
-        team_router(store, copies, clock=clock),  # /team in a group: before the report /team
+        team_router(store, copies, clock=clock, tracker=tracker),  # /team in a group: before the report /team
         commands_router(
             store,
             zone=settings.zone,

@@ -5,9 +5,10 @@ Alerts go to the team at delivery time (`team_targets`): the team group when an 
 (`/alerts`). Reports stay in private chats. In the group only owners and invited staff can press the
 buttons; anyone else gets the fallback's polite refusal (bot/access.py).
 
-«Беру» takes the lead for the presser when nobody holds it (`Store.take_dialog`: of two people pressing at
-once exactly one wins); every copy of the alert is then edited to say who took it and when, and the button
-goes (bot/alerts.py, AlertCopies). An owner hands a taken lead to someone else with «🔁 Передать».
+«Беру» takes the lead for the presser when nobody holds it (`Tracker.take_dialog`, which queues the
+`dialog.taken` event; of two people pressing at once exactly one wins); every copy of the alert is then
+edited to say who took it and when, and the button goes (bot/alerts.py, AlertCopies). An owner hands a
+taken lead to someone else with «🔁 Передать».
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from bot.alerts import (
 )
 from bot.texts import language, plain_text, text
 from tracking.models import Dialog
+from tracking.service import Tracker
 from tracking.store.base import Store, TeamChat
 from tracking.strings import one_line
 
@@ -101,9 +103,10 @@ async def alerts_status(store: Store, user_id: int, role: Role, lang: str) -> tu
     return "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=rows)
 
 
-def team_router(store: Store, copies: AlertCopies, *, clock: Clock) -> Router:
+def team_router(store: Store, copies: AlertCopies, *, clock: Clock, tracker: Tracker) -> Router:
     """/team in a group (owners), /alerts in a private chat (members), and the alert's «Беру», «Передать»
-    buttons. Answers follow the presser's language; alerts stay in the bot's (`copies.lang`)."""
+    buttons. Answers follow the presser's language; alerts stay in the bot's (`copies.lang`). Takes go
+    through `tracker`, so each new taker makes one `dialog.taken` event."""
     router = Router(name="team")
     members = HasRole(MEMBERS)
 
@@ -173,7 +176,7 @@ def team_router(store: Store, copies: AlertCopies, *, clock: Clock) -> Router:
     async def take(query: CallbackQuery, callback_data: TakeCallback, bot: Bot) -> None:
         user = query.from_user
         lang = language(user.language_code)
-        dialog = await store.take_dialog(callback_data.dialog_id, user.id, member_name(user, NAME_SHOWN), clock())
+        dialog = await tracker.take_dialog(callback_data.dialog_id, user.id, member_name(user, NAME_SHOWN), clock())
         if dialog is None:
             await query.answer(text(lang, "dialog_missing"))
             return
@@ -224,7 +227,7 @@ def team_router(store: Store, copies: AlertCopies, *, clock: Clock) -> Router:
         else:  # removed from the staff since the question was asked
             await query.answer(text(lang, "staff_missing"), show_alert=True)
             return
-        dialog = await store.take_dialog(callback_data.dialog_id, to, name, clock(), replace=True)
+        dialog = await tracker.take_dialog(callback_data.dialog_id, to, name, clock(), replace=True)
         if dialog is None:
             await query.answer(text(lang, "dialog_missing"))
             return
