@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import json
 import logging
 import time
 import uuid
@@ -95,6 +96,7 @@ from tracking.store.base import (
     erased_message_digest,
     new_erasure_key,
 )
+from tracking.store.costs import amount_text, latest_by_key
 
 # 2: messages by contact_id; dialogs by (tags, started_at). 3: aliases by contact_id. 4: report counts kept
 # (tracking/store/mongo_counts.py): a version before would change dialogs without them. 5: the team (issue 18):
@@ -186,6 +188,26 @@ def _unavailable_as_store_error(
             raise StoreUnavailable(f"MongoDB is unavailable: {exc}") from exc
 
     return wrapper
+
+
+COST_WRITES = 1000  # rows of a cost batch per bulk write
+
+
+def _without_id(doc: Doc) -> Doc:
+    return {name: value for name, value in doc.items() if name != "_id"}
+
+
+def _cost_doc(cost: Cost) -> Doc:
+    return {
+        "origin": cost.origin,
+        "day": cost.day.isoformat(),
+        "source": cost.source,
+        "campaign": cost.campaign,
+        "campaign_id": cost.campaign_id,
+        "ad_id": cost.ad_id,
+        "amount": amount_text(cost.amount),
+        "currency": cost.currency,
+    }
 
 
 @dataclass(frozen=True)
@@ -1266,13 +1288,65 @@ class MongoStore:
     async def sale_rows(self, query: CountQuery, limit: int = 200_000) -> list[SaleRow]:
         raise NotImplementedError
 
+    # Ad spend: {_id: JSON [day, origin, source, campaign id or name, ad id], fields of Cost, amount as exact
+    # text, seq}. The day leads the _id, so a period is a range of _id (no index of its own). Without
+    # transactions a save is made whole by a journal: the batch is first inserted as ONE document in
+    # cost_batches (atomic), then applied row by row and the journal removed. A copy dying half-way leaves the
+    # journal, which the next cost_rows or save_costs applies first. `seq` orders batches: a row is replaced
+    # only by a later batch, so applying an old journal again never undoes a newer import.
+
     @_unavailable_as_store_error
     async def save_costs(self, costs: Sequence[Cost]) -> int:
-        raise NotImplementedError
+        rows = [
+            {"_id": json.dumps([key[1], key[0], *key[2:]], ensure_ascii=False), **_cost_doc(cost)}
+            for key, cost in latest_by_key(costs).items()
+        ]
+        if not rows:
+            return 0
+        await self._apply_cost_journals()
+        batch = {"_id": f"{time.time_ns():020d}-{uuid.uuid4().hex}", "rows": rows}
+        await self.db.cost_batches.insert_one(batch)
+        await self._apply_cost_batch(batch)
+        return len(rows)
+
+    async def _apply_cost_journals(self) -> None:
+        async for batch in self.db.cost_batches.find({}).sort("_id", ASCENDING):
+            await self._apply_cost_batch(batch)
+
+    async def _apply_cost_batch(self, batch: Doc) -> None:
+        seq = batch["_id"]
+        writes = [
+            UpdateOne({"_id": row["_id"], "seq": {"$lt": seq}}, {"$set": {**_without_id(row), "seq": seq}}, upsert=True)
+            for row in batch["rows"]
+        ]
+        for start in range(0, len(writes), COST_WRITES):
+            try:
+                await self.db.costs.bulk_write(writes[start : start + COST_WRITES], ordered=False)
+            except BulkWriteError as exc:  # 11000: a later batch holds that row (the filter missed, upsert collided)
+                if any(error.get("code") != 11000 for error in exc.details.get("writeErrors", [])):
+                    raise
+        await self.db.cost_batches.delete_one({"_id": seq})
 
     @_unavailable_as_store_error
     async def cost_rows(self, start: date, end: date) -> list[Cost]:
-        raise NotImplementedError
+        await self._apply_cost_journals()
+        # Every _id begins ["YYYY-MM-DD", so ids of days in [start, end) sort between these two prefixes.
+        where = {"_id": {"$gte": f'["{start.isoformat()}"', "$lt": f'["{end.isoformat()}"'}}
+        docs = await self.db.costs.find(where).to_list()
+        found = [
+            Cost(
+                day=date.fromisoformat(doc["day"]),
+                source=doc["source"],
+                campaign=doc["campaign"],
+                campaign_id=doc.get("campaign_id"),
+                ad_id=doc.get("ad_id"),
+                amount=Decimal(doc["amount"]),
+                currency=doc["currency"],
+                origin=doc["origin"],
+            )
+            for doc in docs
+        ]
+        return sorted(found, key=lambda c: (c.day, c.source, c.campaign, c.campaign_id or "", c.ad_id or "", c.origin))
 
     @_unavailable_as_store_error
     async def claim_job(self, key: str, now: datetime, lease: timedelta) -> bool:

@@ -68,6 +68,7 @@ from tracking.store.base import (
     erased_message_digest,
     new_erasure_key,
 )
+from tracking.store.costs import amount_text, latest_by_key
 from tracking.store.sqlite_runner import SQLiteRunner, wal_path
 
 T = TypeVar("T")
@@ -153,6 +154,13 @@ CREATE TABLE IF NOT EXISTS reply_sources (
     provider TEXT NOT NULL, business_number TEXT NOT NULL, since TEXT NOT NULL,
     PRIMARY KEY (provider, business_number)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS muted_users (user_id INTEGER PRIMARY KEY);
+-- Ad spend (issue 19): one row per origin, day, source, campaign (its id when known) and ad ('' for none).
+-- Amounts are exact decimal text.
+CREATE TABLE IF NOT EXISTS costs (
+    origin TEXT NOT NULL, day TEXT NOT NULL, source TEXT NOT NULL, campaign_key TEXT NOT NULL, ad_id TEXT NOT NULL,
+    campaign TEXT NOT NULL, campaign_id TEXT, amount TEXT NOT NULL, currency TEXT NOT NULL,
+    PRIMARY KEY (origin, day, source, campaign_key, ad_id)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS costs_day ON costs (day);
 """
 
 
@@ -175,6 +183,12 @@ DIALOG_COLUMNS = (
     "data",
 )
 TEAM_UPDATE = f"UPDATE dialogs SET {', '.join(f'{c} = ?' for c in TEAM_COLUMNS)}, data = ? WHERE id = ?"
+SAVE_COST = (
+    "INSERT INTO costs (origin, day, source, campaign_key, ad_id, campaign, campaign_id, amount, currency) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (origin, day, source, campaign_key, ad_id) DO UPDATE SET "
+    "campaign = excluded.campaign, campaign_id = excluded.campaign_id, amount = excluded.amount, "
+    "currency = excluded.currency"
+)
 INSERT_DIALOG = f"INSERT INTO dialogs ({', '.join(DIALOG_COLUMNS)}) VALUES ({', '.join('?' * len(DIALOG_COLUMNS))})"
 
 
@@ -1172,10 +1186,36 @@ class SQLiteStore:
         raise NotImplementedError
 
     async def save_costs(self, costs: Sequence[Cost]) -> int:
-        raise NotImplementedError
+        rows = [
+            (*key, cost.campaign, cost.campaign_id, amount_text(cost.amount), cost.currency)
+            for key, cost in latest_by_key(costs).items()
+        ]
+
+        def save(db: sqlite3.Connection) -> int:  # one write: its savepoint commits all rows or none
+            db.executemany(SAVE_COST, rows)
+            return len(rows)
+
+        return await self.runner.write(save) if rows else 0
 
     async def cost_rows(self, start: date, end: date) -> list[Cost]:
-        raise NotImplementedError
+        sql = (
+            "SELECT origin, day, source, campaign, campaign_id, ad_id, amount, currency FROM costs "
+            "WHERE day >= ? AND day < ? ORDER BY day, source, campaign, campaign_key, ad_id, origin"
+        )
+        rows = await self.runner.read(lambda db: _all(db, sql, (start.isoformat(), end.isoformat())))
+        return [
+            Cost(
+                day=date.fromisoformat(r["day"]),
+                source=r["source"],
+                campaign=r["campaign"],
+                campaign_id=r["campaign_id"],
+                ad_id=r["ad_id"] or None,
+                amount=Decimal(r["amount"]),
+                currency=r["currency"],
+                origin=r["origin"],
+            )
+            for r in rows
+        ]
 
     async def claim_job(self, key: str, now: datetime, lease: timedelta) -> bool:
         # A new key is inserted; an existing one is taken over only when unfinished and its lease expired.
