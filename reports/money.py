@@ -1,0 +1,431 @@
+"""Money reports: what the ads cost and what the leads they brought paid, per channel, source, campaign and ad.
+
+Leads come from `Store.count_dialogs` (grouped by channel, source, campaign and ad: the "cells"), qualified
+leads from the same count with the "qualified" tag, sales and revenue from `Store.sale_rows` (the sales of
+dialogs started in the period: revenue belongs to its lead's period), spend from `Store.cost_rows` (by the
+cost's day). A campaign's spend joins its leads by source and campaign (`join`):
+
+- the dialog's utm_campaign equals the cost's campaign name or its id (Direct's UTM templates write
+  {campaign_id}), compared trimmed and case-insensitive;
+- the dialog's utm_source names the same platform as the cost's source (SOURCE_ALIASES: "yandex" is also
+  ya, yandex.direct, direct, yandex_direct…; any other source is compared as written, case-insensitive);
+- an ad's spend (a cost with an ad id) joins the dialogs whose utm_content is the ad id ({ad_id}).
+
+Spend has no channel of its own: a campaign's takes its leads' channel (the one with most leads), and spend
+that found no leads («Расход без заявок») is listed apart and shown under its source's paid channel (Direct's
+is paid search). A row whose leads' campaigns have no known cost has spend None («—»), never 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import TypeVar
+from urllib.parse import quote
+
+from reports.counts import (
+    MAX_LIMIT,
+    Filters,
+    ReportError,
+    TagFilter,
+    TagScope,
+    check_field,
+    count_all,
+    report_query,
+    tag_query,
+    tag_scope,
+)
+from reports.periods import Period
+from tracking.channels import classify
+from tracking.models import Channel, Cost
+from tracking.store.base import CountRow, SaleRow, Store
+
+_T = TypeVar("_T")
+
+MONEY_FIELDS = ("channel", "source", "campaign", "content")  # what spend can be told apart by
+SALE_FIELDS = ("channel", "source", "medium", "campaign", "content", "term", "status", "tag")  # SaleRow's fields
+QUALIFIED = "qualified"
+ZERO = Decimal(0)
+
+# Names of one ad platform in utm_source and in cost files: each alias reads as its platform's name.
+SOURCE_ALIASES: dict[str, tuple[str, ...]] = {
+    "yandex": (
+        "ya", "ya.ru", "yandex.ru", "yandex.direct", "yandex_direct", "yandex-direct", "yandexdirect", "direct",
+        "yd", "яндекс", "директ", "яндекс.директ", "яндекс директ",
+    ),
+    "google": ("google_ads", "google-ads", "googleads", "adwords", "google.com", "gads"),
+    "vk": ("vk.com", "vk.ru", "vkontakte", "vk_ads", "vk-ads", "vkads", "mytarget", "my.target", "вк", "вконтакте"),
+    "facebook": ("fb", "facebook.com", "meta"),
+    "instagram": ("ig", "instagram.com"),
+    "telegram": ("tg", "telegram_ads", "t.me"),
+    "avito": ("avito.ru", "авито"),
+}  # fmt: skip
+_CANONICAL = {alias: name for name, aliases in SOURCE_ALIASES.items() for alias in (name, *aliases)}
+
+
+def canonical_source(source: str | None) -> str:
+    """ "Yandex.Direct", "ya", " YANDEX " → "yandex"; a source without aliases, lower-cased and trimmed."""
+    key = (source or "").strip().casefold()
+    return _CANONICAL.get(key, key)
+
+
+def campaign_key(value: str | None) -> str:
+    return (value or "").strip().casefold()
+
+
+def paid_channel(source: str) -> str:
+    """The channel of spend that found no leads: what a paid click from `source` would be (Direct's is paid
+    search, VK's paid social); other campaigns when the source says nothing."""
+    url = f"https://site.invalid/?utm_source={quote(canonical_source(source) or 'cpc')}&utm_medium=cpc"
+    channel = classify(url, None).channel
+    return channel.value if channel is not Channel.DIRECT else Channel.OTHER_CAMPAIGN.value
+
+
+# what is joined ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    """The leads of one channel, source, campaign and ad (content), and the sales they made."""
+
+    channel: str | None
+    source: str | None
+    campaign: str | None
+    content: str | None
+    leads: int = 0
+    qualified: int = 0
+    sales: int = 0
+    revenue: Decimal = ZERO
+
+    def value(self, by: str) -> str | None:
+        value: str | None = getattr(self, by)
+        return value
+
+
+@dataclass(frozen=True, slots=True)
+class Spend:
+    """One campaign's (or one ad's) spend over the period: its costs of every day added up."""
+
+    source: str
+    campaign: str
+    campaign_id: str | None
+    ad_id: str | None
+    amount: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A spend and the leads it joined: its campaign's (`cells`) and, for an ad's cost, its ad's (`ad_cells`)."""
+
+    spend: Spend
+    cells: tuple[Cell, ...] = ()
+    ad_cells: tuple[Cell, ...] = ()
+
+    @property
+    def leads(self) -> int:
+        """The leads it joined: its campaign's, else its ad's."""
+        return sum(cell.leads for cell in self.cells or self.ad_cells)
+
+    @property
+    def joined(self) -> bool:
+        """False: spend without leads («Расход без заявок»)."""
+        return bool(self.cells or self.ad_cells)
+
+
+def spends(costs: Iterable[Cost], currency: str) -> list[Spend]:
+    """Costs of the business currency added up per source, campaign (name and id) and ad, in the order first
+    seen; costs of another currency are not added to these (there is no rate to add them with)."""
+    totals: dict[tuple[str, str, str, str], Spend] = {}
+    for cost in costs:
+        if cost.currency.upper() != currency.upper():
+            continue
+        key = (canonical_source(cost.source), campaign_key(cost.campaign), campaign_key(cost.campaign_id),
+               campaign_key(cost.ad_id))  # fmt: skip
+        known = totals.get(key)
+        if known is None:
+            totals[key] = Spend(cost.source.strip(), cost.campaign.strip(), cost.campaign_id, cost.ad_id, cost.amount)
+        else:
+            totals[key] = replace(known, amount=known.amount + cost.amount)
+    return list(totals.values())
+
+
+def join(cells: Sequence[Cell], spent: Sequence[Spend]) -> list[Match]:
+    """Each spend with the leads it joins (the module's rule): by source and campaign name or id; an ad's
+    spend also with its ad's leads (utm_content = the ad id). A spend that joins nothing has no cells."""
+    by_campaign: dict[tuple[str, str], list[Cell]] = {}
+    by_ad: dict[tuple[str, str], list[Cell]] = {}
+    for cell in cells:
+        source = canonical_source(cell.source)
+        if cell.campaign:
+            by_campaign.setdefault((source, campaign_key(cell.campaign)), []).append(cell)
+        if cell.content:
+            by_ad.setdefault((source, campaign_key(cell.content)), []).append(cell)
+    matches = []
+    for spend in spent:
+        source = canonical_source(spend.source)
+        keys = dict.fromkeys(k for k in (campaign_key(spend.campaign), campaign_key(spend.campaign_id)) if k)
+        joined = tuple(cell for key in keys for cell in by_campaign.get((source, key), ()))
+        ad = tuple(by_ad.get((source, campaign_key(spend.ad_id)), ())) if spend.ad_id else ()
+        matches.append(Match(spend, joined, ad))
+    return matches
+
+
+# the figures -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Figures:
+    """What a row of a money report says. `spend` None: no cost known for its leads («—»), not zero."""
+
+    spend: Decimal | None = None
+    leads: int = 0
+    qualified: int | None = 0  # None: not counted (the report counts only another tag)
+    sales: int = 0
+    revenue: Decimal = ZERO
+
+    @property
+    def cost_per_lead(self) -> Decimal | None:
+        return self.spend / self.leads if self.spend is not None and self.leads else None
+
+    @property
+    def cost_per_sale(self) -> Decimal | None:
+        return self.spend / self.sales if self.spend is not None and self.sales else None
+
+    @property
+    def romi(self) -> Decimal | None:
+        """(revenue − spend) / spend: 0.5 is +50 %; None when spend is zero or unknown."""
+        return (self.revenue - self.spend) / self.spend if self.spend else None
+
+    def __add__(self, other: Figures) -> Figures:
+        spend = None if self.spend is None and other.spend is None else (self.spend or ZERO) + (other.spend or ZERO)
+        qualified = None if self.qualified is None or other.qualified is None else self.qualified + other.qualified
+        return Figures(spend, self.leads + other.leads, qualified, self.sales + other.sales,
+                       self.revenue + other.revenue)  # fmt: skip
+
+
+def _majority(cells: Sequence[Cell], by: str) -> str | None:
+    """The value of `by` with the most leads among `cells` (ties: the first in order)."""
+    leads: Counter[str | None] = Counter()
+    for cell in cells:
+        leads[cell.value(by)] += cell.leads
+    return max(leads, key=lambda value: leads[value]) if leads else None
+
+
+def spend_value(match: Match, by: str, rows: Mapping[str | None, object] = {}) -> tuple[bool, str | None]:
+    """Where a spend shows in rows by `by`: (True, the row's value), or (False, None) when it cannot be told
+    apart at that level (a campaign's spend among its ads; spend without leads by campaign or ad: listed
+    apart instead)."""
+    if by == "content":
+        return (True, _majority(match.ad_cells, by)) if match.spend.ad_id and match.ad_cells else (False, None)
+    if match.joined:
+        return True, _majority(match.cells or match.ad_cells, by)
+    if by == "channel":
+        return True, paid_channel(match.spend.source)
+    if by == "source":  # under a row of the same platform when there is one ("Yandex" under "yandex")
+        source = canonical_source(match.spend.source)
+        same = [value for value in rows if canonical_source(value) == source]
+        return True, same[0] if same else match.spend.source
+    return False, None
+
+
+def figures_by(
+    by: str, cells: Sequence[Cell], matches: Sequence[Match], *, qualified: bool = True
+) -> dict[str | None, Figures]:
+    """Figures per value of `by` (one of MONEY_FIELDS): the cells' leads, qualified, sales and revenue, and
+    the spend of each match where `spend_value` puts it."""
+    rows: dict[str | None, Figures] = {}
+    for cell in cells:
+        value = cell.value(by)
+        rows[value] = rows.get(value, Figures()) + Figures(
+            None, cell.leads, cell.qualified if qualified else None, cell.sales, cell.revenue
+        )
+    for match in matches:
+        shown, value = spend_value(match, by, rows)
+        if shown:
+            known = rows.get(value, Figures(qualified=0 if qualified else None))
+            rows[value] = known + Figures(match.spend.amount, qualified=0 if qualified else None)
+    return rows
+
+
+@dataclass(slots=True)
+class _Tally:
+    leads: int = 0
+    qualified: int = 0
+    sales: int = 0
+    revenue: Decimal = ZERO
+
+
+def merge_cells(
+    leads: Sequence[CountRow], qualified: Sequence[CountRow], sales: Sequence[SaleRow], currency: str
+) -> list[Cell]:
+    """Cells from count_dialogs rows grouped by MONEY_FIELDS (leads, qualified) and the sale rows; revenue is
+    the known amounts in the business currency."""
+    tallies: dict[tuple[str | None, str | None, str | None, str | None], _Tally] = {}
+
+    def key(values: Mapping[str, str | None]) -> tuple[str | None, str | None, str | None, str | None]:
+        return values.get("channel"), values.get("source"), values.get("campaign"), values.get("content")
+
+    for row in leads:
+        tallies.setdefault(key(row.key), _Tally()).leads += row.dialogs
+    for row in qualified:
+        tallies.setdefault(key(row.key), _Tally()).qualified += row.dialogs
+    for sale in sales:
+        tally = tallies.setdefault((sale.channel, sale.source, sale.campaign, sale.content), _Tally())
+        tally.sales += 1
+        if sale.amount is not None and sale.currency.upper() == currency.upper():
+            tally.revenue += sale.amount
+    return [
+        Cell(*k, leads=t.leads, qualified=t.qualified, sales=t.sales, revenue=t.revenue) for k, t in tallies.items()
+    ]
+
+
+# the report ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MoneyRow:
+    value: str | None
+    figures: Figures
+    name: str | None = None  # the campaign's name when its leads name it by id (utm_campaign={campaign_id})
+
+
+@dataclass(frozen=True)
+class MoneyReport:
+    period: Period
+    by: str
+    currency: str
+    rows: list[MoneyRow]  # spend first, then leads, biggest first; top `limit`
+    rest: Figures  # what the rows beyond `limit` add up to
+    total: Figures  # every lead of the period and every spend (joined or not)
+    matches: list[Match]  # each spend of the period and what it joined
+    spend_known: bool = True  # False: filtered by a field spend cannot be told apart by (a page, a region…)
+    filters: dict[str, str] = field(default_factory=dict)
+    tags: TagScope = field(default_factory=TagScope)
+
+    @property
+    def unmatched(self) -> list[Spend]:
+        """Spend without leads («Расход без заявок»), biggest first."""
+        return sorted((m.spend for m in self.matches if not m.joined), key=lambda s: (-s.amount, s.campaign))
+
+    @property
+    def costs_known(self) -> bool:
+        return bool(self.matches)
+
+
+def _passes(match: Match, name: str, wanted: str) -> bool:
+    """Whether a spend belongs under a filter `name` = `wanted` (one of MONEY_FIELDS)."""
+    if name == "content":
+        return match.spend.ad_id is not None and campaign_key(match.spend.ad_id) == campaign_key(wanted)
+    if name == "campaign" and not match.joined:
+        return campaign_key(wanted) in (campaign_key(match.spend.campaign), campaign_key(match.spend.campaign_id))
+    shown, value = spend_value(match, name)
+    if name == "source":
+        return shown and canonical_source(value) == canonical_source(wanted)
+    return shown and value == wanted
+
+
+def apply_filters(
+    cells: Sequence[Cell], matches: Sequence[Match], fields: Mapping[str, str]
+) -> tuple[list[Cell], list[Match]]:
+    """The cells and spends under field filters of MONEY_FIELDS: a spend is kept when it belongs there (its
+    leads' values), with only the leads the filters keep."""
+
+    def kept(cell: Cell) -> bool:
+        return all(cell.value(name) == wanted for name, wanted in fields.items())
+
+    matches = [
+        replace(m, cells=tuple(filter(kept, m.cells)), ad_cells=tuple(filter(kept, m.ad_cells)))
+        for m in matches
+        if all(_passes(m, name, wanted) for name, wanted in fields.items())
+    ]
+    return [cell for cell in cells if kept(cell)], matches
+
+
+def _order(row: MoneyRow) -> tuple[Decimal, int, bool, str]:
+    spend = row.figures.spend if row.figures.spend is not None else Decimal(-1)
+    return -spend, -row.figures.leads, row.value is None, row.value or ""
+
+
+def money_rows(by: str, cells: Sequence[Cell], matches: Sequence[Match], *, qualified: bool = True) -> list[MoneyRow]:
+    """Rows by `by`, biggest spend first; a campaign shown by its id carries its cost's name."""
+    names: dict[str | None, str] = {}
+    if by == "campaign":
+        for match in matches:
+            shown, value = spend_value(match, by)
+            if shown and value is not None and campaign_key(value) != campaign_key(match.spend.campaign):
+                names.setdefault(value, match.spend.campaign)
+    figures = figures_by(by, cells, matches, qualified=qualified)
+    return sorted((MoneyRow(v, f, names.get(v)) for v, f in figures.items()), key=_order)
+
+
+def total_of(cells: Sequence[Cell], matches: Sequence[Match], *, qualified: bool = True) -> Figures:
+    spend = sum((m.spend.amount for m in matches), ZERO) if matches else None
+    return Figures(
+        spend,
+        sum(c.leads for c in cells),
+        sum(c.qualified for c in cells) if qualified else None,
+        sum(c.sales for c in cells),
+        sum((c.revenue for c in cells), ZERO),
+    )
+
+
+def cost_days(period: Period) -> tuple[date, date]:
+    """The days whose spend a period counts: [first, the last day it reaches into]."""
+    return period.first, period.last_covered + timedelta(days=1)
+
+
+async def money_report(
+    store: Store,
+    period: Period,
+    by: str = "channel",
+    *,
+    filters: Filters | None = None,
+    tags: TagFilter | None = None,
+    include_probable: bool = True,
+    currency: str = "RUB",
+    limit: int = 10,
+) -> MoneyReport:
+    """Spend, leads, qualified, sales and revenue per `by` (channel, source, campaign or content: the ad)."""
+    check_field(by)
+    if by not in MONEY_FIELDS:
+        raise ReportError(f"money is counted by {', '.join(MONEY_FIELDS)}, not {by!r}")
+    if not 1 <= limit <= MAX_LIMIT:
+        raise ReportError(f"limit must be 1 to {MAX_LIMIT}")
+    checked, without = tag_query(filters, tags)
+    fields = {name: value for name, value in checked.items() if name != "tag"}
+    spend_known = set(fields) <= set(MONEY_FIELDS)
+    # Spend joins every lead of its campaign: the field filters apply after the join (apply_filters).
+    asked = {name: value for name, value in checked.items() if name == "tag" or not spend_known}
+    leads_query = report_query(period, asked, without, include_probable, MONEY_FIELDS)
+    only = checked.get("tag")
+    counted = only in (None, QUALIFIED)  # "qualified" is a tag: under another tag's filter it is not counted
+    qualified_query = leads_query.model_copy(update={"filters": {**asked, "tag": QUALIFIED}})
+    first, end = cost_days(period)
+    no_rows: list[CountRow] = []
+    no_costs: list[Cost] = []
+    leads, qualified, sales, costs, every = await asyncio.gather(
+        store.count_dialogs(leads_query),
+        store.count_dialogs(qualified_query) if counted and only is None else _ready(no_rows),
+        store.sale_rows(report_query(period, asked, without, include_probable)),
+        store.cost_rows(first, end) if spend_known else _ready(no_costs),
+        count_all(store, report_query(period, checked, without, include_probable)),
+    )
+    cells = merge_cells(leads, leads if only == QUALIFIED else qualified, sales, currency)
+    matches = join(cells, spends(costs, currency))
+    if fields and spend_known:
+        cells, matches = apply_filters(cells, matches, fields)
+    rows = money_rows(by, cells, matches, qualified=counted)
+    rest = sum((row.figures for row in rows[limit:]), Figures(qualified=0 if counted else None))
+    total = total_of(cells, matches, qualified=counted)
+    if not spend_known:
+        total = replace(total, spend=None)
+    scope = tag_scope(leads_query, every, total.leads)
+    return MoneyReport(period, by, currency, rows[:limit], rest, total, matches, spend_known, checked, scope)
+
+
+async def _ready(value: _T) -> _T:
+    return value
