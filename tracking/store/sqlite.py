@@ -22,9 +22,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
+from tracking.deliveries import SALE_TAG
 from tracking.limits import ALERTS_PER_CONTACT, NewVisitBudget, alert_withheld
 from tracking.models import (
     ALERT_KINDS,
+    DELIVERY_KINDS,
     LEAD_ALERT,
     TAKE_REMINDER,
     TELEGRAM_USERNAME,
@@ -93,6 +95,16 @@ TEAM_COLUMNS = {
     "answered_by": "TEXT",
 }
 
+# What an outbox item of a delivery (issue 19) adds to an alert's columns (OutboxItem); `data` is JSON.
+DELIVERY_COLUMNS = {
+    "goal": "TEXT",
+    "event": "TEXT",
+    "sale_id": "TEXT",
+    "happened_at": "TEXT",
+    "data": "TEXT",
+    "outcome": "TEXT",
+}
+
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS visits (
@@ -129,8 +141,18 @@ CREATE INDEX IF NOT EXISTS messages_dialog ON messages (dialog_id);
 CREATE TABLE IF NOT EXISTS outbox (
     id TEXT PRIMARY KEY, dialog_id TEXT NOT NULL, chat_id INTEGER NOT NULL, kind TEXT NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at TEXT NOT NULL, lease_until TEXT,
-    created_at TEXT NOT NULL, sent_at TEXT, last_error TEXT);
-CREATE INDEX IF NOT EXISTS outbox_due ON outbox (sent_at, next_attempt_at);
+    created_at TEXT NOT NULL, sent_at TEXT, last_error TEXT,
+    {", ".join(f"{c} {kind}" for c, kind in DELIVERY_COLUMNS.items())});
+-- Items not done yet, per kind in due order: the alert dispatcher and the deliveries' one each claim an
+-- index range of their own kinds (a backlog of one never slows the other). Done items are not in it.
+CREATE INDEX IF NOT EXISTS outbox_kind_due ON outbox (kind, next_attempt_at) WHERE sent_at IS NULL;
+CREATE INDEX IF NOT EXISTS outbox_dialog ON outbox (dialog_id);
+-- A dialog's sales (issue 19) as rows for the money reports (sale_rows), by their dialog's start; the
+-- dialog's document holds them too, so every read of a dialog has them without a join.
+CREATE TABLE IF NOT EXISTS sales (
+    dialog_id TEXT NOT NULL, sale_id TEXT NOT NULL, started_at TEXT NOT NULL, at TEXT NOT NULL,
+    amount TEXT, currency TEXT NOT NULL, PRIMARY KEY (dialog_id, sale_id)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS sales_started ON sales (started_at, dialog_id, at);
 CREATE TABLE IF NOT EXISTS jobs (key TEXT PRIMARY KEY, claimed_at TEXT NOT NULL, lease_until TEXT, done_at TEXT);
 CREATE TABLE IF NOT EXISTS invites (
     token TEXT PRIMARY KEY, created_by INTEGER NOT NULL, created_at TEXT NOT NULL, expires_at TEXT NOT NULL,
@@ -292,6 +314,10 @@ def migrate(db: sqlite3.Connection) -> None:
     # open, in short writes (FILL_TEAM_COLUMNS), and found by this index meanwhile (empty once they are).
     add_columns(db, "dialogs", TEAM_COLUMNS)
     db.execute("CREATE INDEX IF NOT EXISTS dialogs_unfilled ON dialogs (started_at) WHERE provider IS NULL")
+    # Deliveries to other systems share the outbox (issue 19): items from before are alerts, their new
+    # columns NULL (a sent one has no outcome). outbox_kind_due (SCHEMA) replaces (sent_at, next_attempt_at).
+    add_columns(db, "outbox", DELIVERY_COLUMNS)
+    db.execute("DROP INDEX IF EXISTS outbox_due")
 
 
 # Dialogs filled per write, so ingest waits little behind one (docs/performance.md, "Team report").
@@ -453,10 +479,10 @@ BOT_MESSAGE_SQL = (
 TAG_SEPARATOR = "\x1f"
 
 
-def response_sql(query: CountQuery) -> tuple[str, list[Any]]:
-    """Store.response_rows: the dialogs count_dialogs would count for `query` (its raw part: the same
-    filters, tags and probable matches), oldest first on the started_at index; a last `?` for the limit.
-    Columns only: a dialog's document is read (once, every field at a time) only while it is not filled."""
+def dialog_filters(query: CountQuery) -> tuple[Callable[[str], str], list[str], list[Any]]:
+    """What count_dialogs' raw part applies to the dialogs `d` besides the period: the filters, tags and
+    probable matches, as conditions with their arguments; and how a column reads (a probable match's
+    attribution hidden unless include_probable)."""
     for name in query.filters:
         if name not in GROUPABLE_FIELDS:
             raise ValueError(f"cannot filter by {name!r}")
@@ -467,7 +493,8 @@ def response_sql(query: CountQuery) -> tuple[str, list[Any]]:
             return f"CASE WHEN d.status = 'probable' THEN {hidden} ELSE d.{name} END"
         return f"d.{name}"
 
-    where, args = ["d.started_at >= ? AND d.started_at < ?"], [ts(query.start), ts(query.end)]
+    where: list[str] = []
+    args: list[Any] = []
     for name, value in query.filters.items():
         if name == "tag":
             where.append("EXISTS (SELECT 1 FROM dialog_tags t WHERE t.dialog_id = d.id AND t.tag = ?)")
@@ -478,6 +505,16 @@ def response_sql(query: CountQuery) -> tuple[str, list[Any]]:
         marks = ", ".join("?" * len(query.without_tags))
         where.append(f"NOT EXISTS (SELECT 1 FROM dialog_tags x WHERE x.dialog_id = d.id AND x.tag IN ({marks}))")
         args.extend(query.without_tags)
+    return column, where, args
+
+
+def response_sql(query: CountQuery) -> tuple[str, list[Any]]:
+    """Store.response_rows: the dialogs count_dialogs would count for `query` (its raw part: the same
+    filters, tags and probable matches), oldest first on the started_at index; a last `?` for the limit.
+    Columns only: a dialog's document is read (once, every field at a time) only while it is not filled."""
+    column, filters, filter_args = dialog_filters(query)
+    where = ["d.started_at >= ? AND d.started_at < ?", *filters]
+    args = [ts(query.start), ts(query.end), *filter_args]
     paths = ", ".join(f"'$.{name}'" for name in TEAM_COLUMNS)
     sql = (
         f"SELECT d.id, d.business_number, d.contact_id, d.started_at, {column('channel')}, "
@@ -545,6 +582,135 @@ def _build_rows(cursor: sqlite3.Cursor, rows: list[ResponseRow], parse: Callable
                 tags=sorted(tags.split(TAG_SEPARATOR)) if tags else [],
             )
         )
+
+
+SALE_ATTRIBUTION = ("channel", "source", "medium", "campaign", "content", "term")
+
+
+def sale_sql(query: CountQuery) -> tuple[str, list[Any]]:
+    """Store.sale_rows: the sales of the dialogs response_sql finds for `query`, on the sales' own index
+    by their dialog's start (CROSS JOIN: sales are the outer loop), oldest dialog first; a last `?` for
+    the limit."""
+    column, filters, filter_args = dialog_filters(query)
+    where = ["s.started_at >= ? AND s.started_at < ?", *filters]
+    sql = (
+        "SELECT s.dialog_id, s.sale_id, s.started_at, s.at, s.amount, s.currency, "
+        f"{', '.join(column(name) for name in SALE_ATTRIBUTION)}, d.status, "
+        "(SELECT group_concat(g.tag, char(31)) FROM dialog_tags g WHERE g.dialog_id = d.id) "
+        f"FROM sales s CROSS JOIN dialogs d ON d.id = s.dialog_id WHERE {' AND '.join(where)} "
+        "ORDER BY s.started_at, s.dialog_id, s.at LIMIT ?"
+    )
+    return sql, [ts(query.start), ts(query.end), *filter_args]
+
+
+def sale_rows(db: sqlite3.Connection, sql: str, args: Sequence[Any]) -> list[SaleRow]:
+    cursor = db.cursor()
+    cursor.row_factory = None
+    parse = datetime.fromisoformat
+    return [
+        SaleRow(
+            dialog_id=dialog_id,
+            sale_id=sale_id,
+            started_at=parse(started_at),
+            at=parse(sale_at),
+            amount=None if amount is None else Decimal(amount),
+            currency=currency,
+            channel=channel,
+            source=source,
+            medium=medium,
+            campaign=campaign,
+            content=content,
+            term=term,
+            status=status,
+            tags=sorted(tags.split(TAG_SEPARATOR)) if tags else [],
+        )
+        for (
+            dialog_id,
+            sale_id,
+            started_at,
+            sale_at,
+            amount,
+            currency,
+            channel,
+            source,
+            medium,
+            campaign,
+            content,
+            term,
+            status,
+            tags,
+        ) in cursor.execute(sql, args)
+    ]
+
+
+def _outbox_item(row: sqlite3.Row, claimed: bool = False) -> OutboxItem:
+    """An outbox row as an item; `claimed`: read just before this claim counted one more attempt."""
+    return OutboxItem(
+        id=row["id"],
+        dialog_id=row["dialog_id"],
+        chat_id=row["chat_id"],
+        kind=row["kind"],
+        attempts=row["attempts"] + (1 if claimed else 0),
+        next_attempt_at=parse_ts(row["next_attempt_at"]),
+        created_at=parse_ts(row["created_at"]),
+        last_error=row["last_error"],
+        goal=row["goal"],
+        event=row["event"],
+        sale_id=row["sale_id"],
+        happened_at=None if row["happened_at"] is None else parse_ts(row["happened_at"]),
+        data=json.loads(row["data"]) if row["data"] else {},
+        sent_at=None if row["sent_at"] is None else parse_ts(row["sent_at"]),
+        outcome=row["outcome"],
+    )
+
+
+QUEUE_ITEM = (
+    "INSERT OR IGNORE INTO outbox (id, dialog_id, chat_id, kind, attempts, next_attempt_at, created_at, last_error, "
+    f"sent_at, {', '.join(DELIVERY_COLUMNS)}) VALUES ({', '.join('?' * (9 + len(DELIVERY_COLUMNS)))})"
+)
+
+
+def _queue(db: sqlite3.Connection, items: Sequence[OutboxItem]) -> int:
+    """Queue outbox items as they are; an id already queued keeps its item. How many were new."""
+    new = 0
+    for item in items:
+        values = (
+            item.id,
+            item.dialog_id,
+            item.chat_id,
+            item.kind,
+            item.attempts,
+            ts(item.next_attempt_at),
+            ts(item.created_at),
+            item.last_error,
+            None if item.sent_at is None else ts(item.sent_at),
+            None if item.goal is None else item.goal.value,
+            None if item.event is None else item.event.value,
+            item.sale_id,
+            None if item.happened_at is None else ts(item.happened_at),
+            json.dumps(item.data, ensure_ascii=False),
+            None if item.outcome is None else item.outcome.value,
+        )
+        new += db.execute(QUEUE_ITEM, values).rowcount
+    return new
+
+
+def _amount(amount: Decimal | None) -> str | None:
+    """A sale's amount as stored: exact decimal text."""
+    return None if amount is None else str(amount)
+
+
+def _write_dialog(db: sqlite3.Connection, dialog: Dialog, tags_before: Sequence[str]) -> None:
+    """Write a dialog's document back after a change of its tags or sales; when its tags changed, its
+    dialog_tags and report counts follow (counted out before, in after)."""
+    retag = list(tags_before) != dialog.tags
+    if retag:
+        rollups.remove(db, [dialog.id])
+    db.execute("UPDATE dialogs SET data = ? WHERE id = ?", (dialog.model_dump_json(), dialog.id))
+    if retag:
+        db.execute("DELETE FROM dialog_tags WHERE dialog_id = ?", (dialog.id,))
+        db.executemany("INSERT INTO dialog_tags (dialog_id, tag) VALUES (?, ?)", [(dialog.id, t) for t in dialog.tags])
+        rollups.add(db, [dialog.id])
 
 
 def _one(db: sqlite3.Connection, sql: str, args: Sequence[Any] | dict[str, Any] = ()) -> sqlite3.Row | None:
@@ -824,6 +990,7 @@ class SQLiteStore:
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 items,
             )
+            _queue(db, new.deliveries)  # conversions and events: with a new dialog only, never a retry
             outcome = IngestOutcome.NEW_DIALOG
         db.execute(
             "INSERT INTO messages (provider, message_id, dialog_id, received_at, text) VALUES (?, ?, ?, ?, ?)",
@@ -935,22 +1102,17 @@ class SQLiteStore:
         return DialogBrowse(dialogs=dialogs, scanned_to=reached)
 
     async def set_tags(self, dialog_id: str, tags: list[str], deliveries: Sequence[OutboxItem] = ()) -> Dialog | None:
-        if deliveries:  # until the deliveries land (issue #19, store)
-            raise NotImplementedError
-
         def retag(db: sqlite3.Connection) -> Dialog | None:
             row = _one(db, "SELECT data FROM dialogs WHERE id = ?", (dialog_id,))
             if row is None:
                 return None
             dialog = Dialog.model_validate_json(row["data"])
-            dialog.tags = sorted(set(tags))
-            rollups.remove(db, [dialog_id])
-            db.execute("UPDATE dialogs SET data = ? WHERE id = ?", (dialog.model_dump_json(), dialog_id))
-            db.execute("DELETE FROM dialog_tags WHERE dialog_id = ?", (dialog_id,))
-            db.executemany(
-                "INSERT INTO dialog_tags (dialog_id, tag) VALUES (?, ?)", [(dialog_id, t) for t in dialog.tags]
-            )
-            rollups.add(db, [dialog_id])
+            before, dialog.tags = dialog.tags, sorted(set(tags))
+            if SALE_TAG not in dialog.tags and dialog.sales:  # the tag and the sales go together
+                dialog.sales = []
+                db.execute("DELETE FROM sales WHERE dialog_id = ?", (dialog_id,))
+            _write_dialog(db, dialog, before)
+            _queue(db, deliveries)
             return dialog
 
         return await self.runner.write(retag)
@@ -1013,7 +1175,8 @@ class SQLiteStore:
             ]
             db.executemany("INSERT OR IGNORE INTO erased_messages (digest) VALUES (?)", erased)
             rollups.remove(db, [dialog_id for (dialog_id,) in ids])
-            for table in ("messages", "outbox", "dialog_tags", "alert_messages", "relay_messages"):
+            # The outbox takes waiting deliveries (never sent after this) and the records of those done.
+            for table in ("messages", "outbox", "dialog_tags", "alert_messages", "relay_messages", "sales"):
                 db.executemany(f"DELETE FROM {table} WHERE dialog_id = ?", ids)
             db.executemany("DELETE FROM dialogs WHERE id = ?", ids)
             db.executemany("DELETE FROM clicks WHERE code = ?", [(code,) for code in codes])
@@ -1091,37 +1254,25 @@ class SQLiteStore:
     async def claim_alerts(
         self, now: datetime, lease: timedelta, limit: int = 20, kinds: Sequence[str] = ALERT_KINDS
     ) -> list[OutboxItem]:
+        # One index range of outbox_kind_due per kind (each in due order), the earliest `limit` of them all.
+        sql = (
+            "SELECT * FROM outbox WHERE kind = ? AND sent_at IS NULL AND next_attempt_at <= ? "
+            "AND (lease_until IS NULL OR lease_until <= ?) ORDER BY next_attempt_at LIMIT ?"
+        )
+
         def claim(db: sqlite3.Connection) -> list[sqlite3.Row]:
-            rows = _all(
-                db,
-                "SELECT * FROM outbox WHERE sent_at IS NULL AND next_attempt_at <= ? "
-                "AND (lease_until IS NULL OR lease_until <= ?) ORDER BY next_attempt_at LIMIT ?",
-                (ts(now), ts(now), limit),
-            )
+            due = [row for kind in dict.fromkeys(kinds) for row in _all(db, sql, (kind, ts(now), ts(now), limit))]
+            rows = sorted(due, key=lambda r: r["next_attempt_at"])[:limit]
             db.executemany(
                 "UPDATE outbox SET lease_until = ?, attempts = attempts + 1 WHERE id = ?",
                 [(ts(now + lease), r["id"]) for r in rows],
             )
             return rows
 
-        return [
-            OutboxItem(
-                id=r["id"],
-                dialog_id=r["dialog_id"],
-                chat_id=r["chat_id"],
-                kind=r["kind"],
-                attempts=r["attempts"] + 1,
-                next_attempt_at=parse_ts(r["next_attempt_at"]),
-                created_at=parse_ts(r["created_at"]),
-                last_error=r["last_error"],
-            )
-            for r in await self.runner.write(claim)
-        ]
+        return [_outbox_item(r, claimed=True) for r in await self.runner.write(claim)]
 
     async def alert_sent(self, item_id: str, now: datetime) -> None:
-        await self.runner.write(
-            lambda db: db.execute("UPDATE outbox SET sent_at = ?, lease_until = NULL WHERE id = ?", (ts(now), item_id))
-        )
+        await self.delivery_done(item_id, now, DeliveryOutcome.SENT, None)
 
     async def alert_failed(self, item_id: str, next_attempt_at: datetime, error: str) -> None:
         await self.runner.write(
@@ -1133,8 +1284,12 @@ class SQLiteStore:
 
     async def pending_alerts(self, kinds: Sequence[str] = ALERT_KINDS) -> int:
         # A take reminder waiting for its time is no backlog: it counts once due.
-        sql = "SELECT COUNT(*) AS n FROM outbox WHERE sent_at IS NULL AND (kind != ? OR next_attempt_at <= ?)"
-        row = self.runner.lookup(lambda db: _one(db, sql, (TAKE_REMINDER, ts(utc_now()))))
+        wanted = list(dict.fromkeys(kinds))
+        sql = (
+            f"SELECT COUNT(*) AS n FROM outbox WHERE kind IN ({', '.join('?' * len(wanted))}) AND sent_at IS NULL "
+            "AND (kind != ? OR next_attempt_at <= ?)"
+        )
+        row = self.runner.lookup(lambda db: _one(db, sql, (*wanted, TAKE_REMINDER, ts(utc_now()))))
         return int(row["n"]) if row else 0
 
     async def alert_message_sent(self, dialog_id: str, chat_id: int, message_id: int) -> None:
@@ -1162,28 +1317,107 @@ class SQLiteStore:
         rows = self.runner.lookup(lambda db: _all(db, sql, (contact_id,)))
         return [(int(r["chat_id"]), int(r["message_id"])) for r in rows]
 
-    # money and deliveries (issue #19): stubs until the store lands them ---------------------------------
+    # deliveries and sales (issue 19) ------------------------------------------------------------------
 
     async def delivery_done(self, item_id: str, now: datetime, outcome: DeliveryOutcome, note: str | None) -> None:
-        raise NotImplementedError
+        await self.runner.write(
+            lambda db: db.execute(
+                "UPDATE outbox SET sent_at = ?, outcome = ?, last_error = ?, lease_until = NULL WHERE id = ?",
+                (ts(now), outcome.value, None if note is None else note[:500], item_id),
+            )
+        )
 
     async def queue_deliveries(self, deliveries: Sequence[OutboxItem]) -> int:
-        raise NotImplementedError
+        def queue(db: sqlite3.Connection) -> int:
+            ids = {item.dialog_id for item in deliveries}
+            known = {i for i in ids if _one(db, "SELECT 1 FROM dialogs WHERE id = ?", (i,)) is not None}
+            return _queue(db, [item for item in deliveries if item.dialog_id in known])  # erased: nothing
+
+        return await self.runner.write(queue) if deliveries else 0
 
     async def dialog_deliveries(self, dialog_id: str) -> list[OutboxItem]:
-        raise NotImplementedError
+        sql = (
+            f"SELECT * FROM outbox WHERE dialog_id = ? AND kind IN ({', '.join('?' * len(DELIVERY_KINDS))}) "
+            "ORDER BY created_at, rowid"
+        )
+        rows = self.runner.lookup(lambda db: _all(db, sql, (dialog_id, *DELIVERY_KINDS)))
+        return [_outbox_item(r) for r in rows]
+
+    async def _change_sales(
+        self, dialog_id: str, change: Callable[[sqlite3.Connection, Dialog], bool]
+    ) -> Dialog | None:
+        """Read, change and write one dialog's sales (and with them its "sale" tag) in one write; `change`
+        keeps the sales table in step and says whether the dialog changed."""
+
+        def write(db: sqlite3.Connection) -> Dialog | None:
+            row = _one(db, "SELECT data FROM dialogs WHERE id = ?", (dialog_id,))
+            if row is None:
+                return None
+            dialog = Dialog.model_validate_json(row["data"])
+            before = list(dialog.tags)
+            if change(db, dialog):
+                _write_dialog(db, dialog, before)
+            return dialog
+
+        return await self.runner.write(write)
 
     async def add_sale(self, dialog_id: str, sale: Sale, deliveries: Sequence[OutboxItem] = ()) -> Dialog | None:
-        raise NotImplementedError
+        def add(db: sqlite3.Connection, dialog: Dialog) -> bool:
+            if any(known.id == sale.id for known in dialog.sales):
+                return False  # stored before (a retry): nothing changes, nothing is queued again
+            dialog.sales.append(sale)
+            if SALE_TAG not in dialog.tags:
+                dialog.tags = sorted({*dialog.tags, SALE_TAG})
+            db.execute(
+                "INSERT INTO sales (dialog_id, sale_id, started_at, at, amount, currency) VALUES (?, ?, ?, ?, ?, ?)",
+                (dialog.id, sale.id, ts(dialog.started_at), ts(sale.at), _amount(sale.amount), sale.currency),
+            )
+            _queue(db, deliveries)
+            return True
+
+        return await self._change_sales(dialog_id, add)
 
     async def update_sale(self, dialog_id: str, sale_id: str, amount: Decimal | None, currency: str) -> Dialog | None:
-        raise NotImplementedError
+        now = utc_now()
+
+        def update(db: sqlite3.Connection, dialog: Dialog) -> bool:
+            sale = next((known for known in dialog.sales if known.id == sale_id), None)
+            if sale is None:
+                raise LookupError(sale_id)
+            sale.amount, sale.currency = amount, currency
+            db.execute(
+                "UPDATE sales SET amount = ?, currency = ? WHERE dialog_id = ? AND sale_id = ?",
+                (_amount(amount), currency, dialog_id, sale_id),
+            )
+            if amount is not None:  # its deliveries waited for the amount (deliveries.sale_due): due now
+                db.execute(
+                    "UPDATE outbox SET next_attempt_at = min(next_attempt_at, ?) "
+                    "WHERE dialog_id = ? AND sale_id = ? AND sent_at IS NULL",
+                    (ts(now), dialog_id, sale_id),
+                )
+            return True
+
+        try:
+            return await self._change_sales(dialog_id, update)
+        except LookupError:  # no such sale: the write changed nothing
+            return None
 
     async def remove_sale(self, dialog_id: str, sale_id: str) -> Dialog | None:
-        raise NotImplementedError
+        def remove(db: sqlite3.Connection, dialog: Dialog) -> bool:
+            kept = [known for known in dialog.sales if known.id != sale_id]
+            if len(kept) == len(dialog.sales):
+                return False
+            dialog.sales = kept
+            if not kept:  # the last sale takes the tag with it
+                dialog.tags = [tag for tag in dialog.tags if tag != SALE_TAG]
+            db.execute("DELETE FROM sales WHERE dialog_id = ? AND sale_id = ?", (dialog_id, sale_id))
+            return True
+
+        return await self._change_sales(dialog_id, remove)
 
     async def sale_rows(self, query: CountQuery, limit: int = 200_000) -> list[SaleRow]:
-        raise NotImplementedError
+        sql, args = sale_sql(query)
+        return await self.runner.read(functools.partial(sale_rows, sql=sql, args=(*args, limit)))
 
     async def save_costs(self, costs: Sequence[Cost]) -> int:
         rows = [
