@@ -53,11 +53,17 @@ def backoff(attempts: int, base: float = RETRY_BASE, cap: float = RETRY_MAX) -> 
 
 def senders(settings: Settings, http: aiohttp.ClientSession) -> list[Sender]:
     """The senders for what is configured. Each system's adapter adds itself here."""
+    from integrations.events import EventsSender
+    from integrations.ga4 import GA4Sender
     from integrations.metrica import MetricaSender
 
     found: list[Sender] = []
     if settings.metrica_enabled:
         found.append(MetricaSender(settings, http))
+    if settings.ga4_enabled:
+        found.append(GA4Sender(settings, http))
+    if settings.events_enabled:
+        found.append(EventsSender(settings, http))
     return found
 
 
