@@ -22,7 +22,8 @@ from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardButton
 
 from bot.access import MEMBERS, HasRole, Role, Steps
 from bot.alerts import TAGS, CardCallback, send_card
-from bot.export import DRILLDOWN_FOCUS, ExportCallback, export_keyboard, pressed, send_export
+from bot.export import ExportCallback, export_keyboard, pressed, send_export
+from bot.money import MoneyCallback, channels_keyboard, pressed_money
 from bot.outbox import Clock
 from bot.recent import Recent, RecentCallback
 from bot.texts import language, text
@@ -40,6 +41,7 @@ from reports.counts import (
     summary,
 )
 from reports.i18n import Lang, day_label, phone_label, tag_name, value_label, zone_label
+from reports.money import money_report, render_money
 from reports.periods import Period, PeriodError, Unit, add_months, parse_comparison, parse_period
 from reports.render import (
     CAPTION_LIMIT,
@@ -214,8 +216,10 @@ def commands_router(
     render_chart: Callable[..., bytes] = dynamics_png,
     tags: Sequence[str] = TAGS,
     steps: Steps | None = None,
+    currency: str = "RUB",
 ) -> Router:
-    """`steps`: an owner's next steps (bot/onboarding.py), said under an empty /recent."""
+    """`steps`: an owner's next steps (bot/onboarding.py), said under an empty /recent; `currency`: the business's
+    (the «💰» view of /channels)."""
     router = Router(name="commands")
     router.message.filter(HasRole(MEMBERS), F.chat.type == "private")  # in a group: bot/access.py private_only
     router.callback_query.filter(HasRole(MEMBERS))
@@ -300,9 +304,26 @@ def commands_router(
         chosen, field, period = asked
         report = await ranking(store, period, field or "channel", limit=TOP * 2, tags=chosen)
         lang = lang_of(message)
-        focus = DRILLDOWN_FOCUS.get(field or "channel", "channels")
         body = await teach_if_empty(message, role, render_ranking(report, lang), report.total.dialogs)
-        await answer_long(message, body, export_keyboard(lang, focus, period, chosen))
+        await answer_long(message, body, channels_keyboard(lang, field or "channel", period, chosen, money=False))
+
+    @router.callback_query(MoneyCallback.filter())
+    async def channels_money(query: CallbackQuery, callback_data: MoneyCallback) -> None:
+        """«💰»: the same rows and period with spend, sales and revenue; «📊» back to the counts."""
+        await query.answer()
+        if not isinstance(query.message, Message):
+            return
+        try:
+            show_money, by, period, chosen = pressed_money(callback_data, zone, clock())
+        except ValueError:
+            return  # data no button of ours carries
+        lang = lang_of(query)
+        if show_money:
+            body = render_money(await money_report(store, period, by, tags=chosen, currency=currency, limit=TOP), lang)
+        else:
+            body = render_ranking(await ranking(store, period, by, limit=TOP * 2, tags=chosen), lang)
+        keyboard = channels_keyboard(lang, by, period, chosen, money=show_money)
+        await query.message.edit_text(split_message(body)[0], reply_markup=keyboard)
 
     @router.message(Command("pages"))
     async def pages_(message: Message, command: CommandObject, role: Role) -> None:

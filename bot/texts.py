@@ -63,6 +63,20 @@ TEXTS: dict[str, dict[str, str]] = {
         "tag_set": "Тег «{tag}» поставлен",
         "tag_removed": "Тег «{tag}» снят",
         "dialog_missing": "Диалог не найден",
+        # sales (bot/sales.py): the amount asked after «Продажа», the card's sale buttons
+        "sale_question": "Сумма продажи? Ответьте числом, например 12 000",
+        "sale_question_for": "{name}, сумма продажи? Ответьте числом, например 12 000",
+        "sale_asked_private": "Продажа записана. Сумму спросил в личном чате",
+        "sale_asked_here": "Продажа записана. Ответьте на вопрос суммой",
+        "sale_saved": "Записал. {line}",
+        "sale_gone": "Этой продажи уже нет: тег «Продажа» сняли",
+        "sale_amount_button": "✏️ Сумма",
+        "sale_more_button": "➕ Ещё продажа",
+        "amount_empty": "Напишите сумму числом, например 12 000",
+        "amount_not_a_number": "Не похоже на сумму. Ответьте числом: 12 000, 12к, 1,2 млн или 12 000 ₽",
+        "amount_negative": "Сумма не может быть отрицательной. Ответьте ещё раз",
+        "amount_too_large": "Слишком большая сумма — нет ли опечатки? Ответьте ещё раз",
+        "amount_too_precise": "Не больше двух знаков после запятой, например 12 000,50. Ответьте ещё раз",
         "not_allowed": "Эта кнопка только для сотрудников компании",
         # the team (bot/team.py): taking leads, where alerts go
         "take": "✋ Беру",
@@ -166,6 +180,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "older": "Старше ▶",
         "report_failed": "Не получилось построить отчёт за такой период. Попробуйте период короче.",
         "export_button": "📥 Excel",
+        "money_button": "💰 Деньги",
+        "money_back_button": "📊 Заявки",
         "export_caption": "Выгрузка для Excel · {period}\nДиалогов: {count}",
         "export_cut": "В файле первые {shown} из {total}: для полного списка выберите период короче.",
         "export_failed": "Не получилось собрать файл за такой период. Попробуйте период короче.",
@@ -218,6 +234,11 @@ TEXTS: dict[str, dict[str, str]] = {
         ),
         "recent_scanned": "Просмотрено {count} диалогов, дальше — кнопкой «Искать дальше».",
         "recent_search_on": "Искать дальше ▶",
+        # ad spend (integrations/direct.py, bot/costs.py)
+        "direct_refused": (
+            "⚠️ Директ не принимает токен: {reason}. Расходы из Директа не загружаются, пока в "
+            "<code>CHATTRACK_DIRECT_TOKEN</code> не будет рабочего токена."
+        ),
     },
     "en": {
         "menu_stats": "Totals for a period: /stats week",
@@ -267,6 +288,19 @@ TEXTS: dict[str, dict[str, str]] = {
         "tag_set": "Tag “{tag}” set",
         "tag_removed": "Tag “{tag}” removed",
         "dialog_missing": "Dialog not found",
+        "sale_question": "Sale amount? Reply with a number, e.g. 12,000",
+        "sale_question_for": "{name}, the sale amount? Reply with a number, e.g. 12,000",
+        "sale_asked_private": "Sale recorded. I asked for the amount in our private chat",
+        "sale_asked_here": "Sale recorded. Reply to the question with the amount",
+        "sale_saved": "Saved. {line}",
+        "sale_gone": "This sale is gone: the Sale tag was removed",
+        "sale_amount_button": "✏️ Amount",
+        "sale_more_button": "➕ Another sale",
+        "amount_empty": "Write the amount as a number, e.g. 12,000",
+        "amount_not_a_number": "That is not an amount. Reply with a number: 12000, 12k, 1.2 mln or $120",
+        "amount_negative": "An amount cannot be negative. Reply again",
+        "amount_too_large": "That amount is too large — a typo? Reply again",
+        "amount_too_precise": "At most two decimal places, e.g. 12,000.50. Reply again",
         "not_allowed": "This button is for the company's staff only",
         # the team (bot/team.py): taking leads, where alerts go
         "take": "✋ Take",
@@ -366,6 +400,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "older": "Older ▶",
         "report_failed": "Could not build the report: {error}",
         "export_button": "📥 Excel",
+        "money_button": "💰 Money",
+        "money_back_button": "📊 Leads",
         "export_caption": "Excel export · {period}\nDialogs: {count}",
         "export_cut": "The file holds the first {shown} of {total}: choose a shorter period for the full list.",
         "export_failed": "Could not build the file for this period. Please try a shorter one.",
@@ -414,6 +450,10 @@ TEXTS: dict[str, dict[str, str]] = {
         ),
         "recent_scanned": "{count} dialogs looked through; the “Search on” button goes further.",
         "recent_search_on": "Search on ▶",
+        "direct_refused": (
+            "⚠️ Yandex Direct refuses the token: {reason}. Spend from Direct is not imported until "
+            "<code>CHATTRACK_DIRECT_TOKEN</code> holds a working token."
+        ),
     },
 }
 

@@ -24,6 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
+from html import escape
 from typing import TypeVar
 from urllib.parse import quote
 
@@ -39,16 +40,21 @@ from reports.counts import (
     tag_query,
     tag_scope,
 )
+from reports.i18n import Lang, field_label, money, number, percent, period_label, value_label, word
 from reports.periods import Period
+from reports.render import shorten
+from reports.tag_words import tag_note
 from tracking.channels import classify
 from tracking.models import Channel, Cost
 from tracking.store.base import CountRow, SaleRow, Store
+from tracking.strings import one_line
 
 _T = TypeVar("_T")
 
 MONEY_FIELDS = ("channel", "source", "campaign", "content")  # what spend can be told apart by
 SALE_FIELDS = ("channel", "source", "medium", "campaign", "content", "term", "status", "tag")  # SaleRow's fields
 QUALIFIED = "qualified"
+UNMATCHED_SHOWN = 15  # campaigns named under «Расход без заявок»; the rest are counted
 ZERO = Decimal(0)
 
 # Names of one ad platform in utm_source and in cost files: each alias reads as its platform's name.
@@ -429,3 +435,79 @@ async def money_report(
 
 async def _ready(value: _T) -> _T:
     return value
+
+
+# as Telegram HTML: the «💰» view of /channels ------------------------------------------------------------
+
+
+def romi_text(lang: Lang, romi: Decimal | None) -> str:
+    """ "+140 %", "−20 %"; «—» when spend is zero or unknown."""
+    if romi is None:
+        return "—"
+    return ("+" if romi > 0 else "−" if romi < 0 else "±") + percent(lang, float(abs(romi)))
+
+
+def figures_lines(lang: Lang, f: Figures, currency: str) -> list[str]:
+    """A row's figures in two lines: what it brought, and what each lead and sale cost (when spend is known)."""
+    brought = [f"{escape(word(lang, 'money_leads'))} {number(lang, f.leads)}"]
+    if f.qualified is not None:
+        brought.append(f"{escape(word(lang, 'money_qualified'))} {number(lang, f.qualified)}")
+    brought.append(f"{escape(word(lang, 'money_sales'))} {number(lang, f.sales)}")
+    brought.append(f"{escape(word(lang, 'money_revenue'))} {money(f.revenue, currency, lang)}")
+    lines = [" · ".join(brought)]
+    if f.spend is not None:
+        lines.append(
+            f"{escape(word(lang, 'money_cost_per_lead'))} {money(f.cost_per_lead, currency, lang)} · "
+            f"{escape(word(lang, 'money_cost_per_sale'))} {money(f.cost_per_sale, currency, lang)} · "
+            f"{escape(word(lang, 'money_romi'))} {romi_text(lang, f.romi)}"
+        )
+    return lines
+
+
+def _row_name(lang: Lang, by: str, row: MoneyRow) -> str:
+    name = escape(shorten(one_line(value_label(lang, by, row.value))))
+    return name + (f" ({escape(shorten(one_line(row.name), 60))})" if row.name else "")
+
+
+def view_title(lang: Lang, by: str) -> str:
+    """The title the counting view of the same rows has: «Каналы», «Детализация: Кампания»."""
+    return word(lang, "channels") if by == "channel" else f"{word(lang, 'drilldown')}: {field_label(lang, by)}"
+
+
+def render_money(report: MoneyReport, lang: Lang) -> str:
+    """The money view: per row its spend, then what it brought and what it cost; the total; spend that found
+    no leads («Расход без заявок»), listed by campaign."""
+    currency = report.currency
+    lines = [f"<b>💰 {escape(view_title(lang, report.by))}</b> · {escape(period_label(lang, report.period))}"]
+    parts = [f"{escape(field_label(lang, k))} = {escape(shorten(one_line(value_label(lang, k, v))))}"
+             for k, v in report.filters.items() if k != "tag"]  # fmt: skip
+    if parts:
+        lines.append(f"<i>{escape(word(lang, 'filters'))}: {'; '.join(parts)}</i>")
+    lines += [f"<i>{escape(note)}</i>" for note in tag_note(lang, report.filters.get("tag"), report.tags)]
+    if not report.spend_known:
+        lines.append(f"<i>{escape(word(lang, 'money_spend_unknown'))}</i>")
+    elif not report.costs_known:
+        lines.append(f"<i>{escape(word(lang, 'money_no_costs'))}</i>")
+    spend_word = escape(word(lang, "money_spend"))
+    for place, row in enumerate(report.rows, 1):
+        amount = money(row.figures.spend, currency, lang)
+        lines.append(f"{place}. {_row_name(lang, report.by, row)} — {spend_word} <b>{amount}</b>")
+        lines += [f"    {line}" for line in figures_lines(lang, row.figures, currency)]
+    if report.rest.leads or report.rest.spend:
+        lines.append(f"{escape(word(lang, 'rest'))} — {spend_word} {money(report.rest.spend, currency, lang)}")
+        lines += [f"    {line}" for line in figures_lines(lang, report.rest, currency)]
+    if not report.rows:
+        lines.append(escape(word(lang, "no_dialogs")))
+    total = report.total
+    lines.append(f"{escape(word(lang, 'total'))}: {spend_word} <b>{money(total.spend, currency, lang)}</b>")
+    lines += [f"    {line}" for line in figures_lines(lang, total, currency)]
+    unmatched = report.unmatched
+    if unmatched:
+        lines += ["", f"<b>{escape(word(lang, 'money_unmatched'))}</b>"]
+        for spend in unmatched[:UNMATCHED_SHOWN]:
+            campaign = escape(shorten(one_line(spend.campaign), 60))
+            source = escape(shorten(one_line(value_label(lang, "source", spend.source)), 40))
+            lines.append(f"{campaign} ({source}) — {money(spend.amount, currency, lang)}")
+        if len(unmatched) > UNMATCHED_SHOWN:
+            lines.append(escape(word(lang, "and_more").format(count=number(lang, len(unmatched) - UNMATCHED_SHOWN))))
+    return "\n".join(lines)

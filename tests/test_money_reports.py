@@ -3,14 +3,21 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
 from decimal import Decimal
 
 import pytest
 
+from reports.counts import TagFilter
 from reports.i18n import money
-from reports.money import Cell, Figures, apply_filters, join, money_rows, spends, total_of
-from tracking.models import Cost
+from reports.money import Cell, Figures, apply_filters, join, money_report, money_rows, render_money, spends, total_of
+from reports.periods import Period, Unit
+from tests.fakes.telegram_api import html_to_text
+from tests.seed import MOSCOW, seed_dialog, utc
+from tracking.models import Channel, Cost, Sale
+from tracking.store.base import Store
+from tracking.store.sqlite import SQLiteStore
 
 
 @pytest.mark.parametrize(
@@ -124,3 +131,91 @@ def test_filters_keep_the_spend_of_the_leads_they_keep() -> None:
     assert sorted(m.spend.campaign for m in kept) == ["spring", "winter"]  # Direct's unjoined spend: paid search
     _, by_source = apply_filters(cells, matches, {"source": "Yandex"})
     assert sorted(m.spend.campaign for m in by_source) == ["spring", "winter"]
+
+
+# through the store (SQLite) and the bot -------------------------------------------------------------
+
+NOVEMBER = Period(date(2026, 11, 1), date(2026, 11, 30), MOSCOW, Unit.MONTH)
+
+
+async def sale(store: Store, dialog_id: str, amount: str | None, currency: str = "RUB") -> None:
+    value = Decimal(amount) if amount is not None else None
+    added = Sale(id=uuid.uuid4().hex, amount=value, currency=currency, at=utc("2026-11-20 10:00"))
+    assert await store.add_sale(dialog_id, added) is not None
+
+
+async def seed_money(store: Store) -> None:
+    """November: three Direct leads of campaign 12345 («Весна», its id in utm_campaign), one qualified, with
+    two sales (12 000 and one without an amount yet); a VK lead with no cost; Direct spend on «Весна» on two
+    days, on «Осень» that brought nobody, and a December cost outside the month."""
+    paid = {"channel": Channel.PAID_SEARCH, "medium": "cpc", "campaign": "12345"}
+    first = await seed_dialog(store, utc("2026-11-05 09:00"), source="yandex", content="901", **paid)
+    await seed_dialog(store, utc("2026-11-06 09:00"), source="ya", content="902", tags=["qualified"], **paid)
+    third = await seed_dialog(store, utc("2026-11-07 09:00"), source="yandex", **paid)
+    await seed_dialog(store, utc("2026-11-08 09:00"), channel=Channel.PAID_SOCIAL, source="vk", campaign="retarget")
+    await seed_dialog(store, utc("2026-10-31 09:00"), source="yandex", **paid)  # October: not November's lead
+    await seed_dialog(store, utc("2026-11-09 09:00"), channel=Channel.PAID_SEARCH, source="yandex",
+                      campaign="12345", tags=["spam"])  # fmt: skip
+    await sale(store, first.id, "12000")
+    await sale(store, third.id, None)
+    await store.save_costs(
+        [
+            cost("yandex", "Весна", "3000", campaign_id="12345", day=date(2026, 11, 5)),
+            cost("yandex", "Весна", "3000", campaign_id="12345", day=date(2026, 11, 6)),
+            cost("yandex", "Осень", "500", campaign_id="777", day=date(2026, 11, 6)),
+            cost("yandex", "Весна", "9999", campaign_id="12345", day=date(2026, 12, 1)),
+        ]
+    )
+
+
+async def test_the_money_report_joins_the_stores_costs_sales_and_leads(store: SQLiteStore) -> None:
+    await seed_money(store)
+
+    by_channel = await money_report(store, NOVEMBER)
+    by_campaign = await money_report(store, NOVEMBER, "campaign")
+
+    rows = {r.value: r.figures for r in by_channel.rows}
+    assert rows["paid_search"] == Figures(Decimal(6500), 3, 1, 2, Decimal(12000))  # Осень's 500: Direct's channel
+    assert rows["paid_social"] == Figures(None, 1, 0, 0, Decimal(0))  # no cost known: unknown, not 0
+    assert by_channel.total.spend == Decimal(6500) and by_channel.total.leads == 4
+    assert by_channel.tags.left_out == 1  # the spam lead
+    assert [s.campaign for s in by_channel.unmatched] == ["Осень"]
+    spring = next(r for r in by_campaign.rows if r.value == "12345")
+    assert spring.name == "Весна"
+    assert (spring.figures.spend, spring.figures.cost_per_lead, spring.figures.cost_per_sale) == (
+        Decimal(6000),
+        Decimal(2000),
+        Decimal(3000),
+    )
+    assert spring.figures.romi == Decimal(1)  # (12 000 − 6 000) / 6 000
+    text = html_to_text(render_money(by_channel, "ru"))
+    assert "1. Платный поиск — расход 6\u00a0500\u00a0₽" in text
+    assert "заявок 3 · целевых 1 · продаж 2 · выручка 12\u00a0000\u00a0₽" in text
+    assert "цена заявки 2\u00a0166,67\u00a0₽ · цена продажи 3\u00a0250\u00a0₽ · окупаемость +85\u00a0%" in text
+    assert "Реклама в соцсетях — расход —" in text
+    assert "Расход без заявок\nОсень (Яндекс) — 500\u00a0₽" in text
+
+
+async def test_only_qualified_leads_and_a_filter_spend_cannot_split(store: SQLiteStore) -> None:
+    await seed_money(store)
+
+    qualified = await money_report(store, NOVEMBER, "campaign", tags=TagFilter(only="qualified"))
+    by_page = await money_report(store, NOVEMBER, filters={"landing_page": "https://site.example/"})
+    one_campaign = await money_report(store, NOVEMBER, "source", filters={"campaign": "12345"})
+
+    [spring] = [r for r in qualified.rows if r.value == "12345"]
+    assert spring.figures.leads == 1 and spring.figures.cost_per_lead == Decimal(6000)  # per qualified lead
+    assert not by_page.spend_known and by_page.total.spend is None
+    # the campaign's spend goes to the spelling most of its leads have; rows are the links' sources as written
+    assert {r.value: r.figures.spend for r in one_campaign.rows} == {"yandex": Decimal(6000), "ya": None}
+    assert one_campaign.total.leads == 3  # "ya" and "yandex" leads of the campaign
+
+
+async def test_no_costs_at_all_says_so_and_shows_spend_unknown(store: SQLiteStore) -> None:
+    await seed_dialog(store, utc("2026-11-05 09:00"), channel=Channel.PAID_SEARCH, source="yandex", campaign="x")
+
+    report = await money_report(store, NOVEMBER, currency="RUB")
+
+    assert not report.costs_known and report.total.spend is None
+    text = html_to_text(render_money(report, "en"))
+    assert "No ad spend for this period" in text and "Paid search — spend —" in text
