@@ -6,15 +6,18 @@ from __future__ import annotations
 import uuid
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
+import tests.test_bot_commands as bot_tests
 from reports.counts import TagFilter
 from reports.i18n import money
 from reports.money import Cell, Figures, apply_filters, join, money_report, money_rows, render_money, spends, total_of
 from reports.periods import Period, Unit
 from tests.fakes.telegram_api import html_to_text
 from tests.seed import MOSCOW, seed_dialog, utc
+from tests.test_bot_commands import NOW, OWNER, BotAPI, Person, RunBot, shown, to_chat
 from tracking.models import Channel, Cost, Sale
 from tracking.store.base import Store
 from tracking.store.sqlite import SQLiteStore
@@ -135,6 +138,7 @@ def test_filters_keep_the_spend_of_the_leads_they_keep() -> None:
 
 # through the store (SQLite) and the bot -------------------------------------------------------------
 
+api, run_bot = bot_tests.api, bot_tests.run_bot  # the shared fixtures (the store is conftest's)
 NOVEMBER = Period(date(2026, 11, 1), date(2026, 11, 30), MOSCOW, Unit.MONTH)
 
 
@@ -148,7 +152,7 @@ async def seed_money(store: Store) -> None:
     """November: three Direct leads of campaign 12345 («Весна», its id in utm_campaign), one qualified, with
     two sales (12 000 and one without an amount yet); a VK lead with no cost; Direct spend on «Весна» on two
     days, on «Осень» that brought nobody, and a December cost outside the month."""
-    paid = {"channel": Channel.PAID_SEARCH, "medium": "cpc", "campaign": "12345"}
+    paid: dict[str, Any] = {"channel": Channel.PAID_SEARCH, "medium": "cpc", "campaign": "12345"}
     first = await seed_dialog(store, utc("2026-11-05 09:00"), source="yandex", content="901", **paid)
     await seed_dialog(store, utc("2026-11-06 09:00"), source="ya", content="902", tags=["qualified"], **paid)
     third = await seed_dialog(store, utc("2026-11-07 09:00"), source="yandex", **paid)
@@ -219,3 +223,45 @@ async def test_no_costs_at_all_says_so_and_shows_spend_unknown(store: SQLiteStor
     assert not report.costs_known and report.total.spend is None
     text = html_to_text(render_money(report, "en"))
     assert "No ad spend for this period" in text and "Paid search — spend —" in text
+
+
+async def test_channels_money_button_switches_the_message_to_money_and_back(
+    run_bot: RunBot, api: BotAPI, store: SQLiteStore
+) -> None:
+    await seed_money(store)
+    await run_bot(clock=lambda: NOW)
+    owner = Person(api, OWNER, "ru", "Ирина")
+
+    owner.says("/channels ноябрь 2026")
+    counts = await owner.gets()
+    [buttons] = counts.params["reply_markup"]["inline_keyboard"]
+    assert [b["text"] for b in buttons] == ["💰 Деньги", "📥 Excel"]
+    owner.presses(buttons[0]["callback_data"], counts.result)
+    edited = await api.wait_for("editMessageText", to_chat(OWNER))
+    money_view = shown(edited)
+    [back] = edited.params["reply_markup"]["inline_keyboard"]
+    owner.presses(back[0]["callback_data"], counts.result)
+    again = shown(await api.wait_for("editMessageText", to_chat(OWNER), count=2))
+
+    assert money_view.startswith("💰 Каналы · 1–30 ноя 2026")
+    assert "1. Платный поиск — расход 6\u00a0500\u00a0₽" in money_view
+    assert "Расход без заявок\nОсень (Яндекс) — 500\u00a0₽" in money_view
+    assert [b["text"] for b in back] == ["📊 Заявки", "📥 Excel"]
+    assert again.startswith("Каналы · 1–30 ноя 2026") and "1. Платный поиск — 3" in again
+
+
+async def test_a_drilldown_by_campaign_has_its_money_view_in_english(
+    run_bot: RunBot, api: BotAPI, store: SQLiteStore
+) -> None:
+    await seed_money(store)
+    await run_bot(clock=lambda: NOW)
+    maria = Person(api, OWNER, "en", "Irina")
+
+    maria.says("/channels campaign 2026-11-01..2026-11-30")
+    counts = await maria.gets()
+    maria.presses(counts.params["reply_markup"]["inline_keyboard"][0][0]["callback_data"], counts.result)
+    money_view = shown(await api.wait_for("editMessageText", to_chat(OWNER)))
+
+    assert money_view.startswith("💰 Drill-down: Campaign · Nov 1–30, 2026")
+    assert "1. 12345 (Весна) — spend 6,000\u00a0₽" in money_view
+    assert "cost per lead 2,000\u00a0₽ · cost per sale 3,000\u00a0₽ · ROMI +100%" in money_view
