@@ -25,7 +25,7 @@ from typing import Any
 import aiohttp
 
 from integrations.base import Delivered, Outgoing
-from integrations.ga4 import money_number
+from integrations.ga4 import failure_note, money_number, retry_note
 from tracking.models import EVENT_OUT, DeliveryOutcome, Dialog, EventType, Sale
 from tracking.periods import utc_now
 from tracking.settings import Settings
@@ -99,8 +99,17 @@ class EventsSender:
     kind = EVENT_OUT
     batch_size = 20
 
-    def __init__(self, settings: Settings, *, clock: Callable[[], datetime] = utc_now, timeout: float = TIMEOUT):
-        assert settings.events_url is not None and settings.events_secret is not None
+    def __init__(
+        self,
+        settings: Settings,
+        http: aiohttp.ClientSession,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        timeout: float = TIMEOUT,
+    ) -> None:
+        if settings.events_url is None or settings.events_secret is None:
+            raise ValueError("events need CHATTRACK_EVENTS_URL and CHATTRACK_EVENTS_SECRET")
+        self.http = http
         self.url = settings.events_url
         self.secret = settings.events_secret.get_secret_value()
         self.clock = clock
@@ -109,21 +118,20 @@ class EventsSender:
     async def send(self, batch: Sequence[Outgoing]) -> list[Delivered]:
         results: list[Delivered] = []
         later: Delivered | None = None  # the receiver asked us to wait (or is away): the rest waits with it
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout)) as session:
-            for outgoing in batch:
-                if later is not None:
-                    results.append(later)
-                    continue
-                result = await self._one(session, outgoing)
-                later = result if result.outcome is None else None
-                results.append(result)
+        for outgoing in batch:
+            if later is not None:
+                results.append(later)
+                continue
+            result = await self._one(outgoing)
+            later = result if result.outcome is None else None
+            results.append(result)
         return results
 
-    async def _one(self, session: aiohttp.ClientSession, outgoing: Outgoing) -> Delivered:
+    async def _one(self, outgoing: Outgoing) -> Delivered:
         if outgoing.item.event is None:
-            return Delivered(DeliveryOutcome.SKIPPED, "not an event")
+            return Delivered(DeliveryOutcome.SKIPPED, "no_event")
         if outgoing.item.event is EventType.SALE_RECORDED and outgoing.sale is None:
-            return Delivered(DeliveryOutcome.SKIPPED, "the sale was removed")
+            return Delivered(DeliveryOutcome.SKIPPED, "sale_removed")
         body = json.dumps(event_json(outgoing), ensure_ascii=False, separators=(",", ":")).encode()
         timestamp = int(self.clock().timestamp())
         headers = {
@@ -132,20 +140,22 @@ class EventsSender:
             SIGNATURE: signature(self.secret, body, timestamp),
         }
         try:
-            async with session.post(self.url, data=body, headers=headers, allow_redirects=False) as response:
+            timeout = aiohttp.ClientTimeout(total=self.timeout)
+            post = self.http.post(self.url, data=body, headers=headers, allow_redirects=False, timeout=timeout)
+            async with post as response:
                 status = response.status
                 if 200 <= status < 300:
                     return Delivered(DeliveryOutcome.SENT)
                 answer = " ".join((await response.text(errors="replace"))[:EXCERPT].split())
                 if status in RETRIED or status >= 500:
                     log.warning("events receiver answered %s to %s: retried later", status, outgoing.item.id)
-                    return Delivered(None, f"answered {status}", _retry_after(response.headers.get("Retry-After")))
+                    return Delivered(None, retry_note(status), _retry_after(response.headers.get("Retry-After")))
         except (TimeoutError, aiohttp.ClientError) as exc:
             log.warning("events receiver unreachable (%s): %s retried later", type(exc).__name__, outgoing.item.id)
-            return Delivered(None, f"unreachable ({type(exc).__name__})")
+            return Delivered(None, failure_note(exc))
         log.warning("events receiver refused %s: %s %s", outgoing.item.id, status, answer)
         where = f" (moved to {response.headers.get('Location')})" if 300 <= status < 400 else ""
-        return Delivered(DeliveryOutcome.REFUSED, f"answered {status}{where}" + (f": {answer}" if answer else ""))
+        return Delivered(DeliveryOutcome.REFUSED, f"rejected: HTTP {status}{where}" + (f": {answer}" if answer else ""))
 
 
 def _retry_after(value: str | None) -> float | None:

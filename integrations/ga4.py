@@ -85,13 +85,16 @@ class GA4Sender:
     def __init__(
         self,
         settings: Settings,
+        http: aiohttp.ClientSession,
         *,
-        now: Callable[[], datetime] = utc_now,
+        clock: Callable[[], datetime] = utc_now,
         timeout: float = TIMEOUT,
     ) -> None:
-        assert settings.ga4_measurement_id is not None and settings.ga4_api_secret is not None
+        if settings.ga4_measurement_id is None or settings.ga4_api_secret is None:
+            raise ValueError("GA4 needs CHATTRACK_GA4_MEASUREMENT_ID and CHATTRACK_GA4_API_SECRET")
         self.settings = settings
-        self.now = now
+        self.http = http
+        self.clock = clock
         self.timeout = timeout
         secret = settings.ga4_api_secret.get_secret_value()
         self.query = {"measurement_id": settings.ga4_measurement_id, "api_secret": secret}
@@ -99,7 +102,7 @@ class GA4Sender:
         self.debug_url = f"{settings.ga4_api_url}/debug/mp/collect"
 
     async def send(self, batch: Sequence[Outgoing]) -> list[Delivered]:
-        now = self.now()
+        now = self.clock()
         results: list[Delivered | None] = [None] * len(batch)
         requests: dict[tuple[str, int | None], list[_Event]] = {}
         for index, outgoing in enumerate(batch):
@@ -108,21 +111,20 @@ class GA4Sender:
                 results[index] = planned
             else:
                 requests.setdefault((planned.client_id, planned.timestamp_micros), []).append(planned)
-        timeout = aiohttp.ClientTimeout(total=self.timeout)
         chunks = [
             (client_id, micros, events[start : start + MAX_EVENTS])
             for (client_id, micros), events in requests.items()
             for start in range(0, len(events), MAX_EVENTS)
         ]
         later: Delivered | None = None  # GA4 asked us to wait (or was away): the rest waits with it
-        async with aiohttp.ClientSession(timeout=timeout) as session:
-            for client_id, micros, chunk in chunks:
-                done = (
-                    {e.index: later for e in chunk} if later else await self._request(session, client_id, micros, chunk)
-                )
-                for index, delivered in done.items():
-                    results[index] = delivered
-                    later = later or (delivered if delivered.outcome is None else None)
+        for client_id, micros, chunk in chunks:
+            if later is not None:
+                done = {event.index: later for event in chunk}
+            else:
+                done = await self._request(client_id, micros, chunk)
+            for index, delivered in done.items():
+                results[index] = delivered
+                later = later or (delivered if delivered.outcome is None else None)
         return [result or Delivered(None, "not sent") for result in results]
 
     def event(self, outgoing: Outgoing, index: int, now: datetime) -> _Event | Delivered:
@@ -131,16 +133,16 @@ class GA4Sender:
         visit = dialog.visit
         client_id = ga_client_id(visit.ga_client_id) if visit is not None else None
         if visit is None or client_id is None:
-            return Delivered(DeliveryOutcome.SKIPPED, "the visit has no GA client id (_ga cookie)")
+            return Delivered(DeliveryOutcome.SKIPPED, "no_client_id")
         if item.goal is None:
-            return Delivered(DeliveryOutcome.SKIPPED, "not a conversion")
+            return Delivered(DeliveryOutcome.SKIPPED, "no_goal")
         if now - visit.last_seen > EXPORT_WINDOW:
-            return Delivered(DeliveryOutcome.TOO_LATE, "the visit is older than GA4's 63 days")
+            return Delivered(DeliveryOutcome.TOO_LATE, f"visit_too_old: {EXPORT_WINDOW.days}")
         params: dict[str, Any] = {"currency": self.settings.currency}
         if item.goal is Goal.SALE:
             sale = outgoing.sale
             if sale is None:
-                return Delivered(DeliveryOutcome.SKIPPED, "the sale was removed")
+                return Delivered(DeliveryOutcome.SKIPPED, "sale_removed")
             params["currency"] = sale.currency
             if sale.amount is not None:
                 params["value"] = money_number(sale.amount)
@@ -151,45 +153,42 @@ class GA4Sender:
         micros = int(happened.timestamp() * 1_000_000) if timedelta(0) <= now - happened <= BACKDATE_LIMIT else None
         return _Event(index, client_id, micros, {"name": EVENT_NAMES[item.goal], "params": params})
 
-    async def _request(
-        self, session: aiohttp.ClientSession, client_id: str, micros: int | None, events: list[_Event]
-    ) -> dict[int, Delivered]:
+    async def _request(self, client_id: str, micros: int | None, events: list[_Event]) -> dict[int, Delivered]:
         """Validate, then send, one request's events: how each went, by its index in the batch."""
         body: dict[str, Any] = {"client_id": client_id}
         if micros is not None:
             body["timestamp_micros"] = micros
-        checked = await self._post(session, self.debug_url, {**body, "events": [e.body for e in events]}, answer=True)
+        checked = await self._post(self.debug_url, {**body, "events": [e.body for e in events]}, answer=True)
         if isinstance(checked, Delivered):
             return {event.index: checked for event in events}
         refused = _refusals(checked, len(events))
         results = {events[i].index: Delivered(DeliveryOutcome.REFUSED, note) for i, note in refused.items()}
         valid = [event for i, event in enumerate(events) if i not in refused]
         if valid:
-            sent = await self._post(session, self.collect_url, {**body, "events": [e.body for e in valid]})
+            sent = await self._post(self.collect_url, {**body, "events": [e.body for e in valid]})
             done = sent if isinstance(sent, Delivered) else Delivered(DeliveryOutcome.SENT)
             results.update({event.index: done for event in valid})
         return results
 
-    async def _post(
-        self, session: aiohttp.ClientSession, endpoint: str, body: dict[str, Any], *, answer: bool = False
-    ) -> Delivered | Any:
+    async def _post(self, endpoint: str, body: dict[str, Any], *, answer: bool = False) -> Delivered | Any:
         """On 2xx the answer's JSON when `answer` (the validation server's), else None; otherwise how the
         items end: retried (408, 429, 5xx, timeouts, no connection) or refused (another 4xx)."""
         try:
-            async with session.post(endpoint, params=self.query, json=body) as response:
+            timeout = aiohttp.ClientTimeout(total=self.timeout)
+            async with self.http.post(endpoint, params=self.query, json=body, timeout=timeout) as response:
                 text = await response.text(errors="replace")
                 if 200 <= response.status < 300:
                     return json.loads(text) if answer else None
                 if response.status in (408, 429) or response.status >= 500:
                     log.warning("GA4 %s answered %s: retried later", endpoint, response.status)
-                    return Delivered(None, f"GA4 answered {response.status}", _retry_after(response))
+                    return Delivered(None, retry_note(response.status), _retry_after(response))
                 log.warning("GA4 %s refused the events: %s %s", endpoint, response.status, text[:200])
-                return Delivered(DeliveryOutcome.REFUSED, _clip(f"GA4 answered {response.status}: {text.strip()}"))
+                return Delivered(DeliveryOutcome.REFUSED, _clip(f"rejected: HTTP {response.status}: {text.strip()}"))
         except (TimeoutError, aiohttp.ClientError) as exc:
             log.warning("GA4 %s unreachable (%s): retried later", endpoint, type(exc).__name__)
-            return Delivered(None, f"GA4 unreachable ({type(exc).__name__})")
+            return Delivered(None, failure_note(exc))
         except ValueError:  # the validation server answered something else than JSON: try again later
-            return Delivered(None, "GA4's validation answer was not JSON")
+            return Delivered(None, "http_error: not JSON")
 
 
 def _refusals(answer: Any, count: int) -> dict[int, str]:
@@ -202,15 +201,23 @@ def _refusals(answer: Any, count: int) -> dict[int, str]:
             continue
         path, description = str(message.get("fieldPath") or ""), str(message.get("description") or "")
         code = str(message.get("validationCode") or "")
-        reason = " ".join(
-            part for part in (f"{path}:" if path else "", description, f"({code})" if code else "") if part
-        )
+        reason = (description or path or "invalid") + (f" ({code})" if code else "")  # GA4's words
         found = _EVENT_INDEX.search(path) or _EVENT_INDEX.search(description)
         index = int(found.group(1) or found.group(2)) if found else None
         targets = [index] if index is not None and 0 <= index < count else range(count)
         for target in targets:
             refused.setdefault(target, []).append(reason)
-    return {index: _clip("GA4 refused: " + "; ".join(reasons)) for index, reasons in refused.items()}
+    return {index: _clip("rejected: " + "; ".join(reasons)) for index, reasons in refused.items()}
+
+
+def retry_note(status: int) -> str:
+    """A retried answer's note, in the words every sender uses (the card reads them): 429 is a quota."""
+    return "quota" if status == 429 else f"http_error: {status}"
+
+
+def failure_note(exc: BaseException) -> str:
+    """A timeout or a connection that failed, as every sender's note says it."""
+    return "timeout" if isinstance(exc, TimeoutError) else f"connection_error: {type(exc).__name__}"
 
 
 def _retry_after(response: aiohttp.ClientResponse) -> float | None:
@@ -225,4 +232,4 @@ def _clip(note: str) -> str:
     return note if len(note) <= NOTE_LIMIT else note[: NOTE_LIMIT - 1] + "…"
 
 
-__all__ = ["EVENT_NAMES", "GA4Sender", "ga_client_id", "money_number"]
+__all__ = ["EVENT_NAMES", "GA4Sender", "failure_note", "ga_client_id", "money_number", "retry_note"]

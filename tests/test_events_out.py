@@ -12,10 +12,12 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import aiohttp
 import pytest
 
 from integrations.base import Outgoing
 from integrations.events import EventsSender, signature
+from integrations.outbox import DeliveryDispatcher, senders
 from tests.fakes.events_receiver import EventsReceiver
 from tracking.models import (
     EVENT_OUT,
@@ -107,11 +109,11 @@ def event(kind: EventType, of: Dialog, *, sale: Sale | None = None, **data: Any)
 
 
 async def test_dialog_created_carries_the_dialog_and_its_attribution_signed_as_the_generic_webhook_checks(
-    receiver: EventsReceiver, settings: Settings
+    http: aiohttp.ClientSession, receiver: EventsReceiver, settings: Settings
 ) -> None:
     out = event(EventType.DIALOG_CREATED, lead())
 
-    [result] = await EventsSender(settings).send([out])
+    [result] = await EventsSender(settings, http).send([out])
 
     assert result.outcome is DeliveryOutcome.SENT
     [request] = receiver.received
@@ -151,11 +153,13 @@ def test_the_signature_is_the_one_the_generic_webhook_accepts() -> None:
     assert not signature_matches(SECRET, body, header, "1764000001")
 
 
-async def test_sale_recorded_carries_the_sale_as_it_is_when_sent(receiver: EventsReceiver, settings: Settings) -> None:
+async def test_sale_recorded_carries_the_sale_as_it_is_when_sent(
+    http: aiohttp.ClientSession, receiver: EventsReceiver, settings: Settings
+) -> None:
     sale = Sale(id="s1", amount=Decimal("12000.50"), currency="RUB", at=STARTED, by=7, by_name="Мария")
     sold = lead(tags=["qualified", "sale"], sales=[sale], taken_by_name="Мария")
 
-    [result] = await EventsSender(settings).send([event(EventType.SALE_RECORDED, sold, sale=sale)])
+    [result] = await EventsSender(settings, http).send([event(EventType.SALE_RECORDED, sold, sale=sale)])
 
     assert result.outcome is DeliveryOutcome.SENT
     [sent] = receiver.events.values()
@@ -165,25 +169,29 @@ async def test_sale_recorded_carries_the_sale_as_it_is_when_sent(receiver: Event
     assert sent["dialog"]["tags"] == ["qualified", "sale"] and sent["dialog"]["taken_by_name"] == "Мария"
 
 
-async def test_a_sale_removed_before_its_event_left_is_skipped(receiver: EventsReceiver, settings: Settings) -> None:
-    [result] = await EventsSender(settings).send([event(EventType.SALE_RECORDED, lead(), sale=None)])
+async def test_a_sale_removed_before_its_event_left_is_skipped(
+    http: aiohttp.ClientSession, receiver: EventsReceiver, settings: Settings
+) -> None:
+    [result] = await EventsSender(settings, http).send([event(EventType.SALE_RECORDED, lead(), sale=None)])
 
     assert result.outcome is DeliveryOutcome.SKIPPED
     assert receiver.received == []
 
 
-async def test_dialog_tagged_says_what_was_added_and_removed(receiver: EventsReceiver, settings: Settings) -> None:
+async def test_dialog_tagged_says_what_was_added_and_removed(
+    http: aiohttp.ClientSession, receiver: EventsReceiver, settings: Settings
+) -> None:
     out = event(EventType.DIALOG_TAGGED, lead(tags=["qualified"]), added=["qualified"], removed=["spam"])
 
-    await EventsSender(settings).send([out])
+    await EventsSender(settings, http).send([out])
 
     [sent] = receiver.events.values()
     assert sent["type"] == "dialog.tagged"
     assert sent["data"] == {"added": ["qualified"], "removed": ["spam"]}
 
 
-async def test_a_take_queues_one_dialog_taken_that_reaches_the_receiver(
-    receiver: EventsReceiver, settings: Settings, store: SQLiteStore
+async def test_a_take_queues_one_dialog_taken_that_the_outbox_delivers(
+    http: aiohttp.ClientSession, receiver: EventsReceiver, settings: Settings, store: SQLiteStore
 ) -> None:
     draft = lead(id=uuid.uuid4().hex)
     message = InboundMessage(
@@ -200,11 +208,13 @@ async def test_a_take_queues_one_dialog_taken_that_reaches_the_receiver(
     await tracker.take_dialog(draft.id, 7, "Мария", utc_now())
     await tracker.take_dialog(draft.id, 7, "Мария", utc_now())  # the taker's second press: no event
     [taken] = [d for d in await store.dialog_deliveries(draft.id) if d.event is EventType.DIALOG_TAKEN]
-    dialog = await store.get_dialog(draft.id)
-    assert dialog is not None
-    [result] = await EventsSender(settings).send([Outgoing(item=taken, dialog=dialog)])
+    dispatcher = DeliveryDispatcher(store, senders(settings, http))
+    assert EVENT_OUT in dispatcher.kinds
 
-    assert result.outcome is DeliveryOutcome.SENT
+    assert await dispatcher.run_once() == 1
+
+    [done] = [d for d in await store.dialog_deliveries(draft.id) if d.id == taken.id]
+    assert done.outcome is DeliveryOutcome.SENT
     sent = receiver.events[taken.id]
     assert sent["type"] == "dialog.taken"
     assert sent["data"] == {"taken_by": 7, "taken_by_name": "Мария"}
@@ -212,10 +222,10 @@ async def test_a_take_queues_one_dialog_taken_that_reaches_the_receiver(
 
 
 async def test_a_redelivery_carries_the_same_id_and_the_receiver_keeps_one(
-    receiver: EventsReceiver, settings: Settings
+    http: aiohttp.ClientSession, receiver: EventsReceiver, settings: Settings
 ) -> None:
     out = event(EventType.DIALOG_CREATED, lead())
-    sender = EventsSender(settings)
+    sender = EventsSender(settings, http)
 
     await sender.send([out])
     await sender.send([out])  # e.g. our answer was lost and the outbox sent it again
@@ -225,38 +235,38 @@ async def test_a_redelivery_carries_the_same_id_and_the_receiver_keeps_one(
 
 
 async def test_a_wrong_secret_is_refused_by_the_receiver_and_given_up_with_its_answer(
-    receiver: EventsReceiver, make_settings: Callable[..., Settings]
+    http: aiohttp.ClientSession, receiver: EventsReceiver, make_settings: Callable[..., Settings]
 ) -> None:
     settings = make_settings(events_url=receiver.url, events_secret="not-the-receivers")
 
-    [result] = await EventsSender(settings).send([event(EventType.DIALOG_CREATED, lead())])
+    [result] = await EventsSender(settings, http).send([event(EventType.DIALOG_CREATED, lead())])
 
     assert result.outcome is DeliveryOutcome.REFUSED
-    assert result.note == 'answered 401: {"error": "bad signature"}'
+    assert result.note == 'rejected: HTTP 401: {"error": "bad signature"}'
     assert receiver.events == {}
 
 
 @pytest.mark.parametrize(("status", "body"), [(400, "unknown field: dialog"), (404, "<h1>Not Found</h1>"), (410, "")])
 async def test_a_4xx_is_refused_with_the_status_and_an_excerpt(
-    receiver: EventsReceiver, settings: Settings, status: int, body: str
+    http: aiohttp.ClientSession, receiver: EventsReceiver, settings: Settings, status: int, body: str
 ) -> None:
     receiver.fail_next(status=status, body=body + "x" * 500)
 
-    [result] = await EventsSender(settings).send([event(EventType.DIALOG_CREATED, lead())])
+    [result] = await EventsSender(settings, http).send([event(EventType.DIALOG_CREATED, lead())])
 
     assert result.outcome is DeliveryOutcome.REFUSED
-    assert (result.note or "").startswith(f"answered {status}: {body}")
+    assert (result.note or "").startswith(f"rejected: HTTP {status}: {body}")
     assert len(result.note or "") < 230
 
 
 async def test_a_redirect_is_not_followed_but_refused_with_where_it_points(
-    receiver: EventsReceiver, settings: Settings
+    http: aiohttp.ClientSession, receiver: EventsReceiver, settings: Settings
 ) -> None:
     receiver.fail_next(status=301, body="")
-    [result] = await EventsSender(settings).send([event(EventType.DIALOG_CREATED, lead())])
+    [result] = await EventsSender(settings, http).send([event(EventType.DIALOG_CREATED, lead())])
 
     assert result.outcome is DeliveryOutcome.REFUSED
-    assert (result.note or "").startswith("answered 301")
+    assert (result.note or "").startswith("rejected: HTTP 301")
     assert len(receiver.received) == 1
 
 
@@ -264,37 +274,44 @@ async def test_a_redirect_is_not_followed_but_refused_with_where_it_points(
     ("status", "retry_after", "expected"), [(408, None, None), (429, "30", 30.0), (500, None, None), (503, "7", 7.0)]
 )
 async def test_408_429_and_5xx_are_retried_after_the_receivers_retry_after(
-    receiver: EventsReceiver, settings: Settings, status: int, retry_after: str | None, expected: float | None
+    http: aiohttp.ClientSession,
+    receiver: EventsReceiver,
+    settings: Settings,
+    status: int,
+    retry_after: str | None,
+    expected: float | None,
 ) -> None:
     receiver.fail_next(status=status, retry_after=retry_after)
 
-    [result] = await EventsSender(settings).send([event(EventType.DIALOG_CREATED, lead())])
+    [result] = await EventsSender(settings, http).send([event(EventType.DIALOG_CREATED, lead())])
 
     assert result.outcome is None
     assert result.retry_after == expected
-    assert result.note == f"answered {status}"
+    assert result.note == ("quota" if status == 429 else f"http_error: {status}")
 
 
-async def test_retry_after_as_an_http_date(receiver: EventsReceiver, settings: Settings) -> None:
+async def test_retry_after_as_an_http_date(
+    http: aiohttp.ClientSession, receiver: EventsReceiver, settings: Settings
+) -> None:
     when = (utc_now() + timedelta(seconds=120)).strftime("%a, %d %b %Y %H:%M:%S GMT")
     receiver.fail_next(status=429, retry_after=when)
 
-    [result] = await EventsSender(settings).send([event(EventType.DIALOG_CREATED, lead())])
+    [result] = await EventsSender(settings, http).send([event(EventType.DIALOG_CREATED, lead())])
 
     assert result.outcome is None
     assert result.retry_after is not None and 100 < result.retry_after <= 120
 
 
 async def test_no_connection_and_a_timeout_are_retried_and_the_rest_of_the_batch_waits(
-    receiver: EventsReceiver, settings: Settings
+    http: aiohttp.ClientSession, receiver: EventsReceiver, settings: Settings
 ) -> None:
     receiver.fail_next(status="unreachable")
     batch = [event(EventType.DIALOG_CREATED, lead(id=f"d{n}")) for n in range(3)]
-    dropped = await EventsSender(settings).send(batch)
+    dropped = await EventsSender(settings, http).send(batch)
     receiver.hold_next()
-    [slow] = await EventsSender(settings, timeout=0.3).send(batch[:1])
+    [slow] = await EventsSender(settings, http, timeout=0.3).send(batch[:1])
 
     assert [r.outcome for r in dropped] == [None] * 3
-    assert "unreachable" in (dropped[0].note or "")
+    assert (dropped[0].note or "").startswith("connection_error: ")
     assert len(receiver.received) == 1  # after the first failure the others were not tried
-    assert slow.outcome is None and "TimeoutError" in (slow.note or "")
+    assert (slow.outcome, slow.note) == (None, "timeout")
