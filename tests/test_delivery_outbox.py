@@ -412,3 +412,39 @@ async def test_two_copies_sharing_one_store_send_each_item_once(store: SQLiteSto
     assert sum(done) == 12
     assert sorted(a.sent + b.sent) == sorted(ids)
     assert a.sent and b.sent  # both took part
+
+
+async def test_the_server_sends_metrica_conversions_and_counts_them_in_metrics(
+    start_server: Any, http: aiohttp.ClientSession
+) -> None:
+    from integrations.outbox import DELIVERIES
+
+    async with FakeMetricaAPI() as api:
+        server = await start_server(
+            metrics_access="public",
+            metrica_counter_id=api.counter,
+            metrica_token=api.token,
+            metrica_api_url=api.url,
+            conversions_interval_seconds=3600,  # only the kick below sends within the test
+        )
+        now = datetime.now(UTC)
+        dialog = await seed_dialog(server.store, now - timedelta(minutes=2), visit=visit(now - timedelta(minutes=3)))
+        item = OutboxItem(
+            id=f"{METRICA}:lead:{dialog.id}",
+            dialog_id=dialog.id,
+            kind=METRICA,
+            next_attempt_at=now,
+            created_at=now,
+            goal=Goal.LEAD,
+            happened_at=dialog.started_at,
+        )
+        await server.store.queue_deliveries([item])
+        server.app[DELIVERIES].kick()
+        [row] = await api.wait_for_rows(1)
+        assert (row["ClientId"], row["Target"]) == (YM_ID, "chattrack_lead")
+        await server.app[DELIVERIES].stop()  # finishes the batch in flight: its outcome is stored
+        assert (await server.store.dialog_deliveries(dialog.id))[0].outcome is DeliveryOutcome.SENT
+        async with http.get(server.url + "/metrics") as response:
+            body = await response.text()
+    assert 'chattrack_deliveries_total{kind="metrica",outcome="sent"} 1.0' in body
+    assert 'chattrack_deliveries_pending{kind="metrica"} 0.0' in body

@@ -121,6 +121,9 @@ def create_app(settings: Settings, store: Store | None = None, *, primary: bool 
     if primary:
         app.cleanup_ctx.append(retention)
         app.cleanup_ctx.append(key_stored_pages)
+        from integrations.outbox import run_deliveries  # conversions and events out, for what is configured
+
+        app.cleanup_ctx.append(run_deliveries)
     if primary and settings.direct_enabled:  # Yandex Direct's ad spend, imported in the background
         from integrations.direct import direct_imports
 

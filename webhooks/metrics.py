@@ -13,7 +13,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from tracking.models import InboundMessage, IngestOutcome, IngestResult
+from tracking.models import DELIVERY_KINDS, InboundMessage, IngestOutcome, IngestResult
 from tracking.store import StoreUnavailable
 from webhooks.app import SETTINGS, STORE, TRACKER, bearer_refusal, error, failure_as_json, refusal_as_json
 from webhooks.serving import GUARD, ConnectionGuard
@@ -76,6 +76,20 @@ class Metrics:
             registry=self.registry,
             multiprocess_mode="livemostrecent",  # set by whichever worker was scraped last
         )
+        self.deliveries = Counter(
+            "chattrack_deliveries",
+            "Conversions and events sent to other systems (integrations/outbox.py), by kind (metrica, ga4, "
+            "event) and outcome: sent, refused, too_late, skipped, or retry (a failed attempt, tried again later)",
+            ["kind", "outcome"],
+            registry=self.registry,
+        )
+        self.deliveries_pending = Gauge(
+            "chattrack_deliveries_pending",
+            "Conversions and events waiting in the outbox, by kind",
+            ["kind"],
+            registry=self.registry,
+            multiprocess_mode="livemostrecent",
+        )
         # Children by label values: `labels()` validates and locks on every call, a few µs per request.
         self._timers: dict[str, Any] = {}
         self._counts: dict[tuple[str, int], Any] = {}
@@ -105,6 +119,9 @@ class Metrics:
 
     def observe_reply(self, provider: str, outcome: str) -> None:
         self.replies.labels(provider, outcome).inc()
+
+    def observe_delivery(self, kind: str, outcome: str) -> None:
+        self.deliveries.labels(kind, outcome).inc()
 
     def observe_ingest(self, message: InboundMessage, result: IngestResult) -> None:
         self.ingested.labels(message.provider, result.outcome.value).inc()
@@ -165,6 +182,8 @@ async def metrics_endpoint(request: web.Request) -> web.Response:
     metrics = request.app[METRICS]
     try:
         metrics.outbox.set(await request.app[STORE].pending_alerts())
+        for kind in DELIVERY_KINDS:
+            metrics.deliveries_pending.labels(kind).set(await request.app[STORE].pending_alerts(kinds=(kind,)))
     except StoreUnavailable:
         pass
     body = generate_latest(_all_workers() or metrics.registry)

@@ -62,6 +62,7 @@ class FakeMetricaAPI:
     _runner: web.AppRunner | None = None
     url: str = ""
     _closing: asyncio.Event = field(default_factory=asyncio.Event)
+    _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
 
     async def __aenter__(self) -> FakeMetricaAPI:
         app = web.Application()
@@ -91,6 +92,13 @@ class FakeMetricaAPI:
         kind = error_type or ERROR_TYPES.get(status, "backend_error")
         for _ in range(times):
             self._failures.append(_Failure(status, message, kind, retry_after, hang))
+
+    async def wait_for_rows(self, count: int, within: float = 5.0) -> list[dict[str, str]]:
+        """Every row uploaded, once at least `count` have been (a test waits for a background dispatcher)."""
+        async with asyncio.timeout(within):
+            async with self._changed:
+                await self._changed.wait_for(lambda: len(self.rows) >= count)
+        return self.rows
 
     @property
     def rows(self) -> list[dict[str, str]]:
@@ -149,6 +157,8 @@ class FakeMetricaAPI:
             rows.append(row)
         upload = Upload(request.match_info["counter"], id_type, request.query.get("comment"), header, rows)
         self.uploads.append(upload)
+        async with self._changed:
+            self._changed.notify_all()
         return web.json_response(
             {
                 "uploading": {
