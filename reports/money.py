@@ -384,23 +384,30 @@ def cost_days(period: Period) -> tuple[date, date]:
     return period.first, period.last_covered + timedelta(days=1)
 
 
-async def money_report(
+@dataclass(frozen=True)
+class Joined:
+    """Leads, sales and spend of a period, joined, with the report's filters applied."""
+
+    cells: list[Cell]
+    matches: list[Match]
+    sales: list[SaleRow]  # the sales the filters keep
+    spend_known: bool
+    counted: bool  # qualified leads counted (not under another tag's filter)
+    checked: dict[str, str]
+    scope: TagScope
+
+
+async def joined(
     store: Store,
     period: Period,
-    by: str = "channel",
     *,
     filters: Filters | None = None,
     tags: TagFilter | None = None,
     include_probable: bool = True,
     currency: str = "RUB",
-    limit: int = 10,
-) -> MoneyReport:
-    """Spend, leads, qualified, sales and revenue per `by` (channel, source, campaign or content: the ad)."""
-    check_field(by)
-    if by not in MONEY_FIELDS:
-        raise ReportError(f"money is counted by {', '.join(MONEY_FIELDS)}, not {by!r}")
-    if not 1 <= limit <= MAX_LIMIT:
-        raise ReportError(f"limit must be 1 to {MAX_LIMIT}")
+) -> Joined:
+    """The five queries of a money report at once (leads by MONEY_FIELDS, qualified leads, sales, costs, and
+    the count that says what the tag filter left out), joined."""
     checked, without = tag_query(filters, tags)
     fields = {name: value for name, value in checked.items() if name != "tag"}
     spend_known = set(fields) <= set(MONEY_FIELDS)
@@ -424,13 +431,85 @@ async def money_report(
     matches = join(cells, spends(costs, currency))
     if fields and spend_known:
         cells, matches = apply_filters(cells, matches, fields)
-    rows = money_rows(by, cells, matches, qualified=counted)
+        sales = [sale for sale in sales if all(getattr(sale, k) == v for k, v in fields.items())]
+    scope = tag_scope(leads_query, every, sum(cell.leads for cell in cells))
+    return Joined(cells, matches, sales, spend_known, counted, checked, scope)
+
+
+async def money_report(
+    store: Store,
+    period: Period,
+    by: str = "channel",
+    *,
+    filters: Filters | None = None,
+    tags: TagFilter | None = None,
+    include_probable: bool = True,
+    currency: str = "RUB",
+    limit: int = 10,
+) -> MoneyReport:
+    """Spend, leads, qualified, sales and revenue per `by` (channel, source, campaign or content: the ad)."""
+    check_field(by)
+    if by not in MONEY_FIELDS:
+        raise ReportError(f"money is counted by {', '.join(MONEY_FIELDS)}, not {by!r}")
+    if not 1 <= limit <= MAX_LIMIT:
+        raise ReportError(f"limit must be 1 to {MAX_LIMIT}")
+    data = await joined(store, period, filters=filters, tags=tags, include_probable=include_probable, currency=currency)
+    counted = data.counted
+    rows = money_rows(by, data.cells, data.matches, qualified=counted)
     rest = sum((row.figures for row in rows[limit:]), Figures(qualified=0 if counted else None))
-    total = total_of(cells, matches, qualified=counted)
-    if not spend_known:
+    total = total_of(data.cells, data.matches, qualified=counted)
+    if not data.spend_known:
         total = replace(total, spend=None)
-    scope = tag_scope(leads_query, every, total.leads)
-    return MoneyReport(period, by, currency, rows[:limit], rest, total, matches, spend_known, checked, scope)
+    return MoneyReport(
+        period, by, currency, rows[:limit], rest, total, data.matches, data.spend_known, data.checked, data.scope
+    )
+
+
+@dataclass(frozen=True)
+class MoneyColumns:
+    """Money beside another report's rows (the API's channels and drill-down): per value of `by`, its spend
+    (MONEY_FIELDS only), sales and revenue (the fields a sale row has); None where a field cannot say."""
+
+    by: str
+    currency: str
+    values: dict[str | None, Figures]
+    total: Figures
+    unmatched: list[Spend]
+    spend_known: bool  # by a field spend is told apart by, under filters it can be
+    sales_known: bool  # by a field the sales are grouped by
+
+    def figures(self, value: str | None, leads: int) -> Figures:
+        """The row of `value` with `leads` as the report counted them (its spend None when unknown)."""
+        found = self.values.get(value, Figures())
+        spend = found.spend if self.spend_known else None
+        return Figures(spend, leads, found.qualified, found.sales, found.revenue)
+
+
+async def money_columns(
+    store: Store,
+    period: Period,
+    by: str,
+    *,
+    filters: Filters | None = None,
+    tags: TagFilter | None = None,
+    include_probable: bool = True,
+    currency: str = "RUB",
+) -> MoneyColumns:
+    check_field(by)
+    data = await joined(store, period, filters=filters, tags=tags, include_probable=include_probable, currency=currency)
+    spend_known = data.spend_known and by in MONEY_FIELDS
+    if by in MONEY_FIELDS:
+        values = {row.value: row.figures for row in money_rows(by, data.cells, data.matches)}
+    else:
+        values = {}
+        for sale in data.sales:
+            revenue = sale.amount if sale.amount is not None and sale.currency.upper() == currency.upper() else ZERO
+            for value in sale.tags if by == "tag" else [getattr(sale, by, None)]:
+                values[value] = values.get(value, Figures()) + Figures(sales=1, revenue=revenue)
+    total = total_of(data.cells, data.matches)
+    total = total if data.spend_known else replace(total, spend=None)
+    unmatched = sorted((m.spend for m in data.matches if not m.joined), key=lambda s: (-s.amount, s.campaign))
+    return MoneyColumns(by, currency, values, total, unmatched, spend_known, by in SALE_FIELDS)
 
 
 async def _ready(value: _T) -> _T:

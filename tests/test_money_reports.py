@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
+import aiohttp
 import pytest
 
 import tests.test_bot_commands as bot_tests
@@ -265,3 +267,43 @@ async def test_a_drilldown_by_campaign_has_its_money_view_in_english(
     assert money_view.startswith("💰 Drill-down: Campaign · Nov 1–30, 2026")
     assert "1. 12345 (Весна) — spend 6,000\u00a0₽" in money_view
     assert "cost per lead 2,000\u00a0₽ · cost per sale 3,000\u00a0₽ · ROMI +100%" in money_view
+
+
+# the API ---------------------------------------------------------------------------------------------
+
+API_TOKEN = "money-api-token"
+
+
+async def api_get(http: aiohttp.ClientSession, url: str, **params: str) -> Any:
+    async with http.get(url, params=params, headers={"Authorization": f"Bearer {API_TOKEN}"}) as response:
+        assert response.status == 200, await response.text()
+        return await response.json()
+
+
+async def test_the_apis_channels_and_drilldown_rows_carry_money(
+    start_server: Callable[..., Any], http: aiohttp.ClientSession
+) -> None:
+    server = await start_server(api_token=API_TOKEN)
+    await seed_money(server.store)
+
+    by_channel = await api_get(http, server.url + "/api/reports/channels", period="2026-11")
+    by_campaign = await api_get(http, server.url + "/api/reports/drilldown", period="2026-11", by="campaign")
+    by_medium = await api_get(http, server.url + "/api/reports/drilldown", period="2026-11", by="medium")
+    by_page = await api_get(http, server.url + "/api/reports/drilldown", period="2026-11", by="landing_page")
+
+    paid = next(row for row in by_channel["rows"] if row["value"] == "paid_search")
+    assert {k: paid[k] for k in ("dialogs", "spend", "sales", "revenue", "cost_per_lead", "cost_per_sale", "romi")} == {
+        "dialogs": 3, "spend": 6500.0, "sales": 2, "revenue": 12000.0, "cost_per_lead": 2166.67,
+        "cost_per_sale": 3250.0, "romi": 0.8462,
+    }  # fmt: skip
+    social = next(row for row in by_channel["rows"] if row["value"] == "paid_social")
+    assert (social["spend"], social["cost_per_lead"], social["romi"], social["sales"]) == (None, None, None, 0)
+    assert by_channel["total"]["spend"] == 6500.0 and by_channel["currency"] == "RUB"
+    assert by_channel["unmatched_spend"] == [
+        {"source": "yandex", "campaign": "Осень", "campaign_id": "777", "ad_id": None, "spend": 500.0}
+    ]
+    spring = next(row for row in by_campaign["rows"] if row["value"] == "12345")
+    assert (spring["spend"], spring["romi"]) == (6000.0, 1.0)
+    cpc = next(row for row in by_medium["rows"] if row["value"] == "cpc")
+    assert (cpc["spend"], cpc["sales"], cpc["revenue"]) == (None, 2, 12000.0)  # spend has no medium
+    assert all(row["spend"] is None and row["sales"] is None for row in by_page["rows"])

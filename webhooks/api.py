@@ -8,7 +8,9 @@ parameter is a 400 naming it; the reports themselves live in `reports/`, this mo
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Set
+from dataclasses import replace
 from datetime import timedelta
+from decimal import Decimal
 from functools import wraps
 from pathlib import Path
 from typing import Any, cast
@@ -31,6 +33,7 @@ from reports.counts import (
 )
 from reports.export import DELIMITERS, MAX_PAGE, Delimiter, DialogFilter, dialogs_csv, page_dialogs, team_record
 from reports.i18n import LANGS, Lang
+from reports.money import Figures, MoneyColumns, money_columns
 from reports.periods import Period, PeriodError, parse_comparison, parse_period
 from reports.team import ResponseFigures, TeamReport, team_report
 from reports.xlsx import XLSX_TYPE, export_workbook
@@ -261,22 +264,55 @@ async def summary(request: web.Request) -> web.Response:
     return web.json_response(summary_json(report))
 
 
-async def _ranking(request: web.Request, p: Params, by: str) -> web.Response:
-    report = await counts.ranking(
-        request.app[STORE],
-        p.period(),
-        by,
-        filters=p.filters(),
-        limit=p.integer("limit", 10, 1, counts.MAX_LIMIT),
-        include_probable=p.boolean("probable", True),
-        tags=p.tags(),
+def money_value(amount: Decimal | None, places: int = 2) -> float | None:
+    """An amount (or a ratio) as a JSON number, rounded; null when unknown."""
+    return None if amount is None else float(round(amount, places))
+
+
+def money_json(f: Figures, *, sales_known: bool = True) -> Json:
+    """A row's money: spend, sales and revenue, cost per lead and per sale, ROMI ((revenue − spend) / spend,
+    0.5 = +50 %); null where unknown (no cost known, spend zero, a field the sales are not grouped by)."""
+    return {
+        "spend": money_value(f.spend),
+        "sales": f.sales if sales_known else None,
+        "revenue": money_value(f.revenue) if sales_known else None,
+        "cost_per_lead": money_value(f.cost_per_lead),
+        "cost_per_sale": money_value(f.cost_per_sale),
+        "romi": money_value(f.romi, 4),
+    }
+
+
+def with_money(answer: Json, report: Ranking, columns: MoneyColumns) -> Json:
+    """A ranking's answer with money in each row and the total, and the spend that found no leads."""
+    known = columns.sales_known
+    for row, rank in zip(answer["rows"], report.rows, strict=True):
+        row.update(money_json(columns.figures(rank.value, rank.totals.dialogs), sales_known=known))
+    answer["total"].update(money_json(replace(columns.total, leads=report.total.dialogs)))
+    answer["currency"] = columns.currency
+    answer["unmatched_spend"] = [
+        {"source": s.source, "campaign": s.campaign, "campaign_id": s.campaign_id, "ad_id": s.ad_id,
+         "spend": money_value(s.amount)}
+        for s in columns.unmatched
+    ]  # fmt: skip
+    return answer
+
+
+async def _ranking(request: web.Request, p: Params, by: str, *, money: bool = False) -> web.Response:
+    store, period, filters, tags = request.app[STORE], p.period(), p.filters(), p.tags()
+    probable = p.boolean("probable", True)
+    limit = p.integer("limit", 10, 1, counts.MAX_LIMIT)
+    report = await counts.ranking(store, period, by, filters=filters, limit=limit, include_probable=probable, tags=tags)
+    if not money:
+        return web.json_response(ranking_json(report))
+    columns = await money_columns(
+        store, period, by, filters=filters, tags=tags, include_probable=probable, currency=p.settings.currency
     )
-    return web.json_response(ranking_json(report))
+    return web.json_response(with_money(ranking_json(report), report, columns))
 
 
 @authorized
 async def channels(request: web.Request) -> web.Response:
-    return await _ranking(request, Params(request, COMMON | {"limit"}), "channel")
+    return await _ranking(request, Params(request, COMMON | {"limit"}), "channel", money=True)
 
 
 @authorized
@@ -292,7 +328,7 @@ async def drilldown(request: web.Request) -> web.Response:
     p = Params(request, COMMON | {"limit", "by"})
     by = p.choice("by", GROUPABLE_FIELDS, "source")
     assert by is not None
-    return await _ranking(request, p, by)
+    return await _ranking(request, p, by, money=True)
 
 
 @authorized
