@@ -10,7 +10,8 @@ value, timestamp_micros at most 72 hours back). The descriptions follow the exam
 libraries publish ("Measurement requires a client_id.", "Event at index: [0] has invalid name [...]").
 
 `fail_next(path, status=429|5xx|"unreachable", retry_after=)` injects failures; `hold_next(path)` keeps a
-request unanswered until released (a timeout for a client with a short one).
+request unanswered until released (a timeout for a client with a short one). GA4 judges timestamp_micros by
+its own clock: `clock` (Unix seconds, default the real time) lets a test on a fake clock share it.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import json
 import re
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -65,7 +67,14 @@ class Hold:
 
 
 class FakeGA4:
-    def __init__(self, *, measurement_id: str = "G-TEST1234", api_secret: str = "test-api-secret") -> None:
+    def __init__(
+        self,
+        *,
+        measurement_id: str = "G-TEST1234",
+        api_secret: str = "test-api-secret",
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.clock = clock
         self.measurement_id = measurement_id
         self.api_secret = api_secret
         self.requests: list[Request] = []
@@ -133,7 +142,7 @@ class FakeGA4:
             body: Any = json.loads(raw)
         except ValueError:
             body = raw.decode(errors="replace")
-        messages = validate(body, len(raw))
+        messages = validate(body, len(raw), self.clock())
         self.requests.append(Request(path, dict(request.query), body, messages))
         if path == DEBUG:
             return web.json_response({"validationMessages": messages})
@@ -152,7 +161,7 @@ def _message(path: str, description: str, code: str) -> dict[str, str]:
     return {"fieldPath": path, "description": description, "validationCode": code}
 
 
-def validate(body: Any, size: int) -> list[dict[str, str]]:
+def validate(body: Any, size: int, now: float) -> list[dict[str, str]]:
     """The validation server's messages for a request body (JSON already parsed, or text)."""
     if size > MAX_BODY:
         return [_message("", "Post body must be smaller than 130kB.", "VALUE_OUT_OF_BOUNDS")]
@@ -163,8 +172,8 @@ def validate(body: Any, size: int) -> list[dict[str, str]]:
         messages.append(_message("client_id", "Measurement requires a client_id.", "VALUE_REQUIRED"))
     micros = body.get("timestamp_micros")
     if micros is not None:
-        now = int(time.time() * 1_000_000)
-        if not isinstance(micros, int) or micros > now + 60_000_000 or micros < now - BACKDATE:
+        now_micros = int(now * 1_000_000)
+        if not isinstance(micros, int) or micros > now_micros + 60_000_000 or micros < now_micros - BACKDATE:
             text = f"Measurement timestamp_micros has timestamp [{micros}] that is more than 72 hours in the past."
             messages.append(_message("timestamp_micros", text, "VALUE_INVALID"))
     events = body.get("events")
