@@ -62,8 +62,9 @@ class DailySummaries:
         self.default_time = settings.summary_time
         self.default_lang: Lang = settings.bot_language
         self.job = DailySummaryJob(
-            store, self.send, self.subscriptions, self.zone, clock, catch_up_days=0, retry_delays=retry_delays
-        )
+            store, self.send, self.subscriptions, self.zone, clock, catch_up_days=0, retry_delays=retry_delays,
+            currency=settings.currency,
+        )  # fmt: skip
         self.scheduler: AsyncIOScheduler | None = None
         self._running: set[asyncio.Task[Any]] = set()
 

@@ -68,6 +68,7 @@ class DailySummaryJob:
         retry_delays: Sequence[float] = RETRY_DELAYS,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
         lease: timedelta = SUMMARY_LEASE,
+        currency: str = "RUB",
     ) -> None:
         if timedelta(seconds=sum(retry_delays)) >= lease:
             raise ValueError("the lease must outlast the retries, or another copy could send the summary too")
@@ -80,6 +81,7 @@ class DailySummaryJob:
         self.retry_delays = tuple(retry_delays)
         self.sleep = sleep
         self.lease = lease
+        self.currency = currency  # the business's: the summary's ad spend
         self._settled: set[str] = set()  # keys this copy sent: no need to ask again
         # Keys someone holds a lease on (another copy, or this one after giving up): not worth asking
         # before that lease may have expired. The store cannot say "done" from "leased", so keys another
@@ -152,7 +154,9 @@ class DailySummaryJob:
                 log.error("daily summary for chat %s, %s: lease expired before attempt %d", chat, day, attempt)
                 return False
             try:
-                summary = await daily_summary(self.store, self.report_zone, day, subscription.lang)
+                summary = await daily_summary(
+                    self.store, self.report_zone, day, subscription.lang, currency=self.currency
+                )
                 await self.send(chat, summary)
                 return True
             except Exception:  # Telegram, network or store trouble: the lease is ours, so retrying is safe

@@ -14,6 +14,7 @@ import pytest
 
 import tests.test_bot_commands as bot_tests
 from reports.counts import TagFilter
+from reports.daily import daily_summary
 from reports.i18n import money
 from reports.money import Cell, Figures, apply_filters, join, money_report, money_rows, render_money, spends, total_of
 from reports.periods import Period, Unit
@@ -307,3 +308,21 @@ async def test_the_apis_channels_and_drilldown_rows_carry_money(
     cpc = next(row for row in by_medium["rows"] if row["value"] == "cpc")
     assert (cpc["spend"], cpc["sales"], cpc["revenue"]) == (None, 2, 12000.0)  # spend has no medium
     assert all(row["spend"] is None and row["sales"] is None for row in by_page["rows"])
+
+
+# the daily summary -----------------------------------------------------------------------------------
+
+
+async def test_the_daily_summary_says_the_days_spend_and_cost_per_lead_only_when_spend_is_known(
+    store: SQLiteStore,
+) -> None:
+    await seed_money(store)
+
+    with_spend = html_to_text((await daily_summary(store, MOSCOW, date(2026, 11, 6), "ru")).text)
+    english = html_to_text((await daily_summary(store, MOSCOW, date(2026, 11, 6), "en")).text)
+    without = html_to_text((await daily_summary(store, MOSCOW, date(2026, 11, 8), "ru")).text)
+
+    # Nov 6: Весна's 3 000 and Осень's 500, one lead
+    assert "Расход на рекламу: 3\u00a0500\u00a0₽ · цена заявки 3\u00a0500\u00a0₽" in with_spend
+    assert "Ad spend: 3,500\u00a0₽ · cost per lead 3,500\u00a0₽" in english
+    assert "Расход" not in without  # no cost imported for that day: no line at all
