@@ -41,6 +41,7 @@ from bot.access import RoleMiddleware, access_router, fallback_router, set_menus
 from bot.alerts import TAGS, AlertCopies, alerts_router
 from bot.commands import commands_router
 from bot.confirm import Confirmations, confirmation_key
+from bot.costs import costs_router
 from bot.customers import customers_router
 from bot.onboarding import Onboarding
 from bot.outbox import AlertDispatcher, Clock
@@ -181,6 +182,7 @@ def build_dispatcher(
             greeting=settings.bot_greeting,
             relay=relay,
         ),
+        costs_router(store, settings.currency),  # an owner's spend file: after the relay and customers
         start_router(onboarding.steps),
         team_router(store, copies, clock=clock, tracker=tracker),  # /team in a group: before the report /team
         commands_router(

@@ -239,6 +239,35 @@ TEXTS: dict[str, dict[str, str]] = {
             "⚠️ Директ не принимает токен: {reason}. Расходы из Директа не загружаются, пока в "
             "<code>CHATTRACK_DIRECT_TOKEN</code> не будет рабочего токена."
         ),
+        "costs_imported": "💰 Расходы загружены: строк — {lines}, {first} — {last}.\n{totals}",
+        "costs_total": "• {source}: {amount}",
+        "costs_replaced": "Если эти дни уже загружались, их цифры заменены, а не сложены.",
+        "costs_rejected": "Файл не загружен, расходы не изменились.\n{problems}",
+        "costs_send_table": (
+            "Пришлите расходы таблицей Excel или текстовым файлом с разделителями (расходы.xlsx, "
+            "расходы.csv). В первой строке — названия столбцов: «Дата», «Источник», «Кампания», «Расход»."
+        ),
+        "costs_owners_only": "Загружать расходы может только владелец.",
+        "costs_download_failed": "Не получилось скачать файл из Телеграма, пришлите его ещё раз.",
+        "costs_error_too_big": "Файл больше {limit} МБ: разделите его на части.",
+        "costs_error_too_many_rows": "В файле больше {limit} строк: разделите его на части.",
+        "costs_error_book": "Не получилось открыть файл как книгу Excel: сохраните его заново.",
+        "costs_error_columns": (
+            "Не нашёл столбцы: {missing}. В первой строке должны быть названия столбцов: «Дата», "
+            "«Источник», «Кампания», «Расход» (или «Сумма»)."
+        ),
+        "costs_error_empty": "В файле нет ни одной строки с расходом.",
+        "costs_error_date": "Строка {line}: не понял дату «{value}» (пишите 01.11.2026)",
+        "costs_error_source": "Строка {line}: не указан источник",
+        "costs_error_campaign": "Строка {line}: не указана кампания",
+        "costs_error_amount": "Строка {line}: не понял сумму «{value}»",
+        "costs_error_no_amount": "Строка {line}: не указана сумма",
+        "costs_error_negative": "Строка {line}: расход меньше нуля «{value}»",
+        "costs_error_currency": "Строка {line}: расход в {value}, а сводки считаются в {currency}",
+        "costs_column_day": "«Дата»",
+        "costs_column_source": "«Источник»",
+        "costs_column_campaign": "«Кампания»",
+        "costs_column_amount": "«Расход»",
     },
     "en": {
         "menu_stats": "Totals for a period: /stats week",
@@ -454,6 +483,35 @@ TEXTS: dict[str, dict[str, str]] = {
             "⚠️ Yandex Direct refuses the token: {reason}. Spend from Direct is not imported until "
             "<code>CHATTRACK_DIRECT_TOKEN</code> holds a working token."
         ),
+        "costs_imported": "💰 Spend imported: {lines} lines, {first} – {last}.\n{totals}",
+        "costs_total": "• {source}: {amount}",
+        "costs_replaced": "Days imported before had their figures replaced, not added to.",
+        "costs_rejected": "The file was not imported; spend is unchanged.\n{problems}",
+        "costs_send_table": (
+            "Send the spend as an Excel book or a delimited text file (spend.xlsx, spend.csv). The first "
+            "line names the columns: Date, Source, Campaign, Cost."
+        ),
+        "costs_owners_only": "Only an owner can import spend.",
+        "costs_download_failed": "Could not download the file from Telegram; please send it again.",
+        "costs_error_too_big": "The file is larger than {limit} MB: split it into parts.",
+        "costs_error_too_many_rows": "The file has more than {limit} lines: split it into parts.",
+        "costs_error_book": "Could not open the file as an Excel book: save it again.",
+        "costs_error_columns": (
+            "Columns not found: {missing}. The first line must name the columns: Date, Source, Campaign, "
+            "Cost (or Amount)."
+        ),
+        "costs_error_empty": "The file has no line with spend.",
+        "costs_error_date": "Line {line}: can't read the date “{value}” (write 2026-11-01 or 01.11.2026)",
+        "costs_error_source": "Line {line}: no source",
+        "costs_error_campaign": "Line {line}: no campaign",
+        "costs_error_amount": "Line {line}: can't read the amount “{value}”",
+        "costs_error_no_amount": "Line {line}: no amount",
+        "costs_error_negative": "Line {line}: spend below zero “{value}”",
+        "costs_error_currency": "Line {line}: spend in {value}, but reports count in {currency}",
+        "costs_column_day": "Date",
+        "costs_column_source": "Source",
+        "costs_column_campaign": "Campaign",
+        "costs_column_amount": "Cost",
     },
 }
 

@@ -220,6 +220,39 @@ def recompute(settings: Settings) -> int:
     return 0
 
 
+def import_costs(settings: Settings, path: str) -> int:
+    """Ad spend from a CSV or .xlsx file (date, source, campaign, cost): all of it, or nothing (exit code 1)."""
+    from bot.costs import describe_import, describe_rejection
+    from integrations.cost_files import MAX_BYTES, CostFileError, Problem, import_cost_file
+    from reports.i18n import normalise_lang
+    from tracking.store import StoreUnavailable
+
+    lang = normalise_lang(settings.bot_language)
+    try:
+        with open(path, "rb") as file:
+            data = file.read(MAX_BYTES + 1)
+    except OSError as exc:
+        print(f"chattrack: cannot read {path}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+
+    async def work(store: Store) -> int:
+        try:
+            if len(data) > MAX_BYTES:
+                raise CostFileError([Problem("too_big", {"limit": MAX_BYTES // (1024 * 1024)})])
+            result = await import_cost_file(store, data, path, settings.currency)
+        except CostFileError as exc:
+            print(describe_rejection(exc, lang), file=sys.stderr)
+            return 1
+        print(describe_import(result, lang, markup=False))
+        return 0
+
+    try:
+        return with_store(settings, work)
+    except StoreUnavailable as exc:
+        print(f"chattrack: the store cannot be reached: {exc}; nothing was imported", file=sys.stderr)
+        return 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="chattrack", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -234,6 +267,10 @@ def main(argv: list[str] | None = None) -> int:
         "contact", help="the contact as alerts and cards show it: a phone (any format), tg:777, 777 or @username"
     )
     commands.add_parser("recompute-buckets", help="regroup stored dialogs after CHATTRACK_TIMEZONE changed")
+    costs = commands.add_parser("costs", help="ad spend of platforms without an import (VK Ads, Avito, ...)")
+    costs_commands = costs.add_subparsers(dest="costs_command", required=True)
+    costs_import = costs_commands.add_parser("import", help="import a .csv or .xlsx: date, source, campaign, cost")
+    costs_import.add_argument("file", help="the file; a bad line stops it all, with the line named")
     args = parser.parse_args(argv)
     if args.command == "serve":
         if args.workers is not None and args.workers < 1:
@@ -247,6 +284,8 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(settings.log_format)
     if args.command == "forget":
         return forget(settings, args.contact)
+    if args.command == "costs":
+        return import_costs(settings, args.file)
     return recompute(settings)
 
 

@@ -208,6 +208,7 @@ class FakeTelegramAPI:
         self._failures: dict[str, deque[Failure]] = {}
         self._holds: dict[str, deque[Hold]] = {}
         self._file_names: dict[str, str] = {}  # multipart field → the uploaded file's name
+        self.files: dict[str, bytes] = {}  # file_id → content: what people sent, for getFile and its download
         self._tick: asyncio.Event | None = None  # set and replaced on every change; created on the loop
         self._closing = False
         self._runner: web.AppRunner | None = None
@@ -221,6 +222,7 @@ class FakeTelegramAPI:
         app = web.Application(client_max_size=MAX_UPLOAD + 1024 * 1024)  # a document and its form fields
         app.router.add_route("POST", "/bot{token}/{method}", self._handle)
         app.router.add_route("GET", "/bot{token}/{method}", self._handle)
+        app.router.add_route("GET", "/file/bot{token}/{path:.+}", self._download)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -255,6 +257,13 @@ class FakeTelegramAPI:
                 self.remember_message(update[kind])
         self._notify()
         return int(update["update_id"])
+
+    def add_file(self, content: bytes, name: str, mime_type: str = "text/csv") -> dict[str, Any]:
+        """A document someone sends (put it in a message's "document"): getFile and the download serve it."""
+        file_id = f"BQACAgIAAxkBAAI{len(self.files) + 1:06d}"
+        self.files[file_id] = content
+        return {"file_id": file_id, "file_unique_id": f"u{file_id[-6:]}", "file_name": name,
+                "mime_type": mime_type, "file_size": len(content)}  # fmt: skip
 
     def remember_message(self, message: dict[str, Any]) -> None:
         """A message people sent (a customer, a team member): what copyMessage and forwardMessage copy."""
@@ -400,6 +409,8 @@ class FakeTelegramAPI:
             return self._send_photo(params, files, token)
         if method == "senddocument":
             return self._send_document(params, files, token)
+        if method == "getfile":
+            return self._get_file(params)
         if method == "copymessage":
             return {"message_id": self._copy(params, token, forward=False)["message_id"]}  # Telegram: a MessageId
         if method == "forwardmessage":
@@ -481,6 +492,21 @@ class FakeTelegramAPI:
         self._next_message_id += 1
         self.messages[(chat["id"], message["message_id"])] = message
         return message
+
+    def _get_file(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Bots download files of at most 20 MB (getFile refuses bigger ones)."""
+        file_id = str(params["file_id"])
+        if file_id not in self.files:
+            raise BadRequest("invalid file_id")
+        size = len(self.files[file_id])
+        if size > 20 * 1024 * 1024:
+            raise BadRequest("file is too big")
+        return {"file_id": file_id, "file_unique_id": f"u{file_id[-6:]}", "file_size": size,
+                "file_path": f"documents/{file_id}"}  # fmt: skip
+
+    async def _download(self, request: web.Request) -> web.Response:
+        content = self.files.get(request.match_info["path"].removeprefix("documents/"))
+        return web.Response(body=content) if content is not None else web.Response(status=404)
 
     def _send_message(self, params: dict[str, Any], token: str) -> dict[str, Any]:
         text = self._check_text(params, "text", MAX_TEXT)
