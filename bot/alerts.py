@@ -23,9 +23,10 @@ from aiogram.exceptions import AiogramError, TelegramBadRequest, TelegramRetryAf
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Message
 
-from bot.access import MEMBERS, HasRole
+from bot.access import MEMBERS, HasRole, member_name
+from bot.sales import SaleCallback, SaleQuestions
 from bot.texts import channel_name, language, plain_text, text
-from reports.card import dialog_card
+from reports.card import dialog_card, sales_line
 from reports.i18n import (
     DEVICES,
     Lang,
@@ -40,8 +41,10 @@ from reports.i18n import (
 )
 from reports.render import TELEGRAM_LIMIT, clip, render_card, split_message, telegram_length
 from tracking.contacts import telegram_user
+from tracking.deliveries import SALE_TAG
 from tracking.models import AttributionStatus, Dialog, Messenger
 from tracking.pages import page_label
+from tracking.service import Tracker
 from tracking.store.base import Store
 from tracking.strings import cut, message_text, one_line
 
@@ -181,6 +184,8 @@ def render_alert(dialog: Dialog, lang: str = "ru", zone: tzinfo | None = None) -
         lines.append(text(lang, "device", icon=icon, value=clip(device, MAX_SHORT)))
     lines.append(_status(dialog, lang))
     lines.append(text(lang, "started", value=moment_label(normalise_lang(lang), dialog.started_at, zone or UTC)))
+    if (sales := sales_line(dialog, normalise_lang(lang))) is not None:
+        lines.append(html.escape(sales))
     if dialog.taken_by is not None:
         lines.append(taken_line(dialog, lang, zone or UTC))
     alert = "\n".join(lines)
@@ -224,6 +229,7 @@ def alert_keyboard(
     card_button: bool = True,
     tags: Sequence[str] = TAGS,
     reassign: bool = False,
+    sale_buttons: bool = False,
 ) -> InlineKeyboardMarkup:
     """Tag buttons, three a row (a ✅ marks the dialog's tags), the card button (not under the card), then
     «✋ Беру» while nobody took the lead; once taken, «🔁 Передать» beside the card where `reassign` (a copy
@@ -235,6 +241,13 @@ def alert_keyboard(
         if (data := packed(TagCallback, dialog_id=dialog.id, tag=tag)) is not None
     ]
     rows = [buttons[i : i + 3] for i in range(0, len(buttons), 3)]
+    if sale_buttons and dialog.sales:  # the card: the amount changed, a repeat purchase added
+        sale_row = [
+            InlineKeyboardButton(text=text(lang, key), callback_data=data)
+            for key, action in (("sale_amount_button", "amount"), ("sale_more_button", "more"))
+            if (data := packed(SaleCallback, action=action, dialog_id=dialog.id)) is not None
+        ]
+        rows.append(sale_row)
     card = packed(CardCallback, dialog_id=dialog.id) if card_button else None
     last = [InlineKeyboardButton(text=text(lang, "card"), callback_data=card)] if card is not None else []
     if dialog.taken_by is not None and reassign and (handing := packed(PassCallback, dialog_id=dialog.id)):
@@ -281,7 +294,8 @@ async def send_card(
         return False
     for part in parts[:-1]:
         await message.answer(part)
-    await message.answer(parts[-1], reply_markup=alert_keyboard(found, lang, card_button=False, tags=tags))
+    keyboard = alert_keyboard(found, lang, card_button=False, tags=tags, sale_buttons=True)
+    await message.answer(parts[-1], reply_markup=keyboard)
     return True
 
 
@@ -293,7 +307,8 @@ EDIT_WAIT_MAX = 5.0  # a 429 asking for longer leaves that copy as it is (the ne
 
 def _state(dialog: Dialog) -> tuple[object, ...]:
     """What the alert shows that can change after it was sent."""
-    return (dialog.taken_by, dialog.taken_by_name, dialog.taken_at, tuple(dialog.tags))
+    sales = tuple((sale.id, sale.amount, sale.currency) for sale in dialog.sales)
+    return (dialog.taken_by, dialog.taken_by_name, dialog.taken_at, tuple(dialog.tags), sales)
 
 
 @dataclass
@@ -390,22 +405,33 @@ async def edit_pressed_keyboard(query: CallbackQuery, dialog: Dialog, tags: Sequ
     )
     try:
         await query.message.edit_reply_markup(
-            reply_markup=alert_keyboard(dialog, keyboard_lang, card_button=has_card, tags=tags)
+            reply_markup=alert_keyboard(
+                dialog, keyboard_lang, card_button=has_card, tags=tags, sale_buttons=not has_card
+            )
         )
     except TelegramBadRequest as exc:  # not modified (a double press), too old
         log.info("pressed message %s not edited: %s", query.message.message_id, exc)
 
 
 def alerts_router(
-    store: Store, zone: ZoneInfo | None = None, tags: Sequence[str] = TAGS, copies: AlertCopies | None = None
+    store: Store,
+    zone: ZoneInfo | None = None,
+    tags: Sequence[str] = TAGS,
+    copies: AlertCopies | None = None,
+    *,
+    tracker: Tracker,
+    questions: SaleQuestions | None = None,
 ) -> Router:
-    """Buttons of the alert, for owners and staff (strangers fall through to the fallback's refusal).
+    """Buttons of the alert, for owners and staff (strangers fall through to the fallback's refusal). Tags
+    and sales change through `tracker`, so the deliveries they make are queued; «Продажа» asks the presser
+    for the amount (`questions`).
 
     Answers follow the presser's language; the alert itself stays in the bot's configured one (`copies`)."""
     router = Router(name="alerts")
     router.callback_query.filter(HasRole(MEMBERS))
     card_zone = zone or ZoneInfo("UTC")
     alerts = copies or AlertCopies(store, zone=card_zone, tags=tags)
+    sales = questions or SaleQuestions(store, tracker, alerts.refresh)
 
     @router.callback_query(TagCallback.filter(F.tag.in_(set(tags))))
     async def toggle_tag(query: CallbackQuery, callback_data: TagCallback, bot: Bot) -> None:
@@ -417,13 +443,26 @@ def alerts_router(
         tag = callback_data.tag
         removing = tag in dialog.tags
         chosen = [t for t in dialog.tags if t != tag] if removing else [*dialog.tags, tag]
-        dialog = await store.set_tags(dialog.id, chosen) or dialog
+        presser = query.from_user
+        dialog = await tracker.set_tags(dialog.id, chosen, by=presser.id, by_name=member_name(presser)) or dialog
         label = tag_label(lang, tag)
-        await query.answer(text(lang, "tag_removed" if removing else "tag_set", tag=label))
+        unpriced = [sale for sale in dialog.sales if sale.amount is None]
+        if tag == SALE_TAG and not removing and unpriced:  # the sale just recorded: its amount, please
+            await query.answer(text(lang, await sales.ask(bot, query, dialog, unpriced[-1])))
+        else:
+            await query.answer(text(lang, "tag_removed" if removing else "tag_set", tag=label))
         edited = await alerts.refresh(bot, dialog.id)
         pressed = query.message
         if isinstance(pressed, Message) and (pressed.chat.id, pressed.message_id) not in edited:
             await edit_pressed_keyboard(query, dialog, tags)
+
+    @router.callback_query(SaleCallback.filter(F.action.in_({"amount", "more"})))
+    async def sale_button(query: CallbackQuery, callback_data: SaleCallback, bot: Bot) -> None:
+        dialog = await sales.pressed(bot, query, callback_data.dialog_id, callback_data.action)
+        if dialog is None:
+            await query.answer(text(language(query.from_user.language_code), "dialog_missing"))
+            return
+        await edit_pressed_keyboard(query, dialog, tags)
 
     @router.callback_query(CardCallback.filter())
     async def card(query: CallbackQuery, callback_data: CardCallback) -> None:

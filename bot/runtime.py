@@ -7,11 +7,11 @@ secret header; every copy may receive them. Without a bot token only the outbox 
 A customer's message must be stored before Telegram is told it arrived (`UpdateHandler`, `RetryWhileStoreAway`).
 
 Routers, in the order an update tries them (`build_dispatcher`): access (/start inv_…, /invite, /staff),
-privacy (/forget), relay (members' replies to alerts and relayed messages go to the bot's customer),
-customers (anyone else writing privately: deep links, a plain /start, messages; Telegram Business), start
-(members' greeting; a refusal in groups), team (/team in a group, /alerts, «Беру» and «Передать»),
-commands (reports, members only), alerts (tag and card buttons, members only), fallback (help hint or
-refusal).
+privacy (/forget), sales (answers to «Сумма продажи?»), relay (members' replies to alerts and relayed
+messages go to the bot's customer), customers (anyone else writing privately: deep links, a plain /start,
+messages; Telegram Business), start (members' greeting; a refusal in groups), team (/team in a group,
+/alerts, «Беру» and «Передать»), commands (reports, members only), alerts (tag, sale and card buttons,
+members only), fallback (help hint or refusal).
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ from bot.onboarding import Onboarding
 from bot.outbox import AlertDispatcher, Clock
 from bot.privacy import privacy_router
 from bot.relay import Relay, relay_router
+from bot.sales import SaleQuestions, sales_router
 from bot.summary import DailySummaries
 from bot.team import team_router
 from tracking.periods import utc_now
@@ -148,9 +149,10 @@ def build_dispatcher(
     clock: Clock = utc_now,
     on_new_dialog: Callable[[], None] = lambda: None,
     store_retry: RetryWhileStoreAway | None = None,
+    copies: AlertCopies | None = None,
 ) -> Dispatcher:
     """Every router of the bot behind the role middleware (see the module's docstring for the order);
-    `store_retry` (long polling) before it."""
+    `store_retry` (long polling) before it. `copies`: the runtime's, which the API's changes redraw too."""
     owners = settings.telegram_owner_ids
     dispatcher = Dispatcher(name="chattrack")
     if store_retry is not None:
@@ -160,7 +162,8 @@ def build_dispatcher(
     confirmations = Confirmations(confirmation_key(token.get_secret_value() if token else None), clock)
     onboarding = Onboarding.of(store, settings)
     # Every copy of an alert in one state (tags, taker): shared by the alert and team buttons.
-    copies = AlertCopies(store, lang, settings.zone, lead_tags(settings), frozenset(owners))
+    copies = copies or alert_copies(store, settings, lang)
+    questions = SaleQuestions(store, tracker, copies.refresh)
     relay = Relay(
         store,
         tracker,
@@ -171,6 +174,7 @@ def build_dispatcher(
     dispatcher.include_routers(
         access_router(store, zone=settings.zone, clock=clock, confirmations=confirmations, lang=lang),
         privacy_router(store, default_region=settings.default_region, confirmations=confirmations, lang=lang),
+        sales_router(questions),  # answers to «Сумма продажи?»: before the relay, which takes other replies
         relay_router(relay),  # members' replies to alerts and relayed messages: before their commands
         customers_router(
             tracker,
@@ -193,11 +197,16 @@ def build_dispatcher(
             summary_default=settings.summary_time,
             tags=lead_tags(settings),
             steps=onboarding.steps,
+            currency=settings.currency,
         ),
-        alerts_router(store, settings.zone, lead_tags(settings), copies),
+        alerts_router(store, settings.zone, lead_tags(settings), copies, tracker=tracker, questions=questions),
         fallback_router(),
     )
     return dispatcher
+
+
+def alert_copies(store: Store, settings: Settings, lang: str) -> AlertCopies:
+    return AlertCopies(store, lang, settings.zone, lead_tags(settings), frozenset(settings.telegram_owner_ids))
 
 
 @dataclass
@@ -215,11 +224,27 @@ class BotRuntime:
     # registers the webhook and menus, and runs the daily summary. Every worker sends lead alerts when a
     # bot is configured (outbox leases make each alert leave once); without one only the primary logs them.
     primary: bool = True
+    copies: AlertCopies | None = None
     _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    _redraws: set[asyncio.Task[Any]] = field(default_factory=set)
 
     def kick(self) -> None:
         """A dialog was just stored: send its alert now rather than at the next poll."""
         self.alerts.kick()
+
+    def redraw(self, dialog_id: str) -> None:
+        """The dialog changed outside the bot (the API): every copy of its alert shows it, in the background."""
+        if self.bot is None or self.copies is None:
+            return
+        task = asyncio.create_task(self._redraw(self.bot, self.copies, dialog_id), name=f"redraw-{dialog_id}")
+        self._redraws.add(task)
+        task.add_done_callback(self._redraws.discard)
+
+    async def _redraw(self, bot: Bot, copies: AlertCopies, dialog_id: str) -> None:
+        try:
+            await copies.refresh(bot, dialog_id)
+        except Exception as exc:  # the store away, a bug: the copies stay as they were until the next change
+            log.warning("the alert copies of dialog %s were not redrawn: %s", dialog_id, exc)
 
     async def start(self) -> None:
         if self.primary or self.bot is not None:
@@ -245,6 +270,7 @@ class BotRuntime:
         if self.summaries is not None:
             await self.summaries.stop()
         await self.alerts.stop()
+        await asyncio.gather(*self._redraws, return_exceptions=True)  # a few edits: let them finish
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -354,6 +380,7 @@ def setup_bot(
         tracker = tracker or _app_tracker(app) or Tracker(store, settings)
         if settings.public_url is None:
             runtime.store_retry = RetryWhileStoreAway()
+        runtime.copies = alert_copies(store, settings, lang)
         dispatcher = build_dispatcher(
             store,
             settings,
@@ -362,6 +389,7 @@ def setup_bot(
             clock=clock,
             on_new_dialog=runtime.kick,
             store_retry=runtime.store_retry,
+            copies=runtime.copies,
         )
         runtime.bot, runtime.dispatcher = bot, dispatcher
         runtime.summaries = DailySummaries(store, bot, settings, clock=clock)

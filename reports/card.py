@@ -9,11 +9,13 @@ from __future__ import annotations
 import asyncio
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from reports.i18n import WORDS, Lang, delivery_reason, moment_label, money, word
 from tracking.codes import normalise_code
-from tracking.models import Dialog
+from tracking.models import DeliveryOutcome, Dialog, OutboxItem
 from tracking.pages import page_label
 from tracking.phones import normalise_phone
 from tracking.store.base import Store
@@ -21,6 +23,7 @@ from tracking.strings import one_line
 from tracking.team import ReplyWindows, reply_windows
 
 HISTORY_LIMIT = 10
+DELIVERIES_SHOWN = 10  # the card's latest conversions and events (the API lists them all)
 _DIALOG_ID = re.compile(r"^[0-9a-f]{32}$")
 
 # The card's fields, in the order a person reads them. Keys are the CSV header and the JSON names.
@@ -61,9 +64,11 @@ CARD_FIELDS = (
     "message_count",
     "last_message",
     "started_at_utc",
+    "sale_amount",  # last: the columns before it keep their places in the exports
 )
 
-CardValue = str | int | None
+CardValue = str | int | Decimal | None  # Decimal: money (sale_amount)
+MAX_SALES_SHOWN = 5  # more sales read as their count and total
 
 
 @dataclass(frozen=True)
@@ -73,6 +78,7 @@ class DialogCard:
     zone: ZoneInfo
     # (provider, number) → since when its replies are reported: tells "unanswered" from "unknown"
     windows: ReplyWindows = field(default_factory=dict)
+    deliveries: list[OutboxItem] = field(default_factory=list)  # conversions and events, oldest first
 
     @property
     def record(self) -> dict[str, CardValue]:
@@ -135,9 +141,34 @@ def card_record(dialog: Dialog, zone: ZoneInfo) -> dict[str, CardValue]:
         "message_count": dialog.message_count,
         "last_message": local_time(dialog.last_message_at, zone),
         "started_at_utc": dialog.started_at.isoformat(),
+        "sale_amount": sale_amount(dialog),
     }
     assert tuple(record) == CARD_FIELDS
     return record
+
+
+def sale_amount(dialog: Dialog) -> Decimal | None:
+    """What the dialog's sales brought (Dialog.revenue); None while no sale has a known amount."""
+    return dialog.revenue if any(sale.amount is not None for sale in dialog.sales) else None
+
+
+def sales_line(dialog: Dialog, lang: Lang) -> str | None:
+    """«💰 Продажа: 12 000 ₽», «💰 Продажи: 12 000 ₽ + 3 000 ₽ = 15 000 ₽», «💰 Продажа: сумма не указана»
+    (plain text: callers escape); None without sales. The total only when the sales share one currency."""
+    sales = dialog.sales
+    if not sales:
+        return None
+    label = word(lang, "sale_line_one" if len(sales) == 1 else "sale_line_many")
+    currencies = {sale.currency for sale in sales}
+    known = [sale.amount for sale in sales if sale.amount is not None]
+    total = money(sum(known, Decimal(0)), sales[0].currency, lang) if known and len(currencies) == 1 else None
+    if len(sales) > MAX_SALES_SHOWN and total is not None:
+        return f"💰 {label} ({len(sales)}): {total}"
+    parts = [word(lang, "sale_no_amount") if s.amount is None else money(s.amount, s.currency, lang) for s in sales]
+    if len(sales) > MAX_SALES_SHOWN:  # several currencies: the last ones
+        parts = ["…", *parts[-MAX_SALES_SHOWN:]]
+    line = f"💰 {label}: " + " + ".join(parts)
+    return line + f" = {total}" if len(sales) > 1 and total is not None else line
 
 
 async def dialog_card(
@@ -147,11 +178,60 @@ async def dialog_card(
     found = await store.get_dialog(dialog) if isinstance(dialog, str) else dialog
     if found is None:
         return None
-    earlier, sources = await asyncio.gather(
-        store.find_dialogs(contact_id=found.contact_id, limit=history_limit + 1), store.reply_sources()
+    earlier, sources, deliveries = await asyncio.gather(
+        store.find_dialogs(contact_id=found.contact_id, limit=history_limit + 1),
+        store.reply_sources(),
+        store.dialog_deliveries(found.id),
     )
     history = [d for d in earlier if d.id != found.id and d.started_at <= found.started_at][:history_limit]
-    return DialogCard(found, history, zone, reply_windows(sources))
+    return DialogCard(found, history, zone, reply_windows(sources), deliveries)
+
+
+def delivery_line(item: OutboxItem, lang: Lang, zone: ZoneInfo, now: datetime | None = None) -> str:
+    """One conversion or event in the owner's words (plain text: callers escape): «Метрика: цель «Заявка»
+    отправлена 12:03», «GA4: цель «Заявка» — ошибка: …», «Метрика: цель «Заявка» — не отправлено: визит
+    старше 21 дня», «Метрика: цель «Заявка» — отправится 12:10». Times of another day carry their date."""
+    system = WORDS[lang].get(f"delivery_system_{item.kind}", item.kind)
+    if item.goal is not None:
+        subject, name = "goal", word(lang, f"delivery_goal_{item.goal.value}")
+    else:
+        event = item.event.value if item.event is not None else ""
+        subject, name = "event", WORDS[lang].get(f"delivery_event_{event}", event)
+    what = word(lang, f"delivery_what_{subject}").format(goal=name, event=name)
+    if item.outcome is DeliveryOutcome.SENT:
+        when = _when(item.sent_at or item.next_attempt_at, lang, zone, now)
+        return word(lang, f"delivery_sent_{subject}").format(system=system, goal=name, event=name, time=when)
+    reason = delivery_reason(lang, item.last_error)
+    if item.outcome is DeliveryOutcome.REFUSED:
+        return word(lang, "delivery_refused").format(system=system, what=what, reason=reason)
+    if item.outcome is not None:  # too late, skipped
+        return word(lang, "delivery_not_sent").format(system=system, what=what, reason=reason)
+    when = _when(item.next_attempt_at, lang, zone, now)
+    key = "delivery_waiting_after" if item.last_error else "delivery_waiting"
+    return word(lang, key).format(system=system, what=what, time=when, reason=reason)
+
+
+def _when(moment: datetime, lang: Lang, zone: ZoneInfo, now: datetime | None) -> str:
+    """«12:03» today, «3 ноя 2026, 12:03» another day."""
+    local = moment.astimezone(zone)
+    today = (now or datetime.now(UTC)).astimezone(zone).date()
+    return f"{local:%H:%M}" if local.date() == today else moment_label(lang, moment, zone)
+
+
+def delivery_record(item: OutboxItem, lang: Lang, zone: ZoneInfo) -> dict[str, str | int | None]:
+    """A delivery in the API's card: machine values, and the line the owner reads (`text`, in `lang`)."""
+    return {
+        "kind": item.kind,
+        "goal": item.goal.value if item.goal is not None else None,
+        "event": item.event.value if item.event is not None else None,
+        "sale_id": item.sale_id,
+        "status": item.outcome.value if item.outcome is not None else "waiting",
+        "done_at": item.sent_at.isoformat() if item.sent_at is not None else None,
+        "next_attempt_at": item.next_attempt_at.isoformat() if item.outcome is None else None,
+        "attempts": item.attempts,
+        "note": item.last_error,
+        "text": delivery_line(item, lang, zone),
+    }
 
 
 async def find_dialogs(store: Store, query: str, default_region: str = "RU", limit: int = 20) -> list[Dialog]:

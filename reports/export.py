@@ -19,6 +19,7 @@ import json
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -175,7 +176,7 @@ def csv_header(lang: Lang | None) -> list[str]:
 
 
 # A people's cell: text, a number, or a local date and time (naive: spreadsheets have no time zones).
-Cell = str | int | float | datetime | None
+Cell = str | int | float | Decimal | datetime | None  # Decimal: money, written exactly
 
 
 def first_response_minutes(dialog: Dialog) -> float | None:
@@ -247,6 +248,8 @@ def csv_cell(value: Cell, lang: Lang) -> CardValue:
         return value.strftime(CSV_DATES[lang])
     if isinstance(value, float):
         return f"{value:g}".replace(".", ",") if lang == "ru" else f"{value:g}"
+    if isinstance(value, Decimal):
+        return f"{value:f}".replace(".", ",") if lang == "ru" else f"{value:f}"
     return spreadsheet_cell(value)
 
 
@@ -254,6 +257,8 @@ def machine_cell(value: Cell) -> CardValue:
     """A machine record's cell: numbers with a point, everything formula-safe."""
     if isinstance(value, float):
         return f"{value:g}"
+    if isinstance(value, Decimal):
+        return f"{value:f}"
     if isinstance(value, datetime):
         return value.isoformat()
     return spreadsheet_cell(value)

@@ -149,6 +149,42 @@ WORDS: dict[Lang, dict[str, str]] = {
         "answer_unanswered": "без ответа",
         "answer_unknown": "неизвестно",
         "answer_after": "через {time}",
+        # a dialog's conversions and events sent to other systems, on its card (reports/card.delivery_line)
+        "deliveries_block": "Передача в другие системы",
+        "delivery_system_metrica": "Метрика",
+        "delivery_system_ga4": "GA4",
+        "delivery_system_event": "Вебхук",
+        "delivery_goal_lead": "Заявка",
+        "delivery_goal_qualified": "Целевая заявка",
+        "delivery_goal_sale": "Продажа",
+        "delivery_event_dialog.created": "новый диалог",
+        "delivery_event_dialog.tagged": "теги",
+        "delivery_event_dialog.taken": "взят в работу",
+        "delivery_event_sale.recorded": "продажа",
+        "delivery_sent_goal": "{system}: цель «{goal}» отправлена {time}",
+        "delivery_sent_event": "{system}: событие «{event}» отправлено {time}",
+        "delivery_what_goal": "цель «{goal}»",
+        "delivery_what_event": "событие «{event}»",
+        "delivery_refused": "{system}: {what} — ошибка: {reason}",
+        "delivery_not_sent": "{system}: {what} — не отправлено: {reason}",
+        "delivery_waiting": "{system}: {what} — отправится {time}",
+        "delivery_waiting_after": "{system}: {what} — отправится {time} (прошлая попытка: {reason})",
+        "delivery_reason_invalid_token": "неверный токен",
+        "delivery_reason_no_access": "у токена нет доступа к счётчику",
+        "delivery_reason_visit_too_old_one": "визит старше {days} дня",
+        "delivery_reason_visit_too_old_many": "визит старше {days} дней",
+        "delivery_reason_no_client_id": "у визита нет идентификатора посетителя",
+        "delivery_reason_bad_client_id": "неверный идентификатор посетителя",
+        "delivery_reason_no_goal": "не указана цель",
+        "delivery_reason_no_event": "не указано событие",
+        "delivery_reason_dialog_erased": "диалог удалён",
+        "delivery_reason_sale_removed": "продажа отменена",
+        "delivery_reason_quota": "превышен лимит запросов",
+        "delivery_reason_http_error": "сервис ответил ошибкой {detail}",
+        "delivery_reason_timeout": "сервис не ответил вовремя",
+        "delivery_reason_connection_error": "нет связи с сервисом",
+        "delivery_reason_not_yet_open": "загрузка в Метрику ещё не открыта",
+        "delivery_reason_unknown": "ошибка",
         # money reports (reports/money.py): the «💰» view of /channels, the daily summary, the exports
         "money_spend": "расход",
         "money_leads": "заявок",
@@ -280,6 +316,41 @@ WORDS: dict[Lang, dict[str, str]] = {
         "answer_unanswered": "unanswered",
         "answer_unknown": "unknown",
         "answer_after": "after {time}",
+        "deliveries_block": "Sent to other systems",
+        "delivery_system_metrica": "Metrica",
+        "delivery_system_ga4": "GA4",
+        "delivery_system_event": "Webhook",
+        "delivery_goal_lead": "Lead",
+        "delivery_goal_qualified": "Qualified lead",
+        "delivery_goal_sale": "Sale",
+        "delivery_event_dialog.created": "new dialog",
+        "delivery_event_dialog.tagged": "tags",
+        "delivery_event_dialog.taken": "taken",
+        "delivery_event_sale.recorded": "sale",
+        "delivery_sent_goal": "{system}: goal “{goal}” sent {time}",
+        "delivery_sent_event": "{system}: event “{event}” sent {time}",
+        "delivery_what_goal": "goal “{goal}”",
+        "delivery_what_event": "event “{event}”",
+        "delivery_refused": "{system}: {what} — error: {reason}",
+        "delivery_not_sent": "{system}: {what} — not sent: {reason}",
+        "delivery_waiting": "{system}: {what} — goes {time}",
+        "delivery_waiting_after": "{system}: {what} — goes {time} (last attempt: {reason})",
+        "delivery_reason_invalid_token": "wrong token",
+        "delivery_reason_no_access": "the token has no access to the counter",
+        "delivery_reason_visit_too_old_one": "visit older than {days} day",
+        "delivery_reason_visit_too_old_many": "visit older than {days} days",
+        "delivery_reason_no_client_id": "the visit has no visitor id",
+        "delivery_reason_bad_client_id": "wrong visitor id",
+        "delivery_reason_no_goal": "no goal",
+        "delivery_reason_no_event": "no event",
+        "delivery_reason_dialog_erased": "dialog erased",
+        "delivery_reason_sale_removed": "sale removed",
+        "delivery_reason_quota": "request limit reached",
+        "delivery_reason_http_error": "the service answered with error {detail}",
+        "delivery_reason_timeout": "the service did not answer in time",
+        "delivery_reason_connection_error": "cannot reach the service",
+        "delivery_reason_not_yet_open": "Metrica does not take uploads yet",
+        "delivery_reason_unknown": "error",
         "money_spend": "spend",
         "money_leads": "leads",
         "money_qualified": "qualified",
@@ -850,6 +921,24 @@ def zone_label(lang: Lang, zone: ZoneInfo, at: datetime | None = None) -> str:
     sign = "+" if minutes >= 0 else "−"
     hours, rest = divmod(abs(minutes), 60)
     return f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "") if minutes else "UTC"
+
+
+def delivery_reason(lang: Lang, note: str | None) -> str:
+    """A delivery's note (integrations/: "invalid_token", "http_error: 503", "rejected: <the system's words>")
+    in `lang`; a system's own words as they are."""
+    code, _, detail = (note or "").partition(":")
+    code, detail = code.strip(), detail.strip()
+    if code == "rejected":  # the system's own reason
+        return detail or WORDS[lang]["delivery_reason_unknown"]
+    if code == "visit_too_old" and detail.isdigit():
+        form = "one" if plural_form(lang, int(detail)) == "one" else "many"
+        return WORDS[lang][f"delivery_reason_visit_too_old_{form}"].format(days=detail)
+    words = WORDS[lang].get(f"delivery_reason_{code}")
+    if words is None:
+        return note or WORDS[lang]["delivery_reason_unknown"]
+    if "{detail}" not in words:
+        return words
+    return words.format(detail=detail if detail.isdigit() else "").strip()  # an HTTP status; other detail is for logs
 
 
 def reason_label(lang: Lang, stored: str | None) -> str | None:

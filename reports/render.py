@@ -11,7 +11,7 @@ from datetime import timedelta
 from html import escape
 from zoneinfo import ZoneInfo
 
-from reports.card import DialogCard, time_on_site
+from reports.card import DELIVERIES_SHOWN, DialogCard, delivery_line, sales_line, time_on_site
 from reports.counts import Change, Comparison, Dynamics, PeriodTotals, Ranking, TagScope, Totals
 from reports.i18n import (
     BROWSERS,
@@ -386,9 +386,13 @@ def render_card(card: DialogCard, lang: Lang) -> str:
         _line(lang, "screen", a.screen),
         _line(lang, "language", a.language),
         _line(lang, "tags", ", ".join(tag_name(lang, one_line(tag, VALUE_WIDTH)) for tag in d.tags)),
+        escape(sales) if (sales := sales_line(d, lang)) else None,
         _line(lang, "message_count", d.message_count),
         *_team_lines(lang, card),
     ]
+    if card.deliveries:  # conversions and events sent to other systems, the latest last
+        lines += ["", f"<b>{escape(word(lang, 'deliveries_block'))}</b>"]
+        lines += [escape(delivery_line(item, lang, zone)) for item in card.deliveries[-DELIVERIES_SHOWN:]]
     first_message = message_text(d.first_message, 1000)
     if first_message:
         lines += ["", f"<b>{escape(word(lang, 'first_message_block'))}</b>"]

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, Literal, cast
 from zoneinfo import ZoneInfo
 
@@ -123,6 +124,8 @@ def _put(sheet: Worksheet, row: int, col: int, value: Cell | float, formats: _Fo
         sheet.write_boolean(row, col, value)
     elif isinstance(value, int | float):
         sheet.write_number(row, col, value)
+    elif isinstance(value, Decimal):  # money: a number the spreadsheet sums
+        sheet.write_number(row, col, float(value))
     else:
         sheet.write_string(row, col, str(value))
 

@@ -260,10 +260,10 @@ async def test_tag_buttons_tag_the_dialog_for_owners_only(
     # Every copy of the alert is re-rendered from the stored dialog: its text and its buttons.
     edit = await fake.wait_for("editMessageText", lambda c: c.ok)
 
-    assert answer.params["text"] == "Тег «Продажа» поставлен"
+    assert answer.params["text"] == "Продажа записана. Ответьте на вопрос суммой"  # bot/sales.py asks it
     assert edit.params["reply_markup"]["inline_keyboard"][0][1]["text"] == "✅ Продажа"
     assert (edit.params["chat_id"], edit.params["message_id"]) == (OWNER, message["message_id"])
-    assert edit.params["text"] == alert.params["text"]
+    assert edit.params["text"] == alert.params["text"] + "\n💰 Продажа: сумма не указана"
     stored = await store.get_dialog(dialog.id)
     assert stored is not None and stored.tags == ["sale"]
 

@@ -436,12 +436,13 @@ async def test_a_tag_set_under_one_copy_shows_under_every_copy(
     await answer_to(api, press(api, team.petr.user, f"tag:{dialog.id}:qualified", team.now_shows(copies[PETR])))
     await api.wait_for("editMessageText", lambda c: c.ok and c.params["chat_id"] == OWNER, count=2)
 
-    assert answer.params["text"] == "Тег «Продажа» поставлен"
+    assert answer.params["text"] == "Продажа записана. Ответьте на вопрос суммой"  # bot/sales.py asks it
     stored = await store.get_dialog(dialog.id)
     assert stored is not None and sorted(stored.tags) == ["qualified", "sale"]
     for chat in (OWNER, PETR):
         assert buttons(team.now_shows(copies[chat]))[:3] == ["✅ Целевой", "✅ Продажа", "Спам"], chat
-        assert team.now_shows(copies[chat])["text"] == shown(copies[chat])  # the alert's text is the same
+        now = team.now_shows(copies[chat])["text"]  # the alert's text is the same, with the sale's line
+        assert now.replace("\n💰 Продажа: сумма не указана", "") == shown(copies[chat])
     marias = api.calls_to("editMessageText", lambda c: c.params["chat_id"] == STAFF)
     assert marias[0].status == 400  # refused once, and the press was answered all the same
 

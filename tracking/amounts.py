@@ -64,7 +64,7 @@ _WORDS = {
 CURRENCY_WORDS = {word: code for code, words in _WORDS.items() for word in words}
 # Multipliers: «12к», «12 тыс», «1,2 млн».
 _THOUSAND = ("к", "k", "тыс", "тысяч", "тысячи", "тысяча", "т")
-_MILLION = ("м", "млн", "миллион", "миллиона", "миллионов", "mln")
+_MILLION = ("м", "млн", "миллион", "миллиона", "миллионов", "m", "mln")
 MULTIPLIERS = {**{w: Decimal(1000) for w in _THOUSAND}, **{w: Decimal(1_000_000) for w in _MILLION}}
 
 _SPACES = re.compile(r"[\s\u00a0\u202f\u2009\u2007']+")

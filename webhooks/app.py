@@ -27,6 +27,9 @@ STORE = web.AppKey("store", Store)
 TRACKER = web.AppKey("tracker", Tracker)
 # Called after a message opens a dialog, so its lead alert leaves at once instead of at the next poll.
 ON_NEW_DIALOG = web.AppKey("on_new_dialog", list[Callable[[], None]])
+# Called with a dialog's id after the API changed its tags or sales: every copy of its alert is redrawn
+# (in the background: the API does not wait for Telegram).
+ON_DIALOG_CHANGED = web.AppKey("on_dialog_changed", list[Callable[[str], None]])
 PAGE_KEYS = web.AppKey("page_keys", asyncio.Task[None])  # the start-up's keying of stored pages
 
 MAX_BODY = 256 * 1024  # providers send a few KB; anything bigger is not a message
@@ -111,6 +114,7 @@ def create_app(settings: Settings, store: Store | None = None, *, primary: bool 
     app[GUARD] = ConnectionGuard.from_settings(settings)
     app.cleanup_ctx.append(sweep_connections)
     app[ON_NEW_DIALOG] = []
+    app[ON_DIALOG_CHANGED] = []
 
     async def open_and_close_store(app: web.Application) -> AsyncIterator[None]:
         await store.open()
@@ -142,6 +146,7 @@ def create_app(settings: Settings, store: Store | None = None, *, primary: bool 
 
     runtime = setup_bot(app, settings, store, lang=settings.bot_language, tracker=app[TRACKER], primary=primary)
     app[ON_NEW_DIALOG].append(runtime.kick)
+    app[ON_DIALOG_CHANGED].append(runtime.redraw)
     return app
 
 

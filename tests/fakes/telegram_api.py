@@ -510,7 +510,8 @@ class FakeTelegramAPI:
 
     def _send_message(self, params: dict[str, Any], token: str) -> dict[str, Any]:
         text = self._check_text(params, "text", MAX_TEXT)
-        return self._new_message(params, token, text=text)
+        entities = params.get("entities")  # given instead of parse_mode: kept, as Telegram hands them back
+        return self._new_message(params, token, text=text, **({"entities": entities} if entities else {}))
 
     def _send_photo(self, params: dict[str, Any], files: dict[str, bytes], token: str) -> dict[str, Any]:
         ref = str(params.get("photo", ""))
