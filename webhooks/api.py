@@ -7,18 +7,19 @@ parameter is a 400 naming it; the reports themselves live in `reports/`, this mo
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable, Set
 from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
-from functools import wraps
+from functools import partial, wraps
 from pathlib import Path
 from typing import Any, cast
 
 from aiohttp import web
 
 from reports import counts
-from reports.card import CardValue, card_record, dialog_card
+from reports.card import CardValue, DialogCard, card_record, delivery_record, dialog_card
 from reports.counts import (
     SPAM,
     Change,
@@ -37,10 +38,12 @@ from reports.money import Figures, MoneyColumns, money_columns
 from reports.periods import Period, PeriodError, parse_comparison, parse_period
 from reports.team import ResponseFigures, TeamReport, team_report
 from reports.xlsx import XLSX_TYPE, export_workbook
+from tracking.amounts import MAX_AMOUNT, AmountError, parse_amount
+from tracking.models import Dialog, Sale
 from tracking.pages import page_key
 from tracking.periods import utc_now
 from tracking.store.base import GROUPABLE_FIELDS, Bucket
-from webhooks.app import SETTINGS, STORE, bearer_refusal, error
+from webhooks.app import ON_DIALOG_CHANGED, SETTINGS, STORE, TRACKER, bearer_refusal, error
 
 OPENAPI = Path(__file__).with_name("openapi.yaml")
 MAX_PARAM = 200  # characters of any one query parameter
@@ -55,6 +58,10 @@ class BadRequest(Exception):
     """A parameter the API cannot use: answered 400 with this message."""
 
 
+class Unprocessable(Exception):
+    """A well-formed body with a value the API cannot use (a negative amount): answered 422 with this message."""
+
+
 def authorized(handler: Handler) -> Handler:
     """401 without the right bearer token (compared in constant time); 403 while no token is configured."""
 
@@ -67,6 +74,8 @@ def authorized(handler: Handler) -> Handler:
             return await handler(request)
         except (BadRequest, PeriodError, ReportError) as exc:
             return error(400, str(exc))
+        except Unprocessable as exc:
+            return error(422, str(exc))
 
     return check
 
@@ -251,6 +260,31 @@ def team_json(report: TeamReport) -> Json:
     }
 
 
+def _json_number(value: object) -> int | float:
+    """Money (Decimal) as a JSON number: whole amounts as integers; two decimals print back exactly."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+dumps = partial(json.dumps, default=_json_number)
+
+
+def sale_json(sale: Sale) -> Json:
+    return {
+        "id": sale.id,
+        "amount": sale.amount,
+        "currency": sale.currency,
+        "at": sale.at.isoformat(),
+        "by_name": sale.by_name,
+    }
+
+
+def card_json(card: DialogCard) -> Json:
+    """The card's record with the dialog's sales (`sale_amount` is their total of known amounts)."""
+    return {**card.record, "sales": [sale_json(sale) for sale in card.dialog.sales]}
+
+
 # handlers -------------------------------------------------------------------------------------------
 
 
@@ -410,7 +444,8 @@ async def list_dialogs(request: web.Request) -> web.Response:
             "without_tags": without,
             "dialogs": [card_record(d, zone) for d in found],
             "next": cursor,
-        }
+        },
+        dumps=dumps,
     )
 
 
@@ -420,6 +455,11 @@ def _history_item(record: dict[str, CardValue]) -> Json:
 
 @authorized
 async def get_dialog(request: web.Request) -> web.Response:
+    return await dialog_answer(request)
+
+
+async def dialog_answer(request: web.Request) -> web.Response:
+    """GET /api/dialogs/{dialog_id}'s answer: also what a change of the dialog answers with."""
     Params(request, set())
     dialog_id = request.match_info["dialog_id"]
     zone = request.app[SETTINGS].zone
@@ -428,11 +468,14 @@ async def get_dialog(request: web.Request) -> web.Response:
         return error(404, "no dialog with this id")
     return web.json_response(
         {
-            "card": card.record,
+            "card": card_json(card),
             "team": team_record(card.dialog, card.windows, zone),
             "history": [_history_item(card_record(d, zone)) for d in card.history],
+            # conversions and events sent to other systems, oldest first; `text` in the bot's language
+            "deliveries": [delivery_record(item, request.app[SETTINGS].bot_language, zone) for item in card.deliveries],
             "dialog": card.dialog.model_dump(mode="json"),
-        }
+        },
+        dumps=dumps,
     )
 
 
