@@ -46,7 +46,11 @@ from tracking.store.sqlite import SQLiteStore, sale_sql
 T0 = at("2026-03-01 10:00")
 LEASE = timedelta(minutes=1)
 SET_DATE = "a date written by $set comes back as a string without its time zone"
-PUSH_DATE = "a date inside a document written by $push comes back as a string without its time zone"
+# A sale is pushed into its dialog's document, only while no sale of its id is there.
+PUSH_DATE = (
+    "$push stores a document as JSON text, and find_one_and_update with $ne on a field of an empty array's "
+    "elements matches nothing"
+)
 NULL_COUNT = "count_documents({field: None}) misses documents whose field is null"
 
 
@@ -97,6 +101,11 @@ def ids(items: list[OutboxItem]) -> list[str]:
     return sorted(item.id for item in items)
 
 
+def oldest_first(*items: OutboxItem) -> list[OutboxItem]:
+    """A dialog's deliveries as dialog_deliveries lists them: by creation, then id."""
+    return sorted(items, key=lambda item: (item.created_at, item.id))
+
+
 # deliveries ---------------------------------------------------------------------------------------
 
 
@@ -115,13 +124,12 @@ async def test_a_new_dialog_queues_its_deliveries_and_a_retry_or_a_joining_messa
         IngestOutcome.DUPLICATE,
         IngestOutcome.APPENDED,
     )
-    assert await store.dialog_deliveries(first.dialog.id) == new.deliveries
+    assert await store.dialog_deliveries(first.dialog.id) == oldest_first(*new.deliveries)
     for other in (retry, joining):
         assert await store.dialog_deliveries(other.draft.id) == []
-    claimed = await store.claim_alerts(FAR_FUTURE, LEASE, limit=100, kinds=DELIVERY_KINDS)
-    assert ids(claimed) == ids(new.deliveries)
 
 
+@pytest.mark.emulator_xfail(NULL_COUNT)
 async def test_alerts_and_deliveries_are_claimed_and_counted_apart_by_kind(store: Store) -> None:
     new = with_deliveries(new_dialog(message(T0), chats=[7, 8]), METRICA, GA4, EVENT_OUT)
     await store.add_message(new)
@@ -185,9 +193,8 @@ async def test_a_queued_id_is_kept_as_it_is_and_deliveries_of_unknown_dialogs_ar
     assert await store.queue_deliveries([again, other, stray]) == 1
     assert await store.queue_deliveries([]) == 0
 
-    assert await store.dialog_deliveries(dialog.id) == [first, other]
+    assert await store.dialog_deliveries(dialog.id) == oldest_first(first, other)
     assert await store.dialog_deliveries("no-such-dialog") == []
-    assert await store.pending_alerts(kinds=DELIVERY_KINDS) == 2
 
 
 @pytest.mark.emulator_xfail(SET_DATE)
@@ -237,7 +244,7 @@ async def test_tags_queue_their_deliveries_in_the_same_write_and_once_per_id(sto
 
     assert result is not None and result.tags == ["qualified"]
     assert again is not None and again.tags == ["qualified"]
-    assert await store.dialog_deliveries(dialog.id) == [qualified, tagged]
+    assert await store.dialog_deliveries(dialog.id) == oldest_first(qualified, tagged)
     assert await store.set_tags("no-such-dialog", ["qualified"], [delivery("no-such-dialog")]) is None
     assert await store.dialog_deliveries("no-such-dialog") == []
 
@@ -456,13 +463,12 @@ sale_queries = st.tuples(
 )
 
 
+@pytest.mark.emulator_xfail(PUSH_DATE)
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(dialogs=leads, queries=st.lists(sale_queries, min_size=1, max_size=3))
 async def test_sale_rows_filter_as_count_dialogs_counts(
-    adapter: str, on_emulator: bool, tmp_path: Path, request: Any, dialogs: list[Any], queries: list[Any]
+    adapter: str, tmp_path: Path, request: Any, dialogs: list[Any], queries: list[Any]
 ) -> None:
-    if on_emulator:
-        pytest.xfail(f"nx-27017: {PUSH_DATE}")  # (not strict: an example without sales passes)
     server: MongoServer | None = request.getfixturevalue("mongodb") if adapter == "mongo" else None
     database = f"chattrack_test_{uuid.uuid4().hex[:12]}"
     store: Store
@@ -472,12 +478,15 @@ async def test_sale_rows_filter_as_count_dialogs_counts(
         store = MongoStore(server.database_url(database))
     await store.open()
     try:
+        added = 0
         for minutes, contact, channel, status, source, tags, sales in dialogs:
             msg = message(T0 + timedelta(minutes=minutes), contact=contact)
             new = new_dialog(msg, channel=channel, status=status, source=source, tags=tags, chats=[])
             result = await store.add_message(new)
             for n in range(sales if result.outcome is IngestOutcome.NEW_DIALOG else 0):
                 await store.add_sale(result.dialog.id, sale(str(n + 1), minutes=minutes + n))
+                added += 1
+        assert len(await store.sale_rows(CountQuery(start=T0 - timedelta(days=1), end=FAR_FUTURE))) == added
         for start, length, filters, without, probable in queries:
             query = CountQuery(
                 start=T0 + timedelta(minutes=start),

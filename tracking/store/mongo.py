@@ -50,9 +50,11 @@ from pymongo.errors import (
     WTimeoutError,
 )
 
+from tracking.deliveries import SALE_TAG
 from tracking.limits import ALERTS_PER_CONTACT, NewVisitBudget, alert_withheld
 from tracking.models import (
     ALERT_KINDS,
+    DELIVERY_KINDS,
     LEAD_ALERT,
     TAKE_REMINDER,
     TELEGRAM_USERNAME,
@@ -100,8 +102,9 @@ from tracking.store.costs import amount_text, latest_by_key
 
 # 2: messages by contact_id; dialogs by (tags, started_at). 3: aliases by contact_id. 4: report counts kept
 # (tracking/store/mongo_counts.py): a version before would change dialogs without them. 5: the team (issue 18):
-# alert_messages by (sent.chat, sent.message) and (relayed.chat, relayed.message).
-SCHEMA_VERSION = 5
+# alert_messages by (sent.chat, sent.message) and (relayed.chat, relayed.message). 6: deliveries share the
+# outbox (issue 19): items by (sent_at, kind, next_attempt_at), replacing (sent_at, next_attempt_at).
+SCHEMA_VERSION = 6
 log = logging.getLogger("chattrack.store")
 
 
@@ -240,10 +243,16 @@ class Decision:
         )
 
 
+def sale_document(sale: Sale) -> Doc:
+    """A sale as a dialog document embeds it: the amount as exact decimal text (no Decimal128)."""
+    return {**sale.model_dump(), "amount": None if sale.amount is None else str(sale.amount)}
+
+
 def dialog_document(dialog: Dialog, seq: int) -> Doc:
     """A dialog as stored: the model, keyed by its id, plus its sequence number for this contact."""
     doc = dialog.model_dump()
     doc["_id"] = doc.pop("id")
+    doc["sales"] = [sale_document(sale) for sale in dialog.sales]
     doc["tags"] = list(dict.fromkeys(dialog.tags))  # a tag counts once per dialog, as in SQLite
     doc["seq"] = seq
     doc["appended"] = []
@@ -265,6 +274,14 @@ def visit_from(doc: Mapping[str, Any]) -> Visit:
     return Visit.model_validate({**{k: v for k, v in doc.items() if k != "_id"}, "code": doc["_id"]})
 
 
+def outbox_document(item: OutboxItem) -> Doc:
+    """An outbox item as stored (a delivery's fields are absent from alerts stored before schema 6)."""
+    doc = item.model_dump()
+    doc["_id"] = doc.pop("id")
+    doc["lease_until"] = None
+    return doc
+
+
 def outbox_from(doc: Mapping[str, Any]) -> OutboxItem:
     return OutboxItem(
         id=doc["_id"],
@@ -275,6 +292,36 @@ def outbox_from(doc: Mapping[str, Any]) -> OutboxItem:
         next_attempt_at=doc["next_attempt_at"],
         created_at=doc["created_at"],
         last_error=doc.get("last_error"),
+        goal=doc.get("goal"),
+        event=doc.get("event"),
+        sale_id=doc.get("sale_id"),
+        happened_at=doc.get("happened_at"),
+        data=doc.get("data") or {},
+        sent_at=doc.get("sent_at"),
+        outcome=doc.get("outcome"),
+    )
+
+
+def _sale_row(query: CountQuery, doc: Mapping[str, Any], sale: Mapping[str, Any]) -> SaleRow:
+    """One sale of a dialog document read by sale_rows, its attribution hidden as count_dialogs hides it."""
+    attribution: Mapping[str, Any] = doc.get("attribution") or {}
+    if _hides(query, "channel") and doc.get("status") == "probable":
+        attribution = {"channel": _hidden_value("channel")}
+    return SaleRow(
+        dialog_id=doc["_id"],
+        sale_id=sale["id"],
+        started_at=doc["started_at"],
+        at=sale["at"],
+        amount=None if sale.get("amount") is None else Decimal(sale["amount"]),
+        currency=sale["currency"],
+        channel=str(attribution.get("channel")),
+        source=attribution.get("source"),
+        medium=attribution.get("medium"),
+        campaign=attribution.get("campaign"),
+        content=attribution.get("content"),
+        term=attribution.get("term"),
+        status=doc.get("status", "none"),
+        tags=sorted(doc.get("tags") or []),
     )
 
 
@@ -317,6 +364,17 @@ def _group_key(query: CountQuery, name: str) -> Any:
     if _hides(query, name):
         value = {"$cond": [{"$eq": ["$status", "probable"]}, _hidden_value(name), value]}
     return value
+
+
+def opening_deliveries(new: NewDialog, dialog_id: str) -> list[OutboxItem]:
+    """The deliveries planned with the new dialog, for the dialog as opened: a copy completing a message
+    whose first owner died opens the dialog that owner decided on, not its own draft, and the ids named
+    after the draft name that dialog instead (so the two copies' items are the same items)."""
+    draft = new.draft.id
+    return [
+        item.model_copy(update={"id": item.id.replace(draft, dialog_id), "dialog_id": dialog_id})
+        for item in new.deliveries
+    ]
 
 
 def alert_copies(doc: Mapping[str, Any]) -> list[tuple[int, int]]:
@@ -547,7 +605,12 @@ class MongoStore:
         await db.visits.create_index("visitor_id", name="visitor_id")
         await db.clicks.create_index([("target", ASCENDING), ("at", ASCENDING)], name="target_at")
         await db.clicks.create_index("code", name="code")
-        await db.outbox.create_index([("sent_at", ASCENDING), ("next_attempt_at", ASCENDING)], name="due")
+        # Claims by kind: one range per kind, merged in due order (alerts and deliveries never scan each other).
+        await db.outbox.create_index(
+            [("sent_at", ASCENDING), ("kind", ASCENDING), ("next_attempt_at", ASCENDING)], name="kind_due"
+        )
+        with contextlib.suppress(OperationFailure):  # (sent_at, next_attempt_at), before schema 6
+            await db.outbox.drop_index("due")
         await db.outbox.create_index("dialog_id", name="dialog_id")
         await db.aliases.create_index("contact_id", name="contact_id")  # keyed by the alias; forget asks by contact
         await db.count_marks.create_index("hour", name="hour")  # reports ask which hours of a period are marked
@@ -811,6 +874,7 @@ class MongoStore:
                     continue
                 chats = [] if decision.alert_withheld else new.alert_chats
                 await self._queue_alerts(dialog, chats, msg.received_at, new.reminder_after)
+                await self._queue(opening_deliveries(new, dialog.id))
                 outcome = IngestOutcome.NEW_DIALOG
             else:
                 dialog = await self._append(decision.dialog_id, ref, msg.received_at, msg.text)
@@ -1013,11 +1077,13 @@ class MongoStore:
 
     @_unavailable_as_store_error
     async def set_tags(self, dialog_id: str, tags: list[str], deliveries: Sequence[OutboxItem] = ()) -> Dialog | None:
-        if deliveries:  # until the deliveries land (issue #19, store)
-            raise NotImplementedError
-        changed = await self._counted_update({"_id": dialog_id}, {"tags": sorted(set(tags))})
+        fields: Doc = {"tags": sorted(set(tags))}
+        if SALE_TAG not in fields["tags"]:  # the tag and the sales go together
+            fields["sales"] = []
+        changed = await self._counted_update({"_id": dialog_id}, fields)
         if changed is None:
             return None
+        await self._queue(deliveries)
         doc = await self.db.dialogs.find_one({"_id": dialog_id}, DIALOG_PROJECTION)
         return None if doc is None else dialog_from(doc)
 
@@ -1033,6 +1099,23 @@ class MongoStore:
         )
         if before is not None:
             after = {**before, **fields}
+            await mongo_counts.apply(self.db, mongo_counts.delta([before], [after]))
+        await mongo_counts.unmark(self.db, token, hours)
+        return before
+
+    async def _counted_change(self, where: Doc, update: Doc, tags: Callable[[list[str]], list[str]]) -> Doc | None:
+        """Apply `update` to the one dialog `where` finds and move its report counts along, its tags after
+        being `tags(its tags before)`; the counted fields as they were, or None when nothing matched."""
+        found = await self.db.dialogs.find_one({"_id": where["_id"]}, {"started_at": 1})
+        if found is None:
+            return None
+        hours = [mongo_counts.hour_of(found["started_at"])]
+        token = await mongo_counts.mark(self.db, hours)
+        before = await self.db.dialogs.find_one_and_update(
+            where, update, projection=mongo_counts.COUNTED_PROJECTION, return_document=ReturnDocument.BEFORE
+        )
+        if before is not None:
+            after = {**before, "tags": tags(list(before.get("tags") or []))}
             await mongo_counts.apply(self.db, mongo_counts.delta([before], [after]))
         await mongo_counts.unmark(self.db, token, hours)
         return before
@@ -1091,6 +1174,8 @@ class MongoStore:
                 deleted.append(gone)
         await mongo_counts.apply(db, mongo_counts.delta(deleted, []))
         await mongo_counts.unmark(db, token, hours)
+        # Again, the dialogs gone: a delivery queued meanwhile (its dialog still there) is never sent.
+        await db.outbox.delete_many({"dialog_id": {"$in": ids}})
         return len(deleted)
 
     @_unavailable_as_store_error
@@ -1192,26 +1277,44 @@ class MongoStore:
     async def claim_alerts(
         self, now: datetime, lease: timedelta, limit: int = 20, kinds: Sequence[str] = ALERT_KINDS
     ) -> list[OutboxItem]:
+        # One index range of (sent_at, kind, next_attempt_at) per kind, as SQLite claims: the earliest due
+        # of each kind is looked at, and the earliest of those claimed (another copy may take it first:
+        # then the next of its kind is).
+        def claimable(kind: str) -> Doc:
+            return {
+                "sent_at": None,
+                "kind": kind,
+                "next_attempt_at": {"$lte": now},
+                "$or": [{"lease_until": None}, {"lease_until": {"$lte": now}}],
+            }
+
+        async def head(kind: str) -> datetime | None:
+            doc = await self.db.outbox.find_one(
+                claimable(kind), {"next_attempt_at": 1}, sort=[("next_attempt_at", ASCENDING)]
+            )
+            return None if doc is None else cast(datetime, doc["next_attempt_at"])
+
+        heads = {kind: await head(kind) for kind in dict.fromkeys(kinds)}
         claimed: list[OutboxItem] = []
         while len(claimed) < limit:
+            waiting = [(due, kind) for kind, due in heads.items() if due is not None]
+            if not waiting:
+                break
+            kind = min(waiting)[1]
             doc = await self.db.outbox.find_one_and_update(
-                {
-                    "sent_at": None,
-                    "next_attempt_at": {"$lte": now},
-                    "$or": [{"lease_until": None}, {"lease_until": {"$lte": now}}],
-                },
+                claimable(kind),
                 {"$set": {"lease_until": now + lease}, "$inc": {"attempts": 1}},
                 sort=[("next_attempt_at", ASCENDING)],
                 return_document=ReturnDocument.AFTER,
             )
-            if doc is None:
-                break
-            claimed.append(outbox_from(doc))
+            if doc is not None:
+                claimed.append(outbox_from(doc))
+            heads[kind] = None if doc is None else await head(kind)
         return claimed
 
     @_unavailable_as_store_error
     async def alert_sent(self, item_id: str, now: datetime) -> None:
-        await self.db.outbox.update_one({"_id": item_id}, {"$set": {"sent_at": now, "lease_until": None}})
+        await self.delivery_done(item_id, now, DeliveryOutcome.SENT, None)
 
     @_unavailable_as_store_error
     async def alert_failed(self, item_id: str, next_attempt_at: datetime, error: str) -> None:
@@ -1224,7 +1327,7 @@ class MongoStore:
     async def pending_alerts(self, kinds: Sequence[str] = ALERT_KINDS) -> int:
         # A take reminder waiting for its time is no backlog: it counts once due.
         due = {"$or": [{"kind": {"$ne": TAKE_REMINDER}}, {"next_attempt_at": {"$lte": utc_now()}}]}
-        return await self.db.outbox.count_documents({"sent_at": None, **due})
+        return await self.db.outbox.count_documents({"sent_at": None, "kind": {"$in": list(kinds)}, **due})
 
     # The Telegram messages the bot sent about a dialog, one document per dialog: {_id: dialog id, sent:
     # [{chat, message}, …] (its alerts, in the order sent), relayed: [{chat, message}, …] (a bot customer's
@@ -1258,35 +1361,109 @@ class MongoStore:
     # `done_at` is absent rather than null until finished: the equality {done_at: None} would be copied
     # into the upserted document, and `$exists` says what is meant.
 
-    # money and deliveries (issue #19): stubs until the store lands them ---------------------------------
+    # Deliveries and sales (issue 19). A delivery is an outbox document like an alert, with its own fields
+    # (outbox_document), kept once done with `outcome`. Sales are embedded in their dialog's document
+    # (sale_document), so every read of a dialog has them; a change of them and the "sale" tag is one
+    # update of that document. Without transactions the deliveries it queues are written right after it:
+    # a copy dying in between loses them, never sends one for a change not stored.
+
+    async def _queue(self, items: Sequence[OutboxItem]) -> int:
+        """Insert outbox items (an id already queued keeps its item) of dialogs that exist; how many were
+        new. Checked again after the insert: were the dialog erased meanwhile (forget deletes the outbox
+        again after the dialogs), its items go too."""
+        if not items:
+            return 0
+        dialog_ids = list({item.dialog_id for item in items})
+        known = {d["_id"] for d in await self.db.dialogs.find({"_id": {"$in": dialog_ids}}, {"_id": 1}).to_list()}
+        docs = [outbox_document(item) for item in items if item.dialog_id in known]
+        if not docs:
+            return 0
+        try:
+            inserted = len((await self.db.outbox.insert_many(docs, ordered=False)).inserted_ids)
+        except BulkWriteError as exc:
+            if any(error.get("code") != 11000 for error in exc.details.get("writeErrors", [])):
+                raise
+            inserted = int(exc.details.get("nInserted", 0))
+        still = {d["_id"] for d in await self.db.dialogs.find({"_id": {"$in": list(known)}}, {"_id": 1}).to_list()}
+        if known - still:
+            await self.db.outbox.delete_many({"dialog_id": {"$in": list(known - still)}})
+        return inserted
 
     @_unavailable_as_store_error
     async def delivery_done(self, item_id: str, now: datetime, outcome: DeliveryOutcome, note: str | None) -> None:
-        raise NotImplementedError
+        done = {"sent_at": now, "outcome": outcome.value, "last_error": None if note is None else note[:500]}
+        await self.db.outbox.update_one({"_id": item_id}, {"$set": {**done, "lease_until": None}})
 
     @_unavailable_as_store_error
     async def queue_deliveries(self, deliveries: Sequence[OutboxItem]) -> int:
-        raise NotImplementedError
+        return await self._queue(deliveries)
 
     @_unavailable_as_store_error
     async def dialog_deliveries(self, dialog_id: str) -> list[OutboxItem]:
-        raise NotImplementedError
+        cursor = self.db.outbox.find({"dialog_id": dialog_id, "kind": {"$in": list(DELIVERY_KINDS)}})
+        docs = await cursor.to_list()
+        docs.sort(key=lambda d: (d["created_at"], d["_id"]))  # a dialog has a few
+        return [outbox_from(d) for d in docs]
 
     @_unavailable_as_store_error
     async def add_sale(self, dialog_id: str, sale: Sale, deliveries: Sequence[OutboxItem] = ()) -> Dialog | None:
-        raise NotImplementedError
+        added = await self._counted_change(
+            {"_id": dialog_id, "sales.id": {"$ne": sale.id}},  # a sale stored before changes nothing
+            {"$push": {"sales": sale_document(sale)}, "$addToSet": {"tags": SALE_TAG}},
+            lambda tags: tags if SALE_TAG in tags else [*tags, SALE_TAG],
+        )
+        if added is not None:
+            await self._queue(deliveries)
+        return await self.get_dialog(dialog_id)
 
     @_unavailable_as_store_error
     async def update_sale(self, dialog_id: str, sale_id: str, amount: Decimal | None, currency: str) -> Dialog | None:
-        raise NotImplementedError
+        now = utc_now()
+        doc = await self.db.dialogs.find_one_and_update(
+            {"_id": dialog_id, "sales.id": sale_id},
+            {"$set": {"sales.$.amount": None if amount is None else str(amount), "sales.$.currency": currency}},
+            projection=DIALOG_PROJECTION,
+            return_document=ReturnDocument.AFTER,
+        )
+        if doc is None:
+            return None
+        if amount is not None:  # its deliveries waited for the amount (deliveries.sale_due): due now
+            await self.db.outbox.update_many(
+                {"dialog_id": dialog_id, "sale_id": sale_id, "sent_at": None, "next_attempt_at": {"$gt": now}},
+                {"$set": {"next_attempt_at": now}},
+            )
+        return dialog_from(doc)
 
     @_unavailable_as_store_error
     async def remove_sale(self, dialog_id: str, sale_id: str) -> Dialog | None:
-        raise NotImplementedError
+        removed = await self.db.dialogs.find_one_and_update(
+            {"_id": dialog_id, "sales.id": sale_id}, {"$pull": {"sales": {"id": sale_id}}}, projection={"_id": 1}
+        )
+        if removed is not None:  # the last sale takes the tag, unless a sale was added meanwhile
+            await self._counted_change(
+                {"_id": dialog_id, "sales": {"$size": 0}, "tags": SALE_TAG},
+                {"$pull": {"tags": SALE_TAG}},
+                lambda tags: [tag for tag in tags if tag != SALE_TAG],
+            )
+        return await self.get_dialog(dialog_id)
 
     @_unavailable_as_store_error
     async def sale_rows(self, query: CountQuery, limit: int = 200_000) -> list[SaleRow]:
-        raise NotImplementedError
+        # count_dialogs' first $match, and the "sale" tag every dialog with sales carries: the (tags,
+        # started_at) index reads just those dialogs of the period.
+        match = count_pipeline(query.model_copy(update={"group_by": [], "bucket": None}))[0]["$match"]
+        sold = conjunction([match, {"tags": SALE_TAG}, {"sales.0": {"$exists": True}}])
+        fields = {"started_at": 1, "status": 1, "attribution": 1, "tags": 1, "sales": 1}
+        await self._reachable()
+        with pymongo.timeout(self.report_timeout):
+            docs = await self.db.dialogs.find(sold, fields).sort("started_at", ASCENDING).limit(limit).to_list()
+        docs.sort(key=lambda d: (d["started_at"], d["_id"]))
+        rows = [
+            _sale_row(query, doc, sale)
+            for doc in docs
+            for sale in sorted(doc["sales"], key=lambda s: (s["at"], s["id"]))
+        ]
+        return rows[:limit]
 
     # Ad spend: {_id: JSON [day, origin, source, campaign id or name, ad id], fields of Cost, amount as exact
     # text, seq}. The day leads the _id, so a period is a range of _id (no index of its own). Without

@@ -1338,7 +1338,7 @@ class SQLiteStore:
     async def dialog_deliveries(self, dialog_id: str) -> list[OutboxItem]:
         sql = (
             f"SELECT * FROM outbox WHERE dialog_id = ? AND kind IN ({', '.join('?' * len(DELIVERY_KINDS))}) "
-            "ORDER BY created_at, rowid"
+            "ORDER BY created_at, id"  # as MongoDB orders them
         )
         rows = self.runner.lookup(lambda db: _all(db, sql, (dialog_id, *DELIVERY_KINDS)))
         return [_outbox_item(r) for r in rows]
