@@ -177,7 +177,7 @@ class DeliveryDispatcher:
     async def _deliver(self, sender: Sender, items: Sequence[OutboxItem]) -> int:
         if self._stopping:  # claimed as the stop came: give them back for the next copy or start
             for item in items:
-                await self.store.alert_failed(item.id, self.clock(), item.last_error or "lease released unsent")
+                await self.store.alert_failed(item.id, self.clock(), item.last_error or "")
             return 0
         done = 0
         batch: list[Outgoing] = []
@@ -198,7 +198,7 @@ class DeliveryDispatcher:
             log.warning(
                 "%s: a batch of %d failed (%s: %s); retrying later", sender.kind, len(batch), type(exc).__name__, exc
             )
-            results = [Delivered(None, f"{type(exc).__name__}: {exc}")] * len(batch)
+            results = [Delivered(None, f"error: {type(exc).__name__}: {exc}")] * len(batch)
         for outgoing, result in zip(batch, results, strict=True):
             if result.outcome is None:
                 await self._retry(outgoing.item, result)
@@ -238,7 +238,7 @@ class DeliveryDispatcher:
             delay = max(float(result.retry_after), 1.0)  # the system's own figure, even above the cap
         else:
             delay = backoff(item.attempts, self.retry_base, self.retry_max)
-        note = result.note or "retry"
+        note = result.note or ""
         await self.store.alert_failed(item.id, self.clock() + timedelta(seconds=delay), note)
         log.info(
             "%s %s (dialog %s, attempt %d): %s; retry in %.0f s",

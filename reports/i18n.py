@@ -185,6 +185,7 @@ WORDS: dict[Lang, dict[str, str]] = {
         "delivery_reason_connection_error": "нет связи с сервисом",
         "delivery_reason_not_yet_open": "загрузка в Метрику ещё не открыта",
         "delivery_reason_unknown": "ошибка",
+        "delivery_reason_error": "внутренняя ошибка, подробности в журнале сервера",
         # money reports (reports/money.py): the «💰» view of /channels, the daily summary, the exports
         "money_spend": "расход",
         "money_leads": "заявок",
@@ -351,6 +352,7 @@ WORDS: dict[Lang, dict[str, str]] = {
         "delivery_reason_connection_error": "cannot reach the service",
         "delivery_reason_not_yet_open": "Metrica does not take uploads yet",
         "delivery_reason_unknown": "error",
+        "delivery_reason_error": "internal error, see the server's log",
         "money_spend": "spend",
         "money_leads": "leads",
         "money_qualified": "qualified",

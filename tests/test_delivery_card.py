@@ -113,6 +113,7 @@ def test_each_state_reads_in_the_owners_words(stored: OutboxItem, ru: str, en: s
         ("quota", "ru", "превышен лимит запросов"),
         ("connection_error: ClientConnectorError", "ru", "нет связи с сервисом"),  # the class name is for logs
         ("http_error: not JSON", "ru", "сервис ответил ошибкой"),
+        ("error: RuntimeError: boom", "ru", "внутренняя ошибка, подробности в журнале сервера"),
         ("something new", "en", "something new"),  # a note the card has no words for reads as it is
     ],
 )

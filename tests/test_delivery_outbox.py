@@ -195,7 +195,7 @@ async def test_a_sender_that_raises_has_its_whole_batch_retried(store: SQLiteSto
     assert await dispatcher.run_once() == 0
     for item_id in ids:
         item = await item_of(store, item_id)
-        assert (item.outcome, item.last_error) == (None, "RuntimeError: boom")
+        assert (item.outcome, item.last_error) == (None, "error: RuntimeError: boom")
     sender.raises = None
     clock.advance(60)
     assert await dispatcher.run_once() == 3
