@@ -409,8 +409,9 @@ def commands_router(
             return
         chosen, _, period = asked
         await send_export(
-            message.bot, message.chat.id, store, zone, lang_of(message), now=clock(), period=period, tags=chosen
-        )
+            message.bot, message.chat.id, store, zone, lang_of(message), now=clock(), period=period, tags=chosen,
+            currency=currency,
+        )  # fmt: skip
 
     @router.callback_query(ExportCallback.filter())
     async def export_pressed(query: CallbackQuery, callback_data: ExportCallback) -> None:
@@ -424,7 +425,7 @@ def commands_router(
             return  # data no button of ours carries
         await send_export(
             query.bot, query.message.chat.id, store, zone, lang_of(query),
-            now=now, period=period, tags=chosen, focus=focus, compared=compared,
+            now=now, period=period, tags=chosen, focus=focus, compared=compared, currency=currency,
         )  # fmt: skip
 
     @router.message(Command("dialog"))

@@ -118,11 +118,14 @@ async def send_export(
     tags: TagFilter,
     focus: Focus = "summary",
     compared: Period | None = None,
+    currency: str = "RUB",
 ) -> None:
     """Build the workbook and send it as a document; say so when the dialogs sheet was cut."""
     await bot.send_chat_action(chat_id, "upload_document")
     try:
-        file = await export_workbook(store, period, zone, lang, now=now, tags=tags, compare_with=compared, focus=focus)
+        file = await export_workbook(
+            store, period, zone, lang, now=now, tags=tags, compare_with=compared, focus=focus, currency=currency
+        )
     except ReportError:
         await bot.send_message(chat_id, text(lang, "export_failed"))
         return

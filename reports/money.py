@@ -40,7 +40,7 @@ from reports.counts import (
     tag_query,
     tag_scope,
 )
-from reports.i18n import Lang, field_label, money, number, percent, period_label, value_label, word
+from reports.i18n import SOURCES, Lang, field_label, money, number, percent, period_label, value_label, word
 from reports.periods import Period
 from reports.render import shorten
 from reports.tag_words import tag_note
@@ -60,17 +60,20 @@ ZERO = Decimal(0)
 # Names of one ad platform in utm_source and in cost files: each alias reads as its platform's name.
 SOURCE_ALIASES: dict[str, tuple[str, ...]] = {
     "yandex": (
-        "ya", "ya.ru", "yandex.ru", "yandex.direct", "yandex_direct", "yandex-direct", "yandexdirect", "direct",
-        "yd", "яндекс", "директ", "яндекс.директ", "яндекс директ",
+        "ya", "ya.ru", "yandex.ru", "yandex.direct", "yandex_direct", "yandex-direct", "yandexdirect", "direct", "yd",
     ),
     "google": ("google_ads", "google-ads", "googleads", "adwords", "google.com", "gads"),
-    "vk": ("vk.com", "vk.ru", "vkontakte", "vk_ads", "vk-ads", "vkads", "mytarget", "my.target", "вк", "вконтакте"),
+    "vk": ("vk.com", "vk.ru", "vkontakte", "vk_ads", "vk-ads", "vkads", "mytarget", "my.target"),
     "facebook": ("fb", "facebook.com", "meta"),
     "instagram": ("ig", "instagram.com"),
     "telegram": ("tg", "telegram_ads", "t.me"),
-    "avito": ("avito.ru", "авито"),
+    "avito": ("avito.ru",),
 }  # fmt: skip
-_CANONICAL = {alias: name for name, aliases in SOURCE_ALIASES.items() for alias in (name, *aliases)}
+# ... and each source by the name the reports give it («Яндекс», «ВКонтакте», «Авито»: a cost file's words).
+_CANONICAL = {
+    **{label.casefold(): name for names in SOURCES.values() for name, label in names.items()},
+    **{alias: name for name, aliases in SOURCE_ALIASES.items() for alias in (name, *aliases)},
+}
 
 
 def canonical_source(source: str | None) -> str:
@@ -149,8 +152,7 @@ def spends(costs: Iterable[Cost], currency: str) -> list[Spend]:
     for cost in costs:
         if cost.currency.upper() != currency.upper():
             continue
-        key = (canonical_source(cost.source), campaign_key(cost.campaign), campaign_key(cost.campaign_id),
-               campaign_key(cost.ad_id))  # fmt: skip
+        key = spend_key(cost.source, cost.campaign, cost.campaign_id, cost.ad_id)
         known = totals.get(key)
         if known is None:
             totals[key] = Spend(cost.source.strip(), cost.campaign.strip(), cost.campaign_id, cost.ad_id, cost.amount)
@@ -391,6 +393,7 @@ class Joined:
     cells: list[Cell]
     matches: list[Match]
     sales: list[SaleRow]  # the sales the filters keep
+    costs: list[Cost]  # every cost of the period's days (the workbook's spend sheet)
     spend_known: bool
     counted: bool  # qualified leads counted (not under another tag's filter)
     checked: dict[str, str]
@@ -433,7 +436,7 @@ async def joined(
         cells, matches = apply_filters(cells, matches, fields)
         sales = [sale for sale in sales if all(getattr(sale, k) == v for k, v in fields.items())]
     scope = tag_scope(leads_query, every, sum(cell.leads for cell in cells))
-    return Joined(cells, matches, sales, spend_known, counted, checked, scope)
+    return Joined(cells, matches, sales, list(costs), spend_known, counted, checked, scope)
 
 
 async def money_report(
@@ -497,6 +500,11 @@ async def money_columns(
 ) -> MoneyColumns:
     check_field(by)
     data = await joined(store, period, filters=filters, tags=tags, include_probable=include_probable, currency=currency)
+    return columns_of(data, by, currency)
+
+
+def columns_of(data: Joined, by: str, currency: str) -> MoneyColumns:
+    """Money per value of `by` from joined data (one join serves several fields: the workbook's sheets)."""
     spend_known = data.spend_known and by in MONEY_FIELDS
     if by in MONEY_FIELDS:
         values = {row.value: row.figures for row in money_rows(by, data.cells, data.matches)}
@@ -590,3 +598,14 @@ def render_money(report: MoneyReport, lang: Lang) -> str:
         if len(unmatched) > UNMATCHED_SHOWN:
             lines.append(escape(word(lang, "and_more").format(count=number(lang, len(unmatched) - UNMATCHED_SHOWN))))
     return "\n".join(lines)
+
+
+def spend_key(source: str, campaign: str, campaign_id: str | None, ad_id: str | None) -> tuple[str, str, str, str]:
+    """What one spend adds costs up by: the platform, the campaign's name and id, the ad."""
+    return canonical_source(source), campaign_key(campaign), campaign_key(campaign_id), campaign_key(ad_id)
+
+
+def joined_leads(data: Joined) -> dict[tuple[str, str, str, str], int]:
+    """The leads each spend joined (its campaign's or ad's, over the period), by `spend_key` of its costs."""
+    return {spend_key(m.spend.source, m.spend.campaign, m.spend.campaign_id, m.spend.ad_id): m.leads
+            for m in data.matches}  # fmt: skip

@@ -13,7 +13,7 @@ import asyncio
 import io
 from collections.abc import Sequence
 from contextlib import aclosing
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal, cast
@@ -26,7 +26,8 @@ from xlsxwriter.worksheet import Worksheet
 from reports import counts
 from reports.counts import Comparison, Dynamics, PeriodTotals, Ranking, TagFilter, tag_query
 from reports.export import EXPORT_FIELDS, PAGE_SIZE, Cell, DialogFilter, iter_dialogs, people_record, team_record
-from reports.i18n import Lang, field_label, number, period_label, value_label, word
+from reports.i18n import WORDS, Lang, field_label, number, period_label, value_label, word
+from reports.money import MONEY_FIELDS, Figures, Joined, MoneyColumns, columns_of, joined, joined_leads, spend_key
 from reports.periods import Period
 from reports.tag_words import tag_note
 from tracking.periods import bucket_start
@@ -203,18 +204,23 @@ def _summary_sheet(
         sheet.write_string(i, 0, line, f.bold)
 
 
-def _ranking_sheet(book: _Book, focus: str, key: str, report: Ranking) -> None:
+def _ranking_sheet(book: _Book, focus: str, key: str, report: Ranking, money: MoneyColumns | None = None) -> None:
+    """A ranking, with its money after the counts (spend, sales, revenue, cost per lead and sale, ROMI: numbers,
+    empty where unknown) when `money` is given."""
     lang, f = book.lang, book.formats
     sheet = book.sheet(focus, key)
     first_width = 60 if report.by in ("contact_page", "landing_page") else 30
     names = [field_label(lang, report.by), word(lang, "dialogs"), word(lang, "new"), word(lang, "repeat")]
-    _header(sheet, [*names, word(lang, "share")], [first_width, 11, 11, 11, 9], f)
+    extra = [field_label(lang, name) for name in MONEY_COLUMNS] if money is not None else []
+    _header(sheet, [*names, word(lang, "share"), *extra], [first_width, 11, 11, 11, 9, *(13 for _ in extra)], f)
     row = 0
     for row, r in enumerate(report.rows, 1):
         sheet.write_string(row, 0, value_label(lang, report.by, r.value))
         for col, n in enumerate((r.totals.dialogs, r.totals.new, r.totals.repeat), 1):
             sheet.write_number(row, col, n)
         sheet.write_number(row, 4, r.share, f.share)
+        if money is not None:
+            _money_cells(sheet, row, money.figures(r.value, r.totals.dialogs), money.sales_known, f)
     if report.rest.dialogs:
         row += 1
         sheet.write_string(row, 0, word(lang, "rest"))
@@ -224,6 +230,46 @@ def _ranking_sheet(book: _Book, focus: str, key: str, report: Ranking) -> None:
     sheet.write_string(row, 0, word(lang, "total"), f.bold)
     for col, n in enumerate((report.total.dialogs, report.total.new, report.total.repeat), 1):
         sheet.write_number(row, col, n, f.bold)
+    if money is not None:
+        _money_cells(sheet, row, replace(money.total, leads=report.total.dialogs), True, f)
+
+
+MONEY_COLUMNS = ("spend", "sales", "revenue", "cost_per_lead", "cost_per_sale", "romi")
+
+
+def _money_cells(sheet: Worksheet, row: int, figures: Figures, sales_known: bool, f: _Formats) -> None:
+    """A row's money from column 5: numbers the spreadsheet sums (ROMI a percentage); empty where unknown."""
+    values: tuple[Decimal | int | None, ...] = (
+        figures.spend,
+        figures.sales if sales_known else None,
+        figures.revenue if sales_known else None,
+        figures.cost_per_lead,
+        figures.cost_per_sale,
+    )
+    for col, value in enumerate(values, 5):
+        if value is not None:
+            sheet.write_number(row, col, float(round(Decimal(value), 2)))
+    if figures.romi is not None:
+        sheet.write_number(row, 10, float(round(figures.romi, 4)), f.share)
+
+
+def _costs_sheet(book: _Book, data: Joined) -> None:
+    """«Расходы»: every cost of the period's days, with the leads its campaign (or ad) joined."""
+    lang, f = book.lang, book.formats
+    sheet = book.sheet("costs", "sheet_costs")
+    names = ("day", "source", "campaign", "campaign_id", "ad_id", "amount", "currency", "origin", "joined_leads")
+    headers = [word(lang, "day"), *(field_label(lang, n) for n in names[1:])]
+    _header(sheet, headers, [12, 14, 30, 16, 16, 13, 9, 10, 13], f)
+    leads = joined_leads(data)
+    for row, cost in enumerate(data.costs, 1):
+        sheet.write_datetime(row, 0, datetime.combine(cost.day, datetime.min.time()), f.day)
+        for col, text in enumerate((cost.source, cost.campaign, cost.campaign_id, cost.ad_id), 1):
+            if text:
+                sheet.write_string(row, col, text)
+        sheet.write_number(row, 5, float(cost.amount))
+        sheet.write_string(row, 6, cost.currency)
+        sheet.write_string(row, 7, WORDS[lang].get(f"origin_{cost.origin}", cost.origin))
+        sheet.write_number(row, 8, leads.get(spend_key(cost.source, cost.campaign, cost.campaign_id, cost.ad_id), 0))
 
 
 def _dynamics_sheet(book: _Book, report: Dynamics) -> None:
@@ -317,6 +363,7 @@ async def export_workbook(
     compare_with: Period | None = None,
     focus: Focus = "summary",
     max_rows: int = MAX_ROWS,
+    currency: str = "RUB",
 ) -> ExportFile:
     """The workbook of `period`: summary, channels, sources, campaigns, pages of contact and landing pages,
     dynamics (by day; by month past MAX_DAY_BUCKETS days), the comparison with `compare_with` when given,
@@ -326,11 +373,13 @@ async def export_workbook(
     keep = DialogFilter(checked, tuple(without))
     options: dict[str, Any] = {"filters": filters, "tags": tags, "include_probable": include_probable}
     bucket = Bucket.DAY if period.days <= MAX_DAY_BUCKETS else Bucket.MONTH
-    totals, trend, *rankings = await asyncio.gather(
+    totals, trend, money, *rankings = await asyncio.gather(
         counts.summary(store, period, **options),
         counts.dynamics(store, period, bucket, top=None, **options),
+        joined(store, period, currency=currency, **options),
         *(counts.ranking(store, period, by, limit=RANKING_ROWS, **options) for by, _, _ in RANKINGS),
     )
+    spent = cast(Joined, money)
     summary = cast(PeriodTotals, totals)
     comparison = None
     if compare_with is not None:
@@ -344,10 +393,14 @@ async def export_workbook(
     book = _Book(lang)
     _summary_sheet(book, summary, compare_with, now.astimezone(zone), [*notes, *([note] if note else [])])
     for (_, focus_of, key), ranked in zip(RANKINGS, rankings, strict=True):
-        _ranking_sheet(book, focus_of, key, cast(Ranking, ranked))
+        ranking = cast(Ranking, ranked)
+        columns = columns_of(spent, ranking.by, currency) if ranking.by in MONEY_FIELDS else None
+        _ranking_sheet(book, focus_of, key, ranking, columns)
     _dynamics_sheet(book, cast(Dynamics, trend))
     if comparison is not None:
         _comparison_sheet(book, comparison)
+    if spent.costs:
+        _costs_sheet(book, spent)
     rows = await _dialogs_sheet(book, store, period, zone, keep, max_rows, note)
     data = await asyncio.to_thread(book.close, focus)
     return ExportFile(data, export_filename(period, lang), rows, max(total, rows))

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import io
 import uuid
 from collections.abc import Callable
 from datetime import date
@@ -10,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 import aiohttp
+import openpyxl
 import pytest
 
 import tests.test_bot_commands as bot_tests
@@ -18,6 +20,7 @@ from reports.daily import daily_summary
 from reports.i18n import money
 from reports.money import Cell, Figures, apply_filters, join, money_report, money_rows, render_money, spends, total_of
 from reports.periods import Period, Unit
+from reports.xlsx import export_workbook
 from tests.fakes.telegram_api import html_to_text
 from tests.seed import MOSCOW, seed_dialog, utc
 from tests.test_bot_commands import NOW, OWNER, BotAPI, Person, RunBot, shown, to_chat
@@ -326,3 +329,31 @@ async def test_the_daily_summary_says_the_days_spend_and_cost_per_lead_only_when
     assert "Расход на рекламу: 3\u00a0500\u00a0₽ · цена заявки 3\u00a0500\u00a0₽" in with_spend
     assert "Ad spend: 3,500\u00a0₽ · cost per lead 3,500\u00a0₽" in english
     assert "Расход" not in without  # no cost imported for that day: no line at all
+
+
+# the workbook ----------------------------------------------------------------------------------------
+
+
+async def test_the_workbooks_report_sheets_have_money_columns_and_a_spend_sheet(store: SQLiteStore) -> None:
+    await seed_money(store)
+
+    file = await export_workbook(store, NOVEMBER, MOSCOW, "ru", now=utc("2026-12-02 09:00"))
+
+    book = openpyxl.load_workbook(io.BytesIO(file.data), read_only=True)
+    channels = [list(row) for row in book["Каналы"].iter_rows(values_only=True)]
+    header = channels[0]
+    assert header[5:] == ["Расход", "Продажи", "Выручка", "Цена заявки", "Цена продажи", "Окупаемость"]
+    paid = next(row for row in channels if row[0] == "Платный поиск")
+    assert paid[5:] == [6500, 2, 12000, 2166.67, 3250, 0.8462]  # numbers, not text
+    social = next(row for row in channels if row[0] == "Реклама в соцсетях")
+    assert social[5] is None and social[6] == 0  # spend unknown: an empty cell, not 0
+    campaigns = [list(row) for row in book["Кампании"].iter_rows(values_only=True)]
+    assert next(row for row in campaigns if row[0] == "12345")[5] == 6000
+    costs = [list(row) for row in book["Расходы"].iter_rows(values_only=True)]
+    assert costs[0] == ["День", "Источник", "Кампания", "Номер кампании", "Номер объявления", "Сумма", "Валюта",
+                        "Откуда", "Заявок найдено"]  # fmt: skip
+    assert [row[2:] for row in costs[1:]] == [
+        ["Весна", "12345", None, 3000, "RUB", "файл", 3],
+        ["Весна", "12345", None, 3000, "RUB", "файл", 3],
+        ["Осень", "777", None, 500, "RUB", "файл", 0],
+    ]
