@@ -343,6 +343,7 @@ class Outage:
     def __init__(self, store: SQLiteStore) -> None:
         self.store = store
         self.down = False
+        self.refused = asyncio.Event()  # set once a call met the outage
 
     def __getattr__(self, name: str) -> Any:
         attribute = getattr(self.store, name)
@@ -351,6 +352,7 @@ class Outage:
 
         async def call(*args: Any, **kwargs: Any) -> Any:
             if self.down:
+                self.refused.set()
                 raise StoreUnavailable("database is away")
             return await attribute(*args, **kwargs)
 
@@ -364,8 +366,11 @@ async def test_a_store_outage_waits_for_the_next_pass_and_loses_nothing(store: S
     dispatcher = DeliveryDispatcher(outage, [sender], clock=clock, interval=3600)
     with pytest.raises(StoreUnavailable):
         await dispatcher.run_once()
-    dispatcher.start()  # the loop outlives the outage …
+    outage.refused.clear()
+    dispatcher.start()  # the loop meets the outage and outlives it …
     try:
+        await asyncio.wait_for(outage.refused.wait(), 5)
+        assert sender.batches == []
         outage.down = False
         dispatcher.kick()  # … and the next pass sends
         await asyncio.wait_for(sender.called.wait(), 5)
