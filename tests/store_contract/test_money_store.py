@@ -18,6 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.mongo_plans import find_plan
 from tests.mongo_server import MongoServer
 from tests.store_contract import CONTACT, FAR_FUTURE, at, message, new_dialog
 from tracking.models import (
@@ -569,3 +570,24 @@ async def test_a_file_from_before_deliveries_keeps_its_alerts_and_takes_deliveri
         assert "outbox_due" not in indexes and {"outbox_kind_due", "outbox_dialog", "sales_started"} <= indexes
     finally:
         await reopened.close()
+
+
+@pytest.mark.emulator_xfail("nx-27017 plans a collection scan for any $or")
+async def test_a_claim_of_one_kind_reads_its_range_of_the_outbox_index(adapter: str, store: Store) -> None:
+    if isinstance(store, SQLiteStore):  # the statement claim_alerts runs per kind
+        sql = (
+            "EXPLAIN QUERY PLAN SELECT * FROM outbox WHERE kind = ? AND sent_at IS NULL AND next_attempt_at <= ? "
+            "AND (lease_until IS NULL OR lease_until <= ?) ORDER BY next_attempt_at LIMIT ?"
+        )
+        plan = await store.read(lambda db: [row[3] for row in db.execute(sql, (METRICA, "x", "x", 5))])
+        assert plan == ["SEARCH outbox USING INDEX outbox_kind_due (kind=? AND next_attempt_at<?)"], plan
+        return
+    assert isinstance(store, MongoStore)
+    claim = {
+        "sent_at": None,
+        "kind": METRICA,
+        "next_attempt_at": {"$lte": T0},
+        "$or": [{"lease_until": None}, {"lease_until": {"$lte": T0}}],
+    }
+    steps = await find_plan(store.db.outbox, claim)
+    assert steps and all(step == ("IXSCAN", ("sent_at", "kind", "next_attempt_at")) for step in steps), steps
