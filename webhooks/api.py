@@ -479,6 +479,145 @@ async def dialog_answer(request: web.Request) -> web.Response:
     )
 
 
+# changing a dialog: its sales and tags, through the Tracker (deliveries queued), every alert copy redrawn ---
+
+MAX_TAGS = 20
+MAX_TAG = 64
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a number")
+
+
+async def json_body(request: web.Request, allowed: Set[str]) -> dict[str, Any]:
+    """The request's JSON object, numbers with a fraction kept exact (Decimal); 400 for anything else."""
+    loads = partial(json.loads, parse_float=Decimal, parse_constant=_no_constant)
+    try:
+        data = await request.json(loads=loads)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise BadRequest(f"the body must be a JSON object: {exc}") from None
+    if not isinstance(data, dict):
+        raise BadRequest("the body must be a JSON object")
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise BadRequest(f"unknown field {unknown[0]!r}; this endpoint takes {', '.join(sorted(allowed))}")
+    return data
+
+
+def currency_of(data: dict[str, Any], default: str) -> str:
+    value = data.get("currency")
+    if value is None:
+        return default.upper()
+    if not isinstance(value, str) or not value.isascii() or not value.isalpha() or len(value) != 3:
+        raise Unprocessable("currency must be a three-letter ISO 4217 code, e.g. RUB")
+    return value.upper()
+
+
+def amount_of(value: object, name: str, currency: str) -> tuple[Decimal | None, str]:
+    """An amount as JSON gives it (a number, a text such as "12 000 ₽", or null) and its currency."""
+    if value is None:
+        return None, currency
+    if isinstance(value, str):
+        try:
+            amount = parse_amount(value, currency)
+        except AmountError as exc:
+            raise Unprocessable(f"{name}: {exc}") from None
+        return amount.value, amount.currency
+    if isinstance(value, bool) or not isinstance(value, int | Decimal):
+        raise Unprocessable(f"{name} must be a number (or null)")
+    number = Decimal(value)
+    if number < 0:
+        raise Unprocessable(f"{name} cannot be negative")
+    if number > MAX_AMOUNT:
+        raise Unprocessable(f"{name} is more than {MAX_AMOUNT:,}")
+    if number != number.quantize(Decimal("0.01")):
+        raise Unprocessable(f"{name} has at most two decimal places")
+    whole = number == number.to_integral_value()
+    return (Decimal(int(number)) if whole else number.quantize(Decimal("0.01"))), currency
+
+
+def tags_of(value: object) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(tag, str) for tag in value):
+        raise Unprocessable("tags must be a list of strings")
+    tags = list(dict.fromkeys(tag.strip() for tag in value))
+    if any(not tag or len(tag) > MAX_TAG for tag in tags) or len(tags) > MAX_TAGS:
+        raise Unprocessable(f"tags: at most {MAX_TAGS}, each 1 to {MAX_TAG} characters")
+    return tags
+
+
+async def _dialog(request: web.Request) -> Dialog:
+    dialog_id = request.match_info["dialog_id"]
+    found = await request.app[STORE].get_dialog(dialog_id) if len(dialog_id) <= 64 else None
+    if found is None:
+        raise web.HTTPNotFound(reason="no dialog with this id")
+    return found
+
+
+def changed(app: web.Application, dialog_id: str) -> None:
+    """Every copy of the dialog's alert in Telegram shows the change (the bot redraws them in the background)."""
+    for redraw in app.get(ON_DIALOG_CHANGED, []):
+        redraw(dialog_id)
+
+
+@authorized
+async def patch_dialog(request: web.Request) -> web.Response:
+    """`{"tags": [...]}` replaces the tags; `{"sale_amount": 12000, "currency": "RUB"}` sets the amount of the
+    dialog's latest sale (records one when it has none); `{"sale_amount": null}` says the latest sale's amount
+    is not known (no sale: nothing). Sales are removed with DELETE .../sales/{id} or tags without "sale"."""
+    Params(request, set())  # before anything changes: the answer's card reads the query too
+    data = await json_body(request, {"sale_amount", "currency", "tags"})
+    if "currency" in data and "sale_amount" not in data:
+        raise BadRequest("currency goes with sale_amount")
+    if not data.keys() & {"sale_amount", "tags"}:
+        raise BadRequest("nothing to change: give sale_amount or tags")
+    settings, tracker = request.app[SETTINGS], request.app[TRACKER]
+    amount, currency = amount_of(data.get("sale_amount"), "sale_amount", currency_of(data, settings.currency))
+    tags = tags_of(data["tags"]) if "tags" in data else None
+    if tags is not None and "sale" not in tags and amount is not None:
+        raise Unprocessable('sale_amount with tags without "sale": a dialog with a sale carries the "sale" tag')
+    dialog: Dialog | None = await _dialog(request)
+    if tags is not None:
+        dialog = await tracker.set_tags(request.match_info["dialog_id"], tags)
+    if dialog is not None and "sale_amount" in data:
+        if dialog.sales:
+            dialog = await tracker.change_sale(dialog.id, dialog.sales[-1].id, amount, currency)
+        elif amount is not None:
+            dialog = await tracker.add_sale(dialog.id, amount, currency)
+    if dialog is None:  # erased meanwhile
+        return error(404, "no dialog with this id")
+    changed(request.app, dialog.id)
+    return await dialog_answer(request)
+
+
+@authorized
+async def add_sale(request: web.Request) -> web.Response:
+    """`{"amount": 3000}` (or null: not known yet; "currency" optional): one more sale of the dialog."""
+    Params(request, set())
+    data = await json_body(request, {"amount", "currency"})
+    amount, currency = amount_of(data.get("amount"), "amount", currency_of(data, request.app[SETTINGS].currency))
+    dialog = await _dialog(request)
+    if await request.app[TRACKER].add_sale(dialog.id, amount, currency) is None:
+        return error(404, "no dialog with this id")
+    changed(request.app, dialog.id)
+    answer = await dialog_answer(request)
+    answer.set_status(201 if answer.status == 200 else answer.status)
+    return answer
+
+
+@authorized
+async def remove_sale(request: web.Request) -> web.Response:
+    """One sale removed; the last one takes the "sale" tag with it."""
+    Params(request, set())
+    dialog = await _dialog(request)
+    sale_id = request.match_info["sale_id"]
+    if not any(sale.id == sale_id for sale in dialog.sales):
+        return error(404, "no sale with this id in the dialog")
+    if await request.app[TRACKER].remove_sale(dialog.id, sale_id) is None:
+        return error(404, "no dialog with this id")
+    changed(request.app, dialog.id)
+    return await dialog_answer(request)
+
+
 EXPORT_PARAMS = {"period", "lang", "sep", "format", "probable", *FILTERS, *TAG_PARAMS}
 
 
@@ -535,6 +674,7 @@ async def dialogs_xlsx_export(request: web.Request) -> web.Response:
         tags=x.tags,
         include_probable=x.include_probable,
         focus="dialogs",
+        currency=request.app[SETTINGS].currency,
     )
     return web.Response(
         body=file.data,
@@ -564,3 +704,6 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/api/dialogs.csv", dialogs_csv_export)
     app.router.add_get("/api/dialogs.xlsx", dialogs_xlsx_export)
     app.router.add_get("/api/dialogs/{dialog_id}", get_dialog)
+    app.router.add_patch("/api/dialogs/{dialog_id}", patch_dialog)
+    app.router.add_post("/api/dialogs/{dialog_id}/sales", add_sale)
+    app.router.add_delete("/api/dialogs/{dialog_id}/sales/{sale_id}", remove_sale)
