@@ -4,6 +4,8 @@ copies in Telegram are redrawn after an API change."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
@@ -11,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 import aiohttp
+import openpyxl
 import pytest
 
 from bot.runtime import BOT_RUNTIME
@@ -184,3 +187,25 @@ async def test_an_api_change_redraws_the_alert_in_telegram(
     assert status == 200
     assert "💰 Продажа: 12\u00a0000\u00a0₽" in edit.params["text"]
     assert edit.params["reply_markup"]["inline_keyboard"][0][1]["text"] == "✅ Продажа"
+
+
+async def test_the_exports_end_with_the_sales_amount(server: RunningServer, http: Any) -> None:
+    dialog_id = await new_dialog(server)
+    await call(http, "PATCH", f"{server.url}/api/dialogs/{dialog_id}", {"sale_amount": 12000.5})
+    await call(http, "POST", f"{server.url}/api/dialogs/{dialog_id}/sales", {"amount": 3000})
+    await new_dialog(server)  # no sale: an empty cell
+
+    async with http.get(f"{server.url}/api/dialogs.csv", params={"period": "today"}, headers=AUTH) as response:
+        people = list(csv.reader(io.StringIO((await response.text()).lstrip("\ufeff")), delimiter=";"))
+    params = {"period": "today", "format": "machine"}
+    async with http.get(f"{server.url}/api/dialogs.csv", params=params, headers=AUTH) as response:
+        machine = list(csv.reader(io.StringIO((await response.text()).lstrip("\ufeff"))))
+    async with http.get(f"{server.url}/api/dialogs.xlsx", params={"period": "today"}, headers=AUTH) as response:
+        book = openpyxl.load_workbook(io.BytesIO(await response.read()))
+
+    column = people[0].index("Сумма продаж")
+    assert [row[column] for row in people[1:]] == ["15000,50", ""]
+    assert [row[machine[0].index("sale_amount")] for row in machine[1:]] == ["15000.50", ""]
+    sheet = list(book["Диалоги"].iter_rows(values_only=True))
+    column = sheet[0].index("Сумма продаж")
+    assert [row[column] for row in sheet[1:] if row[0]] == [15000.5, None]  # a number the spreadsheet sums
