@@ -21,9 +21,10 @@ import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
+from tracking import amounts
 from tracking.models import Cost
 from tracking.store.base import Store
 
@@ -45,8 +46,6 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 }
 REQUIRED = ("day", "source", "campaign", "amount")
 CURRENCY_SIGNS = {"₽": "RUB", "руб": "RUB", "р": "RUB", "$": "USD", "€": "EUR", "£": "GBP", "₸": "KZT", "тг": "KZT"}
-_SPACES = re.compile(r"[\s\u00a0\u202f\u2009']+")
-_MONEY_MARKS = re.compile(r"(₽|руб\.?|р\.|rub|usd|eur|\$|€|£|₸)", re.IGNORECASE)
 _DATE_FORMATS = ("%d.%m.%Y", "%Y-%m-%d", "%d.%m.%y", "%d/%m/%Y", "%Y.%m.%d")
 
 
@@ -131,28 +130,19 @@ def parse_day(cell: object) -> date | None:
 
 
 def parse_amount(cell: object) -> Decimal | None:
-    """12 000,50 · 12000.50 · 12,000.50 · 12.000,50 · «12 000 ₽»: exact, never through a float's digits."""
+    """12 000,50 · 12000.50 · 12,000.50 · 12.000,50 · «12 000 ₽»: exact, never through a float's digits. Text is
+    read as the bot reads a sale's amount (tracking/amounts.py), so «12,000» is twelve thousand in both."""
     if isinstance(cell, bool):
         return None
     if isinstance(cell, int):
         return Decimal(cell)
     if isinstance(cell, float):
         return Decimal(repr(cell))  # Excel's number as it shows it (0.1, not 0.1000000000000000055)
-    text = _SPACES.sub("", _MONEY_MARKS.sub("", _text(cell)))
-    if "," in text and "." in text:  # the last of the two separates the kopecks
-        thousands = "." if text.rfind(",") > text.rfind(".") else ","
-        text = text.replace(thousands, "")
-    if text.count(",") == 1:
-        text = text.replace(",", ".")
-    elif text.count(",") > 1:
-        text = text.replace(",", "")
-    elif text.count(".") > 1:
-        text = text.replace(".", "")
-    if not re.fullmatch(r"-?\d+(\.\d+)?", text):
-        return None
+    text = _text(cell).strip()
+    sign = -1 if text[:1] in ("-", "\u2212") else 1  # refused by the caller, naming the line
     try:
-        return Decimal(text)
-    except InvalidOperation:
+        return sign * amounts.parse_amount(text[1:] if sign < 0 else text, "RUB").value
+    except amounts.AmountError:
         return None
 
 

@@ -116,6 +116,7 @@ def test_lines_of_one_day_source_and_campaign_are_added_up() -> None:
         ("99,9", "99.9"),
         ("0", "0"),
         ("15000 руб.", "15000"),
+        ("12,000", "12000"),  # three digits after the comma: thousands, as the bot reads a sale
     ],
 )
 def test_amounts_as_owners_write_them(written: str, amount: str) -> None:
