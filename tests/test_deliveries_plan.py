@@ -106,6 +106,10 @@ def test_qualified_converts_once_and_every_tag_change_is_an_event() -> None:
     removed = deliveries.for_tags(d.model_copy(update={"tags": ["qualified"]}), [], on, NOW)
     assert [i.kind for i in removed] == [EVENT_OUT] and removed[0].data["removed"] == ["qualified"]
     assert deliveries.for_tags(d.model_copy(update={"tags": ["spam"]}), ["spam"], on, NOW) == []
+    # «Продажа» is told by sale.recorded (for_sale), not a second event; removing it is a tag event.
+    assert deliveries.for_tags(d, ["sale"], on, NOW) == []
+    unsold = deliveries.for_tags(d.model_copy(update={"tags": ["sale"]}), [], on, NOW)
+    assert [i.data["removed"] for i in unsold] == [["sale"]]
     # Two tag events are two events: they must not share an id.
     again = deliveries.for_tags(d, ["spam"], on, NOW)
     assert again[0].id != deliveries.for_tags(d, ["spam"], on, NOW)[0].id

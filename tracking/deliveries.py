@@ -127,8 +127,9 @@ def for_new_dialog(dialog: Dialog, settings: Settings, now: datetime) -> list[Ou
 def for_tags(dialog: Dialog, tags: Sequence[str], settings: Settings, now: datetime) -> list[OutboxItem]:
     """The dialog's tags become `tags`: a qualified lead's conversions when "qualified" is added, and
     `dialog.tagged` with what was added and removed (nothing when nothing changed). A sale's deliveries come
-    with the sale (for_sale)."""
-    added = [tag for tag in tags if tag not in dialog.tags]
+    with the sale (for_sale): "sale" added alone makes no `dialog.tagged`, its `sale.recorded` tells it."""
+    # An added "sale" is told by its own event, sale.recorded (Tracker.set_tags records the sale).
+    added = [tag for tag in tags if tag not in dialog.tags and tag != SALE_TAG]
     removed = [tag for tag in dialog.tags if tag not in tags]
     if not added and not removed:
         return []
