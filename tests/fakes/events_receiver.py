@@ -48,6 +48,7 @@ class EventsReceiver:
         self._released = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self.url = ""
+        self._changed = asyncio.Condition()
 
     async def __aenter__(self) -> EventsReceiver:
         app = web.Application()
@@ -75,6 +76,12 @@ class EventsReceiver:
         arrived = asyncio.Event()
         self._holds.append(arrived)
         return arrived
+
+    async def wait_for_events(self, count: int, within: float = 5.0) -> list[dict[str, Any]]:
+        """The events kept, in arrival order, once at least `count` have been."""
+        async with asyncio.timeout(within), self._changed:
+            await self._changed.wait_for(lambda: len(self.events) >= count)
+        return list(self.events.values())
 
     def verified(self, timestamp: str, body: bytes, header: str) -> bool:
         """A receiver's check, written from the docs (not from chattrack's code)."""
@@ -108,4 +115,6 @@ class EventsReceiver:
         event = json.loads(body)
         self.events.setdefault(event["id"], event)
         self.received.append(Received(headers, body, 200))
+        async with self._changed:
+            self._changed.notify_all()
         return web.json_response({"ok": True})

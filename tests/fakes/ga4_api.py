@@ -83,6 +83,7 @@ class FakeGA4:
         self._holds: dict[str, deque[Hold]] = {}
         self._runner: web.AppRunner | None = None
         self.url = ""
+        self._changed = asyncio.Condition()
 
     async def __aenter__(self) -> FakeGA4:
         app = web.Application()
@@ -114,6 +115,12 @@ class FakeGA4:
         hold = Hold()
         self._holds.setdefault(path, deque()).append(hold)
         return hold
+
+    async def wait_for_recorded(self, count: int, within: float = 5.0) -> list[dict[str, Any]]:
+        """Every event recorded, once at least `count` have been (a test waits for a background dispatcher)."""
+        async with asyncio.timeout(within), self._changed:
+            await self._changed.wait_for(lambda: len(self.recorded) >= count)
+        return self.recorded
 
     def to(self, path: str) -> list[Request]:
         return [r for r in self.requests if r.path == path]
@@ -154,6 +161,8 @@ class FakeGA4:
                 self.recorded.append(
                     {"client_id": body["client_id"], "timestamp_micros": body.get("timestamp_micros"), **event}
                 )
+            async with self._changed:
+                self._changed.notify_all()
         return web.Response(status=204)
 
 
