@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -15,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from reports.i18n import WORDS, Lang, delivery_reason, moment_label, money, word
 from tracking.codes import normalise_code
-from tracking.models import DeliveryOutcome, Dialog, OutboxItem
+from tracking.models import DELIVERY_KINDS, DeliveryOutcome, Dialog, OutboxItem
 from tracking.pages import page_label
 from tracking.phones import normalise_phone
 from tracking.store.base import Store
@@ -209,6 +210,33 @@ def delivery_line(item: OutboxItem, lang: Lang, zone: ZoneInfo, now: datetime | 
     when = _when(item.next_attempt_at, lang, zone, now)
     key = "delivery_waiting_after" if item.last_error else "delivery_waiting"
     return word(lang, key).format(system=system, what=what, time=when, reason=reason)
+
+
+def delivery_lines(items: Sequence[OutboxItem], lang: Lang, zone: ZoneInfo, now: datetime | None = None) -> list[str]:
+    """The card's block: what reached each system on one line («Метрика: отправлено — «Заявка» 12:03,
+    «Продажа» 12:10»), then each item waiting, refused or not sent on a line of its own (the latest
+    DELIVERIES_SHOWN of those)."""
+    order = {kind: index for index, kind in enumerate(DELIVERY_KINDS)}
+    sent: dict[str, list[str]] = {}
+    pending: list[str] = []
+    for item in items:
+        if item.outcome is not DeliveryOutcome.SENT:
+            pending.append(delivery_line(item, lang, zone, now))
+            continue
+        if item.goal is not None:
+            name = word(lang, f"delivery_goal_{item.goal.value}")
+        else:
+            event = item.event.value if item.event is not None else ""
+            name = WORDS[lang].get(f"delivery_event_{event}", event)
+        when = _when(item.sent_at or item.next_attempt_at, lang, zone, now)
+        sent.setdefault(item.kind, []).append(word(lang, "delivery_sent_item").format(name=name, time=when))
+    lines = [
+        word(lang, "delivery_sent_list").format(
+            system=WORDS[lang].get(f"delivery_system_{kind}", kind), items=", ".join(names)
+        )
+        for kind, names in sorted(sent.items(), key=lambda pair: order.get(pair[0], len(order)))
+    ]
+    return lines + pending[-DELIVERIES_SHOWN:]
 
 
 def _when(moment: datetime, lang: Lang, zone: ZoneInfo, now: datetime | None) -> str:

@@ -11,7 +11,7 @@ from datetime import timedelta
 from html import escape
 from zoneinfo import ZoneInfo
 
-from reports.card import DELIVERIES_SHOWN, DialogCard, delivery_line, sales_line, time_on_site
+from reports.card import DialogCard, delivery_lines, sales_line, time_on_site
 from reports.counts import Change, Comparison, Dynamics, PeriodTotals, Ranking, TagScope, Totals
 from reports.i18n import (
     BROWSERS,
@@ -392,7 +392,7 @@ def render_card(card: DialogCard, lang: Lang) -> str:
     ]
     if card.deliveries:  # conversions and events sent to other systems, the latest last
         lines += ["", f"<b>{escape(word(lang, 'deliveries_block'))}</b>"]
-        lines += [escape(delivery_line(item, lang, zone)) for item in card.deliveries[-DELIVERIES_SHOWN:]]
+        lines += [escape(line) for line in delivery_lines(card.deliveries, lang, zone)]
     first_message = message_text(d.first_message, 1000)
     if first_message:
         lines += ["", f"<b>{escape(word(lang, 'first_message_block'))}</b>"]

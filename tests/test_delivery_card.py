@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import aiohttp
 import pytest
 
-from reports.card import delivery_line, delivery_record, dialog_card
+from reports.card import delivery_line, delivery_lines, delivery_record, dialog_card
 from reports.i18n import Lang
 from reports.render import render_card
 from tests.fakes.telegram_api import html_to_text
@@ -162,3 +162,22 @@ def test_a_record_is_machine_values_and_the_line() -> None:
     record = delivery_record(item(outcome=DeliveryOutcome.SENT, sent_at=NOW), "en", MOSCOW)
     assert record["status"] == "sent" and record["goal"] == "lead" and record["next_attempt_at"] is None
     assert str(record["text"]).startswith("Metrica: goal “Lead” sent")
+
+
+def test_the_cards_block_puts_what_reached_each_system_on_one_line_and_each_problem_on_its_own() -> None:
+    later = NOW + timedelta(minutes=7)
+    items = [
+        item(EVENT_OUT, goal=None, event=EventType.DIALOG_CREATED, outcome=DeliveryOutcome.SENT, sent_at=NOW),
+        item(GA4, outcome=DeliveryOutcome.SENT, sent_at=NOW),
+        item(METRICA, outcome=DeliveryOutcome.SENT, sent_at=NOW),
+        item(METRICA, goal=Goal.SALE, outcome=DeliveryOutcome.SENT, sent_at=later),
+        item(GA4, goal=Goal.SALE, outcome=DeliveryOutcome.REFUSED, sent_at=later, note="http_error: 403"),
+    ]
+
+    assert delivery_lines(items, "ru", MOSCOW, NOW) == [
+        "Метрика: отправлено — «Заявка» 12:03, «Продажа» 12:10",
+        "GA4: отправлено — «Заявка» 12:03",
+        "Вебхук: отправлено — «новый диалог» 12:03",
+        "GA4: цель «Продажа» — ошибка: сервис ответил ошибкой 403",
+    ]
+    assert delivery_lines(items, "en", MOSCOW, NOW)[0] == "Metrica: sent — “Lead” 12:03, “Sale” 12:10"
