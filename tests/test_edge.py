@@ -86,8 +86,16 @@ def test_every_secret_setting_follows_the_blank_rule() -> None:
             settings = load_settings(**{name: blank})
             assert getattr(settings, name) is None, name
             assert settings.blank_secrets == [f"CHATTRACK_{name.upper()}"]
-        kept = load_settings(**{name: "k3y"})
+        kept = load_settings(**{name: "k3y", **PARTNERS.get(name, {})})
         assert isinstance(getattr(kept, name), SecretStr) and kept.blank_secrets == []
+
+
+# Secrets that work only with another setting (a half-set pair stops start-up, tests/test_integrations_settings).
+PARTNERS = {
+    "metrica_token": {"metrica_counter_id": "12345678"},
+    "ga4_api_secret": {"ga4_measurement_id": "G-ABC1234"},
+    "events_secret": {"events_url": "https://crm.example/hook"},
+}
 
 
 def test_blank_secrets_from_the_environment_and_the_start_up_report(monkeypatch: pytest.MonkeyPatch) -> None:
