@@ -44,7 +44,6 @@ phone or the message) and leaves it in the outbox for the day a token is configu
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -71,8 +70,9 @@ from bot.alerts import TAGS, alert_keyboard, card_keyboard, plain_alert, render_
 from bot.team import Target, team_targets
 from bot.texts import text
 from tracking.models import TAKE_REMINDER, Dialog, OutboxItem
+from tracking.passes import PassLoop
 from tracking.periods import utc_now
-from tracking.store.base import Store, StoreUnavailable
+from tracking.store.base import Store
 from tracking.strings import one_line
 
 log = logging.getLogger("chattrack.bot.outbox")
@@ -106,7 +106,7 @@ class _TeamChatChanged(Exception):
     """The team group moved or was lost while sending: send the item again to the team as it is now."""
 
 
-class AlertDispatcher:
+class AlertDispatcher(PassLoop):
     def __init__(
         self,
         store: Store,
@@ -124,6 +124,7 @@ class AlertDispatcher:
         clock: Clock = utc_now,
         tags: Sequence[str] = TAGS,
     ) -> None:
+        super().__init__("lead alerts", log)
         self.tags = tuple(tags)
         self.store = store
         self.bot = bot
@@ -142,51 +143,11 @@ class AlertDispatcher:
         self.clock = clock
         self.sent = 0
         self.failed = 0
-        self._wake = asyncio.Event()
-        self._stopping = False
-        self._task: asyncio.Task[None] | None = None
         self._next_due: datetime | None = None
         # Alerts already logged in log-only mode; bounded, since without a token they are never sent.
         self._logged: LRUCache[str, bool] = LRUCache(maxsize=10_000)
 
-    # lifecycle ----------------------------------------------------------------------------------
-
-    def kick(self) -> None:
-        """Look at the outbox now (a new dialog was just stored)."""
-        self._wake.set()
-
-    def start(self) -> None:
-        self._stopping = False
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="lead-alerts")
-
-    async def stop(self, grace: float = 10.0) -> None:
-        """Finish the send in flight (so it is marked sent), release the rest of the lease, end the loop."""
-        self._stopping = True
-        self._wake.set()
-        task, self._task = self._task, None
-        if task is None:
-            return
-        done, _ = await asyncio.wait({task}, timeout=grace)
-        if not done:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-    async def _run(self) -> None:
-        while not self._stopping:
-            self._wake.clear()
-            try:
-                await self.run_once()
-            except StoreUnavailable as exc:
-                log.warning("lead alerts wait: store unavailable (%s)", exc)
-            except Exception:
-                log.exception("lead alert pass failed; retrying at the next pass")
-            if self._stopping:
-                break
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._seconds_to_next_pass())
-
-    def _seconds_to_next_pass(self) -> float:
+    def seconds_to_next_pass(self) -> float:
         wait = self.poll_interval
         if self._next_due is not None:
             wait = min(wait, (self._next_due - self.clock()).total_seconds())

@@ -19,8 +19,6 @@ and not sent, and ends the loop: a restart loses nothing and sends nothing twice
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime, timedelta
@@ -30,9 +28,10 @@ from aiohttp import web
 
 from integrations.base import Delivered, Outgoing, Sender
 from tracking.models import DeliveryOutcome, OutboxItem
+from tracking.passes import PassLoop
 from tracking.periods import utc_now
 from tracking.settings import Settings
-from tracking.store.base import Store, StoreUnavailable
+from tracking.store.base import Store
 
 log = logging.getLogger("chattrack.integrations.outbox")
 
@@ -91,7 +90,7 @@ def senders(settings: Settings, http: aiohttp.ClientSession) -> list[Sender]:
     return found
 
 
-class DeliveryDispatcher:
+class DeliveryDispatcher(PassLoop):
     def __init__(
         self,
         store: Store,
@@ -104,6 +103,7 @@ class DeliveryDispatcher:
         clock: Clock = utc_now,
         observers: Sequence[Observer] = (),
     ) -> None:
+        super().__init__("deliveries", log)
         self.store = store
         self.senders = list(senders)
         self.interval = interval
@@ -112,9 +112,6 @@ class DeliveryDispatcher:
         self.retry_max = retry_max
         self.clock = clock
         self.observers = list(observers)
-        self._wake = asyncio.Event()
-        self._stopping = False
-        self._task: asyncio.Task[None] | None = None
 
     # lifecycle ----------------------------------------------------------------------------------
 
@@ -122,40 +119,12 @@ class DeliveryDispatcher:
     def kinds(self) -> tuple[str, ...]:
         return tuple(sender.kind for sender in self.senders)
 
-    def kick(self) -> None:
-        """Look at the outbox now instead of at the next pass."""
-        self._wake.set()
-
-    def start(self) -> None:
-        self._stopping = False
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="deliveries")
+    def seconds_to_next_pass(self) -> float:
+        return self.interval
 
     async def stop(self, grace: float = 30.0) -> None:
         """Finish the batch in flight (so its outcome is kept), give back the rest of the lease, end the loop."""
-        self._stopping = True
-        self._wake.set()
-        task, self._task = self._task, None
-        if task is None:
-            return
-        done, _ = await asyncio.wait({task}, timeout=grace)
-        if not done:  # its items stay leased until the lease runs out, then go again
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-    async def _run(self) -> None:
-        while not self._stopping:
-            self._wake.clear()
-            try:
-                await self.run_once()
-            except StoreUnavailable as exc:  # nothing is lost: the items wait in the store for the next pass
-                log.warning("deliveries wait: store unavailable (%s)", exc)
-            except Exception:
-                log.exception("delivery pass failed; retrying at the next pass")
-            if self._stopping:
-                break
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.interval)
+        await super().stop(grace)
 
     # one pass -----------------------------------------------------------------------------------
 
