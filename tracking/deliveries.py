@@ -69,34 +69,16 @@ def _conversions(
     suffix = f"{goal.value}:{dialog.id}" + (f":{sale.id}" if sale is not None else "")
     due = sale_due(sale, now) if sale is not None else now
     happened = sale.at if sale is not None else (dialog.started_at if goal is Goal.LEAD else now)
-    items = []
-    if settings.metrica_enabled and (visit.ym_client_id or dialog.attribution.yclid):
-        items.append(
-            _item(
-                f"{METRICA}:{suffix}",
-                METRICA,
-                dialog,
-                now,
-                due=due,
-                goal=goal,
-                happened_at=happened,
-                sale_id=sale.id if sale else None,
-            )
-        )
-    if settings.ga4_enabled and visit.ga_client_id:
-        items.append(
-            _item(
-                f"{GA4}:{suffix}",
-                GA4,
-                dialog,
-                now,
-                due=due,
-                goal=goal,
-                happened_at=happened,
-                sale_id=sale.id if sale else None,
-            )
-        )
-    return items
+    linkable = (
+        (METRICA, settings.metrica_enabled and bool(visit.ym_client_id or dialog.attribution.yclid)),
+        (GA4, settings.ga4_enabled and bool(visit.ga_client_id)),
+    )
+    sale_id = sale.id if sale is not None else None
+    return [
+        _item(f"{kind}:{suffix}", kind, dialog, now, due=due, goal=goal, happened_at=happened, sale_id=sale_id)
+        for kind, can_link in linkable
+        if can_link
+    ]
 
 
 def _event(
