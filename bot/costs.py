@@ -1,5 +1,6 @@
 """Ad spend sent to the bot: an owner's .csv or .xlsx document in the private chat is imported
 (integrations/cost_files.py) and answered with what was stored, or with what is wrong and nothing stored.
+The document's caption («vk», «google») names the source of a platform's export, which has no source column.
 
 Staff are told only owners import spend; strangers never reach this router (their documents are customers'
 messages, or the fallback's refusal). The router sits after the relay (a document replying to an alert goes
@@ -18,7 +19,14 @@ from aiogram.types import Message
 
 from bot.access import MEMBERS, HasRole, Role
 from bot.texts import language, plain_text, text
-from integrations.cost_files import MAX_BYTES, CostFileError, CostImport, Problem, import_cost_file
+from integrations.cost_files import (
+    MAX_BYTES,
+    SOURCE_EXAMPLES,
+    CostFileError,
+    CostImport,
+    Problem,
+    import_cost_file,
+)
 from reports.i18n import Lang, day_label, money
 from tracking.store.base import Store
 
@@ -39,20 +47,25 @@ def describe_import(result: CostImport, lang: Lang, *, markup: bool = True) -> s
     return summary + "\n" + say(lang, "costs_replaced")
 
 
-def describe_problem(problem: Problem, lang: Lang) -> str:
-    """One problem in plain text (the values as they are: the caller escapes the whole for HTML)."""
+def describe_problem(problem: Problem, lang: Lang, *, command: str | None = None) -> str:
+    """One problem in plain text (the values as they are: the caller escapes the whole for HTML). With the
+    `command` that imported the file (the CLI's), a missing source is asked for as its `--source`, else as the
+    document's caption."""
     values = dict(problem.values)
-    if problem.key == "columns":
+    key = problem.key
+    if key == "columns":
         missing = values.get("missing", [])
         assert isinstance(missing, list)
         names = [plain_text(lang, f"costs_column_{column}") for column in missing]
         values["missing"] = ", ".join(names)
-    return plain_text(lang, f"costs_error_{problem.key}", **values)
+    if key == "no_source" and command is not None:
+        key, values = "no_source_cli", {"command": f"{command} --source {SOURCE_EXAMPLES.split(',')[0]}"}
+    return plain_text(lang, f"costs_error_{key}", **values)
 
 
-def describe_rejection(error: CostFileError, lang: Lang) -> str:
+def describe_rejection(error: CostFileError, lang: Lang, *, command: str | None = None) -> str:
     """Plain text: «Файл не загружен, расходы не изменились.» and each problem on its line."""
-    problems = "\n".join(describe_problem(problem, lang) for problem in error.problems)
+    problems = "\n".join(describe_problem(problem, lang, command=command) for problem in error.problems)
     return plain_text(lang, "costs_rejected", problems=problems)
 
 
@@ -70,7 +83,7 @@ def costs_router(store: Store, currency: str) -> Router:
             return
         name = document.file_name or ""
         if not name.lower().endswith(TABLE_SUFFIXES):
-            await message.answer(text(lang, "costs_send_table"))
+            await message.answer(text(lang, "costs_send_table", examples=SOURCE_EXAMPLES))
             return
         if document.file_size is not None and document.file_size > MAX_BYTES:
             error = CostFileError([Problem("too_big", {"limit": MAX_BYTES // (1024 * 1024)})])
@@ -85,7 +98,7 @@ def costs_router(store: Store, currency: str) -> Router:
             return
         data = buffer.getvalue()
         try:
-            result = await import_cost_file(store, data, name, currency)
+            result = await import_cost_file(store, data, name, currency, source=message.caption)
         except CostFileError as exc:
             await message.answer(_escaped(describe_rejection(exc, lang)))
             return

@@ -245,7 +245,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "costs_rejected": "Файл не загружен, расходы не изменились.\n{problems}",
         "costs_send_table": (
             "Пришлите расходы таблицей Excel или текстовым файлом с разделителями (расходы.xlsx, "
-            "расходы.csv). В первой строке — названия столбцов: «Дата», «Источник», «Кампания», «Расход»."
+            "расходы.csv). Подойдёт выгрузка рекламного кабинета как есть — подпишите файл источником, как он "
+            "назван в ссылках сайта ({examples}). Или своя таблица со столбцами «Дата», «Источник», «Кампания», "
+            "«Расход»."
         ),
         "costs_owners_only": "Загружать расходы может только владелец.",
         "costs_download_failed": "Не получилось скачать файл из Телеграма, пришлите его ещё раз.",
@@ -253,8 +255,22 @@ TEXTS: dict[str, dict[str, str]] = {
         "costs_error_too_many_rows": "В файле больше {limit} строк: разделите его на части.",
         "costs_error_book": "Не получилось открыть файл как книгу Excel: сохраните его заново.",
         "costs_error_columns": (
-            "Не нашёл столбцы: {missing}. В первой строке должны быть названия столбцов: «Дата», "
-            "«Источник», «Кампания», «Расход» (или «Сумма»)."
+            "Не нашёл столбцы: {missing}. Нужна строка с названиями столбцов: «Дата», «Кампания», «Расход» "
+            "(или «Потрачено», «Сумма») и «Источник», если источник не указан для всего файла."
+        ),
+        "costs_error_no_source": (
+            "В файле нет столбца «Источник». Пришлите файл ещё раз с подписью — одним словом, откуда эти "
+            "расходы, как источник назван в ссылках сайта: {examples}."
+        ),
+        "costs_error_no_source_cli": (
+            "В файле нет столбца «Источник». Укажите источник всего файла, как он назван в ссылках сайта: {command}"
+        ),
+        "costs_error_given_source": (
+            "«{value}» не похоже на источник: нужно одно слово, как источник назван в ссылках сайта ({examples})."
+        ),
+        "costs_error_encoding": "Не получилось прочитать текст файла: сохраните его заново книгой Excel.",
+        "costs_error_period": (
+            "Строка {line}: расход за период {first} — {last}, а нужен по дням: выгрузите отчёт с разбивкой по дням"
         ),
         "costs_error_empty": "В файле нет ни одной строки с расходом.",
         "costs_error_date": "Строка {line}: не понял дату «{value}» (пишите 01.11.2026)",
@@ -488,8 +504,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "costs_replaced": "Days imported before had their figures replaced, not added to.",
         "costs_rejected": "The file was not imported; spend is unchanged.\n{problems}",
         "costs_send_table": (
-            "Send the spend as an Excel book or a delimited text file (spend.xlsx, spend.csv). The first "
-            "line names the columns: Date, Source, Campaign, Cost."
+            "Send the spend as an Excel book or a delimited text file (spend.xlsx, spend.csv). An ad platform's "
+            "export works as it is: give the file a caption naming the source as the site's links do "
+            "({examples}). Or a table of your own with the columns Date, Source, Campaign, Cost."
         ),
         "costs_owners_only": "Only an owner can import spend.",
         "costs_download_failed": "Could not download the file from Telegram; please send it again.",
@@ -497,8 +514,22 @@ TEXTS: dict[str, dict[str, str]] = {
         "costs_error_too_many_rows": "The file has more than {limit} lines: split it into parts.",
         "costs_error_book": "Could not open the file as an Excel book: save it again.",
         "costs_error_columns": (
-            "Columns not found: {missing}. The first line must name the columns: Date, Source, Campaign, "
-            "Cost (or Amount)."
+            "Columns not found: {missing}. A line must name the columns: Date, Campaign, Cost (or Amount "
+            "spent, Spend), and Source unless the source is given for the whole file."
+        ),
+        "costs_error_no_source": (
+            "The file has no Source column. Send it again with a caption: one word saying where this spend "
+            "comes from, as the site's links name the source: {examples}."
+        ),
+        "costs_error_no_source_cli": (
+            "The file has no Source column. Name the source of the whole file as the site's links name it: {command}"
+        ),
+        "costs_error_given_source": (
+            "“{value}” is not a source: one word is needed, as the site's links name the source ({examples})."
+        ),
+        "costs_error_encoding": "Could not read the file's text: save it again as an Excel book.",
+        "costs_error_period": (
+            "Line {line}: spend for {first} – {last}, but it is needed per day: export the report broken down by day"
         ),
         "costs_error_empty": "The file has no line with spend.",
         "costs_error_date": "Line {line}: can't read the date “{value}” (write 2026-11-01 or 01.11.2026)",

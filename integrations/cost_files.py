@@ -1,15 +1,22 @@
-"""Ad spend from a file the owner made: VK Ads, Google Ads, Avito, a blogger — any platform without an import.
+"""Ad spend from a file: an ad platform's own export as it is (Yandex Direct, VK Ads, Google Ads, Meta), or
+a table the owner made for a platform without an import (Avito, a blogger).
 
-A CSV (UTF-8 with or without BOM, or Windows-1251; `;`, `,` or tab between columns) or an Excel book (.xlsx,
-its first sheet) whose first line names the columns: date, source, campaign, cost — in Russian or English
-(«Дата», «Источник», «Кампания», «Расход» or «Сумма»), with an optional campaign id and currency. Amounts
-may have a decimal comma or dot and spaces between thousands; dates are 01.11.2026, 2026-11-01 or 01.11.26.
+A CSV (UTF-8 with or without BOM, UTF-16 as Google Ads saves «Excel .csv», or Windows-1251; `;`, `,` or tab
+between columns) or an Excel book (.xlsx, its first sheet). The line naming the columns may come after a
+report's title lines (its name, its period): it is the first of the first MAX_TITLE_LINES lines that names a
+date, a campaign and a cost, in Russian or English as the platforms name them («Дата», «Название кампании»,
+«Расход (руб.)», «Потрачено всего, ₽», "Day", "Campaign", "Amount spent (RUB)"...), with an optional source,
+campaign id and currency. Totals lines («Итого», «Всего», "Total: Account") are skipped. A platform's export
+has no source column: the source is given once for the whole file (`source`: the CLI's `--source`, the
+caption of the file sent to the bot); a file with a source column takes each line's own, the given one
+filling its empty cells. A currency named by a column or by the cost's header («Расход, ₽», "Cost (USD)")
+must be the business currency: there is no rate to convert with.
 
 All or nothing: every line is read first, and any line that is wrong stops the import with the line named
-(«Строка 7: не понял дату «31.02.2026»»): nothing of a bad file is stored. Lines of one day, source and
-campaign are added up (a file may list a campaign's ad groups apart). A re-import of a day replaces its
-figures (Store.save_costs). Errors are keys of bot/texts.py (`costs_error_*`) with their values, so the bot
-and the CLI say them in the owner's language.
+by its number in the file («Строка 7: не понял дату «31.02.2026»»): nothing of a bad file is stored. Lines
+of one day, source and campaign are added up (a file may list a campaign's ad groups apart). A re-import of
+a day replaces its figures (Store.save_costs). Errors are keys of bot/texts.py (`costs_error_*`) with their
+values, so the bot and the CLI say them in the owner's language.
 """
 
 from __future__ import annotations
@@ -18,10 +25,12 @@ import csv
 import io
 import re
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import partial
+from itertools import chain, islice
 from typing import Any
 
 from tracking import amounts
@@ -32,21 +41,48 @@ ORIGIN = "file"
 MAX_BYTES = 5 * 1024 * 1024  # a year of daily spend of a hundred campaigns is ~2 MB of CSV
 MAX_ROWS = 20_000
 MAX_ERRORS = 5  # problems named at once: enough to fix a file in one go, short enough to read
-MAX_COLUMNS = 30
+MAX_COLUMNS = 60  # Google Ads and Meta exports carry dozens of metric columns
+MAX_TITLE_LINES = 15  # non-empty lines searched for the one naming the columns (a report's name, period, notes)
 EXCEL_EPOCH = date(1899, 12, 30)  # a date cell without its format reads as days since this
+SOURCE_EXAMPLES = "vk, google, avito"
 
-# Column names as owners write them (lower case, «ё» as «е», punctuation and units dropped).
+# Column names as owners and platforms write them (lower case, «ё» as «е», «№» as «номер», punctuation,
+# units in brackets and anything after a comma dropped: «Расход (руб.)», «Потрачено всего, ₽»).
 COLUMNS: dict[str, tuple[str, ...]] = {
-    "day": ("дата", "день", "date", "day"),
+    "day": ("дата", "день", "date", "day", "reporting starts", "начало отчетности"),  # Meta: a row's first day
+    "day_end": ("reporting ends", "конец отчетности"),  # Meta: its last day (the same day when broken down by day)
     "source": ("источник", "площадка", "рекламная система", "канал", "source", "platform", "utm source"),
-    "campaign": ("кампания", "название кампании", "campaign", "campaign name", "utm campaign"),
-    "amount": ("расход", "расходы", "сумма", "затраты", "стоимость", "cost", "spend", "amount"),
-    "campaign_id": ("id кампании", "ид кампании", "номер кампании", "campaign id", "campaign_id"),
-    "currency": ("валюта", "currency"),
+    "campaign": ("кампания", "название кампании", "имя кампании", "campaign", "campaign name", "utm campaign"),
+    "amount": (
+        "расход",
+        "расходы",
+        "сумма",
+        "затраты",
+        "стоимость",  # Google Ads in Russian
+        "потрачено",  # VK Ads: «Потрачено всего, ₽»
+        "потраченная сумма",  # Meta in Russian
+        "списано",
+        "cost",
+        "spend",
+        "spent",
+        "spent budget",  # Telegram Ads
+        "amount",
+        "amount spent",  # Meta
+    ),
+    "campaign_id": ("id кампании", "ид кампании", "номер кампании", "campaign id"),  # Direct: «№ Кампании»
+    "currency": ("валюта", "код валюты", "currency", "currency code"),  # Google Ads: "Currency code"
 }
+# Words that may follow a column's name without making it another column: «Потрачено всего», «Расход с НДС».
+# Anything else makes it another figure ("Cost / conv.", «День недели», "Campaign status") and is not read.
+QUALIFIERS = frozenset({"всего", "итого", "total", "all", "с", "без", "до", "ндс", "vat", "incl", "excl", "gross"})
 REQUIRED = ("day", "source", "campaign", "amount")
 CURRENCY_SIGNS = {"₽": "RUB", "руб": "RUB", "р": "RUB", "$": "USD", "€": "EUR", "£": "GBP", "₸": "KZT", "тг": "KZT"}
-_DATE_FORMATS = ("%d.%m.%Y", "%Y-%m-%d", "%d.%m.%y", "%d/%m/%Y", "%Y.%m.%d")
+_DATE_FORMATS = ("%d.%m.%Y", "%Y-%m-%d", "%d.%m.%y", "%d/%m/%Y", "%Y.%m.%d", "%Y/%m/%d")
+# Google Ads and Meta in English: «Nov 1, 2026», «November 1, 2026», «Sat, Nov 1, 2026», «1 Nov 2026».
+_WORDY_DATE_FORMATS = ("%b %d, %Y", "%B %d, %Y", "%a, %b %d, %Y", "%A, %B %d, %Y", "%d %b %Y", "%d %B %Y")
+_TOTALS = re.compile(r"^(итого|всего|общий итог|total|totals|grand total)\b", re.IGNORECASE)
+_DASHES = ("-", "--", "—", "–", "−")  # Google Ads and Direct write a dash for nothing spent
+_SOURCE = re.compile(r"^[\w.-]{1,64}$")
 
 
 @dataclass(frozen=True)
@@ -86,22 +122,55 @@ class CostImport:
         return dict(sorted(sums.items(), key=lambda item: (-item[1], item[0])))
 
 
+def given_source(text: str | None) -> str | None:
+    """The source named for the whole file («vk»), or None when none is; CostFileError when it is not one word."""
+    source = (text or "").strip().lower()
+    if not source:
+        return None
+    if not _SOURCE.match(source):
+        raise CostFileError([Problem("given_source", {"value": (text or "").strip(), "examples": SOURCE_EXAMPLES})])
+    return source
+
+
 def _header_name(cell: object) -> str:
-    text = str(cell or "").replace("\ufeff", "").strip().lower().replace("ё", "е")
+    text = str(cell or "").replace("\ufeff", "").strip().lower().replace("ё", "е").replace("№", "номер ")
     text = re.sub(r"\(.*?\)|,.*$", "", text)  # «Расход (руб.)», «Сумма, ₽»
-    return re.sub(r"[^\w ]+", " ", text).replace("_", " ").strip()
+    return " ".join(re.sub(r"[^\w ]+", " ", text).replace("_", " ").split())
 
 
 def _columns(header: Sequence[object]) -> dict[str, int]:
+    """Which cell holds which column: a name as it is first, then a name with qualifiers («Потрачено всего»)."""
+    names = [_header_name(cell) for cell in header]
     found: dict[str, int] = {}
-    for index, cell in enumerate(header):
-        name = _header_name(cell)
-        for column, names in COLUMNS.items():
-            aliases = {alias.replace("_", " ") for alias in names}
-            if column not in found and (name in aliases or any(name.startswith(a + " ") for a in aliases)):
-                found[column] = index
-                break
+    taken: set[int] = set()
+    for exact in (True, False):
+        for column, aliases in COLUMNS.items():
+            if column in found:
+                continue
+            for index, name in enumerate(names):
+                if index not in taken and _names(name, aliases, exact=exact):
+                    found[column] = index
+                    taken.add(index)
+                    break
     return found
+
+
+def _names(name: str, aliases: tuple[str, ...], *, exact: bool) -> bool:
+    if exact:
+        return name in aliases
+    return any(name.startswith(alias + " ") and set(name[len(alias) :].split()) <= QUALIFIERS for alias in aliases)
+
+
+def _header_currency(cell: object) -> str | None:
+    """The currency a cost's header names: «Расход (руб.)», «Потрачено всего, ₽», "Amount spent (USD)"."""
+    text = str(cell or "").strip()
+    unit = re.search(r"\(([^()]*)\)\s*$", text) or re.search(r",\s*([^,]+)$", text)
+    if unit is None:
+        return None
+    written = unit.group(1).strip().rstrip(".")
+    if re.fullmatch(r"[A-Z]{3}", written):  # an ISO code, as the platforms write it: upper case
+        return written
+    return CURRENCY_SIGNS.get(written.lower())
 
 
 def _text(cell: object) -> str:
@@ -119,19 +188,22 @@ def parse_day(cell: object) -> date | None:
         return cell
     if isinstance(cell, (int, float)) and not isinstance(cell, bool):  # an Excel date without its format
         return EXCEL_EPOCH + timedelta(days=int(cell)) if 1 <= cell < 2_958_466 else None
-    text = _text(cell).split(" ")[0]  # «01.11.2026 0:00:00» from some exports
-    for form in _DATE_FORMATS:
-        try:
-            day = datetime.strptime(text, form).date()
-        except ValueError:
-            continue
-        return day if 2000 <= day.year <= 2100 else None
+    text = " ".join(_text(cell).split())
+    # The whole text («Nov 1, 2026»), then its first word («01.11.2026 0:00:00», «2026-11-01T00:00:00»).
+    for candidate, forms in ((text, _DATE_FORMATS + _WORDY_DATE_FORMATS), (re.split(r"[ T]", text)[0], _DATE_FORMATS)):
+        for form in forms:
+            try:
+                day = datetime.strptime(candidate, form).date()
+            except ValueError:
+                continue
+            return day if 2000 <= day.year <= 2100 else None
     return None
 
 
 def parse_amount(cell: object) -> Decimal | None:
     """12 000,50 · 12000.50 · 12,000.50 · 12.000,50 · «12 000 ₽»: exact, never through a float's digits. Text is
-    read as the bot reads a sale's amount (tracking/amounts.py), so «12,000» is twelve thousand in both."""
+    read as the bot reads a sale's amount (tracking/amounts.py), so «12,000» is twelve thousand in both. A dash
+    is nothing spent, as Google Ads and Direct write it."""
     if isinstance(cell, bool):
         return None
     if isinstance(cell, int):
@@ -139,6 +211,8 @@ def parse_amount(cell: object) -> Decimal | None:
     if isinstance(cell, float):
         return Decimal(repr(cell))  # Excel's number as it shows it (0.1, not 0.1000000000000000055)
     text = _text(cell).strip()
+    if text in _DASHES:
+        return Decimal(0)
     sign = -1 if text[:1] in ("-", "\u2212") else 1  # refused by the caller, naming the line
     try:
         return sign * amounts.parse_amount(text[1:] if sign < 0 else text, "RUB").value
@@ -151,22 +225,36 @@ def _currency(cell: object) -> str:
     return CURRENCY_SIGNS.get(text, text.upper())
 
 
-def _csv_rows(data: bytes) -> Iterator[tuple[int, list[str]]]:
-    if data.startswith(b"\xef\xbb\xbf"):
-        text = data[3:].decode("utf-8", errors="strict")
-    else:
+Rows = Iterator[tuple[int, list[Any]]]
+
+
+def _decode(data: bytes) -> str:
+    try:
+        if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # Google Ads' «Excel .csv»: UTF-16 with its mark
+            return data.decode("utf-16")
+        if data.startswith(b"\xef\xbb\xbf"):
+            return data[3:].decode("utf-8")
         try:
-            text = data.decode("utf-8")
+            return data.decode("utf-8")
         except UnicodeDecodeError:
-            text = data.decode("cp1251")  # Excel's «CSV» on a Russian Windows
-    first = next((line for line in text.splitlines() if line.strip()), "")
-    delimiter = max((";", "\t", ","), key=first.count)  # ties: «;» then tab (a comma may be a decimal one)
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
-    for row in reader:
-        yield reader.line_num, row
+            return data.decode("cp1251")  # Excel's «CSV» on a Russian Windows
+    except UnicodeDecodeError as exc:
+        raise CostFileError([Problem("encoding")]) from exc
 
 
-def _xlsx_rows(data: bytes) -> Iterator[tuple[int, list[Any]]]:
+def _csv_sources(data: bytes) -> list[Callable[[], Rows]]:
+    """The file read with each separator, the likeliest first: «;», then tab (a comma may be a decimal one)."""
+    text = _decode(data)
+
+    def rows(delimiter: str) -> Rows:
+        reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+        for row in reader:
+            yield reader.line_num, row  # the file's own line number (a quoted cell may span lines)
+
+    return [partial(rows, delimiter) for delimiter in (";", "\t", ",")]
+
+
+def _xlsx_rows(data: bytes) -> Rows:
     from openpyxl import load_workbook  # only for Excel books: the server starts without loading it
 
     try:
@@ -185,28 +273,58 @@ def is_xlsx(name: str, data: bytes) -> bool:
     return name.lower().endswith(".xlsx") or data.startswith(b"PK\x03\x04")
 
 
-def read_cost_file(data: bytes, name: str, currency: str) -> CostImport:
-    """Every line of the file as costs in `currency`, or CostFileError naming what is wrong (up to MAX_ERRORS)."""
+@dataclass
+class _Table:
+    header_line: int
+    header: list[Any]
+    columns: dict[str, int]
+    rows: Rows  # the lines after the header
+
+
+def _table(sources: list[Callable[[], Rows]], source: str | None) -> _Table:
+    """The first line naming a date, a campaign and a cost among the first MAX_TITLE_LINES, in the first reading
+    of the file (separator) that has one; else CostFileError naming the columns missing from the likeliest."""
+    best: tuple[int, dict[str, int]] = (-1, {})  # the most columns named by one line, the earliest of equals
+    for make_rows in sources:
+        rows = make_rows()
+        head = list(islice(((n, row) for n, row in rows if any(_text(c) for c in row)), MAX_TITLE_LINES))
+        for position, (number, row) in enumerate(head):
+            columns = _columns(row)
+            if all(c in columns for c in ("day", "campaign", "amount")):
+                return _Table(number, row, columns, chain(head[position + 1 :], rows))
+            score = sum(c in columns for c in REQUIRED)
+            if score > best[0]:
+                best = (score, columns)
+    wanted = [c for c in REQUIRED if c != "source" or source is None]
+    missing = [c for c in wanted if c not in best[1]]
+    raise CostFileError([Problem("columns", {"missing": missing})])
+
+
+def read_cost_file(data: bytes, name: str, currency: str, source: str | None = None) -> CostImport:
+    """Every line of spend in the file as costs in `currency`, `source` naming the source of lines without one;
+    or CostFileError naming what is wrong (up to MAX_ERRORS)."""
     if len(data) > MAX_BYTES:
         raise CostFileError([Problem("too_big", {"limit": MAX_BYTES // (1024 * 1024)})])
-    rows = _xlsx_rows(data) if is_xlsx(name, data) else _csv_rows(data)
+    source = given_source(source)
+    sources: list[Callable[[], Rows]] = [lambda: _xlsx_rows(data)] if is_xlsx(name, data) else _csv_sources(data)
+    table = _table(sources, source)
+    if "source" not in table.columns and source is None:
+        raise CostFileError([Problem("no_source", {"examples": SOURCE_EXAMPLES})])
+    header_currency = _header_currency(table.header[table.columns["amount"]])
+    if header_currency is not None and header_currency != currency:
+        raise CostFileError(
+            [Problem("currency", {"line": table.header_line, "value": header_currency, "currency": currency})]
+        )
     problems: list[Problem] = []
-    columns: dict[str, int] | None = None
     sums: dict[tuple[date, str, str, str], Cost] = {}
     lines = 0
-    for number, row in rows:
-        if not any(_text(cell) for cell in row):
-            continue
-        if columns is None:
-            columns = _columns(row)
-            missing = [c for c in REQUIRED if c not in columns]
-            if missing:
-                raise CostFileError([Problem("columns", {"missing": missing})])
+    for number, row in table.rows:
+        if not any(_text(cell) for cell in row) or _is_total(row, table.columns):
             continue
         lines += 1
         if lines > MAX_ROWS:
             raise CostFileError([Problem("too_many_rows", {"limit": MAX_ROWS})])
-        cost = _cost(number, row, columns, currency, problems)
+        cost = _cost(number, row, table.columns, currency, source, problems)
         if cost is None:
             if len(problems) >= MAX_ERRORS:
                 break
@@ -222,18 +340,38 @@ def read_cost_file(data: bytes, name: str, currency: str) -> CostImport:
     return CostImport(costs=list(sums.values()), lines=lines)
 
 
+def _cell(row: Sequence[Any], columns: dict[str, int], column: str) -> Any:
+    index = columns.get(column)
+    return row[index] if index is not None and index < len(row) else None
+
+
+def _is_total(row: Sequence[Any], columns: dict[str, int]) -> bool:
+    """«Итого», «Всего: 3 кампании», "Total: Account", "Total rows: 42" — a line of sums, not of a day."""
+    first = next((_text(cell) for cell in row if _text(cell)), "")
+    labels = (first, _text(_cell(row, columns, "day")), _text(_cell(row, columns, "campaign")))
+    return any(_TOTALS.match(label) for label in labels) and parse_day(_cell(row, columns, "day")) is None
+
+
 def _cost(
-    number: int, row: Sequence[Any], columns: dict[str, int], currency: str, problems: list[Problem]
+    number: int,
+    row: Sequence[Any],
+    columns: dict[str, int],
+    currency: str,
+    given: str | None,
+    problems: list[Problem],
 ) -> Cost | None:
     def cell(column: str) -> Any:
-        index = columns.get(column)
-        return row[index] if index is not None and index < len(row) else None
+        return _cell(row, columns, column)
 
     found = len(problems)
     day = parse_day(cell("day"))
     if day is None:
         problems.append(Problem("date", {"line": number, "value": _text(cell("day"))}))
-    source = _text(cell("source")).lower()
+    elif "day_end" in columns and (end := parse_day(cell("day_end"))) is not None and end != day:
+        problems.append(
+            Problem("period", {"line": number, "first": _text(cell("day")), "last": _text(cell("day_end"))})
+        )
+    source = _text(cell("source")).lower() or given
     if not source:
         problems.append(Problem("source", {"line": number}))
     campaign = _text(cell("campaign"))
@@ -248,7 +386,7 @@ def _cost(
     written = _currency(cell("currency")) if "currency" in columns and _text(cell("currency")) else currency
     if written != currency:
         problems.append(Problem("currency", {"line": number, "value": written, "currency": currency}))
-    if len(problems) > found or day is None or amount is None:
+    if len(problems) > found or day is None or amount is None or not source:
         return None
     return Cost(
         day=day,
@@ -261,8 +399,10 @@ def _cost(
     )
 
 
-async def import_cost_file(store: Store, data: bytes, name: str, currency: str) -> CostImport:
+async def import_cost_file(
+    store: Store, data: bytes, name: str, currency: str, source: str | None = None
+) -> CostImport:
     """Read the whole file, then store it in one write: a bad file changes nothing."""
-    imported = read_cost_file(data, name, currency)
+    imported = read_cost_file(data, name, currency, source)
     await store.save_costs(imported.costs)
     return imported

@@ -220,8 +220,11 @@ def recompute(settings: Settings) -> int:
     return 0
 
 
-def import_costs(settings: Settings, path: str) -> int:
-    """Ad spend from a CSV or .xlsx file (date, source, campaign, cost): all of it, or nothing (exit code 1)."""
+def import_costs(settings: Settings, path: str, source: str | None = None) -> int:
+    """Ad spend from a CSV or .xlsx file (an ad platform's export as it is, or date, source, campaign, cost),
+    `source` naming the source of lines without one: all of it, or nothing (exit code 1)."""
+    import shlex
+
     from bot.costs import describe_import, describe_rejection
     from integrations.cost_files import MAX_BYTES, CostFileError, Problem, import_cost_file
     from reports.i18n import normalise_lang
@@ -239,9 +242,9 @@ def import_costs(settings: Settings, path: str) -> int:
         try:
             if len(data) > MAX_BYTES:
                 raise CostFileError([Problem("too_big", {"limit": MAX_BYTES // (1024 * 1024)})])
-            result = await import_cost_file(store, data, path, settings.currency)
+            result = await import_cost_file(store, data, path, settings.currency, source)
         except CostFileError as exc:
-            print(describe_rejection(exc, lang), file=sys.stderr)
+            print(describe_rejection(exc, lang, command=f"chattrack costs import {shlex.quote(path)}"), file=sys.stderr)
             return 1
         print(describe_import(result, lang, markup=False))
         return 0
@@ -269,8 +272,13 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("recompute-buckets", help="regroup stored dialogs after CHATTRACK_TIMEZONE changed")
     costs = commands.add_parser("costs", help="ad spend of platforms without an import (VK Ads, Avito, ...)")
     costs_commands = costs.add_subparsers(dest="costs_command", required=True)
-    costs_import = costs_commands.add_parser("import", help="import a .csv or .xlsx: date, source, campaign, cost")
+    costs_import = costs_commands.add_parser(
+        "import", help="import a .csv or .xlsx: an ad platform's export as it is, or date, source, campaign, cost"
+    )
     costs_import.add_argument("file", help="the file; a bad line stops it all, with the line named")
+    costs_import.add_argument(
+        "--source", help="the source of lines without one, as the site's links name it in utm_source (vk, google)"
+    )
     args = parser.parse_args(argv)
     if args.command == "serve":
         if args.workers is not None and args.workers < 1:
@@ -285,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "forget":
         return forget(settings, args.contact)
     if args.command == "costs":
-        return import_costs(settings, args.file)
+        return import_costs(settings, args.file, args.source)
     return recompute(settings)
 
 
