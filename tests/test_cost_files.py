@@ -143,6 +143,183 @@ def test_an_excel_book_with_real_dates_numbers_and_text_dates() -> None:
     ]
 
 
+# ad platforms' own exports, as they are -----------------------------------------------------------------
+# Layouts as the platforms write them (see docs/money.md): title lines before the header, the platforms' column
+# names, totals lines, their number and date forms; none has a source column, so the source is given.
+
+# Google Ads, Reports → Download → CSV: the report's name and period first, "Total: …" lines last, every metric
+# column («Campaign status» before «Campaign», «Cost / conv.» after «Cost»), thousands with commas, «--» for none.
+GOOGLE_ADS = (
+    "Campaign report\n"
+    '"November 1, 2026 - November 2, 2026"\n'
+    "Campaign status,Campaign,Campaign ID,Day,Currency code,Impr.,Clicks,Cost,Conversions,Cost / conv.\n"
+    'Enabled,Кухни — поиск,20918273,2026-11-01,RUB,"12,480",312,"4,210.55",7.00,601.51\n'
+    "Enabled,Кухни — поиск,20918273,2026-11-02,RUB,9870,240,3150.00,3.00,1050.00\n"
+    "Paused,Шкафы,20918274,2026-11-01,RUB,120,2,--,0.00,--\n"
+    'Total: Account,--,--,--,RUB,"22,470",554,"7,360.55",10.00,736.06\n'
+    'Total: Search,--,--,--,RUB,"22,470",554,"7,360.55",10.00,736.06\n'
+)
+
+
+# The same report as «Excel .csv»: UTF-16 with its mark, tabs between columns, numbers without quotes.
+GOOGLE_ADS_EXCEL = (
+    "Campaign report\n"
+    "November 1, 2026 - November 2, 2026\n"
+    "Campaign status\tCampaign\tCampaign ID\tDay\tCurrency code\tImpr.\tClicks\tCost\tConversions\tCost / conv.\n"
+    "Enabled\tКухни — поиск\t20918273\t2026-11-01\tRUB\t12,480\t312\t4,210.55\t7.00\t601.51\n"
+    "Enabled\tКухни — поиск\t20918273\t2026-11-02\tRUB\t9870\t240\t3150.00\t3.00\t1050.00\n"
+    "Paused\tШкафы\t20918274\t2026-11-01\tRUB\t120\t2\t--\t0.00\t--\n"
+    "Total: Account\t--\t--\t--\tRUB\t22,470\t554\t7,360.55\t10.00\t736.06\n"
+).encode("utf-16")
+
+
+@pytest.mark.parametrize("encoded", [GOOGLE_ADS.encode(), GOOGLE_ADS_EXCEL], ids=["csv", "excel-csv"])
+def test_a_google_ads_report_download_reads_with_the_source_given(encoded: bytes) -> None:
+    result = read_cost_file(encoded, "Campaign report.csv", "RUB", source="Google")
+
+    assert result.lines == 3
+    assert sorted((str(c.day), c.source, c.campaign, c.campaign_id, c.amount) for c in result.costs) == [
+        ("2026-11-01", "google", "Кухни — поиск", "20918273", Decimal("4210.55")),
+        ("2026-11-01", "google", "Шкафы", "20918274", Decimal("0")),
+        ("2026-11-02", "google", "Кухни — поиск", "20918273", Decimal("3150.00")),
+    ]
+
+
+# Yandex Direct, «Мастер отчётов» → «Скачать» CSV: title lines, «№ Кампании», «Расход (руб.)», «Итого» last.
+DIRECT_WIZARD = (
+    "Отчёт «Мастер отчётов»\n"
+    "Период: 01.11.2026 - 02.11.2026\n"
+    "Логин: kuhni-master\n"
+    "Суммы указаны с НДС\n"
+    "Дата;Кампания;№ Кампании;Показы;Клики;CTR (%);Расход (руб.);Ср. цена клика (руб.)\n"
+    "01.11.2026;Кухни — поиск;70112233;1 200;48;4,00;3 456,70;72,01\n"
+    "02.11.2026;Кухни — поиск;70112233;1 100;40;3,64;2 956,70;73,92\n"
+    "02.11.2026;Кухни — РСЯ;70112240;15 000;12;0,08;500,00;41,67\n"
+    "Итого;;;17 300;100;0,58;6 913,40;69,13\n"
+)
+
+
+def test_a_direct_report_wizard_export_reads_with_ids_and_without_its_totals_line() -> None:
+    result = read_cost_file(DIRECT_WIZARD.encode("cp1251"), "report.csv", "RUB", source="yandex")
+
+    assert result.lines == 3
+    assert sorted((str(c.day), c.source, c.campaign, c.campaign_id, c.amount) for c in result.costs) == [
+        ("2026-11-01", "yandex", "Кухни — поиск", "70112233", Decimal("3456.70")),
+        ("2026-11-02", "yandex", "Кухни — РСЯ", "70112240", Decimal("500.00")),
+        ("2026-11-02", "yandex", "Кухни — поиск", "70112233", Decimal("2956.70")),
+    ]
+
+
+def test_a_wrong_line_of_an_export_is_named_by_its_line_in_the_file() -> None:
+    broken = DIRECT_WIZARD.replace("02.11.2026;Кухни — РСЯ", "31.11.2026;Кухни — РСЯ")
+
+    with pytest.raises(CostFileError) as caught:
+        read_cost_file(broken.encode(), "report.csv", "RUB", source="yandex")
+
+    assert problems(caught.value) == [("date", {"line": 8, "value": "31.11.2026"})]
+
+
+# VK Ads (ads.vk.com), statistics → «Выгрузить» in Excel: a title, an empty row, the header, the totals row.
+def vk_ads_book() -> bytes:
+    return xlsx(
+        [
+            ["Статистика кампаний за период 01.11.2026 – 02.11.2026"],
+            [],
+            ["Дата", "ID кампании", "Название кампании", "Статус", "Показы", "Клики", "Потрачено всего, ₽"],
+            ["01.11.2026", 1204455, "Кухни осень", "Активна", 10500, 87, 1520.4],
+            ["02.11.2026", 1204455, "Кухни осень", "Активна", 9800, 70, 1310],
+            ["Всего", None, None, None, 20300, 157, 2830.4],
+        ]
+    )
+
+
+def test_a_vk_ads_book_reads_with_its_title_rows_and_totals_row() -> None:
+    result = read_cost_file(vk_ads_book(), "statistics.xlsx", "RUB", source="vk")
+
+    assert sorted((str(c.day), c.source, c.campaign, c.campaign_id, c.amount) for c in result.costs) == [
+        ("2026-11-01", "vk", "Кухни осень", "1204455", Decimal("1520.4")),
+        ("2026-11-02", "vk", "Кухни осень", "1204455", Decimal("1310")),
+    ]
+
+
+# Meta Ads Manager → Export → CSV, broken down by day: "Reporting starts" and "Reporting ends" of each line.
+META = (
+    "Reporting starts,Reporting ends,Campaign name,Campaign delivery,Results,Amount spent (RUB),Cost per result\n"
+    "2026-11-01,2026-11-01,Кухни — лиды,active,4,2380.15,595.04\n"
+    "2026-11-02,2026-11-02,Кухни — лиды,active,2,1200,600\n"
+)
+
+
+def test_a_meta_ads_manager_export_reads_its_reporting_days() -> None:
+    result = read_cost_file(META.encode(), "Kuhni-Campaigns-Nov-1-2026-Nov-2-2026.csv", "RUB", source="facebook")
+
+    assert sorted((str(c.day), c.source, c.campaign, c.amount) for c in result.costs) == [
+        ("2026-11-01", "facebook", "Кухни — лиды", Decimal("2380.15")),
+        ("2026-11-02", "facebook", "Кухни — лиды", Decimal("1200")),
+    ]
+
+
+def test_an_export_in_another_currency_or_over_a_period_is_refused_by_its_lines() -> None:
+    dollars = META.replace("Amount spent (RUB)", "Amount spent (USD)")
+    rubles_sign = DIRECT_WIZARD.replace("Расход (руб.)", "Расход, ₸")
+    summed = META.replace("2026-11-02,2026-11-02", "2026-11-02,2026-11-30")
+
+    with pytest.raises(CostFileError) as usd:
+        read_cost_file(dollars.encode(), "x.csv", "RUB", source="facebook")
+    with pytest.raises(CostFileError) as tenge:
+        read_cost_file(rubles_sign.encode(), "x.csv", "RUB", source="yandex")
+    with pytest.raises(CostFileError) as period:
+        read_cost_file(summed.encode(), "x.csv", "RUB", source="facebook")
+
+    assert problems(usd.value) == [("currency", {"line": 1, "value": "USD", "currency": "RUB"})]
+    assert problems(tenge.value) == [("currency", {"line": 5, "value": "KZT", "currency": "RUB"})]
+    assert problems(period.value) == [("period", {"line": 3, "first": "2026-11-02", "last": "2026-11-30"})]
+    assert describe_rejection(period.value, "ru").splitlines()[1] == (
+        "Строка 3: расход за период 2026-11-02 — 2026-11-30, а нужен по дням: выгрузите отчёт с разбивкой по дням"
+    )
+    assert read_cost_file(META.encode(), "x.csv", "RUB", source="facebook").lines == 2  # the same file in RUB
+
+
+def test_an_export_without_a_source_asks_for_one_and_a_bad_one_is_named() -> None:
+    with pytest.raises(CostFileError) as missing:
+        read_cost_file(GOOGLE_ADS.encode(), "x.csv", "RUB")
+    with pytest.raises(CostFileError) as sentence:
+        read_cost_file(GOOGLE_ADS.encode(), "x.csv", "RUB", source="расходы за ноябрь")
+
+    assert problems(missing.value) == [("no_source", {"examples": "vk, google, avito"})]
+    assert describe_rejection(missing.value, "ru").splitlines()[1] == (
+        "В файле нет столбца «Источник». Пришлите файл ещё раз с подписью — одним словом, откуда эти расходы, "
+        "как источник назван в ссылках сайта: vk, google, avito."
+    )
+    assert describe_rejection(missing.value, "en", command="chattrack costs import x.csv").splitlines()[1] == (
+        "The file has no Source column. Name the source of the whole file as the site's links name it: "
+        "chattrack costs import x.csv --source vk"
+    )
+    assert describe_rejection(sentence.value, "ru").splitlines()[1] == (
+        "«расходы за ноябрь» не похоже на источник: нужно одно слово, как источник назван в ссылках сайта "
+        "(vk, google, avito)."
+    )
+
+
+def test_a_source_column_wins_and_the_given_source_fills_its_empty_cells() -> None:
+    text = "Дата;Источник;Кампания;Расход\n01.11.2026;avito;Объявления;500\n01.11.2026;;Обзор;15 000\n"
+
+    result = read_cost_file(text.encode(), "x.csv", "RUB", source="blogger")
+
+    assert sorted((c.source, c.campaign) for c in result.costs) == [("avito", "Объявления"), ("blogger", "Обзор")]
+
+
+def test_a_campaign_named_with_a_totals_word_is_a_campaign_when_its_line_has_a_date() -> None:
+    text = "Day;Campaign;Cost\n2026-11-01;Total Remont;100\nNov 2, 2026;Кухни;50\nTotal;;150\n"
+
+    result = read_cost_file(text.encode(), "x.csv", "RUB", "google")
+
+    assert sorted((str(c.day), c.campaign) for c in result.costs) == [
+        ("2026-11-01", "Total Remont"),
+        ("2026-11-02", "Кухни"),
+    ]
+
+
 # mistakes ------------------------------------------------------------------------------------------------
 
 
@@ -272,22 +449,43 @@ def test_the_cli_imports_a_file_and_refuses_a_bad_one_with_exit_code_1(
     assert len(asyncio.run(stored())) == 3  # the good file only
 
 
+def test_the_cli_takes_the_source_of_an_export_from_its_source_option(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CHATTRACK_DATABASE_URL", f"sqlite:///{tmp_path / 'chattrack.db'}")
+    report = tmp_path / "Мастер отчётов.csv"
+    report.write_bytes(DIRECT_WIZARD.encode("cp1251"))
+
+    assert main(["costs", "import", str(report)]) == 1
+    refused = capsys.readouterr()
+    assert main(["costs", "import", str(report), "--source", "yandex"]) == 0
+    imported = capsys.readouterr()
+
+    assert refused.err.splitlines()[1] == (
+        "В файле нет столбца «Источник». Укажите источник всего файла, как он назван в ссылках сайта: "
+        f"chattrack costs import '{report}' --source vk"
+    )
+    assert imported.out.splitlines()[:2] == [
+        "💰 Расходы загружены: строк — 3, 1 ноя 2026 — 2 ноя 2026.",
+        "• yandex: 6\u00a0913,40\u00a0₽",
+    ]
+
+
 # the bot ---------------------------------------------------------------------------------------------------
 
 
-def sends_document(person: Person, api: BotAPI, content: bytes, name: str) -> None:
+def sends_document(person: Person, api: BotAPI, content: bytes, name: str, caption: str | None = None) -> None:
     document = api.add_file(content, name)
-    api.push_update(
-        {
-            "message": {
-                "message_id": int(time.time() * 1000) % 1_000_000,
-                "date": int(time.time()),
-                "chat": {"id": person.id, "type": "private", "first_name": person.name},
-                "from": person.user,
-                "document": document,
-            }
-        }
-    )
+    message: dict[str, Any] = {
+        "message_id": int(time.time() * 1000) % 1_000_000,
+        "date": int(time.time()),
+        "chat": {"id": person.id, "type": "private", "first_name": person.name},
+        "from": person.user,
+        "document": document,
+    }
+    if caption is not None:
+        message["caption"] = caption
+    api.push_update({"message": message})
 
 
 async def test_an_owner_sends_a_file_and_the_bot_imports_it(run_bot: RunBot, api: BotAPI, store: SQLiteStore) -> None:
@@ -348,3 +546,32 @@ async def test_an_owner_sending_another_kind_of_file_is_told_what_to_send(run_bo
 
     assert shown(answer).startswith("Пришлите расходы таблицей Excel")
     assert api.calls_to("getFile") == []
+
+
+async def test_an_owner_sends_a_platforms_export_captioned_with_its_source(
+    run_bot: RunBot, api: BotAPI, store: SQLiteStore
+) -> None:
+    await run_bot()
+    owner = Person(api, OWNER, "ru", "Ирина")
+
+    sends_document(owner, api, vk_ads_book(), "statistics.xlsx")
+    asked = await owner.gets()
+    stored_before = await store.cost_rows(date(2026, 1, 1), date(2027, 1, 1))
+    sends_document(owner, api, vk_ads_book(), "statistics.xlsx", caption=" VK ")
+    answer = await owner.gets()
+
+    assert shown(asked).splitlines() == [
+        "Файл не загружен, расходы не изменились.",
+        "В файле нет столбца «Источник». Пришлите файл ещё раз с подписью — одним словом, откуда эти расходы, "
+        "как источник назван в ссылках сайта: vk, google, avito.",
+    ]
+    assert stored_before == []
+    assert shown(answer).splitlines()[:2] == [
+        "💰 Расходы загружены: строк — 2, 1 ноя 2026 — 2 ноя 2026.",
+        "• vk: 2\u00a0830,40\u00a0₽",
+    ]
+    rows = await store.cost_rows(date(2026, 1, 1), date(2027, 1, 1))
+    assert sorted((c.source, c.campaign_id, c.amount) for c in rows) == [
+        ("vk", "1204455", Decimal("1310")),
+        ("vk", "1204455", Decimal("1520.4")),
+    ]
