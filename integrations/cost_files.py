@@ -281,7 +281,7 @@ class _Table:
     rows: Rows  # the lines after the header
 
 
-def _table(sources: list[Callable[[], Rows]], source: str | None) -> _Table:
+def _table(sources: list[Callable[[], Rows]], source_given: bool) -> _Table:
     """The first line naming a date, a campaign and a cost among the first MAX_TITLE_LINES, in the first reading
     of the file (separator) that has one; else CostFileError naming the columns missing from the likeliest."""
     best: tuple[int, dict[str, int]] = (-1, {})  # the most columns named by one line, the earliest of equals
@@ -295,7 +295,7 @@ def _table(sources: list[Callable[[], Rows]], source: str | None) -> _Table:
             score = sum(c in columns for c in REQUIRED)
             if score > best[0]:
                 best = (score, columns)
-    wanted = [c for c in REQUIRED if c != "source" or source is None]
+    wanted = [c for c in REQUIRED if c != "source" or not source_given]
     missing = [c for c in wanted if c not in best[1]]
     raise CostFileError([Problem("columns", {"missing": missing})])
 
@@ -305,10 +305,15 @@ def read_cost_file(data: bytes, name: str, currency: str, source: str | None = N
     or CostFileError naming what is wrong (up to MAX_ERRORS)."""
     if len(data) > MAX_BYTES:
         raise CostFileError([Problem("too_big", {"limit": MAX_BYTES // (1024 * 1024)})])
-    source = given_source(source)
     sources: list[Callable[[], Rows]] = [lambda: _xlsx_rows(data)] if is_xlsx(name, data) else _csv_sources(data)
-    table = _table(sources, source)
-    if "source" not in table.columns and source is None:
+    table = _table(sources, bool((source or "").strip()))
+    try:
+        given = given_source(source)
+    except CostFileError:
+        if "source" not in table.columns:
+            raise
+        given = None  # a file with its own sources: the caption was a note («расходы за ноябрь»), not a source
+    if "source" not in table.columns and given is None:
         raise CostFileError([Problem("no_source", {"examples": SOURCE_EXAMPLES})])
     header_currency = _header_currency(table.header[table.columns["amount"]])
     if header_currency is not None and header_currency != currency:
@@ -324,7 +329,7 @@ def read_cost_file(data: bytes, name: str, currency: str, source: str | None = N
         lines += 1
         if lines > MAX_ROWS:
             raise CostFileError([Problem("too_many_rows", {"limit": MAX_ROWS})])
-        cost = _cost(number, row, table.columns, currency, source, problems)
+        cost = _cost(number, row, table.columns, currency, given, problems)
         if cost is None:
             if len(problems) >= MAX_ERRORS:
                 break

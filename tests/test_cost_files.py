@@ -305,8 +305,10 @@ def test_a_source_column_wins_and_the_given_source_fills_its_empty_cells() -> No
     text = "Дата;Источник;Кампания;Расход\n01.11.2026;avito;Объявления;500\n01.11.2026;;Обзор;15 000\n"
 
     result = read_cost_file(text.encode(), "x.csv", "RUB", source="blogger")
+    own = read_cost_file(text.replace(";;", ";vk;").encode(), "x.csv", "RUB", source="Расходы за ноябрь")
 
     assert sorted((c.source, c.campaign) for c in result.costs) == [("avito", "Объявления"), ("blogger", "Обзор")]
+    assert sorted(c.source for c in own.costs) == ["avito", "vk"]  # a caption that is a note, not a source
 
 
 def test_a_campaign_named_with_a_totals_word_is_a_campaign_when_its_line_has_a_date() -> None:
