@@ -3,29 +3,49 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
+import tempfile
 import uuid
 from collections.abc import Callable
-from datetime import date
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import openpyxl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import tests.test_bot_commands as bot_tests
 from reports.counts import TagFilter
 from reports.daily import daily_summary
 from reports.i18n import money
-from reports.money import Cell, Figures, apply_filters, join, money_report, money_rows, render_money, spends, total_of
+from reports.money import (
+    Cell,
+    Figures,
+    Spend,
+    apply_filters,
+    join,
+    joined,
+    money_columns,
+    money_report,
+    money_rows,
+    render_money,
+    spend_key,
+    spends,
+    total_of,
+)
 from reports.periods import Period, Unit
 from reports.xlsx import export_workbook
 from tests.fakes.telegram_api import html_to_text
 from tests.seed import MOSCOW, seed_dialog, utc
 from tests.test_bot_commands import NOW, OWNER, BotAPI, Person, RunBot, shown, to_chat
-from tracking.models import Channel, Cost, Sale
-from tracking.store.base import Store
+from tracking.models import AttributionStatus, Channel, Cost, Sale
+from tracking.store.base import CountQuery, CountRow, Store
 from tracking.store.sqlite import SQLiteStore
 
 
@@ -357,3 +377,170 @@ async def test_the_workbooks_report_sheets_have_money_columns_and_a_spend_sheet(
         ["Весна", "12345", None, 3000, "RUB", "файл", 3],
         ["Осень", "777", None, 500, "RUB", "файл", 0],
     ]
+
+
+# views above the ad count leads by campaign: the same figures as counted down to the ad -----------------
+
+
+def spends_as_first_written(costs: list[Cost], currency: str) -> list[Spend]:
+    """`spends` as it was before it was made faster (one `replace` per cost): the reference it must equal."""
+    totals: dict[tuple[str, str, str, str], Spend] = {}
+    for each in costs:
+        if each.currency.upper() != currency.upper():
+            continue
+        key = spend_key(each.source, each.campaign, each.campaign_id, each.ad_id)
+        known = totals.get(key)
+        if known is None:
+            totals[key] = Spend(each.source.strip(), each.campaign.strip(), each.campaign_id, each.ad_id, each.amount)
+        else:
+            totals[key] = replace(known, amount=known.amount + each.amount)
+    return list(totals.values())
+
+
+SOURCES_WRITTEN = ["yandex", "ya", " Yandex ", "vk", "VK", "google", "avito"]
+CAMPAIGNS_WRITTEN = ["spring", "Spring ", "123", "autumn", "777"]
+ADS_WRITTEN = ["901", "902", "903"]
+random_costs = st.lists(
+    st.builds(
+        cost,
+        st.sampled_from(SOURCES_WRITTEN),
+        st.sampled_from(["Spring", "autumn", "winter", "winter"]),  # no lead names «winter»: its ads' leads join
+        st.decimals(min_value=0, max_value=100_000, places=2).map(str),
+        campaign_id=st.sampled_from([None, "123", "777", "555"]),
+        ad_id=st.sampled_from([None, *ADS_WRITTEN, "904"]),
+        day=st.sampled_from([date(2026, 10, 31), date(2026, 11, 1), date(2026, 11, 30), date(2026, 12, 1)]),
+        currency=st.sampled_from(["RUB", "RUB", "rub", "USD"]),
+    ),
+    max_size=12,
+)
+
+
+@given(random_costs)
+def test_spends_add_up_as_they_did_before_they_were_made_faster(costs: list[Cost]) -> None:
+    assert spends(costs, "RUB") == spends_as_first_written(costs, "RUB")
+
+
+@dataclass(frozen=True)
+class Lead:
+    channel: str
+    source: str | None
+    campaign: str | None
+    content: str | None
+    tags: tuple[str, ...]
+    probable: bool
+    sale: str | None  # its sale's amount: "" a sale without an amount yet, None no sale
+
+
+random_leads = st.lists(
+    st.builds(
+        Lead,
+        st.sampled_from(["paid_search", "paid_social", "organic_search", "referral"]),
+        st.sampled_from([None, *SOURCES_WRITTEN]),
+        st.sampled_from([None, *CAMPAIGNS_WRITTEN]),
+        st.sampled_from([None, *ADS_WRITTEN]),
+        st.sampled_from([(), (), ("qualified",), ("spam",), ("qualified", "spam")]),
+        st.booleans(),
+        st.sampled_from([None, None, "", "12000", "500.50"]),
+    ),
+    max_size=14,
+)
+random_filters = st.sampled_from(
+    [{}, {}, {"channel": "paid_search"}, {"source": "yandex"}, {"source": "Yandex"}, {"campaign": "123"},
+     {"campaign": "spring"}, {"landing_page": "https://site.example/"}]
+)  # fmt: skip
+
+
+async def seed_random(store: Store, leads: list[Lead], costs: list[Cost]) -> None:
+    for number, lead in enumerate(leads):
+        status = AttributionStatus.PROBABLE if lead.probable else AttributionStatus.EXACT
+        at = utc("2026-11-01 00:00") + timedelta(hours=7 * number)
+        dialog = await seed_dialog(store, at, channel=lead.channel, status=status, tags=list(lead.tags),
+                                   source=lead.source, campaign=lead.campaign, content=lead.content)  # fmt: skip
+        if lead.sale is not None:
+            await sale(store, dialog.id, lead.sale or None)
+    await store.save_costs(costs)
+
+
+async def views_now_and_down_to_the_ad(
+    leads: list[Lead], costs: list[Cost], filters: dict[str, str], only_qualified: bool, include_probable: bool
+) -> list[tuple[object, object]]:
+    """Each view above the ad as money_report gives it, beside the same figures from the leads counted down
+    to the ad (`joined` with ads=True: how every view counted them before)."""
+    with tempfile.TemporaryDirectory() as folder:
+        store = SQLiteStore(Path(folder) / "chattrack.db")
+        await store.open()
+        try:
+            await seed_random(store, leads, costs)
+            options: dict[str, Any] = {"filters": filters, "include_probable": include_probable,
+                                       "tags": TagFilter(only="qualified") if only_qualified else None}  # fmt: skip
+            fine = await joined(store, NOVEMBER, currency="RUB", ads=True, **options)
+            pairs: list[tuple[object, object]] = []
+            for by in ("channel", "source", "campaign"):
+                report = await money_report(store, NOVEMBER, by, limit=100, **options)
+                rows = money_rows(by, fine.cells, fine.matches, qualified=fine.counted)
+                total = total_of(fine.cells, fine.matches, qualified=fine.counted)
+                unmatched = sorted(
+                    (m.spend for m in fine.matches if not m.joined), key=lambda s: (-s.amount, s.campaign)
+                )
+                pairs.append((report.rows, rows))
+                pairs.append((report.total, total if fine.spend_known else replace(total, spend=None)))
+                pairs.append((report.unmatched, unmatched))
+                pairs.append(([(m.spend, m.leads, m.joined) for m in report.matches],
+                              [(m.spend, m.leads, m.joined) for m in fine.matches]))  # fmt: skip
+                columns = await money_columns(store, NOVEMBER, by, currency="RUB", **options)
+                pairs.append((columns.values, {row.value: row.figures for row in money_rows(by, fine.cells,
+                                                                                          fine.matches)}))  # fmt: skip
+            return pairs
+        finally:
+            await store.close()
+
+
+@settings(max_examples=60, deadline=None)
+@given(random_leads, random_costs, random_filters, st.booleans(), st.booleans())
+def test_views_above_the_ad_give_the_figures_the_leads_counted_down_to_the_ad_give(
+    leads: list[Lead], costs: list[Cost], filters: dict[str, str], only_qualified: bool, include_probable: bool
+) -> None:
+    pairs = asyncio.run(views_now_and_down_to_the_ad(leads, costs, filters, only_qualified, include_probable))
+    for now, before in pairs:
+        assert now == before
+
+
+class CountedQueries:
+    """A store that notes what each count_dialogs groups by."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.groups: list[tuple[str, ...]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+    async def count_dialogs(self, query: CountQuery) -> list[CountRow]:
+        if query.group_by:  # not the count of what the tag filter left out
+            self.groups.append(tuple(query.group_by))
+        return await self.store.count_dialogs(query)
+
+
+async def test_views_above_the_ad_count_leads_by_campaign_unless_an_ads_spend_needs_its_ads_leads(
+    store: SQLiteStore,
+) -> None:
+    await seed_money(store)
+    counted = CountedQueries(store)
+
+    by_channel = await money_report(counted, NOVEMBER)
+    campaign_level = list(counted.groups)
+    by_ad = await money_report(counted, NOVEMBER, "content")
+    await store.save_costs([cost("yandex", "Лето", "400", campaign_id="999", ad_id="902", day=date(2026, 11, 7))])
+    counted.groups.clear()
+    with_an_ad = await money_report(counted, NOVEMBER)
+
+    assert campaign_level == [("channel", "source", "campaign")] * 2  # leads and qualified leads, no ad
+    assert {r.value: r.figures.spend for r in by_channel.rows} == {"paid_search": Decimal(6500), "paid_social": None}
+    assert {r.value: r.figures.spend for r in by_ad.rows} == {"901": None, "902": None, None: None}
+    # Лето's campaign named no lead, its ad 902 did: its spend joins that ad's lead, so the ad's leads are counted
+    assert (
+        counted.groups == [("channel", "source", "campaign")] * 2 + [("channel", "source", "campaign", "content")] * 2
+    )
+    assert {r.value: r.figures.spend for r in with_an_ad.rows} == {"paid_search": Decimal(6900), "paid_social": None}
+    [summer] = [m for m in with_an_ad.matches if m.spend.campaign == "Лето"]
+    assert summer.joined and summer.leads == 1 and with_an_ad.total.spend == Decimal(6900)
