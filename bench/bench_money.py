@@ -6,9 +6,13 @@ busy month. Each campaign gets a cost per day and source (Direct's names it by i
 templates do, so half the joins go by id), plus 20 campaigns that brought no leads; 10 % of the paid dialogs
 made a sale. Each line is the median of several runs of an opened `SQLiteStore`.
 
-Measured (2 shared CPUs, 30,000 dialogs over 30 days, 4,200 costs, 902 sales): /channels 8 ms; «💰» by channel
-310 ms, by campaign 350 ms, by ad 290 ms. Of that: leads by channel, source, campaign and ad 97 ms (10,000
-groups: no rollup holds the ad), qualified 33 ms, costs 25 ms, sales 10 ms, the join in Python ~90 ms.
+Measured (2 shared CPUs, 30,000 dialogs over 30 days, 4,200 costs, 902 sales) before issue 19's speed-up:
+/channels 8 ms; «💰» by channel 310 ms, by campaign 350 ms, by ad 290 ms. Of that: leads by channel, source,
+campaign and ad 97 ms (10,000 groups: no rollup holds the ad), qualified 33 ms, costs 25 ms, sales 10 ms, the
+join in Python ~90 ms. Now views above the ad count leads by campaign (docs/performance.md, "Money reports"):
+/channels 3.3 ms; by channel 57 ms against 226 ms counted down to the ad in the same run, by source 82, by
+campaign 58, by ad 213. With ``--dialogs 1000000`` (~7 minutes with seeding): /channels 11.7 ms; by channel
+1,438 ms against 2,515 ms, by source 1,652, by campaign 1,464, by ad 2,657: the leads are counted raw.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench_reports import END, ZONE, seed, timed
 
 from reports.counts import channels
-from reports.money import money_report
+from reports.money import MoneyRow, joined, money_report, money_rows
 from reports.periods import Period, Unit
 from tracking.models import Cost, Sale
 from tracking.store.sqlite import SQLiteStore
@@ -51,6 +55,12 @@ async def add_money(store: SQLiteStore, path: Path, first: date, days: int) -> t
     return len(costs), len(paid)
 
 
+async def down_to_the_ad(store: SQLiteStore, period: Period, by: str) -> list[MoneyRow]:
+    """A view's rows as every view counted them before (issue 19): leads grouped down to the ad."""
+    data = await joined(store, period, ads=True)
+    return money_rows(by, data.cells, data.matches, qualified=data.counted)
+
+
 async def measure(path: Path, days: int, runs: int) -> list[tuple[str, float]]:
     store = SQLiteStore(path, roll_up_every=None)
     await store.open()
@@ -61,7 +71,12 @@ async def measure(path: Path, days: int, runs: int) -> list[tuple[str, float]]:
         print(f"{costs:,} costs, {sales:,} sales added")
         return [
             ("/channels (count_dialogs by channel): baseline", await timed(lambda: channels(store, month), runs)),
+            (
+                "💰 by channel, leads down to the ad (before)",
+                await timed(lambda: down_to_the_ad(store, month, "channel"), runs),
+            ),
             ("💰 by channel", await timed(lambda: money_report(store, month), runs)),
+            ("💰 by source", await timed(lambda: money_report(store, month, "source"), runs)),
             ("💰 by campaign", await timed(lambda: money_report(store, month, "campaign"), runs)),
             ("💰 by ad", await timed(lambda: money_report(store, month, "content"), runs)),
         ]
