@@ -13,18 +13,16 @@ every CHATTRACK_DIRECT_IMPORT_HOURS, and the last 90 days once (a job key, so on
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import aiohttp
-from aiohttp import web
 
 from tracking.models import Cost
 from tracking.periods import utc_now
@@ -287,38 +285,3 @@ class DirectImport:
         while True:
             await self.run_once()
             await asyncio.sleep(self.every)
-
-
-DIRECT_IMPORT = web.AppKey("direct_import", DirectImport)
-
-
-async def direct_imports(app: web.Application) -> AsyncIterator[None]:
-    """The server's cleanup context (primary process, Direct configured): imports in the background."""
-    from webhooks.app import SETTINGS, STORE
-
-    settings: Settings = app[SETTINGS]
-    session = aiohttp.ClientSession()
-
-    async def tell_owners(reason: str) -> None:
-        from bot.runtime import BOT_RUNTIME
-        from bot.texts import text
-
-        runtime = app.get(BOT_RUNTIME)
-        if runtime is None or runtime.bot is None:
-            return
-        for owner in runtime.owner_ids:
-            await runtime.bot.send_message(owner, text(settings.bot_language, "direct_refused", reason=reason))
-
-    importer = app[DIRECT_IMPORT] = DirectImport(
-        store=app[STORE],
-        client=DirectClient.of(session, settings),
-        zone=settings.zone,
-        every=settings.direct_import_hours * 3600,
-        tell_owners=tell_owners,
-    )
-    task = asyncio.create_task(importer.forever(), name="direct-import")
-    yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
-    await session.close()

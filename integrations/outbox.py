@@ -20,11 +20,10 @@ and not sent, and ends the loop: a restart loses nothing and sends nothing twice
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 import aiohttp
-from aiohttp import web
 
 from integrations.base import Delivered, Outgoing, Sender
 from tracking.models import DeliveryOutcome, OutboxItem
@@ -49,29 +48,6 @@ RETRY_MAX = 6 * 3600.0  # a system down for a day is asked four times a day, not
 def backoff(attempts: int, base: float = RETRY_BASE, cap: float = RETRY_MAX) -> float:
     """Seconds to wait after attempt number `attempts` (1-based) failed: base, 2×base, 4×base… up to cap."""
     return float(min(base * 2 ** max(attempts - 1, 0), cap))
-
-
-async def run_deliveries(app: web.Application) -> AsyncIterator[None]:
-    """The primary process's dispatcher for the systems configured (a cleanup context of webhooks/app.py): one
-    HTTP session for every sender, closed after the dispatcher stopped."""
-    from webhooks.app import SETTINGS, STORE
-    from webhooks.metrics import METRICS
-
-    settings = app[SETTINGS]
-    async with aiohttp.ClientSession() as http:
-        found = senders(settings, http)
-        if not found:
-            yield
-            return
-        observers = [app[METRICS].observe_delivery] if METRICS in app else []
-        dispatcher = DeliveryDispatcher(
-            app[STORE], found, interval=settings.conversions_interval_seconds, observers=observers
-        )
-        app[DELIVERIES] = dispatcher
-        dispatcher.start()
-        log.info("deliveries: %s, every %.0f s", ", ".join(dispatcher.kinds), dispatcher.interval)
-        yield
-        await dispatcher.stop()
 
 
 def senders(settings: Settings, http: aiohttp.ClientSession) -> list[Sender]:
@@ -226,6 +202,3 @@ class DeliveryDispatcher(PassLoop):
                 observer(kind, outcome)
             except Exception:  # a metrics hiccup must not hold deliveries
                 log.exception("delivery observer failed")
-
-
-DELIVERIES = web.AppKey("deliveries", DeliveryDispatcher)  # the primary process's dispatcher (kick it)

@@ -422,7 +422,7 @@ async def test_two_copies_sharing_one_store_send_each_item_once(store: SQLiteSto
 async def test_the_server_sends_metrica_conversions_and_counts_them_in_metrics(
     start_server: Any, http: aiohttp.ClientSession
 ) -> None:
-    from integrations.outbox import DELIVERIES
+    from webhooks.background import DELIVERIES
 
     async with FakeMetricaAPI() as api:
         server = await start_server(

@@ -15,10 +15,11 @@ from zoneinfo import ZoneInfo
 import aiohttp
 import pytest
 
-from integrations.direct import BACKFILL_JOB, DIRECT_IMPORT, DirectClient, DirectError, DirectImport, parse_report
+from integrations.direct import BACKFILL_JOB, DirectClient, DirectError, DirectImport, parse_report
 from tests.fakes.direct_api import FakeDirectAPI, Row
 from tracking.settings import Settings
 from tracking.store.sqlite import SQLiteStore
+from webhooks.background import DIRECT_IMPORT
 
 MOSCOW = ZoneInfo("Europe/Moscow")
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)  # 12:00 in Moscow: today is 2 Nov

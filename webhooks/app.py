@@ -125,13 +125,11 @@ def create_app(settings: Settings, store: Store | None = None, *, primary: bool 
     if primary:
         app.cleanup_ctx.append(retention)
         app.cleanup_ctx.append(key_stored_pages)
-        from integrations.outbox import run_deliveries  # conversions and events out, for what is configured
+        from webhooks.background import direct_imports, run_deliveries
 
-        app.cleanup_ctx.append(run_deliveries)
-    if primary and settings.direct_enabled:  # Yandex Direct's ad spend, imported in the background
-        from integrations.direct import direct_imports
-
-        app.cleanup_ctx.append(direct_imports)
+        app.cleanup_ctx.append(run_deliveries)  # conversions and events out, for what is configured
+        if settings.direct_enabled:  # Yandex Direct's ad spend, imported in the background
+            app.cleanup_ctx.append(direct_imports)
     app.on_startup.append(freeze_startup_objects)
     metrics.setup(app)
     health.setup(app)
