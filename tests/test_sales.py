@@ -80,6 +80,9 @@ def test_without_a_sign_the_business_currency() -> None:
         ("99999999999", AmountProblem.TOO_LARGE),
         ("20 млн млн", AmountProblem.NOT_A_NUMBER),
         ("100000 млн", AmountProblem.TOO_LARGE),
+        ("1" + "0" * 30, AmountProblem.TOO_LARGE),  # past Decimal's 28 digits: refused, not a crash
+        ("1" + "0" * 30 + ",5", AmountProblem.TOO_LARGE),
+        ("9" * 40 + "к", AmountProblem.TOO_LARGE),
         ("12,3456", AmountProblem.TOO_PRECISE),
         ("12 000,505", AmountProblem.TOO_PRECISE),
         ("1,234567к", AmountProblem.TOO_PRECISE),

@@ -98,12 +98,20 @@ def parse_amount(text: str, default_currency: str) -> Amount:
         else:
             raise AmountError(AmountProblem.NOT_A_NUMBER)
     value = _number(number, spaced=spaced, decimals_free=multiplier is not None) * (multiplier or 1)
-    if value != value.quantize(_CENT):
-        raise AmountError(AmountProblem.TOO_PRECISE)
+    return Amount(checked_amount(value), currency or default_currency.upper())
+
+
+def checked_amount(value: Decimal) -> Decimal:
+    """An amount within bounds, however it was read (typed text, a JSON number): not negative, at most
+    MAX_AMOUNT, at most two decimals; a whole amount comes back without decimals. The size is checked first:
+    a number of 30 digits cannot even be rounded to kopecks (Decimal's precision is 28 digits)."""
+    if value < 0:
+        raise AmountError(AmountProblem.NEGATIVE)
     if value > MAX_AMOUNT:
         raise AmountError(AmountProblem.TOO_LARGE)
-    value = Decimal(int(value)) if value == value.to_integral_value() else value.quantize(_CENT)
-    return Amount(value, currency or default_currency.upper())
+    if value != value.quantize(_CENT):
+        raise AmountError(AmountProblem.TOO_PRECISE)
+    return Decimal(int(value)) if value == value.to_integral_value() else value.quantize(_CENT)
 
 
 def _currency(word: str) -> str | None:

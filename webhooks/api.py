@@ -38,7 +38,7 @@ from reports.money import Figures, MoneyColumns, money_columns
 from reports.periods import Period, PeriodError, parse_comparison, parse_period
 from reports.team import ResponseFigures, TeamReport, team_report
 from reports.xlsx import XLSX_TYPE, export_workbook
-from tracking.amounts import MAX_AMOUNT, AmountError, parse_amount
+from tracking.amounts import AmountError, checked_amount, parse_amount
 from tracking.models import Dialog, Sale
 from tracking.pages import page_key
 from tracking.periods import utc_now
@@ -525,15 +525,10 @@ def amount_of(value: object, name: str, currency: str) -> tuple[Decimal | None, 
         return amount.value, amount.currency
     if isinstance(value, bool) or not isinstance(value, int | Decimal):
         raise Unprocessable(f"{name} must be a number (or null)")
-    number = Decimal(value)
-    if number < 0:
-        raise Unprocessable(f"{name} cannot be negative")
-    if number > MAX_AMOUNT:
-        raise Unprocessable(f"{name} is more than {MAX_AMOUNT:,}")
-    if number != number.quantize(Decimal("0.01")):
-        raise Unprocessable(f"{name} has at most two decimal places")
-    whole = number == number.to_integral_value()
-    return (Decimal(int(number)) if whole else number.quantize(Decimal("0.01"))), currency
+    try:
+        return checked_amount(Decimal(value)), currency
+    except AmountError as exc:
+        raise Unprocessable(f"{name}: {exc}") from None
 
 
 def tags_of(value: object) -> list[str]:
