@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 from typing import Protocol
 
 from tracking.models import DeliveryOutcome, Dialog, OutboxItem, Sale
+from tracking.periods import utc_now
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,3 +44,30 @@ class Sender(Protocol):
     async def send(self, batch: Sequence[Outgoing]) -> list[Delivered]:
         """One result per item, in order."""
         ...
+
+
+# Notes every sender writes for the same answer (the card reads them: reports/i18n.delivery_reason).
+
+
+def retry_note(status: int) -> str:
+    """A retried answer's note: 429 is a quota, anything else its status."""
+    return "quota" if status == 429 else f"http_error: {status}"
+
+
+def failure_note(exc: BaseException) -> str:
+    """A timeout, or a connection that failed."""
+    return "timeout" if isinstance(exc, TimeoutError) else f"connection_error: {type(exc).__name__}"
+
+
+def retry_after(value: str | None) -> float | None:
+    """An answer's Retry-After in seconds: a number of seconds or an HTTP date; None when absent or unreadable."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, (parsedate_to_datetime(value) - utc_now()).total_seconds())
+    except (TypeError, ValueError):
+        return None

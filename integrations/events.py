@@ -19,13 +19,12 @@ import json
 import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import aiohttp
 
-from integrations.base import Delivered, Outgoing
-from integrations.ga4 import failure_note, money_number, retry_note
+from integrations.base import Delivered, Outgoing, failure_note, retry_after, retry_note
+from tracking.amounts import amount_number
 from tracking.models import EVENT_OUT, DeliveryOutcome, Dialog, EventType, Sale
 from tracking.periods import utc_now
 from tracking.settings import Settings
@@ -52,7 +51,7 @@ def _time(moment: datetime | None) -> str | None:
 def _sale(sale: Sale) -> dict[str, Any]:
     return {
         "id": sale.id,
-        "amount": money_number(sale.amount) if sale.amount is not None else None,
+        "amount": amount_number(sale.amount) if sale.amount is not None else None,
         "currency": sale.currency,
         "at": _time(sale.at),
         "by_name": sale.by_name,
@@ -72,7 +71,7 @@ def dialog_json(dialog: Dialog) -> dict[str, Any]:
         "tags": list(dialog.tags),
         "taken_by_name": dialog.taken_by_name,
         "sales": [_sale(sale) for sale in dialog.sales],
-        "revenue": money_number(dialog.revenue),
+        "revenue": amount_number(dialog.revenue),
         "attribution": dialog.attribution.model_dump(mode="json"),
         "code": dialog.code,
     }
@@ -149,27 +148,13 @@ class EventsSender:
                 answer = " ".join((await response.text(errors="replace"))[:EXCERPT].split())
                 if status in RETRIED or status >= 500:
                     log.warning("events receiver answered %s to %s: retried later", status, outgoing.item.id)
-                    return Delivered(None, retry_note(status), _retry_after(response.headers.get("Retry-After")))
+                    return Delivered(None, retry_note(status), retry_after(response.headers.get("Retry-After")))
         except (TimeoutError, aiohttp.ClientError) as exc:
             log.warning("events receiver unreachable (%s): %s retried later", type(exc).__name__, outgoing.item.id)
             return Delivered(None, failure_note(exc))
         log.warning("events receiver refused %s: %s %s", outgoing.item.id, status, answer)
         where = f" (moved to {response.headers.get('Location')})" if 300 <= status < 400 else ""
         return Delivered(DeliveryOutcome.REFUSED, f"rejected: HTTP {status}{where}" + (f": {answer}" if answer else ""))
-
-
-def _retry_after(value: str | None) -> float | None:
-    """Retry-After in seconds: a number of seconds or an HTTP date."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, (parsedate_to_datetime(value) - utc_now()).total_seconds())
-    except (TypeError, ValueError):
-        return None
 
 
 __all__ = ["SIGNATURE", "TIMESTAMP", "EventsSender", "dialog_json", "event_json", "signature"]

@@ -33,12 +33,12 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 import aiohttp
 
-from integrations.base import Delivered, Outgoing
+from integrations.base import Delivered, Outgoing, failure_note, retry_after, retry_note
+from tracking.amounts import amount_number
 from tracking.models import GA4, DeliveryOutcome, Goal
 from tracking.periods import utc_now
 from tracking.settings import Settings
@@ -61,11 +61,6 @@ def ga_client_id(raw: str | None) -> str | None:
     """The client id GA's tag uses: the `_ga` cookie's last two fields, or None for anything else."""
     found = _CLIENT_ID.fullmatch(raw.strip()) if raw else None
     return found.group(1) if found else None
-
-
-def money_number(amount: Decimal) -> int | float:
-    """A JSON number for an amount (two decimals at most, so a float carries it exactly as written)."""
-    return int(amount) if amount == amount.to_integral_value() else float(amount)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +140,7 @@ class GA4Sender:
                 return Delivered(DeliveryOutcome.SKIPPED, "sale_removed")
             params["currency"] = sale.currency
             if sale.amount is not None:
-                params["value"] = money_number(sale.amount)
+                params["value"] = amount_number(sale.amount)
         elif item.goal is Goal.LEAD:
             params["lead_source"] = dialog.messenger.value
         params["engagement_time_msec"] = ENGAGEMENT_MSEC
@@ -181,7 +176,8 @@ class GA4Sender:
                     return json.loads(text) if answer else None
                 if response.status in (408, 429) or response.status >= 500:
                     log.warning("GA4 %s answered %s: retried later", endpoint, response.status)
-                    return Delivered(None, retry_note(response.status), _retry_after(response))
+                    wait = retry_after(response.headers.get("Retry-After"))
+                    return Delivered(None, retry_note(response.status), wait)
                 log.warning("GA4 %s refused the events: %s %s", endpoint, response.status, text[:200])
                 return Delivered(DeliveryOutcome.REFUSED, _clip(f"rejected: HTTP {response.status}: {text.strip()}"))
         except (TimeoutError, aiohttp.ClientError) as exc:
@@ -210,26 +206,9 @@ def _refusals(answer: Any, count: int) -> dict[int, str]:
     return {index: _clip("rejected: " + "; ".join(reasons)) for index, reasons in refused.items()}
 
 
-def retry_note(status: int) -> str:
-    """A retried answer's note, in the words every sender uses (the card reads them): 429 is a quota."""
-    return "quota" if status == 429 else f"http_error: {status}"
-
-
-def failure_note(exc: BaseException) -> str:
-    """A timeout or a connection that failed, as every sender's note says it."""
-    return "timeout" if isinstance(exc, TimeoutError) else f"connection_error: {type(exc).__name__}"
-
-
-def _retry_after(response: aiohttp.ClientResponse) -> float | None:
-    try:
-        return max(0.0, float(response.headers.get("Retry-After", "")))
-    except ValueError:
-        return None
-
-
 def _clip(note: str) -> str:
     note = " ".join(note.split())
     return note if len(note) <= NOTE_LIMIT else note[: NOTE_LIMIT - 1] + "…"
 
 
-__all__ = ["EVENT_NAMES", "GA4Sender", "failure_note", "ga_client_id", "money_number", "retry_note"]
+__all__ = ["EVENT_NAMES", "GA4Sender", "ga_client_id"]

@@ -33,7 +33,7 @@ from decimal import Decimal
 
 import aiohttp
 
-from integrations.base import Delivered, Outgoing
+from integrations.base import Delivered, Outgoing, retry_after, retry_note
 from tracking.models import METRICA, DeliveryOutcome, Goal
 from tracking.periods import utc_now
 from tracking.settings import Settings
@@ -158,7 +158,7 @@ class MetricaSender:
             ) as response:
                 body = await response.read()
                 status = response.status
-                retry_after = response.headers.get("Retry-After")
+                retry_header = response.headers.get("Retry-After")
         except TimeoutError:
             return Delivered(None, "timeout")
         except aiohttp.ClientError as exc:
@@ -171,10 +171,8 @@ class MetricaSender:
             return Delivered(DeliveryOutcome.SENT, f"uploading {upload_id}" if upload_id is not None else None)
         message, error_type = _error(answer)
         log.warning("Metrica refused an upload of %d row(s): HTTP %d %s %s", len(rows), status, error_type, message)
-        if status == 429:
-            return Delivered(None, "quota", _seconds(retry_after))
-        if status >= 500:
-            return Delivered(None, f"http_error: {status}")
+        if status == 429 or status >= 500:
+            return Delivered(None, retry_note(status), retry_after(retry_header) if status == 429 else None)
         if status == 401 or error_type == "invalid_token":
             return Delivered(DeliveryOutcome.REFUSED, "invalid_token")
         if status == 403:
@@ -214,12 +212,3 @@ def _error(answer: object) -> tuple[str, str | None]:
     message = first.get("message") or answer.get("message") or ""
     error_type = first.get("error_type")
     return one_line(str(message), 300), str(error_type) if error_type else None
-
-
-def _seconds(header: str | None) -> float | None:
-    if header is None:
-        return None
-    try:
-        return max(float(header), 1.0)
-    except ValueError:
-        return None

@@ -101,6 +101,12 @@ def parse_amount(text: str, default_currency: str) -> Amount:
     return Amount(checked_amount(value), currency or default_currency.upper())
 
 
+def amount_number(amount: Decimal) -> int | float:
+    """An amount as a JSON number: whole amounts as integers; with two decimals at most a float prints back
+    exactly as written."""
+    return int(amount) if amount == amount.to_integral_value() else float(amount)
+
+
 def checked_amount(value: Decimal) -> Decimal:
     """An amount within bounds, however it was read (typed text, a JSON number): not negative, at most
     MAX_AMOUNT, at most two decimals; a whole amount comes back without decimals. The size is checked first:

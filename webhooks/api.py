@@ -38,7 +38,7 @@ from reports.money import Figures, MoneyColumns, money_columns
 from reports.periods import Period, PeriodError, parse_comparison, parse_period
 from reports.team import ResponseFigures, TeamReport, team_report
 from reports.xlsx import XLSX_TYPE, export_workbook
-from tracking.amounts import AmountError, checked_amount, parse_amount
+from tracking.amounts import AmountError, amount_number, checked_amount, parse_amount
 from tracking.models import Dialog, Sale
 from tracking.pages import page_key
 from tracking.periods import utc_now
@@ -263,7 +263,7 @@ def team_json(report: TeamReport) -> Json:
 def _json_number(value: object) -> int | float:
     """Money (Decimal) as a JSON number: whole amounts as integers; two decimals print back exactly."""
     if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
+        return amount_number(value)
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
