@@ -385,3 +385,12 @@ __all__ = [
     "set_menus",
     "start_router",
 ]
+
+
+def reply_to_bot(message: Message, bot: Bot) -> Message | None:
+    """The bot's own message that `message` answers, when it is a reply to one and not a command (commands sent
+    as replies stay commands): a relayed customer message, a lead alert, a sale's amount question."""
+    replied = message.reply_to_message
+    if replied is None or replied.from_user is None or replied.from_user.id != bot.id:
+        return None
+    return None if (message.text or "").startswith("/") else replied

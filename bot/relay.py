@@ -23,7 +23,7 @@ from aiogram.exceptions import AiogramError, TelegramBadRequest, TelegramForbidd
 from aiogram.filters import Filter
 from aiogram.types import Message
 
-from bot.access import MEMBERS, HasRole, member_name
+from bot.access import MEMBERS, HasRole, member_name, reply_to_bot
 from bot.team import Target, team_members
 from bot.texts import language, text
 from tracking.contacts import telegram_user
@@ -151,10 +151,8 @@ class ReplyToDialog(Filter):
         self.store = store
 
     async def __call__(self, message: Message, bot: Bot) -> bool | dict[str, Any]:
-        original = message.reply_to_message
-        if original is None or original.from_user is None or original.from_user.id != bot.id:
-            return False
-        if (message.text or "").startswith("/"):
+        original = reply_to_bot(message, bot)
+        if original is None:
             return False
         dialog_id = await self.store.dialog_by_bot_message(message.chat.id, original.message_id)
         return False if dialog_id is None else {"dialog_id": dialog_id}

@@ -28,7 +28,7 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, ForceReply, Message, User
 from aiogram.utils.formatting import Text, TextLink, TextMention
 
-from bot.access import MEMBERS, HasRole, member_name
+from bot.access import MEMBERS, HasRole, member_name, reply_to_bot
 from bot.texts import language, plain_text, text
 from reports.card import sales_line
 from reports.i18n import normalise_lang, phone_label
@@ -175,10 +175,8 @@ class AnswerToQuestion(Filter):
     """A reply to one of the bot's amount questions: passes `dialog_id` and `sale_id`."""
 
     async def __call__(self, message: Message, bot: Bot) -> bool | dict[str, Any]:
-        question = message.reply_to_message
-        if question is None or question.from_user is None or question.from_user.id != bot.id:
-            return False
-        if (message.text or "").startswith("/"):
+        question = reply_to_bot(message, bot)
+        if question is None:
             return False
         found = asked_sale(question)
         return False if found is None else {"dialog_id": found[0], "sale_id": found[1]}
