@@ -436,15 +436,12 @@ def alerts_router(
     @router.callback_query(TagCallback.filter(F.tag.in_(set(tags))))
     async def toggle_tag(query: CallbackQuery, callback_data: TagCallback, bot: Bot) -> None:
         lang = language(query.from_user.language_code)
-        dialog = await store.get_dialog(callback_data.dialog_id)
+        tag, presser = callback_data.tag, query.from_user
+        dialog = await tracker.toggle_tag(callback_data.dialog_id, tag, by=presser.id, by_name=member_name(presser))
         if dialog is None:
             await query.answer(text(lang, "dialog_missing"))
             return
-        tag = callback_data.tag
-        removing = tag in dialog.tags
-        chosen = [t for t in dialog.tags if t != tag] if removing else [*dialog.tags, tag]
-        presser = query.from_user
-        dialog = await tracker.set_tags(dialog.id, chosen, by=presser.id, by_name=member_name(presser)) or dialog
+        removing = tag not in dialog.tags
         label = tag_label(lang, tag)
         unpriced = [sale for sale in dialog.sales if sale.amount is None]
         if tag == SALE_TAG and not removing and unpriced:  # the sale just recorded: its amount, please

@@ -312,12 +312,23 @@ class Tracker:
         without an amount yet (the bot asks for it); "sale" removed removes the dialog's sales. None when
         there is no such dialog."""
         dialog = await self.store.get_dialog(dialog_id)
+        return None if dialog is None else await self._set_tags(dialog, tags, by, by_name)
+
+    async def toggle_tag(
+        self, dialog_id: str, tag: str, *, by: int | None = None, by_name: str | None = None
+    ) -> Dialog | None:
+        """A tag button pressed: the tag set when the dialog lacks it, removed when it has it (as set_tags)."""
+        dialog = await self.store.get_dialog(dialog_id)
         if dialog is None:
             return None
-        now = utc_now()
-        updated = await self.store.set_tags(dialog_id, tags, deliveries.for_tags(dialog, tags, self.settings, now))
+        tags = [t for t in dialog.tags if t != tag] if tag in dialog.tags else [*dialog.tags, tag]
+        return await self._set_tags(dialog, tags, by, by_name)
+
+    async def _set_tags(self, dialog: Dialog, tags: list[str], by: int | None, by_name: str | None) -> Dialog | None:
+        planned = deliveries.for_tags(dialog, tags, self.settings, utc_now())
+        updated = await self.store.set_tags(dialog.id, tags, planned)
         if updated is not None and deliveries.SALE_TAG in tags and not updated.sales:
-            updated = await self.add_sale(dialog_id, None, by=by, by_name=by_name) or updated
+            updated = await self._add_sale(updated, None, None, by, by_name) or updated
         return updated
 
     async def add_sale(
@@ -332,8 +343,11 @@ class Tracker:
         """One more sale of the dialog (a repeat purchase is another), with its amount when known. None when
         there is no such dialog."""
         dialog = await self.store.get_dialog(dialog_id)
-        if dialog is None:
-            return None
+        return None if dialog is None else await self._add_sale(dialog, amount, currency, by, by_name)
+
+    async def _add_sale(
+        self, dialog: Dialog, amount: Decimal | None, currency: str | None, by: int | None, by_name: str | None
+    ) -> Dialog | None:
         now = utc_now()
         sale = Sale(
             id=uuid.uuid4().hex,
@@ -343,8 +357,7 @@ class Tracker:
             by=by,
             by_name=by_name,
         )
-        planned = deliveries.for_sale(dialog, sale, self.settings, now)
-        return await self.store.add_sale(dialog_id, sale, planned)
+        return await self.store.add_sale(dialog.id, sale, deliveries.for_sale(dialog, sale, self.settings, now))
 
     async def change_sale(
         self, dialog_id: str, sale_id: str, amount: Decimal | None, currency: str | None = None
