@@ -76,7 +76,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 # Anything else makes it another figure ("Cost / conv.", «День недели», "Campaign status") and is not read.
 QUALIFIERS = frozenset({"всего", "итого", "total", "all", "с", "без", "до", "ндс", "vat", "incl", "excl", "gross"})
 REQUIRED = ("day", "source", "campaign", "amount")
-CURRENCY_SIGNS = {"₽": "RUB", "руб": "RUB", "р": "RUB", "$": "USD", "€": "EUR", "£": "GBP", "₸": "KZT", "тг": "KZT"}
+# Currency signs and words, as the bot reads them in a sale's amount («₽», «руб», «тг», «$»…).
+CURRENCIES = {**amounts.CURRENCY_SIGNS, **amounts.CURRENCY_WORDS}
 _DATE_FORMATS = ("%d.%m.%Y", "%Y-%m-%d", "%d.%m.%y", "%d/%m/%Y", "%Y.%m.%d", "%Y/%m/%d")
 # Google Ads and Meta in English: «Nov 1, 2026», «November 1, 2026», «Sat, Nov 1, 2026», «1 Nov 2026».
 _WORDY_DATE_FORMATS = ("%b %d, %Y", "%B %d, %Y", "%a, %b %d, %Y", "%A, %B %d, %Y", "%d %b %Y", "%d %B %Y")
@@ -170,7 +171,7 @@ def _header_currency(cell: object) -> str | None:
     written = unit.group(1).strip().rstrip(".")
     if re.fullmatch(r"[A-Z]{3}", written):  # an ISO code, as the platforms write it: upper case
         return written
-    return CURRENCY_SIGNS.get(written.lower())
+    return CURRENCIES.get(written.lower())
 
 
 def _text(cell: object) -> str:
@@ -222,7 +223,7 @@ def parse_amount(cell: object) -> Decimal | None:
 
 def _currency(cell: object) -> str:
     text = _text(cell).strip(". ").lower()
-    return CURRENCY_SIGNS.get(text, text.upper())
+    return CURRENCIES.get(text, text.upper())
 
 
 Rows = Iterator[tuple[int, list[Any]]]
