@@ -193,11 +193,7 @@ def delivery_line(item: OutboxItem, lang: Lang, zone: ZoneInfo, now: datetime | 
     отправлена 12:03», «GA4: цель «Заявка» — ошибка: …», «Метрика: цель «Заявка» — не отправлено: визит
     старше 21 дня», «Метрика: цель «Заявка» — отправится 12:10». Times of another day carry their date."""
     system = WORDS[lang].get(f"delivery_system_{item.kind}", item.kind)
-    if item.goal is not None:
-        subject, name = "goal", word(lang, f"delivery_goal_{item.goal.value}")
-    else:
-        event = item.event.value if item.event is not None else ""
-        subject, name = "event", WORDS[lang].get(f"delivery_event_{event}", event)
+    subject, name = ("goal" if item.goal is not None else "event"), _delivery_name(item, lang)
     what = word(lang, f"delivery_what_{subject}").format(goal=name, event=name)
     if item.outcome is DeliveryOutcome.SENT:
         when = _when(item.sent_at or item.next_attempt_at, lang, zone, now)
@@ -223,11 +219,7 @@ def delivery_lines(items: Sequence[OutboxItem], lang: Lang, zone: ZoneInfo, now:
         if item.outcome is not DeliveryOutcome.SENT:
             pending.append(delivery_line(item, lang, zone, now))
             continue
-        if item.goal is not None:
-            name = word(lang, f"delivery_goal_{item.goal.value}")
-        else:
-            event = item.event.value if item.event is not None else ""
-            name = WORDS[lang].get(f"delivery_event_{event}", event)
+        name = _delivery_name(item, lang)
         when = _when(item.sent_at or item.next_attempt_at, lang, zone, now)
         sent.setdefault(item.kind, []).append(word(lang, "delivery_sent_item").format(name=name, time=when))
     lines = [
@@ -237,6 +229,14 @@ def delivery_lines(items: Sequence[OutboxItem], lang: Lang, zone: ZoneInfo, now:
         for kind, names in sorted(sent.items(), key=lambda pair: order.get(pair[0], len(order)))
     ]
     return lines + pending[-DELIVERIES_SHOWN:]
+
+
+def _delivery_name(item: OutboxItem, lang: Lang) -> str:
+    """What went out, in the owner's words: the goal («Заявка») or the event («новый диалог»)."""
+    if item.goal is not None:
+        return word(lang, f"delivery_goal_{item.goal.value}")
+    event = item.event.value if item.event is not None else ""
+    return WORDS[lang].get(f"delivery_event_{event}", event)
 
 
 def _when(moment: datetime, lang: Lang, zone: ZoneInfo, now: datetime | None) -> str:
