@@ -130,6 +130,9 @@ class Click(BaseModel):
     page: str
     target: str  # the business number (E.164) or Telegram username the link opens
     at: datetime
+    # The text the link put into the customer's messenger, without the code: what is left when a customer
+    # deletes the code (tracking/fallback.py). None when the link carried none (or an older snippet sent it).
+    prefill: str | None = None
 
 
 class Messenger(StrEnum):

@@ -129,7 +129,10 @@ class Settings(BaseSettings):
 
     dialog_gap_hours: float = Field(72, gt=0)  # silence after which a message opens a new dialog
     visit_retention_days: int = Field(90, ge=1)
-    fallback_window_minutes: float = Field(10, ge=0)  # match a code-less first message to a lone recent click
+    # A code-less first message is matched to a recent click on a link to its number (tracking/fallback.py):
+    # clicks this recent are weighed (0: never match), and the best visit is named only when this sure of it.
+    fallback_window_minutes: float = Field(30, ge=0)
+    fallback_confidence: float = Field(0.95, ge=0.5, le=0.999)
     alert_retry_max_seconds: float = Field(300, gt=0)
 
     # Secret settings written but left empty (`CHATTRACK_META_APP_SECRET=`), for the start-up report.
