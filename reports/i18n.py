@@ -14,7 +14,7 @@ from reports.periods import Period
 from tracking.models import Dialog, Messenger
 from tracking.pages import page_label
 from tracking.periods import bucket_start
-from tracking.reasons import parse_reason
+from tracking.reasons import Reason, ReasonKind, parse_reason
 from tracking.store.base import Bucket
 
 Lang = Literal["ru", "en"]
@@ -108,6 +108,11 @@ WORDS: dict[Lang, dict[str, str]] = {
         "reason_code_unknown_ad": "код {code} не найден или устарел; клиент пришёл из рекламы с кнопкой WhatsApp",
         "reason_ad": "клиент пришёл из рекламы с кнопкой WhatsApp",
         "reason_only_click": "единственный клик по ссылке на этот номер за последние {minutes} мин",
+        "reason_scored": "уверенность {confidence}",
+        "reason_scored_kept": "сообщение совпадает с текстом ссылки на {kept}",
+        "reason_scored_delay": "сообщение пришло через {delay} после нажатия на ссылку",
+        "reason_scored_same_browser": "с этого браузера уже писали с этого номера",
+        "reason_scored_code_part": "в сообщении осталась часть кода",
         "change_was": "было {count}",
         "zone_moscow": "МСК",
         "direct_visit": "прямой заход",
@@ -280,6 +285,11 @@ WORDS: dict[Lang, dict[str, str]] = {
         "reason_code_unknown_ad": "code {code} is unknown or expired; the customer came from a click-to-WhatsApp ad",
         "reason_ad": "the customer came from a click-to-WhatsApp ad",
         "reason_only_click": "the only click on a link to this number in the last {minutes} min",
+        "reason_scored": "{confidence} sure",
+        "reason_scored_kept": "the message keeps {kept} of the link's text",
+        "reason_scored_delay": "the message came {delay} after the link was clicked",
+        "reason_scored_same_browser": "this browser wrote from this number before",
+        "reason_scored_code_part": "part of the code is left in the message",
         "change_was": "was {count}",
         "zone_moscow": "Moscow time",
         "direct_visit": "direct visit",
@@ -953,4 +963,22 @@ def reason_label(lang: Lang, stored: str | None) -> str | None:
     reason = parse_reason(stored)
     if reason is None:
         return stored if lang == "en" and stored else None
+    if reason.kind is ReasonKind.SCORED:
+        return _scored_reason(lang, reason)
     return WORDS[lang][f"reason_{reason.kind.value}"].format(code=reason.code, minutes=reason.minutes)
+
+
+def _scored_reason(lang: Lang, reason: Reason) -> str:
+    """«уверенность 97 %: сообщение совпадает с текстом ссылки на 100 %, написал через 45 с после нажатия…»"""
+    words = WORDS[lang]
+    sure = words["reason_scored"].format(confidence=percent(lang, (reason.confidence or 0) / 100))
+    signals = []
+    if reason.kept is not None:
+        signals.append(words["reason_scored_kept"].format(kept=percent(lang, reason.kept / 100)))
+    if reason.seconds is not None:
+        signals.append(words["reason_scored_delay"].format(delay=response_time(lang, reason.seconds)))
+    if reason.same_browser:
+        signals.append(words["reason_scored_same_browser"])
+    if reason.code_part:
+        signals.append(words["reason_scored_code_part"])
+    return sure + (": " + ", ".join(signals) if signals else "")

@@ -329,6 +329,17 @@ def test_the_card_says_what_the_owner_met_in_english() -> None:
         ("code 7K3M9QX is unknown or expired; click-to-WhatsApp ad", "код 7K3M9QX не найден или устарел"),
         ("click-to-WhatsApp ad", "клиент пришёл из рекламы с кнопкой WhatsApp"),
         ("the only click on a link to this number in the last 30 min", "за последние 30 мин"),
+        (
+            "probable 97%: keeps 100% of the link's text; written 45 s after the click",
+            "уверенность 97\u00a0%: сообщение совпадает с текстом ссылки на 100\u00a0%, сообщение пришло через "
+            "45\u00a0с после нажатия на ссылку",
+        ),
+        (
+            "probable 96%: written 300 s after the click; the same browser wrote from this contact before; "
+            "keeps part of the code",
+            "через 5\u00a0мин после нажатия на ссылку, с этого браузера уже писали с этого номера, в сообщении "
+            "осталась часть кода",
+        ),
         ("a reason no version wrote", None),  # never shown in English to a Russian reader
     ],
 )
@@ -347,8 +358,12 @@ def test_reasons_are_stored_as_before_and_read_back() -> None:
         Reason(ReasonKind.CODE_UNKNOWN_AD, code="7K3M9QX"),
         Reason(ReasonKind.AD),
         Reason(ReasonKind.ONLY_CLICK, minutes=10),
+        Reason(ReasonKind.SCORED, confidence=97, kept=100, seconds=45),
+        Reason(ReasonKind.SCORED, confidence=95, kept=60, seconds=0, code_part=True),
+        Reason(ReasonKind.SCORED, confidence=99, seconds=1800, same_browser=True, code_part=True),
     ):
         assert parse_reason(str(reason)) == reason
+        assert len(str(reason)) < 200  # the card shows a reason of up to 200 characters
     # The API and older stores hold exactly these lines.
     assert (
         str(Reason(ReasonKind.ONLY_CLICK, minutes=10)) == "the only click on a link to this number in the last 10 min"

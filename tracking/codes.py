@@ -214,3 +214,15 @@ def extract_code(text: str, markers: Iterable[str] = DEFAULT_MARKERS) -> Extract
             start, end = _widen(text, match.start(), match.end(), lone_brackets=False)
             return Extraction(code=canonical, text=_cut(text, start, end), marked=False)
     return Extraction(code=None, text=text.strip(), marked=False)
+
+
+def marked_fragment(text: str, markers: Iterable[str] = DEFAULT_MARKERS) -> str | None:
+    """What is left of a code a customer cut short or mistyped («(код 7K3M», «ref 7K3M9QY»): the last
+    marked token of 3–8 code symbols, canonical; None when there is none. No code by itself: it can
+    only tell which of a few recent visits wrote (tracking/fallback.py)."""
+    fragment = None
+    for match in _marked_pattern(tuple(markers)).finditer(text):
+        canonical = _canonical(match["token"])
+        if 3 <= len(canonical) <= CODE_LENGTH + 1 and all(symbol in _VALUE for symbol in canonical):
+            fragment = canonical
+    return fragment

@@ -16,7 +16,8 @@ class ReasonKind(StrEnum):
     CODE_UNKNOWN = "code_unknown"  # the message's code names no visit we keep
     CODE_UNKNOWN_AD = "code_unknown_ad"  # so, but the customer came from a click-to-WhatsApp ad
     AD = "ad"  # no code: a click-to-WhatsApp ad's data came with the message
-    ONLY_CLICK = "only_click"  # no code: the only recent click on a link to the number
+    ONLY_CLICK = "only_click"  # no code: the only recent click on a link to the number (before 2026-12)
+    SCORED = "scored"  # no code: the recent click the message's own evidence points to (tracking/fallback.py)
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,12 @@ class Reason:
     kind: ReasonKind
     code: str | None = None
     minutes: int | None = None
+    # SCORED: how sure (percent), and what pointed to the visit
+    confidence: int | None = None
+    kept: int | None = None  # percent of the link's text the message keeps
+    seconds: int | None = None  # from the click to the message
+    same_browser: bool = False  # this browser wrote from this phone before
+    code_part: bool = False  # the message keeps part of the code
 
     def __str__(self) -> str:
         """The stored form (English, stable: API clients and older stores read it)."""
@@ -33,8 +40,25 @@ class Reason:
             return f"code {self.code} is unknown or expired; click-to-WhatsApp ad"
         if self.kind is ReasonKind.AD:
             return "click-to-WhatsApp ad"
+        if self.kind is ReasonKind.SCORED:
+            signals = [f"written {self.seconds} s after the click"] if self.seconds is not None else []
+            if self.kept is not None:
+                signals.insert(0, f"keeps {self.kept}% of the link's text")
+            if self.same_browser:
+                signals.append(_SAME_BROWSER)
+            if self.code_part:
+                signals.append(_CODE_PART)
+            return f"probable {self.confidence}%: " + "; ".join(signals)
         return f"the only click on a link to this number in the last {self.minutes} min"
 
+
+_SAME_BROWSER = "the same browser wrote from this contact before"
+_CODE_PART = "keeps part of the code"
+_SCORED = re.compile(
+    r"probable (?P<confidence>\d{1,3})%: (?:keeps (?P<kept>\d{1,3})% of the link's text(?:; |$))?"
+    r"(?:written (?P<seconds>\d{1,7}) s after the click(?:; |$))?"
+    rf"(?P<same_browser>{_SAME_BROWSER}(?:; |$))?(?P<code_part>{_CODE_PART})?"
+)
 
 _STORED = (
     (re.compile(r"code (?P<code>\S+) is unknown or expired; click-to-WhatsApp ad"), ReasonKind.CODE_UNKNOWN_AD),
@@ -52,6 +76,19 @@ def parse_reason(stored: str | None) -> Reason | None:
     if not stored:
         return None
     line = stored.strip()
+    scored = _SCORED.fullmatch(line)
+    if scored is not None:
+        confidence, kept, seconds = (
+            None if v is None else int(v) for v in scored.group("confidence", "kept", "seconds")
+        )
+        return Reason(
+            ReasonKind.SCORED,
+            confidence=confidence,
+            kept=kept,
+            seconds=seconds,
+            same_browser=scored["same_browser"] is not None,
+            code_part=scored["code_part"] is not None,
+        )
     for pattern, kind in _STORED:
         match = pattern.fullmatch(line)
         if match is not None:
