@@ -30,7 +30,7 @@
          k storage and cookies allowed   l route of the last page view
    code  D read state   F marked url   G guard   H mark one element   I mark a subtree   J post   K text with the code
          Q post queued   T touch {u, r}   U cut   V save state   W route   Z random chars
-         a payload   e page view   g keep the visit   o click   x contact   y route changed
+         a payload   e page view   g keep the visit   o click   x report a click   y route changed
          z listen */
 (function (w, d) {
   var G = f => (...a) => {
@@ -56,7 +56,7 @@
       h,
       P,
       Z = n => Array.from(crypto.getRandomValues(new Uint8Array(n)), x => A[x & 31]).join(''), // 256 = 8 * 32: uniform
-      U = s => s.slice(0, 800), // keeps a body well under 4 KB
+      U = s => s.slice(0, 800), // keeps a body under 4 KB (a click: u, p, ft.u, ft.r)
       T = () => ({ u: U(L.href), r: U(d.referrer) }),
       D = G(s => k && JSON.parse(w[s].ct)),
       S = D('sessionStorage') || { q: [] },
@@ -94,9 +94,9 @@
       }),
       // The prefilled text with the code: the link's own text, else the page's preset phrase
       K = b => ((b = b.replace(R, '').trimEnd() || C.p.find(p => RegExp(p[0]).test(L.pathname))?.[1]) ? b + ' ' : '') + '(' + M + ' ' + S.c + ')',
-      // Marks one element's url attributes; returns the target when it holds a tracked link.
-      H = (e, t, r, v) => X.map(n => (r = (v = e.getAttribute(n)) && F(v)) && (r[0] != v && e.setAttribute(n, r[0]), t = r[1])) && t,
-      I = (r = d) => r.querySelectorAll(Y).forEach(e => H(e)),
+      // Marks one element's url attributes; returns [marked url, target] when it holds a tracked link.
+      H = (e, t, r, v) => X.map(n => (r = (v = e.getAttribute(n)) && F(v)) && (r[0] != v && e.setAttribute(n, r[0]), t = r)) && t,
+      I = (r = d) => r.querySelectorAll(Y).forEach(H), // forEach's index and list fill H's spare parameters: harmless
       J = o =>
         fetch(E, { method: 'POST', body: JSON.stringify(o), keepalive: 1 })
           .then(r => {
@@ -106,7 +106,7 @@
           })
           // kept to resend on the next page, unless the page is being left: then the browser still
           // delivers it (keepalive) while the promise fails, and a resend would count it twice
-          .catch(() => h || ((S.q = S.q.concat(o).slice(-9)), V())),
+          .catch(() => h || (S.q = S.q.concat(o).slice(-9), V())),
       Q = q => {
         q = S.q
         S.q = []
@@ -133,17 +133,18 @@
         // the rest (tx.js): other link forms, forms, navigation, frames and shadow roots
         P ||= import(new URL('tx.js', E)).then(G(m => m.default({ C, K, x, H, I, o, Y, X, c: () => S.c, f: f => (F = f, I()) })), Object)
       },
-      // a click and the window.open it triggers (same target, same second) are one contact
-      x = t => j != (j = t + (Date.now() >> 10)) && J(a('click', { h: t })),
+      // a click ([marked url, target]: the url's text tells the server what the link prefilled); a click
+      // and the window.open it triggers (same target, same second) are one contact
+      x = r => j != (j = r[1] + (Date.now() >> 10)) && J(a('click', { h: r[1], p: U(r[0]) })),
       O = w.open,
       z = (t, e, f) => t.addEventListener(e, f, 1),
       // the element clicked, inside shadow roots too: the nearest with a url attribute
       o = G((e, t) => (t = e.composedPath().find(t => t.matches?.(Y))) && (t = H(t)) && x(t)),
       // SPA: the page of contact is the route at click time; each route change is a page view.
       y = G(() => W() != l && e())
-    w.open = (...a) => (G(r => (r = F(a[0] + '')) && (a[0] = r[0], x(r[1])))(), O(...a))
+    w.open = (...a) => (G(r => (r = F(a[0] + '')) && (a[0] = r[0], x(r)))(), O(...a))
     z(w, 'click', o)
-    ;['pushState', 'replaceState'].map((n, f) => ((f = history[n]), (history[n] = (...a) => (a = f.apply(history, a), y(), a))))
+    ;['pushState', 'replaceState'].map((n, f) => (f = history[n], history[n] = (...a) => (a = f.apply(history, a), y(), a)))
     z(w, 'popstate', y)
     z(d, 'visibilitychange', G(Q))
     z(w, 'pagehide', () => (h = 1))

@@ -3,7 +3,8 @@
    after the page view, and hands over its internals:
 
    C  configuration (k tracked targets, n national forms, p presets)   K(text) the text with the code
-   x(target) report a click   H(element) mark one element   I(root) mark a document or shadow root
+   x([marked url, target]) report a click (the url: what the link prefilled)   H(element) mark one
+   element, returns [marked url, target] for a chat link   I(root) mark a document or shadow root
    o  t.js's click listener   Y the url attributes' selector   X their names   c() the visit's code
    f(F) replace t.js's link marker with this one (and re-mark the page)
 
@@ -61,14 +62,15 @@ export default ({ C, K, x, H, I, o, Y, X, c, f }) => {
         (r = F(r[0])) &&
         (e.preventDefault(), e.stopImmediatePropagation(), open(r[0]))
     }),
-    // a GET form to a chat url: the marked url's parameters go into its fields (text added if missing)
+    // a GET form to a chat url: the marked url's parameters go into its fields (text added if missing); the
+    // click reports that url, so the text the form carried (the customer's own, if they typed it) with it
     submit = G((e, f = e.target, r) =>
       f.method == 'get' &&
       (r = F(f.action + '?' + new URLSearchParams(new FormData(f)))) &&
       (new URL(r[0]).searchParams.forEach(
         (v, n) => ((f.elements[n] || f.appendChild(Object.assign(f.ownerDocument.createElement('input'), { type: 'hidden', name: n }))).value = v)
       ),
-      x(r[1]))
+      x(r))
     ),
     // location.href = 'https://wa.me/...' (or whatsapp://, or a form's own submit()): a chat url without
     // the code is cancelled and navigated to marked; the marked url carries the code, so no loop
@@ -77,14 +79,14 @@ export default ({ C, K, x, H, I, o, Y, X, c, f }) => {
         e.cancelable &&
         !(u = e.destination.url).includes(c()) &&
         (r = F(u)) &&
-        (e.preventDefault(), x(r[1]), (windows.get(e.target).location.href = r[0]))
+        (e.preventDefault(), x(r), (windows.get(e.target).location.href = r[0]))
     ),
     // a window: ours (its document is t.js's), or a same-origin frame's, once per document it shows (a
     // frame's contentWindow stays the same object across its pages; another origin's throws on .document:
     // out of reach). Listeners are the same functions each time: a window never gets one twice.
     hook = G((v, n = v.document, p = v.open) => {
       if (!once(n)) return
-      if (n != document) observe(n, 1), I(n), scan(n), (v.open = (...a) => (G(r => (r = F(a[0] + '')) && ((a[0] = r[0]), x(r[1])))(), p.apply(v, a)))
+      if (n != document) observe(n, 1), I(n), scan(n), (v.open = (...a) => (G(r => (r = F(a[0] + '')) && ((a[0] = r[0]), x(r)))(), p.apply(v, a)))
       on(v, 'click', o)
       on(v, 'click', literal)
       on(v, 'submit', submit)

@@ -236,6 +236,7 @@ async def test_wa_me_links_are_marked_and_the_click_opens_the_marked_url(tracker
     assert click["c"] == code
     assert click["v"] == view["v"]  # the server keeps a click only from the browser holding the code
     assert click["h"] == NUMBER
+    assert click["p"] == opened[0]  # the marked url: the server reads the link's text out of it
     assert click["u"] == tracker.url("plain")
     assert "r" not in click
     assert errors == []
@@ -275,7 +276,7 @@ async def test_api_whatsapp_variants_keep_their_other_parameters(tracker: Tracke
         app_absent="0",
     )
     click = await tracker.wait_for(lambda p: p["t"] == "click")
-    assert (click["h"], click["u"]) == (NUMBER, tracker.url("api"))
+    assert (click["h"], click["u"], click["p"]) == (NUMBER, tracker.url("api"), opened[0])
 
 
 async def test_only_the_tracked_number_is_marked_on_a_russian_page(tracker: Tracker, page: Page) -> None:
@@ -312,7 +313,7 @@ async def test_telegram_links_for_configured_usernames(tracker: Tracker, page: P
         await page.click("#tg")
     assert opened == [tg]
     click = await tracker.wait_for(lambda p: p["t"] == "click")
-    assert click["h"] == "shop_bot"
+    assert (click["h"], click["p"]) == ("shop_bot", tg)
 
 
 async def test_short_links_are_left_alone_and_counted(tracker: Tracker, page: Page) -> None:
@@ -337,7 +338,7 @@ async def test_widget_opening_whatsapp_with_window_open(tracker: Tracker, page: 
     await (await popup.value).wait_for_load_state()
     check_marked(opened[0], "https://wa.me/79991234567", "Hello from the hotel site", code)
     click = await tracker.wait_for(lambda p: p["t"] == "click")
-    assert (click["h"], click["u"]) == (NUMBER, tracker.url("widget"))
+    assert (click["h"], click["u"], click["p"]) == (NUMBER, tracker.url("widget"), opened[0])  # window.open's url
 
 
 async def test_inline_onclick_urls_are_intercepted(tracker: Tracker, page: Page) -> None:
@@ -363,7 +364,7 @@ async def test_inline_onclick_urls_are_intercepted(tracker: Tracker, page: Page)
     check_marked(opened[1], "https://api.whatsapp.com/send", "", code, phone=NUMBER)
     assert page.url == tracker.url("widget")  # the site stays open
     await tracker.wait_for(lambda p: len(tracker.clicks()) == 2)
-    assert [c["h"] for c in tracker.clicks()] == [NUMBER, NUMBER]
+    assert [(c["h"], c["p"]) for c in tracker.clicks()] == [(NUMBER, opened[0]), (NUMBER, opened[1])]
     assert errors == []
 
 
@@ -382,7 +383,7 @@ async def test_page_builder_buttons_with_data_attributes(tracker: Tracker, page:
         await page.click("#data-href")
     assert opened == [href]
     click = await tracker.wait_for(lambda p: p["t"] == "click")
-    assert (click["h"], click["c"]) == (NUMBER, code)
+    assert (click["h"], click["c"], click["p"]) == (NUMBER, code, href)
 
 
 # -- dynamic pages

@@ -241,7 +241,7 @@ async def test_android_intent_links(tracker: Tracker, page: Page) -> None:
     assert clicked == [await page.get_attribute("#smsto", "href"), other]
     one_code(parse_text(intent_parts(clicked[0])[0]), code)
     click = await tracker.wait_for(lambda p: p["t"] == "click")
-    assert (click["h"], click["c"]) == (NUMBER, code)
+    assert (click["h"], click["c"], click["p"]) == (NUMBER, code, clicked[0])
     assert len(tracker.clicks()) == 1
     assert errors == []
 
@@ -270,6 +270,7 @@ async def test_get_forms_to_whatsapp_carry_the_code(tracker: Tracker, page: Page
     one_code(form_url(opened[0])["text"], code)
     click = await tracker.wait_for(lambda p: p["t"] == "click")
     assert (click["h"], click["c"]) == (NUMBER, code)
+    assert form_url(click["p"]) == form_url(opened[0])  # the text the form carried: what the customer sends
 
     await page.clock.install()
     await page.clock.fast_forward(2000)  # a click on the same target within a second counts once
@@ -358,7 +359,7 @@ async def test_navigation_by_assignment_is_marked(tracker: Tracker, page: Page) 
         await page.click("#web")  # window.location = ...
     check_marked(opened[0], "https://web.whatsapp.com/send", "Hello! I need a diagnosis", code, phone=NUMBER)
     click = await tracker.wait_for(lambda p: p["t"] == "click")
-    assert (click["h"], click["c"], click["u"]) == (NUMBER, code, tracker.url("assign"))
+    assert (click["h"], click["c"], click["u"], click["p"]) == (NUMBER, code, tracker.url("assign"), opened[0])
 
     await load()
     async with page.expect_request(CHAT_URL):
@@ -447,6 +448,7 @@ async def test_links_and_window_open_in_same_origin_frames(tracker: Tracker, pag
     assert opened[0] == wa
     check_marked(opened[1], "https://api.whatsapp.com/send", "From the embedded widget", code, phone=NUMBER)
     await tracker.wait_for(lambda p: len(tracker.clicks()) == 2)
+    assert [c["p"] for c in tracker.clicks()] == opened  # the frame's window.open reports its url too
 
     # the frame reloads (another page of the widget): marked and hooked again
     await page.evaluate("document.getElementById('embed').src = '/pages/frame-widget.html?step=2'")
