@@ -99,6 +99,14 @@ PRODUCTS = (
     "Сертификат подарочный на 5000 рублей",
 )  # fmt: skip
 PRODUCT_PREFIX = "Здравствуйте! Интересует товар: "
+# One salon's service pages, each link "Здравствуйте! Хочу записаться на <service>": pages differ in a word or two.
+SERVICES = (
+    "маникюр", "педикюр", "маникюр с покрытием", "наращивание ресниц", "ламинирование ресниц",
+    "ламинирование бровей", "окрашивание бровей", "стрижку", "окрашивание волос", "мелирование",
+    "кератиновое выпрямление", "чистку лица", "массаж лица", "депиляцию", "шугаринг", "макияж",
+    "свадебную причёску", "пилинг", "консультацию косметолога", "ботокс",
+)  # fmt: skip
+SERVICE_TEMPLATE = "Здравствуйте! Хочу записаться на {service}"
 
 # A person's phone and where their browser's clock says they are (PageView.timezone) and their IP (region).
 RUSSIAN_ZONES: tuple[tuple[str, str, float], ...] = (
@@ -127,6 +135,7 @@ ELSEWHERE = (
 
 class TextMode(StrEnum):
     PAGE_PRESETS = "presets per page"  # each page's links carry that page's phrase
+    PAGE_TEMPLATE = "one template per page"  # each page's phrase is the same sentence naming its service
     SITE_WIDE = "one site-wide phrase"
     CODE_ONLY = "code only"  # links carry no text: the message is "(код 7K3M9QX)"
     PRODUCT_CARDS = "product cards"  # each product card's link names the product
@@ -202,7 +211,7 @@ class Scenario:
     regions: bool = False  # whether visits carry a region (the owner configured a geo base or Cloudflare)
 
     def text_label(self) -> str:
-        if self.text in (TextMode.PAGE_PRESETS, TextMode.PRODUCT_CARDS):
+        if self.text in (TextMode.PAGE_PRESETS, TextMode.PAGE_TEMPLATE, TextMode.PRODUCT_CARDS):
             return f"{self.text.value} ({self.pages})"
         return self.text.value
 
@@ -339,6 +348,10 @@ class _World:
             presets = list(self.corpus.page_presets)
             rng.shuffle(presets)
             return list(presets[: max(1, min(s.pages, len(presets)))])
+        if s.text is TextMode.PAGE_TEMPLATE:
+            services = list(SERVICES)
+            rng.shuffle(services)
+            return [SERVICE_TEMPLATE.format(service=x) for x in services[: max(1, min(s.pages, len(services)))]]
         if s.text is TextMode.PRODUCT_CARDS:
             products = list(PRODUCTS)
             rng.shuffle(products)
@@ -648,6 +661,7 @@ def grid() -> list[Scenario]:
         vary("heavy tail", delay=heavy_tail),
         vary("3 pages", pages=3),
         vary("20 pages", pages=20),
+        vary("one template", text=TextMode.PAGE_TEMPLATE),
         vary("site-wide", text=TextMode.SITE_WIDE),
         vary("code only", text=TextMode.CODE_ONLY),
         vary("product cards", text=TextMode.PRODUCT_CARDS, pages=40),
