@@ -275,6 +275,51 @@ async def test_recent_clicks_are_those_on_the_target_in_the_window_oldest_first(
     assert found[1] == click("MID00000", 5)
 
 
+async def test_a_click_keeps_the_text_its_link_prefilled(store: Store) -> None:
+    """The fallback matcher compares a code-less message with it (issue 21); a link without text has none."""
+    await store.record_page_view(page_view("ABCD1234", "visitor-1", "https://shop.example/", T0))
+    texted = Click(
+        code="ABCD1234", page="https://shop.example/kids", target=NUMBER, at=T0, prefill="Сколько стоит съёмка? 📸"
+    )
+    bare = Click(code="ABCD1234", page="https://shop.example/", target=NUMBER, at=T0 + timedelta(seconds=5))
+
+    assert await store.record_click(texted, "visitor-1") is True
+    assert await store.record_click(bare, "visitor-1") is True
+
+    found = await store.recent_clicks(NUMBER, T0, T0 + timedelta(minutes=1))
+    assert [c.prefill for c in found] == ["Сколько стоит съёмка? 📸", None]
+    assert found == [texted, bare]
+
+
+async def test_clicks_stored_before_the_prefill_column_are_read_as_without_text(
+    adapter: str, make_store: MakeStore, tmp_path: Path
+) -> None:
+    if adapter == "sqlite":  # a file from before issue 21: the clicks table has no prefill column
+        with closing(sqlite3.connect(tmp_path / "chattrack.db")) as old, old:  # the file make_store opens
+            old.execute("CREATE TABLE clicks (id INTEGER PRIMARY KEY, code TEXT NOT NULL, target TEXT NOT NULL,"
+                        " page TEXT NOT NULL, at TEXT NOT NULL)")  # fmt: skip
+            old.execute(
+                "INSERT INTO clicks (code, target, page, at) VALUES (?, ?, ?, ?)",
+                ("OLD00000", NUMBER, "https://shop.example/", ts(T0)),
+            )
+        store = await make_store()
+    else:  # a document from before: no prefill field
+        store = await make_store()
+        assert isinstance(store, MongoStore)
+        await store.db.clicks.insert_one(
+            {"code": "OLD00000", "target": NUMBER, "page": "https://shop.example/", "at": T0}
+        )
+    await store.record_page_view(page_view("NEW00000", "visitor-1", "https://shop.example/", T0))
+    new = Click(code="NEW00000", page="https://shop.example/", target=NUMBER, at=T0 + timedelta(1), prefill="Hi")
+    assert await store.record_click(new, "visitor-1") is True
+    again = await make_store()  # a second open of the upgraded file changes nothing
+
+    found = await again.recent_clicks(NUMBER, T0, T0 + timedelta(days=2))
+
+    old = Click(code="OLD00000", page="https://shop.example/", target=NUMBER, at=T0)
+    assert found == [old, new]
+
+
 async def test_retention_drops_visits_and_clicks_last_seen_before_the_cutoff(store: Store) -> None:
     for i, code in enumerate(["OLD00000", "OLD00001", "NEW00000"]):
         view = page_view(code, f"visitor-{i}", "https://shop.example/", T0 + timedelta(days=10 * (code == "NEW00000")))

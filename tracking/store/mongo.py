@@ -723,6 +723,7 @@ class MongoStore:
         ):
             await self.db.clicks.insert_one(
                 {"code": click.code, "target": click.target, "page": click.page, "at": click.at}
+                | ({"prefill": click.prefill} if click.prefill is not None else {})  # clicks without: no field
             )
         return True
 
@@ -734,7 +735,10 @@ class MongoStore:
     @_unavailable_as_store_error
     async def recent_clicks(self, target: str, since: datetime, until: datetime) -> list[Click]:
         cursor = self.db.clicks.find({"target": target, "at": {"$gte": since, "$lte": until}}).sort("at", ASCENDING)
-        return [Click(code=d["code"], target=d["target"], page=d["page"], at=d["at"]) for d in await cursor.to_list()]
+        return [
+            Click(code=d["code"], target=d["target"], page=d["page"], at=d["at"], prefill=d.get("prefill"))
+            for d in await cursor.to_list()
+        ]
 
     @_unavailable_as_store_error
     async def any_visit(self) -> bool:

@@ -112,7 +112,8 @@ CREATE TABLE IF NOT EXISTS visits (
     current_page TEXT, pages_seen INTEGER);
 CREATE INDEX IF NOT EXISTS visits_last_seen ON visits (last_seen);
 CREATE TABLE IF NOT EXISTS clicks (
-    id INTEGER PRIMARY KEY, code TEXT NOT NULL, target TEXT NOT NULL, page TEXT NOT NULL, at TEXT NOT NULL);
+    id INTEGER PRIMARY KEY, code TEXT NOT NULL, target TEXT NOT NULL, page TEXT NOT NULL, at TEXT NOT NULL,
+    prefill TEXT);
 CREATE INDEX IF NOT EXISTS clicks_target_at ON clicks (target, at);
 CREATE INDEX IF NOT EXISTS clicks_code ON clicks (code);
 CREATE TABLE IF NOT EXISTS dialogs (
@@ -318,6 +319,8 @@ def migrate(db: sqlite3.Connection) -> None:
     # columns NULL (a sent one has no outcome). outbox_kind_due (SCHEMA) replaces (sent_at, next_attempt_at).
     add_columns(db, "outbox", DELIVERY_COLUMNS)
     db.execute("DROP INDEX IF EXISTS outbox_due")
+    # The text a click's link prefilled, without the code (issue 21); clicks from before have NULL: none.
+    add_columns(db, "clicks", {"prefill": "TEXT"})
 
 
 # Dialogs filled per write, so ingest waits little behind one (docs/performance.md, "Team report").
@@ -447,8 +450,8 @@ def _record_click(db: sqlite3.Connection, click: Click, visitor_id: str) -> bool
     kept = db.execute("SELECT count(*) FROM clicks WHERE code = ?", (click.code,)).fetchone()[0]
     if kept < CLICKS_KEPT_PER_VISIT:
         db.execute(
-            "INSERT INTO clicks (code, target, page, at) VALUES (?, ?, ?, ?)",
-            (click.code, click.target, click.page, at),
+            "INSERT INTO clicks (code, target, page, at, prefill) VALUES (?, ?, ?, ?, ?)",
+            (click.code, click.target, click.page, at, click.prefill),
         )
     return True
 
@@ -904,11 +907,15 @@ class SQLiteStore:
         rows = self.runner.lookup(
             lambda db: _all(
                 db,
-                "SELECT code, target, page, at FROM clicks WHERE target = ? AND at >= ? AND at <= ? ORDER BY at",
+                "SELECT code, target, page, at, prefill FROM clicks WHERE target = ? AND at >= ? AND at <= ? "
+                "ORDER BY at",
                 (target, ts(since), ts(until)),
             )
         )
-        return [Click(code=r["code"], target=r["target"], page=r["page"], at=parse_ts(r["at"])) for r in rows]
+        return [
+            Click(code=r["code"], target=r["target"], page=r["page"], at=parse_ts(r["at"]), prefill=r["prefill"])
+            for r in rows
+        ]
 
     async def any_visit(self) -> bool:
         return self.runner.lookup(lambda db: _one(db, "SELECT 1 FROM visits LIMIT 1")) is not None
