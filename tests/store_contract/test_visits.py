@@ -316,8 +316,8 @@ async def test_clicks_stored_before_the_prefill_column_are_read_as_without_text(
 
     found = await again.recent_clicks(NUMBER, T0, T0 + timedelta(days=2))
 
-    old = Click(code="OLD00000", page="https://shop.example/", target=NUMBER, at=T0)
-    assert found == [old, new]
+    before = Click(code="OLD00000", page="https://shop.example/", target=NUMBER, at=T0)
+    assert found == [before, new]
 
 
 async def test_retention_drops_visits_and_clicks_last_seen_before_the_cutoff(store: Store) -> None:
