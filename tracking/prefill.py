@@ -74,21 +74,21 @@ def _fold_look_alikes(word: str) -> str:
 
 
 @lru_cache(maxsize=65536)
-def _stem(word: str) -> str:
-    """The stem of one word as typed (look-alikes, case and «ё» folded here). Cached: stemming costs ~25 µs
-    and customers' words recur."""
+def _word(word: str) -> tuple[str, str]:
+    """One word as typed, folded (look-alikes, case, «ё») and stemmed. Cached: stemming costs ~25 µs and
+    customers' words recur."""
     word = _fold_look_alikes(word).casefold().replace("ё", "е")
     if any(map(_is_cyrillic, word)):
-        return str(_RUSSIAN.stemWord(word))
+        return word, str(_RUSSIAN.stemWord(word))
     if word.isascii() and word.isalpha():
-        return str(_ENGLISH.stemWord(word))
-    return word
+        return word, str(_ENGLISH.stemWord(word))
+    return word, word
 
 
-def _words(text: str) -> list[str]:
-    """The stems of a text's words, in order (punctuation, emoji and symbols dropped)."""
+def _words(text: str) -> list[tuple[str, str]]:
+    """A text's words, folded and stemmed, in order (punctuation, emoji and symbols dropped)."""
     text = _THOUSANDS.sub("", unicodedata.normalize("NFKC", text))
-    return [_stem(word) for word in _WORD.findall(text)]
+    return [_word(word) for word in _WORD.findall(text)]
 
 
 # Words that tell nothing apart: every customer of every business writes them. Kept small on purpose; each
@@ -109,7 +109,7 @@ _STOP_WORDS = """
     записаться запись заказать заказ купить приобрести сделать получить пишу сайт вопрос поводу услуга товар
     наличие размер арт артикул book order buy have website site question
 """
-_STOP_STEMS = frozenset(_stem(word) for word in _STOP_WORDS.split())
+_STOP_STEMS = frozenset(_word(word)[1] for word in _STOP_WORDS.split())
 
 
 def _telling(stem: str) -> bool:
@@ -124,6 +124,11 @@ class _Text:
     telling: tuple[str, ...]  # in order, each once
     telling_set: frozenset[str]
     words: frozenset[str]  # every word's stem, stop words included
+    forms: dict[str, str]  # each stem's word as written (folded), for typos that change the stem
+    near_stems: dict[str, tuple[str, ...]]  # _typo_index of the stems
+    near_telling: dict[str, tuple[str, ...]]  # of the telling ones
+    near_folded: dict[str, tuple[str, ...]]  # of the words as written (folded)
+    memo: dict[tuple[int, str, str], bool]  # _near answers against this text's groups: the same presets recur
     plain: str  # the text as written, NFKC, whitespace runs made one space
 
 
@@ -132,9 +137,20 @@ def _analyse(text: str) -> _Text:
     """A text's stems, cached: the same preset recurs on every click of its page, and the same message
     is compared with every candidate click."""
     words = _words(text)
-    telling = tuple(dict.fromkeys(stem for stem in words if _telling(stem)))
+    forms = {stem: folded for folded, stem in reversed(words)}  # the first word of each stem
+    telling = tuple(stem for stem in dict.fromkeys(stem for _, stem in words) if _telling(stem))
     plain = " ".join(unicodedata.normalize("NFKC", text).split())
-    return _Text(telling, frozenset(telling), frozenset(words), plain)
+    return _Text(
+        telling=telling,
+        telling_set=frozenset(telling),
+        words=frozenset(forms),
+        forms=forms,
+        near_stems=_typo_index(frozenset(forms)),
+        near_telling=_typo_index(frozenset(telling)),
+        near_folded=_typo_index(frozenset(folded for folded, _ in words)),
+        memo={},
+        plain=plain,
+    )
 
 
 @dataclass(frozen=True)
@@ -162,7 +178,8 @@ def telling_words(text: str) -> list[str]:
 
 
 def _one_edit(a: str, b: str) -> bool:
-    """Whether two different strings are one substitution, insertion or deletion apart."""
+    """Whether two different strings are one substitution, insertion, deletion or swap of neighbours apart
+    (the typos phones make: «квартиры» typed «кавртиры»)."""
     if len(a) > len(b):
         a, b = b, a
     if len(b) - len(a) > 1:
@@ -170,21 +187,54 @@ def _one_edit(a: str, b: str) -> bool:
     i = 0
     while i < len(a) and a[i] == b[i]:
         i += 1
-    if len(a) == len(b):
-        return a[i + 1 :] == b[i + 1 :]
-    return a[i:] == b[i + 1 :]
+    if len(a) < len(b):
+        return a[i:] == b[i + 1 :]
+    if a[i + 1 :] == b[i + 1 :]:
+        return True
+    return i + 1 < len(a) and a[i] == b[i + 1] and a[i + 1] == b[i] and a[i + 2 :] == b[i + 2 :]
 
 
-_FUZZY_MIN = 5  # stems this long may differ by one edit (a typo, «записатся»); shorter ones must be equal
+_FUZZY_MIN = 5  # words and stems this long may differ by one typo; shorter ones must be equal
 
 
-def _kept(wanted: frozenset[str], stems: frozenset[str]) -> int:
-    """How many of `wanted` are in `stems`, equal or (long ones) one edit apart."""
+@lru_cache(maxsize=65536)
+def _variants(word: str) -> tuple[str, ...]:
+    """A word and the word with each one letter deleted: two words one typo apart share one of these."""
+    return (word, *(word[:i] + word[i + 1 :] for i in range(len(word))))
+
+
+def _typo_index(words: frozenset[str]) -> dict[str, tuple[str, ...]]:
+    """The words long enough to match with a typo, under each of their _variants (a symmetric-delete index:
+    a lookup costs a few dictionary probes instead of comparing with every word)."""
+    index: dict[str, list[str]] = {}
+    for word in words:
+        if len(word) >= _FUZZY_MIN:
+            for variant in _variants(word):
+                index.setdefault(variant, []).append(word)
+    return {variant: tuple(found) for variant, found in index.items()}
+
+
+def _near(word: str, index: dict[str, tuple[str, ...]]) -> bool:
+    """Whether a word of `index` is one typo from `word` (the index also pairs words a moved letter apart:
+    each candidate is checked)."""
+    if len(word) < _FUZZY_MIN or not index:
+        return False
+    return any(_one_edit(word, other) for variant in _variants(word) for other in index.get(variant, ()))
+
+
+def _kept(
+    wanted: frozenset[str], text: _Text, stems: frozenset[str], near: dict[str, tuple[str, ...]], said: _Text
+) -> int:
+    """How many of `wanted` (stems of `text`) are among `stems` (of `said`, `near` the same by length): equal,
+    or a typo apart as stems or as the words written («замены» and «заемны» stem differently)."""
     missing = wanted - stems
     kept = len(wanted) - len(missing)
     for stem in missing:
-        if len(stem) >= _FUZZY_MIN and any(len(other) >= _FUZZY_MIN and _one_edit(stem, other) for other in stems):
-            kept += 1
+        key = (id(near), stem, text.forms[stem])
+        found = said.memo.get(key)
+        if found is None:
+            found = said.memo[key] = _near(stem, near) or _near(text.forms[stem], said.near_folded)
+        kept += found
     return kept
 
 
@@ -196,12 +246,12 @@ def compare(message: str, prefill: str | None) -> TextMatch:
     text = _analyse(prefill)
     if not text.telling:
         return TextMatch(0, 0, 0, len(said.telling))
-    telling_kept = _kept(text.telling_set, said.telling_set)
+    telling_kept = _kept(text.telling_set, text, said.telling_set, said.near_telling, said)
     return TextMatch(
         kept=telling_kept / len(text.telling),
         telling_kept=telling_kept,
         telling_total=len(text.telling),
         message_telling=len(said.telling),
-        words_kept=_kept(text.words, said.words) / len(text.words),
+        words_kept=_kept(text.words, text, said.words, said.near_stems, said) / len(text.words),
         verbatim=text.plain in said.plain,
     )
