@@ -75,6 +75,8 @@ def test_only_numbers_of_three_digits_or_more_tell() -> None:
         "Добрый день! Интересует свадебная фотосъёмка, есть ли свободные даты?",  # the greeting changed
         "Здравствуйте! Интересует свадебная фотосессия, есть ли свободные даты?",  # a word changed
         "Здравствуйте! Интересует свадебная фотосьемка, есть ли свободные даты?",  # a typo (ь for ъ)
+        "Здравствуйте! Интересует свадбеная фотосъёмка, есть ли свободные даты?",  # letters swapped
+        "Здравствуйте! Интересует свадебная фотосъёмкаа, есть ли свобдные даты?",  # a letter doubled, one dropped
         WEDDING + " На 12 июля, в Алматы. Сколько стоит 6 часов?",  # words added
         "интересует свадебная фотосъемка есть ли свободные даты",  # case and punctuation lost
         "ЗДРАВСТВУЙТЕ! ИНТЕРЕСУЕТ СВАДЕБНАЯ ФОТОСЪЁМКА, ЕСТЬ ЛИ СВОБОДНЫЕ ДАТЫ",
@@ -84,6 +86,15 @@ def test_a_message_that_keeps_the_text_is_evidence(message: str) -> None:
     match = compare(message, WEDDING)
     assert match.evidence, match
     assert match.telling_total == 4
+
+
+def test_a_typo_is_one_edit_of_a_long_word_only() -> None:
+    # «замены» typed «заемны» stems differently («зам», «заемн»): the written words are one swap apart.
+    repair = "Здравствуйте! Хочу узнать стоимость замены экрана iPhone 12"
+    assert compare("Здравствуйте! Хочу узнать стоимость заемны экрана iPhnoe 12", repair).telling_kept == 3
+    # Two edits, or one in a short word, are other words.
+    assert compare("Здравствуйте! Хочу узнать стоимость зэмэны экрана iPhone 12", repair).telling_kept == 2
+    assert compare("Кольцо «Лупа»", "Кольцо «Луна»").telling_kept == 1
 
 
 def test_the_figures_of_a_kept_text() -> None:
