@@ -53,6 +53,19 @@ def row(result: Result) -> tuple[str, ...]:
     )
 
 
+def breakdown(result: Result, examples: int) -> str:
+    """Per kind of code-less message: how many, how many the new and the old matcher got right and wrong; then
+    a few of the new matcher's wrong matches."""
+    lines = []
+    for how, (n, right, wrong) in sorted(result.new.by_how.items()):
+        _, old_right, old_wrong = result.old.by_how[how]
+        counts = f"new {right:>4} right {wrong:>3} wrong   old {old_right:>4} {old_wrong:>3}"
+        lines.append(f"    {how:<30} {n:>4}   {counts}")
+    for example in result.wrong_examples[:examples]:
+        lines.append(f"    wrong: {example}")
+    return "\n".join(lines)
+
+
 def markdown(rows: list[tuple[str, ...]]) -> str:
     lines = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
@@ -75,7 +88,13 @@ async def main() -> None:
     parser.add_argument("--confidence", type=float, help="CHATTRACK_FALLBACK_CONFIDENCE for the new matcher")
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown (for the docs)")
     parser.add_argument("--only", nargs="+", metavar="NAME", help="run only these scenarios (by name)")
-    parser.add_argument("--explain", type=int, default=0, metavar="N", help="print N wrong matches per scenario")
+    parser.add_argument(
+        "--explain",
+        type=int,
+        default=0,
+        metavar="N",
+        help="per scenario: right and wrong by kind of message, N wrong matches",
+    )
     args = parser.parse_args()
     hours, min_clicks = (3.0, 300) if args.quick else (args.hours, args.min_clicks)
     scenarios: list[Scenario] = by_name(args.only) if args.only else grid()
@@ -89,8 +108,8 @@ async def main() -> None:
         rows.append(row(result))
         print(f"  {scenario.name}: {result.new.recovered_share:.0%} recovered, {result.new.wrong} wrong",
               file=sys.stderr, flush=True)  # fmt: skip
-        for example in result.wrong_examples[: args.explain]:
-            print(f"    wrong: {example}", file=sys.stderr)
+        if args.explain:
+            print(breakdown(result, args.explain), file=sys.stderr)
         if result.lost_exact:
             print(f"    {result.lost_exact} messages with their code were not attributed exactly", file=sys.stderr)
     took = time.perf_counter() - began

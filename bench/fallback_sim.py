@@ -194,7 +194,8 @@ class Delay:
 @dataclass(frozen=True, kw_only=True)
 class Scenario:
     name: str
-    clicks_per_hour: float = 20.0  # visits that click a marked link to the number (2–120)
+    clicks_per_hour: float = 20.0  # visits that click a marked link to the number (2–120), in open hours
+    day_hours: float = 14.0  # hours a day with traffic, from 09:00 Moscow; the night is quiet (24: no night)
     abandoned_share: float = 0.45  # clickers who never write (30–60%): the noise candidates
     deleted_share: float = 0.25  # writers who delete the code before sending (10–40%)
     edited_share: float = 0.3  # of those, who also edit the text
@@ -228,6 +229,7 @@ class Outcome:
     recovered: int = 0
     wrong_clicker: int = 0  # a clicker's message matched to another visit
     wrong_never: int = 0  # a never-clicker's message matched to some visit
+    by_how: dict[str, list[int]] = field(default_factory=dict)  # how the text came about: messages, right, wrong
 
     @property
     def codeless(self) -> int:
@@ -245,7 +247,11 @@ class Outcome:
     def wrong_share(self) -> float:
         return self.wrong / self.codeless if self.codeless else 0.0
 
-    def judge(self, own: str | None, matched: str | None) -> None:
+    def judge(self, own: str | None, matched: str | None, how: str) -> None:
+        kind = self.by_how.setdefault(how, [0, 0, 0])  # messages, recovered, wrong
+        kind[0] += 1
+        kind[1] += matched is not None and matched == own
+        kind[2] += matched is not None and matched != own
         if own is None:
             self.never_clicked += 1
             self.wrong_never += matched is not None
@@ -329,7 +335,7 @@ class _Message:
     text: str
     phone: str
     own: _Click | None  # the click it came from; None for a never-clicker
-    has_code: bool
+    how: str | None  # how the text came about; None: it carries its code
 
 
 class _World:
@@ -385,33 +391,34 @@ class _World:
         visitor = f"visitor-{self.serial:07d}"
         return _Click(at=at, code=self.code(), visitor=visitor, page=page, prefill=prefill, person=person)
 
-    def sent_text(self, click: _Click) -> tuple[str, bool]:
-        """What the clicker sends, and whether it still carries the code."""
+    def sent_text(self, click: _Click) -> tuple[str, str | None]:
+        """What the clicker sends, and how it came about (for the breakdown); None: it still carries the code."""
         rng, s = self.rng, self.s
         prefill = click.prefill or ""
         if rng.random() >= s.deleted_share:
-            return format_prefill(prefill, click.code, RUSSIAN_MARKER), True
+            return format_prefill(prefill, click.code, RUSSIAN_MARKER), None
         if not prefill:  # a link with only the code: with it gone, they write their own message
-            return rng.choice(self.corpus.codeless), False
-        text = prefill
+            return rng.choice(self.corpus.codeless), "own text (the link had none)"
+        text, how = prefill, "link's text as it was"
         if rng.random() < s.edited_share:
-            text = self.edited(text)
+            text, how = self.edited(text)
         if rng.random() < s.remnant_share:
             tag = f"({RUSSIAN_MARKER} {click.code})"
             kept = rng.randint(1, len(RUSSIAN_MARKER) + 1 + 5)  # backspaced from the end; ≤ 5 code symbols
             text = f"{text} {tag[:kept]}".strip()
-        return text, False
+            how = "part of the code left" if kept > len(RUSSIAN_MARKER) + 2 else "«(код» left"
+        return text, how
 
-    def edited(self, text: str) -> str:
+    def edited(self, text: str) -> tuple[str, str]:
         rng = self.rng
         kinds, weights = zip(*self.s.edits, strict=True)
         chosen = set(rng.choices(kinds, weights, k=1 if rng.random() < 0.7 else 2))
         if Edit.REWRITE in chosen:
-            return rng.choice(self.corpus.codeless)
-        for kind in (Edit.DROP_GREETING, Edit.CHANGE_WORDS, Edit.ADD_WORDS, Edit.TYPOS, Edit.CASUAL):
-            if kind in chosen:
-                text = EDITORS[kind](text, rng) or text
-        return text
+            return rng.choice(self.corpus.codeless), f"edited: {Edit.REWRITE.value}"
+        done = [kind for kind in EDITORS if kind in chosen]
+        for kind in done:
+            text = EDITORS[kind](text, rng) or text
+        return text, "edited: " + (done[0].value if len(done) == 1 else "two ways")
 
     def on_topic(self) -> str:
         """A never-clicker's question about one of the site's pages, in their own words: a few of its words."""
@@ -502,14 +509,16 @@ EDITORS = {
 }
 
 
-def _poisson_times(rng: random.Random, per_hour: float, hours: float) -> list[datetime]:
+def _poisson_times(rng: random.Random, per_hour: float, hours: float, day: float) -> list[datetime]:
+    """Arrivals over `hours` of open hours: each day's first `day` hours from 09:00 Moscow, nights quiet."""
     times: list[datetime] = []
     at = 0.0
     while per_hour > 0:
         at += rng.expovariate(per_hour)
         if at >= hours:
             return times
-        times.append(START + timedelta(hours=at))
+        days, within = divmod(at, day)
+        times.append(START + timedelta(days=days, hours=within))
     return times
 
 
@@ -520,7 +529,7 @@ def traffic(
     world = _World(scenario, corpus, rng)
     clicks: list[_Click] = []
     messages: list[_Message] = []
-    for at in _poisson_times(rng, scenario.clicks_per_hour, hours):
+    for at in _poisson_times(rng, scenario.clicks_per_hour, hours, scenario.day_hours):
         click = world.click(at, world.person())
         clicks.append(click)
         if rng.random() < scenario.double_click_share:
@@ -528,15 +537,18 @@ def traffic(
             clicks.append(click)
         if rng.random() < scenario.abandoned_share:
             continue
-        text, has_code = world.sent_text(click)
+        text, how = world.sent_text(click)
         sent = click.at + timedelta(seconds=scenario.delay.sample(rng))
-        messages.append(_Message(at=sent, text=text, phone=click.person.phone, own=click, has_code=has_code))
+        messages.append(_Message(at=sent, text=text, phone=click.person.phone, own=click, how=how))
     # never-clickers write at a rate that makes them `never_clicked_share` of all first messages
     writers = scenario.clicks_per_hour * (1 - scenario.abandoned_share)
     share = scenario.never_clicked_share
-    for at in _poisson_times(rng, writers * share / (1 - share), hours):
-        text = world.on_topic() if rng.random() < scenario.on_topic_share else rng.choice(corpus.codeless)
-        messages.append(_Message(at=at, text=text, phone=world.person().phone, own=None, has_code=False))
+    for at in _poisson_times(rng, writers * share / (1 - share), hours, scenario.day_hours):
+        if rng.random() < scenario.on_topic_share:
+            text, how = world.on_topic(), "never clicked, on topic"
+        else:
+            text, how = rng.choice(corpus.codeless), "never clicked"
+        messages.append(_Message(at=at, text=text, phone=world.person().phone, own=None, how=how))
     clicks.sort(key=lambda c: c.at)
     messages.sort(key=lambda m: m.at)
     return clicks, messages
@@ -588,7 +600,7 @@ async def run(
                 )
             )
             dialog = found.dialog
-            if message.has_code:
+            if message.how is None:
                 assert message.own is not None
                 result.exact += 1
                 result.lost_exact += dialog.status is not AttributionStatus.EXACT
@@ -596,8 +608,8 @@ async def run(
                 continue
             own = message.own.code if message.own else None
             matched = dialog.code if dialog.status is AttributionStatus.PROBABLE else None
-            result.new.judge(own, matched)
-            result.old.judge(own, old.match(message.at))
+            result.new.judge(own, matched, message.how)
+            result.old.judge(own, old.match(message.at), message.how)
             if matched is not None and matched != own:
                 result.wrong_examples.append(
                     WrongMatch(
@@ -646,6 +658,7 @@ def grid() -> list[Scenario]:
         vary("6 clicks/h", clicks_per_hour=6),
         vary("60 clicks/h", clicks_per_hour=60),
         vary("120 clicks/h", clicks_per_hour=120),
+        vary("no night", day_hours=24),
         vary("30% abandon", abandoned_share=0.3),
         vary("60% abandon", abandoned_share=0.6),
         vary("10% delete", deleted_share=0.1),
