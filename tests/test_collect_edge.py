@@ -12,6 +12,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from tracking.clicks import PREFILL_LIMIT
 from tracking.codes import new_code
 from tracking.store.base import CLICKS_KEPT_PER_VISIT
 
@@ -163,16 +164,18 @@ async def test_one_visit_stores_a_bounded_number_of_bytes(start_server: Any, htt
         server.url + "/collect", data=json.dumps(longest).encode(), headers={"User-Agent": "u" * 5000}
     ) as response:
         assert response.status == 200, await response.text()
+    # the link's text at its cap in the widest characters (4 bytes each in UTF-8)
+    chat = "https://wa.me/79991234567?text=" + "😀" * 600
     for _ in range(40):
-        assert (await post(http, server, click(code, "v" * 64, page)))[0] == 200
+        assert (await post(http, server, {**click(code, "v" * 64, page), "p": chat}))[0] == 200
 
     def stored(db: sqlite3.Connection) -> tuple[int, int, int]:
         columns = [row[1] for row in db.execute("PRAGMA table_info(visits)")]
         lengths = " + ".join(f"coalesce(length(CAST({c} AS BLOB)), 0)" for c in columns)
         visit = db.execute(f"SELECT {lengths} FROM visits WHERE code = ?", (code,)).fetchone()[0]
         clicks, click_bytes = db.execute(
-            "SELECT count(*), sum(length(page) + length(target) + length(at) + length(code)) FROM clicks"
-            " WHERE code = ?",
+            "SELECT count(*), sum(length(page) + length(target) + length(at) + length(code)"
+            " + length(CAST(prefill AS BLOB))) FROM clicks WHERE code = ?",
             (code,),
         ).fetchone()
         return visit, clicks, click_bytes
@@ -180,7 +183,7 @@ async def test_one_visit_stores_a_bounded_number_of_bytes(start_server: Any, htt
     visit_bytes, clicks, click_bytes = await server.store.read(stored)
     # The page three times (landing, current, contact), referrer, user agent (cut at 512), short fields.
     assert visit_bytes <= 3 * 1024 + 1024 + 512 + 600, visit_bytes
-    assert clicks == CLICKS_KEPT_PER_VISIT and click_bytes <= CLICKS_KEPT_PER_VISIT * (1024 + 60)
+    assert clicks == CLICKS_KEPT_PER_VISIT and click_bytes <= CLICKS_KEPT_PER_VISIT * (1024 + 60 + 4 * PREFILL_LIMIT)
 
 
 async def test_new_visits_over_the_minute_budget_get_429_while_open_visits_go_on(

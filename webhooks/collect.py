@@ -19,6 +19,7 @@ from aiohttp import web
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -26,6 +27,7 @@ from pydantic import (
 )
 
 from snippet import SnippetConfig, render_extension, render_snippet
+from tracking.clicks import code_markers, prefill_of
 from tracking.codes import is_valid_code, new_code
 from tracking.models import Click, PageView
 from tracking.periods import utc_now
@@ -102,6 +104,17 @@ def _checked_target(value: str) -> str:
 # A clicked link's target as the snippet names it (see _target below).
 ClickTarget = Annotated[str, StringConstraints(max_length=33), AfterValidator(_checked_target)]
 
+MAX_CHAT_URL = 1024  # the snippet sends at most 800 characters
+
+
+def _chat_url_or_none(value: object) -> str | None:
+    # Only a hint for the fallback matcher: a wrong one loses the hint, never the click (no 400).
+    return value if isinstance(value, str) and len(value) <= MAX_CHAT_URL else None
+
+
+# The marked chat URL a click opened (its text is what the link prefilled: tracking/clicks.py).
+ChatUrl = Annotated[str | None, BeforeValidator(_chat_url_or_none)]
+
 
 class FirstTouch(BaseModel):
     u: PageUrl | None = None
@@ -124,6 +137,7 @@ class CollectPayload(BaseModel):
     ga: Annotated[str, StringConstraints(max_length=64)] | None = None
     ym: Annotated[str, StringConstraints(max_length=32)] | None = None
     h: ClickTarget | None = None
+    p: ChatUrl = None
     ft: FirstTouch | None = None
     sl: int | None = Field(default=None, ge=0, le=10_000)
 
@@ -241,7 +255,9 @@ async def collect(request: web.Request) -> web.Response:
             return web.json_response({"error": "h: a click needs its target"}, status=400, headers=cors)
         # Kept only from the browser that holds the code; anyone else gets the answer an unknown code gets
         # (nothing tells whether the code exists) and stores nothing.
-        await tracker.record_click(Click(code=code, page=payload.u, target=_target(payload.h), at=now), payload.v)
+        prefill = prefill_of(payload.p, code_markers(settings.code_marker)) if payload.p else None
+        click = Click(code=code, page=payload.u, target=_target(payload.h), at=now, prefill=prefill)
+        await tracker.record_click(click, payload.v)
         return _answer(code, cors)
 
     view = PageView(
