@@ -44,7 +44,7 @@ MAX_COLLECT_BODY = 4096
 
 # What one visit may store is bounded by these: the snippet itself cuts page URLs and referrers at 800
 # characters, the rest is what browsers send. A visit keeps its page up to three times (landing, current,
-# contact) and its clicks (CLICKS_KEPT_PER_VISIT) once each: ~5 KB and ~10 KB at most.
+# contact) and its clicks (CLICKS_KEPT_PER_VISIT) once each, with their texts: ~5 KB and ~30 KB at most.
 MAX_PAGE_URL = 1024
 MAX_REFERRER = 1024  # browsers send only the origin across sites unless the site asks for more
 PAGE_SCHEMES = frozenset({"http", "https"})
