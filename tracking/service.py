@@ -13,7 +13,7 @@ from tracking import deliveries
 from tracking.channels import classify
 from tracking.codes import DEFAULT_MARKERS, extract_code, normalise_code
 from tracking.edits import attribution_by_code, read_edit
-from tracking.fallback import match_recent_click
+from tracking.fallback import FallbackMatcher
 from tracking.geo import RegionResolver
 from tracking.limits import NewVisitBudget
 from tracking.models import (
@@ -46,6 +46,7 @@ class Tracker:
         self.settings = settings
         self.regions = regions
         self.new_visits = NewVisitBudget(settings.new_visits_per_minute)
+        self.fallback = FallbackMatcher(store, settings.fallback_window, settings.fallback_confidence, self._markers())
         # Called after every stored message (metrics); must not raise.
         self.observers: list[Callable[[InboundMessage, IngestResult], None]] = []
         # Called with (provider, kind) for every event a provider sent that is stored nowhere on purpose
@@ -119,8 +120,12 @@ class Tracker:
             status, attribution = AttributionStatus.AD_REFERRAL, message.ad_referral
             reason = str(Reason(ReasonKind.AD))
         elif (
-            match := await match_recent_click(
-                self.store, message.business_number, message.received_at, self.settings.fallback_window
+            match := await self.fallback.match(
+                message.business_number,
+                message.contact_id,
+                message.contact_phone,
+                extraction.text,
+                message.received_at,
             )
         ) is not None and await self._opens_dialog(message):  # clicks first: most messages have none near
             visit = await self.visit(match.code)
