@@ -106,3 +106,14 @@ def test_the_start_up_report_speaks_of_green_api_alone_when_it_is_in_use() -> No
     assert f"Green-API (instance settings → webhookUrl): {public}/webhooks/greenapi" in blank
     assert "twilio" not in green.lower() and "twilio" not in blank.lower()
     assert "CHATTRACK_GREENAPI_WEBHOOK_TOKEN: set but empty" in blank
+
+
+def test_the_start_up_report_names_preset_phrases_too_vague_to_recover_a_deleted_code() -> None:
+    from tracking.settings import load_settings
+    from webhooks.cli import startup_banner
+
+    presets = {"/nails/*": "Здравствуйте! Хочу записаться на маникюр", "/kids/*": "Сколько стоит детская фотосессия?"}
+    said = startup_banner(load_settings(presets=presets), "127.0.0.1", 8080)
+    assert "CHATTRACK_PRESETS: these phrases say too little" in said
+    assert "/nails/*: «Здравствуйте! Хочу записаться на маникюр»" in said and "/kids/*" not in said
+    assert "say too little" not in startup_banner(load_settings(), "127.0.0.1", 8080)

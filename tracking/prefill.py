@@ -255,3 +255,9 @@ def compare(message: str, prefill: str | None) -> TextMatch:
         words_kept=_kept(text.words, text, said.words, said.near_stems, said) / len(text.words),
         verbatim=text.plain in said.plain,
     )
+
+
+def recovers(phrase: str) -> bool:
+    """Whether a preset phrase names enough to point to its page when a customer deletes the code: kept
+    as written, it is evidence (a phrase of greetings and «хочу записаться» never is)."""
+    return compare(phrase, phrase).evidence

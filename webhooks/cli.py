@@ -10,6 +10,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import NamedTuple
 
+from tracking.prefill import recovers
 from tracking.settings import ENV_PREFIX, Settings, SettingsError, load_settings
 from tracking.store import Store
 
@@ -112,6 +113,14 @@ def startup_banner(settings: Settings, host: str, port: int) -> str:
         missing.append("CHATTRACK_TELEGRAM_OWNER_IDS: the bot knows no owner to alert")
     if missing:
         lines += ["", "Not configured yet:", *(f"  - {m}" for m in missing)]
+    vague = [f"{pattern}: «{phrase}»" for pattern, phrase in settings.presets.items() if not recovers(phrase)]
+    if vague:
+        lines += [
+            "",
+            "CHATTRACK_PRESETS: these phrases say too little to recover a lead whose customer deletes the code;",
+            "name the page's service or product in them («Сколько стоит детская фотосессия?»):",
+            *(f"  - {v}" for v in vague),
+        ]
     return "\n".join(lines)
 
 
