@@ -24,7 +24,7 @@ HEADER = (
     "clicks/h",
     "text",
     "delay",
-    "hours",
+    "sites × hours",
     "code-less (clickers + never)",
     "new: recovered",
     "new: wrong",
@@ -44,7 +44,7 @@ def row(result: Result) -> tuple[str, ...]:
         f"{s.clicks_per_hour:g}",
         s.text_label(),
         s.delay.label(),
-        f"{result.hours:.0f}",
+        f"{result.sites} × {result.hours:.0f}",
         f"{new.codeless} ({new.clickers} + {new.never_clicked})",
         f"{new.recovered_share:.0%}",
         _wrong(new.wrong_share, new.wrong),
@@ -82,8 +82,9 @@ async def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--hours", type=float, default=10.0, help="simulated hours per scenario, at least")
     parser.add_argument(
-        "--min-clicks", type=int, default=1500, help="more hours for low traffic, until this many clicks"
+        "--min-clicks", type=int, default=1500, help="more hours for low traffic, until the sites had this many clicks"
     )
+    parser.add_argument("--sites", type=int, default=5, help="sites per scenario, each with its own texts")
     parser.add_argument("--quick", action="store_true", help="3 hours and 300 clicks at least: a smoke run")
     parser.add_argument("--confidence", type=float, help="CHATTRACK_FALLBACK_CONFIDENCE for the new matcher")
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown (for the docs)")
@@ -103,7 +104,13 @@ async def main() -> None:
     rows = []
     for scenario in scenarios:
         result = await run(
-            scenario, seed=args.seed, hours=hours, min_clicks=min_clicks, confidence=args.confidence, corpus=corpus
+            scenario,
+            seed=args.seed,
+            hours=hours,
+            min_clicks=min_clicks,
+            sites=args.sites,
+            confidence=args.confidence,
+            corpus=corpus,
         )
         rows.append(row(result))
         print(f"  {scenario.name}: {result.new.recovered_share:.0%} recovered, {result.new.wrong} wrong",
@@ -115,7 +122,7 @@ async def main() -> None:
     took = time.perf_counter() - began
     print(markdown(rows) if args.markdown else plain(rows))
     print(
-        f"\nseed {args.seed}, at least {hours:g} h and {min_clicks} clicks per scenario; "
+        f"\nseed {args.seed}, {args.sites} sites of at least {hours:g} h and {min_clicks} clicks in all per scenario; "
         f"new = Tracker.ingest today, old = one click in the last 10 min; {took:.0f} s",
         file=sys.stderr,
     )

@@ -274,7 +274,8 @@ class WrongMatch:
 @dataclass
 class Result:
     scenario: Scenario
-    hours: float
+    hours: float  # per site
+    sites: int
     clicks: int = 0
     exact: int = 0  # messages that kept their code
     new: Outcome = field(default_factory=Outcome)
@@ -339,17 +340,18 @@ class _Message:
 
 
 class _World:
-    """Draws everything a scenario leaves to chance from one seeded generator."""
+    """Draws everything a scenario leaves to chance from seeded generators: the site's texts from `site` (so
+    that scenarios that differ in one field compare on the same sites), the traffic from `rng`."""
 
-    def __init__(self, scenario: Scenario, corpus: Corpus, rng: random.Random) -> None:
+    def __init__(self, scenario: Scenario, corpus: Corpus, rng: random.Random, site: random.Random) -> None:
         self.s, self.corpus, self.rng = scenario, corpus, rng
         self.serial = 0
-        self.link_texts = self._link_texts()
+        self.link_texts = self._link_texts(site)
         self.popularity = [1 / (rank + 1) for rank in range(len(self.link_texts))]  # Zipf: few pages get most
-        self.site_phrase = rng.choice(corpus.site_phrases)
+        self.site_phrase = site.choice(corpus.site_phrases)
 
-    def _link_texts(self) -> list[str | None]:
-        s, rng = self.s, self.rng
+    def _link_texts(self, rng: random.Random) -> list[str | None]:
+        s = self.s
         if s.text is TextMode.PAGE_PRESETS:
             presets = list(self.corpus.page_presets)
             rng.shuffle(presets)
@@ -523,10 +525,10 @@ def _poisson_times(rng: random.Random, per_hour: float, hours: float, day: float
 
 
 def traffic(
-    scenario: Scenario, hours: float, rng: random.Random, corpus: Corpus
+    scenario: Scenario, hours: float, rng: random.Random, corpus: Corpus, site: random.Random
 ) -> tuple[list[_Click], list[_Message]]:
     """Every click (a second click of the same visit included) and every first message, each in time order."""
-    world = _World(scenario, corpus, rng)
+    world = _World(scenario, corpus, rng, site)
     clicks: list[_Click] = []
     messages: list[_Message] = []
     for at in _poisson_times(rng, scenario.clicks_per_hour, hours, scenario.day_hours):
@@ -560,15 +562,26 @@ async def run(
     seed: int = 1,
     hours: float = 10.0,
     min_clicks: int = 0,
+    sites: int = 5,
     confidence: float | None = None,
     corpus: Corpus | None = None,
 ) -> Result:
-    """Simulate `hours` of the scenario's traffic (longer when fewer than `min_clicks` clicks would happen in
-    them: low traffic needs more hours for a sample), through a Tracker on a fresh SQLite file."""
-    hours = max(hours, min_clicks / scenario.clicks_per_hour)
-    rng = random.Random(f"{seed}:{scenario.name}")
-    clicks, messages = traffic(scenario, hours, rng, corpus or Corpus.load())
-    result = Result(scenario=scenario, hours=hours, clicks=len(clicks))
+    """Simulate the scenario on `sites` sites (each its own texts, number and SQLite file), each for `hours`
+    of open hours or longer, until the sites together had `min_clicks` clicks (a quiet site needs more hours
+    for a sample), and add their results up: how telling a site's texts are weighs more than most fields."""
+    hours = max(hours, min_clicks / sites / scenario.clicks_per_hour)
+    result = Result(scenario=scenario, hours=hours, sites=sites)
+    for site in range(sites):
+        site_rng = random.Random(f"{seed}:site {site}")
+        rng = random.Random(f"{seed}:site {site}:{scenario.name}")
+        clicks, messages = traffic(scenario, hours, rng, corpus or Corpus.load(), site_rng)
+        await _one_site(result, clicks, messages, confidence)
+    return result
+
+
+async def _one_site(result: Result, clicks: list[_Click], messages: list[_Message], confidence: float | None) -> None:
+    scenario = result.scenario
+    result.clicks += len(clicks)
     overrides: dict[str, object] = {"new_visits_per_minute": 10**7}
     if confidence is not None:
         overrides["fallback_confidence"] = confidence
@@ -620,7 +633,6 @@ async def run(
                     )
                 )
         await store.close()
-    return result
 
 
 async def _record(tracker: Tracker, click: _Click, regions: bool, *, first: bool) -> None:
