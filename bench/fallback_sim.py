@@ -30,6 +30,7 @@ from pathlib import Path
 
 from tracking.codes import ALPHABET, PAYLOAD_LENGTH, RUSSIAN_MARKER, check_character, format_prefill
 from tracking.models import AttributionStatus, Click, InboundMessage, PageView
+from tracking.prefill import recovers
 from tracking.service import Tracker
 from tracking.settings import load_settings
 from tracking.store.sqlite import SQLiteStore
@@ -210,6 +211,9 @@ class Scenario:
     foreign_share: float = 0.1  # phones from other countries
     zone_mismatch_share: float = 0.05  # browsers whose time zone is not their phone's country's
     regions: bool = False  # whether visits carry a region (the owner configured a geo base or Cloudflare)
+    # Pages' phrases as start-up advises owners to write them (tracking.prefill.recovers: naming the service),
+    # rather than real sites' phrases as found, a quarter of which are greetings and «хочу записаться».
+    advised: bool = False
 
     def text_label(self) -> str:
         if self.text in (TextMode.PAGE_PRESETS, TextMode.PAGE_TEMPLATE, TextMode.PRODUCT_CARDS):
@@ -353,7 +357,7 @@ class _World:
     def _link_texts(self, rng: random.Random) -> list[str | None]:
         s = self.s
         if s.text is TextMode.PAGE_PRESETS:
-            presets = list(self.corpus.page_presets)
+            presets = [p for p in self.corpus.page_presets if recovers(p) or not s.advised]
             rng.shuffle(presets)
             return list(presets[: max(1, min(s.pages, len(presets)))])
         if s.text is TextMode.PAGE_TEMPLATE:
@@ -684,6 +688,9 @@ def grid() -> list[Scenario]:
         vary("slow writers", delay=Delay(median=120, sigma=1.3)),
         vary("uniform 5–300 s", delay=Delay(uniform=(5, 300))),
         vary("heavy tail", delay=heavy_tail),
+        vary("advised phrases", advised=True),
+        vary("advised, 6 clicks/h", advised=True, clicks_per_hour=6),
+        vary("advised, 60 clicks/h", advised=True, clicks_per_hour=60),
         vary("3 pages", pages=3),
         vary("20 pages", pages=20),
         vary("one template", text=TextMode.PAGE_TEMPLATE),

@@ -37,8 +37,10 @@ def wrong(result: Result) -> str:
     )
 
 
-@pytest.mark.parametrize("name", ["6 clicks/h", "base"])
+@pytest.mark.parametrize("name", ["advised, 6 clicks/h", "product cards"])
 async def test_pages_with_their_own_text_recover_most_with_almost_none_wrong(name: str, corpus: Corpus) -> None:
+    """Pages whose phrase names their service (as start-up advises) or product: real sites' phrases as found
+    (a quarter of them greetings and «хочу записаться», which point nowhere) recover less: the bench says how much."""
     (scenario,) = by_name([name])
     result = await simulate(scenario, corpus)
     wrong_share, recovered_share = result.new.wrong_share, result.new.recovered_share
@@ -65,3 +67,6 @@ async def test_the_old_rule_is_the_baseline_the_issue_reports(corpus: Corpus) ->
     assert 0.05 <= result.old.wrong_share <= 0.2
     (busy,) = by_name(["60 clicks/h"])
     assert (await simulate(busy, corpus)).old.recovered_share <= 0.1
+    # real sites' phrases as found: the new matcher recovers twice what the old rule did or more, and is right
+    assert result.new.recovered_share >= 2 * result.old.recovered_share
+    assert result.new.wrong_share < result.old.wrong_share / 5
