@@ -14,6 +14,7 @@ import os
 from collections.abc import AsyncIterator
 
 import pytest
+from aiohttp import web
 from playwright.async_api import Browser, ConsoleMessage, Error, Page, async_playwright
 
 CHROMIUM = os.environ.get("CHATTRACK_TEST_CHROMIUM", "/usr/lib/chromium/chromium")
@@ -63,3 +64,19 @@ def collect_errors(page: Page) -> list[str]:
     page.on("console", on_console)
     page.on("pageerror", on_page_error)
     return errors
+
+
+async def serve_page(path: str, html: str) -> tuple[web.AppRunner, str]:
+    """A site of one page at `path` on a free port; its address names the host shop.test (mapped above)."""
+    from tests.conftest import free_port
+
+    async def page(request: web.Request) -> web.Response:
+        return web.Response(text=html, content_type="text/html")
+
+    app = web.Application()
+    app.router.add_get(path, page)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    return runner, f"http://shop.test:{port}"

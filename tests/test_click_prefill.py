@@ -3,7 +3,6 @@ the code, and kept with the click; a `p` that is not one never costs the click."
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
@@ -13,6 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.test_collect_edge import post
 from tracking.clicks import PREFILL_LIMIT, SNIPPET_CUT, code_markers, prefill_of
 from tracking.codes import format_prefill, new_code
 from tracking.periods import utc_now
@@ -135,12 +135,6 @@ def test_any_text_after_a_chat_url_reads_without_raising(tail: str) -> None:
 VISITOR = "visitor-0001"
 PAGE = "https://studio.example/kids"
 NUMBER = "+79991234567"
-
-
-async def post(http: aiohttp.ClientSession, server: Any, payload: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-    body = json.dumps(payload, ensure_ascii=False).encode()
-    async with http.post(server.url + "/collect", data=body, headers={"Content-Type": "text/plain"}) as response:
-        return response.status, await response.json()
 
 
 async def clicked(http: aiohttp.ClientSession, server: Any, **fields: Any) -> list[Any]:

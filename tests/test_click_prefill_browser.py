@@ -16,8 +16,7 @@ import pytest
 from aiohttp import web
 from playwright.async_api import Page, Route
 
-from tests.browser import browser, collect_errors, page  # noqa: F401
-from tests.conftest import free_port
+from tests.browser import browser, collect_errors, page, serve_page  # noqa: F401
 from tracking.codes import extract_code
 from tracking.models import Click
 from tracking.periods import utc_now
@@ -37,16 +36,7 @@ def site_page(tracker_url: str) -> str:
 
 
 async def serve_site(tracker_url: str) -> tuple[web.AppRunner, str]:
-    async def kids(request: web.Request) -> web.Response:
-        return web.Response(text=site_page(tracker_url), content_type="text/html")
-
-    app = web.Application()
-    app.router.add_get("/kids/photo", kids)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    return runner, f"http://shop.test:{port}"
+    return await serve_page("/kids/photo", site_page(tracker_url))
 
 
 @pytest.fixture

@@ -14,8 +14,8 @@ import pytest
 from aiohttp import web
 from playwright.async_api import Page, Route
 
-from tests.browser import browser, collect_errors, page  # noqa: F401
-from tests.conftest import free_port, twilio_form
+from tests.browser import browser, collect_errors, page, serve_page  # noqa: F401
+from tests.conftest import twilio_form
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tracking.codes import extract_code
 from tracking.models import AttributionStatus, Channel
@@ -40,16 +40,7 @@ async def telegram() -> AsyncIterator[FakeTelegramAPI]:
 
 
 async def serve_site(tracker_url: str) -> tuple[web.AppRunner, str]:
-    async def kids(request: web.Request) -> web.Response:
-        return web.Response(text=site_page(tracker_url), content_type="text/html")
-
-    app = web.Application()
-    app.router.add_get("/kids", kids)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    return runner, f"http://shop.test:{port}"
+    return await serve_page("/kids", site_page(tracker_url))
 
 
 async def record_collects(tab: Page) -> dict[str, asyncio.Event]:

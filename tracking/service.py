@@ -11,7 +11,8 @@ from typing import Any
 
 from tracking import deliveries
 from tracking.channels import classify
-from tracking.codes import DEFAULT_MARKERS, extract_code, normalise_code
+from tracking.clicks import code_markers
+from tracking.codes import extract_code, normalise_code
 from tracking.edits import attribution_by_code, read_edit
 from tracking.fallback import FallbackMatcher
 from tracking.geo import RegionResolver
@@ -242,8 +243,7 @@ class Tracker:
         )
 
     def _markers(self) -> tuple[str, ...]:
-        marker = self.settings.code_marker
-        return (marker, *DEFAULT_MARKERS) if marker else tuple(DEFAULT_MARKERS)
+        return code_markers(self.settings.code_marker)
 
     async def purge_expired_visits(self, now: datetime) -> int:
         """Retention: visits (and clicks) older than the configured number of days are deleted."""
