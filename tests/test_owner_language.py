@@ -331,13 +331,13 @@ def test_the_card_says_what_the_owner_met_in_english() -> None:
         ("the only click on a link to this number in the last 30 min", "за последние 30 мин"),
         (
             "probable 97%: keeps 100% of the link's text; written 45 s after the click",
-            "уверенность 97\u00a0%: сообщение совпадает с текстом ссылки на 100\u00a0%, сообщение пришло через "
+            "уверенность 97\u00a0%: сообщение совпадает с текстом ссылки на 100\u00a0%, пришло через "
             "45\u00a0с после нажатия на ссылку",
         ),
         (
             "probable 96%: written 300 s after the click; the same browser wrote from this contact before; "
             "keeps part of the code",
-            "через 5\u00a0мин после нажатия на ссылку, с этого браузера уже писали с этого номера, в сообщении "
+            "пришло через 5\u00a0мин после нажатия на ссылку, с этого браузера уже писали с этого номера, в сообщении "
             "осталась часть кода",
         ),
         ("a reason no version wrote", None),  # never shown in English to a Russian reader
