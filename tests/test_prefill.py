@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,7 @@ PRESETS = corpus("presets.txt")
 
 WEDDING = "Здравствуйте! Интересует свадебная фотосъёмка, есть ли свободные даты?"
 TRIAL = "Здравствуйте! Хочу записаться на пробное занятие :)"  # two telling words: пробное, занятие
+KIDS = "Здравствуйте! Сколько стоит детская фотосессия?"  # two: детская, фотосессия
 
 
 # --- normalisation ---------------------------------------------------------------------------------
@@ -114,6 +116,46 @@ def test_two_telling_words_are_evidence_only_verbatim() -> None:
     assert not retyped.evidence
 
 
+@pytest.mark.parametrize(
+    ("message", "prefill"),
+    [
+        ("Сколько стоит детская фотосессия?", KIDS),  # the greeting dropped
+        ("Добрый вечер! Сколько стоит детская фотосессия?", KIDS),  # the greeting changed
+        ("Добрый вечер!!! 👋 Сколько стоит детская фотосессия? На субботу", KIDS),  # and words added
+        ("Хочу записаться на пробное занятие :)", TRIAL),
+        # «Здравствуйте, » deleted and the first letter made a capital
+        ("Интересует детская фотосессия", "Здравствуйте, интересует детская фотосессия"),
+        ("I'm interested in placing a bulk order", "Hello, I'm interested in placing a bulk order"),  # ' in a clause
+    ],
+)
+def test_two_telling_words_kept_as_written_without_the_greeting_are_evidence(message: str, prefill: str) -> None:
+    match = compare(message, prefill)
+    assert match.verbatim and match.evidence, match
+
+
+@pytest.mark.parametrize(
+    ("message", "prefill"),
+    [
+        # the telling words without the rest of their clause: what customers write in their own questions
+        ("Здравствуйте, нужна детская фотосессия?", KIDS),
+        ("пробное занятие :)", TRIAL),
+        # case and punctuation lost: the simulation's on-topic never-clickers write so, and the corpus has
+        # «Здравствуйте, хочу записаться на пробное занятие»
+        ("добрый вечер! сколько стоит детская фотосессия?", KIDS),
+        ("сколько стоит детская фотосессия", KIDS),
+        ("Сколько стоит детская фотосессия", KIDS),
+        ("Добрый вечер, сколько стоит детская фотосессия?", KIDS),  # the greeting in the same clause now
+        ("Здравствуйте, хочу записаться на пробное занятие :)", TRIAL),
+        # a text without a greeting is kept whole: «курс Python» is in honest questions
+        ("записаться на курс Python", "Хочу записаться на курс Python"),
+        ("Хочу на курс Python", "Хочу записаться на курс Python"),
+    ],
+)
+def test_two_telling_words_are_no_evidence_in_other_case_punctuation_or_clause(message: str, prefill: str) -> None:
+    match = compare(message, prefill)
+    assert not match.verbatim and not match.evidence, match
+
+
 def test_a_one_word_text_is_never_evidence() -> None:
     text = "Здравствуйте! Хочу записаться на маникюр"
     assert compare(text, text).telling_total == 1
@@ -154,6 +196,18 @@ def test_every_preset_kept_verbatim_is_evidence_when_it_has_two_telling_words(pr
     match = compare(preset, preset)
     assert match.verbatim or match.telling_total == 0  # a text without telling words compares to nothing
     assert match.evidence == (match.telling_total >= 2)
+
+
+GREETING = re.compile(r"^(Здравствуйте|Добрый день|Привет|Hello|Hi)[!,.]\s*")
+
+
+@pytest.mark.parametrize("preset", [preset for preset in PRESETS if GREETING.match(preset)])
+def test_every_preset_without_its_greeting_is_evidence_when_it_has_two_telling_words(preset: str) -> None:
+    rest = GREETING.sub("", preset)
+    for message in (rest, rest[:1].upper() + rest[1:], "Добрый вечер! " + rest[:1].upper() + rest[1:]):
+        match = compare(message, preset)
+        assert match.verbatim or match.telling_total == 0, message
+        assert match.evidence == (match.telling_total >= 2), message
 
 
 # --- properties --------------------------------------------------------------------------------------

@@ -22,7 +22,8 @@ from functools import lru_cache
 import snowballstemmer
 
 # Evidence: the message keeps at least this many of the text's telling words, this share of them and this
-# share of all its words; or it holds the whole text verbatim and the text has two telling words or more.
+# share of all its words; or it holds the text verbatim (all but a greeting before its first telling clause will
+# do) and the text has two telling words or more.
 # Checked on tests/payloads/fallback (real sites' presets against realistic code-free first messages): two
 # telling words in other punctuation («Здравствуйте, хочу записаться на пробное занятие») are what honest
 # customers write themselves, so two are enough only verbatim.
@@ -45,6 +46,7 @@ _TO_CYRILLIC = str.maketrans(_LATIN_TO_CYRILLIC)
 _TO_LATIN = str.maketrans(_CYRILLIC_TO_LATIN)
 
 _WORD = re.compile(r"[^\W_]+")
+_IN_CLAUSE = "'’-"  # inside a clause (I'm, е-mail); other punctuation and emoji end one
 # "3 500", "2 990 ₽": thousands written apart (space, no-break or thin space) are one number.
 _THOUSANDS = re.compile(r"(?<=\d)[ \u00a0\u202f](?=\d{3}(?!\d))")
 
@@ -119,6 +121,22 @@ def _telling(stem: str) -> bool:
     return len(stem) >= 2 and stem not in _STOP_STEMS
 
 
+def _tail(plain: str) -> str:
+    """The text as written from the clause of its first telling word on: what is left when a customer drops
+    the greeting («Здравствуйте! Сколько стоит детская фотосессия?» -> «Сколько стоит детская фотосессия?»).
+    The whole clause, not just the telling words: «детская фотосессия?» alone is what customers who never
+    clicked write in their own questions (tests/payloads/fallback)."""
+    for found in _WORD.finditer(plain):
+        if _telling(_word(found.group())[1]):
+            start = found.start()
+            break
+    else:
+        return plain
+    while start and (plain[start - 1].isspace() or plain[start - 1] in _IN_CLAUSE or _WORD.match(plain, start - 1)):
+        start -= 1
+    return plain[start:].lstrip()
+
+
 @dataclass(frozen=True, slots=True)
 class _Text:
     telling: tuple[str, ...]  # in order, each once
@@ -130,6 +148,8 @@ class _Text:
     near_folded: dict[str, tuple[str, ...]]  # of the words as written (folded)
     memo: dict[tuple[int, str, str], bool]  # _near answers against this text's groups: the same presets recur
     plain: str  # the text as written, NFKC, whitespace runs made one space
+    tail: str  # of plain, from the clause of the first telling word on (see _tail)
+    tail_capital: str  # the tail with its first letter capital (a customer who dropped «Здравствуйте, »)
 
 
 @lru_cache(maxsize=4096)
@@ -140,6 +160,7 @@ def _analyse(text: str) -> _Text:
     forms = {stem: folded for folded, stem in reversed(words)}  # the first word of each stem
     telling = tuple(stem for stem in dict.fromkeys(stem for _, stem in words) if _telling(stem))
     plain = " ".join(unicodedata.normalize("NFKC", text).split())
+    tail = _tail(plain)
     return _Text(
         telling=telling,
         telling_set=frozenset(telling),
@@ -150,6 +171,8 @@ def _analyse(text: str) -> _Text:
         near_folded=_typo_index(frozenset(folded for folded, _ in words)),
         memo={},
         plain=plain,
+        tail=tail,
+        tail_capital=tail[:1].upper() + tail[1:],
     )
 
 
@@ -162,7 +185,9 @@ class TextMatch:
     telling_total: int  # telling words in the prefilled text
     message_telling: int  # telling words in the message
     words_kept: float = 0.0  # share of all the prefilled text's words (stop words too) the message has
-    verbatim: bool = False  # the message holds the whole text as the link wrote it (case, punctuation)
+    # the message holds the text as the link wrote it (case, punctuation): whole, or from the clause of its first
+    # telling word on, the greeting before that dropped or changed (a capital first letter allowed)
+    verbatim: bool = False
 
     @property
     def evidence(self) -> bool:
@@ -253,8 +278,15 @@ def compare(message: str, prefill: str | None) -> TextMatch:
         telling_total=len(text.telling),
         message_telling=len(said.telling),
         words_kept=_kept(text.words, text, said.words, said.near_stems, said) / len(text.words),
-        verbatim=text.plain in said.plain,
+        verbatim=_verbatim(text, said),
     )
+
+
+def _verbatim(text: _Text, said: _Text) -> bool:
+    """Whether the message holds the text as written, whole or without the greeting before its first telling
+    clause; case and punctuation count (retyped in lower case without them, it is what honest customers write:
+    the corpus test and the simulation's on-topic never-clickers match then)."""
+    return text.tail in said.plain or text.tail_capital in said.plain
 
 
 def recovers(phrase: str) -> bool:
