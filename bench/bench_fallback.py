@@ -113,7 +113,8 @@ async def main() -> None:
             corpus=corpus,
         )
         rows.append(row(result))
-        print(f"  {scenario.name}: {result.new.recovered_share:.0%} recovered, {result.new.wrong} wrong",
+        print(f"  {scenario.name}: {result.new.recovered_share:.0%} recovered ({result.later} on a second look), "
+              f"{result.new.wrong} wrong",
               file=sys.stderr, flush=True)  # fmt: skip
         if args.explain:
             print(breakdown(result, args.explain), file=sys.stderr)

@@ -286,6 +286,7 @@ class Result:
     old: Outcome = field(default_factory=Outcome)
     wrong_examples: list[WrongMatch] = field(default_factory=list)
     lost_exact: int = 0  # messages with their code that the tracker did not attribute exactly (a bug)
+    later: int = 0  # code-less messages the new matcher attributed on a second look, after their own ingest
 
 
 class OldMatcher:
@@ -599,6 +600,7 @@ async def _one_site(result: Result, clicks: list[_Click], messages: list[_Messag
         click_times: dict[str, datetime] = {}
         pending = iter(clicks)
         upcoming = next(pending, None)
+        codeless: list[tuple[str, bool, _Message]] = []
         for serial, message in enumerate(messages):
             while upcoming is not None and upcoming.at <= message.at:
                 await _record(tracker, upcoming, scenario.regions, first=upcoming.code not in click_times)
@@ -623,10 +625,16 @@ async def _one_site(result: Result, clicks: list[_Click], messages: list[_Messag
                 result.lost_exact += dialog.status is not AttributionStatus.EXACT
                 old.exact(message.own.code)
                 continue
+            result.old.judge(message.own.code if message.own else None, old.match(message.at), message.how)
+            codeless.append((dialog.id, dialog.status is AttributionStatus.PROBABLE, message))
+        # Judged as the dialogs stand at the end: a second look (Tracker.second_look) may attribute one later.
+        for dialog_id, at_once, message in codeless:
+            stored = await store.get_dialog(dialog_id)
+            assert stored is not None and message.how is not None
             own = message.own.code if message.own else None
-            matched = dialog.code if dialog.status is AttributionStatus.PROBABLE else None
+            matched = stored.code if stored.status is AttributionStatus.PROBABLE else None
             result.new.judge(own, matched, message.how)
-            result.old.judge(own, old.match(message.at), message.how)
+            result.later += matched is not None and not at_once
             if matched is not None and matched != own:
                 result.wrong_examples.append(
                     WrongMatch(

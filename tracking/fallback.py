@@ -29,8 +29,13 @@ from tracking.reasons import Reason, ReasonKind
 from tracking.store.base import Bucket, CountQuery, Store
 
 # Click to message, in log seconds: the messenger opens, the customer deletes the code, maybe edits, sends.
-# Median a minute; one in twenty takes over 8 minutes.
+# Median a minute; one in twenty takes over 8 minutes (of those who do not come back much later, below).
 DELAY = NormalDist(mu=math.log(60), sigma=1.3)
+# Some come back to the chat much later (the phone rang, they compared prices): a tenth spread evenly over
+# half an hour, so a click 20 minutes back is never ruled out by the curve alone. Without it, a customer who
+# took long was given, with confidence, to a visit that clicked the same text a moment before they wrote.
+LATE = 0.1
+LATE_SPAN = 1800.0
 # Clocks disagree: a provider's timestamp may be a little earlier than our record of the click.
 SKEW = timedelta(seconds=60)
 # The share of clicks that end in a message without its code (most clicks end in no message at all).
@@ -76,7 +81,7 @@ class ProbableMatch:
 def delay_density(seconds: float) -> float:
     """How likely a message comes this many seconds after its click (per second)."""
     seconds = max(seconds, 1.0)
-    return DELAY.pdf(math.log(seconds)) / seconds
+    return (1 - LATE) * DELAY.pdf(math.log(seconds)) / seconds + LATE / LATE_SPAN
 
 
 def text_ratio(match: TextMatch) -> float:

@@ -35,7 +35,7 @@ from tracking.pages import paged
 from tracking.periods import buckets_for, utc_now
 from tracking.reasons import Reason, ReasonKind
 from tracking.settings import Settings
-from tracking.store.base import NewDialog, Store
+from tracking.store.base import CodeAttribution, NewDialog, Store
 from tracking.useragent import describe
 
 log = logging.getLogger("chattrack.tracking")
@@ -57,6 +57,9 @@ class Tracker:
         # Called with (provider, outcome) for every reply of the business a provider reported: "first" (it
         # answered its dialog), "later" (the dialog was answered before) or "no_dialog"; must not raise.
         self.reply_observers: list[Callable[[str, str], None]] = []
+        # Called with a dialog's id when a second look attributed it after its alert went out: every copy of
+        # the alert shows it (webhooks/app.py wires the bot's redraw); must not raise.
+        self.attributed_later: list[Callable[[str], None]] = []
 
     def record_view(self, view: PageView, headers: Mapping[str, str] | None = None) -> Awaitable[str]:
         """Record a page view; the first one of a visit keeps its landing page, referrer and device.
@@ -158,6 +161,8 @@ class Tracker:
         )
         if links and result.outcome is not IngestOutcome.ERASED:
             await self._link(message)  # after storing: a retry of an erased message must not link again
+        if result.outcome is IngestOutcome.NEW_DIALOG and result.dialog.code is not None:
+            await self.second_look(result.dialog)
         for observe in self.observers:
             observe(message, result)
         # Message ids name the sender in some providers (Telegram's chat id is the customer's user id, Meta's
@@ -174,6 +179,42 @@ class Tracker:
         )
         log.debug("message %s/%s is in dialog %s", message.provider, message.message_id, result.dialog.id)
         return result
+
+    async def second_look(self, written: Dialog) -> list[Dialog]:
+        """A visit just wrote with its code (or was matched): it cannot also be the customer of a code-less
+        first message on the same number a little earlier, so those left unattributed while it was one of
+        their candidates are weighed again without it. Returns the dialogs this attributed (as probable),
+        whose deliveries are queued and whose alert copies are redrawn."""
+        window = self.settings.fallback_window
+        if window <= timedelta(0):
+            return []
+        attributed = []
+        pending = await self.store.unattributed_dialogs(
+            written.business_number, written.started_at - window, written.started_at
+        )
+        for dialog in pending:
+            match = await self.fallback.match(
+                dialog.business_number, dialog.contact_id, dialog.contact_phone, dialog.first_message, dialog.started_at
+            )
+            visit = None if match is None else await self.visit(match.code)
+            if match is None or visit is None:
+                continue
+            found = CodeAttribution(
+                code=match.code,
+                status=AttributionStatus.PROBABLE,
+                status_reason=match.reason,
+                attribution=paged(visit.attribution.model_copy(), self.settings.kept_page_params),
+                visit=visit,
+            )
+            changed = await self.store.attribute_dialog(dialog.id, found)
+            if changed is None:
+                continue  # attributed by something else meanwhile
+            await self.store.queue_deliveries(deliveries.for_new_dialog(changed, self.settings, utc_now()))
+            log.info("dialog %s: attributed on a second look, %s", changed.id, changed.status.value)
+            for observe in self.attributed_later:
+                observe(changed.id)
+            attributed.append(changed)
+        return attributed
 
     def tracks(self, message: InboundMessage) -> bool:
         """Whether the message is to one of the business's numbers: any, when CHATTRACK_TRACKED_NUMBERS is

@@ -145,6 +145,7 @@ def create_app(settings: Settings, store: Store | None = None, *, primary: bool 
     runtime = setup_bot(app, settings, store, lang=settings.bot_language, tracker=app[TRACKER], primary=primary)
     app[ON_NEW_DIALOG].append(runtime.kick)
     app[ON_DIALOG_CHANGED].append(runtime.redraw)
+    app[TRACKER].attributed_later.append(runtime.redraw)  # a second look: the alert shows the source it found
     return app
 
 

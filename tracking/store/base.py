@@ -338,6 +338,12 @@ class Store(Protocol):
     async def list_dialogs(self, start: datetime, end: datetime, limit: int = 1000) -> list[Dialog]:
         """Dialogs started in [start, end), oldest first."""
 
+    async def unattributed_dialogs(
+        self, business_number: str, start: datetime, end: datetime, limit: int = 50
+    ) -> list[Dialog]:
+        """The number's dialogs started in [start, end) that nothing attributed (status none), oldest first:
+        what a second look weighs again (Tracker.second_look)."""
+
     async def browse_dialogs(
         self,
         *,
@@ -548,6 +554,11 @@ class Store(Protocol):
         while it has no code (a dialog is attributed once). An edit older than one already applied changes
         nothing, so a retried or late edit never reverts a newer one. False, and nothing stored, when the
         message is unknown (never stored, or erased with its contact)."""
+
+    async def attribute_dialog(self, dialog_id: str, attribution: CodeAttribution) -> Dialog | None:
+        """Give a dialog that has no code the attribution a later look found (Tracker.second_look): its code,
+        status, reason, attribution and visit, with its report counts moved along. Only while it still has no
+        code (a dialog is attributed once). The dialog as stored after; None when it is gone or has a code."""
 
     async def delete_message(self, provider: str, message_id: str, deleted_at: datetime) -> bool:
         """Mark a message deleted by its sender. Its row stays, so a provider's retry of the original is

@@ -58,6 +58,7 @@ from tracking.models import (
     LEAD_ALERT,
     TAKE_REMINDER,
     TELEGRAM_USERNAME,
+    AttributionStatus,
     Click,
     Cost,
     DeliveryOutcome,
@@ -1031,6 +1032,18 @@ class MongoStore:
         return [dialog_from(d) for d in await cursor.to_list()]
 
     @_unavailable_as_store_error
+    async def unattributed_dialogs(
+        self, business_number: str, start: datetime, end: datetime, limit: int = 50
+    ) -> list[Dialog]:
+        where = {
+            "business_number": business_number,
+            "started_at": {"$gte": start, "$lt": end},
+            "status": AttributionStatus.NONE.value,
+        }
+        cursor = self.db.dialogs.find(where, DIALOG_PROJECTION).sort("started_at", ASCENDING).limit(limit)
+        return [dialog_from(d) for d in await cursor.to_list()]
+
+    @_unavailable_as_store_error
     async def browse_dialogs(
         self,
         *,
@@ -1667,6 +1680,12 @@ class MongoStore:
         if attribution is not None:  # a dialog is attributed once: only while it has no code
             await self._counted_update({"_id": doc["dialog_id"], "code": None}, attribution.model_dump())
         return True
+
+    @_unavailable_as_store_error
+    async def attribute_dialog(self, dialog_id: str, attribution: CodeAttribution) -> Dialog | None:
+        if await self._counted_update({"_id": dialog_id, "code": None}, attribution.model_dump()) is None:
+            return None
+        return await self.get_dialog(dialog_id)
 
     @_unavailable_as_store_error
     async def delete_message(self, provider: str, message_id: str, deleted_at: datetime) -> bool:

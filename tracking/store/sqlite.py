@@ -30,6 +30,7 @@ from tracking.models import (
     LEAD_ALERT,
     TAKE_REMINDER,
     TELEGRAM_USERNAME,
+    AttributionStatus,
     Click,
     Cost,
     DeliveryOutcome,
@@ -725,6 +726,35 @@ def _all(db: sqlite3.Connection, sql: str, args: Sequence[Any] = ()) -> list[sql
     return db.execute(sql, args).fetchall()
 
 
+def _rewrite_attribution(db: sqlite3.Connection, dialog: Dialog, attribution: CodeAttribution | None) -> Dialog:
+    """Store `dialog` (with `attribution`, when given) over its row, its rollup counts moved along."""
+    if attribution is not None:
+        dialog = dialog.model_copy(
+            update={
+                "code": attribution.code,
+                "status": attribution.status,
+                "status_reason": attribution.status_reason,
+                "attribution": attribution.attribution,
+                "visit": attribution.visit,
+            }
+        )
+    columns = dialog.attribution.model_dump(mode="json")
+    rollups.remove(db, [dialog.id])
+    db.execute(
+        f"UPDATE dialogs SET status = ?, code = ?, {', '.join(f'{c} = ?' for c in ATTRIBUTION_COLUMNS)}, "
+        "data = ? WHERE id = ?",
+        (
+            dialog.status.value,
+            dialog.code,
+            *(columns[c] for c in ATTRIBUTION_COLUMNS),
+            dialog.model_dump_json(),
+            dialog.id,
+        ),
+    )
+    rollups.add(db, [dialog.id])
+    return dialog
+
+
 @_failures_as_unavailable
 class SQLiteStore:
     """Reads and writes go through SQLiteRunner (tracking/store/sqlite_runner.py): writes are plain
@@ -1061,6 +1091,19 @@ class SQLiteStore:
                 db,
                 "SELECT data FROM dialogs WHERE started_at >= ? AND started_at < ? ORDER BY started_at LIMIT ?",
                 (ts(start), ts(end), limit),
+            )
+        )
+        return [Dialog.model_validate_json(r["data"]) for r in rows]
+
+    async def unattributed_dialogs(
+        self, business_number: str, start: datetime, end: datetime, limit: int = 50
+    ) -> list[Dialog]:
+        rows = await self.runner.read(
+            lambda db: _all(
+                db,
+                "SELECT data FROM dialogs WHERE business_number = ? AND started_at >= ? AND started_at < ? "
+                "AND status = ? ORDER BY started_at LIMIT ?",
+                (business_number, ts(start), ts(end), AttributionStatus.NONE.value, limit),
             )
         )
         return [Dialog.model_validate_json(r["data"]) for r in rows]
@@ -1622,33 +1665,22 @@ class SQLiteStore:
             opener = _one(db, "SELECT min(rowid) AS first FROM messages WHERE dialog_id = ?", (dialog.id,))
             if opener is not None and opener["first"] == row["rowid"]:
                 dialog.first_message = text
-            if attribution is not None and dialog.code is None:
-                dialog = dialog.model_copy(
-                    update={
-                        "code": attribution.code,
-                        "status": attribution.status,
-                        "status_reason": attribution.status_reason,
-                        "attribution": attribution.attribution,
-                        "visit": attribution.visit,
-                    }
-                )
-            columns = dialog.attribution.model_dump(mode="json")
-            rollups.remove(db, [dialog.id])
-            db.execute(
-                f"UPDATE dialogs SET status = ?, code = ?, {', '.join(f'{c} = ?' for c in ATTRIBUTION_COLUMNS)}, "
-                "data = ? WHERE id = ?",
-                (
-                    dialog.status.value,
-                    dialog.code,
-                    *(columns[c] for c in ATTRIBUTION_COLUMNS),
-                    dialog.model_dump_json(),
-                    dialog.id,
-                ),
-            )
-            rollups.add(db, [dialog.id])
+            _rewrite_attribution(db, dialog, attribution if dialog.code is None else None)
             return True
 
         return await self.runner.write(edit)
+
+    async def attribute_dialog(self, dialog_id: str, attribution: CodeAttribution) -> Dialog | None:
+        def attribute(db: sqlite3.Connection) -> Dialog | None:
+            stored = _one(db, "SELECT data FROM dialogs WHERE id = ?", (dialog_id,))
+            if stored is None:
+                return None
+            dialog = Dialog.model_validate_json(stored["data"])
+            if dialog.code is not None:
+                return None
+            return _rewrite_attribution(db, dialog, attribution)
+
+        return await self.runner.write(attribute)
 
     async def delete_message(self, provider: str, message_id: str, deleted_at: datetime) -> bool:
         def delete(db: sqlite3.Connection) -> bool:
