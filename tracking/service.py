@@ -41,6 +41,10 @@ from tracking.useragent import describe
 log = logging.getLogger("chattrack.tracking")
 
 
+# A new dialog with one of these came from a visit we know, which so wrote: no candidate for anyone else.
+_VISIT_WROTE = (AttributionStatus.EXACT, AttributionStatus.PROBABLE)
+
+
 class Tracker:
     def __init__(self, store: Store, settings: Settings, regions: RegionResolver | None = None) -> None:
         self.store = store
@@ -161,8 +165,6 @@ class Tracker:
         )
         if links and result.outcome is not IngestOutcome.ERASED:
             await self._link(message)  # after storing: a retry of an erased message must not link again
-        if result.outcome is IngestOutcome.NEW_DIALOG and result.dialog.code is not None:
-            await self.second_look(result.dialog)
         for observe in self.observers:
             observe(message, result)
         # Message ids name the sender in some providers (Telegram's chat id is the customer's user id, Meta's
@@ -178,6 +180,8 @@ class Tracker:
             result.dialog.status.value,
         )
         log.debug("message %s/%s is in dialog %s", message.provider, message.message_id, result.dialog.id)
+        if result.outcome is IngestOutcome.NEW_DIALOG and result.dialog.status in _VISIT_WROTE:
+            await self.second_look(result.dialog)  # after the observers: they see dialogs in the order stored
         return result
 
     async def second_look(self, written: Dialog) -> list[Dialog]:
