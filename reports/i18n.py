@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal
@@ -11,6 +10,7 @@ from zoneinfo import ZoneInfo
 import phonenumbers
 
 from reports.periods import Period
+from tracking.geo import region_country
 from tracking.models import Dialog, Messenger
 from tracking.pages import page_label
 from tracking.periods import bucket_start
@@ -886,7 +886,6 @@ def messenger_label(dialog: Dialog) -> str:
 # how stored values read to a person ----------------------------------------------------------------
 
 _MOSCOW_ZONES = frozenset({"Europe/Moscow", "W-SU"})
-_COUNTRY_CODE = re.compile(r"[A-Z]{2}")
 
 
 def country_name(lang: Lang, code: str) -> str:
@@ -904,9 +903,10 @@ def country_name(lang: Lang, code: str) -> str:
 def region_label(lang: Lang, region: str) -> str:
     """A stored region ("Москва, RU", "Moscow, RU", "RU") with its country named in `lang`. The place is
     kept as stored: the geo base wrote it in the bot's language when it had the name (tracking/geo.py)."""
-    place, _, country = region.rpartition(", ")
-    if not _COUNTRY_CODE.fullmatch(country):
+    country = region_country(region)
+    if country is None:
         return region
+    place = region.rpartition(", ")[0]
     return f"{place}, {country_name(lang, country)}" if place else country_name(lang, country)
 
 

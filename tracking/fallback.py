@@ -23,6 +23,7 @@ from statistics import NormalDist
 import phonenumbers
 
 from tracking.codes import marked_fragment
+from tracking.geo import region_country
 from tracking.models import AttributionStatus, Click, Visit
 from tracking.prefill import TextMatch, compare
 from tracking.reasons import Reason, ReasonKind
@@ -133,11 +134,7 @@ def _zone_countries() -> dict[str, str]:
 
 def visit_country(visit: Visit) -> str | None:
     """The visit's country: its region's ISO code («Москва, RU»), else its browser's time zone's."""
-    region = visit.attribution.region or ""
-    tail = region.rsplit(",", 1)[-1].strip()
-    if len(tail) == 2 and tail.isalpha() and tail.isupper():
-        return tail
-    return _zone_countries().get(visit.timezone or "")
+    return region_country(visit.attribution.region or "") or _zone_countries().get(visit.timezone or "")
 
 
 def phone_country(phone: str | None) -> str | None:

@@ -58,6 +58,12 @@ def region_name(country: str | None, city: str | None = None, region: str | None
     return f"{place}, {country}" if place else country
 
 
+def region_country(region: str) -> str | None:
+    """The ISO country a stored region ends with ("Москва, RU" → "RU", as region_name writes it), or None."""
+    country = region.rpartition(", ")[2]
+    return country if _COUNTRY.fullmatch(country) else None
+
+
 def _public_ip(ip: str | None) -> str | None:
     if not isinstance(ip, str):
         return None
