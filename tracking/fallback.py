@@ -59,7 +59,7 @@ MAX_RATIO = 1e4
 class Candidate:
     """One visit that clicked a link to the number, and how strongly the message points to it."""
 
-    code: str
+    visit: Visit  # as stored: not yet attributed (Tracker.attributed)
     weight: float
     seconds: int  # from its click to the message
     kept: int | None  # percent of the link's text the message keeps, when that text points to it
@@ -74,9 +74,13 @@ class Candidate:
 
 @dataclass(frozen=True)
 class ProbableMatch:
-    code: str
+    visit: Visit  # as stored: not yet attributed (Tracker.attributed)
     reason: str
     confidence: float
+
+    @property
+    def code(self) -> str:
+        return self.visit.code
 
 
 def delay_density(seconds: float) -> float:
@@ -180,7 +184,7 @@ class FallbackMatcher:
             same_browser=best.same_browser,
             code_part=best.code_part,
         )
-        return ProbableMatch(code=best.code, reason=str(reason), confidence=confidence)
+        return ProbableMatch(visit=best.visit, reason=str(reason), confidence=confidence)
 
     async def _weigh(
         self, clicks: Iterable[Click], contact_id: str, contact_phone: str | None, text: str, at: datetime
@@ -208,7 +212,7 @@ class FallbackMatcher:
             weight *= by_fragment
             candidates.append(
                 Candidate(
-                    code=click.code,
+                    visit=visit,
                     weight=weight,
                     seconds=round(seconds),
                     kept=round(match.kept * 100) if match.evidence else None,

@@ -136,10 +136,9 @@ class Tracker:
                 message.received_at,
             )
         ) is not None and await self._opens_dialog(message):  # clicks first: most messages have none near
-            visit = await self.visit(match.code)
-            if visit is not None:
-                code, status, reason = match.code, AttributionStatus.PROBABLE, match.reason
-                attribution = visit.attribution.model_copy()
+            visit = self.attributed(match.visit)  # read by the matcher already
+            code, status, reason = match.code, AttributionStatus.PROBABLE, match.reason
+            attribution = visit.attribution.model_copy()
         attribution = paged(attribution, self.settings.kept_page_params)  # pages grouped by host and path
         draft = self._draft(
             message,
@@ -200,9 +199,9 @@ class Tracker:
             match = await self.fallback.match(
                 dialog.business_number, dialog.contact_id, dialog.contact_phone, dialog.first_message, dialog.started_at
             )
-            visit = None if match is None else await self.visit(match.code)
-            if match is None or visit is None:
+            if match is None:
                 continue
+            visit = self.attributed(match.visit)  # read by the matcher already
             found = CodeAttribution(
                 code=match.code,
                 status=AttributionStatus.PROBABLE,
