@@ -17,6 +17,8 @@ import pytest
 from aiohttp import web
 from playwright.async_api import Browser, ConsoleMessage, Error, Page, async_playwright
 
+from tests.fakes import serve_app
+
 CHROMIUM = os.environ.get("CHATTRACK_TEST_CHROMIUM", "/usr/lib/chromium/chromium")
 LAUNCH_ARGS = [
     "--headless",
@@ -68,15 +70,11 @@ def collect_errors(page: Page) -> list[str]:
 
 async def serve_page(path: str, html: str) -> tuple[web.AppRunner, str]:
     """A site of one page at `path` on a free port; its address names the host shop.test (mapped above)."""
-    from tests.conftest import free_port
 
     async def page(request: web.Request) -> web.Response:
         return web.Response(text=html, content_type="text/html")
 
     app = web.Application()
     app.router.add_get(path, page)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    return runner, f"http://shop.test:{port}"
+    runner, url = await serve_app(app)
+    return runner, url.replace("127.0.0.1", "shop.test")

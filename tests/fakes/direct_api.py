@@ -22,7 +22,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.conftest import free_port
+from tests.fakes import serve_app
 
 REQUIRED = ("SelectionCriteria", "FieldNames", "ReportName", "ReportType", "DateRangeType", "Format", "IncludeVAT")
 VAT = Decimal("1.2")  # Direct's costs without VAT are the costs with VAT (20%) divided by this
@@ -76,11 +76,7 @@ class FakeDirectAPI:
     async def __aenter__(self) -> FakeDirectAPI:
         app = web.Application()
         app.router.add_post("/json/v5/reports", self._reports)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        port = free_port()
-        await web.TCPSite(self._runner, "127.0.0.1", port).start()
-        self.url = f"http://127.0.0.1:{port}"
+        self._runner, self.url = await serve_app(app)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

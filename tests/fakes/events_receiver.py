@@ -20,6 +20,8 @@ from typing import Any, Literal
 
 from aiohttp import web
 
+from tests.fakes import serve_app
+
 PATH = "/hooks/chattrack"
 MAX_SKEW = 300
 
@@ -53,12 +55,8 @@ class EventsReceiver:
     async def __aenter__(self) -> EventsReceiver:
         app = web.Application()
         app.router.add_post(PATH, self._handle)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        host, port = self._runner.addresses[0][:2]
-        self.url = f"http://{host}:{port}{PATH}"
+        self._runner, base = await serve_app(app, access_log=None, shutdown_timeout=1)
+        self.url = base + PATH
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -27,6 +27,8 @@ from typing import Any, Literal
 
 from aiohttp import web
 
+from tests.fakes import serve_app
+
 COLLECT = "/mp/collect"
 DEBUG = "/debug/mp/collect"
 NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,39}")
@@ -89,12 +91,7 @@ class FakeGA4:
         app = web.Application()
         app.router.add_post(COLLECT, self._handle)
         app.router.add_post(DEBUG, self._handle)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        host, port = self._runner.addresses[0][:2]
-        self.url = f"http://{host}:{port}"
+        self._runner, self.url = await serve_app(app, access_log=None, shutdown_timeout=1)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

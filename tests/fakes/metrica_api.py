@@ -26,7 +26,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.conftest import free_port
+from tests.fakes import serve_app
 
 COLUMNS = {"CLIENT_ID": "ClientId", "YCLID": "Yclid", "USER_ID": "UserId"}
 ERROR_TYPES = {400: "invalid_parameter", 401: "unauthorized", 403: "access_denied", 429: "quota_requests_by_uid"}
@@ -67,11 +67,7 @@ class FakeMetricaAPI:
     async def __aenter__(self) -> FakeMetricaAPI:
         app = web.Application()
         app.router.add_post("/management/v1/counter/{counter}/offline_conversions/upload", self._upload)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        port = free_port()
-        await web.TCPSite(self._runner, "127.0.0.1", port).start()
-        self.url = f"http://127.0.0.1:{port}"
+        self._runner, self.url = await serve_app(app)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -24,6 +24,8 @@ from typing import Any, Literal
 
 from aiohttp import web
 
+from tests.fakes import serve_app
+
 # Form fields that carry JSON (aiogram serialises objects and lists), integers and booleans.
 JSON_FIELDS = {
     "reply_markup",
@@ -223,12 +225,7 @@ class FakeTelegramAPI:
         app.router.add_route("POST", "/bot{token}/{method}", self._handle)
         app.router.add_route("GET", "/bot{token}/{method}", self._handle)
         app.router.add_route("GET", "/file/bot{token}/{path:.+}", self._download)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        host, port = self._runner.addresses[0][:2]
-        self.url = f"http://{host}:{port}"
+        self._runner, self.url = await serve_app(app, access_log=None, shutdown_timeout=1)
 
     async def stop(self) -> None:
         self._closing = True
