@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bot.alerts import alert_keyboard, card_messages, plain_alert, render_alert
@@ -244,7 +244,8 @@ async def _through_the_store(directory: Path, visit: dict[str, str], name: str |
             business_number="+79991234567",
             contact_id="+79161234567",
             contact_name=name,
-            text=f"{name or ''} (код {code})",
+            # The code leads: a text longer than a message may be is cut at its end, as a real one would be.
+            text=f"(код {code}) {name or ''}",
             received_at=now,
         )
         dialog = (await tracker.ingest(message)).dialog
@@ -289,6 +290,7 @@ async def _through_the_store(directory: Path, visit: dict[str, str], name: str |
     page=url,
     lang=st.sampled_from(["ru", "en"]),
 )
+@example(visit={"url": "http://["}, name="0" * 4088, page="http://[", lang="ru")  # a name as long as a message
 def test_hostile_visits_clicks_and_messages_render_in_every_view(
     visit: dict[str, str], name: str | None, page: str, lang: str
 ) -> None:
