@@ -98,6 +98,11 @@ class Settings(BaseSettings):
     bot_greeting: str | None = Field(None, max_length=1024)  # one short message, far below Telegram's 4096
     # Replies relayed to customers through the bot are signed with the team member's first name.
     reveal_staff_names: bool = False
+    # The first minutes: GET /demo, a page whose «send as a customer» button makes a demo lead. `auto`: until
+    # the first real message arrives; `on`; `off`.
+    demo: Literal["auto", "on", "off"] = "auto"
+    # The owner is told once when a provider that sent messages has sent none for this many hours; 0: never.
+    provider_silence_hours: float = Field(24, ge=0)
 
     # Money (integrations/): the business's currency (ISO 4217) for sales and costs.
     currency: str = "RUB"

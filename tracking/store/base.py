@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
 
@@ -464,6 +464,28 @@ class Store(Protocol):
         """An owner or staff member turns lead alerts in their private chat off (or on again)."""
 
     async def muted_users(self) -> set[int]: ...
+
+    # marks: small JSON documents by key for the installation (tracking/install.py): the owner who claimed
+    # the bot, one-time secrets, what the owner was told once, each part's last signs. Values hold JSON types
+    # only (times as ISO strings).
+    async def get_mark(self, key: str) -> dict[str, Any] | None: ...
+
+    async def marks(self, prefix: str) -> dict[str, dict[str, Any]]:
+        """Every mark whose key starts with `prefix`, by key."""
+
+    async def put_mark(self, key: str, value: dict[str, Any]) -> None:
+        """Insert or replace."""
+
+    async def merge_mark(self, key: str, fields: dict[str, Any]) -> None:
+        """Set these fields of the mark, keeping its others (created when missing): two writers of different
+        fields never undo each other."""
+
+    async def add_mark(self, key: str, value: dict[str, Any]) -> bool:
+        """Insert only when the key is free: exactly one of many concurrent callers (across copies of the
+        server too) gets True. What is told once, and the first claim of the bot, are decided here."""
+
+    async def take_mark(self, key: str) -> dict[str, Any] | None:
+        """Delete and return the mark: exactly one of many concurrent callers gets it (one-time secrets)."""
 
     async def response_rows(self, query: CountQuery, limit: int = 200_000) -> list[ResponseRow]:
         """Dialogs started in [query.start, query.end) with query.filters / without_tags /

@@ -25,6 +25,7 @@ import contextlib
 import functools
 import json
 import logging
+import re
 import time
 import uuid
 from collections.abc import Callable, Coroutine, Mapping, Sequence
@@ -1808,6 +1809,43 @@ class MongoStore:
     @_unavailable_as_store_error
     async def muted_users(self) -> set[int]:
         return {int(doc["_id"]) for doc in await self.db.muted_users.find({}, {"_id": 1}).to_list()}
+
+    # marks: {_id: key, value: {...}}; the value kept whole under one field, so its keys may be anything
+    @_unavailable_as_store_error
+    async def get_mark(self, key: str) -> dict[str, Any] | None:
+        doc = await self.db.marks.find_one({"_id": key})
+        return None if doc is None else dict(doc["value"])
+
+    @_unavailable_as_store_error
+    async def marks(self, prefix: str) -> dict[str, dict[str, Any]]:
+        pattern = "^" + re.escape(prefix)  # anchored: the _id index serves it
+        docs = await self.db.marks.find({"_id": {"$regex": pattern}}).sort("_id", ASCENDING).to_list()
+        return {str(doc["_id"]): dict(doc["value"]) for doc in docs}
+
+    @_unavailable_as_store_error
+    async def put_mark(self, key: str, value: dict[str, Any]) -> None:
+        await self.db.marks.replace_one({"_id": key}, {"_id": key, "value": value}, upsert=True)
+
+    @_unavailable_as_store_error
+    async def merge_mark(self, key: str, fields: dict[str, Any]) -> None:
+        changes = {f"value.{name}": field for name, field in fields.items()}
+        try:
+            await self.db.marks.update_one({"_id": key}, {"$set": changes}, upsert=True)
+        except DuplicateKeyError:  # two first writers of the key at once: the other created it, set ours on it
+            await self.db.marks.update_one({"_id": key}, {"$set": changes})
+
+    @_unavailable_as_store_error
+    async def add_mark(self, key: str, value: dict[str, Any]) -> bool:
+        try:
+            await self.db.marks.insert_one({"_id": key, "value": value})
+        except DuplicateKeyError:
+            return False
+        return True
+
+    @_unavailable_as_store_error
+    async def take_mark(self, key: str) -> dict[str, Any] | None:
+        doc = await self.db.marks.find_one_and_delete({"_id": key})
+        return None if doc is None else dict(doc["value"])
 
     @_unavailable_as_store_error
     async def response_rows(self, query: CountQuery, limit: int = 200_000) -> list[ResponseRow]:

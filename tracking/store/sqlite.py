@@ -178,6 +178,7 @@ CREATE TABLE IF NOT EXISTS reply_sources (
     provider TEXT NOT NULL, business_number TEXT NOT NULL, since TEXT NOT NULL,
     PRIMARY KEY (provider, business_number)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS muted_users (user_id INTEGER PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS marks (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 -- Ad spend (issue 19): one row per origin, day, source, campaign (its id when known) and ad ('' for none).
 -- Amounts are exact decimal text.
 CREATE TABLE IF NOT EXISTS costs (
@@ -724,6 +725,11 @@ def _one(db: sqlite3.Connection, sql: str, args: Sequence[Any] | dict[str, Any] 
 
 def _all(db: sqlite3.Connection, sql: str, args: Sequence[Any] = ()) -> list[sqlite3.Row]:
     return db.execute(sql, args).fetchall()
+
+
+def _mark(value: str) -> dict[str, Any]:
+    mark: dict[str, Any] = json.loads(value)
+    return mark
 
 
 def _rewrite_attribution(db: sqlite3.Connection, dialog: Dialog, attribution: CodeAttribution | None) -> Dialog:
@@ -1828,6 +1834,41 @@ class SQLiteStore:
     async def muted_users(self) -> set[int]:
         rows = self.runner.lookup(lambda db: _all(db, "SELECT user_id FROM muted_users"))
         return {int(r["user_id"]) for r in rows}
+
+    async def get_mark(self, key: str) -> dict[str, Any] | None:
+        row = self.runner.lookup(lambda db: _one(db, "SELECT value FROM marks WHERE key = ?", (key,)))
+        return None if row is None else _mark(row["value"])
+
+    async def marks(self, prefix: str) -> dict[str, dict[str, Any]]:
+        # substr, not LIKE: a key may hold % or _
+        sql = "SELECT key, value FROM marks WHERE substr(key, 1, ?) = ? ORDER BY key"
+        rows = self.runner.lookup(lambda db: _all(db, sql, (len(prefix), prefix)))
+        return {str(row["key"]): _mark(row["value"]) for row in rows}
+
+    async def put_mark(self, key: str, value: dict[str, Any]) -> None:
+        sql = "INSERT INTO marks (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+        await self.runner.write(lambda db: db.execute(sql, (key, json.dumps(value))))
+
+    async def merge_mark(self, key: str, fields: dict[str, Any]) -> None:
+        # json_patch would drop fields set to None: merged in Python, inside the write's transaction
+        def merge(db: sqlite3.Connection) -> None:
+            row = _one(db, "SELECT value FROM marks WHERE key = ?", (key,))
+            value = {**(_mark(row["value"]) if row is not None else {}), **fields}
+            db.execute(
+                "INSERT INTO marks (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, json.dumps(value)),
+            )
+
+        await self.runner.write(merge)
+
+    async def add_mark(self, key: str, value: dict[str, Any]) -> bool:
+        sql = "INSERT OR IGNORE INTO marks (key, value) VALUES (?, ?)"
+        return bool(await self.runner.write(lambda db: db.execute(sql, (key, json.dumps(value))).rowcount))
+
+    async def take_mark(self, key: str) -> dict[str, Any] | None:
+        sql = "DELETE FROM marks WHERE key = ? RETURNING value"
+        rows = await self.runner.write(lambda db: _all(db, sql, (key,)))  # stepped to its end: the delete done
+        return _mark(rows[0]["value"]) if rows else None
 
     async def response_rows(self, query: CountQuery, limit: int = 200_000) -> list[ResponseRow]:
         sql, args = response_sql(query)
