@@ -45,6 +45,7 @@ from bot.costs import costs_router
 from bot.customers import customers_router
 from bot.onboarding import Onboarding
 from bot.outbox import AlertDispatcher, Clock
+from bot.owners import Owners
 from bot.privacy import privacy_router
 from bot.relay import Relay, relay_router
 from bot.sales import SaleQuestions, sales_router
@@ -219,7 +220,8 @@ class BotRuntime:
     secret: str | None = None
     store: Store | None = None
     store_retry: RetryWhileStoreAway | None = None  # long polling only
-    owner_ids: list[int] = field(default_factory=list)
+    # Who owns the bot, one live view shared by every part of the bot (the setting wins, else the claim).
+    owners: Owners = field(default_factory=lambda: Owners(()))
     # One worker process of several is primary: it alone polls Telegram (a second getUpdates gets 409),
     # registers the webhook and menus, and runs the daily summary. Every worker sends lead alerts when a
     # bot is configured (outbox leases make each alert leave once); without one only the primary logs them.
@@ -283,7 +285,7 @@ class BotRuntime:
 
     async def _menus(self, bot: Bot, store: Store) -> None:
         try:
-            await set_menus(bot, store, self.owner_ids)
+            await set_menus(bot, store, self.owners)
         except Exception as exc:  # a menu is a convenience: never let it take the bot down
             log.warning("could not register the command menus: %s", exc)
 
@@ -371,7 +373,8 @@ def setup_bot(
         clock=clock,
         tags=lead_tags(settings),
     )
-    runtime = BotRuntime(alerts=alerts, store=store, owner_ids=list(settings.telegram_owner_ids), primary=primary)
+    owners = Owners(settings.telegram_owner_ids, store)
+    runtime = BotRuntime(alerts=alerts, store=store, owners=owners, primary=primary)
     if bot is None and primary:  # said once, not by every worker
         log.warning("no %sTELEGRAM_BOT_TOKEN: lead alerts wait in the outbox and are only logged", ENV_PREFIX)
     if bot is not None:

@@ -56,7 +56,8 @@ async def direct_imports(app: web.Application) -> AsyncIterator[None]:
         runtime = app.get(BOT_RUNTIME)
         if runtime is None or runtime.bot is None:
             return
-        for owner in runtime.owner_ids:
+        await runtime.owners.refresh()
+        for owner in runtime.owners:
             await runtime.bot.send_message(owner, text(settings.bot_language, "direct_refused", reason=reason))
 
     importer = app[DIRECT_IMPORT] = DirectImport(
