@@ -79,17 +79,9 @@ def snippet_tag(base: str) -> str:
     return f'<script async src="{base}/t.js"></script>'
 
 
-def startup_banner(settings: Settings, host: str, port: int) -> str:
-    base = settings.public_url or f"http://{host}:{port}"
-    lines = [
-        f"chattrack listening on http://{host}:{port}",
-        f"store: {settings.database_url.split('@')[-1]}",
-        "",
-        "Paste this into every page of the site, before </body>:",
-        f"  {snippet_tag(base)}",
-        "",
-        *webhook_lines(settings, base),
-    ]
+def not_configured(settings: Settings) -> list[str]:
+    """What start-up lists as not configured yet, each as `SETTING: what that means`; `chattrack doctor`
+    reports the same list."""
     missing = [
         f"{name}: set but empty, so it counts as not set: {BLANK_SECRET.get(name, BLANK_DEFAULT)}"
         for name in settings.blank_secrets
@@ -111,6 +103,21 @@ def startup_banner(settings: Settings, host: str, port: int) -> str:
         )
     elif not settings.telegram_owner_ids:
         missing.append("CHATTRACK_TELEGRAM_OWNER_IDS: the bot knows no owner to alert")
+    return missing
+
+
+def startup_banner(settings: Settings, host: str, port: int) -> str:
+    base = settings.public_url or f"http://{host}:{port}"
+    lines = [
+        f"chattrack listening on http://{host}:{port}",
+        f"store: {settings.database_url.split('@')[-1]}",
+        "",
+        "Paste this into every page of the site, before </body>:",
+        f"  {snippet_tag(base)}",
+        "",
+        *webhook_lines(settings, base),
+    ]
+    missing = not_configured(settings)
     if missing:
         lines += ["", "Not configured yet:", *(f"  - {m}" for m in missing)]
     vague = [f"{pattern}: «{phrase}»" for pattern, phrase in settings.presets.items() if not recovers(phrase)]
