@@ -87,7 +87,7 @@ def refusal_as_json(response: web.StreamResponse) -> web.StreamResponse:
 def create_app(settings: Settings, store: Store | None = None, *, primary: bool = True) -> web.Application:
     """The whole server. With several worker processes (webhooks/workers.py) one is `primary`: it alone
     runs the timed work (retention, daily summary, Telegram polling); every worker serves requests."""
-    from webhooks import api, collect, generic, greenapi, health, meta, metrics, twilio, wazzup
+    from webhooks import api, collect, doctor, generic, greenapi, health, meta, metrics, twilio, wazzup
 
     # One middleware counts requests and turns failures into JSON: each layer costs every request two
     # coroutine frames (aiohttp adds one of its own when any middleware is set).
@@ -140,6 +140,7 @@ def create_app(settings: Settings, store: Store | None = None, *, primary: bool 
     greenapi.setup(app)
     wazzup.setup(app)
     generic.setup(app)
+    doctor.setup(app)  # the one-time probe of `chattrack doctor`
     from bot.runtime import setup_bot
 
     runtime = setup_bot(app, settings, store, lang=settings.bot_language, tracker=app[TRACKER], primary=primary)

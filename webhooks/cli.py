@@ -286,6 +286,9 @@ def main(argv: list[str] | None = None) -> int:
         "contact", help="the contact as alerts and cards show it: a phone (any format), tg:777, 777 or @username"
     )
     commands.add_parser("recompute-buckets", help="regroup stored dialogs after CHATTRACK_TIMEZONE changed")
+    commands.add_parser(
+        "doctor", help="check the settings, the store, the bot and the public address; print each problem's fix"
+    )
     costs = commands.add_parser("costs", help="ad spend of platforms without an import (VK Ads, Avito, ...)")
     costs_commands = costs.add_subparsers(dest="costs_command", required=True)
     costs_import = costs_commands.add_parser(
@@ -300,6 +303,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.workers is not None and args.workers < 1:
             parser.error("--workers: at least 1")
         return serve(args.host, args.port, args.workers)
+    if args.command == "doctor":  # a wrong setting is one of its findings, not a reason to stop
+        from webhooks import doctor
+
+        return doctor.run()
     try:
         settings = load_settings()
     except SettingsError as exc:
