@@ -124,6 +124,57 @@ TEXTS: dict[str, dict[str, str]] = {
         "relay_failed": "Telegram не принял сообщение для клиента. Попробуйте ещё раз или отправьте иначе.",
         "relay_not_bot": "Этот клиент писал не боту: ответьте ему там, где он написал.",
         "unknown_command": "Не знаю такой команды. Список команд: /help",
+        # installation checks (tracking/install.py, bot/status.py): notices told once, and /status
+        "menu_status": "Что работает: сайт, провайдеры, Telegram",
+        "notice_site": "✅ Код на сайте работает: получен первый просмотр страницы с {host}",
+        "notice_click": (
+            "✅ Первый переход в мессенджер по ссылке с кодом: код на сайте помечает ссылки, "
+            "заявки придут с источником и кампанией"
+        ),
+        "notice_provider": "✅ {provider} подключён: первое сообщение получено",
+        "notice_silent": (
+            "⚠️ {provider} молчит: последнее сообщение пришло {since}. Проверьте подключение в личном "
+            "кабинете провайдера; что видит сервер — /status"
+        ),
+        "status_title": "<b>Что работает</b>",
+        "status_site": "{mark} Код на сайте {host}: последний просмотр {at}",
+        "status_no_site": "⚠️ Код на сайте: ни одного просмотра — вставьте код на сайт",
+        "status_more_sites": "   … и ещё сайтов: {n}",
+        "status_provider": "{mark} {provider}: последнее сообщение {at}",
+        "status_provider_silent": "⚠️ {provider}: последнее сообщение {at}, с тех пор тишина",
+        "status_provider_none": "⚠️ {provider}: сообщений ещё не было",
+        "status_refusal": "   {mark} последний отказ {at}: {why}",
+        "refusal_unset": "секрет не задан: задайте <code>{setting}</code>",
+        "refusal_signature_url": (
+            "подпись не совпала: проверьте <code>CHATTRACK_PUBLIC_URL</code> — провайдер подписывает адрес, "
+            "на который шлёт"
+        ),
+        "refusal_signature": (
+            "подпись не совпала: проверьте <code>{setting}</code> — он должен совпадать с секретом у провайдера"
+        ),
+        "refusal_key": "ключ не совпал: проверьте <code>{setting}</code> — он должен совпадать с ключом у провайдера",
+        "refusal_stale": "время запроса расходится с часами сервера больше чем на 5 минут: проверьте часы",
+        "refusal_verify": (
+            "проверка адреса не прошла: <code>CHATTRACK_META_VERIFY_TOKEN</code> должен совпадать с маркером "
+            "подтверждения в настройках приложения"
+        ),
+        "refusal_other": "запрос отклонён",
+        "status_telegram_polling": (
+            "✅ Telegram: бот сам забирает сообщения у Telegram, адрес сервера для этого не нужен"
+        ),
+        "status_telegram_webhook": "✅ Telegram: сообщения приходят на {url}, ждут обработки: {pending}",
+        "status_telegram_error": "⚠️ Telegram: сообщения приходят на {url}, ждут обработки: {pending}; "
+        "последняя ошибка {at}: «{error}»",
+        "status_telegram_elsewhere": (
+            "⚠️ Telegram: сообщения уходят на «{url}», а не на {expected}: перезапустите сервер, "
+            "он зарегистрирует свой адрес"
+        ),
+        "status_telegram_unreachable": "⚠️ Telegram: не ответил на проверку ({error})",
+        "status_store_ok": "✅ База данных: отвечает, запись работает",
+        "status_store_writes": "⚠️ База данных: запись не проходит — проверьте место на диске и права на файл",
+        "status_store_down": "⚠️ База данных: не отвечает",
+        "status_outbox_empty": "✅ Уведомления о заявках: все отправлены",
+        "status_outbox_pending": "⚠️ Уведомления о заявках: ждут отправки {n}",
         "private_only": "Отчёты и карточки клиентов — только в личном чате со мной, чтобы их не читали все в "
         "группе: напишите мне {bot}.",
         "help": (
@@ -390,6 +441,54 @@ TEXTS: dict[str, dict[str, str]] = {
         "relay_failed": "Telegram did not accept the message for the customer. Try again or send it another way.",
         "relay_not_bot": "This customer did not write to the bot: answer them where they wrote.",
         "unknown_command": "I don't know that command. The list: /help",
+        # installation checks (tracking/install.py, bot/status.py): notices told once, and /status
+        "menu_status": "What works: site, providers, Telegram",
+        "notice_site": "✅ The site code works: the first page view from {host} arrived",
+        "notice_click": (
+            "✅ The first click to a messenger through a link with a code: the site code marks links, "
+            "leads will come with their source and campaign"
+        ),
+        "notice_provider": "✅ {provider} connected: the first message arrived",
+        "notice_silent": (
+            "⚠️ {provider} is silent: its last message came {since}. Check the connection in the provider's "
+            "account; what the server sees: /status"
+        ),
+        "status_title": "<b>What works</b>",
+        "status_site": "{mark} Site code on {host}: last page view {at}",
+        "status_no_site": "⚠️ Site code: no page views yet — paste the code into your site",
+        "status_more_sites": "   … and more sites: {n}",
+        "status_provider": "{mark} {provider}: last message {at}",
+        "status_provider_silent": "⚠️ {provider}: last message {at}, silent since",
+        "status_provider_none": "⚠️ {provider}: no messages yet",
+        "status_refusal": "   {mark} last refusal {at}: {why}",
+        "refusal_unset": "secret not set: set <code>{setting}</code>",
+        "refusal_signature_url": (
+            "signature did not match: check <code>CHATTRACK_PUBLIC_URL</code> — the provider signs the address "
+            "it posts to"
+        ),
+        "refusal_signature": (
+            "signature did not match: check <code>{setting}</code> — it must equal the provider's secret"
+        ),
+        "refusal_key": "key did not match: check <code>{setting}</code> — it must equal the provider's key",
+        "refusal_stale": "the request's time is more than 5 minutes away from the server's clock: check the clocks",
+        "refusal_verify": (
+            "address check failed: <code>CHATTRACK_META_VERIFY_TOKEN</code> must equal the verify token in the "
+            "app's settings"
+        ),
+        "refusal_other": "request refused",
+        "status_telegram_polling": "✅ Telegram: the bot fetches messages from Telegram itself (long polling), "
+        "no server address needed",
+        "status_telegram_webhook": "✅ Telegram: messages come to {url}, waiting: {pending}",
+        "status_telegram_error": "⚠️ Telegram: messages come to {url}, waiting: {pending}; last error {at}: «{error}»",
+        "status_telegram_elsewhere": (
+            "⚠️ Telegram: messages go to «{url}», not {expected}: restart the server, it registers its own address"
+        ),
+        "status_telegram_unreachable": "⚠️ Telegram: did not answer the check ({error})",
+        "status_store_ok": "✅ Database: answers, writes work",
+        "status_store_writes": "⚠️ Database: writes fail — check the free disk space and the file's permissions",
+        "status_store_down": "⚠️ Database: does not answer",
+        "status_outbox_empty": "✅ Lead alerts: all sent",
+        "status_outbox_pending": "⚠️ Lead alerts: {n} waiting to be sent",
         "private_only": "Reports and customer cards are for a private chat with me, so not everyone in the "
         "group reads them: write to {bot}.",
         "help": (
