@@ -14,6 +14,7 @@ from datetime import datetime, time, timedelta
 from typing import Literal
 
 from reports.periods import Period
+from tracking.demo import DEMO
 from tracking.periods import buckets_for
 from tracking.store.base import GROUPABLE_FIELDS, Bucket, CountQuery, CountRow, Store
 
@@ -170,7 +171,8 @@ def check_filters(filters: Filters | None) -> dict[str, str]:
 
 
 def tag_query(filters: Filters | None, tags: TagFilter | None) -> tuple[dict[str, str], list[str]]:
-    """The checked field filters (with the tag asked for) and the tags left out (never the one asked for)."""
+    """The checked field filters (with the tag asked for) and the tags left out (never the one asked for).
+    Demo leads are left out besides, always and unsaid: `report_query` adds them to the store query."""
     checked = check_filters(filters)
     tags = tags or TagFilter()
     if tags.only is not None:
@@ -178,7 +180,7 @@ def tag_query(filters: Filters | None, tags: TagFilter | None) -> tuple[dict[str
             raise ReportError("two different tags asked for: choose one")
         checked["tag"] = tags.only
     only = checked.get("tag")
-    return checked, [tag for tag in dict.fromkeys(tags.without) if tag != only]
+    return checked, [tag for tag in dict.fromkeys(tags.without) if tag not in (only, DEMO)]
 
 
 def report_query(
@@ -189,29 +191,36 @@ def report_query(
     group_by: Sequence[str] = (),
     bucket: Bucket | None = None,
 ) -> CountQuery:
-    """The store query of a report over `period`: its checked filters and tags left out (`tag_query`)."""
+    """The store query of a report over `period`: its checked filters and tags left out (`tag_query`), and
+    demo leads (tracking/demo.py), which no report counts."""
     return CountQuery(
         start=period.start,
         end=period.end,
         group_by=list(group_by),
         bucket=bucket,
         filters=checked,
-        without_tags=without,
+        without_tags=[*(tag for tag in without if tag != DEMO), DEMO],
         include_probable=include_probable,
     )
 
 
+def said_left_out(query: CountQuery) -> tuple[str, ...]:
+    """The tags a report says it left out: every one but the demo's, which is never a lead to mention."""
+    return tuple(tag for tag in query.without_tags if tag != DEMO)
+
+
 async def count_all(store: Store, query: CountQuery) -> int | None:
     """Dialogs of the query before its `without_tags` left any out (None when it leaves none out): asked
-    beside the report's own query, so telling what was left out costs no extra wait."""
-    if not query.without_tags:
+    beside the report's own query, so telling what was left out costs no extra wait. Demo leads stay out."""
+    if not said_left_out(query):
         return None
-    every = query.model_copy(update={"group_by": [], "bucket": None, "without_tags": []})
+    kept_out = [DEMO] if DEMO in query.without_tags else []
+    every = query.model_copy(update={"group_by": [], "bucket": None, "without_tags": kept_out})
     return Totals.of(await store.count_dialogs(every)).dialogs
 
 
 def tag_scope(query: CountQuery, every: int | None, kept: int) -> TagScope:
-    return TagScope() if every is None else TagScope(tuple(query.without_tags), max(every - kept, 0))
+    return TagScope() if every is None else TagScope(said_left_out(query), max(every - kept, 0))
 
 
 def _order(value: str | None, dialogs: int) -> tuple[int, bool, str]:

@@ -36,6 +36,7 @@ from reports.i18n import (
     word,
 )
 from reports.periods import Period
+from tracking.demo import is_demo
 from tracking.models import AnswerState, Dialog
 from tracking.store.base import ATTRIBUTION_FIELDS, Store
 from tracking.strings import one_line
@@ -77,8 +78,7 @@ async def page_dialogs(
     while `next` still leads on."""
     if not 1 <= limit <= MAX_PAGE:
         raise ReportError(f"limit must be 1 to {MAX_PAGE}")
-    if keep is None:
-        return await _page(store, period, limit, cursor)
+    keep = keep or EVERY_DIALOG  # which still leaves demo leads out
     kept: list[Dialog] = []
     for _ in range(FILTER_ROUNDS):
         page, cursor = await _page(store, period, limit - len(kept), cursor)
@@ -108,12 +108,14 @@ async def _page(store: Store, period: Period, limit: int, cursor: str | None) ->
 @dataclass(frozen=True)
 class DialogFilter:
     """Which dialogs an export lists, as the reports count them: field = value (a "tag" value is any one of
-    the dialog's tags), leaving out dialogs that carry any tag of `without_tags`."""
+    the dialog's tags), leaving out dialogs that carry any tag of `without_tags`, and demo leads always."""
 
     fields: Mapping[str, str] = field(default_factory=dict)
     without_tags: tuple[str, ...] = ()
 
     def keeps(self, dialog: Dialog) -> bool:
+        if is_demo(dialog):
+            return False
         if self.without_tags and not set(self.without_tags).isdisjoint(dialog.tags):
             return False
         return all(_field_value(dialog, name, value) == value for name, value in self.fields.items())

@@ -23,6 +23,7 @@ from statistics import NormalDist
 import phonenumbers
 
 from tracking.codes import marked_fragment
+from tracking.demo import DEMO
 from tracking.geo import region_country
 from tracking.models import AttributionStatus, Click, Visit
 from tracking.prefill import TextMatch, compare
@@ -244,6 +245,7 @@ class FallbackMatcher:
                 group_by=["status"],
                 bucket=Bucket.DAY,
                 filters={"business_number": business_number},
+                without_tags=[DEMO],  # the owner's demo leads say nothing about the number's customers
             )
         )
         codeless = sum(r.dialogs for r in rows if r.key.get("status") in _CODELESS)

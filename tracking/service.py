@@ -13,6 +13,7 @@ from tracking import deliveries
 from tracking.channels import classify
 from tracking.clicks import code_markers
 from tracking.codes import extract_code, normalise_code
+from tracking.demo import DEMO, is_demo_message
 from tracking.edits import attribution_by_code, read_edit
 from tracking.fallback import FallbackMatcher
 from tracking.geo import RegionResolver
@@ -152,14 +153,15 @@ class Tracker:
         # One alert item for chat 0, "the team at delivery time" (bot/outbox.py): the team group, or each owner
         # and staff member then; with none configured it waits. The store withholds the alert of a contact's
         # dialogs past ALERTS_PER_CONTACT an hour (limits.py), and queues the take reminder with the alert.
+        demo = is_demo_message(message)  # a demo lead: no take reminder, nothing sent to other systems
         result = await self.store.add_message(
             NewDialog(
                 message=message,
                 draft=draft,
                 dialog_gap=self.settings.dialog_gap,
                 alert_chats=[0],
-                reminder_after=self.settings.take_reminder,
-                deliveries=deliveries.for_new_dialog(draft, self.settings, utc_now()),
+                reminder_after=None if demo else self.settings.take_reminder,
+                deliveries=[] if demo else deliveries.for_new_dialog(draft, self.settings, utc_now()),
             )
         )
         if links and result.outcome is not IngestOutcome.ERASED:
@@ -179,7 +181,7 @@ class Tracker:
             result.dialog.status.value,
         )
         log.debug("message %s/%s is in dialog %s", message.provider, message.message_id, result.dialog.id)
-        if result.outcome is IngestOutcome.NEW_DIALOG and result.dialog.status in _VISIT_WROTE:
+        if result.outcome is IngestOutcome.NEW_DIALOG and result.dialog.status in _VISIT_WROTE and not demo:
             await self.second_look(result.dialog)  # after the observers: they see dialogs in the order stored
         return result
 
@@ -273,6 +275,7 @@ class Tracker:
             is_repeat=False,  # decided by the store, atomically with the insert
             buckets=buckets_for(message.received_at, self.settings.zone),
             first_message=first_message,
+            tags=[DEMO] if is_demo_message(message) else [],  # from creation: no report ever counts it
             **decided,
         )
 
