@@ -132,7 +132,7 @@ def create_app(settings: Settings, store: Store | None = None, *, primary: bool 
             app.cleanup_ctx.append(direct_imports)
     app.on_startup.append(freeze_startup_objects)
     metrics.setup(app)
-    health.setup(app)
+    health.setup(app, primary=primary)  # also the installation signs (tracking/install.py)
     collect.setup(app)
     twilio.setup(app)
     api.setup(app)
@@ -140,6 +140,9 @@ def create_app(settings: Settings, store: Store | None = None, *, primary: bool 
     greenapi.setup(app)
     wazzup.setup(app)
     generic.setup(app)
+    from webhooks import demo
+
+    demo.setup(app)  # GET /demo: a lead alert before any provider is connected
     doctor.setup(app)  # the one-time probe of `chattrack doctor`
     from bot.runtime import setup_bot
 

@@ -35,6 +35,7 @@ from tracking.settings import Settings, SettingsError
 from tracking.store import CodeTaken
 from tracking.store.base import VisitBudgetSpent
 from webhooks.app import SETTINGS, TRACKER, error, validation_reason
+from webhooks.health import INSTALL
 from webhooks.metrics import METRICS
 from webhooks.rare_log import RareWarnings
 
@@ -148,7 +149,10 @@ def _allowed_origin(settings: Settings, request: web.Request) -> str | None:
     origin = request.headers.get("Origin")
     if not origins:
         return origin or "*"
-    return origin if origin in origins else None
+    # This server's own pages (GET /demo) are no other site: a post from its own origin is always allowed.
+    public = urlsplit(settings.public_url or "")
+    own = (f"{request.scheme}://{request.host}", f"{public.scheme}://{public.netloc}")
+    return origin if origin in origins or (origin is not None and origin in own) else None
 
 
 def _target(raw: str) -> str:
@@ -257,7 +261,8 @@ async def collect(request: web.Request) -> web.Response:
         # (nothing tells whether the code exists) and stores nothing.
         prefill = prefill_of(payload.p, code_markers(settings.code_marker)) if payload.p else None
         click = Click(code=code, page=payload.u, target=_target(payload.h), at=now, prefill=prefill)
-        await tracker.record_click(click, payload.v)
+        if await tracker.record_click(click, payload.v):
+            app[INSTALL].click(now)  # the first marked click is told once (tracking/install.py)
         return _answer(code, cors)
 
     view = PageView(
@@ -277,6 +282,7 @@ async def collect(request: web.Request) -> web.Response:
     for _ in range(3):
         try:
             code = await tracker.record_view(view, request.headers)
+            app[INSTALL].page_view(view.url, request.host, now)  # a sign of the site's snippet, in memory
             return _answer(code, cors)
         except CodeTaken:
             # Another visitor holds this code: hand out a fresh one; the snippet re-marks its links.

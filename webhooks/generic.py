@@ -34,6 +34,7 @@ from tracking.models import BusinessReply, InboundMessage, IngestOutcome, Messen
 from tracking.periods import utc_now
 from tracking.phones import normalise_phone, whatsapp_contact
 from webhooks.app import SETTINGS, TRACKER, error, notify_new_dialog, validation_reason
+from webhooks.health import INSTALL
 from webhooks.referral import AdReferral, ad_attribution
 
 log = logging.getLogger("chattrack.generic")
@@ -174,6 +175,7 @@ def to_message(posted: GenericMessage, region: str, now: datetime) -> InboundMes
 async def receive(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     if settings.generic_webhook_secret is None:
+        request.app[INSTALL].refused("generic", "unset")  # /status tells the owner why and what to set
         return error(403, "signatures cannot be checked: set CHATTRACK_GENERIC_WEBHOOK_SECRET")
     if request.content_type != "application/json":
         return error(415, "expected application/json")
@@ -182,8 +184,10 @@ async def receive(request: web.Request) -> web.Response:
     header = request.headers.get(SIGNATURE, "")
     if not header or not signature_matches(settings.generic_webhook_secret.get_secret_value(), body, header, timestamp):
         log.warning("generic: bad signature from %s", request.remote)
+        request.app[INSTALL].refused("generic", "signature")
         return error(403, f"invalid {SIGNATURE}: expected sha256=<hex HMAC-SHA256 of the body>")
     if timestamp is not None and not timestamp_is_fresh(timestamp, time.time()):
+        request.app[INSTALL].refused("generic", "stale")
         return error(403, f"{TIMESTAMP} is more than {MAX_CLOCK_SKEW} s away from our clock")
     try:
         posted = GenericMessage.model_validate_json(body)

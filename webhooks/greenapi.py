@@ -28,6 +28,7 @@ from tracking.models import BusinessReply, InboundMessage, IngestOutcome, Messen
 from tracking.periods import sent_at, unix_moment, utc_now
 from tracking.phones import whatsapp_contact, whatsapp_number
 from webhooks.app import SETTINGS, TRACKER, error, notify_new_dialog, validation_reason
+from webhooks.health import INSTALL
 from webhooks.referral import AdReferral, ad_attribution
 
 log = logging.getLogger("chattrack.greenapi")
@@ -364,10 +365,12 @@ async def take_reply(request: web.Request, body: bytes, kind: str) -> web.Respon
 async def receive(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     if settings.greenapi_webhook_token is None:
+        request.app[INSTALL].refused(PROVIDER, "unset")  # /status tells the owner why and what to set
         return error(403, "requests cannot be checked: set CHATTRACK_GREENAPI_WEBHOOK_TOKEN")
     header = request.headers.get("Authorization", "")
     if not token_matches(settings.greenapi_webhook_token.get_secret_value(), header):
         log.warning("greenapi: bad Authorization from %s", request.remote)
+        request.app[INSTALL].refused(PROVIDER, "key")
         return error(403, "invalid Authorization: expected Bearer <webhookUrlToken>")
     if request.content_type != "application/json":
         return error(415, "expected application/json, as Green-API posts")

@@ -36,6 +36,7 @@ from tracking.periods import sent_at, unix_moment, utc_now
 from tracking.phones import whatsapp_contact, whatsapp_number
 from tracking.service import Tracker
 from webhooks.app import SETTINGS, TRACKER, error, notify_new_dialog, validation_reason
+from webhooks.health import INSTALL
 from webhooks.rare_log import RareWarnings
 from webhooks.referral import AdReferral, ad_attribution
 
@@ -442,6 +443,7 @@ async def verify(request: web.Request) -> web.Response:
     """Meta's handshake when the callback URL is saved: echo hub.challenge if the token is ours."""
     token = request.app[SETTINGS].meta_verify_token
     if token is None:
+        request.app[INSTALL].refused(PROVIDER, "verify")  # /status tells the owner why and what to set
         return error(403, "verification is off: set CHATTRACK_META_VERIFY_TOKEN")
     query = request.query
     given = query.get("hub.verify_token", "")
@@ -449,6 +451,7 @@ async def verify(request: web.Request) -> web.Response:
         given.encode(), token.get_secret_value().encode()
     ):
         log.warning("meta: verification refused from %s", request.remote)
+        request.app[INSTALL].refused(PROVIDER, "verify")
         return error(403, "hub.mode must be subscribe and hub.verify_token must match")
     return web.Response(text=query.get("hub.challenge", ""), content_type="text/plain")
 
@@ -456,6 +459,7 @@ async def verify(request: web.Request) -> web.Response:
 async def receive(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     if settings.meta_app_secret is None:
+        request.app[INSTALL].refused(PROVIDER, "unset")
         return error(403, "signature cannot be checked: set CHATTRACK_META_APP_SECRET")
     if request.content_type != "application/json":
         return error(415, "expected application/json, as Meta posts")
@@ -463,6 +467,7 @@ async def receive(request: web.Request) -> web.Response:
     header = request.headers.get("X-Hub-Signature-256", "")
     if not header or not signature_matches(settings.meta_app_secret.get_secret_value(), body, header):
         log.warning("meta: bad signature from %s", request.remote)
+        request.app[INSTALL].refused(PROVIDER, "signature")
         return error(403, "invalid X-Hub-Signature-256")
     try:
         delivery = Delivery.model_validate_json(body)

@@ -14,6 +14,7 @@ from tracking.models import BusinessReply, InboundMessage, IngestOutcome, Messen
 from tracking.periods import utc_now
 from tracking.phones import normalise_phone, whatsapp_contact
 from webhooks.app import SETTINGS, TRACKER, error, notify_new_dialog
+from webhooks.health import INSTALL
 from webhooks.referral import from_twilio
 
 log = logging.getLogger("chattrack.twilio")
@@ -115,6 +116,7 @@ def to_message(form: MultiDictProxy[str], region: str) -> InboundMessage | str:
 async def twilio_webhook(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     if settings.twilio_auth_token is None:
+        request.app[INSTALL].refused("twilio", "unset")  # /status tells the owner why and what to set
         return error(403, "signature cannot be checked: set CHATTRACK_TWILIO_AUTH_TOKEN")
     if request.content_type != "application/x-www-form-urlencoded":
         return error(415, "expected application/x-www-form-urlencoded, as Twilio posts")
@@ -125,6 +127,7 @@ async def twilio_webhook(request: web.Request) -> web.Response:
     fields = MultiDict((key, value) for key, value in form.items() if isinstance(value, str))
     if not signature or not signed_by_twilio(request.app[VALIDATOR], public_url(request), fields, signature):
         log.warning("twilio: bad signature from %s", request.remote)
+        request.app[INSTALL].refused("twilio", "signature")
         return error(403, "invalid X-Twilio-Signature")
     if is_status_callback(form):  # type: ignore[arg-type]
         reply = to_reply(form, settings.default_region)  # type: ignore[arg-type]

@@ -36,6 +36,7 @@ from tracking.phones import normalise_phone, whatsapp_contact
 from tracking.service import Tracker
 from tracking.settings import Settings
 from webhooks.app import SETTINGS, TRACKER, error, notify_new_dialog, validation_reason
+from webhooks.health import INSTALL
 from webhooks.rare_log import RareWarnings
 
 log = logging.getLogger("chattrack.wazzup")
@@ -237,9 +238,11 @@ async def take(raw: object, settings: Settings, tracker: Tracker, now: datetime,
 async def receive(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     if settings.wazzup_crm_key is None:
+        request.app[INSTALL].refused(PROVIDER, "unset")  # /status tells the owner why and what to set
         return error(403, "requests cannot be checked: set CHATTRACK_WAZZUP_CRM_KEY")
     if not key_matches(settings.wazzup_crm_key.get_secret_value(), request):
         rare.warn("bad_key", f"wazzup: wrong or missing crmKey from {request.remote}")  # anyone can send these
+        request.app[INSTALL].refused(PROVIDER, "key")
         return error(403, "invalid key: expected Authorization: Bearer <crmKey> or ?crmKey=<key> in the URL")
     if request.content_type != "application/json":
         return error(415, "expected application/json, as Wazzup posts")
