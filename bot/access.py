@@ -128,7 +128,7 @@ MEMBER_MENU = (
     "alerts",
     "help",
 )
-OWNER_MENU = ("invite", "staff", "forget")
+OWNER_MENU = ("invite", "staff", "forget", "status")
 MEMBER_COMMANDS: dict[str, tuple[tuple[str, str], ...]] = {
     lang: tuple((name, TEXTS[lang][f"menu_{name}"]) for name in MEMBER_MENU) for lang in ("ru", "en")
 }

@@ -49,6 +49,7 @@ from bot.owners import Owners
 from bot.privacy import privacy_router
 from bot.relay import Relay, relay_router
 from bot.sales import SaleQuestions, sales_router
+from bot.status import status_router
 from bot.summary import DailySummaries
 from bot.team import team_router
 from tracking.periods import utc_now
@@ -201,6 +202,7 @@ def build_dispatcher(
             currency=settings.currency,
         ),
         alerts_router(store, settings.zone, lead_tags(settings), copies, tracker=tracker, questions=questions),
+        status_router(store, settings, clock=clock),  # /status (owners): what of the installation works
         fallback_router(),
     )
     return dispatcher
