@@ -316,7 +316,8 @@ async def probe(public_url: str, token: str) -> Check:
             "point the domain's DNS at this server, or correct CHATTRACK_PUBLIC_URL",
         )
     except aiohttp.ClientConnectorError as exc:
-        return failed(f"{what}: nothing answers at {host} ({exc.strerror or exc})", NOT_RUNNING)
+        why = "connection refused" if isinstance(exc.os_error, ConnectionRefusedError) else str(exc.os_error)
+        return failed(f"{what}: nothing answers at {host} ({why})", NOT_RUNNING)
     except aiohttp.TooManyRedirects:
         return failed(
             f"{what}: redirects more than {MAX_REDIRECTS} times",
