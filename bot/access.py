@@ -1,4 +1,6 @@
-"""Who may use the bot: owners (configuration), staff (invited by an owner), everyone else (refused).
+"""Who may use the bot: owners (CHATTRACK_TELEGRAM_OWNER_IDS, else the person who claimed the bot with the
+one-time link printed at start-up: bot/owners.py, bot/ownership.py), staff (invited by an owner), everyone
+else (refused).
 
 `RoleMiddleware` works out the sender's role once per update and hands it to filters and handlers as
 `role`; each router then says who it serves with `router.message.filter(MEMBERS)` and the like. Strangers
@@ -37,6 +39,7 @@ from aiogram.types import (
 from aiogram.utils.deep_linking import create_start_link
 
 from bot.confirm import Confirmations, Refusal
+from bot.owners import Owners, as_owners
 from bot.texts import TEXTS, language, text
 from reports.i18n import day_label
 from tracking.models import NAME_LIMIT
@@ -65,11 +68,12 @@ GROUP_CHATS = frozenset({"group", "supergroup"})
 
 
 class RoleMiddleware(BaseMiddleware):
-    """Outer update middleware: puts the sender's `role` into the handler data (one store read at most)."""
+    """Outer update middleware: puts the sender's `role` into the handler data (a store read at most, and the
+    owner's mark when this copy's reading of it is older than its ttl: a claim in another copy is seen)."""
 
-    def __init__(self, store: Store, owner_ids: Iterable[int]) -> None:
+    def __init__(self, store: Store, owner_ids: Owners | Iterable[int]) -> None:
         self.store = store
-        self.owners = frozenset(owner_ids)
+        self.owners = as_owners(owner_ids)
 
     async def __call__(
         self,
@@ -83,6 +87,7 @@ class RoleMiddleware(BaseMiddleware):
     async def role_of(self, event: TelegramObject, user: User | None) -> Role:
         if user is None:
             return Role.STRANGER
+        await self.owners.refresh()
         if user.id in self.owners:
             return Role.OWNER
         # Customers writing to a Business account are never staff here: spare the store a read per message.
@@ -128,7 +133,7 @@ MEMBER_MENU = (
     "alerts",
     "help",
 )
-OWNER_MENU = ("invite", "staff", "forget", "status")
+OWNER_MENU = ("invite", "staff", "forget", "owner", "status")
 MEMBER_COMMANDS: dict[str, tuple[tuple[str, str], ...]] = {
     lang: tuple((name, TEXTS[lang][f"menu_{name}"]) for name in MEMBER_MENU) for lang in ("ru", "en")
 }
@@ -167,9 +172,11 @@ async def clear_menu(bot: Bot, chat_id: int) -> None:
         log.info("menu for chat %s not cleared: %s", chat_id, exc)
 
 
-async def set_menus(bot: Bot, store: Store, owner_ids: Iterable[int]) -> None:
-    """At start-up: every owner's and staff member's menu."""
-    for owner in owner_ids:
+async def set_menus(bot: Bot, store: Store, owner_ids: Owners | Iterable[int]) -> None:
+    """At start-up: every owner's (the stored one read again) and staff member's menu."""
+    owners = as_owners(owner_ids)
+    await owners.refresh(force=True)
+    for owner in owners:
         await set_menu(bot, owner, Role.OWNER)
     for member in await store.list_staff():
         await set_menu(bot, member.user_id, Role.STAFF)

@@ -13,7 +13,7 @@ import html
 import logging
 import re
 import weakref
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, tzinfo
 from zoneinfo import ZoneInfo
@@ -325,7 +325,7 @@ class AlertCopies:
     lang: str = "ru"  # the language alerts are sent in (the bot's configured one)
     zone: tzinfo = UTC
     tags: Sequence[str] = TAGS
-    owner_ids: frozenset[int] = frozenset()
+    owner_ids: Collection[int] = frozenset()  # the runtime's shared Owners (bot/owners.py): read live
     _locks: weakref.WeakValueDictionary[str, asyncio.Lock] = field(default_factory=weakref.WeakValueDictionary)
 
     def keyboard(self, dialog: Dialog, chat_id: int) -> InlineKeyboardMarkup:

@@ -17,7 +17,7 @@ Chatbots). Telegram then sends a `business_connection` update, remembered in the
 `t.me/<username>?text=` links attributes the chat exactly as on WhatsApp. The owner's own replies are not
 customer messages: each is the business answering (`Tracker.record_reply`, by the account's name); replies
 a bot sends on the owner's behalf (an auto-reply) are no one's answer and are ignored. Only accounts of the
-configured owners (or CHATTRACK_TELEGRAM_USERNAMES) count: anyone can connect a bot to their account, and a
+owners (bot/owners.py) or CHATTRACK_TELEGRAM_USERNAMES count: anyone can connect a bot to their account, and a
 stranger's chats must not turn into this business's leads.
 
 What is stored is decided by inclusion (CONTENT_TYPES, by aiogram's `Message.content_type`): what a
@@ -46,6 +46,7 @@ from aiogram.filters import Command, CommandObject, CommandStart, Filter
 from aiogram.types import BusinessConnection, BusinessMessagesDeleted, Message, User
 
 from bot.access import INVITE_PREFIX, HasRole, Role
+from bot.owners import Owners, as_owners
 from bot.relay import BOT_PROVIDER, Relay, bot_number
 from bot.texts import language, text
 from tracking.models import BusinessReply, Dialog, InboundMessage, IngestOutcome, Messenger
@@ -162,7 +163,7 @@ def customers_router(
     tracker: Tracker,
     store: Store,
     *,
-    owner_ids: Iterable[int],
+    owner_ids: Owners | Iterable[int],
     business_usernames: Iterable[str] = (),
     on_new_dialog: Callable[[], None] = lambda: None,
     lang: str = "ru",
@@ -172,7 +173,7 @@ def customers_router(
     """`greeting`: what a new dialog's customer is told (plain text), else the built-in one in their language.
     `relay`: where customers' messages go on to (bot/relay.py); None: stored only."""
     router = Router(name="customers")
-    owners = frozenset(owner_ids)
+    owners = as_owners(owner_ids)  # the runtime's shared view, read live: a claim counts at once
     usernames = frozenset(name.lstrip("@").lower() for name in business_usernames)
     stranger = HasRole({Role.STRANGER})
 

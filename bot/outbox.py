@@ -23,13 +23,15 @@ sends, so no other copy takes over an alert whose send is still in flight.
 
 Alerts queued for chat 0 go to the team at delivery time (bot/team.py, `team_targets`): the team group (in
 its topic) when one is set, else every owner and staff member who has not muted alerts; with no owner, no
-staff and no group they keep waiting. Which chats already got the alert is read from the store
-(`dialog_alert_messages`), so a retry after a partial failure, on this copy of the server or another,
-sends it only to the chats still missing it. The team group's loss is handled where it is seen: a group
-upgraded to a supergroup moves the team chat to its new id; the bot removed from the group (403, chat not
-found) sends alerts back to private chats, and the owners are told. One chat's refusal (4xx) does not hold
-the rest of the team: they get the alert, and the item is retried for an owner's chat alone; a staff
-member's chat the bot cannot write to (blocked, gone) is left out of that alert instead of holding it.
+staff and no group no pass claims them (the owners are read again before each pass, bot/owners.py), so they
+stay due and leave the moment someone claims the bot (its claim kicks the outbox). Which chats already got
+the alert is read from the store (`dialog_alert_messages`), so a retry after a partial failure, on this copy
+of the server or another, sends it only to the chats still missing it. The team group's loss is handled
+where it is seen: a group upgraded to a supergroup moves the team chat to its new id; the bot removed from
+the group (403, chat not found) sends alerts back to private chats, and the owners are told. One chat's
+refusal (4xx) does not hold the rest of the team: they get the alert, and the item is retried for an owner's
+chat alone; a staff member's chat the bot cannot write to (blocked, gone) is left out of that alert instead
+of holding it.
 
 A TAKE_REMINDER item ("nobody took this lead") comes due `take_reminder_minutes` after the dialog opened:
 dropped when the lead was taken (or erased) by then, else sent once to each chat that got the alert (muted
@@ -46,7 +48,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -67,6 +69,7 @@ from aiogram.types import InlineKeyboardMarkup, LinkPreviewOptions, Message, Rep
 from cachetools import LRUCache
 
 from bot.alerts import TAGS, alert_keyboard, card_keyboard, plain_alert, render_alert
+from bot.owners import Owners, as_owners
 from bot.team import Target, team_targets
 from bot.texts import text
 from tracking.models import TAKE_REMINDER, Dialog, OutboxItem
@@ -112,7 +115,7 @@ class AlertDispatcher(PassLoop):
         store: Store,
         bot: Bot | None,
         *,
-        owner_ids: Sequence[int] = (),
+        owner_ids: Owners | Iterable[int] = (),
         lang: str = "ru",
         zone: ZoneInfo | None = None,
         retry_max: float = 300.0,
@@ -128,7 +131,7 @@ class AlertDispatcher(PassLoop):
         self.tags = tuple(tags)
         self.store = store
         self.bot = bot
-        self.owner_ids = list(owner_ids)
+        self.owners = as_owners(owner_ids)  # the runtime's shared view: a claim is seen at the next pass
         self.lang = lang
         self.zone = zone
         self.retry_max = retry_max
@@ -160,6 +163,8 @@ class AlertDispatcher(PassLoop):
         self._next_due = None
         delivered = 0
         loop = asyncio.get_running_loop()
+        if self.bot is not None and not await self._anyone():
+            return 0  # nobody to send to: the alerts stay due instead of waiting `retry_max` after a claim
         while not self._stopping:
             items = await self.store.claim_alerts(self.clock(), self.lease, self.batch)
             if self.bot is None:  # log-only: nothing is sent, so put the whole batch back in one commit
@@ -176,6 +181,11 @@ class AlertDispatcher(PassLoop):
             if len(items) < self.batch:
                 break
         return delivered
+
+    async def _anyone(self) -> bool:
+        """Someone an alert can reach: an owner (read again when the last read is old), staff or the group."""
+        await self.owners.refresh()
+        return bool(self.owners) or bool(await team_targets(self.store, self.owners))
 
     async def _deliver(self, item: OutboxItem) -> int:
         dialog = await self.store.get_dialog(item.dialog_id)
@@ -241,8 +251,8 @@ class AlertDispatcher(PassLoop):
         if item.chat_id != OWNERS_CHAT:
             targets = [Target(item.chat_id)]
         else:
-            targets = await team_targets(self.store, self.owner_ids)
-            if not targets and not self.owner_ids:
+            targets = await team_targets(self.store, self.owners)
+            if not targets and not self.owners:
                 return None
         served = {chat_id for chat_id, _ in copies}
         return [_Send(target) for target in targets if target.chat_id not in served]
@@ -303,10 +313,10 @@ class AlertDispatcher(PassLoop):
         """A staff member's private chat the bot cannot write to (blocked, account deleted): not an owner, whose
         alerts wait until they start the bot, and not an alert queued for that chat by name."""
         gone = isinstance(exc, TelegramForbiddenError) or "chat not found" in exc.message
-        return gone and item.chat_id == OWNERS_CHAT and chat_id > 0 and chat_id not in self.owner_ids
+        return gone and item.chat_id == OWNERS_CHAT and chat_id > 0 and chat_id not in self.owners
 
     async def _send_rich(self, bot: Bot, item: OutboxItem, step: _Send, dialog: Dialog, body: str) -> Message:
-        reassign = step.target.chat_id < 0 or step.target.chat_id in self.owner_ids  # an owner reads this copy
+        reassign = step.target.chat_id < 0 or step.target.chat_id in self.owners  # an owner reads this copy
         keyboard = alert_keyboard(dialog, self.lang, tags=self.tags, reassign=reassign)
         try:
             return await self._message(bot, step, body, "HTML", keyboard)
@@ -364,7 +374,7 @@ class AlertDispatcher(PassLoop):
             return False
         await self.store.set_team_chat(None)
         log.warning("the bot cannot write to the team group %s (%s): alerts go to private chats again", chat_id, exc)
-        for owner in self.owner_ids:
+        for owner in self.owners:
             try:
                 await bot.send_message(owner, text(self.lang, "team_chat_lost", title=team.title or str(chat_id)))
             except AiogramError as error:

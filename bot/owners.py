@@ -73,4 +73,9 @@ class Owners:
         self._claimed = user_id if isinstance(user_id, int) and not isinstance(user_id, bool) else None
 
 
-__all__ = ["OWNER_MARK", "Owners"]
+def as_owners(owners: Owners | Iterable[int]) -> Owners:
+    """The shared view itself, or a fixed one for a list of ids (tools and tests that name the owners)."""
+    return owners if isinstance(owners, Owners) else Owners(owners)
+
+
+__all__ = ["OWNER_MARK", "Owners", "as_owners"]

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import html
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,7 +51,7 @@ class Relay:
     tracker: Tracker
     # Redraws every copy of a dialog's alert (bot/alerts.py AlertCopies.refresh).
     redraw: Callable[[Bot, str], Awaitable[object]]
-    owner_ids: Sequence[int] = ()
+    owner_ids: Iterable[int] = ()  # the runtime's shared Owners: a claim counts at once
     reveal_names: bool = False
     relayed: int = field(default=0, init=False)
 

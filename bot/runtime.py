@@ -1,5 +1,8 @@
 """The bot inside the aiohttp server: lead alerts, access, reports, the daily summary, Telegram customers.
 
+Who owns the bot is one shared `Owners` view (bot/owners.py). With a token and nobody owning the bot, the
+primary process prints a one-time link to claim it at start-up (bot/ownership.py, `BotRuntime.claim_link`).
+
 Without `public_url` the bot long-polls (one copy of the server only: Telegram serves getUpdates to one
 client at a time). With it, Telegram posts updates to `<public_url>/telegram/webhook`, signed with a
 secret header; every copy may receive them. Without a bot token only the outbox runs, in log-only mode.
@@ -7,11 +10,11 @@ secret header; every copy may receive them. Without a bot token only the outbox 
 A customer's message must be stored before Telegram is told it arrived (`UpdateHandler`, `RetryWhileStoreAway`).
 
 Routers, in the order an update tries them (`build_dispatcher`): access (/start inv_…, /invite, /staff),
-privacy (/forget), sales (answers to «Сумма продажи?»), relay (members' replies to alerts and relayed
-messages go to the bot's customer), customers (anyone else writing privately: deep links, a plain /start,
-messages; Telegram Business), start (members' greeting; a refusal in groups), team (/team in a group,
-/alerts, «Беру» and «Передать»), commands (reports, members only), alerts (tag, sale and card buttons,
-members only), fallback (help hint or refusal).
+ownership (/start own_…, /owner), privacy (/forget), sales (answers to «Сумма продажи?»), relay (members'
+replies to alerts and relayed messages go to the bot's customer), customers (anyone else writing privately:
+deep links, a plain /start, messages; Telegram Business), start (members' greeting; a refusal in groups), team
+(/team in a group, /alerts, «Беру» and «Передать»), commands (reports, members only), alerts (tag, sale and
+card buttons, members only), fallback (help hint or refusal).
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ from bot.customers import customers_router
 from bot.onboarding import Onboarding
 from bot.outbox import AlertDispatcher, Clock
 from bot.owners import Owners
+from bot.ownership import claim_block, claim_link, new_claim, ownership_router
 from bot.privacy import privacy_router
 from bot.relay import Relay, relay_router
 from bot.sales import SaleQuestions, sales_router
@@ -152,10 +156,12 @@ def build_dispatcher(
     on_new_dialog: Callable[[], None] = lambda: None,
     store_retry: RetryWhileStoreAway | None = None,
     copies: AlertCopies | None = None,
+    owners: Owners | None = None,
 ) -> Dispatcher:
     """Every router of the bot behind the role middleware (see the module's docstring for the order);
-    `store_retry` (long polling) before it. `copies`: the runtime's, which the API's changes redraw too."""
-    owners = settings.telegram_owner_ids
+    `store_retry` (long polling) before it. `copies`: the runtime's, which the API's changes redraw too.
+    `owners`: the runtime's one view of who owns the bot, shared by every router (a claim is seen at once)."""
+    owners = owners if owners is not None else Owners(settings.telegram_owner_ids, store)
     dispatcher = Dispatcher(name="chattrack")
     if store_retry is not None:
         dispatcher.update.outer_middleware(store_retry)
@@ -164,7 +170,7 @@ def build_dispatcher(
     confirmations = Confirmations(confirmation_key(token.get_secret_value() if token else None), clock)
     onboarding = Onboarding.of(store, settings)
     # Every copy of an alert in one state (tags, taker): shared by the alert and team buttons.
-    copies = copies or alert_copies(store, settings, lang)
+    copies = copies or alert_copies(store, settings, lang, owners)
     questions = SaleQuestions(store, tracker, copies.refresh)
     relay = Relay(
         store,
@@ -175,6 +181,15 @@ def build_dispatcher(
     )
     dispatcher.include_routers(
         access_router(store, zone=settings.zone, clock=clock, confirmations=confirmations, lang=lang),
+        ownership_router(  # /start own_… before the customers' deep links; /owner
+            store,
+            owners,
+            confirmations=confirmations,
+            clock=clock,
+            steps=onboarding.steps,
+            kick=on_new_dialog,  # the outbox: alerts that waited for an owner
+            lang=lang,
+        ),
         privacy_router(store, default_region=settings.default_region, confirmations=confirmations, lang=lang),
         sales_router(questions),  # answers to «Сумма продажи?»: before the relay, which takes other replies
         relay_router(relay),  # members' replies to alerts and relayed messages: before their commands
@@ -208,8 +223,9 @@ def build_dispatcher(
     return dispatcher
 
 
-def alert_copies(store: Store, settings: Settings, lang: str) -> AlertCopies:
-    return AlertCopies(store, lang, settings.zone, lead_tags(settings), frozenset(settings.telegram_owner_ids))
+def alert_copies(store: Store, settings: Settings, lang: str, owners: Owners | None = None) -> AlertCopies:
+    owners = owners if owners is not None else Owners(settings.telegram_owner_ids, store)
+    return AlertCopies(store, lang, settings.zone, lead_tags(settings), owners)
 
 
 @dataclass
@@ -229,6 +245,11 @@ class BotRuntime:
     # bot is configured (outbox leases make each alert leave once); without one only the primary logs them.
     primary: bool = True
     copies: AlertCopies | None = None
+    clock: Clock = utc_now
+    # The one-time link printed at start-up while nobody owns the bot; `claim_offered` is set once it is
+    # known (or none is needed), for tools and tests that wait for it.
+    claim_link: str | None = None
+    claim_offered: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     _redraws: set[asyncio.Task[Any]] = field(default_factory=set)
 
@@ -259,6 +280,7 @@ class BotRuntime:
             self.summaries.start()  # needs the running loop: hence here, in the app's startup
         if self.store is not None:
             self._spawn(self._menus(self.bot, self.store), "telegram-menus")
+            self._spawn(self._offer_claim(self.bot, self.store), "telegram-owner-claim")
         if self.webhook_url is None:
             self._spawn(self._poll(self.bot, self.dispatcher), "telegram-polling")
         else:
@@ -290,6 +312,23 @@ class BotRuntime:
             await set_menus(bot, store, self.owners)
         except Exception as exc:  # a menu is a convenience: never let it take the bot down
             log.warning("could not register the command menus: %s", exc)
+
+    async def _offer_claim(self, bot: Bot, store: Store) -> None:
+        """Nobody owns the bot: a fresh one-time link to claim it, printed with its QR code once Telegram
+        names the bot (retried while Telegram is unreachable: the server runs meanwhile)."""
+        try:
+            secret = await new_claim(store, self.owners, self.clock())
+            if secret is None:
+                return
+            await _until_done(bot.me, "read the bot's name for the owner's link")  # cached by aiogram
+            me = await bot.me()
+            self.claim_link = claim_link(me.username or str(me.id), secret)
+            print(claim_block(self.claim_link), flush=True)
+            log.warning("nobody owns the bot @%s yet: open the one-time link printed above in Telegram", me.username)
+        except Exception as exc:  # the store away: the next start offers a link again
+            log.warning("could not offer the link to own the bot: %s", exc)
+        finally:
+            self.claim_offered.set()
 
     async def _poll(self, bot: Bot, dispatcher: Dispatcher) -> None:
         # A webhook left by an earlier deployment would make every getUpdates fail with 409.
@@ -365,27 +404,25 @@ def setup_bot(
     `tracker` ingests Telegram customers' messages; default: the app's (webhooks.app.TRACKER), else a new one.
     `clock` drives reports' "today", the summary job and the outbox (tests pass a fixed one)."""
     bot = create_bot(settings)
+    owners = Owners(settings.telegram_owner_ids, store)  # the one view every part of the bot shares
     alerts = AlertDispatcher(
         store,
         bot,
-        owner_ids=settings.telegram_owner_ids,
+        owner_ids=owners,
         lang=lang,
         zone=settings.zone,
         retry_max=settings.alert_retry_max_seconds,
         clock=clock,
         tags=lead_tags(settings),
     )
-    owners = Owners(settings.telegram_owner_ids, store)
-    runtime = BotRuntime(alerts=alerts, store=store, owners=owners, primary=primary)
+    runtime = BotRuntime(alerts=alerts, store=store, owners=owners, primary=primary, clock=clock)
     if bot is None and primary:  # said once, not by every worker
         log.warning("no %sTELEGRAM_BOT_TOKEN: lead alerts wait in the outbox and are only logged", ENV_PREFIX)
     if bot is not None:
-        if not settings.telegram_owner_ids and primary:
-            log.warning("no %sTELEGRAM_OWNER_IDS: lead alerts wait until an owner is configured", ENV_PREFIX)
         tracker = tracker or _app_tracker(app) or Tracker(store, settings)
         if settings.public_url is None:
             runtime.store_retry = RetryWhileStoreAway()
-        runtime.copies = alert_copies(store, settings, lang)
+        runtime.copies = alert_copies(store, settings, lang, owners)
         dispatcher = build_dispatcher(
             store,
             settings,
@@ -395,9 +432,10 @@ def setup_bot(
             on_new_dialog=runtime.kick,
             store_retry=runtime.store_retry,
             copies=runtime.copies,
+            owners=owners,
         )
         runtime.bot, runtime.dispatcher = bot, dispatcher
-        runtime.summaries = DailySummaries(store, bot, settings, clock=clock)
+        runtime.summaries = DailySummaries(store, bot, settings, clock=clock, owners=owners)
         if settings.public_url is not None:
             runtime.webhook_url = settings.public_url + WEBHOOK_PATH
             runtime.secret = webhook_secret(settings)

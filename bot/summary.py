@@ -26,6 +26,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.outbox import Clock
+from bot.owners import Owners
 from reports.daily import Summary
 from reports.i18n import Lang, normalise_lang
 from reports.render import split_message
@@ -54,10 +55,12 @@ class DailySummaries:
         *,
         clock: Clock = utc_now,
         retry_delays: Sequence[float] = RETRY_DELAYS,
+        owners: Owners | None = None,
     ) -> None:
         self.store = store
         self.bot = bot
-        self.owner_ids = list(settings.telegram_owner_ids)
+        # The runtime's shared view (a claimed owner gets the default time too); else the setting's ids.
+        self.owners = owners if owners is not None else Owners(settings.telegram_owner_ids)
         self.zone = settings.zone
         self.default_time = settings.summary_time
         self.default_lang: Lang = settings.bot_language
@@ -71,12 +74,13 @@ class DailySummaries:
     async def subscriptions(self) -> Sequence[Subscription]:
         """Owners and current staff with a summary time; a removed staff member's choice no longer counts."""
         choices = {choice.user_id: choice for choice in await self.store.summary_choices()}
-        members = [*self.owner_ids, *(member.user_id for member in await self.store.list_staff())]
+        await self.owners.refresh()
+        members = [*self.owners, *(member.user_id for member in await self.store.list_staff())]
         subscriptions = []
         for user_id in dict.fromkeys(members):
             choice = choices.get(user_id)
             if choice is None:
-                if user_id in self.owner_ids and self.default_time is not None:
+                if user_id in self.owners and self.default_time is not None:
                     at = _local_time(self.default_time)
                     subscriptions.append(Subscription(user_id, at, self.zone, self.default_lang))
             elif choice.at is not None:

@@ -204,6 +204,47 @@ TEXTS: dict[str, dict[str, str]] = {
         ),
         "invite_welcome": "Добро пожаловать, {name}! Теперь вам доступны отчёты по заявкам: /help",
         "invite_joined": "{name} присоединяется к боту по вашему приглашению. Список сотрудников: /staff",
+        # owning the bot: the one-time link printed at start-up, /owner and the handover (bot/ownership.py)
+        "menu_owner": "Владелец бота, передать бот",
+        "claim_owned": (
+            "Теперь вы владелец бота, {name}! Сюда будут приходить новые заявки с источником, кампанией и "
+            "страницей сайта. Ссылка, по которой вы пришли, больше не действует. Отчёты и настройки: /help"
+        ),
+        "claim_already": "Вы уже владелец этого бота. Отчёты и настройки: /help",
+        "claim_taken": "У этого бота уже есть владелец. Чтобы получить доступ, попросите у него приглашение.",
+        "claim_used": (
+            "Эта ссылка уже не действует. Пока у бота нет владельца, новая ссылка появляется при каждом "
+            "запуске сервера."
+        ),
+        "claim_configured": (
+            "Владельцы этого бота заданы в настройке CHATTRACK_TELEGRAM_OWNER_IDS, ссылка не нужна. "
+            "Если вы владелец, добавьте туда свой номер в Telegram: <code>{user_id}</code>"
+        ),
+        "owner_title": "<b>Владелец бота</b>: {name}",
+        "owner_choose": "Передать бот можно сотруднику: выберите кому. Вы останетесь сотрудником с доступом к отчётам.",
+        "owner_no_staff": (
+            "Передать бот можно только сотруднику. Сначала пригласите человека: /invite — а когда он откроет "
+            "приглашение, вернитесь сюда: /owner"
+        ),
+        "owner_button": "Передать: {name}",
+        "owner_confirm": (
+            "Сделать владельцем бота: {name}? Новый владелец будет приглашать и удалять сотрудников. "
+            "Вы останетесь сотрудником: отчёты и заявки по-прежнему будут вам доступны."
+        ),
+        "owner_confirm_yes": "Да, передать",
+        "owner_kept": "Бот остаётся за вами.",
+        "owner_handed": (
+            "Готово: владелец бота теперь {name}. Вы остаётесь сотрудником: отчёты и заявки по-прежнему у вас."
+        ),
+        "owner_received": (
+            "{name} передаёт вам бот: теперь вы его владелец. Пригласить сотрудника: /invite, сотрудники: "
+            "/staff, передать бот дальше: /owner"
+        ),
+        "owner_gone": "Вы уже не владелец этого бота.",
+        "owner_configured": (
+            "Владельцы бота заданы в настройке CHATTRACK_TELEGRAM_OWNER_IDS: передать бот отсюда нельзя. "
+            "Измените настройку и перезапустите сервер."
+        ),
         "invite_invalid": "Это приглашение недействительно: оно уже использовано или устарело. Попросите новое.",
         "invite_owner": "Вы владелец — приглашение вам не нужно. Отчёты: /help",
         "invite_already": "У вас уже есть доступ. Отчёты: /help",
@@ -517,6 +558,42 @@ TEXTS: dict[str, dict[str, str]] = {
         ),
         "invite_welcome": "Welcome, {name}! Lead reports are now at your service: /help",
         "invite_joined": "{name} joined the bot with your invite. Staff list: /staff",
+        # owning the bot: the one-time link printed at start-up, /owner and the handover (bot/ownership.py)
+        "menu_owner": "The bot's owner, hand the bot over",
+        "claim_owned": (
+            "You own the bot now, {name}! New leads will come here with their source, campaign and page. "
+            "The link you came with no longer works. Reports and settings: /help"
+        ),
+        "claim_already": "You own this bot already. Reports and settings: /help",
+        "claim_taken": "This bot has an owner already. To get access, ask them for an invite.",
+        "claim_used": "This link no longer works. While the bot has no owner, a new link appears at each server start.",
+        "claim_configured": (
+            "This bot's owners are set in CHATTRACK_TELEGRAM_OWNER_IDS: no link is needed. "
+            "If you are an owner, add your Telegram id there: <code>{user_id}</code>"
+        ),
+        "owner_title": "<b>The bot's owner</b>: {name}",
+        "owner_choose": "You can hand the bot over to a staff member: pick one. You stay on as staff, with reports.",
+        "owner_no_staff": (
+            "The bot can only be handed over to a staff member. Invite the person first: /invite — once they "
+            "open the invite, come back here: /owner"
+        ),
+        "owner_button": "Hand over to {name}",
+        "owner_confirm": (
+            "Make {name} the bot's owner? The new owner invites and removes staff. You stay on as staff: "
+            "the reports and leads stay yours to read."
+        ),
+        "owner_confirm_yes": "Yes, hand it over",
+        "owner_kept": "The bot stays yours.",
+        "owner_handed": "Done: {name} owns the bot now. You stay on as staff: the reports and leads are still yours.",
+        "owner_received": (
+            "{name} handed the bot over to you: you own it now. Invite staff: /invite, staff: /staff, "
+            "hand it over further: /owner"
+        ),
+        "owner_gone": "You no longer own this bot.",
+        "owner_configured": (
+            "The bot's owners are set in CHATTRACK_TELEGRAM_OWNER_IDS: it cannot be handed over from here. "
+            "Change the setting and restart the server."
+        ),
         "invite_invalid": "This invite is not valid: it was used already or it expired. Please ask for a new one.",
         "invite_owner": "You are an owner: no invite needed. Reports: /help",
         "invite_already": "You have access already. Reports: /help",
