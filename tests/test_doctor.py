@@ -288,6 +288,20 @@ def test_blank_secret_and_missing_provider_are_failures_with_fixes(make_settings
     assert "listed above" not in provider.what and "CHATTRACK_TWILIO_AUTH_TOKEN" in provider.fix
 
 
+async def test_an_owner_who_claimed_the_bot_stands_for_the_owner_ids(
+    make_settings: Callable[..., Settings], telegram: FakeTelegramAPI, store: SQLiteStore
+) -> None:
+    settings = make_settings(telegram_bot_token=BOT_TOKEN, telegram_api_url=telegram.url)
+    unclaimed = await diagnose(lambda: settings)
+    await store.put_mark("owner", {"user_id": OWNER, "name": "Анна", "username": "anna", "at": utc_now().isoformat()})
+
+    claimed = await diagnose(lambda: settings)
+
+    assert "CHATTRACK_TELEGRAM_OWNER_IDS" in one_failing(unclaimed, "OWNER_IDS").fix
+    assert [check.what.split(":")[1] for check in failing(claimed)] == [" CHATTRACK_PUBLIC_URL"], report(claimed)
+    assert "✓ owner: @anna, who claimed the bot" in report(claimed)
+
+
 @pytest.mark.parametrize(
     ("url", "ok"),
     [("https://leads.example.com", True), ("http://127.0.0.1:8080", True), ("http://leads.example.com", False)],

@@ -8,6 +8,7 @@ reaches this very server: the doctor stores the digest of a random one-time toke
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import ipaddress
 import re
@@ -34,6 +35,7 @@ TIMEOUT = 10  # seconds for each call out: Telegram, the public address
 MAX_REDIRECTS = 3
 RECENT_ERROR = timedelta(hours=1)  # Telegram keeps its last webhook error; older than this, it has passed
 AGAIN = "then run chattrack doctor again"
+OWNER_IDS = ENV_PREFIX + "TELEGRAM_OWNER_IDS"
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,7 @@ def missing_check(item: str, settings: Settings) -> Check:
     from webhooks.cli import WEBHOOKS
 
     name = item.split(":", 1)[0]
-    if not name.startswith(ENV_PREFIX):  # the provider's secret: none is set
+    if item.startswith("your provider's secret"):  # none is set
         secrets_ = ", ".join(hook.setting for hook in WEBHOOKS)
         return failed(
             f"not configured: {item.replace(' (listed above)', '')}",
@@ -96,17 +98,25 @@ def missing_check(item: str, settings: Settings) -> Check:
         )
     if name in settings.blank_secrets:
         return failed(f"not configured: {item}", f"give {name} a value, or remove it")
+    if not name.startswith(ENV_PREFIX):
+        return failed(f"not configured: {item}", "see docs/configuration.md")
     return failed(f"not configured: {item}", f"set {name} in the environment or .env (docs/configuration.md)")
 
 
-def settings_checks(settings: Settings) -> list[Check]:
+def settings_checks(settings: Settings, owner: dict[str, Any] | None = None) -> list[Check]:
+    """`owner`: the stored claim of the bot (bot/owners.py), which stands for CHATTRACK_TELEGRAM_OWNER_IDS."""
     from webhooks.cli import not_configured
 
     checks = [passed("settings: every value is valid")]
     url = public_url_check(settings)
     if url is not None:
         checks.append(url)
-    checks += [missing_check(item, settings) for item in not_configured(settings)]
+    for item in not_configured(settings):
+        if owner is not None and (item.startswith(OWNER_IDS) or "owner" in item.split(":", 1)[0].lower()):
+            name = f"@{owner['username']}" if owner.get("username") else str(owner.get("name") or owner.get("user_id"))
+            checks.append(passed(f"owner: {name}, who claimed the bot (no {OWNER_IDS} needed)"))
+        else:
+            checks.append(missing_check(item, settings))
     return checks
 
 
@@ -134,7 +144,10 @@ def store_fix(settings: Settings) -> str:
 async def open_checked(settings: Settings) -> tuple[Check, Store | None]:
     """The store opened, answering and taking writes (what GET /healthz checks), or why not."""
     where = store_address(settings.database_url)
-    store = open_store(settings.database_url, settings.visit_retention_days)
+    try:
+        store = open_store(settings.database_url, settings.visit_retention_days)
+    except ValueError as exc:
+        return failed(f"store: {where}: {exc}", store_fix(settings)), None
     try:
         await store.open()
     except (StoreUnavailable, ValueError, OSError) as exc:
@@ -276,14 +289,18 @@ NOT_RUNNING = "is chattrack running? does the proxy forward to it?"
 async def reachability_check(settings: Settings, store: Store) -> Check:
     assert settings.public_url is not None
     now = utc_now()
-    await sweep_probes(store, now)
     token = secrets.token_urlsafe(32)
     key = PROBE_PREFIX + digest_of(token)
-    await store.put_mark(key, {"at": now.isoformat()})
+    try:
+        await sweep_probes(store, now)
+        await store.put_mark(key, {"at": now.isoformat()})
+    except StoreUnavailable as exc:
+        return failed(f"CHATTRACK_PUBLIC_URL ({settings.public_url}): not checked: {exc}", store_fix(settings))
     try:
         return await probe(settings.public_url, token)
     finally:
-        await store.take_mark(key)  # already gone when the server took it
+        with contextlib.suppress(StoreUnavailable):
+            await store.take_mark(key)  # already gone when the server took it
 
 
 async def probe(public_url: str, token: str) -> Check:
@@ -340,6 +357,15 @@ async def probe(public_url: str, token: str) -> Check:
     return failed(f"{what}: {OTHER_SERVER} (it answered HTTP {status})", OTHER_FIX)
 
 
+async def owner_claim(store: Store) -> dict[str, Any] | None:
+    from bot.owners import OWNER_MARK
+
+    try:
+        return await store.get_mark(OWNER_MARK)
+    except StoreUnavailable:
+        return None
+
+
 # the command -----------------------------------------------------------------------------------------------------
 
 
@@ -348,10 +374,10 @@ async def diagnose(load: Callable[[], Settings] = load_settings) -> list[Check]:
         settings = load()
     except SettingsError as exc:
         return [failed(f"settings: {exc}", f"correct it in the environment or .env (docs/configuration.md), {AGAIN}")]
-    checks = settings_checks(settings)
     opened, store = await open_checked(settings)
-    checks.append(opened)
     try:
+        owner = await owner_claim(store) if store is not None else None
+        checks = [*settings_checks(settings, owner), opened]
         checks += await bot_checks(settings)
         if settings.public_url is not None:
             if store is None:
