@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import ssl
 import sys
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
@@ -29,6 +30,26 @@ from webhooks.serving import GuardedRunner
 BOT_TOKEN = "123456:TEST-doctor-token"
 OWNER = 111
 REPO = Path(__file__).resolve().parents[1]
+
+# A throwaway self-signed certificate for 127.0.0.1 (openssl req -x509 -newkey ec, 100 years): no client trusts it.
+SELF_SIGNED_CERT = """-----BEGIN CERTIFICATE-----
+MIIBjzCCATagAwIBAgIUf1xIqV/cNSYkeHPCkFjbIfwV/scwCgYIKoZIzj0EAwIw
+FDESMBAGA1UEAwwJMTI3LjAuMC4xMCAXDTI2MTIwNjE4MzQwNloYDzIxMjYxMTEy
+MTgzNDA2WjAUMRIwEAYDVQQDDAkxMjcuMC4wLjEwWTATBgcqhkjOPQIBBggqhkjO
+PQMBBwNCAASxNRpSlpqDePA4mWlwHNo5nouHzn+0I6hZSn2MJFY60YJ2x2hVYhve
+PMEwy49K7GGhJU/mgQMGS/KusvkxQzwHo2QwYjAdBgNVHQ4EFgQUYz0vHIoRvIZL
+ooLBLAILYO7+EiEwHwYDVR0jBBgwFoAUYz0vHIoRvIZLooLBLAILYO7+EiEwDwYD
+VR0TAQH/BAUwAwEB/zAPBgNVHREECDAGhwR/AAABMAoGCCqGSM49BAMCA0cAMEQC
+IHiIw/ZqNk7bF+G3VIxBiORY/G+516NFJwk8y7sKVl42AiAJK15WXeU8yg9udO2Y
+vQMA7utEtD8vJnBvElc1aMiTcg==
+-----END CERTIFICATE-----
+"""
+SELF_SIGNED_KEY = """-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg5XRh+MmgEwQXZyzx
+gk6j2MbaB6799BuVTD+6UffJcXKhRANCAASxNRpSlpqDePA4mWlwHNo5nouHzn+0
+I6hZSn2MJFY60YJ2x2hVYhvePMEwy49K7GGhJU/mgQMGS/KusvkxQzwH
+-----END PRIVATE KEY-----
+"""
 
 
 @pytest.fixture
@@ -238,6 +259,27 @@ async def test_a_redirect_to_this_server_is_a_problem(
     address = one_failing(checks, "CHATTRACK_PUBLIC_URL (")
     assert f"through a redirect to {server.url}" in address.what
     assert "follow no redirects" in address.fix
+
+
+async def test_a_certificate_nobody_trusts_is_a_tls_problem(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    (tmp_path / "cert.pem").write_text(SELF_SIGNED_CERT)
+    (tmp_path / "key.pem").write_text(SELF_SIGNED_KEY)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    runner = web.AppRunner(web.Application())
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port, ssl_context=context).start()
+    try:
+        checks = await diagnose(lambda: make_settings(public_url=f"https://127.0.0.1:{port}"))
+    finally:
+        await runner.cleanup()
+
+    address = one_failing(checks, "CHATTRACK_PUBLIC_URL (")
+    assert f"the TLS certificate of 127.0.0.1:{port} is not accepted" in address.what
+    assert "self-signed" in address.what and "a valid certificate" in address.fix
 
 
 async def test_unwritable_sqlite_path_fails_the_store_and_the_address_check(
