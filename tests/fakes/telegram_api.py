@@ -204,6 +204,8 @@ class FakeTelegramAPI:
         # Supergroups with topics (is_forum) → their topics' message_thread_id; other negative ids are groups.
         self.forums: dict[int, set[int]] = {}
         self.webhook_url = ""
+        # (Unix time, message) of the last failed webhook delivery, as getWebhookInfo reports it
+        self.webhook_error: tuple[int, str] | None = None
         self._updates: deque[dict[str, Any]] = deque()
         self._next_update_id = 1
         self._next_message_id = 1
@@ -425,8 +427,15 @@ class FakeTelegramAPI:
             if params.get("drop_pending_updates"):
                 self._updates.clear()
             return True
-        if method == "getwebhookinfo":
-            return {"url": self.webhook_url, "has_custom_certificate": False, "pending_update_count": 0}
+        if method == "getwebhookinfo":  # as documented: last_error_* only when a delivery failed
+            info = {
+                "url": self.webhook_url,
+                "has_custom_certificate": False,
+                "pending_update_count": len(self._updates),
+            }
+            if self.webhook_error is not None:
+                info["last_error_date"], info["last_error_message"] = self.webhook_error
+            return info
         if method in TRUE_METHODS:
             return True
         return NotImplemented
