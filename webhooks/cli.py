@@ -102,7 +102,10 @@ def not_configured(settings: Settings) -> list[str]:
             "until a bot is configured"
         )
     elif not settings.telegram_owner_ids:
-        missing.append("CHATTRACK_TELEGRAM_OWNER_IDS: the bot knows no owner to alert")
+        missing.append(
+            "CHATTRACK_TELEGRAM_OWNER_IDS: not set, so until someone owns the bot a one-time link to own it "
+            "is printed below: open it in Telegram"
+        )
     return missing
 
 
