@@ -133,7 +133,7 @@ MEMBER_MENU = (
     "alerts",
     "help",
 )
-OWNER_MENU = ("invite", "staff", "forget", "owner", "status")
+OWNER_MENU = ("invite", "staff", "forget", "owner", "status", "demo")
 MEMBER_COMMANDS: dict[str, tuple[tuple[str, str], ...]] = {
     lang: tuple((name, TEXTS[lang][f"menu_{name}"]) for name in MEMBER_MENU) for lang in ("ru", "en")
 }

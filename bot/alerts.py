@@ -42,6 +42,7 @@ from reports.i18n import (
 from reports.render import TELEGRAM_LIMIT, clip, render_card, split_message, telegram_length
 from tracking.contacts import telegram_user
 from tracking.deliveries import SALE_TAG
+from tracking.demo import is_demo
 from tracking.models import AttributionStatus, Dialog, Messenger
 from tracking.pages import page_label
 from tracking.service import Tracker
@@ -83,6 +84,12 @@ class PassCallback(CallbackData, prefix="pass"):
     """`pass:<dialog_id>` — an owner asks whom to hand a taken lead to (bot/team.py)."""
 
     dialog_id: str
+
+
+class DemoCallback(CallbackData, prefix="demo"):
+    """`demo:erase` — erase every demo lead (bot/demo.py)."""
+
+    action: str
 
 
 class GiveCallback(CallbackData, prefix="give"):
@@ -188,6 +195,8 @@ def render_alert(dialog: Dialog, lang: str = "ru", zone: tzinfo | None = None) -
         lines.append(html.escape(sales))
     if dialog.taken_by is not None:
         lines.append(taken_line(dialog, lang, zone or UTC))
+    if is_demo(dialog):  # a trial lead from GET /demo: said first, so nobody takes it for a customer
+        lines.insert(0, text(lang, "demo_alert_mark"))
     alert = "\n".join(lines)
     # The budgets above keep it far below the limit; should a template ever grow past it, cut, never fail.
     return alert if telegram_length(alert) <= TELEGRAM_LIMIT else split_message(alert)[0]
@@ -208,13 +217,14 @@ def plain_alert(dialog: Dialog, lang: str = "ru") -> str:
     and how to open the card. Nothing in it can break a parser or pass Telegram's limit."""
     phone = contact_phone(dialog)
     who = (phone_label(phone) if phone else None) or one_line(dialog.contact_name) or text(lang, "no_name")
-    return plain_text(
+    plain = plain_text(
         lang,
         "lead_plain_repeat" if dialog.is_repeat else "lead_plain_new",
         messenger=messenger_label(dialog),
         contact=cut(one_line(who), 64),
         dialog_id=cut(one_line(dialog.id), 64),
     )
+    return f"{plain_text(lang, 'demo_mark')}: {plain}" if is_demo(dialog) else plain
 
 
 def tag_label(lang: str, tag: str) -> str:
@@ -234,7 +244,9 @@ def alert_keyboard(
     """Tag buttons, three a row (a ✅ marks the dialog's tags), the card button (not under the card), then
     «✋ Беру» while nobody took the lead; once taken, «🔁 Передать» beside the card where `reassign` (a copy
     an owner reads: their private chat or the team group). A button whose data Telegram would refuse (over
-    64 bytes, a separator in it) is left out."""
+    64 bytes, a separator in it) is left out. A demo lead has «🧹 Стереть демо» instead of tags, sale and take."""
+    if is_demo(dialog):
+        return demo_keyboard(dialog, lang, card_button=card_button)
     buttons = [
         InlineKeyboardButton(text=("✅ " if tag in dialog.tags else "") + tag_label(lang, tag), callback_data=data)
         for tag in tags
@@ -259,8 +271,20 @@ def alert_keyboard(
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
+def demo_keyboard(dialog: Dialog, lang: str = "ru", *, card_button: bool = True) -> InlineKeyboardMarkup:
+    """Under a demo lead: the button that erases every demo lead, and the card's."""
+    rows = [
+        [InlineKeyboardButton(text=text(lang, "demo_erase_button"), callback_data=DemoCallback(action="erase").pack())]
+    ]
+    if card_button and (card := packed(CardCallback, dialog_id=dialog.id)) is not None:
+        rows.append([InlineKeyboardButton(text=text(lang, "card"), callback_data=card)])
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
 def card_keyboard(dialog: Dialog, lang: str = "ru") -> InlineKeyboardMarkup | None:
     """The card button alone (under the plain alert), when the dialog's id fits in its data."""
+    if is_demo(dialog):
+        return demo_keyboard(dialog, lang)
     card = packed(CardCallback, dialog_id=dialog.id)
     if card is None:
         return None
@@ -281,7 +305,10 @@ async def card_messages(store: Store, dialog: Dialog | str, lang: str, zone: Zon
     card = await dialog_card(store, dialog, zone)
     if card is None:
         return None
-    return split_message(render_card(card, normalise_lang(lang)))
+    rendered = render_card(card, normalise_lang(lang))
+    if is_demo(card.dialog):
+        rendered = text(lang, "demo_alert_mark") + "\n" + rendered
+    return split_message(rendered)
 
 
 async def send_card(

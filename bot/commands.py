@@ -57,6 +57,7 @@ from reports.render import (
 )
 from reports.tag_words import TagWordsError, split_tag_words
 from reports.team import team_report
+from tracking.demo import is_demo
 from tracking.models import Dialog
 from tracking.store.base import Bucket, Store, SummaryChoice
 from tracking.strings import one_line
@@ -193,8 +194,9 @@ def recent_line(index: int, dialog: Dialog, lang: Lang, zone: ZoneInfo) -> str:
     source = "" if source in ("", "(direct)", "(not set)") else value_label(lang, "source", source)
     source = f" · {html.escape(clip(source, 60))}" if source else ""
     repeat = " 🔁" if dialog.is_repeat else ""
+    demo = f"{text(lang, 'demo_mark')} · " if is_demo(dialog) else ""  # a trial lead (GET /demo), said so
     when = f"{day_label(lang, local.date(), year=False)}, {local:%H:%M}"  # as the alert and the card write it
-    return f"{index}. {when} — <b>{who}</b>{repeat} — {channel}{source}"
+    return f"{index}. {demo}{when} — <b>{who}</b>{repeat} — {channel}{source}"
 
 
 def card_buttons(dialogs: list[Dialog], first_index: int = 1) -> list[list[InlineKeyboardButton]]:

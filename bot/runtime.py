@@ -46,6 +46,7 @@ from bot.commands import commands_router
 from bot.confirm import Confirmations, confirmation_key
 from bot.costs import costs_router
 from bot.customers import customers_router
+from bot.demo import demo_router
 from bot.onboarding import Onboarding
 from bot.outbox import AlertDispatcher, Clock
 from bot.owners import Owners
@@ -56,6 +57,7 @@ from bot.sales import SaleQuestions, sales_router
 from bot.status import status_router
 from bot.summary import DailySummaries
 from bot.team import team_router
+from tracking.demo import DemoSwitch, demo_url
 from tracking.periods import utc_now
 from tracking.service import Tracker
 from tracking.settings import ENV_PREFIX, Settings, SettingsError
@@ -191,6 +193,7 @@ def build_dispatcher(
             lang=lang,
         ),
         privacy_router(store, default_region=settings.default_region, confirmations=confirmations, lang=lang),
+        demo_router(store, DemoSwitch(store, settings.demo), demo_url(settings), lang=lang),  # /demo, its erasure
         sales_router(questions),  # answers to «Сумма продажи?»: before the relay, which takes other replies
         relay_router(relay),  # members' replies to alerts and relayed messages: before their commands
         customers_router(

@@ -117,6 +117,25 @@ TEXTS: dict[str, dict[str, str]] = {
         ),
         "start_staff": "Здравствуйте, {name}! Вам доступны отчёты по заявкам: /help",
         "start_stranger": "Здравствуйте! Это служебный бот компании, он работает только для её сотрудников.",
+        # the demo (webhooks/demo.py, bot/demo.py)
+        "demo_mark": "🧪 Демо",
+        "demo_alert_mark": "🧪 <b>Демо</b> — пробная заявка, в отчёты не попадёт",
+        "demo_erase_button": "🧹 Стереть демо",
+        "demo_erase_all_button": "🧹 Стереть демо-заявки",
+        "demo_link": (
+            "🧪 Пробная заявка без подключения WhatsApp: откройте {url} и нажмите «Отправить как клиент». "
+            "Через несколько секунд сюда придёт заявка — с кампанией страницы и без кода в сообщении, "
+            "как придут настоящие."
+        ),
+        "demo_count": "Пробных заявок сейчас: {count}. В отчётах их нет; стереть — кнопкой ниже.",
+        "demo_off": "Пробная страница выключена: уже пришло настоящее сообщение клиента (или так задано "
+        "настройкой `CHATTRACK_DEMO`).",
+        "demo_erased": "🧹 Стёрто пробных заявок: {count}.",
+        "demo_none": "Пробных заявок нет.",
+        "demo_alert_erased": "🧹 Демо-заявка стёрта",
+        "step_demo": "Посмотрите, как выглядит заявка: откройте {url} и нажмите «Отправить как клиент». "
+        "Пробная заявка придёт сюда и не попадёт в отчёты. Подробнее: /demo",
+        "menu_demo": "Пробная заявка",
         "customer_welcome": "Здравствуйте! Спасибо за обращение. Напишите, пожалуйста, ваш вопрос — мы скоро ответим.",
         # a member's reply to a bot customer (bot/relay.py)
         "relay_sent": "✅ Отправлено клиенту",
@@ -476,6 +495,24 @@ TEXTS: dict[str, dict[str, str]] = {
         ),
         "start_staff": "Hello, {name}! Lead reports are at your service: /help",
         "start_stranger": "Hello! This is a company's internal bot; it only works for its staff.",
+        "demo_mark": "🧪 Demo",
+        "demo_alert_mark": "🧪 <b>Demo</b>: a trial lead, left out of reports",
+        "demo_erase_button": "🧹 Erase demo",
+        "demo_erase_all_button": "🧹 Erase demo leads",
+        "demo_link": (
+            "🧪 A trial lead without connecting WhatsApp: open {url} and press «Send as a customer». "
+            "In a few seconds a lead comes here, with the page's campaign and no code in the message, as "
+            "real ones will."
+        ),
+        "demo_count": "Demo leads now: {count}. They are not in reports; the button below erases them.",
+        "demo_off": "The demo page is off: a real customer message has arrived (or the setting "
+        "`CHATTRACK_DEMO` says so).",
+        "demo_erased": "🧹 Demo leads erased: {count}.",
+        "demo_none": "No demo leads.",
+        "demo_alert_erased": "🧹 Demo lead erased",
+        "step_demo": "See what a lead looks like: open {url} and press «Send as a customer». The trial lead "
+        "comes here and stays out of reports. More: /demo",
+        "menu_demo": "Trial lead",
         "customer_welcome": "Hello! Thank you for getting in touch. Please write your question, we will answer soon.",
         "relay_sent": "✅ Sent to the customer",
         "relay_blocked": "The customer has blocked the bot: the message was not delivered.",

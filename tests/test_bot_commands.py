@@ -644,7 +644,8 @@ async def test_start_tells_an_owner_the_steps_not_taken_and_staff_none(
     run_bot: RunBot, api: BotAPI, store: SQLiteStore
 ) -> None:
     await add_staff(store)
-    await run_bot(clock=lambda: NOW, greenapi_webhook_token="green-secret", twilio_auth_token=None)
+    # The demo off: its step (tests/test_demo.py) would come first
+    await run_bot(clock=lambda: NOW, greenapi_webhook_token="green-secret", twilio_auth_token=None, demo="off")
     owner, maria = Person(api, OWNER, "ru", "Ирина"), Person(api, STAFF, "en", "Maria")
 
     owner.says("/start")

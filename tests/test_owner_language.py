@@ -299,6 +299,22 @@ def test_alert_and_card_read_in_russian(dialog: Dialog) -> None:
     assert latin_words(line, OWN) == [] and "27 ноя, 12:30 — <b>+7 916 111-22-33</b>" in line
 
 
+@pytest.mark.parametrize("lang", ["ru", "en"])
+def test_a_demo_lead_reads_marked_in_the_owners_language(lang: str) -> None:
+    from bot.alerts import alert_keyboard
+
+    demo = salon_dialog(tags=["demo"], contact_name="Демо-клиент", contact_phone=None, contact_id="demo:0a1b2c")
+    alert, plain = render_alert(demo, lang, MOSCOW), plain_alert(demo, lang)
+    buttons = [b.text for row in alert_keyboard(demo, lang).inline_keyboard for b in row]
+    line = recent_line(1, demo, lang, MOSCOW)
+    mark = {"ru": "🧪 Демо", "en": "🧪 Demo"}[lang]
+    assert html_to_text(alert).startswith(mark) and plain.startswith(mark) and mark in line
+    assert buttons[0] == {"ru": "🧹 Стереть демо", "en": "🧹 Erase demo"}[lang]
+    if lang == "ru":
+        for shown in (alert, plain, line, *buttons):
+            assert latin_words(shown, OWN) == [], shown
+
+
 def test_the_card_says_what_the_owner_met_in_english() -> None:
     card = html_to_text(render_card(DialogCard(salon_dialog(), [], MOSCOW), "ru"))
     for said in (

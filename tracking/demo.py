@@ -15,6 +15,7 @@ from typing import Literal
 
 from tracking.models import Dialog, InboundMessage
 from tracking.periods import utc_now
+from tracking.settings import Settings
 from tracking.store.base import CountQuery, Store
 
 DEMO = "demo"  # the provider of demo messages, and the tag of their dialogs
@@ -37,6 +38,15 @@ def is_demo_message(message: InboundMessage) -> bool:
 def new_contact() -> str:
     """A demo contact of its own for each press: every demo lead is a new one."""
     return CONTACT_PREFIX + secrets.token_hex(6)
+
+
+def demo_url(settings: Settings, port: int | None = None) -> str:
+    """Where the owner opens the demo page: under the public address, else this machine's own."""
+    if settings.public_url:
+        return settings.public_url + "/demo"
+    host = settings.host if settings.host not in ("0.0.0.0", "::", "") else "127.0.0.1"
+    host = f"[{host}]" if ":" in host else host
+    return f"http://{host}:{port or settings.port}/demo"
 
 
 def _query() -> CountQuery:
@@ -110,6 +120,7 @@ __all__ = [
     "MAX_STORED",
     "DemoSwitch",
     "demo_count",
+    "demo_url",
     "erase_demo",
     "is_demo",
     "is_demo_message",

@@ -65,15 +65,6 @@ def demo_number(settings: Settings) -> str:
     return settings.tracked_numbers[0].lstrip("+") if settings.tracked_numbers else DEMO_NUMBER
 
 
-def demo_url(settings: Settings, port: int | None = None) -> str:
-    """Where the owner opens the demo: under the public address, else this machine's own."""
-    if settings.public_url:
-        return settings.public_url + "/demo"
-    host = settings.host if settings.host not in ("0.0.0.0", "::", "") else "127.0.0.1"
-    host = f"[{host}]" if ":" in host else host
-    return f"http://{host}:{port or settings.port}/demo"
-
-
 def _demo_script(settings: Settings) -> Script:
     """The snippet as /t.js serves it, knowing the demo number besides (only used while none is tracked)."""
     from webhooks.collect import _served
@@ -430,4 +421,4 @@ def setup(app: web.Application) -> None:
     app.router.add_post("/demo/send", send)
 
 
-__all__ = ["DEMO_NUMBER", "demo_number", "demo_url", "render_page", "setup"]
+__all__ = ["DEMO_NUMBER", "demo_number", "render_page", "setup"]
