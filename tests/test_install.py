@@ -295,6 +295,18 @@ async def test_silence_is_told_once_per_silence(store: SQLiteStore, settings: Se
     assert notices.sent[1:] == [("notice_silent", {"provider": "Twilio", "since": again})]
 
 
+async def test_customers_of_the_bot_itself_are_never_silent(
+    store: SQLiteStore, settings: Settings, clock: Clock
+) -> None:
+    install, notices = installation(store, settings, clock)
+    install.message(message("telegram"), None)  # type: ignore[arg-type]
+    await install.settled()
+    assert notices.keys() == ["notice_provider"]
+    clock.advance(days=3)
+    await install.check_silence()
+    assert notices.keys() == ["notice_provider"]
+
+
 async def test_silence_of_zero_hours_is_never_told(
     store: SQLiteStore, make_settings: Callable[..., Settings], clock: Clock
 ) -> None:

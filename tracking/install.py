@@ -41,6 +41,9 @@ NEW_HOSTS_PER_HOUR = 5  # new sites one process records (and tells) an hour: out
 MAX_HOSTS = 1000  # sites one process remembers
 SILENCE_CHECK_SECONDS = 600.0  # the primary process looks for silent providers this often
 DEMO_PROVIDER = "demo"  # helper dialogs of the demo page: never a sign of anything
+# Customers writing to the bot itself: quiet days say nothing of the installation (Telegram's side is checked
+# with getWebhookInfo), so no silence is told of them.
+NEVER_SILENT = frozenset({DEMO_PROVIDER, "telegram"})
 FIRST_MESSAGE = "first_message"
 SITE_PREFIX = "site:"
 PROVIDER_PREFIX = "provider:"
@@ -246,7 +249,7 @@ class Installation:
         for key, mark in (await self.store.marks(PROVIDER_PREFIX)).items():
             provider = key.removeprefix(PROVIDER_PREFIX)
             last = _moment(mark.get("last_message_at"))
-            if provider == DEMO_PROVIDER or last is None or now - last < timedelta(hours=hours):
+            if provider in NEVER_SILENT or last is None or now - last < timedelta(hours=hours):
                 continue
             told = f"told:silent:{provider}:{mark['last_message_at']}"
             if self._should_tell(told, now):
@@ -521,7 +524,7 @@ async def gather(
                 last_message_at=last,
                 last_refusal_at=_moment(mark.get("last_refusal_at")),
                 last_refusal=mark.get("last_refusal") if isinstance(mark.get("last_refusal"), str) else None,
-                silent=silence is not None and last is not None and now - last >= silence,
+                silent=silence is not None and last is not None and now - last >= silence and name not in NEVER_SILENT,
             )
         )
     return status
