@@ -24,6 +24,7 @@ from reports.card import DialogCard
 from reports.counts import channels, compare, dynamics, ranking, summary
 from reports.daily import daily_summary
 from reports.i18n import (
+    Lang,
     region_label,
     zone_label,
 )
@@ -300,7 +301,7 @@ def test_alert_and_card_read_in_russian(dialog: Dialog) -> None:
 
 
 @pytest.mark.parametrize("lang", ["ru", "en"])
-def test_a_demo_lead_reads_marked_in_the_owners_language(lang: str) -> None:
+def test_a_demo_lead_reads_marked_in_the_owners_language(lang: Lang) -> None:
     from bot.alerts import alert_keyboard
 
     demo = salon_dialog(tags=["demo"], contact_name="Демо-клиент", contact_phone=None, contact_id="demo:0a1b2c")
