@@ -252,7 +252,7 @@ def render_page(lang: str, number: str, script_src: str, token: str, nonce: str)
     return f"""<!doctype html>
 <html lang="{lang}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width,initial-scale=1">
-<meta name="chattrack-demo" content="{token}">
+<meta name="chattrack-demo" content="{token}"><link rel="icon" href="data:,">
 <title>{e["title"]}</title><style>{STYLE}</style>
 <script type="application/json" id="demo-texts">{texts}</script>
 <script nonce="{nonce}">{SCRIPT}</script>
