@@ -155,6 +155,17 @@ async def test_without_a_bot_the_page_says_where_the_alert_is(start_server: Any,
     assert (status, answer["alert"]) == (200, "log")
 
 
+def test_the_start_up_banner_points_to_the_demo_while_it_may_be_on(make_settings: Any) -> None:
+    from webhooks.cli import startup_banner
+
+    banner = startup_banner(make_settings(), "0.0.0.0", 8080)
+    assert "Try it: open http://127.0.0.1:8080/demo and press «Отправить как клиент»" in banner
+    assert "CHATTRACK_DEMO=off" in banner
+    public = startup_banner(make_settings(public_url="https://leads.example.com", demo="on"), "0.0.0.0", 8080)
+    assert "open https://leads.example.com/demo" in public and "CHATTRACK_DEMO=off" not in public
+    assert "/demo" not in startup_banner(make_settings(demo="off"), "0.0.0.0", 8080)
+
+
 # protection ---------------------------------------------------------------------------------------------
 
 

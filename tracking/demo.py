@@ -40,11 +40,12 @@ def new_contact() -> str:
     return CONTACT_PREFIX + secrets.token_hex(6)
 
 
-def demo_url(settings: Settings, port: int | None = None) -> str:
+def demo_url(settings: Settings, port: int | None = None, host: str | None = None) -> str:
     """Where the owner opens the demo page: under the public address, else this machine's own."""
     if settings.public_url:
         return settings.public_url + "/demo"
-    host = settings.host if settings.host not in ("0.0.0.0", "::", "") else "127.0.0.1"
+    host = host or settings.host
+    host = host if host not in ("0.0.0.0", "::", "") else "127.0.0.1"
     host = f"[{host}]" if ":" in host else host
     return f"http://{host}:{port or settings.port}/demo"
 

@@ -109,6 +109,21 @@ def not_configured(settings: Settings) -> list[str]:
     return missing
 
 
+def demo_lines(settings: Settings, host: str, port: int) -> list[str]:
+    """The demo page (webhooks/demo.py) while it may be on: a lead alert before any provider is connected."""
+    if settings.demo == "off":
+        return []
+    from tracking.demo import demo_url
+    from webhooks.demo import PAGE
+
+    button = PAGE[settings.bot_language]["send"]  # as the page, in the bot's language, names it
+    lines = [f"Try it: open {demo_url(settings, port, host)} and press «{button}»: a demo lead alert"]
+    lines.append("  comes to Telegram, marked and left out of reports; /demo in the bot erases it")
+    if settings.demo == "auto":
+        lines.append("  (on until the first real customer message; CHATTRACK_DEMO=off turns it off now)")
+    return [*lines, ""]
+
+
 def startup_banner(settings: Settings, host: str, port: int) -> str:
     base = settings.public_url or f"http://{host}:{port}"
     lines = [
@@ -118,6 +133,7 @@ def startup_banner(settings: Settings, host: str, port: int) -> str:
         "Paste this into every page of the site, before </body>:",
         f"  {snippet_tag(base)}",
         "",
+        *demo_lines(settings, host, port),
         *webhook_lines(settings, base),
     ]
     missing = not_configured(settings)
