@@ -328,3 +328,15 @@ async def test_a_configured_owner_cannot_be_claimed_or_handed_over(store: SQLite
     assert await claim(store, owners, "s" * 32, person(IRINA), NOW) is Claim.CONFIGURED
     assert await hand_over(store, owners, person(OWNER), maria, NOW) is False
     assert await store.get_mark(OWNER_MARK) is None and list(owners) == [OWNER]
+
+
+async def test_telegram_unreachable_at_start_up_delays_the_link_not_the_server(
+    run_bot: RunBot, api: BotAPI, store: SQLiteStore, capsys: pytest.CaptureFixture[str]
+) -> None:
+    api.fail_next("getMe", status="unreachable")  # webhook mode: only the link's getMe asks Telegram's name
+    runtime = await ownerless(run_bot, public_url="https://leads.example.com")
+
+    assert [call.status for call in api.calls_to("getMe")][-1] == 200
+    assert len(api.calls_to("getMe")) == 2  # tried again
+    assert runtime.claim_link is not None and runtime.claim_link in capsys.readouterr().out
+    assert len(await store.marks(CLAIM_MARK)) == 1
