@@ -4,6 +4,7 @@ command or button; the page off when it should be; outsiders' posts refused, a f
 
 from __future__ import annotations
 
+import io
 import json
 import time
 from collections.abc import AsyncIterator
@@ -11,6 +12,7 @@ from itertools import count
 from typing import Any
 
 import aiohttp
+import openpyxl
 import pytest
 
 from tests.conftest import RunningServer, twilio_form
@@ -296,6 +298,11 @@ async def test_left_out_of_every_report_count_and_export_without_a_word(
     async with http.get(f"{server.url}/api/dialogs.csv?{today}", headers=auth) as got:
         csv = await got.text()
     assert len(csv.strip().splitlines()) == 2 and "Демо-клиент" not in csv
+    async with http.get(f"{server.url}/api/dialogs.xlsx?{today}", headers=auth) as got:
+        assert got.status == 200
+        book = openpyxl.load_workbook(io.BytesIO(await got.read()), read_only=True)
+    cells = [str(cell) for sheet in book.worksheets for row in sheet.iter_rows(values_only=True) for cell in row]
+    assert "Демо-клиент" not in cells and "demo" not in cells and any("Анна" in cell for cell in cells)
 
 
 async def test_the_owner_sees_no_demo_in_stats_and_erases_it_by_command(
