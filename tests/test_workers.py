@@ -27,6 +27,7 @@ from tests.test_restart import (
     Site,
     check_one_dialog_per_contact,
     delivered,
+    is_lead_alert,
     outbox_empty,
     post,
     traffic,
@@ -68,7 +69,7 @@ async def test_two_workers_store_and_alert_each_message_once(site: Site, telegra
     assert Counter(statuses) == Counter({200: 3 * len(posts)})
 
     dialogs = check_one_dialog_per_contact(site, posts)
-    await telegram.wait_for("sendMessage", lambda c: c.ok, count=len(dialogs), timeout=DEADLINE)
+    await telegram.wait_for("sendMessage", is_lead_alert, count=len(dialogs), timeout=DEADLINE)
     await until(lambda: outbox_empty(site), "every alert marked sent")
     assert delivered(telegram) == Counter({dialog: 1 for dialog in dialogs})
     # One scrape, answered by one worker, counts the requests both workers served.
@@ -157,6 +158,6 @@ async def test_two_workers_on_mongodb_store_each_message_once(
             assert per_contact == Counter({item.contact: 1 for item in posts})
             assert db.messages.count_documents({}) == len(posts)
             dialogs = {str(d["_id"]) for d in db.dialogs.find({}, {"_id": 1})}
-        await telegram.wait_for("sendMessage", lambda c: c.ok, count=len(dialogs), timeout=DEADLINE)
+        await telegram.wait_for("sendMessage", is_lead_alert, count=len(dialogs), timeout=DEADLINE)
         await until(lambda: outbox_empty(site), "every alert marked sent")
         assert delivered(telegram) == Counter({dialog: 1 for dialog in dialogs})
