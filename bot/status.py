@@ -18,7 +18,7 @@ from aiogram.types import Message
 from bot.access import HasRole, Role
 from bot.texts import language, text
 from reports.i18n import Lang, moment_label
-from tracking.install import ProviderState, Status, TelegramState, gather
+from tracking.install import GENERIC_LABEL, ProviderState, Status, TelegramState, gather
 from tracking.settings import Settings
 from tracking.store.base import Store
 from tracking.strings import one_line
@@ -58,6 +58,8 @@ class OwnerNotices:
             name: moment_label(self.lang, value, self.zone) if isinstance(value, datetime) else value
             for name, value in values.items()
         }
+        if "provider" in words:
+            words["provider"] = provider_words(self.lang, words["provider"])
         sent = False
         for owner in list(runtime.owners):
             try:
@@ -66,6 +68,11 @@ class OwnerNotices:
             except Exception as exc:  # blocked, Telegram away: another owner may still get it
                 log.warning("notice %s not sent to owner %s: %s", key, owner, exc)
         return sent
+
+
+def provider_words(lang: Lang, label: str) -> str:
+    """A provider as the owner names it: the generic webhook is «другая платформа»."""
+    return text(lang, "provider_generic") if label == GENERIC_LABEL else label
 
 
 # Telegram's side ------------------------------------------------------------------------------------
@@ -126,14 +133,14 @@ def render_status(lang: Lang, status: Status, zone: ZoneInfo) -> str:
     if status.more_sites:
         lines.append(text(lang, "status_more_sites", n=status.more_sites))
     for provider in status.providers:
-        last = provider.last_message_at
+        last, name = provider.last_message_at, provider_words(lang, provider.label)
         if last is None:
-            lines.append(text(lang, "status_provider_none", provider=provider.label))
+            lines.append(text(lang, "status_provider_none", provider=name))
         elif provider.silent:
-            lines.append(text(lang, "status_provider_silent", provider=provider.label, at=at(last)))
+            lines.append(text(lang, "status_provider_silent", provider=name, at=at(last)))
         else:
             mark = _mark(provider.ok)
-            lines.append(text(lang, "status_provider", mark=mark, provider=provider.label, at=at(last)))
+            lines.append(text(lang, "status_provider", mark=mark, provider=name, at=at(last)))
         if provider.last_refusal_at is not None:
             mark = _mark(not provider.refused_since_message)
             why = refusal_words(lang, provider)

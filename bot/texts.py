@@ -150,7 +150,8 @@ TEXTS: dict[str, dict[str, str]] = {
             "✅ Первый переход в мессенджер по ссылке с кодом: код на сайте помечает ссылки, "
             "заявки придут с источником и кампанией"
         ),
-        "notice_provider": "✅ {provider} подключён: первое сообщение получено",
+        "notice_provider": "✅ {provider}: подключено, первое сообщение получено",
+        "provider_generic": "Другая платформа",
         "notice_silent": (
             "⚠️ {provider} молчит: последнее сообщение пришло {since}. Проверьте подключение в личном "
             "кабинете провайдера; что видит сервер — /status"
@@ -526,7 +527,8 @@ TEXTS: dict[str, dict[str, str]] = {
             "✅ The first click to a messenger through a link with a code: the site code marks links, "
             "leads will come with their source and campaign"
         ),
-        "notice_provider": "✅ {provider} connected: the first message arrived",
+        "notice_provider": "✅ {provider}: connected, the first message arrived",
+        "provider_generic": "Your platform",
         "notice_silent": (
             "⚠️ {provider} is silent: its last message came {since}. Check the connection in the provider's "
             "account; what the server sees: /status"

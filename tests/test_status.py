@@ -58,7 +58,7 @@ async def test_a_new_owner_hears_of_the_site_and_the_provider_and_reads_status(
     before = await owner.reads()
     assert "⚠️ Код на сайте: ни одного просмотра — вставьте код на сайт" in before
     assert "⚠️ Twilio: сообщений ещё не было" in before
-    assert "⚠️ /webhooks/generic: сообщений ещё не было" in before
+    assert "⚠️ Другая платформа: сообщений ещё не было" in before
     assert "✅ Telegram: бот сам забирает сообщения у Telegram" in before
     assert "✅ База данных: отвечает, запись работает" in before
     assert "✅ Уведомления о заявках: все отправлены" in before
@@ -66,7 +66,7 @@ async def test_a_new_owner_hears_of_the_site_and_the_provider_and_reads_status(
     await page_view(http, server, "https://www.salon.ru/prices")
     assert await owner.reads() == "✅ Код на сайте работает: получен первый просмотр страницы с salon.ru"
     assert (await server.post_twilio(http, twilio_form("Здравствуйте"))).status == 200
-    await api.wait_for("sendMessage", lambda c: to_chat(OWNER)(c) and "подключён" in str(c.params["text"]))
+    await api.wait_for("sendMessage", lambda c: to_chat(OWNER)(c) and "подключено" in str(c.params["text"]))
     await server.post_twilio(http, twilio_form("Ещё раз", sid="SM0000000000000000000000000000002"))
     async with http.post(
         server.url + "/webhooks/generic",
@@ -75,8 +75,8 @@ async def test_a_new_owner_hears_of_the_site_and_the_provider_and_reads_status(
     ) as refused:
         assert refused.status == 403
     await server.app[INSTALL].settled()
-    told = [call.params["text"] for call in api.sent_messages(OWNER) if "подключён" in str(call.params["text"])]
-    assert told == ["✅ Twilio подключён: первое сообщение получено"]  # once, for two messages
+    told = [call.params["text"] for call in api.sent_messages(OWNER) if "подключено" in str(call.params["text"])]
+    assert told == ["✅ Twilio: подключено, первое сообщение получено"]  # once, for two messages
 
     owner.says("/status")
     answer = await api.wait_for(
@@ -86,7 +86,7 @@ async def test_a_new_owner_hears_of_the_site_and_the_provider_and_reads_status(
     assert lines[0] == "Что работает"
     assert any(line.startswith("✅ Код на сайте salon.ru: последний просмотр ") for line in lines)
     assert any(line.startswith("✅ Twilio: последнее сообщение ") for line in lines)
-    assert any(line.startswith("⚠️ /webhooks/generic: сообщений ещё не было") for line in lines)
+    assert any(line.startswith("⚠️ Другая платформа: сообщений ещё не было") for line in lines)
     refusal = next(line for line in lines if "последний отказ" in line)
     assert "подпись не совпала: проверьте CHATTRACK_GENERIC_WEBHOOK_SECRET" in refusal
 

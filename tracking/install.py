@@ -54,6 +54,9 @@ SITES_SHOWN = 10  # /status lists the sites seen last; the rest are counted
 Refusal = Literal["unset", "signature", "key", "stale", "verify"]
 
 
+GENERIC_LABEL = "generic webhook"  # the bot says it in the owner's words (bot/status.py provider_words)
+
+
 @dataclass(frozen=True)
 class Provider:
     label: str  # as people name it
@@ -65,7 +68,7 @@ PROVIDERS: dict[str, Provider] = {
     "meta": Provider("WhatsApp Cloud API", "CHATTRACK_META_APP_SECRET"),
     "greenapi": Provider("Green-API", "CHATTRACK_GREENAPI_WEBHOOK_TOKEN"),
     "wazzup": Provider("Wazzup", "CHATTRACK_WAZZUP_CRM_KEY"),
-    "generic": Provider("/webhooks/generic", "CHATTRACK_GENERIC_WEBHOOK_SECRET"),
+    "generic": Provider(GENERIC_LABEL, "CHATTRACK_GENERIC_WEBHOOK_SECRET"),
     "telegram": Provider("Telegram", None),
     "telegram_business": Provider("Telegram Business", None),
 }

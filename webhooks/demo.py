@@ -38,8 +38,9 @@ from tracking.settings import Settings
 from webhooks.app import SETTINGS, STORE, TRACKER, error, notify_new_dialog, validation_reason
 from webhooks.collect import CollectLimiter, Script, client_ip
 
-# A number from the range Ofcom keeps for drama (+44 7700 900xxx): nobody's phone, shown when none is tracked.
-DEMO_NUMBER = "447700900123"
+# A number the Australian regulator keeps for drama (+61 491 570 156–159): nobody's phone, shown when none is
+# tracked. libphonenumber takes it as valid, so the alert writes it as people do (Ofcom's 07700 900xxx it does not).
+DEMO_NUMBER = "61491570156"
 UTM = "utm_source=demo&utm_medium=cpc&utm_campaign=demo"
 COOKIE = "chattrack_demo"
 TOKEN_HEADER = "X-Chattrack-Demo"
