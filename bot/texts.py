@@ -216,7 +216,8 @@ TEXTS: dict[str, dict[str, str]] = {
         ),
         "help_owner": (
             "\n\n<b>Команда</b>\n/invite — пригласить сотрудника\n/staff — сотрудники и доступ"
-            "\n/forget — удалить данные контакта"
+            "\n/forget — удалить данные контакта\n/status — что работает: сайт, провайдеры, Telegram"
+            "\n/demo — пробная заявка\n/owner — владелец бота, передать бот"
         ),
         "invite_link": (
             "Одноразовая ссылка-приглашение, действует до {until}:\n{link}\n\n"
@@ -589,7 +590,8 @@ TEXTS: dict[str, dict[str, str]] = {
         ),
         "help_owner": (
             "\n\n<b>Team</b>\n/invite — invite a staff member\n/staff — staff and access"
-            "\n/forget — erase a contact's data"
+            "\n/forget — erase a contact's data\n/status — what works: the site, providers, Telegram"
+            "\n/demo — a demo lead\n/owner — the bot's owner, hand the bot over"
         ),
         "invite_link": (
             "A one-time invite link, valid until {until}:\n{link}\n\n"
