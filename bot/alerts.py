@@ -156,6 +156,19 @@ def _origin(source: str | None, medium: str | None, lang: Lang) -> str:
     return " · ".join(part for part in parts if part)
 
 
+async def retire_alert(bot: Bot, chat_id: int, message_id: int, words: str) -> bool:
+    """One copy of a lead alert whose dialog was erased becomes `words`, without buttons. False when Telegram
+    refused (too old to edit, deleted, the chat gone): the erasure stands all the same."""
+    try:
+        await bot.edit_message_text(
+            words, chat_id=chat_id, message_id=message_id, reply_markup=InlineKeyboardMarkup(inline_keyboard=[])
+        )
+    except AiogramError as exc:
+        log.info("an erased dialog's alert %s in chat %s not edited: %s", message_id, chat_id, exc)
+        return False
+    return True
+
+
 def render_alert(dialog: Dialog, lang: str = "ru", zone: tzinfo | None = None) -> str:
     """The lead alert as Telegram HTML, at most Telegram's 4096 characters whatever the dialog holds."""
     a = dialog.attribution

@@ -15,7 +15,7 @@ from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from bot.access import MEMBERS, HasRole, Role
-from bot.alerts import DemoCallback
+from bot.alerts import DemoCallback, retire_alert
 from bot.texts import language, text
 from tracking.demo import DemoSwitch, demo_count, erase_demo
 from tracking.store.base import Store
@@ -44,7 +44,8 @@ def demo_router(store: Store, switch: DemoSwitch, url: str, *, lang: str = "ru")
     async def erase(query: CallbackQuery, bot: Bot) -> None:
         asker = language(query.from_user.language_code)
         erased, alerts = await erase_demo(store)
-        edited = sum([await erased_alert(bot, chat_id, message_id) for chat_id, message_id in alerts])
+        gone = text(lang, "demo_alert_erased")
+        edited = sum([await retire_alert(bot, chat_id, message_id, gone) for chat_id, message_id in alerts])
         log.info("demo leads erased: %d dialog(s); %d of %d alert copies edited", erased, edited, len(alerts))
         answer = text(asker, "demo_erased", count=erased) if erased else text(asker, "demo_none")
         await query.answer(answer)
@@ -54,19 +55,6 @@ def demo_router(store: Store, switch: DemoSwitch, url: str, *, lang: str = "ru")
                 await pressed.edit_text(answer)
             except AiogramError as exc:
                 log.info("the /demo message was not edited: %s", exc)
-
-    async def erased_alert(bot: Bot, chat_id: int, message_id: int) -> bool:
-        try:
-            await bot.edit_message_text(
-                text(lang, "demo_alert_erased"),
-                chat_id=chat_id,
-                message_id=message_id,
-                reply_markup=InlineKeyboardMarkup(inline_keyboard=[]),
-            )
-        except AiogramError as exc:  # too old to edit, deleted, the chat gone: the erasure stands
-            log.info("a demo alert %s in chat %s not edited: %s", message_id, chat_id, exc)
-            return False
-        return True
 
     return router
 

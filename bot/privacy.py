@@ -14,9 +14,10 @@ import logging
 from aiogram import Bot, F, Router
 from aiogram.exceptions import AiogramError
 from aiogram.filters import Command, CommandObject
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, Message
 
 from bot.access import HasRole, Role
+from bot.alerts import retire_alert
 from bot.confirm import Confirmations, Refusal
 from bot.texts import language, plain_text, text
 from reports.i18n import phone_label
@@ -81,7 +82,8 @@ def privacy_router(store: Store, *, default_region: str, confirmations: Confirma
             alerts = await store.alert_messages(contact)  # before the erasure takes them too
             relayed = await store.relay_messages(contact)
             erased = await store.forget_contact(contact)
-            edited = sum([await erase_alert(bot, chat_id, message_id) for chat_id, message_id in alerts])
+            gone = text(lang, "forget_alert_erased")
+            edited = sum([await retire_alert(bot, chat_id, message_id, gone) for chat_id, message_id in alerts])
             deleted = sum([await delete_relayed(bot, chat_id, message_id) for chat_id, message_id in relayed])
             # who stays out of the log
             log.info(
@@ -105,19 +107,6 @@ def privacy_router(store: Store, *, default_region: str, confirmations: Confirma
             await bot.delete_message(chat_id, message_id)
         except AiogramError as exc:  # older than Telegram lets a bot delete (48 h), or gone: the erasure stands
             log.info("an erased contact's relayed message %s in chat %s not deleted: %s", message_id, chat_id, exc)
-            return False
-        return True
-
-    async def erase_alert(bot: Bot, chat_id: int, message_id: int) -> bool:
-        try:
-            await bot.edit_message_text(
-                text(lang, "forget_alert_erased"),
-                chat_id=chat_id,
-                message_id=message_id,
-                reply_markup=InlineKeyboardMarkup(inline_keyboard=[]),
-            )
-        except AiogramError as exc:  # too old to edit, deleted, the chat gone: the erasure stands
-            log.info("an erased contact's alert %s in chat %s not edited: %s", message_id, chat_id, exc)
             return False
         return True
 

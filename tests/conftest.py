@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -88,23 +89,33 @@ class RunningServer:
             return response
 
 
+@asynccontextmanager
+async def serving(settings: Settings) -> AsyncIterator[RunningServer]:
+    """The whole server on `settings.port`, as `chattrack serve` runs it (slow clients meet the connection
+    guard), stopped on leaving."""
+    app = create_app(settings)
+    runner = GuardedRunner(app)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, "127.0.0.1", settings.port).start()
+        yield RunningServer(url=f"http://127.0.0.1:{settings.port}", app=app, settings=settings)
+    finally:
+        await runner.cleanup()
+
+
 @pytest.fixture
 async def start_server(make_settings: Callable[..., Settings]) -> AsyncIterator[Callable[..., Any]]:
-    runners: list[web.AppRunner] = []
+    """Starts the server on a free port; `public_url="self"` makes CHATTRACK_PUBLIC_URL its own address (as
+    behind a proxy). Every server started stops after the test."""
+    async with AsyncExitStack() as servers:
 
-    async def start(**overrides: Any) -> RunningServer:
-        port = free_port()
-        settings = make_settings(port=port, **overrides)
-        app = create_app(settings)
-        runner = GuardedRunner(app)  # as `chattrack serve` runs it: slow clients meet the connection guard
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", port).start()
-        runners.append(runner)
-        return RunningServer(url=f"http://127.0.0.1:{port}", app=app, settings=settings)
+        async def start(**overrides: Any) -> RunningServer:
+            port = free_port()
+            if overrides.get("public_url") == "self":
+                overrides["public_url"] = f"http://127.0.0.1:{port}"
+            return await servers.enter_async_context(serving(make_settings(port=port, **overrides)))
 
-    yield start
-    for runner in reversed(runners):
-        await runner.cleanup()
+        yield start
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import secrets
 import ssl
@@ -23,9 +24,7 @@ from tracking.periods import utc_now
 from tracking.settings import Settings, load_settings
 from tracking.store.sqlite import SQLiteStore
 from webhooks import doctor
-from webhooks.app import create_app
 from webhooks.doctor import Check, diagnose, digest_of, report
-from webhooks.serving import GuardedRunner
 
 BOT_TOKEN = "123456:TEST-doctor-token"
 OWNER = 111
@@ -59,23 +58,9 @@ async def telegram() -> AsyncIterator[FakeTelegramAPI]:
 
 
 @pytest.fixture
-async def serve_itself(make_settings: Callable[..., Settings]) -> AsyncIterator[Callable[..., Any]]:
+def serve_itself(start_server: Callable[..., Any]) -> Callable[..., Any]:
     """The real server on a free port whose CHATTRACK_PUBLIC_URL is its own address (as behind a proxy)."""
-    runners: list[web.AppRunner] = []
-
-    async def start(**overrides: Any) -> RunningServer:
-        port = free_port()
-        settings = make_settings(port=port, public_url=f"http://127.0.0.1:{port}", **overrides)
-        app = create_app(settings)
-        runner = GuardedRunner(app)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", port).start()
-        runners.append(runner)
-        return RunningServer(url=f"http://127.0.0.1:{port}", app=app, settings=settings)
-
-    yield start
-    for runner in reversed(runners):
-        await runner.cleanup()
+    return functools.partial(start_server, public_url="self")
 
 
 def bot_settings(fake: FakeTelegramAPI) -> dict[str, Any]:

@@ -15,26 +15,22 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
 
 import aiohttp
 import pytest
-from aiohttp import web
 from playwright.async_api import Page, expect
 
 from bot.runtime import BOT_RUNTIME
 from tests.browser import browser, collect_errors, page  # noqa: F401
-from tests.conftest import RunningServer, free_port
+from tests.conftest import RunningServer, free_port, serving
 from tests.fakes.telegram_api import ApiCall, html_to_text
 from tests.test_bot_commands import BOT_USERNAME, BotAPI, Person
 from tests.test_contact_ids import hmac_sha256, post_json
 from tracking.codes import format_prefill, new_code
 from tracking.demo import demo_count
 from tracking.settings import Settings
-from webhooks.app import create_app
 from webhooks.doctor import diagnose, report
 from webhooks.health import INSTALL
-from webhooks.serving import GuardedRunner
 
 TOKEN = "123456:TEST-first-minutes"
 IRINA = 7001
@@ -48,19 +44,6 @@ WAIT = 10_000  # ms a condition may take in the browser
 async def api() -> AsyncIterator[BotAPI]:
     async with BotAPI() as fake:
         yield fake
-
-
-@asynccontextmanager
-async def serving(settings: Settings, port: int) -> AsyncIterator[RunningServer]:
-    """`chattrack serve` in this process, stopped on leaving (as an owner stops it to change settings)."""
-    app = create_app(settings)
-    runner = GuardedRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    try:
-        yield RunningServer(url=f"http://127.0.0.1:{port}", app=app, settings=settings)
-    finally:
-        await runner.cleanup()
 
 
 def to(chat_id: int, *words: str) -> Callable[[ApiCall], bool]:
@@ -92,7 +75,7 @@ async def test_a_new_owners_first_minutes(
     only_a_token = make_settings(
         port=free_port(), telegram_bot_token=TOKEN, telegram_api_url=api.url, tracked_numbers="", twilio_auth_token=None
     )
-    async with serving(only_a_token, only_a_token.port) as server:
+    async with serving(only_a_token) as server:
         runtime = server.app[BOT_RUNTIME]
         async with asyncio.timeout(10):
             await runtime.claim_offered.wait()
@@ -155,7 +138,7 @@ async def test_a_new_owners_first_minutes(
         twilio_auth_token=None,
         generic_webhook_secret=SECRET,
     )
-    async with serving(connected, port) as server:
+    async with serving(connected) as server:
         assert server.app[BOT_RUNTIME].claim_link is None  # owned: no new link
         await api.wait_for("setWebhook", lambda c: c.ok and c.params.get("url") == f"{server.url}/telegram/webhook")
         body = {
