@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 
 from tracking.models import InboundMessage, IngestResult
 from tracking.periods import utc_now
-from tracking.settings import Settings
+from tracking.settings import ENV_PREFIX, Settings
 from tracking.store.base import Store, StoreUnavailable
 
 log = logging.getLogger("chattrack.install")
@@ -90,14 +90,8 @@ def provider_setting(name: str) -> str | None:
 
 def configured_providers(settings: Settings) -> list[str]:
     """The providers whose secret is set: their webhooks take messages."""
-    secrets = {
-        "twilio": settings.twilio_auth_token,
-        "meta": settings.meta_app_secret,
-        "greenapi": settings.greenapi_webhook_token,
-        "wazzup": settings.wazzup_crm_key,
-        "generic": settings.generic_webhook_secret,
-    }
-    return [name for name, secret in secrets.items() if secret is not None]
+    fields = {name: p.setting.removeprefix(ENV_PREFIX).lower() for name, p in PROVIDERS.items() if p.setting}
+    return [name for name, field in fields.items() if getattr(settings, field) is not None]
 
 
 # A URL's host and port, read without urlsplit (the page URL was validated by /collect already).
