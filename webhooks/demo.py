@@ -107,8 +107,9 @@ PAGE: dict[str, dict[str, str]] = {
         "страницы, а код из сообщения убран.",
         "sent_no_owner": "Заявка записана. У бота ещё нет владельца: откройте в Telegram ссылку, которую "
         "сервер напечатал при запуске, — и заявка придёт вам.",
-        "sent_log": "Заявка записана. Бот Telegram не подключён (CHATTRACK_TELEGRAM_BOT_TOKEN), поэтому "
-        "уведомление только в журнале сервера: строка «lead alert … waits in the outbox».",
+        "sent_log": "Заявка записана. Бот Telegram ещё не подключён, поэтому уведомление о ней — только в окне, "
+        "где запущен сервер. Чтобы заявки приходили в Telegram, впишите токен бота в настройку "
+        "CHATTRACK_TELEGRAM_BOT_TOKEN и перезапустите сервер.",
         "failed": "Не получилось",
         "again": "Можно отправить ещё раз — будет новая пробная заявка. Стереть их: команда /demo в боте.",
         "clicked": "Здесь ссылка не открывает WhatsApp: нажмите «Отправить как клиент» ниже.",
@@ -166,7 +167,7 @@ border-radius:999px;background:#25d366;color:#fff;font-weight:600;text-decoratio
 blockquote{margin:12px 0;padding:12px 14px;border-left:4px solid #25d366;background:#f3fbf6;border-radius:8px;
 white-space:pre-wrap;word-break:break-word}button{font:inherit;font-weight:600;padding:12px 20px;border:0;
 border-radius:12px;background:#5a4bd6;color:#fff;cursor:pointer;width:100%;max-width:340px}
-button:disabled{opacity:.5;cursor:default}#result{margin-top:12px}#result.bad{color:#b3261e}
+button:disabled{opacity:.5;cursor:default}#result{margin-top:12px;overflow-wrap:anywhere}#result.bad{color:#b3261e}
 footer{color:#8a7d70;font-size:14px;text-align:center;padding:24px 20px}
 """
 
