@@ -185,7 +185,7 @@ async def test_configured_owners_win_over_the_link_and_the_stored_owner(
     assert refused == REFUSAL_RU
     assert link == (
         "Владельцы этого бота заданы в настройке CHATTRACK_TELEGRAM_OWNER_IDS, ссылка не нужна. "
-        f"Если вы владелец, добавьте туда свой номер в Telegram: {IRINA}"
+        f"Если вы владелец, добавьте туда ваш номер пользователя Telegram (это не телефон): {IRINA}"
     )
     assert len(await store.marks(CLAIM_MARK)) == 1  # not spent
     assert handover == (
