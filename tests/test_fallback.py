@@ -168,12 +168,13 @@ async def test_the_browser_that_wrote_from_this_phone_before_is_named(tmp_path: 
     assert reason is not None and reason.same_browser and reason.kept is None
 
 
-@pytest.mark.parametrize("left", ["Привет (код {c4}", "Привет, код {c6}X", "Привет (ref {c7})"])
+@pytest.mark.parametrize("left", ["Привет (код {c4}", "Привет, код {c6}{junk}", "Привет (ref {c7})"])
 async def test_what_is_left_of_the_code_names_its_visit(tracker: Tracker, left: str) -> None:
     code = await visit_and_click(tracker, "visitor-a1", T0, "spring", prefill=None)
     await visit_and_click(tracker, "visitor-b2", T0 + timedelta(seconds=10), "autumn", prefill=None)
     typo = code[:6] + ("A" if code[6] != "A" else "B")  # one symbol off: the check fails, no exact code
-    text = left.format(c4=code[:4], c6=code[:6], c7=typo)
+    junk = "X" if code[6] != "X" else "Y"  # a symbol after six of the code that is not its check symbol
+    text = left.format(c4=code[:4], c6=code[:6], c7=typo, junk=junk)
     result = await tracker.ingest(message(text, T0 + timedelta(minutes=1)))
     assert result.dialog.status is AttributionStatus.PROBABLE and result.dialog.code == code
     reason = parse_reason(result.dialog.status_reason)
