@@ -28,6 +28,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 from urllib.parse import urlsplit
 
+from tracking.demo import DEMO, FIRST_MESSAGE, is_demo_message
 from tracking.models import InboundMessage, IngestResult
 from tracking.periods import utc_now
 from tracking.settings import ENV_PREFIX, Settings
@@ -40,11 +41,9 @@ RETRY_EVERY = timedelta(minutes=1)  # a notice nobody got is tried again at the 
 NEW_HOSTS_PER_HOUR = 5  # new sites one process records (and tells) an hour: outsiders can post any URL
 MAX_HOSTS = 1000  # sites one process remembers
 SILENCE_CHECK_SECONDS = 600.0  # the primary process looks for silent providers this often
-DEMO_PROVIDER = "demo"  # helper dialogs of the demo page: never a sign of anything
 # Customers writing to the bot itself: quiet days say nothing of the installation (Telegram's side is checked
 # with getWebhookInfo), so no silence is told of them.
-NEVER_SILENT = frozenset({DEMO_PROVIDER, "telegram"})
-FIRST_MESSAGE = "first_message"
+NEVER_SILENT = frozenset({DEMO, "telegram"})
 SITE_PREFIX = "site:"
 PROVIDER_PREFIX = "provider:"
 SITES_SHOWN = 10  # /status lists the sites seen last; the rest are counted
@@ -215,7 +214,7 @@ class Installation:
     def message(self, message: InboundMessage, result: IngestResult) -> None:
         """The Tracker's observer: a provider's message was taken (whatever became of it: the provider works)."""
         provider = message.provider
-        if provider == DEMO_PROVIDER:
+        if is_demo_message(message):  # the demo page's leads: never a sign of anything
             return
         now = self.clock()
         key = PROVIDER_PREFIX + provider
@@ -508,7 +507,7 @@ async def gather(
     status.sites, status.more_sites = found[:SITES_SHOWN], max(0, len(found) - SITES_SHOWN)
     names = dict.fromkeys(configured_providers(settings))
     names.update(dict.fromkeys(key.removeprefix(PROVIDER_PREFIX) for key in providers))
-    names.pop(DEMO_PROVIDER, None)
+    names.pop(DEMO, None)
     silence = timedelta(hours=settings.provider_silence_hours) if settings.provider_silence_hours else None
     configured = set(configured_providers(settings))
     for name in names:
