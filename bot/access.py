@@ -12,7 +12,6 @@ reading the database does not let anyone in; redeeming is atomic in the store (e
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import secrets
 from collections.abc import Awaitable, Callable, Iterable
@@ -45,6 +44,7 @@ from reports.i18n import day_label
 from tracking.models import NAME_LIMIT
 from tracking.store.base import Invite, StaffMember, Store
 from tracking.strings import one_line
+from tracking.strings import secret_digest as digest
 
 log = logging.getLogger("chattrack.bot.access")
 
@@ -104,10 +104,6 @@ class HasRole(Filter):
 
     async def __call__(self, event: TelegramObject, role: Role = Role.STRANGER) -> bool:
         return role in self.roles
-
-
-def digest(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 class StaffCallback(CallbackData, prefix="staff"):

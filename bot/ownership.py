@@ -15,7 +15,6 @@ neither the link nor /owner changes them.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import logging
 import re
@@ -32,7 +31,7 @@ from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
-from bot.access import HasRole, Role, Steps, member_name, set_menu
+from bot.access import HasRole, Role, Steps, digest, member_name, set_menu
 from bot.confirm import Confirmations, Refusal
 from bot.owners import OWNER_MARK, Owners
 from bot.texts import language, text
@@ -49,10 +48,6 @@ HANDOVER_KIND = "ownerto"  # the handover's confirmation buttons (bot/confirm.py
 STAFF_SEAT = timedelta(minutes=1)  # the old owner's staff invite, redeemed at once
 
 Clock = Callable[[], datetime]
-
-
-def digest(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 # the claim ----------------------------------------------------------------------------------------------

@@ -23,8 +23,9 @@ from tests.fakes.telegram_api import FakeTelegramAPI
 from tracking.periods import utc_now
 from tracking.settings import Settings, load_settings
 from tracking.store.sqlite import SQLiteStore
+from tracking.strings import secret_digest
 from webhooks import doctor
-from webhooks.doctor import Check, diagnose, digest_of, report
+from webhooks.doctor import Check, diagnose, report
 
 BOT_TOKEN = "123456:TEST-doctor-token"
 OWNER = 111
@@ -208,6 +209,15 @@ async def test_another_chattrack_with_its_own_database_answers_404(
         await mine.close()
 
 
+async def diagnose_behind(app: web.Application, make_settings: Callable[..., Settings]) -> list[Check]:
+    """The doctor's checks with CHATTRACK_PUBLIC_URL leading to `app` (another server) on a free port."""
+    runner, url = await serve_app(app)
+    try:
+        return await diagnose(lambda: make_settings(public_url=url))
+    finally:
+        await runner.cleanup()
+
+
 async def test_a_server_that_is_not_chattrack_is_another_server(make_settings: Callable[..., Settings]) -> None:
     app = web.Application()
 
@@ -215,11 +225,7 @@ async def test_a_server_that_is_not_chattrack_is_another_server(make_settings: C
         return web.Response(text="<h1>Welcome to nginx!</h1>")
 
     app.router.add_get("/{tail:.*}", welcome)
-    runner, url = await serve_app(app)
-    try:
-        checks = await diagnose(lambda: make_settings(public_url=url))
-    finally:
-        await runner.cleanup()
+    checks = await diagnose_behind(app, make_settings)
 
     address = one_failing(checks, "CHATTRACK_PUBLIC_URL (")
     assert "another server" in address.what and "HTTP 200" in address.what
@@ -235,11 +241,7 @@ async def test_a_redirect_to_this_server_is_a_problem(
 
     app = web.Application()
     app.router.add_get("/{tail:.*}", redirect)
-    runner, url = await serve_app(app)
-    try:
-        checks = await diagnose(lambda: make_settings(public_url=url))
-    finally:
-        await runner.cleanup()
+    checks = await diagnose_behind(app, make_settings)
 
     address = one_failing(checks, "CHATTRACK_PUBLIC_URL (")
     assert f"through a redirect to {server.url}" in address.what
@@ -394,7 +396,7 @@ def test_telegrams_last_webhook_error_is_shown(make_settings: Callable[..., Sett
 
 async def stored_token(server: RunningServer, age: timedelta = timedelta(0)) -> str:
     token = secrets.token_urlsafe(32)
-    await server.store.put_mark(f"doctor:{digest_of(token)}", {"at": (utc_now() - age).isoformat()})
+    await server.store.put_mark(f"doctor:{secret_digest(token)}", {"at": (utc_now() - age).isoformat()})
     return token
 
 
@@ -404,7 +406,7 @@ async def test_probe_token_works_once(start_server: Callable[..., Any], http: ai
 
     async with http.get(f"{server.url}/doctor/{token}") as first:
         assert first.status == 200
-        assert await first.json() == {"chattrack": "doctor", "probe": digest_of(token)}
+        assert await first.json() == {"chattrack": "doctor", "probe": secret_digest(token)}
     async with http.get(f"{server.url}/doctor/{token}") as again:
         assert again.status == 404
     assert await server.store.marks("doctor:") == {}
@@ -416,9 +418,9 @@ async def test_probe_refuses_unknown_expired_overlong_and_odd_tokens(
     server: RunningServer = await start_server()
     expired = await stored_token(server, age=timedelta(minutes=6))
     garbled = secrets.token_urlsafe(32)
-    await server.store.put_mark(f"doctor:{digest_of(garbled)}", {"at": "yesterday"})
+    await server.store.put_mark(f"doctor:{secret_digest(garbled)}", {"at": "yesterday"})
     overlong = "a" * 65
-    await server.store.put_mark(f"doctor:{digest_of(overlong)}", {"at": utc_now().isoformat()})
+    await server.store.put_mark(f"doctor:{secret_digest(overlong)}", {"at": utc_now().isoformat()})
     asked = [expired, garbled, overlong, secrets.token_urlsafe(32), "x" * 2_000, "short", "%00%FF..", "токен" * 4]
 
     for token in asked:
@@ -426,7 +428,7 @@ async def test_probe_refuses_unknown_expired_overlong_and_odd_tokens(
             assert response.status == 404, token
             assert (await response.json())["error"] == "unknown, used or expired token"
     left = await server.store.marks("doctor:")
-    assert list(left) == [f"doctor:{digest_of(overlong)}"]  # a token too long is not even looked up
+    assert list(left) == [f"doctor:{secret_digest(overlong)}"]  # a token too long is not even looked up
 
 
 async def test_doctor_sweeps_its_expired_tokens(serve_itself: Callable[..., Any]) -> None:

@@ -66,6 +66,12 @@ def bounded(value: str, limit: int) -> str:
     return cut(value, limit)
 
 
+def secret_digest(secret: str) -> str:
+    """What is stored of a one-time secret (an invite, the bot's claim link, the doctor's probe): its SHA-256,
+    so reading the store does not give the secret away."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
 def bounded_id(value: str, limit: int) -> str:
     """An id kept in at most `limit` characters and still telling different ids apart: a longer one keeps
     its head and a digest of the whole (the same id always gives the same result, so retries still match)."""

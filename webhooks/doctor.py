@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import ipaddress
 import re
 import secrets
@@ -25,6 +24,7 @@ from aiohttp import web
 from tracking.periods import utc_now
 from tracking.settings import ENV_PREFIX, Settings, SettingsError, load_settings
 from tracking.store import Store, StoreUnavailable, open_store
+from tracking.strings import secret_digest
 
 PROBE_PATH = "/doctor/"
 PROBE_PREFIX = "doctor:"  # mark key: doctor:<sha256 hex of the token> → {"at": ISO time}
@@ -259,10 +259,6 @@ def webhook_checks(
 # the public address ------------------------------------------------------------------------------------------
 
 
-def digest_of(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def fresh(mark: dict[str, Any], now: datetime) -> bool:
     try:
         at = datetime.fromisoformat(str(mark["at"]))
@@ -290,7 +286,7 @@ async def reachability_check(settings: Settings, store: Store) -> Check:
     assert settings.public_url is not None
     now = utc_now()
     token = secrets.token_urlsafe(32)
-    key = PROBE_PREFIX + digest_of(token)
+    key = PROBE_PREFIX + secret_digest(token)
     try:
         await sweep_probes(store, now)
         await store.put_mark(key, {"at": now.isoformat()})
@@ -344,7 +340,7 @@ async def probe(public_url: str, token: str) -> Check:
         return failed(f"{what}: no answer from {host} within {TIMEOUT} s", f"{NOT_RUNNING} is a firewall in the way?")
     except aiohttp.ClientError as exc:
         return failed(f"{what}: the request failed: {type(exc).__name__}: {exc}", NOT_RUNNING)
-    ours = isinstance(body, dict) and body.get("chattrack") == "doctor" and body.get("probe") == digest_of(token)
+    ours = isinstance(body, dict) and body.get("chattrack") == "doctor" and body.get("probe") == secret_digest(token)
     if ours and redirected:
         return failed(
             f"{what} reaches this server, but through a redirect to {final.removesuffix(PROBE_PATH + token)}",
@@ -421,7 +417,7 @@ async def take_probe(request: web.Request) -> web.Response:
     if TOKEN.fullmatch(token) is None:
         return not_found()
     store = request.app[STORE]
-    digest = digest_of(token)
+    digest = secret_digest(token)
     if await store.get_mark(PROBE_PREFIX + digest) is None:  # a read: guesses cost no write
         return not_found()
     mark = await store.take_mark(PROBE_PREFIX + digest)
