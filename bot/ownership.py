@@ -20,7 +20,7 @@ import logging
 import re
 import secrets
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -36,7 +36,7 @@ from bot.confirm import Confirmations, Refusal
 from bot.owners import OWNER_MARK, Owners
 from bot.texts import language, text
 from tracking.models import NAME_LIMIT
-from tracking.store.base import Invite, StaffMember, Store
+from tracking.store.base import StaffMember, Store
 from tracking.strings import one_line
 
 log = logging.getLogger("chattrack.bot.ownership")
@@ -45,7 +45,6 @@ CLAIM_PREFIX = "own_"
 CLAIM_PAYLOAD = re.compile(r"own_[A-Za-z0-9_-]{16,60}")  # start parameters: A–Z a–z 0–9 _ -, up to 64
 CLAIM_MARK = "owner_claim:"  # + the secret's sha256: {"at": ISO time}
 HANDOVER_KIND = "ownerto"  # the handover's confirmation buttons (bot/confirm.py)
-STAFF_SEAT = timedelta(minutes=1)  # the old owner's staff invite, redeemed at once
 
 Clock = Callable[[], datetime]
 
@@ -127,11 +126,10 @@ async def hand_over(store: Store, owners: Owners, old: dict[str, Any], new: Staf
         return False
     # First the old owner joins the staff: stopped halfway, they keep their access rather than lose it.
     if await store.get_staff(old["user_id"]) is None:
-        token = digest(secrets.token_urlsafe(24))
-        await store.create_invite(
-            Invite(token=token, created_by=new.user_id, created_at=now, expires_at=now + STAFF_SEAT)
+        seat = StaffMember(
+            user_id=old["user_id"], name=old["name"], username=old.get("username"), added_at=now, added_by=new.user_id
         )
-        await store.redeem_invite(token, old["user_id"], old["name"], old.get("username"), now)
+        await store.add_staff(seat)
     taken = await store.take_mark(OWNER_MARK)  # exactly once: of two handovers pressed at once, one goes
     if taken is None or taken.get("user_id") != old["user_id"]:
         if taken is not None:

@@ -31,6 +31,16 @@ async def test_an_invite_makes_its_user_staff_once(store: Store) -> None:
     assert await store.list_staff() == [expected]
 
 
+async def test_someone_is_made_staff_without_an_invite(store: Store) -> None:
+    seat = StaffMember(user_id=501, name="Ирина", username="irina", added_at=T0, added_by=OWNER)
+    await store.add_staff(seat)
+    renamed = seat.model_copy(update={"name": "Ирина К.", "added_at": T0 + timedelta(days=1)})
+    await store.add_staff(renamed)
+
+    assert await store.get_staff(501) == renamed
+    assert await store.list_staff() == [renamed]
+
+
 async def test_unknown_and_expired_invites_add_no_one(store: Store) -> None:
     await store.create_invite(invite("short", days=1))
 

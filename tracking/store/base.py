@@ -539,6 +539,10 @@ class Store(Protocol):
         Exactly one of several concurrent redemptions of one token succeeds.
         """
 
+    async def add_staff(self, member: StaffMember) -> None:
+        """Make someone staff without an invite (an owner who hands the bot over stays as staff); replaces
+        their record when they already are."""
+
     async def get_staff(self, user_id: int) -> StaffMember | None: ...
 
     async def list_staff(self) -> list[StaffMember]:

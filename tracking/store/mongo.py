@@ -1585,8 +1585,13 @@ class MongoStore:
         if invite is None:
             return None
         member = StaffMember(user_id=user_id, name=name, username=username, added_at=now, added_by=invite["created_by"])
-        await self.db.staff.replace_one({"_id": user_id}, {"_id": user_id, **member.model_dump()}, upsert=True)
+        await self.add_staff(member)
         return member
+
+    @_unavailable_as_store_error
+    async def add_staff(self, member: StaffMember) -> None:
+        doc = {"_id": member.user_id, **member.model_dump()}
+        await self.db.staff.replace_one({"_id": member.user_id}, doc, upsert=True)
 
     @_unavailable_as_store_error
     async def get_staff(self, user_id: int) -> StaffMember | None:

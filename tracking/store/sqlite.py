@@ -727,6 +727,14 @@ def _all(db: sqlite3.Connection, sql: str, args: Sequence[Any] = ()) -> list[sql
     return db.execute(sql, args).fetchall()
 
 
+def _save_staff(db: sqlite3.Connection, member: StaffMember) -> None:
+    db.execute(
+        "INSERT INTO staff (user_id, added_at, data) VALUES (?, ?, ?) "
+        "ON CONFLICT (user_id) DO UPDATE SET added_at = excluded.added_at, data = excluded.data",
+        (member.user_id, ts(member.added_at), member.model_dump_json()),
+    )
+
+
 def _mark(value: str) -> dict[str, Any]:
     mark: dict[str, Any] = json.loads(value)
     return mark
@@ -1554,14 +1562,13 @@ class SQLiteStore:
             if row is None:
                 return None
             member = StaffMember(user_id=user_id, name=name, username=username, added_at=now, added_by=row[0])
-            db.execute(
-                "INSERT INTO staff (user_id, added_at, data) VALUES (?, ?, ?) "
-                "ON CONFLICT (user_id) DO UPDATE SET added_at = excluded.added_at, data = excluded.data",
-                (user_id, ts(now), member.model_dump_json()),
-            )
+            _save_staff(db, member)
             return member
 
         return await self.runner.write(redeem)
+
+    async def add_staff(self, member: StaffMember) -> None:
+        await self.runner.write(lambda db: _save_staff(db, member))
 
     async def get_staff(self, user_id: int) -> StaffMember | None:
         row = self.runner.lookup(lambda db: _one(db, "SELECT data FROM staff WHERE user_id = ?", (user_id,)))
