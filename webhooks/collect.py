@@ -334,14 +334,16 @@ def _served(body: bytes) -> Script:
     return Script(body=body, etag='"' + hashlib.sha256(body).hexdigest()[:16] + '"')
 
 
-def render_script(settings: Settings) -> Script:
+def render_script(settings: Settings, demo_number: str | None = None) -> Script:
+    """/t.js for the settings. With `demo_number` (the demo page, while no number is tracked): the snippet
+    marks links to that number, and asks no consent (the demo page gives none)."""
     try:
         config = SnippetConfig(
-            numbers=settings.tracked_numbers,
+            numbers=[demo_number] if demo_number else settings.tracked_numbers,
             telegram=settings.telegram_usernames,
             marker=settings.code_marker,
             presets=list(settings.presets.items()),
-            consent_required=settings.consent_required,
+            consent_required=settings.consent_required and demo_number is None,
         )
     except ValidationError as exc:
         first = exc.errors()[0]

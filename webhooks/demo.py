@@ -28,15 +28,15 @@ from urllib.parse import urlsplit
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from snippet import SnippetConfig, render_snippet
 from tracking.clicks import code_markers
 from tracking.codes import extract_code
 from tracking.demo import DEMO, MAX_STORED, DemoSwitch, demo_count, new_contact
 from tracking.models import InboundMessage, Messenger
 from tracking.periods import utc_now
 from tracking.settings import Settings
+from webhooks import collect
 from webhooks.app import SETTINGS, STORE, TRACKER, error, notify_new_dialog, validation_reason
-from webhooks.collect import CollectLimiter, Script, client_ip
+from webhooks.collect import CollectLimiter, Script, client_ip, render_script
 
 # A number the Australian regulator keeps for drama (+61 491 570 156–159): nobody's phone, shown when none is
 # tracked. libphonenumber takes it as valid, so the alert writes it as people do (Ofcom's 07700 900xxx it does not).
@@ -64,19 +64,6 @@ def demo_number(settings: Settings) -> str:
     """The number the page's button writes to, as international digits: the first tracked number (the
     snippet marks it, ingest keeps it), else the demo number."""
     return settings.tracked_numbers[0].lstrip("+") if settings.tracked_numbers else DEMO_NUMBER
-
-
-def _demo_script(settings: Settings) -> Script:
-    """The snippet as /t.js serves it, knowing the demo number besides (only used while none is tracked)."""
-    from webhooks.collect import _served
-
-    config = SnippetConfig(
-        numbers=[DEMO_NUMBER],
-        telegram=settings.telegram_usernames,
-        marker=settings.code_marker,
-        presets=list(settings.presets.items()),
-    )
-    return _served(render_snippet(config))
 
 
 # the page ---------------------------------------------------------------------------------------------
@@ -403,21 +390,19 @@ async def _alert_goes(app: web.Application, settings: Settings) -> str:
     runtime = app.get(BOT_RUNTIME)
     if runtime is None or runtime.bot is None:
         return "log"
-    owners = getattr(runtime, "owners", None)
-    if owners is not None:
-        try:
-            await owners.refresh()
-        except Exception:  # the store away: say what the settings say
-            return "telegram" if settings.telegram_owner_ids else "no_owner"
-        return "telegram" if owners else "no_owner"
-    return "telegram" if settings.telegram_owner_ids else "no_owner"
+    try:
+        await runtime.owners.refresh()
+    except Exception:  # the store away: say what the settings say
+        return "telegram" if settings.telegram_owner_ids else "no_owner"
+    return "telegram" if runtime.owners else "no_owner"
 
 
 def setup(app: web.Application) -> None:
     settings = app[SETTINGS]
     app[SWITCH] = DemoSwitch(app[STORE], settings.demo)
     app[LIMITER] = CollectLimiter(SENDS_PER_MINUTE)
-    app[DEMO_SCRIPT] = _demo_script(settings)
+    # While no number is tracked the page's own snippet knows the demo number; else it is /t.js itself.
+    app[DEMO_SCRIPT] = app[collect.SCRIPT] if settings.tracked_numbers else render_script(settings, DEMO_NUMBER)
     app.router.add_get("/demo", page)
     app.router.add_get("/demo/t.js", script)
     app.router.add_post("/demo/send", send)
