@@ -79,32 +79,48 @@ def snippet_tag(base: str) -> str:
     return f'<script async src="{base}/t.js"></script>'
 
 
-def not_configured(settings: Settings) -> list[str]:
-    """What start-up lists as not configured yet, each as `SETTING: what that means`; `chattrack doctor`
-    reports the same list."""
+class Missing(NamedTuple):
+    """One thing start-up lists as not configured yet."""
+
+    setting: str | None  # the variable to set; None: any one of several (a provider's secret)
+    meaning: str
+
+    def __str__(self) -> str:
+        return f"{self.setting}: {self.meaning}" if self.setting else self.meaning
+
+
+def not_configured(settings: Settings) -> list[Missing]:
+    """What start-up lists as not configured yet; `chattrack doctor` reports the same list."""
     missing = [
-        f"{name}: set but empty, so it counts as not set: {BLANK_SECRET.get(name, BLANK_DEFAULT)}"
+        Missing(name, f"set but empty, so it counts as not set: {BLANK_SECRET.get(name, BLANK_DEFAULT)}")
         for name in settings.blank_secrets
     ]
     if settings.public_url is None:
-        missing.append("CHATTRACK_PUBLIC_URL: providers cannot reach a local address; set your public https URL")
+        missing.append(
+            Missing("CHATTRACK_PUBLIC_URL", "providers cannot reach a local address; set your public https URL")
+        )
     if not settings.tracked_numbers and not settings.telegram_usernames:
-        missing.append("CHATTRACK_TRACKED_NUMBERS: no number is tracked, so the snippet marks no link")
+        missing.append(Missing("CHATTRACK_TRACKED_NUMBERS", "no number is tracked, so the snippet marks no link"))
     if settings.meta_app_secret is not None and settings.meta_verify_token is None:
-        missing.append("CHATTRACK_META_VERIFY_TOKEN: Meta cannot verify the callback URL until it is set")
+        missing.append(Missing("CHATTRACK_META_VERIFY_TOKEN", "Meta cannot verify the callback URL until it is set"))
     if settings.wazzup_crm_key is not None and not settings.wazzup_channels:
-        missing.append("CHATTRACK_WAZZUP_CHANNELS: Wazzup dialogs name their channel's id, not its number")
+        missing.append(Missing("CHATTRACK_WAZZUP_CHANNELS", "Wazzup dialogs name their channel's id, not its number"))
     if not configured_webhooks(settings):
-        missing.append("your provider's secret (listed above): its webhooks are refused until it is set")
+        missing.append(Missing(None, "your provider's secret (listed above): its webhooks are refused until it is set"))
     if settings.telegram_bot_token is None and "CHATTRACK_TELEGRAM_BOT_TOKEN" not in settings.blank_secrets:
         missing.append(
-            "CHATTRACK_TELEGRAM_BOT_TOKEN: lead alerts are printed to this log and kept in the outbox "
-            "until a bot is configured"
+            Missing(
+                "CHATTRACK_TELEGRAM_BOT_TOKEN",
+                "lead alerts are printed to this log and kept in the outbox until a bot is configured",
+            )
         )
     elif not settings.telegram_owner_ids:
         missing.append(
-            "CHATTRACK_TELEGRAM_OWNER_IDS: not set, so until someone owns the bot a one-time link to own it "
-            "is printed below: open it in Telegram"
+            Missing(
+                "CHATTRACK_TELEGRAM_OWNER_IDS",
+                "not set, so until someone owns the bot a one-time link to own it is printed below: open it in "
+                "Telegram",
+            )
         )
     return missing
 

@@ -15,7 +15,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -25,6 +25,9 @@ from tracking.periods import utc_now
 from tracking.settings import ENV_PREFIX, Settings, SettingsError, load_settings
 from tracking.store import Store, StoreUnavailable, open_store
 from tracking.strings import secret_digest
+
+if TYPE_CHECKING:
+    from webhooks.cli import Missing
 
 PROBE_PATH = "/doctor/"
 PROBE_PREFIX = "doctor:"  # mark key: doctor:<sha256 hex of the token> → {"at": ISO time}
@@ -85,22 +88,20 @@ def public_url_check(settings: Settings) -> Check | None:
     )
 
 
-def missing_check(item: str, settings: Settings) -> Check:
+def missing_check(missing: Missing, settings: Settings) -> Check:
     """One line of start-up's "Not configured yet" list (webhooks/cli.not_configured) as a failed check."""
     from webhooks.cli import WEBHOOKS
 
-    name = item.split(":", 1)[0]
-    if item.startswith("your provider's secret"):  # none is set
+    name = missing.setting
+    if name is None:  # no provider's secret is set
         secrets_ = ", ".join(hook.setting for hook in WEBHOOKS)
         return failed(
-            f"not configured: {item.replace(' (listed above)', '')}",
+            f"not configured: {str(missing).replace(' (listed above)', '')}",
             f"set the secret of the provider you use ({secrets_}; docs/providers.md)",
         )
     if name in settings.blank_secrets:
-        return failed(f"not configured: {item}", f"give {name} a value, or remove it")
-    if not name.startswith(ENV_PREFIX):
-        return failed(f"not configured: {item}", "see docs/configuration.md")
-    return failed(f"not configured: {item}", f"set {name} in the environment or .env (docs/configuration.md)")
+        return failed(f"not configured: {missing}", f"give {name} a value, or remove it")
+    return failed(f"not configured: {missing}", f"set {name} in the environment or .env (docs/configuration.md)")
 
 
 def settings_checks(settings: Settings, owner: dict[str, Any] | None = None) -> list[Check]:
@@ -112,7 +113,7 @@ def settings_checks(settings: Settings, owner: dict[str, Any] | None = None) -> 
     if url is not None:
         checks.append(url)
     for item in not_configured(settings):
-        if owner is not None and (item.startswith(OWNER_IDS) or "owner" in item.split(":", 1)[0].lower()):
+        if owner is not None and item.setting == OWNER_IDS:
             name = f"@{owner['username']}" if owner.get("username") else str(owner.get("name") or owner.get("user_id"))
             checks.append(passed(f"owner: {name}, who claimed the bot (no {OWNER_IDS} needed)"))
         else:
