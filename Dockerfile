@@ -16,6 +16,7 @@ COPY bot ./bot
 COPY reports ./reports
 COPY snippet ./snippet
 COPY integrations ./integrations
+COPY dashboard ./dashboard
 # jemalloc: under glibc's malloc the server's resident memory crept up ~1 MB a minute under a steady load
 # (free memory fragmenting in the heap; bench/bench_soak.py), on jemalloc it stays flat.
 RUN apt-get update \

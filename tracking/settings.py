@@ -131,6 +131,9 @@ class Settings(BaseSettings):
     conversions_interval_seconds: float = Field(300, gt=0)
 
     api_token: SecretStr | None = None
+    # The dashboard inside Telegram (a Mini App) signs in with the initData Telegram gives it: refused once
+    # older than this many hours.
+    mini_app_max_age_hours: float = Field(24, gt=0, le=168)
 
     dialog_gap_hours: float = Field(72, gt=0)  # silence after which a message opens a new dialog
     visit_retention_days: int = Field(90, ge=1)

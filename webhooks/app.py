@@ -150,6 +150,9 @@ def create_app(settings: Settings, store: Store | None = None, *, primary: bool 
     app[ON_NEW_DIALOG].append(runtime.kick)
     app[ON_DIALOG_CHANGED].append(runtime.redraw)
     app[TRACKER].attributed_later.append(runtime.redraw)  # a second look: the alert shows the source it found
+    from dashboard.app import setup as setup_dashboard
+
+    setup_dashboard(app)  # /dashboard: the reports on a screen, in Telegram (Mini App) and in a browser
     return app
 
 

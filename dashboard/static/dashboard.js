@@ -1,0 +1,1 @@
+/* chattrack dashboard: the page script */
