@@ -1,0 +1,197 @@
+"""The dynamics, money and team widgets over a real server: each fragment's figures (data-value) equal the
+JSON API's for the same seeded dialogs, sales, costs and replies; the dynamics' bucket switch; the links
+behind the numbers open exactly those dialogs; empty periods and unknown costs said in words."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import aiohttp
+import pytest
+
+from tests.dashboard_helpers import OWNER_ID, session_cookie
+from tests.seed import seed_dialog, seed_report_fixture, utc
+
+TOKEN = "widgets-more-api-token"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+@dataclass
+class Fragment:
+    widget: str = ""
+    rows: dict[str, dict[str, str]] = field(default_factory=dict)  # data-row → data-field → data-value
+    links: dict[str, dict[str, str]] = field(default_factory=dict)  # data-row → data-field → href
+    switch: list[tuple[str, str | None, bool]] = field(default_factory=list)  # (text, href or None, current)
+    charts: list[dict[str, Any]] = field(default_factory=list)
+    text: str = ""
+
+
+class _Reader(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.found = Fragment()
+        self.row: str | None = None
+        self.choice: dict[str, str] | None = None
+        self.buffer = ""
+        self.texts: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if "data-widget" in a:
+            self.found.widget = a["data-widget"]
+        if tag == "tr" and "data-row" in a:
+            self.row = a["data-row"]
+        if tag == "canvas":
+            self.found.charts.append(json.loads(a["data-chart"]))
+        if "num" in a.get("class", "").split():
+            assert self.row is not None, "a number outside a table row"
+            self.found.rows.setdefault(self.row, {})[a["data-field"]] = a["data-value"]
+            if "href" in a:
+                self.found.links.setdefault(self.row, {})[a["data-field"]] = a["href"]
+        if "data-reload" in a or "aria-disabled" in a:
+            self.choice, self.buffer = a, ""
+
+    def handle_data(self, data: str) -> None:
+        self.texts.append(data)
+        self.buffer += data
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "tr":
+            self.row = None
+        if self.choice is not None and tag in ("a", "span"):
+            a, text = self.choice, " ".join(self.buffer.split())
+            self.found.switch.append((text, a.get("href"), a.get("aria-current") == "true"))
+            self.choice = None
+
+
+def read(html: str) -> Fragment:
+    reader = _Reader()
+    reader.feed(html)
+    reader.found.text = " ".join(" ".join(reader.texts).split())
+    return reader.found
+
+
+@pytest.fixture
+async def seeded(start_server: Callable[..., Any]) -> Any:
+    server = await start_server(api_token=TOKEN, telegram_owner_ids=str(OWNER_ID))
+    await seed_report_fixture(server.store)
+    await seed_dialog(server.store, utc("2026-11-20 09:00"), channel="paid_search", source="google", tags=["spam"])
+    return server
+
+
+async def get(http: aiohttp.ClientSession, server: Any, path: str, **params: str) -> tuple[int, str]:
+    async with http.get(server.url + path, params=params, cookies=await session_cookie(server)) as response:
+        return response.status, await response.text()
+
+
+async def fragment(http: aiohttp.ClientSession, server: Any, path: str, **params: str) -> Fragment:
+    status, body = await get(http, server, path, **params)
+    assert status == 200, body
+    return read(body)
+
+
+async def api(http: aiohttp.ClientSession, server: Any, path: str, **params: str) -> Any:
+    async with http.get(server.url + path, params=params, headers=AUTH) as response:
+        assert response.status == 200, await response.text()
+        return await response.json()
+
+
+async def dialogs_behind(http: aiohttp.ClientSession, server: Any, href: str) -> int:
+    """How many dialogs a number's link opens: its query asked of the API's summary (the dialog list's own
+    choices are the API's)."""
+    path, query = urlsplit(href).path, dict(parse_qsl(urlsplit(href).query))
+    assert path == "/dashboard/dialogs"
+    return int((await api(http, server, "/api/reports/summary", **query))["dialogs"])
+
+
+# dynamics ------------------------------------------------------------------------------------------
+
+
+WINTER = "2026-09-01..2027-01-31"  # the fixture's dialogs, across quarters, months, weeks and a year's end
+
+
+@pytest.mark.parametrize("bucket", ["day", "week", "month", "quarter"])
+@pytest.mark.parametrize("filters", [{}, {"channel": "paid_search"}, {"tag": "qualified"}, {"spam": "include"}])
+async def test_dynamics_figures_are_the_apis(
+    seeded: Any, http: aiohttp.ClientSession, bucket: str, filters: dict[str, str]
+) -> None:
+    shown = await fragment(http, seeded, "/dashboard/widgets/dynamics", period=WINTER, bucket=bucket, **filters)
+    answer = await api(http, seeded, "/api/reports/dynamics", period=WINTER, bucket=bucket, top="100", **filters)
+    assert shown.widget == "dynamics"
+    assert [row for row in shown.rows if row != "total"] == answer["buckets"]
+    for series in answer["series"]:
+        points = [shown.rows[key][series["value"]] for key in answer["buckets"]]
+        assert points == [str(n) for n in series["points"]], series["value"]
+        assert shown.rows["total"][series["value"]] == str(series["total"])
+    assert [shown.rows[key]["total"] for key in answer["buckets"]] == [str(n) for n in answer["totals"]]
+    assert shown.rows["total"]["total"] == str(sum(answer["totals"]))
+    (spec,) = shown.charts
+    assert [d["data"] for d in spec["datasets"]] == [s["points"] for s in answer["series"]]
+    assert len(spec["labels"]) == len(spec["links"]) == len(answer["buckets"])
+
+
+async def test_dynamics_numbers_open_their_dialogs(seeded: Any, http: aiohttp.ClientSession) -> None:
+    """A cell's link asks for its bucket's days and its channel: exactly the dialogs it counts."""
+    shown = await fragment(http, seeded, "/dashboard/widgets/dynamics", period=WINTER, bucket="week", tag="qualified")
+    checked = 0
+    for row, fields in shown.rows.items():
+        for name, value in fields.items():
+            href = shown.links[row][name]
+            assert ("tag", "qualified") in parse_qsl(urlsplit(href).query)  # the page's filters go along
+            if value != "0":
+                assert await dialogs_behind(http, seeded, href) == int(value), (row, name, href)
+                checked += 1
+    assert checked >= 4
+    # the week of Monday 30 November holds d6 (paid social, probable) and d7 (paid search, repeat)
+    every = await fragment(http, seeded, "/dashboard/widgets/dynamics", period=WINTER, bucket="week")
+    assert (every.rows["2026-W49"]["paid_search"], every.rows["2026-W49"]["total"]) == ("1", "2")
+    assert dict(parse_qsl(urlsplit(every.links["2026-W49"]["paid_search"]).query)) == {
+        "period": "2026-11-30..2026-12-06",
+        "channel": "paid_search",
+    }
+
+
+async def test_the_bucket_switch(seeded: Any, http: aiohttp.ClientSession) -> None:
+    shown = await fragment(http, seeded, "/dashboard/widgets/dynamics", period=WINTER, channel="referral")
+    # five months: weeks by default; each choice reloads this widget with the page's choices kept
+    assert [(text, current) for text, _, current in shown.switch] == [
+        ("Дни", False), ("Недели", True), ("Месяцы", False), ("Кварталы", False),
+    ]  # fmt: skip
+    by_month = shown.switch[2][1]
+    assert by_month is not None and urlsplit(by_month).path == "/dashboard/widgets/dynamics"
+    assert dict(parse_qsl(urlsplit(by_month).query)) == {"period": WINTER, "channel": "referral", "bucket": "month"}
+    months = await fragment(http, seeded, by_month)
+    assert [row for row in months.rows if row != "total"] == ["2026-09", "2026-10", "2026-11", "2026-12", "2027-01"]
+    assert months.rows["2026-11"] == {"referral": "1", "total": "1"}
+    assert [current for _, _, current in months.switch] == [False, False, True, False]
+    (spec,) = months.charts
+    assert spec["kind"] == "bar" and spec["stacked"] is True  # few points: stacked bars
+    days = await fragment(http, seeded, "/dashboard/widgets/dynamics", period=WINTER, bucket="day")
+    assert days.charts[0]["kind"] == "line" and len(days.charts[0]["labels"]) == 153
+    # a month of days is the default for a month
+    month = await fragment(http, seeded, "/dashboard/widgets/dynamics", period="2026-11")
+    assert [current for _, _, current in month.switch] == [True, False, False, False]
+
+
+async def test_a_bucket_too_fine_for_the_period(seeded: Any, http: aiohttp.ClientSession) -> None:
+    long = "2024-01-01..2026-12-31"  # 1,096 days: more points by day than one chart holds
+    shown = await fragment(http, seeded, "/dashboard/widgets/dynamics", period=long)
+    assert shown.switch[0] == ("Дни", None, False)  # shown, not offered
+    assert [current for _, _, current in shown.switch] == [False, False, True, False]
+    status, body = await get(http, seeded, "/dashboard/widgets/dynamics", period=long, bucket="day")
+    assert status == 400 and "wider bucket" in body
+    status, body = await get(http, seeded, "/dashboard/widgets/dynamics", period=long, bucket="year")
+    assert status == 400 and "bucket must be one of day, week, month, quarter" in body
+
+
+async def test_dynamics_of_an_empty_period(seeded: Any, http: aiohttp.ClientSession) -> None:
+    status, body = await get(http, seeded, "/dashboard/widgets/dynamics", period="2025-03")
+    assert status == 200
+    shown = read(body)
+    assert shown.charts == [] and shown.rows == {}
+    assert "Диалогов нет." in shown.text
