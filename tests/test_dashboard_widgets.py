@@ -28,6 +28,7 @@ class Fragment:
     rows: dict[str, dict[str, str]] = field(default_factory=dict)  # data-row → data-field → data-value
     links: dict[str, dict[str, str]] = field(default_factory=dict)  # data-row → data-field → href
     names: dict[str, str] = field(default_factory=dict)  # data-row → the row's name as shown
+    downs: dict[str, str] = field(default_factory=dict)  # data-row → its link one level down
     reloads: list[tuple[str, str, bool]] = field(default_factory=list)  # (text, href, aria-current)
     crumbs: list[tuple[str, str | None]] = field(default_factory=list)  # breadcrumb: (text, href or None)
     charts: list[dict[str, Any]] = field(default_factory=list)
@@ -50,14 +51,17 @@ class _Reader(HTMLParser):
         self.open: dict[str, str] | None = None  # the element whose text is being read
         self.buffer = ""
         self.in_crumbs = False
+        self.foot = False
         self.texts: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = {k: v or "" for k, v in attrs}
         if "data-widget" in a:
             self.found.widget = a["data-widget"]
+        if tag == "tfoot":
+            self.foot = True
         if tag == "tr" and "data-row" in a:
-            self.row = a["data-row"]
+            self.row = ("@" if self.foot else "") + a["data-row"]  # a table's foot: "@total", "@rest"
         if tag == "nav" and "breadcrumb" in a.get("class", ""):
             self.in_crumbs = True
         if tag == "canvas":
@@ -66,7 +70,8 @@ class _Reader(HTMLParser):
             self.found.rows.setdefault(self.row, {})[a["data-field"]] = a["data-value"]
             if "href" in a:
                 self.found.links.setdefault(self.row, {})[a["data-field"]] = a["href"]
-        if tag in ("a", "span", "th") and ("data-reload" in a or self.in_crumbs or "data-name" in a):
+        crumb = self.in_crumbs and (tag == "a" or "aria-current" in a)  # not the separators
+        if tag in ("a", "span") and ("data-reload" in a or crumb or "data-name" in a):
             self.open, self.buffer = {"tag": tag, **a}, ""
 
     def handle_data(self, data: str) -> None:
@@ -77,6 +82,8 @@ class _Reader(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag == "tr":
             self.row = None
+        if tag == "tfoot":
+            self.foot = False
         if tag == "nav":
             self.in_crumbs = False
         if self.open is not None and tag == self.open["tag"]:
@@ -87,6 +94,8 @@ class _Reader(HTMLParser):
                 self.found.crumbs.append((text, a.get("href")))
             elif "data-reload" in a:
                 self.found.reloads.append((text, a["href"], a.get("aria-current") == "true"))
+                if self.row is not None:
+                    self.found.downs[self.row] = a["href"]
             self.open = None
 
 
@@ -102,6 +111,11 @@ async def seeded(start_server: Callable[..., Any]) -> Any:
     server = await start_server(api_token=TOKEN, telegram_owner_ids=str(OWNER_ID))
     server.ids = await seed_report_fixture(server.store)
     await seed_dialog(server.store, utc("2026-11-20 09:00"), channel="paid_search", source="google", tags=["spam"])
+    ad: dict[str, Any] = {"channel": "paid_search", "source": "google", "medium": "cpc", "campaign": "black friday"}
+    await seed_dialog(server.store, utc("2026-11-10 09:00"), **ad, content="banner-1", term="купить диван")
+    await seed_dialog(server.store, utc("2026-11-11 09:00"), **ad, content="banner-1", term="диван недорого")
+    await seed_dialog(server.store, utc("2026-11-12 09:00"), **ad, content="banner-1", term="купить диван")
+    await seed_dialog(server.store, utc("2026-11-12 10:00"), **ad, content="text-2")
     return server
 
 
@@ -111,6 +125,14 @@ async def fragment(http: aiohttp.ClientSession, server: Any, path: str, **params
         assert response.status == 200, body
         assert "text/html" in response.headers["Content-Type"]
         return read(body)
+
+
+async def follow(http: aiohttp.ClientSession, server: Any, href: str) -> Fragment:
+    """A widget's own link (data-reload), fetched as the page script fetches it."""
+    assert href.startswith("/dashboard/widgets/"), href
+    async with http.get(server.url + href, cookies=await session_cookie(server)) as response:
+        assert response.status == 200, await response.text()
+        return read(await response.text())
 
 
 async def api(http: aiohttp.ClientSession, server: Any, path: str, **params: str) -> Any:
@@ -135,8 +157,8 @@ async def test_summary_figures_are_the_apis(seeded: Any, http: aiohttp.ClientSes
     shown = await fragment(http, seeded, "/dashboard/widgets/summary", **params)
     answer = await api(http, seeded, "/api/reports/summary", **params)
     assert shown.widget == "summary"
-    assert shown.rows["total"]["dialogs"] == str(answer["dialogs"])
-    assert [(row, f["dialogs"]) for row, f in shown.rows.items() if row != "total"] == [
+    assert shown.rows["@total"]["dialogs"] == str(answer["dialogs"])
+    assert [(row, f["dialogs"]) for row, f in shown.rows.items() if row != "@total"] == [
         ("new", str(answer["new"])),
         ("repeat", str(answer["repeat"])),
     ]
@@ -145,7 +167,7 @@ async def test_summary_figures_are_the_apis(seeded: Any, http: aiohttp.ClientSes
     assert shown.charts[0]["kind"] == "doughnut"
     assert shown.charts[0]["datasets"][0]["data"] == [answer["new"], answer["repeat"]]
     # the total opens the dialogs of the same period and filters
-    href = shown.links["total"]["dialogs"]
+    href = shown.links["@total"]["dialogs"]
     assert href.startswith("/dashboard/dialogs?")
     for name, value in params.items():
         assert f"{name}={value.replace(':', '%3A')}" in href
@@ -160,3 +182,79 @@ async def test_summary_says_an_empty_period_in_words(seeded: Any, http: aiohttp.
 async def test_summary_tells_what_the_tag_filter_left_out(seeded: Any, http: aiohttp.ClientSession) -> None:
     shown = await fragment(http, seeded, "/dashboard/widgets/summary", period="2026-11")
     assert "Без спама: 1 диалог не учтён" in shown.text
+
+
+# channels and the drill-down ---------------------------------------------------------------------------
+
+
+def assert_ranking(shown: Fragment, answer: Any) -> None:
+    """The fragment's rows, shares, new, rest and total are the API ranking's, in its order."""
+    rows = [(row, f) for row, f in shown.rows.items() if not row.startswith("@")]
+    assert [row for row, _ in rows] == [r["value"] or "" for r in answer["rows"]]
+    for (_, f), r in zip(rows, answer["rows"], strict=True):
+        assert (int(f["dialogs"]), int(f["new"])) == (r["dialogs"], r["new"])
+        assert _number(f["share"]) == r["share"]
+    assert int(shown.rows["@total"]["dialogs"]) == answer["total"]["dialogs"]
+    assert int(shown.rows.get("@rest", {}).get("dialogs", 0)) == answer["rest"]["dialogs"]
+    assert shown.charts[0]["kind"] == "hbar"
+    assert shown.charts[0]["datasets"][0]["data"] == [r["dialogs"] for r in answer["rows"]]
+
+
+async def test_channels_drill_down_to_keywords_with_the_apis_figures(seeded: Any, http: aiohttp.ClientSession) -> None:
+    period = {"period": "2026-11"}
+    shown = await fragment(http, seeded, "/dashboard/widgets/channels", **period)
+    assert shown.widget == "channels" and not shown.crumbs
+    assert_ranking(shown, await api(http, seeded, "/api/reports/channels", **period))
+    assert shown.names["paid_search"] == "Платный поиск"
+    assert shown.links["paid_search"]["dialogs"] == "/dashboard/dialogs?period=2026-11&channel=paid_search"
+
+    chosen: dict[str, str] = {}
+    for level, value in [("source", "google"), ("campaign", "black friday"), ("content", "banner-1")]:
+        above = {"channel": "paid_search", "source": "google", "campaign": "black friday"}
+        parent = next(f for f in ("channel", "source", "campaign") if f not in chosen)
+        shown = await follow(http, seeded, shown.downs[above[parent]])
+        chosen[parent] = above[parent]
+        assert_ranking(shown, await api(http, seeded, "/api/reports/drilldown", by=level, **period, **chosen))
+        assert value in shown.downs, (level, shown.downs)
+        last = value
+    # the keywords of one ad: the last level, nothing further to open
+    shown = await follow(http, seeded, shown.downs[last])
+    chosen["content"] = "banner-1"
+    answer = await api(http, seeded, "/api/reports/drilldown", by="term", **period, **chosen)
+    assert_ranking(shown, answer)
+    assert [(r["value"], r["dialogs"]) for r in answer["rows"]] == [("купить диван", 2), ("диван недорого", 1)]
+    assert not shown.downs
+    assert shown.links["купить диван"]["dialogs"] == (
+        "/dashboard/dialogs?period=2026-11&channel=paid_search&source=google&campaign=black+friday"
+        "&content=banner-1&term=%D0%BA%D1%83%D0%BF%D0%B8%D1%82%D1%8C+%D0%B4%D0%B8%D0%B2%D0%B0%D0%BD"
+    )
+    # the breadcrumb: every level above, the one shown plain
+    assert [text for text, _ in shown.crumbs] == ["Все каналы", "Платный поиск", "Google", "black friday", "banner-1"]
+    assert shown.crumbs[-1][1] is None and all(href for _, href in shown.crumbs[:-1])
+    # back up to the campaigns of google: the ad and the campaign chosen below are dropped, the period kept
+    up = dict(shown.crumbs)["Google"]
+    assert up is not None
+    shown = await follow(http, seeded, up)
+    del chosen["content"], chosen["campaign"]
+    assert_ranking(shown, await api(http, seeded, "/api/reports/drilldown", by="campaign", **period, **chosen))
+    assert [text for text, _ in shown.crumbs] == ["Все каналы", "Платный поиск", "Google"]
+    top = dict(shown.crumbs)["Все каналы"]
+    assert top is not None
+    shown = await follow(http, seeded, top)
+    assert_ranking(shown, await api(http, seeded, "/api/reports/channels", **period))
+
+
+async def test_a_level_keeps_the_pages_other_filters(seeded: Any, http: aiohttp.ClientSession) -> None:
+    params = {"period": "2026-11", "tag": "qualified", "level": "source"}
+    shown = await fragment(http, seeded, "/dashboard/widgets/channels", **params)
+    answer = await api(http, seeded, "/api/reports/drilldown", by="source", period="2026-11", tag="qualified")
+    assert_ranking(shown, answer)
+    assert all("tag=qualified" in href for href in shown.downs.values())
+    assert [text for text, _ in shown.crumbs] == ["Все каналы"]
+
+
+async def test_a_value_that_is_not_set_opens_nothing(seeded: Any, http: aiohttp.ClientSession) -> None:
+    shown = await fragment(http, seeded, "/dashboard/widgets/channels", period="2026-11", level="campaign")
+    assert shown.names[""] == "(не задано)"
+    assert "" not in shown.downs and "" not in shown.links  # the list cannot show "no campaign" alone
+    assert shown.downs["black friday"].endswith("level=content&campaign=black+friday")
