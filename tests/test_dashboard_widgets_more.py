@@ -16,6 +16,7 @@ import pytest
 
 from tests.dashboard_helpers import OWNER_ID, session_cookie
 from tests.seed import seed_dialog, seed_report_fixture, utc
+from tests.test_money_reports import seed_money
 
 TOKEN = "widgets-more-api-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -195,3 +196,69 @@ async def test_dynamics_of_an_empty_period(seeded: Any, http: aiohttp.ClientSess
     shown = read(body)
     assert shown.charts == [] and shown.rows == {}
     assert "Диалогов нет." in shown.text
+
+
+# money ---------------------------------------------------------------------------------------------
+
+MONEY = ("spend", "cost_per_lead", "sales", "revenue", "romi")
+
+
+def plain(value: str) -> float | None:
+    return None if value == "" else float(value)
+
+
+@pytest.fixture
+async def with_money(start_server: Callable[..., Any]) -> Any:
+    server = await start_server(api_token=TOKEN, telegram_owner_ids=str(OWNER_ID))
+    await seed_money(server.store)
+    return server
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [{}, {"channel": "paid_search"}, {"source": "yandex"}, {"tag": "qualified"}, {"spam": "include"},
+     {"probable": "false"}, {"medium": "cpc"}],
+)  # fmt: skip
+async def test_money_figures_are_the_apis(
+    with_money: Any, http: aiohttp.ClientSession, filters: dict[str, str]
+) -> None:
+    shown = await fragment(http, with_money, "/dashboard/widgets/money", period="2026-11", **filters)
+    answer = await api(http, with_money, "/api/reports/channels", period="2026-11", limit="100", **filters)
+    assert shown.widget == "money"
+    for row in [*answer["rows"], {**answer["total"], "value": "total"}]:
+        cells = shown.rows[row["value"]]
+        assert cells["leads"] == str(row["dialogs"]), row["value"]
+        assert {name: plain(cells[name]) for name in MONEY} == {name: row[name] for name in MONEY}, row["value"]
+    unmatched = [plain(f["spend"]) for row, f in shown.rows.items() if row.startswith("unmatched")]
+    assert unmatched == [s["spend"] for s in answer["unmatched_spend"]]
+
+
+async def test_money_by_channel_in_words_and_links(with_money: Any, http: aiohttp.ClientSession) -> None:
+    shown = await fragment(http, with_money, "/dashboard/widgets/money", period="2026-11")
+    # Direct's «Весна» 6 000 ₽ joined three leads; «Осень»'s 500 ₽ found none and goes under paid search
+    assert shown.rows["paid_search"] == {"spend": "6500.0", "leads": "3", "cost_per_lead": "2166.67", "sales": "2",
+                                         "revenue": "12000.0", "romi": "0.8462"}  # fmt: skip
+    assert shown.rows["paid_social"]["spend"] == ""  # no cost known for VK: «—», not 0
+    assert "Платный поиск 6 500 ₽ 3 2 166,67 ₽ 2 12 000 ₽ +85 %" in shown.text.replace("\u00a0", " ")
+    assert "Расход без заявок Осень (Яндекс) 500 ₽" in shown.text.replace("\u00a0", " ")
+    assert sorted(shown.links["paid_social"]) == ["leads", "revenue", "sales"]  # «—» opens nothing
+    href = shown.links["paid_search"]["leads"]
+    assert dict(parse_qsl(urlsplit(href).query)) == {"period": "2026-11", "channel": "paid_search"}
+    assert await dialogs_behind(http, with_money, href) == 3
+    assert "unmatched-1" not in shown.links  # spend without leads: no dialog to open
+    (spec,) = shown.charts
+    assert spec["kind"] == "bar" and [d["data"] for d in spec["datasets"]] == [[6500.0, 0.0], [12000.0, 0.0]]
+
+
+async def test_money_without_costs_or_dialogs(seeded: Any, http: aiohttp.ClientSession) -> None:
+    shown = await fragment(http, seeded, "/dashboard/widgets/money", period="2026-11")
+    assert "Расходов на рекламу за этот период нет: их загружают из Директа или файлом." in shown.text
+    assert {f["spend"] for f in shown.rows.values()} == {""}  # no cost is zero cost
+    assert shown.rows["total"]["leads"] == "6"  # d1 to d6 (Moscow time), the spam left out
+    assert shown.charts == []  # nothing spent, nothing sold: no chart of zeros
+    split = await fragment(
+        http, seeded, "/dashboard/widgets/money", period="2026-11", contact_page="shop.example/price"
+    )
+    assert "Расход не делится по этому фильтру: показаны заявки и продажи." in split.text
+    status, body = await get(http, seeded, "/dashboard/widgets/money", period="2025-03")
+    assert status == 200 and "Диалогов нет." in body and "<canvas" not in body and "<table" not in body
