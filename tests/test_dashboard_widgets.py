@@ -258,3 +258,79 @@ async def test_a_value_that_is_not_set_opens_nothing(seeded: Any, http: aiohttp.
     assert shown.names[""] == "(не задано)"
     assert "" not in shown.downs and "" not in shown.links  # the list cannot show "no campaign" alone
     assert shown.downs["black friday"].endswith("level=content&campaign=black+friday")
+
+
+# two periods compared --------------------------------------------------------------------------------
+
+
+def assert_comparison(shown: Fragment, answer: Any) -> None:
+    """Per channel and in total (dialogs, new, repeat): A, B, the change and the relative change of the API."""
+    rows = [(row, f) for row, f in shown.rows.items() if not row.startswith("@")]
+    assert [row for row, _ in rows] == [r["value"] or "" for r in answer["rows"]]
+    expected = [(r["a"], r["b"], r["delta"], r["ratio"]) for r in answer["rows"]]
+    assert [(_number(f["a"]), _number(f["b"]), _number(f["delta"]), _number(f["ratio"])) for _, f in rows] == expected
+    for key in ("dialogs", "new", "repeat"):
+        f, c = shown.rows["@" + key], answer[key]
+        ratio = None if c["a"] == c["b"] == 0 else c["ratio"]
+        assert (_number(f["a"]), _number(f["b"]), _number(f["delta"]), _number(f["ratio"])) == (
+            c["a"],
+            c["b"],
+            c["delta"],
+            ratio,
+        )
+    chart = shown.charts[0]
+    assert chart["kind"] == "bar" and [d["data"] for d in chart["datasets"]] == [
+        [r["a"] for r in answer["rows"]],
+        [r["b"] for r in answer["rows"]],
+    ]
+
+
+@pytest.mark.parametrize(
+    ("params", "vs"),
+    [
+        ({"period": "2026-W48"}, "previous"),
+        ({"period": "2026-W49"}, "previous"),
+        ({"period": "2026-11", "channel": "paid_search"}, "previous"),
+        ({"period": "2026-12", "spam": "include"}, "year_ago"),
+        ({"period": "2026-11-20..2026-12-05", "tag": "qualified"}, "previous"),
+    ],
+)
+async def test_compare_figures_are_the_apis(
+    seeded: Any, http: aiohttp.ClientSession, params: dict[str, str], vs: str
+) -> None:
+    shown = await fragment(http, seeded, "/dashboard/widgets/compare", **params, vs=vs)
+    rest = {k: v for k, v in params.items() if k != "period"}
+    answer = await api(http, seeded, "/api/reports/compare", a=params["period"], b=vs, **rest)
+    assert shown.widget == "compare"
+    assert_comparison(shown, answer)
+    # the choice shown as chosen, the other one a link that keeps the page's choices
+    assert [(href.split("vs=")[1], chosen) for _, href, chosen in shown.reloads] == [
+        ("previous", vs == "previous"),
+        ("year_ago", vs == "year_ago"),
+    ]
+    assert all(f"period={params['period']}" in href for _, href, _ in shown.reloads)
+
+
+async def test_compare_links_each_side_to_its_own_dialogs(seeded: Any, http: aiohttp.ClientSession) -> None:
+    shown = await fragment(http, seeded, "/dashboard/widgets/compare", period="2026-W49")
+    assert "А 30 ноя – 6 дек 2026 Б 23–29 ноя 2026" in shown.text
+    assert shown.links["paid_search"] == {
+        "a": "/dashboard/dialogs?period=2026-W49&channel=paid_search",
+        "b": "/dashboard/dialogs?period=2026-11-23..2026-11-29&channel=paid_search",
+    }
+    assert shown.links["@dialogs"]["b"] == "/dashboard/dialogs?period=2026-11-23..2026-11-29"
+    assert "@new" not in shown.links  # the list has no filter for new customers alone
+    assert shown.rows["paid_search"]["ratio"] == "-0.5" and "−1 −50 %" in shown.text  # 1 against 2
+
+
+async def test_compare_with_a_running_period_cuts_the_earlier_one(seeded: Any, http: aiohttp.ClientSession) -> None:
+    shown = await fragment(http, seeded, "/dashboard/widgets/compare", period="today", vs="previous")
+    assert "по то же время" in shown.text  # yesterday, up to this moment
+    assert "Диалогов нет." in shown.text and not shown.charts
+
+
+async def test_compare_default_is_the_period_before(seeded: Any, http: aiohttp.ClientSession) -> None:
+    shown = await fragment(http, seeded, "/dashboard/widgets/compare", period="2026-W48")
+    answer = await api(http, seeded, "/api/reports/compare", a="2026-W48", b="previous")
+    assert_comparison(shown, answer)
+    assert [chosen for _, _, chosen in shown.reloads] == [True, False]
