@@ -14,7 +14,7 @@ import aiohttp
 import pytest
 
 from tests.dashboard_helpers import OWNER_ID, session_cookie
-from tests.seed import seed_dialog, seed_report_fixture, utc
+from tests.seed import PRICE, seed_dialog, seed_report_fixture, utc
 
 TOKEN = "widgets-api-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -334,3 +334,104 @@ async def test_compare_default_is_the_period_before(seeded: Any, http: aiohttp.C
     answer = await api(http, seeded, "/api/reports/compare", a="2026-W48", b="previous")
     assert_comparison(shown, answer)
     assert [chosen for _, _, chosen in shown.reloads] == [True, False]
+
+
+# pages of the site -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"period": "2026-11"},
+        {"period": "2026-11", "kind": "contact", "channel": "paid_search"},
+        {"period": "2026-11", "kind": "landing"},
+        {"period": "2026", "kind": "landing", "probable": "false", "spam": "include"},
+    ],
+)
+async def test_pages_figures_are_the_apis(seeded: Any, http: aiohttp.ClientSession, params: dict[str, str]) -> None:
+    shown = await fragment(http, seeded, "/dashboard/widgets/pages", **params)
+    answer = await api(http, seeded, "/api/reports/pages", **params)
+    assert shown.widget == "pages"
+    assert_ranking(shown, answer)
+    kind = params.get("kind", "contact")
+    assert [(href.split("kind=")[1], chosen) for _, href, chosen in shown.reloads] == [
+        ("contact", kind == "contact"),
+        ("landing", kind == "landing"),
+    ]
+
+
+async def test_a_page_opens_its_dialogs(seeded: Any, http: aiohttp.ClientSession) -> None:
+    long_page = "shop.example/catalog/" + "sofas/" * 20 + "grey"
+    await seed_dialog(seeded.store, utc("2026-11-15 09:00"), contact_page=long_page)
+    shown = await fragment(http, seeded, "/dashboard/widgets/pages", period="2026-11")
+    assert shown.names[PRICE] == PRICE
+    assert shown.links[PRICE]["dialogs"] == "/dashboard/dialogs?period=2026-11&contact_page=shop.example%2Fprice"
+    assert len(shown.names[long_page]) == 80 and "…" in shown.names[long_page]  # shortened as the bot's reports
+    assert shown.names[""] == "(не задано)" and "" not in shown.links
+    shown = await fragment(http, seeded, "/dashboard/widgets/pages", period="2025")
+    assert "Диалогов нет." in shown.text and not shown.charts
+
+
+# refusals ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("widget", "params", "reason"),
+    [
+        ("channels", {"level": "medium"}, "level must be one of channel, source, campaign, content, term"),
+        ("compare", {"vs": "tomorrow"}, "vs must be one of previous, year_ago"),
+        ("pages", {"kind": "exit"}, "kind must be one of contact, landing"),
+        ("summary", {"period": "garbage"}, "garbage"),
+        ("summary", {"level": "source"}, "unknown parameter 'level'"),  # another widget's own parameter
+        ("pages", {"vs": "previous"}, "unknown parameter 'vs'"),
+        ("channels", {"limit": "5"}, "unknown parameter 'limit'"),
+        ("compare", {"probable": "maybe"}, "probable must be one of"),
+        ("channels", {"channel": "x" * 201}, "longer than 200"),
+        ("channels", {"period": "2026-11", "tag": "sale", "without_tag": "a," * 30}, ""),
+    ],
+)
+async def test_bad_parameters_are_400_with_a_reason(
+    seeded: Any, http: aiohttp.ClientSession, widget: str, params: dict[str, str], reason: str
+) -> None:
+    path = f"/dashboard/widgets/{widget}"
+    async with http.get(seeded.url + path, params=params, cookies=await session_cookie(seeded)) as response:
+        text = await response.text()
+        if not reason:  # many tags left out in one value is fine
+            assert response.status == 200, text
+            return
+        assert response.status == 400, text
+        assert reason in text
+
+
+async def test_a_repeated_parameter_is_400(seeded: Any, http: aiohttp.ClientSession) -> None:
+    url = seeded.url + "/dashboard/widgets/channels?level=source&level=campaign"
+    async with http.get(url, cookies=await session_cookie(seeded)) as response:
+        assert response.status == 400 and "more than once" in await response.text()
+
+
+NASTY = ["", " ", "\x00", "%", "'; DROP TABLE dialogs; --", "9" * 200, "２０２６", "..", "-1", "null", "💥",
+         "2026-W54", "31.02.2026", "<b>", "true", "\u202e", "channel", "previous"]  # fmt: skip
+OWN = {"summary": [], "channels": ["level"], "compare": ["vs"], "pages": ["kind"]}
+
+
+async def test_no_parameter_value_makes_a_500(seeded: Any, http: aiohttp.ClientSession) -> None:
+    cookies = await session_cookie(seeded)
+    for widget, own in OWN.items():
+        for name in [*own, "period", "probable", "channel", "source", "tag", "without_tag", "spam"]:
+            for value in NASTY:
+                url = f"{seeded.url}/dashboard/widgets/{widget}"
+                async with http.get(url, params={name: value}, cookies=cookies) as response:
+                    assert response.status in (200, 400), (widget, name, value, response.status)
+                    if response.status == 400:
+                        assert (await response.text()).strip()
+
+
+async def test_widgets_want_a_member(seeded: Any, http: aiohttp.ClientSession) -> None:
+    for widget in OWN:
+        async with http.get(f"{seeded.url}/dashboard/widgets/{widget}") as response:
+            assert response.status == 401
+            assert "data-widget" not in await response.text()
+        async with http.get(
+            f"{seeded.url}/dashboard/widgets/{widget}", cookies=await session_cookie(seeded, 777)
+        ) as response:
+            assert response.status == 403
