@@ -30,16 +30,20 @@ from aiogram.types import (
     CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    MenuButtonDefault,
+    MenuButtonWebApp,
     Message,
     TelegramObject,
     Update,
     User,
+    WebAppInfo,
 )
 from aiogram.utils.deep_linking import create_start_link
 
 from bot.confirm import Confirmations, Refusal
 from bot.owners import Owners, as_owners
 from bot.texts import TEXTS, language, text
+from dashboard.sessions import SESSION_PREFIX
 from reports.i18n import day_label
 from tracking.models import NAME_LIMIT
 from tracking.store.base import Invite, StaffMember, Store
@@ -127,6 +131,7 @@ MEMBER_MENU = (
     "recent",
     "summary",
     "alerts",
+    "web",
     "help",
 )
 OWNER_MENU = ("invite", "staff", "forget", "owner", "status", "demo")
@@ -143,8 +148,9 @@ def menu(role: Role, lang: str) -> list[BotCommand]:
     return [BotCommand(command=name, description=description) for name, description in pairs]
 
 
-async def set_menu(bot: Bot, chat_id: int, role: Role) -> bool:
-    """The command menu of one member's private chat, in Russian and (by default) English.
+async def set_menu(bot: Bot, chat_id: int, role: Role, app_url: str | None = None, lang: str = "ru") -> bool:
+    """The command menu of one member's private chat, in Russian and (by default) English; with `app_url`
+    (the dashboard over https: bot/web.py `mini_app_url`) also the menu button «Отчёты» that opens it.
 
     Per chat rather than for everyone, so customers who greet the bot never see report commands.
     False when Telegram refused (the person never opened the bot yet); their /start sets it again.
@@ -156,26 +162,51 @@ async def set_menu(bot: Bot, chat_id: int, role: Role) -> bool:
     except AiogramError as exc:
         log.info("menu for chat %s not set: %s", chat_id, exc)
         return False
+    if app_url is not None:
+        await set_app_button(bot, chat_id, app_url, lang)
     return True
 
 
+async def set_app_button(bot: Bot, chat_id: int, app_url: str, lang: str) -> None:
+    """The chat's menu button opens the dashboard as a Mini App (Telegram then hands it signed initData).
+    One button per chat, in one language: the person's when known, else the bot's."""
+    button = MenuButtonWebApp(text=text(lang, "web_button"), web_app=WebAppInfo(url=app_url))
+    try:
+        await bot.set_chat_menu_button(chat_id=chat_id, menu_button=button)
+    except AiogramError as exc:
+        log.info("menu button for chat %s not set: %s", chat_id, exc)
+
+
 async def clear_menu(bot: Bot, chat_id: int) -> None:
+    """A removed member's chat: no report commands, Telegram's default menu button."""
     scope = BotCommandScopeChat(chat_id=chat_id)
     try:
         await bot.delete_my_commands(scope=scope, language_code="ru")
         await bot.delete_my_commands(scope=scope)
+        await bot.set_chat_menu_button(chat_id=chat_id, menu_button=MenuButtonDefault())
     except AiogramError as exc:
         log.info("menu for chat %s not cleared: %s", chat_id, exc)
 
 
-async def set_menus(bot: Bot, store: Store, owner_ids: Owners | Iterable[int]) -> None:
-    """At start-up: every owner's (the stored one read again) and staff member's menu."""
+async def set_menus(
+    bot: Bot, store: Store, owner_ids: Owners | Iterable[int], app_url: str | None = None, lang: str = "ru"
+) -> None:
+    """At start-up: every owner's (the stored one read again) and staff member's menu, and with `app_url` the
+    dashboard's menu button (in the bot's language `lang`: start-up knows nobody's own)."""
     owners = as_owners(owner_ids)
     await owners.refresh(force=True)
     for owner in owners:
-        await set_menu(bot, owner, Role.OWNER)
+        await set_menu(bot, owner, Role.OWNER, app_url, lang)
     for member in await store.list_staff():
-        await set_menu(bot, member.user_id, Role.STAFF)
+        await set_menu(bot, member.user_id, Role.STAFF, app_url, lang)
+
+
+async def end_dashboard_sessions(store: Store, user_id: int) -> None:
+    """A removed member's dashboard sessions (dashboard/sessions.py): the dashboard already refuses them by
+    role on every request; ending them means an invite later does not bring an old session back."""
+    for key, value in (await store.marks(SESSION_PREFIX)).items():
+        if value.get("user_id") == user_id:
+            await store.take_mark(key)
 
 
 # routers ------------------------------------------------------------------------------------------
@@ -188,12 +219,19 @@ def member_name(user: User, limit: int = NAME_LIMIT) -> str:
 
 
 def access_router(
-    store: Store, *, zone: ZoneInfo, clock: Clock, confirmations: Confirmations, lang: str = "ru"
+    store: Store,
+    *,
+    zone: ZoneInfo,
+    clock: Clock,
+    confirmations: Confirmations,
+    lang: str = "ru",
+    app_url: str | None = None,
 ) -> Router:
     """/start inv_… (anyone), /invite and /staff with its remove buttons (owners only), each removal
     confirmed with a button only the owner who pressed ✖ can press (bot/confirm.py).
 
-    `lang` is for messages to an owner who is not the one talking (the bot's configured language)."""
+    `lang` is for messages to an owner who is not the one talking (the bot's configured language);
+    `app_url`: the dashboard's menu button for a new member (bot/web.py)."""
     router = Router(name="access")
     owners_only = HasRole({Role.OWNER})
 
@@ -212,7 +250,7 @@ def access_router(
             return
         log.info("staff member %s joined with an invite of owner %s", user.id, member.added_by)
         await message.answer(text(reply, "invite_welcome", name=user.first_name))
-        await set_menu(bot, user.id, Role.STAFF)
+        await set_menu(bot, user.id, Role.STAFF, app_url, reply)
         try:  # the owner learns who used their link: a forwarded link may reach the wrong person
             await bot.send_message(member.added_by, text(lang, "invite_joined", name=_describe(member)))
         except AiogramError as exc:
@@ -272,6 +310,7 @@ def access_router(
                 log.info("owner %s removed staff member %s", query.from_user.id, member.user_id)
                 await query.answer(text(lang, "staff_removed", name=_name(member)))
                 await clear_menu(bot, member.user_id)
+                await end_dashboard_sessions(store, member.user_id)
         if isinstance(query.message, Message):  # the list again, as it is now
             answer, keyboard = await _staff_list(store, lang, zone)
             await query.message.edit_text(answer, reply_markup=keyboard)
@@ -312,9 +351,9 @@ async def _staff_list(store: Store, lang: str, zone: ZoneInfo) -> tuple[str, Inl
 Steps = Callable[[int, str], Awaitable[str]]  # an owner's next steps (bot/onboarding.py): user id, language
 
 
-def start_router(steps: Steps | None = None) -> Router:
+def start_router(steps: Steps | None = None, app_url: str | None = None) -> Router:
     """/start without an invite: members are greeted in their language, owners with the steps they have
-    not taken yet; anyone else is politely refused."""
+    not taken yet; anyone else is politely refused. `app_url`: the dashboard's menu button (bot/web.py)."""
     router = Router(name="start")
 
     @router.message(CommandStart(), HasRole(MEMBERS))
@@ -327,7 +366,7 @@ def start_router(steps: Steps | None = None) -> Router:
         todo = await steps(user.id, lang) if steps is not None and role is Role.OWNER else ""
         await message.answer(greeting + (f"\n\n{todo}" if todo else ""))
         if message.chat.type == "private":
-            await set_menu(bot, user.id, role)
+            await set_menu(bot, user.id, role, app_url, lang)
 
     @router.message(CommandStart())
     async def refuse(message: Message) -> None:
@@ -382,8 +421,10 @@ __all__ = [
     "access_router",
     "clear_menu",
     "digest",
+    "end_dashboard_sessions",
     "fallback_router",
     "menu",
+    "set_app_button",
     "set_menu",
     "set_menus",
     "start_router",

@@ -13,8 +13,8 @@ Routers, in the order an update tries them (`build_dispatcher`): access (/start 
 ownership (/start own_…, /owner), privacy (/forget), sales (answers to «Сумма продажи?»), relay (members'
 replies to alerts and relayed messages go to the bot's customer), customers (anyone else writing privately:
 deep links, a plain /start, messages; Telegram Business), start (members' greeting; a refusal in groups), team
-(/team in a group, /alerts, «Беру» and «Передать»), commands (reports, members only), alerts (tag, sale and
-card buttons, members only), fallback (help hint or refusal).
+(/team in a group, /alerts, «Беру» and «Передать»), commands (reports, members only), web (/web: a link to the
+dashboard), alerts (tag, sale and card buttons, members only), fallback (help hint or refusal).
 """
 
 from __future__ import annotations
@@ -57,6 +57,7 @@ from bot.sales import SaleQuestions, sales_router
 from bot.status import status_router
 from bot.summary import DailySummaries
 from bot.team import team_router
+from bot.web import mini_app_url, web_router
 from tracking.demo import DemoSwitch, demo_url
 from tracking.periods import utc_now
 from tracking.service import Tracker
@@ -174,6 +175,7 @@ def build_dispatcher(
     # Every copy of an alert in one state (tags, taker): shared by the alert and team buttons.
     copies = copies or alert_copies(store, settings, lang, owners)
     questions = SaleQuestions(store, tracker, copies.refresh)
+    app_url = mini_app_url(settings)  # the dashboard's menu button, over https only
     relay = Relay(
         store,
         tracker,
@@ -182,7 +184,7 @@ def build_dispatcher(
         reveal_names=settings.reveal_staff_names,
     )
     dispatcher.include_routers(
-        access_router(store, zone=settings.zone, clock=clock, confirmations=confirmations, lang=lang),
+        access_router(store, zone=settings.zone, clock=clock, confirmations=confirmations, lang=lang, app_url=app_url),
         ownership_router(  # /start own_… before the customers' deep links; /owner
             store,
             owners,
@@ -207,7 +209,7 @@ def build_dispatcher(
             relay=relay,
         ),
         costs_router(store, settings.currency),  # an owner's spend file: after the relay and customers
-        start_router(onboarding.steps),
+        start_router(onboarding.steps, app_url),
         team_router(store, copies, clock=clock, tracker=tracker),  # /team in a group: before the report /team
         commands_router(
             store,
@@ -219,6 +221,7 @@ def build_dispatcher(
             steps=onboarding.steps,
             currency=settings.currency,
         ),
+        web_router(store, settings, clock=clock),  # /web: a one-time link to the dashboard
         alerts_router(store, settings.zone, lead_tags(settings), copies, tracker=tracker, questions=questions),
         status_router(store, settings, clock=clock),  # /status (owners): what of the installation works
         fallback_router(),
@@ -249,6 +252,8 @@ class BotRuntime:
     primary: bool = True
     copies: AlertCopies | None = None
     clock: Clock = utc_now
+    mini_app: str | None = None  # the dashboard's menu button (bot/web.py), set in members' chats at start-up
+    lang: str = "ru"  # the bot's language: the menu button's words at start-up
     # The one-time link printed at start-up while nobody owns the bot; `claim_offered` is set once it is
     # known (or none is needed), for tools and tests that wait for it.
     claim_link: str | None = None
@@ -312,7 +317,7 @@ class BotRuntime:
 
     async def _menus(self, bot: Bot, store: Store) -> None:
         try:
-            await set_menus(bot, store, self.owners)
+            await set_menus(bot, store, self.owners, self.mini_app, self.lang)
         except Exception as exc:  # a menu is a convenience: never let it take the bot down
             log.warning("could not register the command menus: %s", exc)
 
@@ -418,7 +423,15 @@ def setup_bot(
         clock=clock,
         tags=lead_tags(settings),
     )
-    runtime = BotRuntime(alerts=alerts, store=store, owners=owners, primary=primary, clock=clock)
+    runtime = BotRuntime(
+        alerts=alerts,
+        store=store,
+        owners=owners,
+        primary=primary,
+        clock=clock,
+        mini_app=mini_app_url(settings),
+        lang=lang,
+    )
     if bot is None and primary:  # said once, not by every worker
         log.warning("no %sTELEGRAM_BOT_TOKEN: lead alerts wait in the outbox and are only logged", ENV_PREFIX)
     if bot is not None:

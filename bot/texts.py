@@ -212,7 +212,8 @@ TEXTS: dict[str, dict[str, str]] = {
             "/stats неделя со спамом — вместе со спамом, /stats неделя спам — только спам\n"
             "/dialog 7K3M9QX или /dialog +7 916 123-45-67 — карточка диалога\n"
             "/recent — последние диалоги (/recent 15.11, /recent Анна, /recent +7 916… — поиск)\n"
-            "/summary 09:00 — ежедневная сводка в это время (/summary выкл — отключить)"
+            "/summary 09:00 — ежедневная сводка в это время (/summary выкл — отключить)\n"
+            "/web — отчёты в браузере: ссылка для входа"
         ),
         "help_owner": (
             "\n\n<b>Команда</b>\n/invite — пригласить сотрудника\n/staff — сотрудники и доступ"
@@ -225,6 +226,12 @@ TEXTS: dict[str, dict[str, str]] = {
         ),
         "invite_welcome": "Добро пожаловать, {name}! Теперь вам доступны отчёты по заявкам: /help",
         "invite_joined": "{name} присоединяется к боту по вашему приглашению. Список сотрудников: /staff",
+        # the dashboard: /web and the menu button (bot/web.py)
+        "menu_web": "Отчёты в браузере: ссылка для входа",
+        "web_link": "Ссылка для входа в отчёты в браузере. Она действует 10 минут и один раз, не пересылайте её:\n"
+        "{link}",
+        "web_app_hint": "\n\nВ Telegram отчёты открывает кнопка «{button}» слева от поля ввода.",
+        "web_button": "Отчёты",
         # owning the bot: the one-time link printed at start-up, /owner and the handover (bot/ownership.py)
         "menu_owner": "Владелец бота, передать бот",
         "claim_owned": (
@@ -586,7 +593,8 @@ TEXTS: dict[str, dict[str, str]] = {
             "/stats week with spam — spam counted too, /stats week spam — spam only\n"
             "/dialog 7K3M9QX or /dialog +79161234567 — a dialog's card\n"
             "/recent — the latest dialogs (/recent 15.11, /recent Anna, /recent +7 916… — search)\n"
-            "/summary 09:00 — a daily summary at this time (/summary off — stop it)"
+            "/summary 09:00 — a daily summary at this time (/summary off — stop it)\n"
+            "/web — the reports in a browser: a link to sign in"
         ),
         "help_owner": (
             "\n\n<b>Team</b>\n/invite — invite a staff member\n/staff — staff and access"
@@ -599,6 +607,12 @@ TEXTS: dict[str, dict[str, str]] = {
         ),
         "invite_welcome": "Welcome, {name}! Lead reports are now at your service: /help",
         "invite_joined": "{name} joined the bot with your invite. Staff list: /staff",
+        # the dashboard: /web and the menu button (bot/web.py)
+        "menu_web": "Reports in a browser: a link to sign in",
+        "web_link": "A link to sign in to the reports in a browser. It is valid for 10 minutes, once; do not forward "
+        "it:\n{link}",
+        "web_app_hint": "\n\nIn Telegram, the «{button}» button left of the message field opens the reports.",
+        "web_button": "Reports",
         # owning the bot: the one-time link printed at start-up, /owner and the handover (bot/ownership.py)
         "menu_owner": "The bot's owner, hand the bot over",
         "claim_owned": (

@@ -37,6 +37,7 @@ JSON_FIELDS = {
     "reply_parameters",
     "scope",
     "media",
+    "menu_button",
 }
 INT_FIELDS = {
     "chat_id",
@@ -68,6 +69,7 @@ TRUE_METHODS = {
     "logout",
     "sendchataction",
     "deletemessage",
+    "setchatmenubutton",
 }
 MAX_TEXT = 4096
 # What copyMessage and forwardMessage carry over from a message; those that can take a caption.
@@ -204,6 +206,8 @@ class FakeTelegramAPI:
         # Supergroups with topics (is_forum) → their topics' message_thread_id; other negative ids are groups.
         self.forums: dict[int, set[int]] = {}
         self.webhook_url = ""
+        # The menu button of each private chat as setChatMenuButton left it (None: the bot's default one)
+        self.menu_buttons: dict[int | None, dict[str, Any]] = {}
         # (Unix time, message) of the last failed webhook delivery, as getWebhookInfo reports it
         self.webhook_error: tuple[int, str] | None = None
         self._updates: deque[dict[str, Any]] = deque()
@@ -436,9 +440,24 @@ class FakeTelegramAPI:
             if self.webhook_error is not None:
                 info["last_error_date"], info["last_error_message"] = self.webhook_error
             return info
+        if method == "setchatmenubutton":
+            return self._set_menu_button(params)
+        if method == "getchatmenubutton":
+            return self.menu_buttons.get(params.get("chat_id"), {"type": "default"})
         if method in TRUE_METHODS:
             return True
         return NotImplemented
+
+    def _set_menu_button(self, params: dict[str, Any]) -> bool:
+        button = params.get("menu_button") or {"type": "default"}
+        if button.get("type") == "web_app":
+            url = str(button.get("web_app", {}).get("url", ""))
+            if not url.startswith("https://"):  # Telegram opens Mini Apps over https only
+                raise BadRequest("BUTTON_URL_INVALID")
+            if not button.get("text"):
+                raise BadRequest("BUTTON_TEXT_INVALID")
+        self.menu_buttons[params.get("chat_id")] = button
+        return True
 
     def me(self, token: str) -> dict[str, Any]:
         return {
