@@ -5,6 +5,7 @@ drill-down's levels and breadcrumb; a bad parameter is a 400 that says which."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -13,6 +14,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from dashboard.texts import TEXTS
 from tests.dashboard_helpers import OWNER_ID, session_cookie
 from tests.seed import PRICE, seed_dialog, seed_report_fixture, utc
 
@@ -435,3 +437,27 @@ async def test_widgets_want_a_member(seeded: Any, http: aiohttp.ClientSession) -
             f"{seeded.url}/dashboard/widgets/{widget}", cookies=await session_cookie(seeded, 777)
         ) as response:
             assert response.status == 403
+
+
+# words -------------------------------------------------------------------------------------------------
+
+
+async def test_widgets_speak_the_viewers_language(seeded: Any, http: aiohttp.ClientSession) -> None:
+    cookies = await session_cookie(seeded, lang="en")
+    seen = {}
+    for widget in OWN:
+        async with http.get(f"{seeded.url}/dashboard/widgets/{widget}?period=2026-11", cookies=cookies) as response:
+            seen[widget] = read(await response.text())
+    assert "New and repeat" in seen["summary"].text and "90%" in seen["summary"].text
+    assert seen["channels"].names["paid_search"] == "Paid search"
+    assert "A Nov 1–30, 2026 B Oct 1–31, 2026" in seen["compare"].text
+    assert [text for text, _, _ in seen["pages"].reloads] == ["Pages of contact", "Landing pages"]
+
+
+def test_russian_words_of_the_widgets_have_no_english_or_code_words() -> None:
+    mine = ("w_summary", "w_channels", "w_compare", "w_pages")
+    for key, text in TEXTS["ru"].items():
+        if key.startswith(mine):
+            words = re.sub(r"\{\w+\}", "", text)  # placeholders are filled with Russian words
+            assert not re.search(r"[A-Za-z_]", words), (key, text)
+            assert key in TEXTS["en"], key
