@@ -5,28 +5,33 @@ amounts, the taker) with its refusals; a tag changed on the page edits the lead 
 from __future__ import annotations
 
 import html
+import os
 import re
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from pathlib import Path
+from typing import Any, Literal
 
 import aiohttp
 import pytest
+from playwright.async_api import Browser
 
 from bot.runtime import BOT_RUNTIME
 from dashboard.dialogs import PAGE_SIZE
+from tests.browser import browser, collect_errors  # noqa: F401
 from tests.conftest import RunningServer
 from tests.dashboard_helpers import OWNER_ID, csrf_of, session_cookie
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.seed import seed_dialog
 from tests.test_outbox import OWNER, queue_lead
 from tests.test_outbox import TOKEN as BOT_TOKEN
-from tracking.models import Attribution, Channel, Visit
+from tracking.models import Attribution, Channel, Sale, Visit
 from tracking.store.base import StaffMember
 
 STAFF, OTHER_STAFF = 2002, 2003
 NOW = datetime.now(UTC)
+SCREENSHOTS = os.environ.get("CHATTRACK_SCREENSHOTS")  # read at import: the tests' fixture clears CHATTRACK_*
 
 
 @pytest.fixture
@@ -392,3 +397,72 @@ async def test_a_tag_changed_on_the_page_edits_the_alert_in_telegram(
         "editMessageText", lambda c: c.ok and c.params["reply_markup"]["inline_keyboard"][0][0]["text"] == "✅ Целевой"
     )
     assert edit.params["chat_id"] == OWNER
+
+
+# in a browser ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def shots(tmp_path: Path) -> Path:
+    folder = Path(SCREENSHOTS or tmp_path / "screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+async def test_list_and_card_in_chromium_at_phone_width(
+    server: RunningServer,
+    browser: Browser,  # noqa: F811  (the fixture imported from tests.browser)
+    shots: Path,
+    scheme: Literal["light", "dark"],
+) -> None:
+    """Drawn with no error (the strict CSP lets nothing inline through), no sideways scroll at 360 px; a tag
+    ticked and saved in the page lands in the store. Screenshots go to $CHATTRACK_SCREENSHOTS (else tmp)."""
+    store = server.store
+    await seed_dialog(store, NOW - timedelta(days=2), contact="+79161112233", source="google", name="Анна Петрова")
+    dialog = await seed_dialog(
+        store,
+        NOW - timedelta(hours=1),
+        contact="+79161112233",
+        name="Анна Петрова",
+        channel=Channel.PAID_SEARCH,
+        source="yandex",
+        medium="cpc",
+        campaign="Весна — диваны и кресла со скидкой до конца месяца",
+        landing_page="shop.example/catalog/divany/uglovye/bolshie-divany-so-skidkoj-do-kontsa-mesyatsa",
+        tags=["qualified"],
+        text="Здравствуйте! Сколько стоит угловой диван из каталога, и есть ли доставка за город?",
+    )
+    await server.store.add_sale(dialog.id, Sale(id="s1", amount=Decimal(12000), currency="RUB", at=NOW))
+    for i in range(4):
+        await seed_dialog(store, NOW - timedelta(hours=2 + i), name=f"Клиент {i}", tags=["опт"] if i % 2 else None)
+
+    context = await browser.new_context(viewport={"width": 360, "height": 740}, color_scheme=scheme, locale="ru-RU")
+    try:
+        await context.add_cookies(
+            [
+                {"name": name, "value": value, "url": server.url}
+                for name, value in (await session_cookie(server)).items()
+            ]
+        )
+        tab = await context.new_page()
+        errors = collect_errors(tab)
+        await tab.goto(server.url + "/dashboard/dialogs")
+        assert await tab.locator("li[data-dialog]").count() == 6
+        assert await tab.evaluate("document.documentElement.scrollWidth") <= 360
+        await tab.screenshot(path=str(shots / f"dialogs-list-360-{scheme}.png"), full_page=True)
+
+        await tab.locator(f"li[data-dialog='{dialog.id}'] a").click()
+        await tab.wait_for_url(f"**/dashboard/dialogs/{dialog.id}")
+        assert await tab.evaluate("document.documentElement.scrollWidth") <= 360
+        await tab.screenshot(path=str(shots / f"dialogs-card-360-{scheme}.png"), full_page=True)
+
+        await tab.locator("input[name='tag'][value='spam']").check()
+        async with tab.expect_navigation():
+            await tab.locator("#tags button[type='submit']").click()
+        assert await tab.locator("input[name='tag'][value='spam']").is_checked()
+        assert errors == []
+    finally:
+        await context.close()
+    stored = await store.get_dialog(dialog.id)
+    assert stored is not None and stored.tags == ["qualified", "sale", "spam"]
