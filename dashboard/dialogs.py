@@ -53,6 +53,7 @@ MAX_BATCH = 1000
 LIST_PARAMS = frozenset({"q", "cursor"})
 MAX_SEARCH = 64  # characters: a phone, a code or a part of a name (find_dialogs reads no more)
 NAME_SHOWN = 64  # a taker's name as the alert shows it (bot/team.py)
+MAX_USER_ID = 2**63 - 1  # Telegram's user ids fit in 52 bits; both stores keep 64-bit integers
 # The bot card's own headings, shown on the page's card in the same words.
 BOT_WORDS = ("card", "attribution", "deliveries_block", "first_message_block", "history", "no_history")
 
@@ -159,16 +160,26 @@ async def search_listing(request: web.Request, search: str, at: DialogPosition |
 # pages ---------------------------------------------------------------------------------------------------
 
 
-def filter_chips(q: DashboardQuery, lang: Lang) -> list[dict[str, str]]:
-    """The page's filters in words, each with the link to the list without it."""
-    chips = [
-        {
-            "label": field_label(lang, name),
-            "value": value_label(lang, name, value),
-            "href": q.link("/dashboard/dialogs", {name: None}),
-        }
-        for name, value in q.filters.items()
-    ]
+async def person_name(request: web.Request, viewer: Viewer, user_id: int) -> str | None:
+    """A team member's name: the viewer's own, or a staff member's; None for anyone else."""
+    if user_id == viewer.user_id:
+        return viewer.name
+    if not 0 < user_id <= MAX_USER_ID:  # no one's id, and more than the store's integers hold
+        return None
+    member = await request.app[STORE].get_staff(user_id)
+    return None if member is None else one_line(member.name, NAME_SHOWN)
+
+
+async def filter_chips(request: web.Request, q: DashboardQuery, viewer: Viewer) -> list[dict[str, str]]:
+    """The page's filters in words, each with the link to the list without it. A taker reads as their name,
+    which the dialog rows do not hold."""
+    chips = []
+    for name, value in q.filters.items():
+        shown = value_label(viewer.lang, name, value)
+        if name == "taken_by" and value.isascii() and value.isdigit():
+            shown = await person_name(request, viewer, int(value)) or shown
+        href = q.link("/dashboard/dialogs", {name: None})
+        chips.append({"label": field_label(viewer.lang, name), "value": shown, "href": href})
     return chips
 
 
@@ -190,7 +201,7 @@ async def dialog_list(request: web.Request) -> web.StreamResponse:
         "q": q,
         "search": search,
         "period": period_label(lang, q.period),
-        "chips": [] if search else filter_chips(q, lang),
+        "chips": [] if search else await filter_chips(request, q, viewer),
         "rows": [list_row(lang, dialog, zone) for dialog in listing.dialogs],
         "card_query": q.query_string(),
         "more": more,
@@ -388,15 +399,11 @@ async def give(request: web.Request, viewer: Viewer, dialog: Dialog) -> Dialog |
     given = (await _form(request)).get("to", [""])[0].strip()
     if not given.isascii() or not given.isdigit():
         raise Refused(400, "d_no_person")
-    to = int(given)
-    if to == viewer.user_id:
-        name = viewer.name
-    elif (member := await request.app[STORE].get_staff(to)) is not None:
-        name = member.name
-    else:
+    name = await person_name(request, viewer, int(given))
+    if name is None:  # not on the staff (removed since the card was drawn)
         raise Refused(400, "d_no_person")
     tracker = request.app[TRACKER]
-    return await tracker.take_dialog(dialog.id, to, one_line(name, NAME_SHOWN), utc_now(), replace=True)
+    return await tracker.take_dialog(dialog.id, int(given), one_line(name, NAME_SHOWN), utc_now(), replace=True)
 
 
 def setup(app: web.Application) -> None:

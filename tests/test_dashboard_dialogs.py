@@ -364,7 +364,7 @@ async def test_taking_a_lead_and_an_owner_handing_it_over(server: RunningServer)
         assert (await post(owner, base + "/give", {"csrf": csrf, "to": str(OTHER_STAFF)}))[0] == 303
         stored = await server.store.get_dialog(dialog.id)
         assert stored is not None and (stored.taken_by, stored.taken_by_name) == (OTHER_STAFF, "Пётр")
-        for to in ("999", "abc", ""):
+        for to in ("999", "abc", "", "9" * 30, "-5"):
             status, body, _ = await post(owner, base + "/give", {"csrf": csrf, "to": to})
             assert status == 400 and "нет в списке" in body, to
 
