@@ -19,6 +19,7 @@ from playwright.async_api import Browser
 
 from bot.runtime import BOT_RUNTIME
 from dashboard.dialogs import PAGE_SIZE
+from dashboard.texts import TEXTS
 from tests.browser import browser, collect_errors  # noqa: F401
 from tests.conftest import RunningServer
 from tests.dashboard_helpers import OWNER_ID, csrf_of, session_cookie
@@ -26,7 +27,7 @@ from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.seed import seed_dialog
 from tests.test_outbox import OWNER, queue_lead
 from tests.test_outbox import TOKEN as BOT_TOKEN
-from tracking.models import Attribution, Channel, Sale, Visit
+from tracking.models import Attribution, AttributionStatus, Channel, Sale, Visit
 from tracking.store.base import StaffMember
 
 STAFF, OTHER_STAFF = 2002, 2003
@@ -179,6 +180,45 @@ async def test_name_search_pages_too(server: RunningServer, owner: aiohttp.Clien
     assert more is not None and "q=" in more
     second = await page(owner, more)
     assert listed(second) == [d.id for d in found[PAGE_SIZE:]]
+
+
+async def test_the_list_holds_the_dialogs_the_reports_count(start_server: Callable[..., Any]) -> None:
+    """Every number of the page links to the list with its filters: the list holds exactly what the API
+    counts for the same choices (probable matches hidden or not, tags left out, demo leads never)."""
+    server: RunningServer = await start_server(telegram_owner_ids=str(OWNER_ID), api_token="t0ken")
+    store = server.store
+    await seed_dialog(store, NOW - timedelta(hours=1), channel=Channel.PAID_SEARCH, source="yandex")
+    await seed_dialog(
+        store, NOW - timedelta(hours=2), channel=Channel.PAID_SEARCH, source="yandex", status=AttributionStatus.PROBABLE
+    )
+    await seed_dialog(store, NOW - timedelta(hours=3), channel=Channel.PAID_SEARCH, tags=["spam"])
+    await seed_dialog(store, NOW - timedelta(hours=4), tags=["qualified"])
+    await seed_dialog(store, NOW - timedelta(hours=5), contact_page="shop.example/price")
+    choices = [
+        {},
+        {"channel": "paid_search"},
+        {"channel": "paid_search", "probable": "false"},
+        {"channel": "unattributed", "probable": "false"},
+        {"source": "yandex", "spam": "include"},
+        {"tag": "qualified"},
+        {"tag": "spam"},
+        {"contact_page": "https://shop.example/price?utm_source=x"},  # a page as the browser sent it
+    ]
+    async with await client_of(server, OWNER_ID) as owner, aiohttp.ClientSession(base_url=server.url) as api:
+        for choice in choices:
+            params = {"period": "7d", **choice}
+            async with api.get("/api/reports/summary", params=params, headers={"Authorization": "Bearer t0ken"}) as r:
+                counted = (await r.json())["dialogs"]
+            async with owner.get("/dashboard/dialogs", params=params) as response:
+                assert response.status == 200
+                assert len(listed(await response.text())) == counted, choice
+    assert counted == 1  # the last choice found its dialog: the comparison is not of empty lists
+
+
+def test_the_russian_words_hold_no_english() -> None:
+    for key, words in TEXTS["ru"].items():
+        if key.startswith("d_"):
+            assert not re.search(r"[A-Za-z]", re.sub(r"\{\w+\}", "", words)), key
 
 
 # the card -----------------------------------------------------------------------------------------------
