@@ -180,6 +180,16 @@
     return text.length > max ? text.slice(0, max - 1) + "…" : text;
   }
 
+  // A bar's name on up to two lines of `max` characters: broken after a space or a slash, else anywhere.
+  function wrap(text, max) {
+    text = String(text);
+    if (text.length <= max) return text;
+    var cut = Math.max(text.lastIndexOf(" ", max), text.lastIndexOf("/", max - 1) + 1);
+    if (cut < max / 3) cut = max;
+    var first = text.slice(0, cut).trim();
+    return [first, shorten(text.slice(cut).trim(), max)];
+  }
+
   function draw(canvas) {
     if (typeof Chart === "undefined") return; // no chart library: the table below has every number
     var spec;
@@ -198,12 +208,15 @@
     var rows = spec.labels.length;
     if (spec.kind === "hbar") {
       var bars = spec.stacked ? 1 : spec.datasets.length;
-      box.style.height = Math.max(96, rows * (bars * 14 + 12) + (spec.datasets.length > 1 ? 56 : 28)) + "px";
+      box.style.height = Math.max(96, rows * Math.max(bars * 14 + 12, 30) + (spec.datasets.length > 1 ? 56 : 28)) + "px";
     }
     var c = colours();
     var fmt = numberFormat();
     var show = function (v) { return fmt.format(v) + (spec.percent ? " %" : ""); };
     var narrow = box.clientWidth < 480;
+    // an axis of big numbers on a phone: «1,2 млн» instead of «1 200 000»
+    var compact = new Intl.NumberFormat(document.documentElement.lang || undefined, { notation: "compact" });
+    var tick = function (v) { return (narrow && Math.abs(v) >= 10000 ? compact.format(v) : fmt.format(v)) + (spec.percent ? " %" : ""); };
     var doughnut = spec.kind === "doughnut";
     var line = spec.kind === "line";
     var pick = function (i) { return c.series[i % c.series.length]; };
@@ -219,7 +232,7 @@
         set.borderWidth = 2;
         set.pointRadius = rows > 31 ? 0 : 2;
         set.pointHitRadius = 8;
-        set.tension = 0.25;
+        set.cubicInterpolationMode = "monotone"; // smooth, never dipping below zero between days
       } else {
         set.backgroundColor = pick(i);
         set.borderRadius = 3;
@@ -228,6 +241,7 @@
       return set;
     });
     var font = { size: narrow ? 11 : 12 };
+    var horizontal = spec.kind === "hbar";
     var axis = function (categories) {
       var scale = {
         stacked: !!spec.stacked,
@@ -237,18 +251,19 @@
       };
       if (categories) {
         scale.grid = { display: false };
-        scale.ticks.autoSkip = true;
+        scale.ticks.autoSkip = !horizontal; // every bar keeps its name: the box is as tall as they need
         scale.ticks.maxRotation = 0;
         var max = narrow ? 16 : 30;
-        scale.ticks.callback = function (value) { return shorten(this.getLabelForValue(value), max); };
+        scale.ticks.callback = horizontal
+          ? function (value) { return wrap(this.getLabelForValue(value), max); }
+          : function (value) { return shorten(this.getLabelForValue(value), max); };
       } else {
         scale.beginAtZero = true;
         scale.ticks.precision = spec.percent ? undefined : 0;
-        scale.ticks.callback = function (value) { return show(value); };
+        scale.ticks.callback = tick;
       }
       return scale;
     };
-    var horizontal = spec.kind === "hbar";
     var options = {
       responsive: true,
       maintainAspectRatio: false,
