@@ -260,3 +260,33 @@ async def test_first_view_is_light_and_quick(seeded: RunningServer, browser: Bro
     assert 0 < figures["bytes"] < 300 * 1024
     assert figures["drawn_ms"] is not None and figures["drawn_ms"] < 1000
     await context.close()
+
+
+async def test_the_page_without_its_script(seeded: RunningServer) -> None:
+    """The page's own HTML: a section per registered widget whose address carries the page's choices; the
+    custom dates form works without the script (a redirect naming the period); a bad date is a 400."""
+    cookies = await session_cookie(seeded)
+    async with aiohttp.ClientSession(base_url=seeded.url, cookies=cookies) as http:
+        async with http.get("/dashboard?period=7d&channel=paid_search&content=ad-photo-1") as response:
+            assert response.status == 200
+            html = await response.text()
+        for name in registered():
+            assert (
+                f'data-src="/dashboard/widgets/{name}?period=7d&amp;channel=paid_search&amp;content=ad-photo-1"' in html
+            )
+        assert 'name="content" value="ad-photo-1"' in html  # a choice the form has no field for rides along
+        assert "Мария" in html and "Олег" in html  # the taker select names the staff
+        custom = "/dashboard?channel=paid_search&from=2026-11-01&to=2026-11-15"
+        async with http.get(custom, allow_redirects=False) as response:
+            assert response.status == 303
+            target = urlsplit(response.headers["Location"])
+            assert target.path == "/dashboard"
+            assert parse_qs(target.query) == {"channel": ["paid_search"], "period": ["2026-11-01..2026-11-15"]}
+        async with http.get("/dashboard?from=2026-11-31&to=2026-12-01") as response:
+            assert response.status == 400
+            assert "YYYY-MM-DD" in await response.text()
+        async with http.get("/dashboard?period=yesterday-ish") as response:
+            assert response.status == 400  # the API's own check of a period
+        async with http.get("/dashboard?colour=red") as response:
+            assert response.status == 400
+            assert "colour" in await response.text()
