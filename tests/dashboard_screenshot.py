@@ -4,7 +4,7 @@
 
 Starts the real server on a temporary SQLite file, seeds a believable business (tests/dashboard_seed.py),
 signs in as the owner and takes the picture in headless Chromium at 360×740. With --serve it then keeps the
-server running and prints a signed-in link, to look at the page in a browser.
+server running and prints a one-time login link, to look at the page in a browser.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from pathlib import Path
 
 from playwright.async_api import BrowserContext, ViewportSize, async_playwright
 
+from dashboard.sessions import Person, new_login
 from tests.browser import CHROMIUM, LAUNCH_ARGS
 from tests.conftest import RunningServer, free_port, serving
 from tests.dashboard_helpers import OWNER_ID, session_cookie
@@ -63,12 +64,12 @@ async def screenshot(target: Path, dark: bool, serve: bool) -> None:
             await page.wait_for_selector("html[data-drawn='1']")
             target.parent.mkdir(parents=True, exist_ok=True)
             # the top of the page and the first widgets, as a phone shows them on two screens
-            await page.screenshot(path=str(target), clip={"x": 0, "y": 0, "width": 360, "height": 1280}, full_page=True)
+            await page.screenshot(path=str(target), clip={"x": 0, "y": 0, "width": 360, "height": 1000}, full_page=True)
             print(f"wrote {target}")
             await browser.close()
             if serve:
-                cookie = await session_cookie(server)
-                print(f"{server.url}/dashboard  (cookie {next(iter(cookie.items()))}); Ctrl+C stops")
+                secret = await new_login(server.store, Person(user_id=OWNER_ID, name="Анна", lang="ru"), utc_now())
+                print(f"open {server.url}/dashboard/login?token={secret} (once, 10 minutes); Ctrl+C stops")
                 await asyncio.Event().wait()
 
 
