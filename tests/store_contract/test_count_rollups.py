@@ -2,13 +2,15 @@
 gives what a recount of the stored dialogs gives (SQLite answers most from its rollups,
 tracking/store/rollups.py, and counts from the dialogs the part-hours at a period's edges and the hours
 from the watermark on, which the roll-up step has not reached yet: its random steps lag behind dialogs,
-and dialogs arrive with times before the watermark).
+and dialogs arrive with times before the watermark). Who took a lead (taken_by) is in no rollup shape:
+grouped or filtered by it, a query is counted from the dialogs, and must still equal the recount.
 
 The recount here is independent of both stores: it reads the dialogs back (list_dialogs) and counts in
 Python. MongoDB keeps the same rows (tracking/store/mongo_counts.py) and adds them up in Python, so every
 shape is compared on the nx-27017 emulator too, but for queries no kept shape serves: those are counted
 by an aggregation, and the emulator's $group by a document is broken (test_counts.GROUPED), so only
-their ungrouped form is compared there; a real MongoDB gets every shape of them.
+their ungrouped form is compared there (and one taker's dialogs for those nobody took: its $match of a
+null misses them); a real MongoDB gets every shape of them.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ CONTACTS = ["+79160000001", "+79160000002", "+79160000003", "+79160000004"]
 CHANNELS = [Channel.PAID_SEARCH, Channel.ORGANIC_SEARCH, Channel.DIRECT, Channel.UNATTRIBUTED]
 STATUSES = [AttributionStatus.EXACT, AttributionStatus.PROBABLE, AttributionStatus.NONE]
 TAGS = ["spam", "sale", "vip"]
+TAKERS = [501, 502]  # Telegram user ids of the team members who take leads
 ZONES = [ZoneInfo("Europe/Moscow"), ZoneInfo("UTC"), ZoneInfo("Asia/Kolkata")]
 EVERYTHING = (at("2020-01-01 00:00"), at("2030-01-01 00:00"))
 
@@ -61,6 +64,7 @@ operation = st.one_of(
     add,
     st.tuples(st.just("tag"), st.integers(0, 50), st.lists(st.sampled_from(TAGS), max_size=3)),
     st.tuples(st.just("attribute"), st.integers(0, 50), st.sampled_from(CHANNELS), st.sampled_from(STATUSES)),
+    st.tuples(st.just("take"), st.integers(0, 50), st.sampled_from(TAKERS), st.booleans()),
     st.tuples(st.just("forget"), st.sampled_from(CONTACTS)),
     st.tuples(st.just("zone"), st.sampled_from(ZONES)),
     st.tuples(st.just("rebuild"), st.one_of(moments, st.just(T0 + 2 * WINDOW))),
@@ -74,10 +78,10 @@ instants = st.one_of(
     moments.map(lambda m: m + timedelta(seconds=17)),
 )
 filters = st.dictionaries(
-    st.sampled_from(["channel", "source", "status", "tag", "business_number", "messenger"]),
-    st.sampled_from(["paid_search", "google", "probable", "exact", "sale", "vip", NUMBER, "whatsapp"]),
+    st.sampled_from(["channel", "source", "status", "tag", "business_number", "messenger", "taken_by"]),
+    st.sampled_from(["paid_search", "google", "probable", "exact", "sale", "vip", NUMBER, "whatsapp", "501", "none"]),
     max_size=2,
-)
+).filter(lambda chosen: chosen.get("taken_by", "none") in ("501", "none"))  # taken_by takes only ids and none
 options = st.tuples(
     instants,
     instants,
@@ -105,7 +109,8 @@ def recount(dialogs: list[Dialog], query: CountQuery) -> list[Row]:
             if not query.include_probable and dialog.status == AttributionStatus.PROBABLE:
                 return "unattributed" if name == "channel" else None
             return fields[name]
-        return {"business_number": dialog.business_number, "messenger": dialog.messenger.value}.get(
+        taker = None if dialog.taken_by is None else str(dialog.taken_by)
+        return {"business_number": dialog.business_number, "messenger": dialog.messenger.value, "taken_by": taker}.get(
             name, dialog.status.value
         )
 
@@ -113,9 +118,12 @@ def recount(dialogs: list[Dialog], query: CountQuery) -> list[Row]:
     for dialog in dialogs:
         if not query.start <= dialog.started_at < query.end or set(dialog.tags) & set(query.without_tags):
             continue
+        wants = {
+            name: None if (name, wanted) == ("taken_by", "none") else wanted for name, wanted in query.filters.items()
+        }
         if any(
             (wanted not in dialog.tags) if name == "tag" else (value(dialog, name) != wanted)
-            for name, wanted in query.filters.items()
+            for name, wanted in wants.items()
         ):
             continue
         group_tags = [query.filters["tag"]] if "tag" in query.filters else sorted(set(dialog.tags))
@@ -145,6 +153,10 @@ async def apply(store: Store, operations: list[tuple[Any, ...]], sent: list[str]
             attribution = Attribution(channel=op[2], source="vk", landing_page="https://salon.example/")
             change = CodeAttribution(code=uuid.uuid4().hex[:8], status=op[3], attribution=attribution)
             await store.edit_message("twilio", sent[op[1] % len(sent)], "код", T0 + WINDOW, change)
+        elif op[0] == "take" and dialogs:  # who took a lead: counted raw, never from the rollups
+            await store.take_dialog(
+                dialogs[op[1] % len(dialogs)].id, op[2], f"user {op[2]}", T0 + WINDOW, replace=op[3]
+            )
         elif op[0] == "forget":
             await store.forget_contact(op[1])
         elif op[0] == "zone":
@@ -196,6 +208,8 @@ async def test_every_count_equals_a_recount_after_any_changes(
         around = [d.started_at for d in dialogs[:3]]
         queries += [(T0 - timedelta(days=1), t + timedelta(minutes=1), None, {}, ["spam"], True) for t in around]
         queries += [(t - timedelta(minutes=1), T0 + 2 * WINDOW, Bucket.DAY, {}, [], False) for t in around]
+        # Who took them (counted raw whatever else the query asks): one taker's, and those nobody took.
+        queries += [(T0, T0 + 2 * WINDOW, Bucket.DAY, {"taken_by": taker}, [], True) for taker in ("501", "none")]
         for start, end, bucket, filtered, without, probable in queries:
             for group_by in group_bys:
                 query = CountQuery(
@@ -209,6 +223,8 @@ async def test_every_count_equals_a_recount_after_any_changes(
                 )
                 if on_emulator and rollups.shape_for(query) is None:  # an aggregation: ungrouped only
                     query = query.model_copy(update={"group_by": [], "bucket": None})
+                if on_emulator and query.filters.get("taken_by") == "none":  # test_taken_by.NULL_BESIDE_RANGE
+                    query = query.model_copy(update={"filters": {**query.filters, "taken_by": "501"}})
                 assert rows(await store.count_dialogs(query)) == recount(dialogs, query), query
         if isinstance(store, SQLiteStore):  # what the changes and the roll-up kept equals what a rebuild computes
             await store.roll_up(now=T0 + 2 * WINDOW)

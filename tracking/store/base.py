@@ -89,8 +89,26 @@ ATTRIBUTION_FIELDS = (
     "device",
 )
 
-# Dialog fields a report may group or filter by. "tag" matches any one of a dialog's tags.
-GROUPABLE_FIELDS = (*ATTRIBUTION_FIELDS, "business_number", "messenger", "status", "tag")
+# Dialog fields a report may group or filter by. "tag" matches any one of a dialog's tags; "taken_by" is who
+# took the lead (a Telegram user id as text, NOT_TAKEN for nobody), which no rollup shape holds: counted raw.
+TAKEN_BY = "taken_by"
+GROUPABLE_FIELDS = (*ATTRIBUTION_FIELDS, "business_number", "messenger", "status", "tag", TAKEN_BY)
+NOT_TAKEN = "none"  # taken_by=none: the dialogs nobody took (a group of them has the key None)
+MAX_USER_ID = 2**63 - 1  # Telegram's ids fit in 52 bits; both stores keep 64-bit integers
+
+
+def taker_of(value: str) -> int | None:
+    """A taken_by filter's value as stored: the user id, or None for NOT_TAKEN; ValueError for anything else."""
+    if value == NOT_TAKEN:
+        return None
+    if not value.isascii() or not value.isdigit() or not 0 < int(value) <= MAX_USER_ID:
+        raise ValueError(f"taken_by must be a Telegram user id (a whole number) or {NOT_TAKEN!r}, not {value!r}")
+    return int(value)
+
+
+def taker_key(user_id: object) -> str | None:
+    """A taken_by group's key: the user id as text, None for the dialogs nobody took."""
+    return None if user_id is None else str(user_id)
 
 
 class CountQuery(BaseModel):

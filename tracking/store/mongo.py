@@ -79,6 +79,7 @@ from tracking.store.base import (
     CLICKS_KEPT_PER_VISIT,
     GROUPABLE_FIELDS,
     NAME_SCAN,
+    TAKEN_BY,
     BusinessAccount,
     CodeAttribution,
     CodeTaken,
@@ -99,6 +100,8 @@ from tracking.store.base import (
     VisitBudgetSpent,
     erased_message_digest,
     new_erasure_key,
+    taker_key,
+    taker_of,
 )
 from tracking.store.costs import amount_text, latest_by_key
 
@@ -331,6 +334,8 @@ def _check_fields(query: CountQuery) -> None:
     for name in [*query.group_by, *query.filters]:
         if name not in GROUPABLE_FIELDS:
             raise ValueError(f"cannot group or filter by {name!r}")
+    if TAKEN_BY in query.filters:
+        taker_of(query.filters[TAKEN_BY])
 
 
 def _path(name: str) -> str:
@@ -352,6 +357,8 @@ def _hides(query: CountQuery, name: str) -> bool:
 
 
 def _filter(query: CountQuery, name: str, value: str) -> Doc:
+    if name == TAKEN_BY:  # kept as the user's integer id; None (nobody) also matches a missing field
+        return {TAKEN_BY: taker_of(value)}
     path = _path(name)
     if not _hides(query, name):
         return {path: value}
@@ -450,7 +457,7 @@ def count_rows(query: CountQuery, groups: list[Doc]) -> list[CountRow]:
         dialogs, repeat = int(group["dialogs"]), int(group["repeat"])
         rows.append(
             CountRow(
-                key={name: key.get(name) for name in query.group_by},
+                key={name: taker_key(key.get(name)) if name == TAKEN_BY else key.get(name) for name in query.group_by},
                 bucket=key.get("bucket") if query.bucket is not None else None,
                 dialogs=dialogs,
                 new=dialogs - repeat,

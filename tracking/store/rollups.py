@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tracking.store.base import ATTRIBUTION_FIELDS, CountQuery
+from tracking.store.base import ATTRIBUTION_FIELDS, TAKEN_BY, CountQuery, taker_of
 
 # Fields a shape may hold: the dialog's columns of the same names, and "tag" (one row per tag).
 DIMENSIONS = (*ATTRIBUTION_FIELDS, "business_number", "messenger", "tag")
@@ -443,7 +443,8 @@ def finish_rebuild(db: sqlite3.Connection, began: str | None) -> bool:
 
 
 def shape_for(query: CountQuery) -> str | None:
-    """The smallest shape that can answer the query, or None (count raw)."""
+    """The smallest shape that can answer the query, or None (count raw): no shape holds taken_by (who took a
+    lead changes long after the dialog opened, and a report by taker is rare)."""
     needed = {*query.group_by, *query.filters} - {"status", "tag"}
     if "tag" in query.group_by:
         return "tag" if not needed else None
@@ -531,6 +532,21 @@ def count_sql(query: CountQuery, shape: str | None, ts: Callable[[datetime], str
     return sql + (f" GROUP BY {', '.join(groups)}" if groups else ""), args
 
 
+def taker_sql(alias: str) -> str:
+    """Who took a dialog (its Telegram user id, NULL: nobody). A dialog of an older file whose team columns are
+    not filled yet (provider NULL, sqlite.fill_team_columns) has it only in its document."""
+    document = f"json_extract({alias}.data, '$.taken_by')"
+    return f"CASE WHEN {alias}.provider IS NULL THEN {document} ELSE {alias}.taken_by END"
+
+
+def taker_condition(alias: str, value: str) -> tuple[str, list[Any]]:
+    """A taken_by filter (a user id, or base.NOT_TAKEN) as a condition on the dialogs `alias` and its arguments."""
+    taker = taker_of(value)
+    if taker is None:
+        return f"{taker_sql(alias)} IS NULL", []
+    return f"{taker_sql(alias)} = ?", [taker]
+
+
 def _part(query: CountQuery, alias: str, where_time: str, args: list[Any]) -> tuple[str, list[Any]]:
     """One SELECT of the union: `d` counts dialogs (joining their tags when grouping by them), `c` sums rows."""
     counts_rows = alias == "c"
@@ -538,6 +554,9 @@ def _part(query: CountQuery, alias: str, where_time: str, args: list[Any]) -> tu
     def column(name: str) -> str:
         if name == "tag":
             return "c.tag" if counts_rows else "t.tag"
+        if name == TAKEN_BY:
+            assert not counts_rows, "no shape holds taken_by"
+            return taker_sql(alias)
         if not query.include_probable and name in ATTRIBUTION_FIELDS:
             hidden = "'unattributed'" if name == "channel" else "NULL"
             return f"CASE WHEN {alias}.status = 'probable' THEN {hidden} ELSE {alias}.{name} END"
@@ -552,6 +571,11 @@ def _part(query: CountQuery, alias: str, where_time: str, args: list[Any]) -> tu
     for name, value in query.filters.items():
         if name == "tag" and counts_rows and "tag" not in query.group_by:
             where.append("EXISTS (SELECT 1 FROM json_each(c.tags) x WHERE x.value = ?)")
+        elif name == TAKEN_BY:
+            condition, taker = taker_condition(alias, value)
+            where.append(condition)
+            args.extend(taker)
+            continue
         else:
             where.append(f"{column(name)} = ?")
         args.append(value)
@@ -594,5 +618,7 @@ __all__ = [
     "setup",
     "shape_for",
     "slot",
+    "taker_condition",
+    "taker_sql",
     "watermark",
 ]

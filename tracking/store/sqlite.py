@@ -50,6 +50,7 @@ from tracking.store.base import (
     CLICKS_KEPT_PER_VISIT,
     GROUPABLE_FIELDS,
     NAME_SCAN,
+    TAKEN_BY,
     BusinessAccount,
     CodeAttribution,
     CodeTaken,
@@ -70,6 +71,8 @@ from tracking.store.base import (
     VisitBudgetSpent,
     erased_message_digest,
     new_erasure_key,
+    taker_key,
+    taker_of,
 )
 from tracking.store.costs import amount_text, latest_by_key
 from tracking.store.sqlite_runner import SQLiteRunner, wal_path
@@ -503,6 +506,11 @@ def dialog_filters(query: CountQuery) -> tuple[Callable[[str], str], list[str], 
     for name, value in query.filters.items():
         if name == "tag":
             where.append("EXISTS (SELECT 1 FROM dialog_tags t WHERE t.dialog_id = d.id AND t.tag = ?)")
+        elif name == TAKEN_BY:
+            condition, taker = rollups.taker_condition("d", value)
+            where.append(condition)
+            args.extend(taker)
+            continue
         else:
             where.append(f"{column(name)} = ?")
         args.append(value)
@@ -1262,6 +1270,8 @@ class SQLiteStore:
         for name in [*query.group_by, *query.filters]:
             if name not in GROUPABLE_FIELDS:
                 raise ValueError(f"cannot group or filter by {name!r}")
+        if TAKEN_BY in query.filters:
+            taker_of(query.filters[TAKEN_BY])  # a bad value is refused here, not in the reader thread
 
         def count(db: sqlite3.Connection) -> list[sqlite3.Row]:
             # One read transaction: the rows' state, W and the rows agree, whatever the roll-up commits meanwhile.
@@ -1282,7 +1292,10 @@ class SQLiteStore:
                 continue  # an ungrouped COUNT over nothing
             result.append(
                 CountRow(
-                    key={name: row[f"g{i}"] for i, name in enumerate(query.group_by)},
+                    key={
+                        name: taker_key(row[f"g{i}"]) if name == TAKEN_BY else row[f"g{i}"]
+                        for i, name in enumerate(query.group_by)
+                    },
                     bucket=row["bucket"] if query.bucket else None,
                     dialogs=n,
                     new=n - repeat,
