@@ -50,6 +50,7 @@ def render(request: web.Request, template: str, context: dict[str, Any], *, stat
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "same-origin"
+    response.enable_compression()  # gzip or deflate when the browser takes it: pages and fragments are text
     return response
 
 

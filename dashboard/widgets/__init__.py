@@ -55,9 +55,5 @@ async def fragment(request: web.Request) -> web.StreamResponse:
 
 def setup(app: web.Application) -> None:
     for name in ORDER:
-        try:
-            importlib.import_module(f"dashboard.widgets.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"dashboard.widgets.{name}":
-                raise
+        importlib.import_module(f"dashboard.widgets.{name}")
     app.router.add_get("/dashboard/widgets/{name}", fragment)
