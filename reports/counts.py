@@ -16,7 +16,7 @@ from typing import Literal
 from reports.periods import Period
 from tracking.demo import DEMO
 from tracking.periods import buckets_for
-from tracking.store.base import GROUPABLE_FIELDS, Bucket, CountQuery, CountRow, Store
+from tracking.store.base import GROUPABLE_FIELDS, NOT_TAKEN, TAKEN_BY, Bucket, CountQuery, CountRow, Store, taker_of
 
 DRILLDOWN_FIELDS = ("source", "medium", "campaign", "content", "term")
 PAGE_FIELDS: dict[str, str] = {"contact": "contact_page", "landing": "landing_page"}
@@ -167,6 +167,12 @@ def check_filters(filters: Filters | None) -> dict[str, str]:
     checked = dict(filters or {})
     for name in checked:
         check_field(name)
+    if TAKEN_BY in checked:  # a user id as the stores read it ("007" is 7), or "none"
+        try:
+            taker = taker_of(checked[TAKEN_BY])
+        except ValueError as exc:
+            raise ReportError(str(exc)) from None
+        checked[TAKEN_BY] = NOT_TAKEN if taker is None else str(taker)
     return checked
 
 

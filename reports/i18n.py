@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal
@@ -11,11 +12,12 @@ import phonenumbers
 
 from reports.periods import Period
 from tracking.geo import region_country
-from tracking.models import Dialog, Messenger
+from tracking.models import NAME_LIMIT, Dialog, Messenger
 from tracking.pages import page_label
 from tracking.periods import bucket_start
 from tracking.reasons import Reason, ReasonKind, parse_reason
-from tracking.store.base import Bucket
+from tracking.store.base import NOT_TAKEN, TAKEN_BY, Bucket
+from tracking.strings import one_line
 
 Lang = Literal["ru", "en"]
 LANGS: tuple[Lang, ...] = ("ru", "en")
@@ -146,6 +148,8 @@ WORDS: dict[Lang, dict[str, str]] = {
         "team_row_unknown": "неизвестно — {count}",
         "team_people": "Кто взял заявки",
         "team_nobody": "Никто не взял",
+        "taker_nobody": "никто",  # taken_by=none, under «Кто взял»
+        "taker_user": "пользователь Telegram {id}",  # a taker whose name is not known
         "team_none_taken": "Заявки в работу пока никто не брал.",
         "team_cut": "Посчитаны первые {shown} диалогов: выберите период короче.",
         "team_unanswered_leads": "Без ответа",
@@ -321,6 +325,8 @@ WORDS: dict[Lang, dict[str, str]] = {
         "team_row_unknown": "unknown: {count}",
         "team_people": "Taken by",
         "team_nobody": "Nobody took",
+        "taker_nobody": "nobody",
+        "taker_user": "Telegram user {id}",
         "team_none_taken": "Nobody has taken a lead yet.",
         "team_cut": "The first {shown} dialogs are counted: choose a shorter period.",
         "team_unanswered_leads": "Unanswered",
@@ -695,8 +701,11 @@ def field_label(lang: Lang, name: str) -> str:
     return FIELDS[lang].get(name, name)
 
 
-def value_label(lang: Lang, by: str, value: str | None) -> str:
-    """How a grouped value reads: channel names translated, a missing value as "(not set)"."""
+def value_label(lang: Lang, by: str, value: str | None, names: Mapping[str, str] | None = None) -> str:
+    """How a grouped value reads: channel names translated, a missing value as "(not set)". `names`: people's
+    names by user id, for who took a lead (reports.people.team_names)."""
+    if by == TAKEN_BY:
+        return taker_label(lang, value, names)
     if value is None or value == "":
         return WORDS[lang]["not_set"]
     if by == "channel":
@@ -714,6 +723,15 @@ def value_label(lang: Lang, by: str, value: str | None) -> str:
     if by in ("tag", "tags"):
         return tag_name(lang, value)
     return value
+
+
+def taker_label(lang: Lang, value: str | None, names: Mapping[str, str] | None = None) -> str:
+    """Who took a lead (a taken_by value: a Telegram user id as text): their name when `names` knows it, else
+    «пользователь Telegram 123»; nobody (None, or the filter's "none") as «никто»."""
+    if value is None or value in ("", NOT_TAKEN):
+        return WORDS[lang]["taker_nobody"]
+    name = one_line((names or {}).get(value), NAME_LIMIT)
+    return name or WORDS[lang]["taker_user"].format(id=value)
 
 
 def medium_label(lang: Lang, medium: str) -> str:
