@@ -99,7 +99,7 @@ async def test_the_dialog_list_and_the_exports_keep_one_takers_leads(team: Any, 
     assert f"{field_label('ru', 'taken_by')}" in " ".join(cells) and "никто" in cells  # the filter, in words
 
 
-@pytest.mark.parametrize("value", ["anna", "-5", "0", "1.5", "1e3", "٣", str(2**63), "None"])
+@pytest.mark.parametrize("value", ["anna", "-5", "+5", "0", "1.5", "1e3", "٣", "１２３", str(2**63), "9" * 40, "None"])
 async def test_a_taker_that_is_no_user_id_is_a_400(team: Any, http: aiohttp.ClientSession, value: str) -> None:
     for path in ENDPOINTS:
         when = {"a": DAY} if path.endswith("compare") else {"period": DAY}
