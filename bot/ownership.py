@@ -185,9 +185,11 @@ def ownership_router(
     steps: Steps | None = None,
     kick: Callable[[], None] = lambda: None,
     lang: str = "ru",
+    app_url: str | None = None,
 ) -> Router:
     """/start own_… (anyone, private chats), /owner and its handover buttons (owners). `kick`: the outbox,
-    so alerts that waited for an owner leave at once. `lang`: the bot's, for the new owner's notice."""
+    so alerts that waited for an owner leave at once. `lang`: the bot's, for the new owner's notice.
+    `app_url`: the dashboard as a Mini App (over https), for the menu button of whoever owns the bot now."""
     router = Router(name="ownership")
     bot_lang = lang
     owners_only = HasRole({Role.OWNER})
@@ -212,7 +214,7 @@ def ownership_router(
         log.info("telegram user %s claimed the bot with the start-up link: they own it now", user.id)
         todo = await steps(user.id, lang) if steps is not None else ""
         await message.answer(text(lang, "claim_owned", name=user.first_name) + (f"\n\n{todo}" if todo else ""))
-        await set_menu(bot, user.id, Role.OWNER)
+        await set_menu(bot, user.id, Role.OWNER, app_url, lang)
         kick()  # alerts that waited for an owner
 
     @router.message(Command("owner"), owners_only, F.chat.type == "private")
@@ -275,8 +277,8 @@ def ownership_router(
         await query.answer()
         if message is not None:
             await message.edit_text(text(lang, "owner_handed", name=_describe(member)))
-        await set_menu(bot, member.user_id, Role.OWNER)
-        await set_menu(bot, query.from_user.id, Role.STAFF)
+        await set_menu(bot, member.user_id, Role.OWNER, app_url, bot_lang)
+        await set_menu(bot, query.from_user.id, Role.STAFF, app_url, lang)
         try:  # the new owner is not the one talking: the bot's language
             await bot.send_message(member.user_id, text(bot_lang, "owner_received", name=owner_name(old)))
         except AiogramError as exc:

@@ -193,6 +193,7 @@ def build_dispatcher(
             steps=onboarding.steps,
             kick=on_new_dialog,  # the outbox: alerts that waited for an owner
             lang=lang,
+            app_url=app_url,
         ),
         privacy_router(store, default_region=settings.default_region, confirmations=confirmations, lang=lang),
         demo_router(store, DemoSwitch(store, settings.demo), demo_url(settings), lang=lang),  # /demo, its erasure

@@ -3,6 +3,7 @@ server (the link sent is opened on the same server)."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from collections.abc import AsyncIterator
@@ -11,7 +12,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.runtime import WEBHOOK_PATH
+from bot.runtime import BOT_RUNTIME, WEBHOOK_PATH
 from dashboard.sessions import LOGIN_PREFIX, SESSION_PREFIX
 from dashboard.viewer import COOKIE
 from tests.conftest import RunningServer
@@ -162,3 +163,23 @@ async def test_over_https_every_member_gets_the_menu_button_that_opens_the_dashb
     assert link_in(answer).startswith(PUBLIC + "/dashboard/login?token=")
     assert answer.endswith("In Telegram, the «Reports» button left of the message field opens the reports.")
     assert STRANGER not in api.menu_buttons  # customers who write to the bot never see it
+
+
+async def test_whoever_claims_the_bot_over_https_gets_the_menu_button_at_once(
+    start_server: Any, api: BotAPI, http: aiohttp.ClientSession
+) -> None:
+    server: RunningServer = await start_server(
+        telegram_bot_token=TOKEN, telegram_api_url=api.url, public_url=PUBLIC, telegram_webhook_secret=SECRET
+    )
+    runtime = server.app[BOT_RUNTIME]
+    await asyncio.wait_for(runtime.claim_offered.wait(), 10)
+    assert runtime.claim_link is not None
+    start = "/start " + runtime.claim_link.split("?start=", 1)[1]
+
+    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+    async with http.post(server.url + WEBHOOK_PATH, json=command(OWNER, start, "ru"), headers=headers) as posted:
+        assert posted.status == 200
+    await api.wait_for("setChatMenuButton", lambda c: c.ok and c.params["chat_id"] == OWNER)
+
+    # the new owner's chat opens the dashboard from now on, not only after their next /start or a restart
+    assert api.menu_buttons[OWNER] == {"type": "web_app", "web_app": {"url": PUBLIC + "/dashboard"}, "text": "Отчёты"}
