@@ -15,22 +15,12 @@ from bot.access import MEMBERS, HasRole, member_name, set_app_button
 from bot.outbox import Clock
 from bot.texts import language, text
 from dashboard.sessions import Person, new_login
-from tracking.settings import Settings
+from tracking.settings import Settings, base_url
 from tracking.store.base import Store
 
 log = logging.getLogger("chattrack.bot.web")
 
 DASHBOARD_PATH = "/dashboard"
-
-
-def site_url(settings: Settings) -> str:
-    """Where a member's browser reaches this server: the public address, else this machine's own (development
-    on http://127.0.0.1 works; a wildcard listening address means the loopback one)."""
-    if settings.public_url:
-        return settings.public_url
-    host = settings.host if settings.host not in ("0.0.0.0", "::", "") else "127.0.0.1"
-    host = f"[{host}]" if ":" in host else host
-    return f"http://{host}:{settings.port}"
 
 
 def mini_app_url(settings: Settings) -> str | None:
@@ -53,7 +43,7 @@ def web_router(store: Store, settings: Settings, *, clock: Clock) -> Router:
         assert user is not None  # the role filter matched a sender
         lang = language(user.language_code)
         secret = await new_login(store, Person(user_id=user.id, name=member_name(user, 64), lang=lang), clock())
-        link = f"{site_url(settings)}{DASHBOARD_PATH}/login?token={secret}"
+        link = f"{base_url(settings)}{DASHBOARD_PATH}/login?token={secret}"
         answer = text(lang, "web_link", link=link)
         if app_url is not None:
             answer += text(lang, "web_app_hint", button=text(lang, "web_button"))
@@ -65,4 +55,4 @@ def web_router(store: Store, settings: Settings, *, clock: Clock) -> Router:
     return router
 
 
-__all__ = ["mini_app_url", "site_url", "web_router"]
+__all__ = ["mini_app_url", "web_router"]

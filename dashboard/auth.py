@@ -15,7 +15,7 @@ from aiogram.utils.web_app import WebAppInitData, safe_parse_webapp_init_data
 from aiohttp import web
 
 from bot.access import Role
-from dashboard.sessions import INIT_DATA_PREFIX, Person, _sweep, open_session, redeem_login
+from dashboard.sessions import INIT_DATA_PREFIX, Person, open_session, redeem_login, sweep_expired
 from dashboard.templating import browser_lang, render
 from dashboard.texts import t
 from dashboard.viewer import VIEWER, csrf_ok, role_of, same_origin, set_session_cookie, sign_out, viewer_of
@@ -119,7 +119,7 @@ async def mini_app_session(request: web.Request) -> web.StreamResponse:
         if await role_of(request, user.id) is Role.STRANGER:
             raise Refused(403, "stranger", lang)
         store = request.app[STORE]
-        await _sweep(store, INIT_DATA_PREFIX, now)
+        await sweep_expired(store, INIT_DATA_PREFIX, now)
         expires = data.auth_date.astimezone(UTC) + timedelta(hours=request.app[SETTINGS].mini_app_max_age_hours)
         if not await store.add_mark(INIT_DATA_PREFIX + data.hash, {"expires": expires.isoformat()}):
             raise Refused(401, "replayed", lang)

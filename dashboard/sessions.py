@@ -56,7 +56,7 @@ def _fields(person: Person, expires: datetime) -> dict[str, Any]:
     return {"user_id": person.user_id, "name": person.name, "lang": person.lang, "expires": expires.isoformat()}
 
 
-async def _sweep(store: Store, prefix: str, now: datetime) -> None:
+async def sweep_expired(store: Store, prefix: str, now: datetime) -> None:
     """Forget expired marks of `prefix` (links never opened, sessions never seen again)."""
     for key, value in (await store.marks(prefix)).items():
         if datetime.fromisoformat(str(value.get("expires", "1970-01-01T00:00:00+00:00"))) <= now:
@@ -65,7 +65,7 @@ async def _sweep(store: Store, prefix: str, now: datetime) -> None:
 
 async def new_login(store: Store, person: Person, now: datetime) -> str:
     """A one-time secret for `/dashboard/login?token=…`, valid LOGIN_LIFETIME."""
-    await _sweep(store, LOGIN_PREFIX, now)
+    await sweep_expired(store, LOGIN_PREFIX, now)
     secret = secrets.token_urlsafe(24)
     await store.put_mark(LOGIN_PREFIX + secret_digest(secret), _fields(person, now + LOGIN_LIFETIME))
     return secret
@@ -82,7 +82,7 @@ async def redeem_login(store: Store, secret: str, now: datetime) -> Person | Non
 
 
 async def open_session(store: Store, person: Person, now: datetime) -> Session:
-    await _sweep(store, SESSION_PREFIX, now)
+    await sweep_expired(store, SESSION_PREFIX, now)
     session = Session(id=secrets.token_urlsafe(32), person=person, expires=now + SESSION_LIFETIME)
     await store.put_mark(SESSION_PREFIX + secret_digest(session.id), _fields(person, session.expires))
     return session

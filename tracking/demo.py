@@ -15,7 +15,7 @@ from typing import Literal
 
 from tracking.models import Dialog, InboundMessage
 from tracking.periods import utc_now
-from tracking.settings import Settings
+from tracking.settings import Settings, base_url
 from tracking.store.base import CountQuery, Store
 
 DEMO = "demo"  # the provider of demo messages, and the tag of their dialogs
@@ -42,12 +42,7 @@ def new_contact() -> str:
 
 def demo_url(settings: Settings, port: int | None = None, host: str | None = None) -> str:
     """Where the owner opens the demo page: under the public address, else this machine's own."""
-    if settings.public_url:
-        return settings.public_url + "/demo"
-    host = host or settings.host
-    host = host if host not in ("0.0.0.0", "::", "") else "127.0.0.1"
-    host = f"[{host}]" if ":" in host else host
-    return f"http://{host}:{port or settings.port}/demo"
+    return base_url(settings, port=port, host=host) + "/demo"
 
 
 def _query() -> CountQuery:

@@ -330,6 +330,17 @@ class Settings(BaseSettings):
         return timedelta(hours=self.dialog_gap_hours)
 
 
+def base_url(settings: Settings, *, port: int | None = None, host: str | None = None) -> str:
+    """Where a browser reaches this server: the public address, else this machine's own (development on
+    http://127.0.0.1 works; a wildcard listening address means the loopback one)."""
+    if settings.public_url:
+        return settings.public_url
+    host = host or settings.host
+    host = host if host not in ("0.0.0.0", "::", "") else "127.0.0.1"
+    host = f"[{host}]" if ":" in host else host
+    return f"http://{host}:{port or settings.port}"
+
+
 @functools.cache
 def secret_settings() -> tuple[str, ...]:
     """Every setting typed as a secret: the rule above needs no list kept by hand."""
