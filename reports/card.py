@@ -155,7 +155,14 @@ def sale_amount(dialog: Dialog) -> Decimal | None:
 
 def sales_line(dialog: Dialog, lang: Lang) -> str | None:
     """«💰 Продажа: 12 000 ₽», «💰 Продажи: 12 000 ₽ + 3 000 ₽ = 15 000 ₽», «💰 Продажа: сумма не указана»
-    (plain text: callers escape); None without sales. The total only when the sales share one currency."""
+    (plain text: callers escape); None without sales."""
+    parts = sales_parts(dialog, lang)
+    return None if parts is None else f"💰 {parts[0]}: {parts[1]}"
+
+
+def sales_parts(dialog: Dialog, lang: Lang) -> tuple[str, str] | None:
+    """The sales line's label and amounts: («Продажи», «12 000 ₽ + 3 000 ₽ = 15 000 ₽»), («Продажи (7)»,
+    «84 000 ₽»); None without sales. The total only when the sales share one currency."""
     sales = dialog.sales
     if not sales:
         return None
@@ -164,12 +171,12 @@ def sales_line(dialog: Dialog, lang: Lang) -> str | None:
     known = [sale.amount for sale in sales if sale.amount is not None]
     total = money(sum(known, Decimal(0)), sales[0].currency, lang) if known and len(currencies) == 1 else None
     if len(sales) > MAX_SALES_SHOWN and total is not None:
-        return f"💰 {label} ({len(sales)}): {total}"
+        return f"{label} ({len(sales)})", total
     parts = [word(lang, "sale_no_amount") if s.amount is None else money(s.amount, s.currency, lang) for s in sales]
     if len(sales) > MAX_SALES_SHOWN:  # several currencies: the last ones
         parts = ["…", *parts[-MAX_SALES_SHOWN:]]
-    line = f"💰 {label}: " + " + ".join(parts)
-    return line + f" = {total}" if len(sales) > 1 and total is not None else line
+    amounts = " + ".join(parts)
+    return label, (amounts + f" = {total}" if len(sales) > 1 and total is not None else amounts)
 
 
 async def dialog_card(

@@ -11,46 +11,34 @@ from datetime import timedelta
 from html import escape
 from zoneinfo import ZoneInfo
 
-from reports.card import DialogCard, delivery_lines, sales_line, time_on_site
+from reports.card import DialogCard, delivery_lines
+from reports.card_rows import NAME_WIDTH, CardRow, card_head, card_rows, history_line
 from reports.counts import Change, Comparison, Dynamics, PeriodTotals, Ranking, TagScope, Totals
 from reports.i18n import (
-    BROWSERS,
-    DEVICES,
     Lang,
     bucket_label,
     duration,
     field_label,
-    medium_label,
-    messenger_label,
-    moment_label,
     number,
     percent,
     period_label,
     phone_label,
-    reason_label,
-    region_label,
     response_time,
     signed,
     signed_percent,
-    source_label,
-    tag_name,
     value_label,
     word,
 )
 from reports.periods import PeriodError
 from reports.tag_words import tag_note
 from reports.team import ResponseFigures, TeamReport
-from tracking.models import AnswerState, Dialog
-from tracking.pages import page_label
-from tracking.reasons import ReasonKind, parse_reason
+from tracking.models import Dialog
 from tracking.store.base import ResponseRow
 from tracking.strings import ELLIPSIS, message_text, one_line
-from tracking.team import answer_state, response_seconds
 
 TELEGRAM_LIMIT = 4096  # characters of a message (Telegram counts UTF-16 code units)
 CAPTION_LIMIT = 1024  # characters of a photo's caption
 VALUE_WIDTH = 80  # a page URL longer than this is shortened in the middle (full values are in the API)
-NAME_WIDTH = 100  # a contact's name as shown; providers do not bound it
 
 
 def shorten(text: str, width: int = VALUE_WIDTH) -> str:
@@ -320,101 +308,42 @@ def render_team(report: TeamReport, lang: Lang) -> str:
 # the dialog card ---------------------------------------------------------------------------------
 
 
-def _line(lang: Lang, name: str, value: object) -> str | None:
-    shown = one_line(value)
-    if not shown:
-        return None
-    return f"{escape(field_label(lang, name))}: {escape(shorten(shown, 200))}"
-
-
-# A medium that says nothing the source line has not: a direct visit's "(none)", a missing tag's "(not set)".
-_SAID = frozenset({"", "(none)", "(not set)"})
-
-
-def browser_label(lang: Lang, browser: str) -> str:
-    """ua-parser's family without "Mobile" (the device line says it), and its Russian name where it has one."""
-    name = " ".join(part for part in browser.split() if part != "Mobile")
-    return BROWSERS[lang].get(name, name)
+def _card_line(row: CardRow) -> str:
+    """A row of the card (reports/card_rows.py) as one line of the message."""
+    if row.key == "channel":
+        return f"{escape(row.label)}: <b>{escape(shorten(row.value))}</b>"
+    if row.key == "sales":
+        return escape(f"💰 {row.label}: {row.value}")
+    return f"{escape(row.label)}: {escape(shorten(row.value, 200))}"
 
 
 def render_card(card: DialogCard, lang: Lang) -> str:
-    """Everything known about one dialog; fields we do not know are left out, not shown empty."""
-    d, a, zone = card.dialog, card.dialog.attribution, card.zone
-    name = escape(one_line(d.contact_name, NAME_WIDTH) or "—")
-    phone = phone_label(one_line(d.contact_phone, VALUE_WIDTH))
-    customer = word(lang, "customer_repeat" if d.is_repeat else "customer_new")
-    status = escape(word(lang, f"status_{d.status.value}"))
-    if one_line(d.code):
-        status += f" <code>{escape(one_line(d.code, VALUE_WIDTH))}</code>"
-    reason = parse_reason(d.status_reason)
-    said = reason_label(lang, one_line(d.status_reason, 200))
-    if said and (reason is None or reason.kind is not ReasonKind.CODE_UNKNOWN):  # that one the status says
-        status += f" ({escape(said)})"
-    click_ids = ", ".join(
-        f"{k}={one_line(v, VALUE_WIDTH)}"
-        for k, v in (("gclid", a.gclid), ("yclid", a.yclid), ("fbclid", a.fbclid))
-        if v
-    )
+    """Everything known about one dialog, laid out by reports/card_rows.py (as the dashboard's card)."""
+    d, head = card.dialog, card_head(card, lang)
+    status = escape(head.status)
+    if head.code:
+        status += f" <code>{escape(head.code)}</code>"
+    if head.reason:
+        status += f" ({escape(head.reason)})"
     lines: list[str | None] = [
         _title(lang, "card"),
-        f"👤 <b>{name}</b>" + (f" · {escape(phone)}" if phone else ""),
-        f"💬 {escape(messenger_label(d))} → {escape(phone_label(one_line(d.business_number, VALUE_WIDTH)))}",
-        f"🕐 {escape(moment_label(lang, d.started_at, zone))} · {escape(customer)}",
-        f"🔕 <i>{escape(word(lang, 'alert_withheld'))}</i>" if d.alert_withheld else None,
+        f"👤 <b>{escape(head.name or '—')}</b>" + (f" · {escape(head.phone)}" if head.phone else ""),
+        f"💬 {escape(head.messenger)}",
+        f"🕐 {escape(head.started)} · {escape(head.customer)}",
+        f"🔕 <i>{escape(head.withheld)}</i>" if head.withheld else None,
         "",
         f"<b>{escape(word(lang, 'attribution'))}</b>: {status}",
-        f"{escape(field_label(lang, 'channel'))}: <b>{_value(lang, 'channel', a.channel.value)}</b>",
-        _line(lang, "source", source_label(lang, one_line(a.source)) if one_line(a.source) else None),
-        _line(lang, "medium", medium_label(lang, one_line(a.medium)) if one_line(a.medium) not in _SAID else None),
-        _line(lang, "campaign", a.campaign),
-        _line(lang, "content", a.content),
-        _line(lang, "term", a.term),
-        _line(lang, "click_ids", click_ids),
-        _line(lang, "referrer", page_label(a.referrer)),  # decoded, without the query, like the pages
-        _line(lang, "landing_page", page_label(a.landing_page)),
-        _line(lang, "contact_page", page_label(a.contact_page)),
-    ]
-    on_site = time_on_site(d)
-    if d.visit is not None and on_site is not None:
-        lines.append(_line(lang, "pages_seen", d.visit.pages_seen))
-        lines.append(_line(lang, "time_on_site", duration(lang, on_site)))
-    lines += [
-        _line(lang, "region", region_label(lang, one_line(a.region)) if one_line(a.region) else None),
-        _line(lang, "os", a.os),
-        _line(lang, "browser", browser_label(lang, one_line(a.browser))),
-        _line(lang, "device", DEVICES[lang].get(one_line(a.device), a.device)),
-        _line(lang, "screen", a.screen),
-        _line(lang, "language", a.language),
-        _line(lang, "tags", ", ".join(tag_name(lang, one_line(tag, VALUE_WIDTH)) for tag in d.tags)),
-        escape(sales) if (sales := sales_line(d, lang)) else None,
-        _line(lang, "message_count", d.message_count),
-        *_team_lines(lang, card),
+        *(_card_line(row) for row in card_rows(card, lang)),
     ]
     if card.deliveries:  # conversions and events sent to other systems, the latest last
         lines += ["", f"<b>{escape(word(lang, 'deliveries_block'))}</b>"]
-        lines += [escape(line) for line in delivery_lines(card.deliveries, lang, zone)]
+        lines += [escape(line) for line in delivery_lines(card.deliveries, lang, card.zone)]
     first_message = message_text(d.first_message, 1000)
     if first_message:
         lines += ["", f"<b>{escape(word(lang, 'first_message_block'))}</b>"]
         lines.append(f"<blockquote>{escape(first_message)}</blockquote>")
-    lines += ["", *_history(lang, card.history, zone)]
+    lines += ["", *_history(lang, card.history, card.zone)]
     return "\n".join(line for line in lines if line is not None)
-
-
-def _team_lines(lang: Lang, card: DialogCard) -> list[str | None]:
-    """Who took the lead and when; whether the business answered, how fast and who (when known)."""
-    d = card.dialog
-    taken = None
-    if d.taken_at is not None:
-        who = one_line(d.taken_by_name, NAME_WIDTH) or "—"
-        taken = f"{who}, {moment_label(lang, d.taken_at, card.zone)}"
-    state = answer_state(d, card.windows)
-    answer = word(lang, f"answer_{state.value}")
-    if state is AnswerState.ANSWERED:  # «Ответ: через 4 мин (Мария)»
-        answer = word(lang, "answer_after").format(time=response_time(lang, response_seconds(d)))
-        if one_line(d.answered_by):
-            answer += f" ({one_line(d.answered_by, NAME_WIDTH)})"
-    return [_line(lang, "taken_by", taken), _line(lang, "answer_state", answer)]
 
 
 def _history(lang: Lang, history: list[Dialog], zone: ZoneInfo) -> list[str]:
@@ -422,14 +351,8 @@ def _history(lang: Lang, history: list[Dialog], zone: ZoneInfo) -> list[str]:
         return [f"<i>{escape(word(lang, 'no_history'))}</i>"]
     lines = [f"<b>{escape(word(lang, 'history'))}</b> ({len(history)}):"]
     for earlier in history:
-        a = earlier.attribution
-        shown = one_line(a.source) not in _SAID | {"(direct)"}  # the channel says "Прямые заходы"
-        source_name = source_label(lang, one_line(a.source)) if shown else ""
-        source = " · ".join(escape(one_line(v, 40)) for v in (source_name, a.campaign) if one_line(v))
-        lines.append(
-            f"• {escape(moment_label(lang, earlier.started_at, zone))} — {_value(lang, 'channel', a.channel.value)}"
-            + (f" · {source}" if source else "")
-        )
+        h = history_line(lang, earlier, zone)
+        lines.append(f"• {escape(h.when)} — {escape(h.channel)}" + (f" · {escape(h.source)}" if h.source else ""))
     return lines
 
 
