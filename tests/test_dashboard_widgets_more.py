@@ -18,7 +18,6 @@ from tests.dashboard_helpers import OWNER_ID, session_cookie
 from tests.seed import seed_dialog, seed_report_fixture, utc
 from tests.test_money_reports import seed_money
 from tests.test_team_reports import seed_team_day
-from tracking.store.base import GROUPABLE_FIELDS
 
 TOKEN = "widgets-more-api-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -298,10 +297,11 @@ async def test_team_in_words(with_team: Any, http: aiohttp.ClientSession) -> Non
     assert "Никто не взял 1 0 (0 %) — — 1 1" in text
     assert "Ждали дольше 15 мин" in text and "Ждали дольше 1 ч" in text
     assert "Об ответах неизвестно: 1" in text
-    assert "nobody" not in shown.links  # nobody's leads have no list of their own
-    if "taken_by" in GROUPABLE_FIELDS:  # a person's figures open the leads they took
-        maria = next(key for key in shown.rows if key not in ("nobody", "total"))
-        assert await dialogs_behind(http, with_team, shown.links[maria]["dialogs"]) == 3
+    # a person's figures open the leads they took; nobody's, the leads nobody took
+    maria = next(key for key in shown.rows if key not in ("nobody", "total"))
+    assert await dialogs_behind(http, with_team, shown.links[maria]["dialogs"]) == 3
+    assert shown.links["nobody"]["dialogs"].endswith("taken_by=none")
+    assert await dialogs_behind(http, with_team, shown.links["nobody"]["dialogs"]) == 1
     (spec,) = shown.charts
     assert spec["kind"] == "hbar" and spec["labels"] == ["Мария", "Ирина"]
     assert spec["datasets"][0]["data"] == [6.0, 30.0]  # medians in minutes: 360 s and 1,800 s

@@ -17,11 +17,9 @@ from dashboard.widgets.cells import Num, count, notes, share, table_words
 from reports.i18n import Lang, number, period_label, response_time, word
 from reports.render import NAME_WIDTH
 from reports.team import ResponseFigures, team_report
-from tracking.store.base import GROUPABLE_FIELDS
+from tracking.store.base import NOT_TAKEN
 from tracking.strings import one_line
 from webhooks.app import STORE
-
-TAKEN_BY = "taken_by"  # the dialog list's filter by who took a lead, where the store can filter by it
 
 
 def seconds(lang: Lang, value: float | None, href: str | None) -> Num:
@@ -55,11 +53,10 @@ async def build(request: web.Request, q: DashboardQuery, viewer: Viewer) -> web.
     report = await team_report(
         request.app[STORE], q.period, now=q.now, filters=q.filters, include_probable=q.probable, tags=q.tags
     )
-    filterable = TAKEN_BY in GROUPABLE_FIELDS
 
-    def link(user_id: int | None) -> str | None:
-        """A person's leads; those nobody took have no list of their own (yet)."""
-        return q.dialogs_link(**{TAKEN_BY: str(user_id)}) if filterable and user_id is not None else None
+    def link(user_id: int | None) -> str:
+        """A person's leads, or those nobody took."""
+        return q.dialogs_link(taken_by=NOT_TAKEN if user_id is None else str(user_id))
 
     rows = [
         {
@@ -81,7 +78,7 @@ async def build(request: web.Request, q: DashboardQuery, viewer: Viewer) -> web.
                 "data": [round((p.figures.median_seconds or 0) / 60, 1) for _, p in answered],
             }
         ],
-        links=[link(p.user_id) or q.dialogs_link() for _, p in answered],
+        links=[link(p.user_id) for _, p in answered],
     )
     total = report.total
     said = []
