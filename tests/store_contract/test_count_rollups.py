@@ -42,7 +42,7 @@ WINDOW = timedelta(hours=80)
 CONTACTS = ["+79160000001", "+79160000002", "+79160000003", "+79160000004"]
 CHANNELS = [Channel.PAID_SEARCH, Channel.ORGANIC_SEARCH, Channel.DIRECT, Channel.UNATTRIBUTED]
 STATUSES = [AttributionStatus.EXACT, AttributionStatus.PROBABLE, AttributionStatus.NONE]
-TAGS = ["spam", "sale", "vip"]
+TAGS = ["spam", "sale", "vip", "qualified"]
 TAKERS = [501, 502]  # Telegram user ids of the team members who take leads
 ZONES = [ZoneInfo("Europe/Moscow"), ZoneInfo("UTC"), ZoneInfo("Asia/Kolkata")]
 EVERYTHING = (at("2020-01-01 00:00"), at("2030-01-01 00:00"))
@@ -78,8 +78,10 @@ instants = st.one_of(
     moments.map(lambda m: m + timedelta(seconds=17)),
 )
 filters = st.dictionaries(
-    st.sampled_from(["channel", "source", "status", "tag", "business_number", "messenger", "taken_by"]),
-    st.sampled_from(["paid_search", "google", "probable", "exact", "sale", "vip", NUMBER, "whatsapp", "501", "none"]),
+    st.sampled_from(["channel", "source", "campaign", "status", "tag", "business_number", "messenger", "taken_by"]),
+    st.sampled_from(
+        ["paid_search", "google", "spring", "probable", "exact", "qualified", "vip", NUMBER, "whatsapp", "501", "none"]
+    ),
     max_size=2,
 ).filter(lambda chosen: chosen.get("taken_by", "none") in ("501", "none"))  # taken_by takes only ids and none
 options = st.tuples(
@@ -150,7 +152,10 @@ async def apply(store: Store, operations: list[tuple[Any, ...]], sent: list[str]
         elif op[0] == "tag" and dialogs:
             await store.set_tags(dialogs[op[1] % len(dialogs)].id, op[2])
         elif op[0] == "attribute" and sent:
-            attribution = Attribution(channel=op[2], source="vk", landing_page="https://salon.example/")
+            campaign = "autumn" if op[2] == Channel.PAID_SEARCH else None
+            attribution = Attribution(
+                channel=op[2], source="vk", campaign=campaign, landing_page="https://salon.example/"
+            )
             change = CodeAttribution(code=uuid.uuid4().hex[:8], status=op[3], attribution=attribution)
             await store.edit_message("twilio", sent[op[1] % len(sent)], "код", T0 + WINDOW, change)
         elif op[0] == "take" and dialogs:  # who took a lead: counted raw, never from the rollups
@@ -203,13 +208,18 @@ async def test_every_count_equals_a_recount_after_any_changes(
         dialogs = await store.list_dialogs(*EVERYTHING)
         if isinstance(store, MongoStore):  # every change counted itself: no hour is left to the repair
             assert await store.db.count_marks.count_documents({}) == 0
-        group_bys = [[], *([name] for name in GROUPABLE_FIELDS)]
+        # Every field alone, and the money reports' leads: by channel, source and campaign (their own shape).
+        group_bys = [[], *([name] for name in GROUPABLE_FIELDS), ["channel", "source", "campaign"]]
         # Periods that end or start within an hour of a dialog: its part-hour is counted from the dialogs.
         around = [d.started_at for d in dialogs[:3]]
         queries += [(T0 - timedelta(days=1), t + timedelta(minutes=1), None, {}, ["spam"], True) for t in around]
         queries += [(t - timedelta(minutes=1), T0 + 2 * WINDOW, Bucket.DAY, {}, [], False) for t in around]
         # Who took them (counted raw whatever else the query asks): one taker's, and those nobody took.
         queries += [(T0, T0 + 2 * WINDOW, Bucket.DAY, {"taken_by": taker}, [], True) for taker in ("501", "none")]
+        # The money reports' qualified leads (a tag filter, spam left out), and a campaign's leads by source.
+        queries += [(T0 - timedelta(days=1), T0 + 2 * WINDOW, None, {"tag": "qualified"}, ["spam"], probable)
+                    for probable in (True, False)]  # fmt: skip
+        queries += [(T0 - timedelta(days=1), T0 + 2 * WINDOW, Bucket.DAY, {"campaign": "spring"}, ["spam"], True)]
         for start, end, bucket, filtered, without, probable in queries:
             for group_by in group_bys:
                 query = CountQuery(
@@ -271,6 +281,110 @@ async def test_a_file_of_an_older_version_counts_raw_until_its_rollups_are_rebui
         assert snapshot(tmp_path / "old.db") != []
     finally:
         await reopened.close()
+
+
+def test_the_money_reports_leads_are_read_from_their_own_shape() -> None:
+    """Leads and qualified leads by channel, source and campaign (reports/money.py, views above the ad)."""
+    period = {"start": T0, "end": T0 + WINDOW, "without_tags": ["spam"]}
+    leads = CountQuery(**period, group_by=["channel", "source", "campaign"])
+    qualified = CountQuery(**period, group_by=["channel", "source", "campaign"], filters={"tag": "qualified"})
+    assert rollups.shape_for(leads) == rollups.shape_for(qualified) == "source_campaign"
+    assert rollups.shape_for(CountQuery(**period, group_by=["channel", "campaign"])) == "campaign"  # the smaller
+    assert rollups.shape_for(CountQuery(**period, group_by=["channel", "source", "campaign", "content"])) is None
+
+
+async def test_a_file_whose_rollups_lack_a_shape_added_since_rebuilds_them(tmp_path: Path) -> None:
+    """A file of a version before a shape was added: its rows are complete for the shapes it knew, but hold
+    none of the new shape. open() sees the other shapes' mark, counts raw and rebuilds every shape."""
+    path = tmp_path / "shapes.db"
+    store = SQLiteStore(path, roll_up_every=None)
+    await store.open()
+    for minute in range(0, 600, 7):
+        new = new_dialog(
+            message(T0 + timedelta(minutes=minute), contact=f"+7916{minute:07d}"),
+            channel=CHANNELS[minute % 4],
+            source=["google", "yandex", None][minute % 3],
+            campaign=f"campaign-{minute % 2}",
+            tags=["qualified"] if minute % 5 == 0 else [],
+        )
+        await store.add_message(new)
+    await store.roll_up(now=T0 + timedelta(days=2))
+    dialogs = await store.list_dialogs(*EVERYTHING)
+    money = [
+        CountQuery(start=T0 - timedelta(days=1), end=T0 + timedelta(days=1), group_by=["channel", "source", "campaign"],
+                   filters=filtered, without_tags=["spam"])
+        for filtered in ({}, {"tag": "qualified"})
+    ]  # fmt: skip
+    expected = [recount(dialogs, query) for query in money]
+    assert all(expected)
+
+    def older_version(db: sqlite3.Connection) -> None:  # rows of every shape but the new one, and no mark
+        db.execute("DELETE FROM dialog_counts WHERE shape = 'source_campaign'")
+        db.execute("DELETE FROM meta WHERE key = ?", (rollups.SHAPES_KEY,))
+
+    await store.write(older_version)
+    await store.close()
+    assert all(row[1] != "source_campaign" for row in snapshot(path))
+
+    reopened = SQLiteStore(path, roll_up_every=None)
+    await reopened.open()
+    try:
+        assert reopened._rebuild is not None  # open() found rows of other shapes and started the rebuild
+        assert not await reopened.read(rollups.is_ready)
+        assert [rows(await reopened.count_dialogs(query)) for query in money] == expected  # raw meanwhile
+        assert await reopened._rebuild
+        assert await reopened.read(rollups.is_ready)
+        assert [rows(await reopened.count_dialogs(query)) for query in money] == expected  # from the new shape
+        assert any(row[1] == "source_campaign" for row in snapshot(path))
+        assert await reopened.read(lambda db: rollups._meta(db, rollups.SHAPES_KEY)) == rollups.SHAPES_MARK
+    finally:
+        await reopened.close()
+    again = SQLiteStore(path, roll_up_every=None)  # the mark is kept: the next open rebuilds nothing
+    await again.open()
+    try:
+        assert again._rebuild is None
+    finally:
+        await again.close()
+
+
+async def test_a_mongodb_whose_counts_lack_a_shape_added_since_recounts_every_hour(mongodb: MongoServer) -> None:
+    """The same upgrade on MongoDB: counts kept by a version before the shape hold none of its rows; open()
+    marks every hour (reports count them raw) and the repair recounts them with every shape."""
+    name = f"chattrack_test_{uuid.uuid4().hex[:12]}"
+    store = MongoStore(mongodb.database_url(name))
+    await store.open()
+    try:
+        for minute in range(0, 600, 23):
+            new = new_dialog(
+                message(T0 + timedelta(minutes=minute), contact=f"+7916{minute:07d}"),
+                channel=CHANNELS[minute % 4],
+                source=["google", "yandex", None][minute % 3],
+                campaign=f"campaign-{minute % 2}",
+                tags=["qualified"] if minute % 5 == 0 else [],
+            )
+            await store.add_message(new)
+        dialogs = await store.list_dialogs(*EVERYTHING)
+        # an older version's counts: no rows of the new shape, no mark of the shapes counted
+        await store.db.dialog_counts.delete_many({"shape": "source_campaign"})
+        await store.db.meta.update_one({"_id": mongo_counts.STATE}, {"$unset": {"shapes": ""}})
+    finally:
+        await store.close()
+    query = CountQuery(start=T0 - timedelta(days=1), end=T0 + timedelta(days=1),
+                       group_by=["source", "campaign"], without_tags=["spam"])  # fmt: skip
+    reopened = MongoStore(mongodb.database_url(name), count_stale=0)
+    await reopened.open()
+    try:
+        assert reopened._startup_repair is not None  # every hour marked at open
+        assert await reopened._startup_repair
+        assert await reopened.db.dialog_counts.count_documents({"shape": "source_campaign"}) > 0
+        state = await reopened.db.meta.find_one({"_id": mongo_counts.STATE})
+        assert state is not None and state["shapes"] == rollups.SHAPES_MARK
+        assert rows(await reopened.count_dialogs(query)) == recount(dialogs, query)
+    finally:
+        await reopened.close()
+        client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(mongodb.url)
+        await client.drop_database(name)
+        await client.close()
 
 
 async def test_a_migration_marks_the_rollups_stale_and_a_rebuild_started_before_it_does_not_mark_them_ready(

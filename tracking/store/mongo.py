@@ -568,13 +568,20 @@ class MongoStore:
             empty = await db.dialogs.find_one({}, {"_id": 1}) is None
             with contextlib.suppress(DuplicateKeyError):
                 value = mongo_counts.READY if empty else "stale"
-                await db.meta.insert_one({"_id": mongo_counts.STATE, "value": value})
+                await db.meta.insert_one({"_id": mongo_counts.STATE, "value": value, "shapes": rollups.SHAPES_MARK})
+            state = await db.meta.find_one({"_id": mongo_counts.STATE})
+        if state is not None and state["value"] == mongo_counts.READY and state.get("shapes") != rollups.SHAPES_MARK:
+            # rows counted for other shapes (a shape added since has none for the dialogs): every hour recounted
+            await db.meta.update_one(
+                {"_id": mongo_counts.STATE, "value": mongo_counts.READY}, {"$set": {"value": "stale shapes"}}
+            )
             state = await db.meta.find_one({"_id": mongo_counts.STATE})
         if state is not None and state["value"] != mongo_counts.READY:
             with pymongo.timeout(self.build_timeout):
                 await mongo_counts.mark_everything(db)
             await db.meta.update_one(
-                {"_id": mongo_counts.STATE, "value": state["value"]}, {"$set": {"value": mongo_counts.READY}}
+                {"_id": mongo_counts.STATE, "value": state["value"]},
+                {"$set": {"value": mongo_counts.READY, "shapes": rollups.SHAPES_MARK}},
             )
         # The first open makes the key; every copy reads the one stored (a racing upsert loses with 11000).
         with contextlib.suppress(DuplicateKeyError):

@@ -47,12 +47,18 @@ SHAPES: dict[str, tuple[str, ...]] = {
     "tag": ("tag",),
     "channel": ("channel", "source", "medium"),
     "campaign": ("channel", "campaign"),
+    # the money reports' leads: spend joins them by source and campaign, and each campaign has its channel
+    "source_campaign": ("channel", "source", "campaign"),
     "content": ("channel", "content"),
     "term": ("channel", "term"),
     "region": ("region",),
     "contact_page": ("contact_page",),
     "landing_page": ("landing_page",),
 }
+# meta: the shapes the rows were counted for (SHAPES_MARK). A file whose rows are of other shapes (a shape added
+# since) is rebuilt at open, as an older version's is: reports count raw till then.
+SHAPES_KEY = "dialog_counts_shapes"
+SHAPES_MARK = ";".join(f"{shape}={','.join(fields)}" for shape, fields in SHAPES.items())
 # (span, characters of a stored started_at that name its slot): the UTC day and the UTC hour.
 DAY, HOUR = ("d", 10), ("h", 13)
 BUCKETS = ("day", "week", "month", "quarter")
@@ -229,18 +235,23 @@ def mark_stale(db: sqlite3.Connection) -> None:
 
 def setup(db: sqlite3.Connection) -> None:
     """At open, in the schema's transaction: a file without the rows' state or their watermark (an older
-    version's) is ready when it holds no dialog yet, else stale (`rebuild` fills the rows and sets W)."""
+    version's) is ready when it holds no dialog yet, else stale (`rebuild` fills the rows and sets W); so is
+    one whose rows were counted for other SHAPES (a shape added since has no rows for its dialogs)."""
     db.executescript(SCHEMA)
     known = db.execute(
         f"SELECT COUNT(*) FROM meta WHERE key IN ('dialog_counts', '{ROLLED}', '{WATERMARK}')"
     ).fetchone()[0]
+    has_dialogs = db.execute("SELECT 1 FROM dialogs LIMIT 1").fetchone() is not None
     if known < 3:
-        if db.execute("SELECT 1 FROM dialogs LIMIT 1").fetchone() is None:
-            _set_state(db, READY)
-        else:
+        if has_dialogs:
             mark_stale(db)
+        else:
+            _set_state(db, READY)
         for key in (ROLLED, WATERMARK):
             db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, '')", (key,))
+    elif _meta(db, SHAPES_KEY) != SHAPES_MARK and has_dialogs and is_ready(db):
+        mark_stale(db)  # (a stale file's rebuild counts every shape already)
+    _set_meta(db, SHAPES_KEY, SHAPES_MARK)
 
 
 # rolling up -------------------------------------------------------------------------------------------
@@ -603,6 +614,8 @@ __all__ = [
     "HOUR",
     "SCHEMA",
     "SHAPES",
+    "SHAPES_KEY",
+    "SHAPES_MARK",
     "add",
     "add_new",
     "begin_rebuild",
