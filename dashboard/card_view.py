@@ -2,7 +2,7 @@
 
 The card's rows are the bot's (reports/card_rows.py: the same fields, order, labels and words); the page
 groups them into its sections and adds what a chat message leaves out for room: when the last message came,
-the contact's id where it is not the phone, the dialog's id (the code it shows beside the status).
+the contact's id where it is not the phone, the dialog's id.
 """
 
 from __future__ import annotations
