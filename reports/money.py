@@ -45,8 +45,8 @@ from reports.periods import Period
 from reports.render import shorten
 from reports.tag_words import tag_note
 from tracking.channels import classify
-from tracking.models import Channel, Cost
-from tracking.store.base import CountQuery, CountRow, SaleRow, Store
+from tracking.models import Channel
+from tracking.store.base import CostRow, CountQuery, CountRow, SaleRow, Store
 from tracking.strings import one_line
 
 _T = TypeVar("_T")
@@ -146,10 +146,10 @@ class Match:
         return bool(self.cells or self.ad_cells)
 
 
-def spends(costs: Iterable[Cost], currency: str) -> list[Spend]:
+def spends(costs: Iterable[CostRow], currency: str) -> list[Spend]:
     """Costs of the business currency added up per source, campaign (name and id) and ad, in the order first
     seen; costs of another currency are not added to these (there is no rate to add them with)."""
-    firsts: dict[tuple[str, str, str, str], Cost] = {}
+    firsts: dict[tuple[str, str, str, str], CostRow] = {}
     amounts: dict[tuple[str, str, str, str], Decimal] = {}
     wanted = currency.upper()
     for cost in costs:
@@ -405,7 +405,7 @@ class Joined:
     cells: list[Cell]
     matches: list[Match]
     sales: list[SaleRow]  # the sales the filters keep
-    costs: list[Cost]  # every cost of the period's days (the workbook's spend sheet)
+    costs: list[CostRow]  # every cost of the period's days (the workbook's spend sheet)
     spend_known: bool
     counted: bool  # qualified leads counted (not under another tag's filter)
     checked: dict[str, str]
@@ -440,7 +440,7 @@ async def joined(
     only = checked.get("tag")
     counted = only in (None, QUALIFIED)  # "qualified" is a tag: under another tag's filter it is not counted
     first, end = cost_days(period)
-    no_costs: list[Cost] = []
+    no_costs: list[CostRow] = []
     (leads, qualified), sales, costs, every = await asyncio.gather(
         _lead_counts(store, leads_query, asked, count_qualified=counted and only is None),
         store.sale_rows(report_query(period, asked, without, include_probable)),

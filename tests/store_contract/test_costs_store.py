@@ -16,7 +16,7 @@ from pymongo import AsyncMongoClient
 from tests.mongo_server import MongoServer
 from tests.store_contract import MakeStore
 from tracking.models import Cost
-from tracking.store.base import Store
+from tracking.store.base import CostRow, Store
 from tracking.store.mongo import MongoStore
 
 
@@ -55,7 +55,8 @@ async def test_costs_come_back_exact_for_the_days_asked_in_order(store: Store) -
 
     assert written == 5
     rows = await store.cost_rows(date(2026, 11, 1), date(2026, 11, 3))
-    assert rows == [saved[1], saved[2], saved[0]]  # by day, then source ("vk" before "yandex"), then campaign
+    # by day, then source ("vk" before "yandex"), then campaign; plain rows with every field as saved
+    assert rows == [CostRow(**saved[i].model_dump()) for i in (1, 2, 0)]
     assert [r.amount for r in rows] == [Decimal("0.01"), Decimal("99999999999.99"), Decimal("1234.56")]
     assert all(isinstance(r.amount, Decimal) for r in rows)
     assert str(rows[2].amount) == "1234.56"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -91,10 +91,27 @@ ATTRIBUTION_FIELDS = (
 
 # Dialog fields a report may group or filter by. "tag" matches any one of a dialog's tags; "taken_by" is who
 # took the lead (a Telegram user id as text, NOT_TAKEN for nobody), which no rollup shape holds: counted raw.
+# "customer" is whether the contact wrote before (the dialog's is_repeat): "new" or "repeat", as a dialog's
+# record (reports/card.py) and the exports write it. Every rollup row counts both, so no shape needs it.
 TAKEN_BY = "taken_by"
-GROUPABLE_FIELDS = (*ATTRIBUTION_FIELDS, "business_number", "messenger", "status", "tag", TAKEN_BY)
+CUSTOMER = "customer"
+GROUPABLE_FIELDS = (*ATTRIBUTION_FIELDS, "business_number", "messenger", "status", "tag", TAKEN_BY, CUSTOMER)
 NOT_TAKEN = "none"  # taken_by=none: the dialogs nobody took (a group of them has the key None)
 MAX_USER_ID = 2**63 - 1  # Telegram's ids fit in 52 bits; both stores keep 64-bit integers
+NEW_CUSTOMER, REPEAT_CUSTOMER = "new", "repeat"
+CUSTOMERS = (NEW_CUSTOMER, REPEAT_CUSTOMER)
+
+
+def is_repeat_of(value: str) -> bool:
+    """A customer filter's value as stored (is_repeat): True for "repeat", False for "new"; ValueError else."""
+    if value not in CUSTOMERS:
+        raise ValueError(f"customer must be {NEW_CUSTOMER!r} or {REPEAT_CUSTOMER!r}, not {value!r}")
+    return value == REPEAT_CUSTOMER
+
+
+def customer_key(is_repeat: object) -> str:
+    """A customer group's key: "repeat" for a repeat dialog, "new" otherwise."""
+    return REPEAT_CUSTOMER if is_repeat else NEW_CUSTOMER
 
 
 def taker_of(value: str) -> int | None:
@@ -271,6 +288,25 @@ class ResponseRow:
 
 
 @dataclass(slots=True, kw_only=True)
+class ResponseGroup:
+    """The dialogs of one taker (None: nobody took them) and channel among those a team report counts, summed
+    up by the store (Store.response_sums): what reports/team.py would work out from their ResponseRows."""
+
+    taken_by: int | None
+    channel: str
+    dialogs: int
+    unanswered: int  # no reply known, on a provider and number that reported replies since before it opened
+    late: list[int]  # of the unanswered, those opened at or before each moment of `opened_by`
+    seconds: list[float]  # each answered dialog's first-response seconds (tracking.team.response_seconds)
+
+
+@dataclass(slots=True, kw_only=True)
+class ResponseSums:
+    groups: list[ResponseGroup]
+    names: dict[int, str]  # each taker's name when they last took one of these dialogs (never empty)
+
+
+@dataclass(slots=True, kw_only=True)
 class SaleRow:
     """One sale with what the money reports group it by (Store.sale_rows): the dialog's attribution and start."""
 
@@ -288,6 +324,21 @@ class SaleRow:
     term: str | None = None
     status: str = "none"
     tags: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class CostRow:
+    """A stored cost as the reports read it (Store.cost_rows): Cost's fields, not validated again (they were when
+    saved). A month holds thousands (a cost per campaign, ad and day): a pydantic model each cost ~10 µs."""
+
+    day: date
+    source: str
+    campaign: str
+    campaign_id: str | None
+    ad_id: str | None
+    amount: Decimal
+    currency: str
+    origin: str
 
 
 class Store(Protocol):
@@ -510,6 +561,18 @@ class Store(Protocol):
         include_probable applied as count_dialogs applies them (group_by and bucket ignored), oldest first,
         at most `limit`: what the team reports compute response times from."""
 
+    async def response_sums(
+        self,
+        query: CountQuery,
+        windows: Mapping[tuple[str, str], datetime],
+        opened_by: Sequence[datetime],
+        limit: int = 200_000,
+    ) -> ResponseSums | None:
+        """The dialogs response_rows reads for `query`, summed up per taker and channel by the store itself:
+        unanswered as tracking.team.answer_state says with these reply `windows`. None when it does not sum
+        them (the report then sums response_rows): MongoDB; SQLite while the period holds dialogs whose team
+        columns are not filled yet, or more than `limit` dialogs."""
+
     # money: sales of a dialog, ad spend
     async def add_sale(self, dialog_id: str, sale: Sale, deliveries: Sequence[OutboxItem] = ()) -> Dialog | None:
         """Record one more sale of the dialog (and its "sale" tag when missing), queueing `deliveries` in the
@@ -532,7 +595,7 @@ class Store(Protocol):
         """Insert or replace each cost by (origin, day, source, campaign_id or campaign, ad_id): a re-import
         of a day replaces its figures, never adds them twice. All or nothing. Returns how many were written."""
 
-    async def cost_rows(self, start: date, end: date) -> list[Cost]:
+    async def cost_rows(self, start: date, end: date) -> list[CostRow]:
         """Every cost of days in [start, end), by day then source then campaign."""
 
     # once-only jobs (daily summary across restarts and replicas), leased like alerts

@@ -77,12 +77,14 @@ from tracking.store import mongo_counts, rollups
 from tracking.store.base import (
     ATTRIBUTION_FIELDS,
     CLICKS_KEPT_PER_VISIT,
+    CUSTOMER,
     GROUPABLE_FIELDS,
     NAME_SCAN,
     TAKEN_BY,
     BusinessAccount,
     CodeAttribution,
     CodeTaken,
+    CostRow,
     CountQuery,
     CountRow,
     DialogBrowse,
@@ -91,6 +93,7 @@ from tracking.store.base import (
     NewDialog,
     ReplySource,
     ResponseRow,
+    ResponseSums,
     SaleRow,
     StaffMember,
     StoredMessage,
@@ -99,6 +102,7 @@ from tracking.store.base import (
     TeamChat,
     VisitBudgetSpent,
     erased_message_digest,
+    is_repeat_of,
     new_erasure_key,
     taker_key,
     taker_of,
@@ -336,6 +340,8 @@ def _check_fields(query: CountQuery) -> None:
             raise ValueError(f"cannot group or filter by {name!r}")
     if TAKEN_BY in query.filters:
         taker_of(query.filters[TAKEN_BY])
+    if CUSTOMER in query.filters:
+        is_repeat_of(query.filters[CUSTOMER])
 
 
 def _path(name: str) -> str:
@@ -359,6 +365,8 @@ def _hides(query: CountQuery, name: str) -> bool:
 def _filter(query: CountQuery, name: str, value: str) -> Doc:
     if name == TAKEN_BY:  # kept as the user's integer id; None (nobody) also matches a missing field
         return {TAKEN_BY: taker_of(value)}
+    if name == CUSTOMER:  # a new customer's dialog: is_repeat false (or missing, as count_pipeline reads it)
+        return {"is_repeat": True} if is_repeat_of(value) else {"is_repeat": {"$ne": True}}
     path = _path(name)
     if not _hides(query, name):
         return {path: value}
@@ -368,6 +376,8 @@ def _filter(query: CountQuery, name: str, value: str) -> Doc:
 
 
 def _group_key(query: CountQuery, name: str) -> Any:
+    if name == CUSTOMER:
+        return {"$cond": [{"$eq": ["$is_repeat", True]}, "repeat", "new"]}
     # $ifNull: a missing field groups with null, as NULL does in SQL.
     value: Any = {"$ifNull": [f"${_path(name)}", None]}
     if _hides(query, name):
@@ -1537,13 +1547,13 @@ class MongoStore:
         await self.db.cost_batches.delete_one({"_id": seq})
 
     @_unavailable_as_store_error
-    async def cost_rows(self, start: date, end: date) -> list[Cost]:
+    async def cost_rows(self, start: date, end: date) -> list[CostRow]:
         await self._apply_cost_journals()
         # Every _id begins ["YYYY-MM-DD", so ids of days in [start, end) sort between these two prefixes.
         where = {"_id": {"$gte": f'["{start.isoformat()}"', "$lt": f'["{end.isoformat()}"'}}
         docs = await self.db.costs.find(where).to_list()
         found = [
-            Cost(
+            CostRow(
                 day=date.fromisoformat(doc["day"]),
                 source=doc["source"],
                 campaign=doc["campaign"],
@@ -1898,6 +1908,15 @@ class MongoStore:
             )
             for d in docs
         ]
+
+    async def response_sums(
+        self,
+        query: CountQuery,
+        windows: Mapping[tuple[str, str], datetime],
+        opened_by: Sequence[datetime],
+        limit: int = 200_000,
+    ) -> ResponseSums | None:
+        return None  # the team report sums response_rows, which read only the fields it needs (a projection)
 
 
 __all__ = ["MongoStore", "bot_message", "count_pipeline", "count_rows", "dialog_document"]

@@ -16,7 +16,7 @@ import logging
 import sqlite3
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -48,12 +48,14 @@ from tracking.store import rollups
 from tracking.store.base import (
     ATTRIBUTION_FIELDS,
     CLICKS_KEPT_PER_VISIT,
+    CUSTOMER,
     GROUPABLE_FIELDS,
     NAME_SCAN,
     TAKEN_BY,
     BusinessAccount,
     CodeAttribution,
     CodeTaken,
+    CostRow,
     CountQuery,
     CountRow,
     DialogBrowse,
@@ -61,7 +63,9 @@ from tracking.store.base import (
     Invite,
     NewDialog,
     ReplySource,
+    ResponseGroup,
     ResponseRow,
+    ResponseSums,
     SaleRow,
     StaffMember,
     StoredMessage,
@@ -70,6 +74,7 @@ from tracking.store.base import (
     TeamChat,
     VisitBudgetSpent,
     erased_message_digest,
+    is_repeat_of,
     new_erasure_key,
     taker_key,
     taker_of,
@@ -320,6 +325,9 @@ def migrate(db: sqlite3.Connection) -> None:
     # open, in short writes (FILL_TEAM_COLUMNS), and found by this index meanwhile (empty once they are).
     add_columns(db, "dialogs", TEAM_COLUMNS)
     db.execute("CREATE INDEX IF NOT EXISTS dialogs_unfilled ON dialogs (started_at) WHERE provider IS NULL")
+    # What the team report sums (response_sums) after started_at: a month is read from this index alone, not
+    # from ~82,000 wide table rows (docs/performance.md, "Team report"). Built here: it needs TEAM_COLUMNS.
+    db.execute(TEAM_INDEX)
     # Deliveries to other systems share the outbox (issue 19): items from before are alerts, their new
     # columns NULL (a sent one has no outcome). outbox_kind_due (SCHEMA) replaces (sent_at, next_attempt_at).
     add_columns(db, "outbox", DELIVERY_COLUMNS)
@@ -328,6 +336,10 @@ def migrate(db: sqlite3.Connection) -> None:
     add_columns(db, "clicks", {"prefill": "TEXT"})
 
 
+TEAM_INDEX = (
+    "CREATE INDEX IF NOT EXISTS dialogs_team ON dialogs "
+    "(started_at, status, channel, taken_by, provider, business_number, answered_at, taken_by_name, id)"
+)
 # Dialogs filled per write, so ingest waits little behind one (docs/performance.md, "Team report").
 FILL_BATCH = 2000
 FILL_TEAM_COLUMNS = (
@@ -511,6 +523,10 @@ def dialog_filters(query: CountQuery) -> tuple[Callable[[str], str], list[str], 
             where.append(condition)
             args.extend(taker)
             continue
+        elif name == CUSTOMER:
+            where.append("d.is_repeat = ?")
+            args.append(int(is_repeat_of(value)))
+            continue
         else:
             where.append(f"{column(name)} = ?")
         args.append(value)
@@ -595,6 +611,74 @@ def _build_rows(cursor: sqlite3.Cursor, rows: list[ResponseRow], parse: Callable
                 tags=sorted(tags.split(TAG_SEPARATOR)) if tags else [],
             )
         )
+
+
+def response_sums_sql(
+    query: CountQuery, windows: Mapping[tuple[str, str], datetime], opened_by: Sequence[datetime]
+) -> tuple[tuple[str, list[Any]], tuple[str, list[Any]]]:
+    """Store.response_sums: the dialogs of response_sql summed up per taker and channel in SQL (their count,
+    the unanswered, those opened by each of `opened_by`, each taker's latest name), and the answered ones'
+    taker, channel, start and first reply, whose seconds Python works out (the reply's text is a document's
+    in dialogs filled from one, not always ts()'s). Both read dialogs_team alone while no filter needs more.
+    Times compare as text: started_at and the arguments are ts()'s, fixed-width UTC, in time order."""
+    column, filters, filter_args = dialog_filters(query)
+    where = " AND ".join(["d.started_at >= ? AND d.started_at < ?", *filters])
+    where_args = [ts(query.start), ts(query.end), *filter_args]
+    # The moment a dialog's provider and number began reporting replies (tracking.team.answer_state).
+    since = "CASE " + " ".join("WHEN d.provider = ? AND d.business_number = ? THEN ?" for _ in windows) + " END"
+    since_args = [value for (provider, number), at in windows.items() for value in (provider, number, ts(at))]
+    unanswered = f"d.answered_at IS NULL AND {since} <= d.started_at" if windows else "0"
+    late = "".join(", count(CASE WHEN unanswered AND started_at <= ? THEN 1 END)" for _ in opened_by)
+    # max() of named_at: SQLite takes the bare column `name` from the row holding it (the latest named).
+    groups = (
+        f"SELECT taken_by, channel, count(*), count(CASE WHEN unanswered THEN 1 END){late}, max(named_at), name "
+        f"FROM (SELECT d.taken_by AS taken_by, {column('channel')} AS channel, d.started_at AS started_at, "
+        f"{unanswered} AS unanswered, CASE WHEN d.taken_by_name <> '' THEN d.started_at END AS named_at, "
+        f"d.taken_by_name AS name FROM dialogs d WHERE {where}) GROUP BY taken_by, channel"
+    )
+    answered = (
+        f"SELECT d.taken_by, {column('channel')}, d.started_at, d.answered_at FROM dialogs d "
+        f"WHERE {where} AND d.answered_at IS NOT NULL"
+    )
+    group_args = [*(ts(moment) for moment in opened_by), *(since_args if windows else []), *where_args]
+    return (groups, group_args), (answered, where_args)
+
+
+def response_sums(
+    db: sqlite3.Connection,
+    query: CountQuery,
+    windows: Mapping[tuple[str, str], datetime],
+    opened_by: Sequence[datetime],
+    limit: int,
+) -> ResponseSums | None:
+    """Store.response_sums in one read transaction; None while the period holds a dialog not filled yet (its
+    columns are NULL: response_rows reads its document) or more than `limit` dialogs (the report's cut)."""
+    (groups_sql, groups_args), (answered_sql, answered_args) = response_sums_sql(query, windows, opened_by)
+    unfilled = "SELECT 1 FROM dialogs WHERE provider IS NULL AND started_at >= ? AND started_at < ? LIMIT 1"
+    cursor = db.cursor()
+    cursor.row_factory = None
+    cursor.execute("BEGIN")
+    try:
+        if cursor.execute(unfilled, (ts(query.start), ts(query.end))).fetchone() is not None:
+            return None
+        rows = cursor.execute(groups_sql, groups_args).fetchall()
+        if sum(row[2] for row in rows) > limit:
+            return None
+        groups: dict[tuple[int | None, str], ResponseGroup] = {}
+        named: dict[int, tuple[str, str]] = {}  # taker → (the latest named start, its name)
+        for taken_by, channel, dialogs, unanswered, *late, named_at, name in rows:
+            groups[taken_by, channel] = ResponseGroup(
+                taken_by=taken_by, channel=channel, dialogs=dialogs, unanswered=unanswered, late=late, seconds=[]
+            )
+            if taken_by is not None and named_at is not None and named_at > named.get(taken_by, ("", ""))[0]:
+                named[taken_by] = (named_at, name)
+        parse = datetime.fromisoformat
+        for taken_by, channel, started_at, answered_at in cursor.execute(answered_sql, answered_args):
+            # as tracking.team.response_seconds: never below zero
+            groups[taken_by, channel].seconds.append(max((parse(answered_at) - parse(started_at)).total_seconds(), 0.0))
+    finally:
+        cursor.execute("COMMIT")
+    return ResponseSums(groups=list(groups.values()), names={taker: name for taker, (_, name) in named.items()})
 
 
 SALE_ATTRIBUTION = ("channel", "source", "medium", "campaign", "content", "term")
@@ -1272,6 +1356,8 @@ class SQLiteStore:
                 raise ValueError(f"cannot group or filter by {name!r}")
         if TAKEN_BY in query.filters:
             taker_of(query.filters[TAKEN_BY])  # a bad value is refused here, not in the reader thread
+        if CUSTOMER in query.filters:
+            is_repeat_of(query.filters[CUSTOMER])
 
         def count(db: sqlite3.Connection) -> list[sqlite3.Row]:
             # One read transaction: the rows' state, W and the rows agree, whatever the roll-up commits meanwhile.
@@ -1508,25 +1594,22 @@ class SQLiteStore:
 
         return await self.runner.write(save) if rows else 0
 
-    async def cost_rows(self, start: date, end: date) -> list[Cost]:
+    async def cost_rows(self, start: date, end: date) -> list[CostRow]:
         sql = (
-            "SELECT origin, day, source, campaign, campaign_id, ad_id, amount, currency FROM costs "
+            "SELECT day, source, campaign, campaign_id, ad_id, amount, currency, origin FROM costs "
             "WHERE day >= ? AND day < ? ORDER BY day, source, campaign, campaign_key, ad_id, origin"
         )
-        rows = await self.runner.read(lambda db: _all(db, sql, (start.isoformat(), end.isoformat())))
-        return [
-            Cost(
-                day=date.fromisoformat(r["day"]),
-                source=r["source"],
-                campaign=r["campaign"],
-                campaign_id=r["campaign_id"],
-                ad_id=r["ad_id"] or None,
-                amount=Decimal(r["amount"]),
-                currency=r["currency"],
-                origin=r["origin"],
-            )
-            for r in rows
-        ]
+
+        def read(db: sqlite3.Connection) -> list[CostRow]:  # plain tuples, in the reader thread
+            days: dict[str, date] = {}
+            return [
+                CostRow(days.get(day) or days.setdefault(day, date.fromisoformat(day)), source, campaign, campaign_id,
+                        ad_id or None, Decimal(amount), currency, origin)
+                for day, source, campaign, campaign_id, ad_id, amount, currency, origin
+                in db.execute(sql, (start.isoformat(), end.isoformat()))
+            ]  # fmt: skip
+
+        return await self.runner.read(read)
 
     async def claim_job(self, key: str, now: datetime, lease: timedelta) -> bool:
         # A new key is inserted; an existing one is taken over only when unfinished and its lease expired.
@@ -1894,6 +1977,19 @@ class SQLiteStore:
         sql, args = response_sql(query)
         # Built on a reader thread: a month may be 100,000 rows (~0.3 s), the event loop goes on meanwhile.
         return await self.runner.read(functools.partial(response_rows, sql=sql, args=(*args, limit)))
+
+    async def response_sums(
+        self,
+        query: CountQuery,
+        windows: Mapping[tuple[str, str], datetime],
+        opened_by: Sequence[datetime],
+        limit: int = 200_000,
+    ) -> ResponseSums | None:
+        if TAKEN_BY in query.filters:
+            taker_of(query.filters[TAKEN_BY])  # a bad value is refused here, not in the reader thread
+        return await self.runner.read(
+            functools.partial(response_sums, query=query, windows=windows, opened_by=opened_by, limit=limit)
+        )
 
 
 __all__ = ["SQLiteStore", "sqlite_path"]
