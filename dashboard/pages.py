@@ -18,9 +18,9 @@ from dashboard.templating import render
 from dashboard.texts import t
 from dashboard.viewer import Viewer, page, viewer_of
 from dashboard.widgets import ORDER, WIDGETS
-from reports.i18n import Lang, field_label, period_label, tag_name, value_label, word
+from reports.i18n import Lang, field_label, period_label, tag_name, taker_label, value_label, word
 from tracking.models import AttributionStatus, Channel
-from tracking.store.base import GROUPABLE_FIELDS
+from tracking.store.base import GROUPABLE_FIELDS, NOT_TAKEN
 from webhooks.api import BadRequest
 from webhooks.app import STORE
 
@@ -156,6 +156,7 @@ async def _field(request: web.Request, viewer: Viewer, q: DashboardQuery, name: 
         options = [Option(tag, tag_name(lang, tag)) for tag in lead_tags(q.settings)]
     elif name == "taken_by":
         options = [Option(str(user_id), label) for user_id, label in await _team(request, viewer)]
+        options.append(Option(NOT_TAKEN, taker_label(lang, None)))  # the leads nobody took
     if options is not None and value and value not in {option.value for option in options}:
         options.append(Option(value, value))  # a value from a link that the list does not name: still shown
     return Field(name, field_label(lang, name), value, options)
@@ -176,7 +177,7 @@ async def _value_text(request: web.Request, viewer: Viewer, name: str, value: st
     if name == "status":
         return word(lang, f"status_{value}") if value in set(AttributionStatus) else value
     if name == "taken_by":
-        return dict((str(user_id), label) for user_id, label in await _team(request, viewer)).get(value, value)
+        return taker_label(lang, value, {str(user_id): label for user_id, label in await _team(request, viewer)})
     return value_label(lang, name, value)
 
 

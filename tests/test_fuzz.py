@@ -538,6 +538,7 @@ API_PARAMS = [
     "channel",
     "source",
     "tag",
+    "taken_by",
     "status",
     "region",
 ]

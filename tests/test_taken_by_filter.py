@@ -15,6 +15,7 @@ import pytest
 from reports.i18n import field_label, value_label
 from reports.people import taker_names, team_names
 from reports.team import team_report
+from tests.dashboard_helpers import OWNER_ID, session_cookie
 from tests.test_api import AUTH, TOKEN, get
 from tests.test_bot_commands import OWNER, STAFF, add_staff
 from tests.test_team_reports import NOW, THURSDAY, seed_team_day
@@ -130,3 +131,18 @@ async def test_a_taker_reads_as_a_name_or_as_a_telegram_user_and_nobody_as_nobod
         "nobody",
         "nobody",
     ]
+
+
+async def test_the_dashboards_filter_offers_and_names_the_leads_nobody_took(
+    start_server: Callable[..., Any], http: aiohttp.ClientSession
+) -> None:
+    server = await start_server(telegram_owner_ids=str(OWNER_ID))
+    await add_staff(server.store, STAFF, "Мария")
+    cookies = await session_cookie(server)
+    async with http.get(server.url + "/dashboard?taken_by=none", cookies=cookies) as response:
+        assert response.status == 200
+        page = await response.text()
+    assert '<option value="none" selected>никто</option>' in page  # a choice of the form, not a raw word
+    assert f'<option value="{STAFF}">Мария</option>' in page
+    assert "Кто взял: никто" in page  # the filter's chip
+    assert ">none<" not in page
