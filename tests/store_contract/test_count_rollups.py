@@ -3,7 +3,8 @@ gives what a recount of the stored dialogs gives (SQLite answers most from its r
 tracking/store/rollups.py, and counts from the dialogs the part-hours at a period's edges and the hours
 from the watermark on, which the roll-up step has not reached yet: its random steps lag behind dialogs,
 and dialogs arrive with times before the watermark). Who took a lead (taken_by) is in no rollup shape:
-grouped or filtered by it, a query is counted from the dialogs, and must still equal the recount.
+grouped or filtered by it, a query is counted from the dialogs, and must still equal the recount. New or
+repeat (customer) is in every row (its dialogs and repeat counts): grouped or filtered by it, each row splits.
 
 The recount here is independent of both stores: it reads the dialogs back (list_dialogs) and counts in
 Python. MongoDB keeps the same rows (tracking/store/mongo_counts.py) and adds them up in Python, so every
@@ -77,13 +78,19 @@ instants = st.one_of(
     st.integers(-4, 90).map(lambda h: T0 + timedelta(hours=h)),
     moments.map(lambda m: m + timedelta(seconds=17)),
 )
-filters = st.dictionaries(
-    st.sampled_from(["channel", "source", "campaign", "status", "tag", "business_number", "messenger", "taken_by"]),
-    st.sampled_from(
-        ["paid_search", "google", "spring", "probable", "exact", "qualified", "vip", NUMBER, "whatsapp", "501", "none"]
-    ),
-    max_size=2,
-).filter(lambda chosen: chosen.get("taken_by", "none") in ("501", "none"))  # taken_by takes only ids and none
+VALUES = ["paid_search", "google", "spring", "probable", "exact", "qualified", "vip", NUMBER, "whatsapp", "501", "none"]
+VALUES += ["new", "repeat"]  # customer's
+filters = (
+    st.dictionaries(
+        st.sampled_from(
+            ["channel", "source", "campaign", "status", "tag", "business_number", "messenger", "taken_by", "customer"]
+        ),
+        st.sampled_from(VALUES),
+        max_size=2,
+    )
+    .filter(lambda chosen: chosen.get("taken_by", "none") in ("501", "none"))  # taken_by takes only ids and none
+    .filter(lambda chosen: chosen.get("customer", "new") in ("new", "repeat"))
+)
 options = st.tuples(
     instants,
     instants,
@@ -112,9 +119,13 @@ def recount(dialogs: list[Dialog], query: CountQuery) -> list[Row]:
                 return "unattributed" if name == "channel" else None
             return fields[name]
         taker = None if dialog.taken_by is None else str(dialog.taken_by)
-        return {"business_number": dialog.business_number, "messenger": dialog.messenger.value, "taken_by": taker}.get(
-            name, dialog.status.value
-        )
+        customer = "repeat" if dialog.is_repeat else "new"
+        return {
+            "business_number": dialog.business_number,
+            "messenger": dialog.messenger.value,
+            "taken_by": taker,
+            "customer": customer,
+        }.get(name, dialog.status.value)
 
     totals: Counter[tuple[Any, ...]] = Counter()
     for dialog in dialogs:
@@ -210,6 +221,7 @@ async def test_every_count_equals_a_recount_after_any_changes(
             assert await store.db.count_marks.count_documents({}) == 0
         # Every field alone, and the money reports' leads: by channel, source and campaign (their own shape).
         group_bys = [[], *([name] for name in GROUPABLE_FIELDS), ["channel", "source", "campaign"]]
+        group_bys += [["channel", "customer"], ["tag", "customer"]]  # a row split into new and repeat per group
         # Periods that end or start within an hour of a dialog: its part-hour is counted from the dialogs.
         around = [d.started_at for d in dialogs[:3]]
         queries += [(T0 - timedelta(days=1), t + timedelta(minutes=1), None, {}, ["spam"], True) for t in around]
@@ -220,6 +232,11 @@ async def test_every_count_equals_a_recount_after_any_changes(
         queries += [(T0 - timedelta(days=1), T0 + 2 * WINDOW, None, {"tag": "qualified"}, ["spam"], probable)
                     for probable in (True, False)]  # fmt: skip
         queries += [(T0 - timedelta(days=1), T0 + 2 * WINDOW, Bucket.DAY, {"campaign": "spring"}, ["spam"], True)]
+        # New or repeat customers (rows split: new = dialogs - repeat), alone, with a tag and beside a part-hour.
+        queries += [(T0 - timedelta(days=1), T0 + 2 * WINDOW, Bucket.WEEK, {"customer": c}, ["spam"], True)
+                    for c in ("new", "repeat")]  # fmt: skip
+        queries += [(T0, t + timedelta(minutes=1), None, {"customer": "repeat", "tag": "vip"}, [], False)
+                    for t in around[:1]]  # fmt: skip
         for start, end, bucket, filtered, without, probable in queries:
             for group_by in group_bys:
                 query = CountQuery(

@@ -303,7 +303,8 @@ class ResponseGroup:
 @dataclass(slots=True, kw_only=True)
 class ResponseSums:
     groups: list[ResponseGroup]
-    names: dict[int, str]  # each taker's name when they last took one of these dialogs (never empty)
+    names: dict[int, str]  # each taker's name on the latest of these dialogs that has one (never empty)
+    cut: bool = False  # more than the limit: the oldest `limit` dialogs are summed, as response_rows reads them
 
 
 @dataclass(slots=True, kw_only=True)
@@ -568,10 +569,10 @@ class Store(Protocol):
         opened_by: Sequence[datetime],
         limit: int = 200_000,
     ) -> ResponseSums | None:
-        """The dialogs response_rows reads for `query`, summed up per taker and channel by the store itself:
-        unanswered as tracking.team.answer_state says with these reply `windows`. None when it does not sum
-        them (the report then sums response_rows): MongoDB; SQLite while the period holds dialogs whose team
-        columns are not filled yet, or more than `limit` dialogs."""
+        """The dialogs response_rows reads for `query` (the oldest `limit`), summed up per taker and channel
+        by the store itself: unanswered as tracking.team.answer_state says with these reply `windows`. None
+        when it does not sum them (the report then sums response_rows): MongoDB; SQLite while the period
+        holds dialogs whose team columns are not filled yet."""
 
     # money: sales of a dialog, ad spend
     async def add_sale(self, dialog_id: str, sale: Sale, deliveries: Sequence[OutboxItem] = ()) -> Dialog | None:

@@ -33,7 +33,7 @@ from pymongo import DeleteOne, InsertOne, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
 from tracking.store import rollups
-from tracking.store.base import ATTRIBUTION_FIELDS, CountQuery
+from tracking.store.base import ATTRIBUTION_FIELDS, CUSTOMER, CUSTOMERS, CountQuery, is_repeat_of
 
 Doc = dict[str, Any]
 STATE = "dialog_counts"  # meta: "ready" once the rows are complete; "stale …" while they are being marked
@@ -216,10 +216,16 @@ def split(query: CountQuery, dirty: set[str]) -> tuple[list[tuple[str, str, str]
 
 def tally(query: CountQuery, rows: Iterable[Mapping[str, Any]], totals: Totals) -> None:
     """Add rows (kept rows, or a dialog's row of the shape with dialogs 1) into report groups, as
-    rollups' SQL does: probable matches hidden unless included, tag filter and exclusion on the tag set."""
+    rollups' SQL does: probable matches hidden unless included, tag filter and exclusion on the tag set, a
+    row split into its new (dialogs − repeat) and repeat customers when grouped or filtered by customer."""
     hide = not query.include_probable
     bucket = query.bucket.value if query.bucket is not None else None
     without = set(query.without_tags)
+    customers: tuple[str, ...] = ()  # () the row whole; else its customers to count
+    if CUSTOMER in query.filters:
+        customers = ("repeat",) if is_repeat_of(query.filters[CUSTOMER]) else ("new",)
+    elif CUSTOMER in query.group_by:
+        customers = CUSTOMERS
 
     def column(row: Mapping[str, Any], name: str) -> Any:
         if hide and name in ATTRIBUTION_FIELDS and row.get("status") == "probable":
@@ -231,6 +237,8 @@ def tally(query: CountQuery, rows: Iterable[Mapping[str, Any]], totals: Totals) 
             continue
         matched = True
         for name, wanted in query.filters.items():
+            if name == CUSTOMER:
+                continue  # the row's customers below
             if name == "tag" and "tag" not in query.group_by:
                 matched = wanted in (row.get("tags") or ())
             else:
@@ -239,10 +247,14 @@ def tally(query: CountQuery, rows: Iterable[Mapping[str, Any]], totals: Totals) 
                 break
         if not matched:
             continue
-        key = (tuple(column(row, name) for name in query.group_by), row.get(bucket) if bucket else None)
-        total = totals.setdefault(key, [0, 0])
-        total[0] += int(row["dialogs"])
-        total[1] += int(row["repeat"])
+        dialogs, repeat = int(row["dialogs"]), int(row["repeat"])
+        counts = {"new": (dialogs - repeat, 0), "repeat": (repeat, repeat)}
+        for customer in customers or (None,):
+            n, r = counts[customer] if customer is not None else (dialogs, repeat)
+            fields = tuple(customer if name == CUSTOMER else column(row, name) for name in query.group_by)
+            total = totals.setdefault((fields, row.get(bucket) if bucket else None), [0, 0])
+            total[0] += n
+            total[1] += r
 
 
 async def read_rows(db: AsyncDatabase[Doc], shape: str, reads: list[tuple[str, str, str]]) -> list[Doc]:

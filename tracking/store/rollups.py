@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tracking.store.base import ATTRIBUTION_FIELDS, TAKEN_BY, CountQuery, taker_of
+from tracking.store.base import ATTRIBUTION_FIELDS, CUSTOMER, TAKEN_BY, CountQuery, is_repeat_of, taker_of
 
 # Fields a shape may hold: the dialog's columns of the same names, and "tag" (one row per tag).
 DIMENSIONS = (*ATTRIBUTION_FIELDS, "business_number", "messenger", "tag")
@@ -455,8 +455,9 @@ def finish_rebuild(db: sqlite3.Connection, began: str | None) -> bool:
 
 def shape_for(query: CountQuery) -> str | None:
     """The smallest shape that can answer the query, or None (count raw): no shape holds taken_by (who took a
-    lead changes long after the dialog opened, and a report by taker is rare)."""
-    needed = {*query.group_by, *query.filters} - {"status", "tag"}
+    lead changes long after the dialog opened, and a report by taker is rare). Every row keeps its status, tag
+    set and its dialogs' repeat count, so any shape answers status, tags and customer (new = dialogs − repeat)."""
+    needed = {*query.group_by, *query.filters} - {"status", "tag", CUSTOMER}
     if "tag" in query.group_by:
         return "tag" if not needed else None
     return next((shape for shape, fields in SHAPES.items() if shape != "tag" and needed <= set(fields)), None)
@@ -558,13 +559,32 @@ def taker_condition(alias: str, value: str) -> tuple[str, list[Any]]:
     return f"{taker_sql(alias)} = ?", [taker]
 
 
+def customer_sql(alias: str) -> str:
+    """Whether the dialogs `alias` are a new or a repeat customer's, as a customer value ("new", "repeat")."""
+    return f"CASE WHEN {alias}.is_repeat THEN 'repeat' ELSE 'new' END"
+
+
+def _customers(query: CountQuery) -> str:
+    """The customers a row's counts split into when the query groups or filters by customer: a row holds
+    `dialogs` and `repeat`, so its new are dialogs − repeat. The filter's value is checked (is_repeat_of), so
+    it is written as a literal: one row to join, no argument ahead of the WHERE's."""
+    if CUSTOMER in query.filters:
+        wanted = "repeat" if is_repeat_of(query.filters[CUSTOMER]) else "new"
+        return f"(SELECT '{wanted}' AS customer) k"
+    return "(SELECT 'new' AS customer UNION ALL SELECT 'repeat') k"
+
+
 def _part(query: CountQuery, alias: str, where_time: str, args: list[Any]) -> tuple[str, list[Any]]:
-    """One SELECT of the union: `d` counts dialogs (joining their tags when grouping by them), `c` sums rows."""
+    """One SELECT of the union: `d` counts dialogs (joining their tags when grouping by them), `c` sums rows
+    (each joined with the customers, new and repeat, when the query groups or filters by customer)."""
     counts_rows = alias == "c"
+    by_customer = CUSTOMER in query.group_by or CUSTOMER in query.filters
 
     def column(name: str) -> str:
         if name == "tag":
             return "c.tag" if counts_rows else "t.tag"
+        if name == CUSTOMER:
+            return "k.customer" if counts_rows else customer_sql(alias)
         if name == TAKEN_BY:
             assert not counts_rows, "no shape holds taken_by"
             return taker_sql(alias)
@@ -580,12 +600,17 @@ def _part(query: CountQuery, alias: str, where_time: str, args: list[Any]) -> tu
     where = [where_time]
     args = list(args)
     for name, value in query.filters.items():
-        if name == "tag" and counts_rows and "tag" not in query.group_by:
-            where.append("EXISTS (SELECT 1 FROM json_each(c.tags) x WHERE x.value = ?)")
+        if name == "tag" and counts_rows and "tag" not in query.group_by:  # most rows carry no tag: '[]' has none
+            where.append("c.tags <> '[]' AND EXISTS (SELECT 1 FROM json_each(c.tags) x WHERE x.value = ?)")
         elif name == TAKEN_BY:
             condition, taker = taker_condition(alias, value)
             where.append(condition)
             args.extend(taker)
+            continue
+        elif name == CUSTOMER:
+            if not counts_rows:  # the rows' customer is the joined one, already the wanted one
+                where.append(f"{alias}.is_repeat = ?")
+                args.append(int(is_repeat_of(value)))
             continue
         else:
             where.append(f"{column(name)} = ?")
@@ -599,7 +624,13 @@ def _part(query: CountQuery, alias: str, where_time: str, args: list[Any]) -> tu
         else:
             where.append(f"NOT EXISTS (SELECT 1 FROM dialog_tags x WHERE x.dialog_id = d.id AND x.tag IN ({marks}))")
         args.extend(query.without_tags)
-    if counts_rows:
+    if counts_rows and by_customer:
+        counted = [
+            "SUM(CASE k.customer WHEN 'new' THEN c.dialogs - c.repeat ELSE c.repeat END) AS n",
+            "SUM(CASE k.customer WHEN 'new' THEN 0 ELSE c.repeat END) AS r",
+        ]
+        source = f"dialog_counts c JOIN {_customers(query)}"
+    elif counts_rows:
         counted, source = ["SUM(c.dialogs) AS n", "SUM(c.repeat) AS r"], "dialog_counts c"
     else:
         uses_tags = "tag" in query.group_by or "tag" in query.filters
@@ -620,6 +651,7 @@ __all__ = [
     "add_new",
     "begin_rebuild",
     "count_sql",
+    "customer_sql",
     "is_ready",
     "mark_stale",
     "plan",

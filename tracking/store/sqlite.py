@@ -11,6 +11,7 @@ import asyncio
 import functools
 import gc
 import inspect
+import itertools
 import json
 import logging
 import sqlite3
@@ -615,33 +616,32 @@ def _build_rows(cursor: sqlite3.Cursor, rows: list[ResponseRow], parse: Callable
 
 def response_sums_sql(
     query: CountQuery, windows: Mapping[tuple[str, str], datetime], opened_by: Sequence[datetime]
-) -> tuple[tuple[str, list[Any]], tuple[str, list[Any]]]:
-    """Store.response_sums: the dialogs of response_sql summed up per taker and channel in SQL (their count,
-    the unanswered, those opened by each of `opened_by`, each taker's latest name), and the answered ones'
-    taker, channel, start and first reply, whose seconds Python works out (the reply's text is a document's
-    in dialogs filled from one, not always ts()'s). Both read dialogs_team alone while no filter needs more.
-    Times compare as text: started_at and the arguments are ts()'s, fixed-width UTC, in time order."""
-    column, filters, filter_args = dialog_filters(query)
-    where = " AND ".join(["d.started_at >= ? AND d.started_at < ?", *filters])
-    where_args = [ts(query.start), ts(query.end), *filter_args]
+) -> tuple[str, list[Any]]:
+    """Store.response_sums: the dialogs of response_sql, oldest first, as what the sums need of each: taker,
+    channel, the taker's name if any, start and first reply if answered, and if unanswered the bits of the
+    `opened_by` moments it opened at or before. Read from dialogs_team alone while no filter needs more; the
+    tags left out once as a set, not looked up per dialog. Times compare as text: started_at and the
+    arguments are ts()'s (fixed-width UTC). The reply's seconds are Python's: its text is a document's in
+    dialogs filled from one, not always ts()'s."""
+    column, filters, filter_args = dialog_filters(query.model_copy(update={"without_tags": []}))
+    where = ["d.started_at >= ? AND d.started_at < ?", *filters]
+    where_args: list[Any] = [ts(query.start), ts(query.end), *filter_args]
+    if query.without_tags:
+        marks = ", ".join("?" * len(query.without_tags))
+        where.append(f"d.id NOT IN (SELECT dialog_id FROM dialog_tags WHERE tag IN ({marks}))")
+        where_args.extend(query.without_tags)
     # The moment a dialog's provider and number began reporting replies (tracking.team.answer_state).
     since = "CASE " + " ".join("WHEN d.provider = ? AND d.business_number = ? THEN ?" for _ in windows) + " END"
     since_args = [value for (provider, number), at in windows.items() for value in (provider, number, ts(at))]
-    unanswered = f"d.answered_at IS NULL AND {since} <= d.started_at" if windows else "0"
-    late = "".join(", count(CASE WHEN unanswered AND started_at <= ? THEN 1 END)" for _ in opened_by)
-    # max() of named_at: SQLite takes the bare column `name` from the row holding it (the latest named).
-    groups = (
-        f"SELECT taken_by, channel, count(*), count(CASE WHEN unanswered THEN 1 END){late}, max(named_at), name "
-        f"FROM (SELECT d.taken_by AS taken_by, {column('channel')} AS channel, d.started_at AS started_at, "
-        f"{unanswered} AS unanswered, CASE WHEN d.taken_by_name <> '' THEN d.started_at END AS named_at, "
-        f"d.taken_by_name AS name FROM dialogs d WHERE {where}) GROUP BY taken_by, channel"
+    late = " + ".join(f"(d.started_at <= ?) * {1 << bit}" for bit in range(len(opened_by))) or "0"
+    unanswered = f"CASE WHEN d.answered_at IS NULL AND {since} <= d.started_at THEN {late} END" if windows else "NULL"
+    sql = (
+        f"SELECT d.taken_by, {column('channel')}, CASE WHEN d.taken_by_name <> '' THEN d.taken_by_name END, "
+        f"CASE WHEN d.answered_at IS NOT NULL THEN d.started_at END, d.answered_at, {unanswered} "
+        f"FROM dialogs d WHERE {' AND '.join(where)} ORDER BY d.started_at"
     )
-    answered = (
-        f"SELECT d.taken_by, {column('channel')}, d.started_at, d.answered_at FROM dialogs d "
-        f"WHERE {where} AND d.answered_at IS NOT NULL"
-    )
-    group_args = [*(ts(moment) for moment in opened_by), *(since_args if windows else []), *where_args]
-    return (groups, group_args), (answered, where_args)
+    args = [*(since_args if windows else []), *((ts(moment) for moment in opened_by) if windows else []), *where_args]
+    return sql, args
 
 
 def response_sums(
@@ -652,33 +652,41 @@ def response_sums(
     limit: int,
 ) -> ResponseSums | None:
     """Store.response_sums in one read transaction; None while the period holds a dialog not filled yet (its
-    columns are NULL: response_rows reads its document) or more than `limit` dialogs (the report's cut)."""
-    (groups_sql, groups_args), (answered_sql, answered_args) = response_sums_sql(query, windows, opened_by)
+    columns are NULL: response_rows reads its document). One pass in Python: a GROUP BY in SQL sorted the
+    month's rows, slower than a dict (docs/performance.md, "Team report")."""
+    sql, args = response_sums_sql(query, windows, opened_by)
     unfilled = "SELECT 1 FROM dialogs WHERE provider IS NULL AND started_at >= ? AND started_at < ? LIMIT 1"
     cursor = db.cursor()
     cursor.row_factory = None
+    parse = datetime.fromisoformat
+    bits = [(i, 1 << i) for i in range(len(opened_by))]
+    groups: dict[tuple[int | None, str], ResponseGroup] = {}
+    names: dict[int, str] = {}
     cursor.execute("BEGIN")
     try:
         if cursor.execute(unfilled, (ts(query.start), ts(query.end))).fetchone() is not None:
             return None
-        rows = cursor.execute(groups_sql, groups_args).fetchall()
-        if sum(row[2] for row in rows) > limit:
-            return None
-        groups: dict[tuple[int | None, str], ResponseGroup] = {}
-        named: dict[int, tuple[str, str]] = {}  # taker → (the latest named start, its name)
-        for taken_by, channel, dialogs, unanswered, *late, named_at, name in rows:
-            groups[taken_by, channel] = ResponseGroup(
-                taken_by=taken_by, channel=channel, dialogs=dialogs, unanswered=unanswered, late=late, seconds=[]
-            )
-            if taken_by is not None and named_at is not None and named_at > named.get(taken_by, ("", ""))[0]:
-                named[taken_by] = (named_at, name)
-        parse = datetime.fromisoformat
-        for taken_by, channel, started_at, answered_at in cursor.execute(answered_sql, answered_args):
-            # as tracking.team.response_seconds: never below zero
-            groups[taken_by, channel].seconds.append(max((parse(answered_at) - parse(started_at)).total_seconds(), 0.0))
+        rows = cursor.execute(sql, args)
+        for taken_by, channel, name, started_at, answered_at, late in itertools.islice(rows, limit):
+            group = groups.get((taken_by, channel))
+            if group is None:
+                group = groups[taken_by, channel] = ResponseGroup(
+                    taken_by=taken_by, channel=channel, dialogs=0, unanswered=0, late=[0] * len(bits), seconds=[]
+                )
+            group.dialogs += 1
+            if answered_at is not None:  # as tracking.team.response_seconds: never below zero
+                group.seconds.append(max((parse(answered_at) - parse(started_at)).total_seconds(), 0.0))
+            elif late is not None:
+                group.unanswered += 1
+                for i, bit in bits:
+                    if late & bit:
+                        group.late[i] += 1
+            if name is not None and taken_by is not None:
+                names[taken_by] = name  # oldest first: the latest name stays
+        cut = rows.fetchone() is not None
     finally:
         cursor.execute("COMMIT")
-    return ResponseSums(groups=list(groups.values()), names={taker: name for taker, (_, name) in named.items()})
+    return ResponseSums(groups=list(groups.values()), names=names, cut=cut)
 
 
 SALE_ATTRIBUTION = ("channel", "source", "medium", "campaign", "content", "term")
