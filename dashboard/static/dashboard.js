@@ -273,6 +273,15 @@
       indexAxis: horizontal ? "y" : "x",
       interaction: doughnut ? { mode: "nearest", intersect: true } : { mode: "index", intersect: false, axis: horizontal ? "y" : "x" },
       plugins: {
+        // one series has no legend: its name (what the bars count, in which unit) goes above the chart
+        title: {
+          display: !doughnut && spec.datasets.length === 1 && !!spec.datasets[0].label,
+          text: spec.datasets.length === 1 ? spec.datasets[0].label : "",
+          align: "start",
+          color: c.hint,
+          font: font,
+          padding: { top: 0, bottom: 6 },
+        },
         legend: {
           display: doughnut || spec.datasets.length > 1,
           position: "bottom",
