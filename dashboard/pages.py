@@ -20,7 +20,7 @@ from dashboard.viewer import Viewer, page, viewer_of
 from dashboard.widgets import ORDER, WIDGETS
 from reports.i18n import Lang, field_label, period_label, tag_name, taker_label, value_label, word
 from tracking.models import AttributionStatus, Channel
-from tracking.store.base import GROUPABLE_FIELDS, NOT_TAKEN
+from tracking.store.base import CUSTOMERS, GROUPABLE_FIELDS, NOT_TAKEN
 from webhooks.api import BadRequest
 from webhooks.app import STORE
 
@@ -34,9 +34,11 @@ PRESETS = (
     ("quarter", "p_quarter"),
     ("year", "p_year"),
 )
-# The filter form's fields in order; `taken_by` joins when the stores can filter by it.
+# The filter form's fields in order, as the issue lists them (customer: new or repeat).
 FORM_FIELDS = tuple(
-    name for name in ("channel", "source", "campaign", "tag", "status", "taken_by") if name in GROUPABLE_FIELDS
+    name
+    for name in ("channel", "source", "campaign", "tag", "status", "customer", "taken_by")
+    if name in GROUPABLE_FIELDS
 )
 
 
@@ -154,6 +156,8 @@ async def _field(request: web.Request, viewer: Viewer, q: DashboardQuery, name: 
         options = [Option(status.value, word(lang, f"status_{status.value}")) for status in AttributionStatus]
     elif name == "tag":
         options = [Option(tag, tag_name(lang, tag)) for tag in lead_tags(q.settings)]
+    elif name == "customer":
+        options = [Option(customer, value_label(lang, "customer", customer)) for customer in CUSTOMERS]
     elif name == "taken_by":
         options = [Option(str(user_id), label) for user_id, label in await _team(request, viewer)]
         options.append(Option(NOT_TAKEN, taker_label(lang, None)))  # the leads nobody took

@@ -16,7 +16,18 @@ from typing import Literal
 from reports.periods import Period
 from tracking.demo import DEMO
 from tracking.periods import buckets_for
-from tracking.store.base import GROUPABLE_FIELDS, NOT_TAKEN, TAKEN_BY, Bucket, CountQuery, CountRow, Store, taker_of
+from tracking.store.base import (
+    CUSTOMER,
+    GROUPABLE_FIELDS,
+    NOT_TAKEN,
+    TAKEN_BY,
+    Bucket,
+    CountQuery,
+    CountRow,
+    Store,
+    is_repeat_of,
+    taker_of,
+)
 
 DRILLDOWN_FIELDS = ("source", "medium", "campaign", "content", "term")
 PAGE_FIELDS: dict[str, str] = {"contact": "contact_page", "landing": "landing_page"}
@@ -173,6 +184,11 @@ def check_filters(filters: Filters | None) -> dict[str, str]:
         except ValueError as exc:
             raise ReportError(str(exc)) from None
         checked[TAKEN_BY] = NOT_TAKEN if taker is None else str(taker)
+    if CUSTOMER in checked:  # new or repeat, as a dialog's record writes it
+        try:
+            is_repeat_of(checked[CUSTOMER])
+        except ValueError as exc:
+            raise ReportError(str(exc)) from None
     return checked
 
 

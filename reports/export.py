@@ -38,7 +38,7 @@ from reports.i18n import (
 from reports.periods import Period
 from tracking.demo import is_demo
 from tracking.models import AnswerState, Dialog
-from tracking.store.base import ATTRIBUTION_FIELDS, NOT_TAKEN, TAKEN_BY, Store
+from tracking.store.base import ATTRIBUTION_FIELDS, CUSTOMER, NOT_TAKEN, TAKEN_BY, Store, customer_key
 from tracking.strings import one_line
 from tracking.team import ReplyWindows, answer_state, reply_windows, response_seconds
 
@@ -133,6 +133,8 @@ def _field_value(dialog: Dialog, name: str, wanted: str) -> str | None:
         return dialog.business_number
     if name == TAKEN_BY:  # "none": nobody took it
         return NOT_TAKEN if dialog.taken_by is None else str(dialog.taken_by)
+    if name == CUSTOMER:  # "new" or "repeat"
+        return customer_key(dialog.is_repeat)
     raise ReportError(f"cannot filter dialogs by {name!r}")
 
 

@@ -16,7 +16,7 @@ from tracking.models import NAME_LIMIT, Dialog, Messenger
 from tracking.pages import page_label
 from tracking.periods import bucket_start
 from tracking.reasons import Reason, ReasonKind, parse_reason
-from tracking.store.base import NOT_TAKEN, TAKEN_BY, Bucket
+from tracking.store.base import CUSTOMER, CUSTOMERS, NOT_TAKEN, TAKEN_BY, Bucket
 from tracking.strings import one_line
 
 Lang = Literal["ru", "en"]
@@ -706,6 +706,8 @@ def value_label(lang: Lang, by: str, value: str | None, names: Mapping[str, str]
     names by user id, for who took a lead (reports.people.team_names)."""
     if by == TAKEN_BY:
         return taker_label(lang, value, names)
+    if by == CUSTOMER and value in CUSTOMERS:  # «новый», «повторный»: as the exports write the customer
+        return WORDS[lang][f"export_{value}"]
     if value is None or value == "":
         return WORDS[lang]["not_set"]
     if by == "channel":

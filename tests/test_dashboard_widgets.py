@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import aiohttp
 import pytest
@@ -143,6 +144,20 @@ async def api(http: aiohttp.ClientSession, server: Any, path: str, **params: str
         return await response.json()
 
 
+async def dialogs_behind(http: aiohttp.ClientSession, server: Any, href: str) -> int:
+    """How many dialogs a figure's link opens, as the API lists them: the link's period and filters asked of
+    GET /api/dialogs (every page). The list takes no `probable`: it changes no new or repeat figure."""
+    assert href.startswith("/dashboard/dialogs?"), href
+    params = {k: v for k, v in parse_qsl(urlsplit(href).query) if k != "probable"}
+    found, cursor = 0, None
+    while True:
+        page = await api(http, server, "/api/dialogs", **params, limit="1000", **({"cursor": cursor} if cursor else {}))
+        found += len(page["dialogs"])
+        cursor = page["next"]
+        if cursor is None:
+            return found
+
+
 # the summary -----------------------------------------------------------------------------------------
 
 
@@ -173,6 +188,12 @@ async def test_summary_figures_are_the_apis(seeded: Any, http: aiohttp.ClientSes
     assert href.startswith("/dashboard/dialogs?")
     for name, value in params.items():
         assert f"{name}={value.replace(':', '%3A')}" in href
+    # new and repeat (and their shares, and the doughnut's slices) open exactly the dialogs they count
+    for key in ("new", "repeat"):
+        href = shown.links[key]["dialogs"]
+        assert href.endswith(f"&customer={key}") and shown.links[key]["share"] == href
+        assert await dialogs_behind(http, seeded, href) == answer[key], href
+    assert shown.charts[0]["links"] == [shown.links["new"]["dialogs"], shown.links["repeat"]["dialogs"]]
 
 
 async def test_summary_says_an_empty_period_in_words(seeded: Any, http: aiohttp.ClientSession) -> None:
@@ -209,6 +230,11 @@ async def test_channels_drill_down_to_keywords_with_the_apis_figures(seeded: Any
     assert_ranking(shown, await api(http, seeded, "/api/reports/channels", **period))
     assert shown.names["paid_search"] == "Платный поиск"
     assert shown.links["paid_search"]["dialogs"] == "/dashboard/dialogs?period=2026-11&channel=paid_search"
+    # a channel's new customers open exactly those dialogs
+    assert shown.links["paid_search"]["new"] == "/dashboard/dialogs?period=2026-11&channel=paid_search&customer=new"
+    for row, f in shown.rows.items():
+        if "new" in shown.links.get(row, {}):
+            assert await dialogs_behind(http, seeded, shown.links[row]["new"]) == int(f["new"]), row
 
     chosen: dict[str, str] = {}
     for level, value in [("source", "google"), ("campaign", "black friday"), ("content", "banner-1")]:
@@ -305,6 +331,16 @@ async def test_compare_figures_are_the_apis(
     answer = await api(http, seeded, "/api/reports/compare", a=params["period"], b=vs, **rest)
     assert shown.widget == "compare"
     assert_comparison(shown, answer)
+    # new and repeat of each side open exactly the dialogs they count (B cut at A's moment has no list)
+    for key in ("new", "repeat"):
+        links = shown.links["@" + key]
+        assert (
+            links["a"].endswith(f"customer={key}")
+            and await dialogs_behind(http, seeded, links["a"]) == answer[key]["a"]
+        )
+        assert ("b" in links) == (not answer["b"]["cut"])
+        if "b" in links:
+            assert await dialogs_behind(http, seeded, links["b"]) == answer[key]["b"]
     # the choice shown as chosen, the other one a link that keeps the page's choices
     assert [(href.split("vs=")[1], chosen) for _, href, chosen in shown.reloads] == [
         ("previous", vs == "previous"),
@@ -321,7 +357,11 @@ async def test_compare_links_each_side_to_its_own_dialogs(seeded: Any, http: aio
         "b": "/dashboard/dialogs?period=2026-11-23..2026-11-29&channel=paid_search",
     }
     assert shown.links["@dialogs"]["b"] == "/dashboard/dialogs?period=2026-11-23..2026-11-29"
-    assert "@new" not in shown.links  # the list has no filter for new customers alone
+    assert shown.links["@new"] == {
+        "a": "/dashboard/dialogs?period=2026-W49&customer=new",
+        "b": "/dashboard/dialogs?period=2026-11-23..2026-11-29&customer=new",
+    }
+    assert shown.links["@repeat"]["a"] == "/dashboard/dialogs?period=2026-W49&customer=repeat"
     assert shown.rows["paid_search"]["ratio"] == "-0.5" and "−1 −50 %" in shown.text  # 1 against 2
 
 

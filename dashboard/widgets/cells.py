@@ -48,6 +48,13 @@ def row_link(q: DashboardQuery, by: str, value: str | None) -> str | None:
     return None if value is None or value == "" else q.dialogs_link(**{by: value})
 
 
+def customer_link(q: DashboardQuery, customer: str, **filters: str | None) -> str | None:
+    """The dialogs of new or repeat customers (customer=new|repeat) with these filters. None when the page
+    already keeps the other customers only: the figure is 0, and no list shows it."""
+    chosen = q.filters.get("customer")
+    return None if chosen not in (None, customer) else q.dialogs_link(**filters, customer=customer)
+
+
 # The reports' own words that tables use as headings (the bot's words, not the page's).
 TABLE_WORDS = ("dialogs", "new", "repeat", "share", "total", "rest", "no_dialogs", "change", "vs")
 

@@ -14,7 +14,7 @@ from dashboard.templating import render
 from dashboard.texts import t
 from dashboard.viewer import Viewer
 from dashboard.widgets import widget
-from dashboard.widgets.cells import Num, count, name, notes, row_link, share, table_words
+from dashboard.widgets.cells import Num, count, customer_link, name, notes, row_link, share, table_words
 from reports import counts
 from reports.i18n import Lang, field_label, period_label
 from webhooks.app import STORE
@@ -81,7 +81,7 @@ async def build(request: web.Request, q: DashboardQuery, viewer: Viewer) -> web.
                 down=down,
                 dialogs=count(lang, r.totals.dialogs, link),
                 share=share(lang, r.share, link),
-                new=count(lang, r.totals.new),
+                new=count(lang, r.totals.new, None if link is None else customer_link(q, "new", **{level: r.value})),
             )
         )
     period = period_label(lang, report.period)

@@ -13,7 +13,7 @@ from dashboard.query import DashboardQuery, chart
 from dashboard.templating import render
 from dashboard.viewer import Viewer
 from dashboard.widgets import widget
-from dashboard.widgets.cells import Num, count, name, notes, row_link, table_words
+from dashboard.widgets.cells import Num, count, customer_link, name, notes, row_link, table_words
 from reports import counts
 from reports.counts import Change
 from reports.i18n import Lang, field_label, period_label, signed, signed_percent, word
@@ -75,12 +75,11 @@ async def build(request: web.Request, q: DashboardQuery, viewer: Viewer) -> web.
              b_link(q, report.b, channel=r.value))
         for r in report.rows
     ]  # fmt: skip
-    # new and repeat are no filter of the dialog list: their figures stay plain (see summary.py)
-    totals = [
-        line(lang, "dialogs", word(lang, "dialogs"), report.dialogs, q.dialogs_link(), b_link(q, report.b)),
-        line(lang, "new", word(lang, "new"), report.new, None, None),
-        line(lang, "repeat", word(lang, "repeat"), report.repeat, None, None),
-    ]
+    totals = [line(lang, "dialogs", word(lang, "dialogs"), report.dialogs, q.dialogs_link(), b_link(q, report.b))]
+    for customer, change in (("new", report.new), ("repeat", report.repeat)):  # customer=new|repeat
+        a_href = customer_link(q, customer)
+        b_href = None if a_href is None else b_link(q, report.b, customer=customer)
+        totals.append(line(lang, customer, word(lang, customer), change, a_href, b_href))
     a_label, b_label = period_label(lang, report.a), period_label(lang, report.b)
     spec = chart(
         "bar",

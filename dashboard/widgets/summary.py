@@ -9,7 +9,7 @@ from dashboard.query import DashboardQuery, chart
 from dashboard.templating import render
 from dashboard.viewer import Viewer
 from dashboard.widgets import widget
-from dashboard.widgets.cells import count, notes, share, table_words
+from dashboard.widgets.cells import count, customer_link, notes, share, table_words
 from reports import counts
 from reports.i18n import period_label, word
 from webhooks.app import STORE
@@ -22,14 +22,19 @@ async def build(request: web.Request, q: DashboardQuery, viewer: Viewer) -> web.
         request.app[STORE], q.period, filters=q.filters, include_probable=q.probable, tags=q.tags
     )
     t = report.totals
-    # The dialog list filters by fields, and new / repeat is none of them (GROUPABLE_FIELDS' "status" is how
-    # a dialog was attributed): these two figures stay plain until the list can show exactly them.
+    # each figure opens its dialogs: the list filters by customer=new or customer=repeat
+    new, repeat = customer_link(q, "new"), customer_link(q, "repeat")
     rows = [
-        ("new", word(lang, "new"), count(lang, t.new), share(lang, t.new_share)),
-        ("repeat", word(lang, "repeat"), count(lang, t.repeat), share(lang, t.repeat_share)),
+        ("new", word(lang, "new"), count(lang, t.new, new), share(lang, t.new_share, new)),
+        ("repeat", word(lang, "repeat"), count(lang, t.repeat, repeat), share(lang, t.repeat_share, repeat)),
     ]
     labels = [label for _, label, _, _ in rows]
-    spec = chart("doughnut", labels, [{"label": word(lang, "dialogs"), "data": [t.new, t.repeat]}])
+    spec = chart(
+        "doughnut",
+        labels,
+        [{"label": word(lang, "dialogs"), "data": [t.new, t.repeat]}],
+        links=[new or "", repeat or ""],
+    )
     return render(
         request,
         "widgets/summary.html",
