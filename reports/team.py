@@ -1,8 +1,10 @@
 """The team report: leads taken, answered, and how fast the first reply came, per person and per channel.
 
-One store read (`Store.response_rows`, the dialogs of the period with the counting reports' filters and tags
-left out, built by the same `report_query`) and the reply sources; everything else is computed here, from
-`tracking.team.answer_state` / `response_seconds`.
+The dialogs of the period with the counting reports' filters and tags left out (the same `report_query`) and
+the reply sources. A store that sums them up itself (`Store.response_sums`: SQLite, per taker and channel,
+with each answered dialog's seconds) hands over those sums; else each dialog's row (`Store.response_rows`)
+is summed up here, from `tracking.team.answer_state` / `response_seconds`. Both give the same figures
+(tests/store_contract/test_team_sums.py).
 
 A dialog is "unanswered after N" when its first reply came later than N after it opened, or when none came
 and N has passed (its provider reports replies, so none is known to have been sent). Dialogs whose provider
@@ -14,14 +16,15 @@ from __future__ import annotations
 import asyncio
 import bisect
 import statistics
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import chain
 
 from reports.counts import SPAM, TagFilter, TagScope, Totals, count_all, report_query, tag_query, tag_scope
 from reports.periods import Period
 from tracking.models import AnswerState
-from tracking.store.base import ResponseRow, Store
+from tracking.store.base import CountQuery, ResponseGroup, ResponseRow, ResponseSums, Store
 from tracking.team import ReplyWindows, answer_state, reply_windows, response_seconds
 
 # The waits the report counts dialogs left unanswered after: 15 minutes and an hour.
@@ -171,6 +174,56 @@ def team_figures(
     )
 
 
+def _group_figures(groups: Sequence[ResponseGroup], waits: Sequence[timedelta]) -> ResponseFigures:
+    """_figures of the dialogs these groups sum up."""
+    times = sorted(chain.from_iterable(group.seconds for group in groups))
+    dialogs = sum(group.dialogs for group in groups)
+    unanswered = sum(group.unanswered for group in groups)
+    late = tuple(
+        # answered later than the wait (as _figures), or unanswered and opened at least the wait before now
+        len(times) - bisect.bisect_right(times, wait.total_seconds()) + sum(group.late[i] for group in groups)
+        for i, wait in enumerate(waits)
+    )
+    median, p90 = _percentiles(times)
+    taken = sum(group.dialogs for group in groups if group.taken_by is not None)
+    unknown = dialogs - len(times) - unanswered
+    return ResponseFigures(dialogs, taken, len(times), unanswered, unknown, median, p90, late)
+
+
+def sums_figures(
+    period: Period,
+    sums: ResponseSums,
+    *,
+    waits: Sequence[timedelta] = UNANSWERED_AFTER,
+    filters: dict[str, str] | None = None,
+    tags: TagScope = NOTHING_LEFT_OUT,
+) -> TeamReport:
+    """team_figures of the dialogs a store summed up per taker and channel (Store.response_sums), with
+    `waits` the ones it was asked to count the unanswered of (`opened_by`: now minus each)."""
+    by_person: dict[int | None, list[ResponseGroup]] = {}
+    by_channel: dict[str, list[ResponseGroup]] = {}
+    for group in sums.groups:
+        by_person.setdefault(group.taken_by, []).append(group)
+        by_channel.setdefault(group.channel, []).append(group)
+    people = [
+        PersonRow(user_id, sums.names.get(user_id) if user_id is not None else None, _group_figures(groups, waits))
+        for user_id, groups in by_person.items()
+    ]
+    people.sort(key=lambda p: (p.user_id is None, -p.figures.dialogs, (p.name or "").casefold(), p.user_id or 0))
+    channels = [ChannelRow(channel, _group_figures(groups, waits)) for channel, groups in by_channel.items()]
+    channels.sort(key=lambda c: (-c.figures.dialogs, c.channel))
+    return TeamReport(
+        period=period,
+        total=_group_figures(sums.groups, waits),
+        people=people,
+        channels=channels,
+        waits=tuple(waits),
+        filters=dict(filters or {}),
+        tags=tags,
+        cut=sums.cut,
+    )
+
+
 def unanswered_dialogs(rows: Iterable[ResponseRow], windows: ReplyWindows) -> list[ResponseRow]:
     """The dialogs no reply is known to have answered though their provider reports replies, oldest first."""
     return [row for row in rows if answer_state(row, windows) is AnswerState.UNANSWERED]
@@ -199,8 +252,14 @@ async def team_rows(
     """The dialogs of the period with the period, filters and spam-left-out rules of the counting reports."""
     checked, without = tag_query(filters, tags)
     query = report_query(period, checked, without, include_probable)
+    return await _read_rows(store, query, checked, limit, count_all(store, query))
+
+
+async def _read_rows(
+    store: Store, query: CountQuery, checked: dict[str, str], limit: int, counting: Awaitable[int | None]
+) -> TeamRows:
     rows, sources, every = await asyncio.gather(
-        store.response_rows(query, limit=limit + 1), store.reply_sources(), count_all(store, query)
+        store.response_rows(query, limit=limit + 1), store.reply_sources(), counting
     )
     cut = len(rows) > limit  # one more than the limit asked for: a period of exactly `limit` is whole
     rows = rows[:limit]
@@ -221,7 +280,23 @@ async def team_report(
     limit: int = ROW_LIMIT,
 ) -> TeamReport:
     """Leads taken, answered, first response times and late answers of the period, as of `now`."""
-    read = await team_rows(store, period, filters=filters, include_probable=include_probable, tags=tags, limit=limit)
+    checked, without = tag_query(filters, tags)
+    query = report_query(period, checked, without, include_probable)
+    counting = asyncio.ensure_future(count_all(store, query))  # beside the sums, or the rows
+    try:
+        windows = reply_windows(await store.reply_sources())
+        opened_by = [now - wait for wait in UNANSWERED_AFTER]  # unanswered since then: waited at least that long
+        sums = await store.response_sums(query, windows, opened_by, limit)
+    except BaseException:
+        counting.cancel()
+        raise
+    if sums is not None:  # summed up by the store (SQLite): no row per dialog built
+        every = await counting
+        kept = sum(group.dialogs for group in sums.groups)
+        if sums.cut and every is not None:  # as team_rows: what the query keeps is counted on its own
+            kept = Totals.of(await store.count_dialogs(query)).dialogs
+        return await asyncio.to_thread(sums_figures, period, sums, filters=checked, tags=tag_scope(query, every, kept))
+    read = await _read_rows(store, query, checked, limit, counting)
     # Off the event loop: 200,000 dialogs take ~0.4 s to sum up, and webhooks and the bot share the loop.
     return await asyncio.to_thread(
         team_figures, period, read.rows, read.windows, now, filters=read.filters, tags=read.tags, cut=read.cut
@@ -237,6 +312,7 @@ __all__ = [
     "TeamReport",
     "TeamRows",
     "figures",
+    "sums_figures",
     "team_figures",
     "team_report",
     "team_rows",

@@ -433,6 +433,7 @@ async def test_a_file_made_before_the_team_columns_gives_the_same_rows_before_an
 
     with closing(sqlite3.connect(path)) as db, db:  # as an older version left it: the document alone
         db.execute("DROP INDEX dialogs_unfilled")
+        db.execute("DROP INDEX dialogs_team")
         for name in TEAM_COLUMNS:
             db.execute(f"ALTER TABLE dialogs DROP COLUMN {name}")
 

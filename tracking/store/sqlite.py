@@ -619,13 +619,19 @@ def response_sums_sql(
 ) -> tuple[str, list[Any]]:
     """Store.response_sums: the dialogs of response_sql, oldest first, as what the sums need of each: taker,
     channel, the taker's name if any, start and first reply if answered, and if unanswered the bits of the
-    `opened_by` moments it opened at or before. Read from dialogs_team alone while no filter needs more; the
-    tags left out once as a set, not looked up per dialog. Times compare as text: started_at and the
-    arguments are ts()'s (fixed-width UTC). The reply's seconds are Python's: its text is a document's in
-    dialogs filled from one, not always ts()'s."""
-    column, filters, filter_args = dialog_filters(query.model_copy(update={"without_tags": []}))
+    `opened_by` moments it opened at or before. Read from dialogs_team alone while no filter needs more.
+    Times compare as text: started_at and the arguments are ts()'s (fixed-width UTC). The reply's seconds
+    are Python's: its text is a document's in dialogs filled from one, not always ts()'s."""
+    # Its own taken_by and tags conditions: every dialog it reads is filled (response_sums), so the taker is
+    # the column's alone; the tags left out are a set of ids found once, not looked up per dialog.
+    others = {name: value for name, value in query.filters.items() if name != TAKEN_BY}
+    column, filters, filter_args = dialog_filters(query.model_copy(update={"filters": others, "without_tags": []}))
     where = ["d.started_at >= ? AND d.started_at < ?", *filters]
     where_args: list[Any] = [ts(query.start), ts(query.end), *filter_args]
+    if TAKEN_BY in query.filters:
+        taker = taker_of(query.filters[TAKEN_BY])
+        where.append("d.taken_by IS NULL" if taker is None else "d.taken_by = ?")
+        where_args.extend([] if taker is None else [taker])
     if query.without_tags:
         marks = ", ".join("?" * len(query.without_tags))
         where.append(f"d.id NOT IN (SELECT dialog_id FROM dialog_tags WHERE tag IN ({marks}))")
