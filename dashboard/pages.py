@@ -18,6 +18,7 @@ from dashboard.templating import render
 from dashboard.texts import t
 from dashboard.viewer import Viewer, page, viewer_of
 from dashboard.widgets import ORDER, WIDGETS
+from reports.counts import check_filters
 from reports.i18n import Lang, field_label, period_label, tag_name, taker_label, value_label, word
 from tracking.models import AttributionStatus, Channel
 from tracking.store.base import CUSTOMERS, GROUPABLE_FIELDS, NOT_TAKEN
@@ -85,6 +86,7 @@ async def dashboard(request: web.Request) -> web.StreamResponse:
     assert viewer is not None  # page() let the request in
     lang = viewer.lang
     q = DashboardQuery(request)
+    check_filters(q.filters)  # a value no report takes (customer=old, taken_by=anna) is the page's 400 too
     given = q.text("period")
     presets = [
         Link(t(lang, key), q.link("/dashboard", {"period": code}), (given or DEFAULT_PERIOD) == code)
