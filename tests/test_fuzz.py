@@ -539,6 +539,7 @@ API_PARAMS = [
     "source",
     "tag",
     "taken_by",
+    "customer",
     "status",
     "region",
 ]
@@ -556,6 +557,8 @@ API_VALUES = st.sampled_from(
         "true",
         "previous",
         "year_ago",
+        "repeat",
+        "customer",
         "channel",
         "tag",
         "day",
