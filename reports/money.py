@@ -151,11 +151,13 @@ def spends(costs: Iterable[CostRow], currency: str) -> list[Spend]:
     seen; costs of another currency are not added to these (there is no rate to add them with)."""
     firsts: dict[tuple[str, str, str, str], CostRow] = {}
     amounts: dict[tuple[str, str, str, str], Decimal] = {}
+    keys: dict[tuple[str, str, str | None, str | None], tuple[str, str, str, str]] = {}  # a campaign's every day
     wanted = currency.upper()
     for cost in costs:
         if cost.currency.upper() != wanted:
             continue
-        key = spend_key(cost.source, cost.campaign, cost.campaign_id, cost.ad_id)
+        named = (cost.source, cost.campaign, cost.campaign_id, cost.ad_id)
+        key = keys.get(named) or keys.setdefault(named, spend_key(*named))
         if key in amounts:  # added in the order seen, as the first cost's amount plus each next one
             amounts[key] += cost.amount
         else:
@@ -292,11 +294,12 @@ def merge_cells(
         tallies.setdefault(key(row.key), _Tally()).leads += row.dialogs
     for row in qualified:
         tallies.setdefault(key(row.key), _Tally()).qualified += row.dialogs
+    wanted = currency.upper()
     for sale in sales:
         cell = (sale.channel, sale.source, sale.campaign, sale.content if ads else None)
         tally = tallies.get(cell) or tallies.setdefault(cell, _Tally())
         tally.sales += 1
-        if sale.amount is not None and sale.currency.upper() == currency.upper():
+        if sale.amount is not None and sale.currency.upper() == wanted:
             tally.revenue += sale.amount
     return [
         Cell(*k, leads=t.leads, qualified=t.qualified, sales=t.sales, revenue=t.revenue) for k, t in tallies.items()
