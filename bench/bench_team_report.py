@@ -8,8 +8,10 @@ answered 10 s to 2 h after they opened (json_set on the stored documents), and t
 replies from before the first dialog. The file is then brought up to date as `SQLiteStore.open` does
 (`migrate`: the team columns added, `dialogs_unfilled` built) and the dialogs' team columns filled from their
 documents in the store's writes of FILL_BATCH, each timed. Each line is the median of several runs on an
-opened `SQLiteStore`, in one run beside `count_dialogs` (the primitive every counting report asks) and the
-way rows were read before (`legacy`: json_extract of each document, a pydantic model per row).
+opened `SQLiteStore`, in one run beside `count_dialogs` (the primitive every counting report asks), the
+way rows were read before (`legacy`: json_extract of each document, a pydantic model per row), and the report
+as it was before the store summed it up (`before`: every row read and summed in Python; the same figures,
+asserted). Opening the store after the fill builds `dialogs_team` (timed, once).
 
 Measured: see docs/performance.md, "Team report".
 """
@@ -39,7 +41,7 @@ from bench_reports import END, ZONE, seed, timed
 
 from reports.counts import report_query
 from reports.periods import Period, Unit, month_end
-from reports.team import ROW_LIMIT, team_figures, team_report
+from reports.team import ROW_LIMIT, UNANSWERED_AFTER, TeamReport, team_figures, team_report, team_rows
 from tracking.store.base import CountQuery, ResponseRow
 from tracking.store.sqlite import FILL_BATCH, FILL_TEAM_COLUMNS, SQLiteStore, migrate, parse_ts, response_sql
 from tracking.store.sqlite_runner import connect
@@ -168,7 +170,9 @@ async def measure(path: Path, runs: int) -> list[tuple[str, int, float]]:
     gc.collect()
     gc.freeze()
     store = SQLiteStore(path, roll_up_every=None)
+    started = time.perf_counter()
     await store.open()
+    print(f"store opened (dialogs_team built if missing) in {time.perf_counter() - started:.1f} s")
     try:
         now = END
         last = (END - timedelta(days=1)).astimezone(ZONE).date()
@@ -203,11 +207,31 @@ async def measure(path: Path, runs: int) -> list[tuple[str, int, float]]:
             async def compute(period: Period = period, rows: list[ResponseRow] = rows) -> object:
                 return team_figures(period, rows, windows, now)
 
-            async def report(period: Period = period) -> object:
+            async def by_rows(period: Period = period) -> TeamReport:
+                # team_report before the store summed up: every dialog's row, summed in Python off the loop
+                read = await team_rows(store, period)
+                return await asyncio.to_thread(
+                    team_figures,
+                    period,
+                    read.rows,
+                    read.windows,
+                    now,
+                    filters=read.filters,
+                    tags=read.tags,
+                    cut=read.cut,
+                )
+
+            async def sums(query: CountQuery = query) -> object:
+                return await store.response_sums(query, windows, [now - wait for wait in UNANSWERED_AFTER], ROW_LIMIT)
+
+            async def report(period: Period = period) -> TeamReport:
                 return await team_report(store, period, now=now)
 
+            assert await report() == await by_rows(), "the store's sums and the rows disagree"
             results += [
                 (f"{label}: team_figures (compute only)", len(rows), await timed(compute, runs)),
+                (f"{label}: team_report before (rows summed)", len(rows), await timed(by_rows, runs)),
+                (f"{label}: response_sums", len(rows), await timed(sums, runs)),
                 (f"{label}: team_report (/team, /stats line)", len(rows), await timed(report, runs)),
             ]
             del rows
