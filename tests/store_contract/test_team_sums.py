@@ -98,6 +98,7 @@ def asks(rng: random.Random, starts: list[datetime], waiting: datetime) -> Itera
         {"taken_by": NOT_TAKEN},
         {"tag": "vip"},
         {"source": "google", "channel": "direct"},
+        {"customer": "new", "taken_by": "502"},
     )
     tag_filters = (None, TagFilter(without=()), TagFilter(without=("spam", "sale")), TagFilter(only="sale"))
     for period in (MONTH, WEEK, MONTH.__class__(MONTH.first, MONTH.last, ZONE, Unit.MONTH, until=middle)):
@@ -193,7 +194,7 @@ async def test_the_sums_read_a_month_from_one_index_alone(tmp_path: Path) -> Non
     try:
         windows = {("twilio", NUMBERS[0]): MONTH.start}
         for probable in (True, False):
-            query = report_query(MONTH, {"taken_by": "501"}, ["spam", "demo"], probable)
+            query = report_query(MONTH, {"taken_by": "501", "customer": "new"}, ["spam", "demo"], probable)
             sql, args = response_sums_sql(query, windows, [MONTH.end])
 
             def plan(db: sqlite3.Connection, sql: str = sql, args: list[object] = args) -> list[str]:

@@ -339,7 +339,7 @@ def migrate(db: sqlite3.Connection) -> None:
 
 TEAM_INDEX = (
     "CREATE INDEX IF NOT EXISTS dialogs_team ON dialogs "
-    "(started_at, status, channel, taken_by, provider, business_number, answered_at, taken_by_name, id)"
+    "(started_at, status, is_repeat, channel, taken_by, provider, business_number, answered_at, taken_by_name, id)"
 )
 # Dialogs filled per write, so ingest waits little behind one (docs/performance.md, "Team report").
 FILL_BATCH = 2000
