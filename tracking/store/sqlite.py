@@ -642,7 +642,8 @@ def response_sums_sql(
     late = " + ".join(f"(d.started_at <= ?) * {1 << bit}" for bit in range(len(opened_by))) or "0"
     unanswered = f"CASE WHEN d.answered_at IS NULL AND {since} <= d.started_at THEN {late} END" if windows else "NULL"
     sql = (
-        f"SELECT d.taken_by, {column('channel')}, CASE WHEN d.taken_by_name <> '' THEN d.taken_by_name END, "
+        f"SELECT d.taken_by, {column('channel')}, "
+        "CASE WHEN d.taken_by IS NOT NULL AND d.taken_by_name <> '' THEN d.taken_by_name END, "
         f"CASE WHEN d.answered_at IS NOT NULL THEN d.started_at END, d.answered_at, {unanswered} "
         f"FROM dialogs d WHERE {' AND '.join(where)} ORDER BY d.started_at"
     )
@@ -665,8 +666,10 @@ def response_sums(
     cursor = db.cursor()
     cursor.row_factory = None
     parse = datetime.fromisoformat
-    bits = [(i, 1 << i) for i in range(len(opened_by))]
-    groups: dict[tuple[int | None, str], ResponseGroup] = {}
+    masks = 1 << len(opened_by)  # the waits passed, as bits: 4 kinds of unanswered dialogs for two waits
+    # Per taker and channel: [dialogs, answered seconds, then the unanswered of each mask] (lists: ~1/6 faster
+    # than a dataclass's fields, and no loop over the waits per dialog).
+    tallies: dict[tuple[int | None, str], list[Any]] = {}
     names: dict[int, str] = {}
     cursor.execute("BEGIN")
     try:
@@ -674,25 +677,31 @@ def response_sums(
             return None
         rows = cursor.execute(sql, args)
         for taken_by, channel, name, started_at, answered_at, late in itertools.islice(rows, limit):
-            group = groups.get((taken_by, channel))
-            if group is None:
-                group = groups[taken_by, channel] = ResponseGroup(
-                    taken_by=taken_by, channel=channel, dialogs=0, unanswered=0, late=[0] * len(bits), seconds=[]
-                )
-            group.dialogs += 1
+            tally = tallies.get((taken_by, channel))
+            if tally is None:
+                tally = tallies[taken_by, channel] = [0, [], *([0] * masks)]
+            tally[0] += 1
             if answered_at is not None:  # as tracking.team.response_seconds: never below zero
-                group.seconds.append(max((parse(answered_at) - parse(started_at)).total_seconds(), 0.0))
+                tally[1].append(max((parse(answered_at) - parse(started_at)).total_seconds(), 0.0))
             elif late is not None:
-                group.unanswered += 1
-                for i, bit in bits:
-                    if late & bit:
-                        group.late[i] += 1
-            if name is not None and taken_by is not None:
+                tally[2 + late] += 1
+            if name is not None:
                 names[taken_by] = name  # oldest first: the latest name stays
         cut = rows.fetchone() is not None
     finally:
         cursor.execute("COMMIT")
-    return ResponseSums(groups=list(groups.values()), names=names, cut=cut)
+    groups = [
+        ResponseGroup(
+            taken_by=taken_by,
+            channel=channel,
+            dialogs=tally[0],
+            unanswered=sum(tally[2:]),
+            late=[sum(n for mask, n in enumerate(tally[2:]) if mask & 1 << bit) for bit in range(len(opened_by))],
+            seconds=tally[1],
+        )
+        for (taken_by, channel), tally in tallies.items()
+    ]
+    return ResponseSums(groups=groups, names=names, cut=cut)
 
 
 SALE_ATTRIBUTION = ("channel", "source", "medium", "campaign", "content", "term")
