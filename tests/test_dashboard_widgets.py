@@ -408,6 +408,10 @@ async def test_a_page_opens_its_dialogs(seeded: Any, http: aiohttp.ClientSession
     shown = await fragment(http, seeded, "/dashboard/widgets/pages", period="2026-11")
     assert shown.names[PRICE] == PRICE
     assert shown.links[PRICE]["dialogs"] == "/dashboard/dialogs?period=2026-11&contact_page=shop.example%2Fprice"
+    # its new customers open exactly those dialogs, as a channel's do
+    new = shown.links[PRICE]["new"]
+    assert new == "/dashboard/dialogs?period=2026-11&contact_page=shop.example%2Fprice&customer=new"
+    assert await dialogs_behind(http, seeded, new) == int(shown.figures[PRICE]["new"])
     assert len(shown.names[long_page]) == 80 and "…" in shown.names[long_page]  # shortened as the bot's reports
     assert shown.names[""] == "(не задано)" and "" not in shown.links
     shown = await fragment(http, seeded, "/dashboard/widgets/pages", period="2025")

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dashboard.query import DashboardQuery
-from reports.counts import TagScope
+from dashboard.query import DashboardQuery, chart
+from reports.counts import Ranking, TagScope
 from reports.i18n import Lang, number, percent, value_label, word
 from reports.render import shorten
 from reports.tag_words import tag_note
@@ -53,6 +53,12 @@ def customer_link(q: DashboardQuery, customer: str, **filters: str | None) -> st
     already keeps the other customers only: the figure is 0, and no list shows it."""
     chosen = q.filters.get("customer")
     return None if chosen not in (None, customer) else q.dialogs_link(**filters, customer=customer)
+
+
+def ranking_chart(lang: Lang, names: list[str], report: Ranking, links: list[str | None]) -> str:
+    """A ranking's dialogs as horizontal bars, each opening the dialogs behind it (channels, pages)."""
+    data = [r.totals.dialogs for r in report.rows]
+    return chart("hbar", names, [{"label": table_words(lang)["dialogs"], "data": data}], links=[x or "" for x in links])
 
 
 # The reports' own words that tables use as headings (the bot's words, not the page's).

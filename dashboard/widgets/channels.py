@@ -9,12 +9,12 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from dashboard.query import DashboardQuery, chart
+from dashboard.query import DashboardQuery
 from dashboard.templating import render
 from dashboard.texts import t
 from dashboard.viewer import Viewer
 from dashboard.widgets import widget
-from dashboard.widgets.cells import Num, count, customer_link, name, notes, row_link, share, table_words
+from dashboard.widgets.cells import Num, count, customer_link, name, notes, ranking_chart, row_link, share, table_words
 from reports import counts
 from reports.i18n import Lang, field_label, period_label
 from webhooks.app import STORE
@@ -86,12 +86,7 @@ async def build(request: web.Request, q: DashboardQuery, viewer: Viewer) -> web.
         )
     period = period_label(lang, report.period)
     heading = field_label(lang, level)
-    spec = chart(
-        "hbar",
-        [row.name for row in rows],
-        [{"label": table_words(lang)["dialogs"], "data": [r.totals.dialogs for r in report.rows]}],
-        links=[row.dialogs.href or "" for row in rows],
-    )
+    spec = ranking_chart(lang, [row.name for row in rows], report, [row.dialogs.href for row in rows])
     return render(
         request,
         "widgets/channels.html",

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from dashboard.query import DashboardQuery, chart
+from dashboard.query import DashboardQuery
 from dashboard.templating import render
 from dashboard.viewer import Viewer
 from dashboard.widgets import widget
-from dashboard.widgets.cells import Num, count, name, notes, row_link, share, table_words
+from dashboard.widgets.cells import Num, count, customer_link, name, notes, ranking_chart, row_link, share, table_words
 from reports import counts
 from reports.i18n import field_label, period_label, value_label
 from webhooks.app import STORE
@@ -51,16 +51,11 @@ async def build(request: web.Request, q: DashboardQuery, viewer: Viewer) -> web.
                 full=value_label(lang, by, r.value),
                 dialogs=count(lang, r.totals.dialogs, link),
                 share=share(lang, r.share, link),
-                new=count(lang, r.totals.new),
+                new=count(lang, r.totals.new, None if link is None else customer_link(q, "new", **{by: r.value})),
             )
         )
     heading = field_label(lang, by)
-    spec = chart(
-        "hbar",
-        [row.name for row in rows],
-        [{"label": table_words(lang)["dialogs"], "data": [r.totals.dialogs for r in report.rows]}],
-        links=[row.dialogs.href or "" for row in rows],
-    )
+    spec = ranking_chart(lang, [row.name for row in rows], report, [row.dialogs.href for row in rows])
     return render(
         request,
         "widgets/pages.html",
