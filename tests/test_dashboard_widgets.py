@@ -411,7 +411,7 @@ async def test_a_page_opens_its_dialogs(seeded: Any, http: aiohttp.ClientSession
     # its new customers open exactly those dialogs, as a channel's do
     new = shown.links[PRICE]["new"]
     assert new == "/dashboard/dialogs?period=2026-11&contact_page=shop.example%2Fprice&customer=new"
-    assert await dialogs_behind(http, seeded, new) == int(shown.figures[PRICE]["new"])
+    assert await dialogs_behind(http, seeded, new) == int(shown.rows[PRICE]["new"])
     assert len(shown.names[long_page]) == 80 and "…" in shown.names[long_page]  # shortened as the bot's reports
     assert shown.names[""] == "(не задано)" and "" not in shown.links
     shown = await fragment(http, seeded, "/dashboard/widgets/pages", period="2025")
