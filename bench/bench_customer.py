@@ -8,7 +8,6 @@ Run from the repository root: ``.venv/bin/python bench/bench_customer.py`` (200,
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import sys
 import tempfile
@@ -19,7 +18,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_reports import END, ZONE, seed, timed
+from bench_reports import END, ZONE, seed, seeded_arguments, timed
 
 from reports.counts import Comparison, channels, compare, ranking, summary
 from reports.periods import Period, Unit, month_end
@@ -78,11 +77,7 @@ async def measure(path: Path, runs: int) -> list[tuple[str, float, int]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dialogs", type=int, default=200_000)
-    parser.add_argument("--days", type=int, default=365)
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--db", type=Path, help="keep the database here (reused if it exists)")
+    parser = seeded_arguments(__doc__)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         path = args.db or Path(tmp) / "bench.db"

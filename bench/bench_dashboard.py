@@ -16,7 +16,6 @@ registry holds (`dashboard.widgets.WIDGETS`): any added later is timed too.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import socket
 import sqlite3
@@ -34,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import aiohttp
 from aiohttp import web
-from bench_reports import ZONE, seed
+from bench_reports import ZONE, seed, seeded_arguments
 
 from dashboard.sessions import Person, open_session
 from dashboard.viewer import COOKIE
@@ -167,11 +166,7 @@ async def measure(path: Path, runs: int) -> list[tuple[str, float]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dialogs", type=int, default=100_000)
-    parser.add_argument("--days", type=int, default=365, help="spread the dialogs over this many days before 2027")
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--db", type=Path, help="keep the database here (reused if it exists)")
+    parser = seeded_arguments(__doc__, dialogs=100_000)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         path = args.db or Path(tmp) / "bench.db"

@@ -301,12 +301,19 @@ async def measure(path: Path, runs: int) -> list[tuple[str, float]]:
         await store.close()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dialogs", type=int, default=200_000)
+def seeded_arguments(doc: str | None, *, dialogs: int = 200_000, runs: int = 5) -> argparse.ArgumentParser:
+    """The options every benchmark on this seeding takes (how many dialogs over how many days, runs, a kept
+    database file); `doc` is the benchmark's docstring, whose first line describes it."""
+    parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
+    parser.add_argument("--dialogs", type=int, default=dialogs)
     parser.add_argument("--days", type=int, default=365, help="spread the dialogs over this many days before 2027")
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=runs)
     parser.add_argument("--db", type=Path, help="keep the database here (reused if it exists)")
+    return parser
+
+
+def main() -> None:
+    parser = seeded_arguments(__doc__)
     parser.add_argument("--report-index", action="store_true", help="add the proposed covering index REPORT_INDEX")
     parser.add_argument("--lag-hours", type=int, default=0, help="leave the last N hours to the raw count (W lags)")
     args = parser.parse_args()

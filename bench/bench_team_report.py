@@ -18,7 +18,6 @@ Measured: see docs/performance.md, "Team report".
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import functools
 import gc
@@ -37,7 +36,7 @@ from pydantic import BaseModel, Field
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_reports import END, ZONE, seed, timed
+from bench_reports import END, ZONE, seed, seeded_arguments, timed
 
 from reports.counts import report_query
 from reports.periods import Period, Unit, month_end
@@ -241,11 +240,7 @@ async def measure(path: Path, runs: int) -> list[tuple[str, int, float]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dialogs", type=int, default=1_000_000)
-    parser.add_argument("--days", type=int, default=365, help="spread the dialogs over this many days before 2027")
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--db", type=Path, help="keep the database here (reused if it exists)")
+    parser = seeded_arguments(__doc__, dialogs=1_000_000, runs=3)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         path = args.db or Path(tmp) / "bench.db"
