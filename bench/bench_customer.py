@@ -11,17 +11,15 @@ from __future__ import annotations
 import asyncio
 import sys
 import tempfile
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_reports import END, ZONE, seed, seeded_arguments, timed
+from bench_reports import last_month, month_count, seed, seeded_arguments, timed
 
 from reports.counts import Comparison, channels, compare, ranking, summary
-from reports.periods import Period, Unit, month_end
 from tracking.store import rollups
 from tracking.store.base import CountQuery
 from tracking.store.sqlite import SQLiteStore, ts
@@ -40,14 +38,7 @@ async def measure(path: Path, runs: int) -> list[tuple[str, float, int]]:
     store = SQLiteStore(path, roll_up_every=None)
     await store.open()
     try:
-        last = (END - timedelta(days=1)).astimezone(ZONE).date()
-        first = last.replace(day=1)
-        month = Period(first, month_end(first), ZONE, Unit.MONTH)
-
-        async def bare_count() -> int:
-            sql = "SELECT COUNT(*) FROM dialogs WHERE started_at >= ? AND started_at < ?"
-            found = await store.read(lambda db: db.execute(sql, (ts(month.start), ts(month.end))).fetchone())
-            return int(found[0])
+        month = last_month()
 
         async def raw(filters: dict[str, str]) -> int:
             """The same count with no rollup (rollups.count_sql without a shape): every dialog of the month."""
@@ -58,7 +49,7 @@ async def measure(path: Path, runs: int) -> list[tuple[str, float, int]]:
 
         new, repeat = {"customer": "new"}, {"customer": "repeat"}
         work = [
-            ("baseline: SELECT COUNT(*) over the month", bare_count),
+            ("baseline: SELECT COUNT(*) over the month", lambda: month_count(store, month)),
             ("summary (rollups)", lambda: summary(store, month)),
             ("summary, customer = new (rollups)", lambda: summary(store, month, filters=new)),
             ("summary, customer = repeat (rollups)", lambda: summary(store, month, filters=repeat)),

@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import socket
 import sqlite3
-import statistics
 import sys
 import tempfile
 import time
@@ -33,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import aiohttp
 from aiohttp import web
-from bench_reports import ZONE, seed, seeded_arguments
+from bench_reports import ZONE, seed, seeded_arguments, timed
 
 from dashboard.sessions import Person, open_session
 from dashboard.viewer import COOKIE
@@ -102,16 +101,6 @@ async def add_money_and_team(path: Path) -> str:
                 f"{len(taken):,} dialogs taken and answered in the month")  # fmt: skip
     finally:
         await store.close()
-
-
-async def timed(work: Callable[[], Awaitable[object]], runs: int) -> float:
-    await work()  # warm the caches once
-    samples = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        await work()
-        samples.append(time.perf_counter() - started)
-    return statistics.median(samples)
 
 
 async def measure(path: Path, runs: int) -> list[tuple[str, float]]:

@@ -11,37 +11,28 @@ from __future__ import annotations
 import asyncio
 import sys
 import tempfile
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_reports import END, ZONE, seed, seeded_arguments, timed
+from bench_reports import last_month, month_count, seed, seeded_arguments, timed
 from bench_team_report import add_team, fill
 
 from reports.counts import channels, ranking, summary
-from reports.periods import Period, Unit, month_end
-from tracking.store.sqlite import SQLiteStore, ts
+from tracking.store.sqlite import SQLiteStore
 
 
 async def measure(path: Path, runs: int) -> list[tuple[str, float, int]]:
     store = SQLiteStore(path, roll_up_every=None)
     await store.open()
     try:
-        last = (END - timedelta(days=1)).astimezone(ZONE).date()
-        first = last.replace(day=1)
-        month = Period(first, month_end(first), ZONE, Unit.MONTH)
-
-        async def bare_count() -> int:
-            sql = "SELECT COUNT(*) FROM dialogs WHERE started_at >= ? AND started_at < ?"
-            found = await store.read(lambda db: db.execute(sql, (ts(month.start), ts(month.end))).fetchone())
-            return int(found[0])
+        month = last_month()
 
         one, nobody, paid = {"taken_by": "1001"}, {"taken_by": "none"}, {"channel": "paid_search"}
         work = [
-            ("baseline: SELECT COUNT(*) over the month", bare_count),
+            ("baseline: SELECT COUNT(*) over the month", lambda: month_count(store, month)),
             ("summary (rollups)", lambda: summary(store, month)),
             (
                 "summary, channel = paid_search (rollups)",
