@@ -22,6 +22,19 @@ from tests.test_team_reports import seed_team_day
 
 TOKEN = "s3cret-api-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
+# Every endpoint that takes the reports' period and filters (a new filter is tried on each).
+FILTERED_ENDPOINTS = [
+    "/api/reports/summary",
+    "/api/reports/channels",
+    "/api/reports/pages",
+    "/api/reports/drilldown",
+    "/api/reports/dynamics",
+    "/api/reports/compare",
+    "/api/reports/team",
+    "/api/dialogs",
+    "/api/dialogs.csv",
+    "/api/dialogs.xlsx",
+]
 OPENAPI = Path(__file__).parents[1] / "webhooks" / "openapi.yaml"
 
 
