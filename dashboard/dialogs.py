@@ -30,6 +30,7 @@ from aiohttp import web
 from bot.access import Role
 from bot.runtime import lead_tags
 from dashboard.card_view import card_view, list_row
+from dashboard.pages import filter_value_text
 from dashboard.query import DashboardQuery
 from dashboard.templating import render
 from dashboard.texts import t
@@ -37,7 +38,7 @@ from dashboard.viewer import Handler, Viewer, change, page, viewer_of
 from reports.card import dialog_card, find_dialogs
 from reports.counts import tag_query
 from reports.export import DialogFilter
-from reports.i18n import Lang, field_label, period_label, tag_name, value_label, word
+from reports.i18n import Lang, field_label, period_label, tag_name, word
 from tracking.amounts import AmountError, parse_amount
 from tracking.models import Attribution, AttributionStatus, Dialog
 from tracking.periods import utc_now
@@ -171,13 +172,11 @@ async def person_name(request: web.Request, viewer: Viewer, user_id: int) -> str
 
 
 async def filter_chips(request: web.Request, q: DashboardQuery, viewer: Viewer) -> list[dict[str, str]]:
-    """The page's filters in words, each with the link to the list without it. A taker reads as their name,
-    which the dialog rows do not hold."""
+    """The page's filters in words (as the reports page's chips say them), each with the link to the list
+    without it."""
     chips = []
     for name, value in q.filters.items():
-        shown = value_label(viewer.lang, name, value)
-        if name == "taken_by" and value.isascii() and value.isdigit():
-            shown = await person_name(request, viewer, int(value)) or shown
+        shown = await filter_value_text(request, viewer, name, value)
         href = q.link("/dashboard/dialogs", {name: None})
         chips.append({"label": field_label(viewer.lang, name), "value": shown, "href": href})
     return chips

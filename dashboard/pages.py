@@ -19,7 +19,7 @@ from dashboard.texts import t
 from dashboard.viewer import Viewer, page, viewer_of
 from dashboard.widgets import ORDER, WIDGETS
 from reports.counts import check_filters
-from reports.i18n import Lang, field_label, period_label, tag_name, taker_label, value_label, word
+from reports.i18n import field_label, period_label, tag_name, taker_label, value_label
 from tracking.models import AttributionStatus, Channel
 from tracking.store.base import CUSTOMERS, GROUPABLE_FIELDS, NOT_TAKEN
 from webhooks.api import BadRequest
@@ -98,7 +98,7 @@ async def dashboard(request: web.Request) -> web.StreamResponse:
     in_form = {field.name for field in fields}
     chips = [
         Chip(
-            f"{field_label(lang, name)}: {await _value_text(request, viewer, name, value)}",
+            f"{field_label(lang, name)}: {await filter_value_text(request, viewer, name, value)}",
             q.link("/dashboard", {name: None}),
         )
         for name, value in q.filters.items()
@@ -155,7 +155,7 @@ async def _field(request: web.Request, viewer: Viewer, q: DashboardQuery, name: 
     if name == "channel":
         options = [Option(channel.value, value_label(lang, "channel", channel.value)) for channel in Channel]
     elif name == "status":
-        options = [Option(status.value, word(lang, f"status_{status.value}")) for status in AttributionStatus]
+        options = [Option(status.value, value_label(lang, "status", status.value)) for status in AttributionStatus]
     elif name == "tag":
         options = [Option(tag, tag_name(lang, tag)) for tag in lead_tags(q.settings)]
     elif name == "customer":
@@ -178,13 +178,10 @@ async def _team(request: web.Request, viewer: Viewer) -> list[tuple[int, str]]:
     return people
 
 
-async def _value_text(request: web.Request, viewer: Viewer, name: str, value: str) -> str:
-    lang: Lang = viewer.lang
-    if name == "status":
-        return word(lang, f"status_{value}") if value in set(AttributionStatus) else value
-    if name == "taken_by":
-        return taker_label(lang, value, {str(user_id): label for user_id, label in await _team(request, viewer)})
-    return value_label(lang, name, value)
+async def filter_value_text(request: web.Request, viewer: Viewer, name: str, value: str) -> str:
+    """A filter's value in words, as its chip shows it (here and on the list of leads): a taker by name."""
+    names = {str(user_id): label for user_id, label in await _team(request, viewer)} if name == "taken_by" else None
+    return value_label(viewer.lang, name, value, names)
 
 
 def setup(app: web.Application) -> None:

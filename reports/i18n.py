@@ -12,12 +12,14 @@ import phonenumbers
 
 from reports.periods import Period
 from tracking.geo import region_country
-from tracking.models import NAME_LIMIT, Dialog, Messenger
+from tracking.models import NAME_LIMIT, AttributionStatus, Dialog, Messenger
 from tracking.pages import page_label
 from tracking.periods import bucket_start
 from tracking.reasons import Reason, ReasonKind, parse_reason
 from tracking.store.base import CUSTOMER, CUSTOMERS, NOT_TAKEN, TAKEN_BY, Bucket
 from tracking.strings import one_line
+
+STATUSES = frozenset(status.value for status in AttributionStatus)
 
 Lang = Literal["ru", "en"]
 LANGS: tuple[Lang, ...] = ("ru", "en")
@@ -708,6 +710,8 @@ def value_label(lang: Lang, by: str, value: str | None, names: Mapping[str, str]
         return taker_label(lang, value, names)
     if by == CUSTOMER and value in CUSTOMERS:  # «новый», «повторный»: as the exports write the customer
         return WORDS[lang][f"export_{value}"]
+    if by == "status" and value in STATUSES:  # how a dialog was attributed, as its card says it
+        return WORDS[lang][f"status_{value}"]
     if value is None or value == "":
         return WORDS[lang]["not_set"]
     if by == "channel":

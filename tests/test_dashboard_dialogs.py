@@ -182,6 +182,18 @@ async def test_name_search_pages_too(server: RunningServer, owner: aiohttp.Clien
     assert listed(second) == [d.id for d in found[PAGE_SIZE:]]
 
 
+async def test_the_lists_filters_read_as_the_reports_page_says_them(
+    server: RunningServer, owner: aiohttp.ClientSession
+) -> None:
+    """Each filter's chip in words, the same words as on the reports page: an attribution status, a taker."""
+    query = f"?period=30d&status=exact&taken_by={STAFF}&customer=repeat"
+    listed_chips = text_of(await page(owner, "/dashboard/dialogs" + query))
+    reports_chips = text_of(await page(owner, "/dashboard" + query))
+    for words in ("точно, по коду из ссылки", "Мария", "повторный"):
+        assert words in listed_chips and words in reports_chips, words
+    assert "exact" not in listed_chips and "exact" not in reports_chips
+
+
 async def test_the_list_holds_the_dialogs_the_reports_count(start_server: Callable[..., Any]) -> None:
     """Every number of the page links to the list with its filters: the list holds exactly what the API
     counts for the same choices (probable matches hidden or not, tags left out, demo leads never)."""
