@@ -14,8 +14,8 @@ from dashboard.texts import t
 from dashboard.viewer import Viewer
 from dashboard.widgets import widget
 from dashboard.widgets.cells import Num, count, notes, share, table_words
+from reports.card_rows import NAME_WIDTH
 from reports.i18n import Lang, number, period_label, response_time, word
-from reports.render import NAME_WIDTH
 from reports.team import ResponseFigures, team_report
 from tracking.store.base import NOT_TAKEN
 from tracking.strings import one_line
